@@ -1,0 +1,41 @@
+//! The language-agnostic core of CodeGraph.
+//!
+//! This crate holds the model every other crate speaks — [nodes](Node), [edges](Edge),
+//! [spans](Span), [stable ids](NodeId), unresolved [references](Reference) — and the
+//! traits at every seam between them:
+//!
+//! | seam            | trait                | implemented in      |
+//! |-----------------|----------------------|---------------------|
+//! | parsing         | [`ParserRegistry`]   | `codegraph-parse`   |
+//! | graph storage   | [`GraphStore`]       | `codegraph-store`   |
+//! | full text       | [`TextIndex`]        | `codegraph-vector`  |
+//! | embeddings      | [`Embedder`]         | `codegraph-vector`  |
+//! | vector search   | [`VectorIndex`]      | `codegraph-vector`  |
+//! | caching         | [`CacheTier`]        | `codegraph-server`  |
+//!
+//! It has no I/O and few dependencies, so anything can depend on it. Every model type
+//! derives serde (for JSON at the edges) and rkyv (for zero-copy reads in stores).
+
+mod cache;
+mod embed;
+mod error;
+mod id;
+mod model;
+mod parser;
+mod store;
+mod text;
+mod vector;
+
+pub use cache::{CacheStats, CacheTier};
+pub use embed::Embedder;
+pub use error::{Error, Result};
+pub use id::{ArchivedNodeId, NodeId};
+pub use model::{
+    ArchivedEdge, ArchivedNode, ArchivedParsedFile, ArchivedReference, ArchivedSpan, Edge,
+    EdgeKind, Language, Node, NodeKind, ParsedFile, Reference, ReferenceKind, Resolution,
+    SkipReason, SkippedFile, Span, Visibility,
+};
+pub use parser::ParserRegistry;
+pub use store::{Direction, FileRecord, FileUpdate, GraphStore};
+pub use text::{ScoredNode, TextDocument, TextIndex, TextQuery};
+pub use vector::VectorIndex;

@@ -1,0 +1,556 @@
+//! The language-agnostic model: what every parser produces and every store keeps.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::id::NodeId;
+
+/// Declares a fieldless enum with a stable snake_case string form shared by
+/// serde, `Display` and `FromStr`, so the JSON, the CLI and the store agree.
+macro_rules! string_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident { $( $(#[$vmeta:meta])* $variant:ident => $text:literal, )+ }
+    ) => {
+        $(#[$meta])*
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
+            Serialize, Deserialize,
+            rkyv::Archive, rkyv::Serialize, rkyv::Deserialize,
+        )]
+        #[rkyv(compare(PartialEq), derive(Debug, Clone, Copy, PartialEq, Eq))]
+        pub enum $name {
+            $( $(#[$vmeta])* #[serde(rename = $text)] $variant, )+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[ $( $name::$variant, )+ ];
+
+            /// The stable lowercase name used in JSON, on the command line and in storage.
+            pub const fn as_str(self) -> &'static str {
+                match self { $( $name::$variant => $text, )+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = crate::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $( $text => Ok($name::$variant), )+
+                    _ => Err(crate::Error::InvalidInput(format!(
+                        concat!("unknown ", stringify!($name), " {:?}; expected one of: {}"),
+                        s,
+                        $name::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+                    ))),
+                }
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// A source language CodeGraph understands.
+    ///
+    /// TSX is separate from TypeScript because it needs its own grammar; code
+    /// that does not care can use [`Language::family`].
+    pub enum Language {
+        Rust => "rust",
+        Python => "python",
+        JavaScript => "javascript",
+        TypeScript => "typescript",
+        Tsx => "tsx",
+        Go => "go",
+        Java => "java",
+        Cpp => "cpp",
+    }
+}
+
+impl Language {
+    /// The separator between segments of a qualified name, as the language writes it.
+    pub const fn path_separator(self) -> &'static str {
+        match self {
+            Language::Rust | Language::Cpp => "::",
+            _ => ".",
+        }
+    }
+
+    /// The language a dialect belongs to: TSX is TypeScript.
+    pub const fn family(self) -> Language {
+        match self {
+            Language::Tsx => Language::TypeScript,
+            other => other,
+        }
+    }
+
+    /// A human-readable name, as tools such as ctags spell it.
+    pub const fn display_name(self) -> &'static str {
+        match self {
+            Language::Rust => "Rust",
+            Language::Python => "Python",
+            Language::JavaScript => "JavaScript",
+            Language::TypeScript => "TypeScript",
+            Language::Tsx => "TSX",
+            Language::Go => "Go",
+            Language::Java => "Java",
+            Language::Cpp => "C++",
+        }
+    }
+}
+
+string_enum! {
+    /// What a node is.
+    pub enum NodeKind {
+        /// A source file; the root of its definitions.
+        File => "file",
+        /// A Rust `mod`.
+        Module => "module",
+        /// A C++ or TypeScript namespace.
+        Namespace => "namespace",
+        /// A Java or Go package clause.
+        Package => "package",
+        Class => "class",
+        Struct => "struct",
+        Union => "union",
+        /// An interface (Java, TypeScript, Go).
+        Interface => "interface",
+        /// A Rust trait.
+        Trait => "trait",
+        Enum => "enum",
+        /// A member of an enum: Rust variant, Java enum constant, C++ enumerator.
+        EnumMember => "enum_member",
+        Function => "function",
+        Method => "method",
+        Constructor => "constructor",
+        Field => "field",
+        /// A property: Python `@property`, getters/setters, TypeScript property signatures.
+        Property => "property",
+        Constant => "constant",
+        /// A module-level (global) variable. Locals are never nodes.
+        Variable => "variable",
+        /// A type alias or a named type definition (`type X = Y`, Go `type X int`, `typedef`).
+        TypeAlias => "type_alias",
+        /// A macro definition (`macro_rules!`, `#define`).
+        Macro => "macro",
+        /// One name bound by an import; see [`Reference`] for what it refers to.
+        Import => "import",
+    }
+}
+
+impl NodeKind {
+    /// Kinds that are types which can own members.
+    pub const fn is_type(self) -> bool {
+        matches!(
+            self,
+            NodeKind::Class
+                | NodeKind::Struct
+                | NodeKind::Union
+                | NodeKind::Interface
+                | NodeKind::Trait
+                | NodeKind::Enum
+        )
+    }
+
+    /// Kinds that can be called.
+    pub const fn is_callable(self) -> bool {
+        matches!(
+            self,
+            NodeKind::Function | NodeKind::Method | NodeKind::Constructor | NodeKind::Macro
+        )
+    }
+
+    /// Kinds that are definitions a user would look up by name: everything except files
+    /// and imports.
+    pub const fn is_definition(self) -> bool {
+        !matches!(self, NodeKind::File | NodeKind::Import)
+    }
+}
+
+string_enum! {
+    /// What an edge means. Edges point from the user to the used: `a calls b`,
+    /// `class inherits base`, `file contains definition`.
+    pub enum EdgeKind {
+        Contains => "contains",
+        Calls => "calls",
+        Imports => "imports",
+        Inherits => "inherits",
+        Implements => "implements",
+        /// A non-call use of a definition, such as a type in a signature.
+        References => "references",
+    }
+}
+
+string_enum! {
+    /// How an edge's destination was found. Recorded on every edge so a consumer
+    /// can weigh it, and so nothing is ever presented as more certain than it is.
+    pub enum Resolution {
+        /// Straight from the syntax tree (for example `contains`).
+        Syntax => "syntax",
+        /// Found by lexical scope, the enclosing class, or its bases.
+        Scope => "scope",
+        /// Found through the file's imports and the language's module rules.
+        Import => "import",
+        /// The only definition with that name in the project.
+        UniqueName => "unique_name",
+        /// Several candidates; every one of them is kept.
+        Ambiguous => "ambiguous",
+        /// No candidate; the reference is kept as it was written.
+        Unresolved => "unresolved",
+    }
+}
+
+string_enum! {
+    /// Who may use a definition, normalised across languages.
+    pub enum Visibility {
+        /// Reachable from outside its crate, package or module (Rust `pub`, Java `public`,
+        /// Go exported, JS/TS exported, C++ public members and free functions).
+        Public => "public",
+        /// Reachable from subclasses.
+        Protected => "protected",
+        /// Reachable within its crate or package (Rust `pub(crate)`, Java package-private,
+        /// Go unexported).
+        Internal => "internal",
+        /// Reachable only within its enclosing item or file (Rust private items, Python
+        /// `_names`, C++/Java/TS `private`, JS `#names` and unexported module members).
+        Private => "private",
+    }
+}
+
+string_enum! {
+    /// The kind of a reference found in the source.
+    pub enum ReferenceKind {
+        /// A call site: `f()`, `a.b()`, `new T()`, `T::new()`.
+        Call => "call",
+        /// An import binding: `use`, `import`, `#include`, `require`.
+        Import => "import",
+        /// A base class, extended interface, supertrait, or Go embedded type.
+        Inherit => "inherit",
+        /// An implemented interface or trait.
+        Implement => "implement",
+    }
+}
+
+impl ReferenceKind {
+    /// The edge kind a resolved reference of this kind becomes.
+    pub const fn edge_kind(self) -> EdgeKind {
+        match self {
+            ReferenceKind::Call => EdgeKind::Calls,
+            ReferenceKind::Import => EdgeKind::Imports,
+            ReferenceKind::Inherit => EdgeKind::Inherits,
+            ReferenceKind::Implement => EdgeKind::Implements,
+        }
+    }
+}
+
+/// A region of a source file.
+///
+/// Lines and columns are 1-based; columns count bytes, not characters, so they
+/// agree with the byte offsets whatever the encoding. The end is exclusive.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+)]
+#[rkyv(derive(Debug))]
+pub struct Span {
+    pub start_byte: u32,
+    pub end_byte: u32,
+    pub start_line: u32,
+    pub start_column: u32,
+    pub end_line: u32,
+    pub end_column: u32,
+}
+
+impl Span {
+    /// Whether `other` lies within this span.
+    pub fn contains(&self, other: &Span) -> bool {
+        self.start_byte <= other.start_byte && other.end_byte <= self.end_byte
+    }
+}
+
+/// A definition (or a file, or an import binding) in the code graph.
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+)]
+#[rkyv(derive(Debug))]
+pub struct Node {
+    /// Stable across runs and machines; see [`NodeId`].
+    pub id: NodeId,
+    pub kind: NodeKind,
+    pub language: Language,
+    /// The simple name as written (`parse`, `operator==`, `~Widget`, `default`).
+    pub name: String,
+    /// The name with its module, namespace or package and enclosing types, joined with the
+    /// language's separator (`crate_mod::Type::method`, `pkg.mod.Class.method`).
+    pub qualified_name: String,
+    /// Repository-relative, `/`-separated.
+    pub path: String,
+    /// The whole definition, including attributes, decorators or annotations when the grammar
+    /// puts them inside it.
+    pub span: Span,
+    /// The defining name token; editors jump here.
+    pub name_span: Span,
+    /// The declaration up to its body, whitespace collapsed, bounded in length.
+    pub signature: Option<String>,
+    /// The doc comment or docstring, markers stripped.
+    pub doc: Option<String>,
+    pub visibility: Visibility,
+    /// The enclosing node (a type, a function, a namespace, or the file); `None` only for files.
+    pub parent: Option<NodeId>,
+}
+
+/// A use of a name, as written in the source, before it is resolved to a definition.
+///
+/// Every reference splits what was written into a `qualifier` and a `name` so that
+/// resolution can treat all languages alike:
+///
+/// | source                         | kind      | qualifier          | name        | alias   |
+/// |--------------------------------|-----------|--------------------|-------------|---------|
+/// | `self.save(x)`                 | call      | `self`             | `save`      |         |
+/// | `Vec::new()`                   | call      | `Vec`              | `new`       |         |
+/// | `new Foo()`                    | call      |                    | `Foo`       |         |
+/// | `use std::io::{Read as R}`     | import    | `std::io`          | `Read`      | `R`     |
+/// | `from ..a import b`            | import    | `..a`              | `b`         |         |
+/// | `import numpy as np`           | import    |                    | `numpy`     | `np`    |
+/// | `import {x as y} from './m'`   | import    | `./m`              | `x`         | `y`     |
+/// | `import * as m from './m'`     | import    | `./m`              | `*`         | `m`     |
+/// | `#include <vector>`            | import    |                    | `<vector>`  |         |
+/// | `class A(b.Base)`              | inherit   | `b`                | `Base`      |         |
+/// | `impl Display for Foo`         | implement |                    | `Display`   |         |
+///
+/// A whole-module import has no qualifier and the module path as its name; a wildcard
+/// import has the name `*`.
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+)]
+#[rkyv(derive(Debug))]
+pub struct Reference {
+    pub kind: ReferenceKind,
+    /// The innermost node the reference occurs in: the calling function, the inheriting class,
+    /// the import binding, or the file.
+    pub source: NodeId,
+    /// For inherit/implement references whose subject is not `source` itself: the type named
+    /// by a Rust `impl Trait for Type` block (`Type`).
+    pub subject: Option<String>,
+    pub qualifier: Option<String>,
+    pub name: String,
+    pub alias: Option<String>,
+    /// The call site, import statement or base-type expression.
+    pub span: Span,
+}
+
+/// A resolved relation between two nodes.
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+)]
+#[rkyv(derive(Debug))]
+pub struct Edge {
+    pub src: NodeId,
+    pub dst: NodeId,
+    pub kind: EdgeKind,
+    pub resolution: Resolution,
+    /// Where the relation is written (the call site); `None` for structural edges.
+    pub span: Option<Span>,
+}
+
+/// Why a file was not parsed. Skips are reported, never silent, and never abort a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum SkipReason {
+    /// Inside a vendored directory such as `node_modules/` or `vendor/`.
+    Vendored { rule: String },
+    /// Named or marked as generated (`*.pb.go`, `// Code generated ... DO NOT EDIT.`).
+    Generated { rule: String },
+    /// Minified JavaScript or TypeScript.
+    Minified,
+    /// Matched a user exclusion pattern.
+    Excluded { pattern: String },
+    /// Larger than the configured limit.
+    TooLarge { size: u64, limit: u64 },
+    /// Contains NUL bytes.
+    Binary,
+    /// A symlink, device, or other non-regular entry.
+    NotRegular,
+    /// An archive entry refused for safety: a path escaping the archive root, or a
+    /// compression ratio typical of decompression bombs.
+    Unsafe { detail: String },
+    /// Reading the file failed.
+    Unreadable { error: String },
+    /// The parser gave up (for example it hit the per-file time limit).
+    ParseFailed { error: String },
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::Vendored { rule } => write!(f, "vendored ({rule})"),
+            SkipReason::Generated { rule } => write!(f, "generated ({rule})"),
+            SkipReason::Minified => f.write_str("minified"),
+            SkipReason::Excluded { pattern } => write!(f, "excluded by {pattern}"),
+            SkipReason::TooLarge { size, limit } => {
+                write!(f, "too large ({size} bytes > limit {limit})")
+            }
+            SkipReason::Binary => f.write_str("binary"),
+            SkipReason::NotRegular => f.write_str("not a regular file"),
+            SkipReason::Unsafe { detail } => write!(f, "unsafe ({detail})"),
+            SkipReason::Unreadable { error } => write!(f, "unreadable ({error})"),
+            SkipReason::ParseFailed { error } => write!(f, "parse failed ({error})"),
+        }
+    }
+}
+
+impl SkipReason {
+    /// A short stable label for grouping in summaries and metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            SkipReason::Vendored { .. } => "vendored",
+            SkipReason::Generated { .. } => "generated",
+            SkipReason::Minified => "minified",
+            SkipReason::Excluded { .. } => "excluded",
+            SkipReason::TooLarge { .. } => "too_large",
+            SkipReason::Binary => "binary",
+            SkipReason::NotRegular => "not_regular",
+            SkipReason::Unsafe { .. } => "unsafe",
+            SkipReason::Unreadable { .. } => "unreadable",
+            SkipReason::ParseFailed { .. } => "parse_failed",
+        }
+    }
+}
+
+/// A file that was not parsed, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedFile {
+    pub path: String,
+    #[serde(flatten)]
+    pub reason: SkipReason,
+}
+
+/// Everything extracted from one source file.
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+)]
+#[rkyv(derive(Debug))]
+pub struct ParsedFile {
+    /// Repository-relative, `/`-separated.
+    pub path: String,
+    pub language: Language,
+    /// xxh3-64 of the file's bytes; unchanged content is never parsed twice.
+    pub content_hash: u64,
+    pub size: u64,
+    pub lines: u32,
+    /// Whether tree-sitter had to recover from syntax errors. The nodes are whatever it
+    /// recovered.
+    pub has_errors: bool,
+    /// The file node first, then definitions in source order (parents before children).
+    pub nodes: Vec<Node>,
+    pub references: Vec<Reference>,
+}
+
+impl ParsedFile {
+    /// The file's own node.
+    pub fn file_node(&self) -> &Node {
+        &self.nodes[0]
+    }
+
+    /// Definitions, excluding the file node and import bindings.
+    pub fn definitions(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter().filter(|n| n.kind.is_definition())
+    }
+
+    /// `contains` edges implied by each node's parent.
+    pub fn containment_edges(&self) -> impl Iterator<Item = Edge> + '_ {
+        self.nodes.iter().filter_map(|n| {
+            n.parent.map(|parent| Edge {
+                src: parent,
+                dst: n.id,
+                kind: EdgeKind::Contains,
+                resolution: Resolution::Syntax,
+                span: None,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enum_strings_round_trip() {
+        for kind in NodeKind::ALL {
+            assert_eq!(kind.as_str().parse::<NodeKind>().unwrap(), *kind);
+            let json = serde_json::to_string(kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+        }
+        for lang in Language::ALL {
+            assert_eq!(lang.as_str().parse::<Language>().unwrap(), *lang);
+        }
+        let err = "cobol".parse::<Language>().unwrap_err().to_string();
+        assert!(err.contains("rust, python"), "{err}");
+    }
+
+    #[test]
+    fn skip_reason_serialises_flat() {
+        let skipped = SkippedFile {
+            path: "a/b.js".into(),
+            reason: SkipReason::TooLarge { size: 10, limit: 5 },
+        };
+        let json = serde_json::to_string(&skipped).unwrap();
+        assert_eq!(
+            json,
+            r#"{"path":"a/b.js","reason":"too_large","size":10,"limit":5}"#
+        );
+    }
+}

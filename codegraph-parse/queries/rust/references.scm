@@ -1,0 +1,33 @@
+; Rust references: calls, imports, trait implementations and supertraits.
+
+; f(x), Foo(x) (tuple structs), x.f(), Type::f(), f::<T>()
+(call_expression function: (identifier) @name) @reference.call
+(call_expression
+  function: (field_expression value: (_) @qualifier field: (field_identifier) @name)) @reference.call
+(call_expression
+  function: (scoped_identifier path: (_) @qualifier name: (identifier) @name)) @reference.call
+(call_expression
+  function: (generic_function function: (identifier) @name)) @reference.call
+(call_expression
+  function: (generic_function
+    function: (field_expression value: (_) @qualifier field: (field_identifier) @name))) @reference.call
+(call_expression
+  function: (generic_function
+    function: (scoped_identifier path: (_) @qualifier name: (identifier) @name))) @reference.call
+
+; Macro invocations resolve to `macro_rules!` definitions.
+(macro_invocation macro: (identifier) @name) @reference.call
+(macro_invocation
+  macro: (scoped_identifier path: (_) @qualifier name: (identifier) @name)) @reference.call
+
+; `use` trees are unfolded by the Rust rules.
+(use_declaration) @reference.import
+(extern_crate_declaration) @reference.import
+
+; impl Trait for Type
+(impl_item trait: (_) @name type: (_) @subject) @reference.implement
+
+; trait A: B + C
+(trait_item
+  bounds: (trait_bounds
+    [(type_identifier) (scoped_type_identifier) (generic_type)] @name @reference.inherit))

@@ -1,0 +1,35 @@
+; TypeScript and TSX references: calls, `new`, imports, re-exports, require, extends
+; and implements. TSX adds queries/tsx/jsx.scm.
+
+(call_expression function: (identifier) @name) @reference.call
+(call_expression function: (super) @name) @reference.call
+(call_expression
+  function: (member_expression
+    object: (_) @qualifier
+    property: [(property_identifier) (private_property_identifier)] @name)) @reference.call
+(new_expression constructor: (identifier) @name) @reference.call
+(new_expression
+  constructor: (member_expression object: (_) @qualifier property: (property_identifier) @name)) @reference.call
+
+(import_statement) @reference.import
+(export_statement source: (_)) @reference.import
+(variable_declarator
+  name: (identifier) @alias
+  value: (call_expression
+    function: (identifier) @_require
+    arguments: (arguments . (string) @name))
+  (#eq? @_require "require")) @reference.import
+(variable_declarator
+  name: (object_pattern)
+  value: (call_expression
+    function: (identifier) @_require
+    arguments: (arguments . (string)))
+  (#eq? @_require "require")) @reference.import
+(call_expression function: (import) arguments: (arguments . (string) @name)) @reference.import
+
+; class A extends B implements C, D.E<T>; interface I extends J, K
+(extends_clause value: [(identifier) (member_expression)] @name @reference.inherit)
+(implements_clause
+  [(type_identifier) (nested_type_identifier) (generic_type)] @name @reference.implement)
+(extends_type_clause
+  type: [(type_identifier) (nested_type_identifier) (generic_type)] @name @reference.inherit)

@@ -1,0 +1,987 @@
+//! The extraction engine: one query pass over a syntax tree, turned into nodes and
+//! references.
+//!
+//! All language knowledge lives in two places: the query files under `queries/`
+//! (which syntax is a definition, a call, an import, a base type) and a small
+//! [`Rules`] implementation per language (module paths, visibility, doc comments,
+//! import shapes). The engine itself only knows the capture-name conventions
+//! documented in `queries/README.md`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::time::{Duration, Instant};
+
+use codegraph_core::{
+    Language, Node, NodeId, NodeKind, ParsedFile, Reference, ReferenceKind, Span, Visibility,
+};
+use tree_sitter::{Parser, Query, QueryCursor, StreamingIterator, Tree};
+
+use crate::lang::{self, Rules};
+use crate::queries::{self, CompiledQuery, Role};
+use crate::text::{collapse_whitespace, lossy, normalize_type_name, truncate_chars};
+
+/// Limits applied while extracting one file.
+#[derive(Clone, Debug)]
+pub struct ExtractOptions {
+    /// Parsing stops after this long and the file is reported as failed. Pathological
+    /// inputs can make a GLR parser slow; one such file must not stall a run.
+    pub parse_timeout: Duration,
+    /// Longest signature kept, in characters.
+    pub max_signature_chars: usize,
+    /// Longest doc comment kept, in characters.
+    pub max_doc_chars: usize,
+}
+
+impl Default for ExtractOptions {
+    fn default() -> Self {
+        ExtractOptions {
+            parse_timeout: Duration::from_secs(10),
+            max_signature_chars: 320,
+            max_doc_chars: 2000,
+        }
+    }
+}
+
+/// Why extraction failed. Only the parser giving up counts; syntax errors do not, since
+/// tree-sitter recovers from them.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    #[error("parsing took longer than {0:?}")]
+    Timeout(Duration),
+    #[error("file too large for the parser ({0} bytes; the limit is 4 GiB)")]
+    TooLarge(usize),
+    #[error("tree-sitter returned no tree")]
+    NoTree,
+}
+
+thread_local! {
+    // Parsers and cursors are reused per thread: allocating them per file costs more
+    // than parsing a small file. One slot per language, since switching a parser's
+    // language resets its internal tables.
+    static PARSERS: RefCell<Vec<Option<Parser>>> = RefCell::new((0..Language::ALL.len()).map(|_| None).collect());
+    static CURSOR: RefCell<QueryCursor> = RefCell::new(QueryCursor::new());
+}
+
+fn language_slot(language: Language) -> usize {
+    Language::ALL
+        .iter()
+        .position(|l| *l == language)
+        .expect("every language is in ALL")
+}
+
+/// Parses `source` with the language's grammar, reusing this thread's parser.
+pub fn parse_tree(
+    language: Language,
+    source: &[u8],
+    timeout: Duration,
+) -> Result<Tree, ExtractError> {
+    if source.len() > u32::MAX as usize {
+        return Err(ExtractError::TooLarge(source.len()));
+    }
+    PARSERS.with(|cell| {
+        let mut parsers = cell.borrow_mut();
+        let slot = &mut parsers[language_slot(language)];
+        let parser = slot.get_or_insert_with(|| {
+            let mut parser = Parser::new();
+            parser
+                .set_language(&crate::language::grammar(language))
+                .expect("bundled grammars match the tree-sitter ABI");
+            parser
+        });
+        let started = Instant::now();
+        let mut timed_out = false;
+        let mut progress = |_: &tree_sitter::ParseState| {
+            if started.elapsed() > timeout {
+                timed_out = true;
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        };
+        let len = source.len();
+        let tree = parser.parse_with_options(
+            &mut |offset, _| if offset < len { &source[offset..] } else { &[] },
+            None,
+            Some(tree_sitter::ParseOptions::new().progress_callback(&mut progress)),
+        );
+        match tree {
+            Some(tree) => Ok(tree),
+            None => {
+                // A cancelled parse leaves state behind that would be resumed by the
+                // next call; start the next file from scratch.
+                parser.reset();
+                if timed_out {
+                    Err(ExtractError::Timeout(timeout))
+                } else {
+                    Err(ExtractError::NoTree)
+                }
+            }
+        }
+    })
+}
+
+/// Extracts a file's nodes and references.
+pub fn extract(
+    language: Language,
+    path: &str,
+    source: &[u8],
+    options: &ExtractOptions,
+) -> Result<ParsedFile, ExtractError> {
+    let tree = parse_tree(language, source, options.parse_timeout)?;
+    let query = queries::query(language);
+    let rules = lang::rules(language);
+    let mut file = Extraction::new(language, path, source, &tree, rules, options).run(query);
+    file.has_errors = tree.root_node().has_error();
+    Ok(file)
+}
+
+/// A definition as captured, before names and ids are worked out.
+struct RawDef<'t> {
+    node: tree_sitter::Node<'t>,
+    kind: NodeKind,
+    name: Option<tree_sitter::Node<'t>>,
+    receiver: Option<tree_sitter::Node<'t>>,
+    doc: Option<tree_sitter::Node<'t>>,
+    pattern: usize,
+}
+
+/// A reference as captured.
+struct RawRef<'t> {
+    kind: ReferenceKind,
+    node: tree_sitter::Node<'t>,
+    name: Option<tree_sitter::Node<'t>>,
+    qualifier: Option<tree_sitter::Node<'t>>,
+    subject: Option<tree_sitter::Node<'t>>,
+    alias: Option<tree_sitter::Node<'t>>,
+    pattern: usize,
+}
+
+/// Something that contributes a segment to qualified names: a definition, or a scope
+/// such as a Rust `impl` block that is not itself a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Container {
+    Def(usize),
+    Scope(usize),
+}
+
+/// One import binding as a language's rules expand it from an import statement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportBinding {
+    pub qualifier: Option<String>,
+    pub name: String,
+    pub alias: Option<String>,
+}
+
+struct Extraction<'a, 't> {
+    language: Language,
+    path: &'a str,
+    src: &'a [u8],
+    tree: &'t Tree,
+    rules: &'static dyn Rules,
+    options: &'a ExtractOptions,
+}
+
+/// A definition with its names worked out.
+struct Def {
+    kind: NodeKind,
+    name: String,
+    qualified_name: String,
+    parent: Option<usize>,
+    span: Span,
+    name_span: Span,
+    signature: Option<String>,
+    doc: Option<String>,
+    visibility: Visibility,
+    start: usize,
+    end: usize,
+}
+
+impl<'a, 't> Extraction<'a, 't> {
+    fn new(
+        language: Language,
+        path: &'a str,
+        src: &'a [u8],
+        tree: &'t Tree,
+        rules: &'static dyn Rules,
+        options: &'a ExtractOptions,
+    ) -> Self {
+        Extraction {
+            language,
+            path,
+            src,
+            tree,
+            rules,
+            options,
+        }
+    }
+
+    fn text(&self, node: tree_sitter::Node<'_>) -> String {
+        lossy(&self.src[node.byte_range()])
+    }
+
+    fn run(self, compiled: &CompiledQuery) -> ParsedFile {
+        let (raw_defs, scopes, raw_refs) = self.capture(&compiled.query, &compiled.roles);
+        let sep = self.language.path_separator();
+
+        // Order definitions and scopes so that every container precedes what it
+        // contains: by start, then by size descending.
+        let mut containers: Vec<(usize, usize, Container)> = raw_defs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.node.start_byte(), d.node.end_byte(), Container::Def(i)))
+            .chain(
+                scopes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (n, _))| (n.start_byte(), n.end_byte(), Container::Scope(i))),
+            )
+            .collect();
+        containers.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+
+        // Java and Go declare the package once per file; it prefixes every top-level
+        // qualified name. Rust and Python derive the module from the path.
+        let package = raw_defs
+            .iter()
+            .find(|d| d.kind == NodeKind::Package)
+            .and_then(|d| d.name.map(|n| collapse_whitespace(&self.text(n))));
+        let file_prefix = package
+            .clone()
+            .or_else(|| self.rules.path_module(self.path))
+            .unwrap_or_default();
+
+        let mut defs: Vec<Option<Def>> = (0..raw_defs.len()).map(|_| None).collect();
+        let mut scope_qnames: Vec<String> = vec![String::new(); scopes.len()];
+        // Enclosing container of each container, for scope lookups.
+        let mut stack: Vec<(usize, usize, Container)> = Vec::new();
+        // Type definitions by qualified name, so that methods declared away from their
+        // type (Go receivers, Rust impls, C++ `A::f`) attach to it when it is in the
+        // same file.
+        let mut types_by_qname: HashMap<String, usize> = HashMap::new();
+
+        for &(start, end, container) in &containers {
+            // Pop what ended before this starts, and a definition with exactly this
+            // extent: several names defined by one node are siblings, not nested.
+            while let Some(&(top_start, top_end, _)) = stack.last() {
+                if start >= top_end || (start == top_start && end == top_end) {
+                    stack.pop();
+                } else {
+                    break;
+                }
+            }
+            let enclosing = stack.last().map(|&(_, _, c)| c);
+            let (parent_qname, parent_def, owner) = match enclosing {
+                None => (file_prefix.clone(), None, Owner::File),
+                Some(Container::Def(i)) => {
+                    let d = defs[i].as_ref().expect("containers precede contents");
+                    (d.qualified_name.clone(), Some(i), Owner::Def(d.kind, i))
+                }
+                Some(Container::Scope(i)) => {
+                    let q = scope_qnames[i].clone();
+                    let parent = types_by_qname
+                        .get(&q)
+                        .copied()
+                        .or_else(|| nearest_def(&stack));
+                    (q, parent, Owner::Scope)
+                }
+            };
+            match container {
+                Container::Scope(i) => {
+                    let name = normalize_type_name(&self.text(scopes[i].1), sep);
+                    scope_qnames[i] = join(&parent_qname, &name, sep);
+                }
+                Container::Def(i) => {
+                    let raw = &raw_defs[i];
+                    let def = self.build_def(
+                        raw,
+                        &parent_qname,
+                        parent_def,
+                        owner,
+                        package.as_deref(),
+                        &defs,
+                        &types_by_qname,
+                    );
+                    if def.kind.is_type() || def.kind == NodeKind::TypeAlias {
+                        types_by_qname.entry(def.qualified_name.clone()).or_insert(i);
+                    }
+                    defs[i] = Some(def);
+                }
+            }
+            stack.push((start, end, container));
+        }
+
+        let mut defs: Vec<Def> = defs.into_iter().map(|d| d.expect("every def built")).collect();
+        // Parents are indexes into `defs`; keep them valid while ordering by position.
+        let mut order: Vec<usize> = (0..defs.len()).collect();
+        order.sort_by_key(|&i| (defs[i].start, std::cmp::Reverse(defs[i].end), i));
+        let mut new_index = vec![0usize; defs.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_index[old] = new;
+        }
+        let mut sorted: Vec<Option<Def>> = defs.drain(..).map(Some).collect();
+        let mut defs: Vec<Def> = order
+            .iter()
+            .map(|&old| sorted[old].take().expect("each def moved once"))
+            .collect();
+        for def in &mut defs {
+            def.parent = def.parent.map(|p| new_index[p]);
+        }
+
+        self.assemble(defs, raw_refs, &file_prefix)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build_def(
+        &self,
+        raw: &RawDef<'t>,
+        parent_qname: &str,
+        parent_def: Option<usize>,
+        owner: Owner,
+        package: Option<&str>,
+        defs: &[Option<Def>],
+        types_by_qname: &HashMap<String, usize>,
+    ) -> Def {
+        let sep = self.language.path_separator();
+        let name_node = raw.name.unwrap_or(raw.node);
+        let mut name = collapse_whitespace(&self.text(name_node));
+        let mut receiver = raw
+            .receiver
+            .map(|r| normalize_type_name(&self.text(r), sep))
+            .and_then(|r| self.rules.normalize_receiver(r));
+        if raw.kind == NodeKind::Package {
+            // The package is the prefix itself, not something inside it.
+            let name = package.unwrap_or(&name).to_string();
+            return Def {
+                kind: NodeKind::Package,
+                qualified_name: name.clone(),
+                name,
+                parent: None,
+                span: span(raw.node),
+                name_span: span(name_node),
+                signature: Some(collapse_whitespace(&self.text(raw.node))),
+                doc: None,
+                visibility: Visibility::Public,
+                start: raw.node.start_byte(),
+                end: raw.node.end_byte(),
+            };
+        }
+        // C++ out-of-line definitions name their scope: `void ns::A::f()`.
+        if let Some((scope, last)) = self.rules.split_qualified_name(&name) {
+            let scope = normalize_type_name(&scope, sep);
+            receiver = Some(match receiver {
+                Some(r) => join(&r, &scope, sep),
+                None => scope,
+            });
+            name = last;
+        }
+        if let Some(r) = &receiver {
+            if r.is_empty() {
+                receiver = None;
+            }
+        }
+        let receiver_qname = receiver.as_ref().map(|r| join(parent_qname, r, sep));
+        let qualified_name = match &receiver_qname {
+            Some(rq) => join(rq, &name, sep),
+            None => join(parent_qname, &name, sep),
+        };
+
+        // The type a member belongs to, when it is in this file.
+        let owner_type = receiver_qname
+            .as_ref()
+            .and_then(|rq| types_by_qname.get(rq).copied());
+        let parent = owner_type.or(parent_def);
+
+        let in_type = receiver.is_some()
+            || matches!(owner, Owner::Scope)
+            || matches!(owner, Owner::Def(kind, _) if kind.is_type());
+        let owner_name = receiver
+            .as_deref()
+            .map(|r| r.rsplit(sep).next().unwrap_or(r).to_string())
+            .or_else(|| match owner {
+                Owner::Def(_, i) => defs[i].as_ref().map(|d| d.name.clone()),
+                Owner::Scope => parent_qname.rsplit(sep).next().map(str::to_string),
+                Owner::File => None,
+            });
+        let mut kind = raw.kind;
+        if kind == NodeKind::Function && in_type {
+            kind = NodeKind::Method;
+        }
+        if matches!(kind, NodeKind::Function | NodeKind::Method)
+            && self.rules.is_constructor(&name, owner_name.as_deref())
+        {
+            kind = NodeKind::Constructor;
+        }
+
+        let parent_kind = parent.and_then(|p| defs[p].as_ref().map(|d| d.kind));
+        let visibility = self.rules.visibility(&lang::VisibilityInput {
+            node: raw.node,
+            src: self.src,
+            kind,
+            name: &name,
+            parent_kind,
+        });
+        let doc = match raw.doc {
+            Some(doc_node) => self.rules.clean_docstring(&self.text(doc_node)),
+            None => self.rules.doc(raw.node, self.src),
+        }
+        .map(|d| truncate_chars(&d, self.options.max_doc_chars));
+        let signature = self.signature(raw.node);
+
+        Def {
+            kind,
+            name,
+            qualified_name,
+            parent,
+            span: span(raw.node),
+            name_span: span(name_node),
+            signature,
+            doc,
+            visibility,
+            start: raw.node.start_byte(),
+            end: raw.node.end_byte(),
+        }
+    }
+
+    /// The declaration text up to its body, whitespace collapsed.
+    fn signature(&self, node: tree_sitter::Node<'_>) -> Option<String> {
+        let body = node.child_by_field_name("body").or_else(|| {
+            node.child_by_field_name("value")
+                .and_then(|v| v.child_by_field_name("body"))
+        });
+        let end = match body {
+            Some(b) if b.start_byte() > node.start_byte() => b.start_byte(),
+            _ => {
+                // No body: the declaration is the node itself, but a multi-line
+                // initialiser is not a signature.
+                let text = &self.src[node.byte_range()];
+                let first_line = memchr::memchr(b'\n', text).unwrap_or(text.len());
+                node.start_byte() + first_line
+            }
+        };
+        let text = collapse_whitespace(&lossy(&self.src[node.start_byte()..end]));
+        let text = text.trim_end_matches(['{', ':', '=', ' ']).trim_end().to_string();
+        if text.is_empty() {
+            None
+        } else {
+            Some(truncate_chars(&text, self.options.max_signature_chars))
+        }
+    }
+
+    /// Runs the query once and sorts captures into definitions, scopes and references.
+    #[allow(clippy::type_complexity)]
+    fn capture(
+        &self,
+        query: &Query,
+        roles: &[Role],
+    ) -> (
+        Vec<RawDef<'t>>,
+        Vec<(tree_sitter::Node<'t>, tree_sitter::Node<'t>)>,
+        Vec<RawRef<'t>>,
+    ) {
+        let mut defs: Vec<RawDef<'t>> = Vec::new();
+        // Keyed by definition node and name node: one Go `const a, b = 1, 2` spec
+        // defines two names.
+        let mut def_by_node: HashMap<(usize, usize), usize> = HashMap::new();
+        let mut scopes = Vec::new();
+        let mut refs: Vec<RawRef<'t>> = Vec::new();
+        let mut ref_by_node: HashMap<(usize, ReferenceKind), usize> = HashMap::new();
+
+        CURSOR.with(|cell| {
+            let mut cursor = cell.borrow_mut();
+            let mut matches = cursor.matches(query, self.tree.root_node(), self.src);
+            while let Some(m) = matches.next() {
+                let mut main: Option<(Role, tree_sitter::Node<'t>)> = None;
+                let mut name = None;
+                let mut receiver = None;
+                let mut doc = None;
+                let mut qualifier = None;
+                let mut subject = None;
+                let mut alias = None;
+                let mut scope_name = None;
+                for capture in m.captures() {
+                    let role = roles[capture.index as usize];
+                    match role {
+                        Role::Definition(_)
+                        | Role::Scope
+                        | Role::Call
+                        | Role::Import
+                        | Role::Inherit
+                        | Role::Implement => main = Some((role, capture.node)),
+                        Role::Name => name = Some(capture.node),
+                        Role::Receiver => receiver = Some(capture.node),
+                        Role::Doc => doc = Some(capture.node),
+                        Role::Qualifier => qualifier = Some(capture.node),
+                        Role::Subject => subject = Some(capture.node),
+                        Role::Alias => alias = Some(capture.node),
+                        Role::ScopeName => scope_name = Some(capture.node),
+                        Role::Ignored => {}
+                    }
+                }
+                let Some((role, node)) = main else { continue };
+                let pattern = m.pattern_index;
+                match role {
+                    Role::Definition(kind) => {
+                        // Several patterns may match one node; the earliest pattern in the
+                        // query file wins, so files list specific forms first.
+                        let raw = RawDef {
+                            node,
+                            kind,
+                            name,
+                            receiver,
+                            doc,
+                            pattern,
+                        };
+                        let key = (node.id(), name.map_or(0, |n| n.id()));
+                        match def_by_node.get(&key) {
+                            Some(&i) if defs[i].pattern <= pattern => {}
+                            Some(&i) => defs[i] = raw,
+                            None => {
+                                def_by_node.insert(key, defs.len());
+                                defs.push(raw);
+                            }
+                        }
+                    }
+                    Role::Scope => {
+                        if let Some(scope_name) = scope_name {
+                            scopes.push((node, scope_name));
+                        }
+                    }
+                    Role::Call | Role::Import | Role::Inherit | Role::Implement => {
+                        let kind = match role {
+                            Role::Call => ReferenceKind::Call,
+                            Role::Import => ReferenceKind::Import,
+                            Role::Inherit => ReferenceKind::Inherit,
+                            _ => ReferenceKind::Implement,
+                        };
+                        let raw = RawRef {
+                            kind,
+                            node,
+                            name,
+                            qualifier,
+                            subject,
+                            alias,
+                            pattern,
+                        };
+                        match ref_by_node.get(&(node.id(), kind)) {
+                            Some(&i) if refs[i].pattern <= pattern => {}
+                            Some(&i) => refs[i] = raw,
+                            None => {
+                                ref_by_node.insert((node.id(), kind), refs.len());
+                                refs.push(raw);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        });
+        // Definitions without a usable name (recovered from broken code) are dropped
+        // rather than invented.
+        defs.retain(|d| {
+            let n = d.name.unwrap_or(d.node);
+            n.end_byte() > n.start_byte() && !n.is_missing()
+        });
+        (defs, scopes, refs)
+    }
+
+    /// Builds the final nodes (with ids) and references.
+    fn assemble(&self, defs: Vec<Def>, raw_refs: Vec<RawRef<'t>>, file_prefix: &str) -> ParsedFile {
+        let sep = self.language.path_separator();
+        let root = self.tree.root_node();
+        let file_id = NodeId::for_file(self.path);
+        let file_name = self.path.rsplit('/').next().unwrap_or(self.path).to_string();
+
+        // References: expand imports into bindings, which are nodes too.
+        let ranges: Vec<(usize, usize)> = raw_refs
+            .iter()
+            .map(|r| (r.node.start_byte(), r.node.end_byte()))
+            .collect();
+        let containers = innermost_containers(&defs, &ranges);
+        let mut imports: Vec<PendingImport> = Vec::new();
+        let mut refs: Vec<PendingRef> = Vec::new();
+        for (raw, container) in raw_refs.iter().zip(containers) {
+            let node_span = span(raw.node);
+            match raw.kind {
+                ReferenceKind::Import => {
+                    let mut bindings = Vec::new();
+                    match raw.name {
+                        Some(name) => bindings.push(ImportBinding {
+                            qualifier: raw
+                                .qualifier
+                                .map(|q| self.rules.clean_import_path(&self.text(q))),
+                            name: self.rules.clean_import_path(&self.text(name)),
+                            alias: raw.alias.map(|a| collapse_whitespace(&self.text(a))),
+                        }),
+                        None => self.rules.expand_import(raw.node, self.src, &mut bindings),
+                    }
+                    for binding in bindings {
+                        if binding.name.is_empty() {
+                            continue;
+                        }
+                        imports.push(PendingImport {
+                            binding,
+                            span: node_span,
+                            container,
+                        });
+                    }
+                }
+                kind => {
+                    let Some(name_node) = raw.name else { continue };
+                    let text = self.text(name_node);
+                    let (mut qualifier, name) = match kind {
+                        ReferenceKind::Inherit | ReferenceKind::Implement => {
+                            let full = normalize_type_name(&text, sep);
+                            match split_last(&full, self.rules.reference_separators()) {
+                                Some((q, n)) => (Some(q.to_string()), n.to_string()),
+                                None => (None, full),
+                            }
+                        }
+                        _ => {
+                            // `new ArrayList<>()`, `Box<int>()`, `ns::A::f()`: strip type
+                            // arguments and split a written-out scope.
+                            let mut name = collapse_whitespace(&text);
+                            if name.contains('<') && !name.contains("operator") {
+                                name = normalize_type_name(&name, sep);
+                            }
+                            match self.rules.split_qualified_name(&name) {
+                                Some((q, n)) if raw.qualifier.is_none() => {
+                                    (Some(q).filter(|q| !q.is_empty()), n)
+                                }
+                                _ => (None, name),
+                            }
+                        }
+                    };
+                    if let Some(q) = raw.qualifier {
+                        qualifier = Some(truncate_chars(&collapse_whitespace(&self.text(q)), 200));
+                    }
+                    if name.is_empty() {
+                        continue;
+                    }
+                    refs.push(PendingRef {
+                        kind,
+                        container,
+                        subject: raw.subject.map(|s| normalize_type_name(&self.text(s), sep)),
+                        qualifier,
+                        name,
+                        span: node_span,
+                    });
+                }
+            }
+        }
+
+        // Nodes: file, then definitions and import bindings in source order.
+        let mut nodes: Vec<Node> = Vec::with_capacity(1 + defs.len() + imports.len());
+        let file_span = span(root);
+        let file_doc = self.rules.file_doc(root, self.src);
+        nodes.push(Node {
+            id: file_id,
+            kind: NodeKind::File,
+            language: self.language,
+            name: file_name,
+            qualified_name: if file_prefix.is_empty() {
+                self.path.to_string()
+            } else {
+                file_prefix.to_string()
+            },
+            path: self.path.to_string(),
+            span: file_span,
+            name_span: Span {
+                start_byte: 0,
+                end_byte: 0,
+                start_line: 1,
+                start_column: 1,
+                end_line: 1,
+                end_column: 1,
+            },
+            signature: None,
+            doc: file_doc,
+            visibility: Visibility::Public,
+            parent: None,
+        });
+
+        // Ids: (path, qualified name, kind) plus, only for overloads, the signature and
+        // then the ordinal.
+        let mut keys: Vec<(String, NodeKind, String)> = defs
+            .iter()
+            .map(|d| (d.qualified_name.clone(), d.kind, String::new()))
+            .collect();
+        let import_keys: Vec<(String, NodeKind, String)> = imports
+            .iter()
+            .map(|p| (import_qualified_name(&p.binding, sep), NodeKind::Import, String::new()))
+            .collect();
+        keys.extend(import_keys);
+        disambiguate(&mut keys, |i| {
+            if i < defs.len() {
+                defs[i].signature.clone().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        });
+        let ids: Vec<NodeId> = keys
+            .iter()
+            .map(|(q, k, d)| NodeId::new(self.path, q, *k, d))
+            .collect();
+
+        // Merge definitions and imports by position so nodes stay in source order.
+        let mut import_order: Vec<usize> = (0..imports.len()).collect();
+        import_order.sort_by_key(|&i| imports[i].span.start_byte);
+        let mut di = 0;
+        let mut ii = 0;
+        while di < defs.len() || ii < import_order.len() {
+            let take_def = match (defs.get(di), import_order.get(ii)) {
+                (Some(d), Some(&i)) => d.start <= imports[i].span.start_byte as usize,
+                (Some(_), None) => true,
+                _ => false,
+            };
+            if take_def {
+                let d = &defs[di];
+                nodes.push(Node {
+                    id: ids[di],
+                    kind: d.kind,
+                    language: self.language,
+                    name: d.name.clone(),
+                    qualified_name: d.qualified_name.clone(),
+                    path: self.path.to_string(),
+                    span: d.span,
+                    name_span: d.name_span,
+                    signature: d.signature.clone(),
+                    doc: d.doc.clone(),
+                    visibility: d.visibility,
+                    parent: Some(d.parent.map_or(file_id, |p| ids[p])),
+                });
+                di += 1;
+            } else {
+                let i = import_order[ii];
+                let p = &imports[i];
+                let (qname, _, _) = &keys[defs.len() + i];
+                nodes.push(Node {
+                    id: ids[defs.len() + i],
+                    kind: NodeKind::Import,
+                    language: self.language,
+                    name: p.binding.alias.clone().unwrap_or_else(|| p.binding.name.clone()),
+                    qualified_name: qname.clone(),
+                    path: self.path.to_string(),
+                    span: p.span,
+                    name_span: p.span,
+                    signature: None,
+                    doc: None,
+                    visibility: Visibility::Private,
+                    parent: Some(p.container.map_or(file_id, |c| ids[c])),
+                });
+                ii += 1;
+            }
+        }
+
+        let mut references: Vec<Reference> = Vec::with_capacity(refs.len() + imports.len());
+        for (i, p) in imports.into_iter().enumerate() {
+            references.push(Reference {
+                kind: ReferenceKind::Import,
+                source: ids[defs.len() + i],
+                subject: None,
+                qualifier: p.binding.qualifier,
+                name: p.binding.name,
+                alias: p.binding.alias,
+                span: p.span,
+            });
+        }
+        for r in refs {
+            references.push(Reference {
+                kind: r.kind,
+                source: r.container.map_or(file_id, |c| ids[c]),
+                subject: r.subject,
+                qualifier: r.qualifier,
+                name: r.name,
+                alias: None,
+                span: r.span,
+            });
+        }
+        references.sort_by_key(|r| (r.span.start_byte, r.span.end_byte, r.kind));
+
+        ParsedFile {
+            path: self.path.to_string(),
+            language: self.language,
+            content_hash: xxhash_rust::xxh3::xxh3_64(self.src),
+            size: self.src.len() as u64,
+            lines: count_lines(self.src),
+            has_errors: false,
+            nodes,
+            references,
+        }
+    }
+}
+
+struct PendingImport {
+    binding: ImportBinding,
+    span: Span,
+    container: Option<usize>,
+}
+
+struct PendingRef {
+    kind: ReferenceKind,
+    container: Option<usize>,
+    subject: Option<String>,
+    qualifier: Option<String>,
+    name: String,
+    span: Span,
+}
+
+/// The innermost definition lexically containing each range, by one sweep over
+/// definitions sorted by start (outer before inner on ties). Syntax trees nest
+/// properly, so a definition that starts at or before a range and ends after its start
+/// contains it.
+fn innermost_containers(defs: &[Def], ranges: &[(usize, usize)]) -> Vec<Option<usize>> {
+    let mut order: Vec<usize> = (0..ranges.len()).collect();
+    order.sort_by_key(|&i| ranges[i]);
+    let mut result = vec![None; ranges.len()];
+    let mut stack: Vec<usize> = Vec::new();
+    let mut next = 0;
+    for i in order {
+        let (start, end) = ranges[i];
+        while next < defs.len() && defs[next].start <= start {
+            while stack.last().is_some_and(|&top| defs[top].end <= defs[next].start) {
+                stack.pop();
+            }
+            stack.push(next);
+            next += 1;
+        }
+        while stack.last().is_some_and(|&top| defs[top].end <= start || defs[top].end < end) {
+            stack.pop();
+        }
+        result[i] = stack.last().copied();
+    }
+    result
+}
+
+/// What a definition sits inside.
+#[derive(Clone, Copy, Debug)]
+enum Owner {
+    File,
+    Def(NodeKind, usize),
+    Scope,
+}
+
+fn nearest_def(stack: &[(usize, usize, Container)]) -> Option<usize> {
+    stack.iter().rev().find_map(|&(_, _, c)| match c {
+        Container::Def(i) => Some(i),
+        Container::Scope(_) => None,
+    })
+}
+
+fn join(prefix: &str, name: &str, sep: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else if name.is_empty() {
+        prefix.to_string()
+    } else {
+        let mut s = String::with_capacity(prefix.len() + sep.len() + name.len());
+        s.push_str(prefix);
+        s.push_str(sep);
+        s.push_str(name);
+        s
+    }
+}
+
+fn split_last<'s>(text: &'s str, separators: &[&str]) -> Option<(&'s str, &'s str)> {
+    separators
+        .iter()
+        .filter_map(|sep| text.rfind(sep).map(|i| (i, sep.len())))
+        .max_by_key(|&(i, _)| i)
+        .map(|(i, len)| (&text[..i], &text[i + len..]))
+        .filter(|(q, n)| !q.is_empty() && !n.is_empty())
+}
+
+fn import_qualified_name(binding: &ImportBinding, sep: &str) -> String {
+    match &binding.qualifier {
+        Some(q) if !q.is_empty() => {
+            // Relative Python paths (`..`) and JS module specifiers already end in a
+            // separator or are paths; join them as written.
+            if q.ends_with('.') || q.ends_with('/') {
+                format!("{q}{}", binding.name)
+            } else {
+                join(q, &binding.name, sep)
+            }
+        }
+        _ => binding.name.clone(),
+    }
+}
+
+/// Makes `(qualified name, kind, disambiguator)` keys unique: overloads get their
+/// signature, and exact repeats their ordinal.
+fn disambiguate(
+    keys: &mut [(String, NodeKind, String)],
+    signature: impl Fn(usize) -> String,
+) {
+    let mut groups: HashMap<(String, NodeKind), Vec<usize>> = HashMap::new();
+    for (i, (q, k, _)) in keys.iter().enumerate() {
+        groups.entry((q.clone(), *k)).or_default().push(i);
+    }
+    for members in groups.values() {
+        if members.len() < 2 {
+            continue;
+        }
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for &i in members {
+            let sig = signature(i);
+            let n = seen.entry(sig.clone()).or_insert(0);
+            keys[i].2 = if *n == 0 { sig } else { format!("{sig}#{n}") };
+            *n += 1;
+        }
+    }
+}
+
+/// A tree-sitter node's extent as a [`Span`].
+pub fn span(node: tree_sitter::Node<'_>) -> Span {
+    let start = node.start_position();
+    let end = node.end_position();
+    Span {
+        start_byte: node.start_byte() as u32,
+        end_byte: node.end_byte() as u32,
+        start_line: start.row as u32 + 1,
+        start_column: start.column as u32 + 1,
+        end_line: end.row as u32 + 1,
+        end_column: end.column as u32 + 1,
+    }
+}
+
+/// Lines in a file: newline count, plus one for a last line without a newline.
+pub fn count_lines(src: &[u8]) -> u32 {
+    let newlines = memchr::memchr_iter(b'\n', src).count();
+    let last = usize::from(!src.is_empty() && !src.ends_with(b"\n"));
+    (newlines + last) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_counts() {
+        assert_eq!(count_lines(b""), 0);
+        assert_eq!(count_lines(b"a"), 1);
+        assert_eq!(count_lines(b"a\n"), 1);
+        assert_eq!(count_lines(b"a\nb"), 2);
+    }
+
+    #[test]
+    fn overloads_get_distinct_keys() {
+        let mut keys = vec![
+            ("A.f".to_string(), NodeKind::Method, String::new()),
+            ("A.f".to_string(), NodeKind::Method, String::new()),
+            ("A.f".to_string(), NodeKind::Method, String::new()),
+            ("A.g".to_string(), NodeKind::Method, String::new()),
+        ];
+        let sigs = ["f(int)", "f(String)", "f(int)", "g()"];
+        disambiguate(&mut keys, |i| sigs[i].to_string());
+        assert_eq!(keys[0].2, "f(int)");
+        assert_eq!(keys[1].2, "f(String)");
+        assert_eq!(keys[2].2, "f(int)#1");
+        assert_eq!(keys[3].2, "", "unique names keep an empty disambiguator");
+    }
+
+    #[test]
+    fn split_last_separator() {
+        assert_eq!(split_last("a.b.C", &["."]), Some(("a.b", "C")));
+        assert_eq!(split_last("a::B", &["::", "."]), Some(("a", "B")));
+        assert_eq!(split_last("C", &["."]), None);
+    }
+}

@@ -1,0 +1,263 @@
+//! JavaScript and TypeScript: exports, class member modifiers, JSDoc, ES imports,
+//! re-exports and CommonJS `require`.
+
+use codegraph_core::{NodeKind, Visibility};
+
+use super::{CommentStyle, Rules, VisibilityInput, node_text, preceding_comments};
+use crate::extract::ImportBinding;
+
+pub struct JavaScriptRules {
+    pub typescript: bool,
+}
+
+const COMMENTS: CommentStyle = CommentStyle {
+    comment_kinds: &["comment"],
+    skip_kinds: &["decorator"],
+    wrapper_kinds: &[
+        "export_statement",
+        "lexical_declaration",
+        "variable_declaration",
+        "expression_statement",
+        "ambient_declaration",
+    ],
+    is_doc: |_| true,
+};
+
+impl Rules for JavaScriptRules {
+    fn normalize_receiver(&self, receiver: String) -> Option<String> {
+        match receiver.as_str() {
+            "exports" | "module.exports" | "module" | "this" | "window" | "globalThis" | "self" => {
+                None
+            }
+            _ => Some(receiver),
+        }
+    }
+
+    fn is_constructor(&self, name: &str, owner: Option<&str>) -> bool {
+        owner.is_some() && name == "constructor"
+    }
+
+    fn visibility(&self, input: &VisibilityInput<'_, '_>) -> Visibility {
+        let node = input.node;
+        if input.name.starts_with('#') {
+            return Visibility::Private;
+        }
+        let mut cursor = node.walk();
+        if let Some(modifier) = node
+            .children(&mut cursor)
+            .find(|c| c.kind() == "accessibility_modifier")
+        {
+            return match node_text(modifier, input.src).trim() {
+                "private" => Visibility::Private,
+                "protected" => Visibility::Protected,
+                _ => Visibility::Public,
+            };
+        }
+        if input.parent_kind.is_some_and(|k| k.is_type() || k == NodeKind::Namespace)
+            && !matches!(input.parent_kind, Some(NodeKind::Namespace))
+        {
+            return Visibility::Public;
+        }
+        if node.kind() == "assignment_expression" {
+            let left = node
+                .child_by_field_name("left")
+                .map(|l| node_text(l, input.src))
+                .unwrap_or_default();
+            if left.starts_with("exports.") || left.starts_with("module.exports") {
+                return Visibility::Public;
+            }
+        }
+        // Exported, possibly through `export const`, `export default`, or
+        // `export declare`.
+        let mut ancestor = node.parent();
+        while let Some(a) = ancestor {
+            match a.kind() {
+                "export_statement" => return Visibility::Public,
+                "lexical_declaration" | "variable_declaration" | "ambient_declaration" => {
+                    ancestor = a.parent()
+                }
+                _ => break,
+            }
+        }
+        if input.parent_kind.is_some() && input.parent_kind != Some(NodeKind::Namespace) {
+            // Object-literal members and the like follow their container.
+            Visibility::Public
+        } else {
+            Visibility::Private
+        }
+    }
+
+    fn doc(&self, node: tree_sitter::Node<'_>, src: &[u8]) -> Option<String> {
+        preceding_comments(node, src, &COMMENTS)
+    }
+
+    fn expand_import(
+        &self,
+        node: tree_sitter::Node<'_>,
+        src: &[u8],
+        out: &mut Vec<ImportBinding>,
+    ) {
+        if node.kind() == "variable_declarator" {
+            destructured_require(node, src, self, out);
+            return;
+        }
+        let source = node
+            .child_by_field_name("source")
+            .map(|s| self.clean_import_path(&node_text(s, src)));
+        let mut cursor = node.walk();
+        let children: Vec<_> = node.children(&mut cursor).collect();
+        let before = out.len();
+        for child in &children {
+            match child.kind() {
+                "import_clause" => {
+                    let Some(source) = &source else { continue };
+                    let mut cursor = child.walk();
+                    for part in child.named_children(&mut cursor) {
+                        match part.kind() {
+                            "identifier" => out.push(ImportBinding {
+                                qualifier: Some(source.clone()),
+                                name: "default".to_string(),
+                                alias: Some(node_text(part, src)),
+                            }),
+                            "namespace_import" => {
+                                let mut c = part.walk();
+                                let alias = part
+                                    .named_children(&mut c)
+                                    .find(|n| n.kind() == "identifier")
+                                    .map(|n| node_text(n, src));
+                                out.push(ImportBinding {
+                                    qualifier: Some(source.clone()),
+                                    name: "*".to_string(),
+                                    alias,
+                                });
+                            }
+                            "named_imports" => {
+                                specifiers(part, "import_specifier", source, src, self, out)
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                "import_require_clause" => {
+                    // TypeScript `import x = require("m")`.
+                    let mut c = child.walk();
+                    let alias = child
+                        .named_children(&mut c)
+                        .find(|n| n.kind() == "identifier")
+                        .map(|n| node_text(n, src));
+                    if let Some(module) = child.child_by_field_name("source") {
+                        out.push(ImportBinding {
+                            qualifier: None,
+                            name: self.clean_import_path(&node_text(module, src)),
+                            alias,
+                        });
+                    }
+                }
+                "export_clause" => {
+                    if let Some(source) = &source {
+                        specifiers(*child, "export_specifier", source, src, self, out);
+                    }
+                }
+                "namespace_export" => {
+                    if let Some(source) = &source {
+                        let mut c = child.walk();
+                        let alias = child
+                            .named_children(&mut c)
+                            .last()
+                            .map(|n| self.clean_import_path(&node_text(n, src)));
+                        out.push(ImportBinding {
+                            qualifier: Some(source.clone()),
+                            name: "*".to_string(),
+                            alias,
+                        });
+                    }
+                }
+                "*" if node.kind() == "export_statement" => {
+                    if let Some(source) = &source {
+                        out.push(ImportBinding {
+                            qualifier: Some(source.clone()),
+                            name: "*".to_string(),
+                            alias: None,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        if out.len() == before && node.kind() == "import_statement" {
+            // `import "./side-effect"` binds nothing but still depends on the module.
+            if let Some(source) = source {
+                out.push(ImportBinding {
+                    qualifier: None,
+                    name: source,
+                    alias: None,
+                });
+            }
+        }
+    }
+}
+
+/// `const { a, b: c } = require("m")`.
+fn destructured_require(
+    node: tree_sitter::Node<'_>,
+    src: &[u8],
+    rules: &JavaScriptRules,
+    out: &mut Vec<ImportBinding>,
+) {
+    let Some(pattern) = node.child_by_field_name("name") else {
+        return;
+    };
+    let module = node
+        .child_by_field_name("value")
+        .and_then(|call| call.child_by_field_name("arguments"))
+        .and_then(|args| args.named_child(0))
+        .map(|s| rules.clean_import_path(&node_text(s, src)));
+    let Some(module) = module else { return };
+    let mut cursor = pattern.walk();
+    for part in pattern.named_children(&mut cursor) {
+        let (name, alias) = match part.kind() {
+            "shorthand_property_identifier_pattern" => (node_text(part, src), None),
+            "pair_pattern" => (
+                part.child_by_field_name("key")
+                    .map(|k| rules.clean_import_path(&node_text(k, src)))
+                    .unwrap_or_default(),
+                part.child_by_field_name("value")
+                    .filter(|v| v.kind() == "identifier")
+                    .map(|v| node_text(v, src)),
+            ),
+            _ => continue,
+        };
+        out.push(ImportBinding {
+            qualifier: Some(module.clone()),
+            name,
+            alias,
+        });
+    }
+}
+
+/// `{ a, b as c }` in an import or re-export.
+fn specifiers(
+    list: tree_sitter::Node<'_>,
+    kind: &str,
+    source: &str,
+    src: &[u8],
+    rules: &JavaScriptRules,
+    out: &mut Vec<ImportBinding>,
+) {
+    let mut cursor = list.walk();
+    for spec in list.named_children(&mut cursor) {
+        if spec.kind() != kind {
+            continue;
+        }
+        let Some(name) = spec.child_by_field_name("name") else {
+            continue;
+        };
+        out.push(ImportBinding {
+            qualifier: Some(source.to_string()),
+            name: rules.clean_import_path(&node_text(name, src)),
+            alias: spec
+                .child_by_field_name("alias")
+                .map(|a| rules.clean_import_path(&node_text(a, src))),
+        });
+    }
+}

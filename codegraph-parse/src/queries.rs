@@ -1,0 +1,174 @@
+//! The query files and the meaning of their capture names.
+//!
+//! Each language has `queries/<lang>/definitions.scm` and `references.scm`; both are
+//! compiled into one [`Query`] so a file's tree is walked once. The capture-name
+//! conventions are documented in `queries/README.md`.
+
+use std::sync::OnceLock;
+
+use codegraph_core::{Language, NodeKind};
+use tree_sitter::Query;
+
+/// What a capture means to the engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// `@definition.<kind>`: the whole definition.
+    Definition(NodeKind),
+    /// `@name`: the defined or referenced name.
+    Name,
+    /// `@receiver`: the type a definition belongs to without being nested in it.
+    Receiver,
+    /// `@doc`: an explicit docstring node.
+    Doc,
+    /// `@scope`: a node that names a scope without being a definition (Rust `impl`).
+    Scope,
+    /// `@scope.name`: that scope's name.
+    ScopeName,
+    /// `@reference.call`
+    Call,
+    /// `@reference.import`
+    Import,
+    /// `@reference.inherit`
+    Inherit,
+    /// `@reference.implement`
+    Implement,
+    /// `@qualifier`: what precedes the name (`obj` in `obj.f()`).
+    Qualifier,
+    /// `@subject`: the type an `impl Trait for Type` block is about.
+    Subject,
+    /// `@alias`: the local name an import binds.
+    Alias,
+    /// Captures starting with `_`, used only by predicates.
+    Ignored,
+}
+
+/// A compiled query and the role of each of its captures.
+pub struct CompiledQuery {
+    pub query: Query,
+    pub roles: Vec<Role>,
+}
+
+/// Why a query file did not compile. Only reachable when a query file is edited; the
+/// test suite compiles every language.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryCompileError {
+    #[error("{language} query: {source}")]
+    Syntax {
+        language: Language,
+        #[source]
+        source: tree_sitter::QueryError,
+    },
+    #[error("{language} query: unknown capture @{capture}")]
+    UnknownCapture { language: Language, capture: String },
+}
+
+/// The query source for a language: definitions, then references.
+pub fn source(language: Language) -> String {
+    let (definitions, references) = match language {
+        Language::Rust => (
+            include_str!("../queries/rust/definitions.scm"),
+            include_str!("../queries/rust/references.scm"),
+        ),
+        Language::Python => (
+            include_str!("../queries/python/definitions.scm"),
+            include_str!("../queries/python/references.scm"),
+        ),
+        Language::JavaScript => (
+            include_str!("../queries/javascript/definitions.scm"),
+            include_str!("../queries/javascript/references.scm"),
+        ),
+        Language::TypeScript => (
+            include_str!("../queries/typescript/definitions.scm"),
+            include_str!("../queries/typescript/references.scm"),
+        ),
+        // TSX is TypeScript plus JSX, which the plain TypeScript grammar cannot parse.
+        Language::Tsx => (
+            include_str!("../queries/typescript/definitions.scm"),
+            concat!(
+                include_str!("../queries/typescript/references.scm"),
+                "\n",
+                include_str!("../queries/tsx/jsx.scm")
+            ),
+        ),
+        Language::Go => (
+            include_str!("../queries/go/definitions.scm"),
+            include_str!("../queries/go/references.scm"),
+        ),
+        Language::Java => (
+            include_str!("../queries/java/definitions.scm"),
+            include_str!("../queries/java/references.scm"),
+        ),
+        Language::Cpp => (
+            include_str!("../queries/cpp/definitions.scm"),
+            include_str!("../queries/cpp/references.scm"),
+        ),
+    };
+    format!("{definitions}\n{references}")
+}
+
+/// Compiles a language's queries.
+pub fn compile(language: Language) -> Result<CompiledQuery, QueryCompileError> {
+    let grammar = crate::language::grammar(language);
+    let query = Query::new(&grammar, &source(language))
+        .map_err(|source| QueryCompileError::Syntax { language, source })?;
+    let roles = query
+        .capture_names()
+        .iter()
+        .map(|name| {
+            role(name).ok_or_else(|| QueryCompileError::UnknownCapture {
+                language,
+                capture: name.to_string(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(CompiledQuery { query, roles })
+}
+
+fn role(capture: &str) -> Option<Role> {
+    if capture.starts_with('_') {
+        return Some(Role::Ignored);
+    }
+    if let Some(kind) = capture.strip_prefix("definition.") {
+        return kind.parse().ok().map(Role::Definition);
+    }
+    Some(match capture {
+        "name" => Role::Name,
+        "receiver" => Role::Receiver,
+        "doc" => Role::Doc,
+        "scope" => Role::Scope,
+        "scope.name" => Role::ScopeName,
+        "reference.call" => Role::Call,
+        "reference.import" => Role::Import,
+        "reference.inherit" => Role::Inherit,
+        "reference.implement" => Role::Implement,
+        "qualifier" => Role::Qualifier,
+        "subject" => Role::Subject,
+        "alias" => Role::Alias,
+        _ => return None,
+    })
+}
+
+/// The compiled query for a language, compiled on first use and shared by all threads.
+///
+/// # Panics
+/// If a bundled query file does not compile; the test suite compiles all of them.
+pub fn query(language: Language) -> &'static CompiledQuery {
+    static QUERIES: [OnceLock<CompiledQuery>; 8] = [const { OnceLock::new() }; 8];
+    let slot = Language::ALL
+        .iter()
+        .position(|l| *l == language)
+        .expect("every language is in ALL");
+    QUERIES[slot].get_or_init(|| compile(language).unwrap_or_else(|e| panic!("{e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_query_compiles() {
+        for language in Language::ALL {
+            compile(*language).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! A directory on disk, walked like ripgrep walks it (the `ignore` crate).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use codegraph_core::{SkipReason, SkippedFile};
+
+use super::{Content, Sink, Source, SourceError, SourceFile, SourceItem};
+use crate::filter::{Filter, PathDecision};
+
+/// Files under a directory (or a single file), honouring `.gitignore`, `.ignore` and
+/// `.codegraphignore` files. Vendored and excluded directories are not entered; each is
+/// reported once, as a whole.
+pub struct DirectorySource {
+    root: PathBuf,
+}
+
+impl DirectorySource {
+    pub fn new(root: &Path) -> Result<DirectorySource, SourceError> {
+        std::fs::metadata(root).map_err(|e| SourceError::io(root, e))?;
+        Ok(DirectorySource {
+            root: root.to_path_buf(),
+        })
+    }
+}
+
+/// `path` relative to `root`, `/`-separated; lossy for non-UTF-8 names.
+fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let text = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    if text.is_empty() {
+        // The root itself is a file.
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    } else {
+        text
+    }
+}
+
+impl Source for DirectorySource {
+    fn describe(&self) -> String {
+        format!("directory {}", self.root.display())
+    }
+
+    fn run(&mut self, filter: &Filter, sink: &mut dyn Sink) -> Result<(), SourceError> {
+        let config = filter.config();
+        let pruned: Arc<Mutex<Vec<SkippedFile>>> = Arc::default();
+        let mut builder = ignore::WalkBuilder::new(&self.root);
+        builder
+            .hidden(!config.include_hidden)
+            .ignore(config.respect_ignore_files)
+            .git_ignore(config.respect_ignore_files)
+            .git_exclude(config.respect_ignore_files)
+            .git_global(config.respect_ignore_files)
+            .parents(config.respect_ignore_files)
+            // A .gitignore means the same inside an unpacked tarball as in a checkout.
+            .require_git(false)
+            .follow_links(false)
+            .sort_by_file_name(|a, b| a.cmp(b));
+        if config.respect_ignore_files {
+            builder.add_custom_ignore_filename(".codegraphignore");
+        }
+        {
+            let root = self.root.clone();
+            let filter = filter.clone();
+            let pruned = Arc::clone(&pruned);
+            builder.filter_entry(move |entry| {
+                if entry.depth() == 0 || !entry.file_type().is_some_and(|t| t.is_dir()) {
+                    return true;
+                }
+                let rel = relative(&root, entry.path());
+                match filter.check_dir(&rel) {
+                    Some(reason) => {
+                        pruned
+                            .lock()
+                            .expect("no panics while holding the lock")
+                            .push(SkippedFile {
+                                path: format!("{rel}/"),
+                                reason,
+                            });
+                        false
+                    }
+                    None => true,
+                }
+            });
+        }
+
+        // Walk first, then send: the count lets progress show a real bar, and the list
+        // of paths is small next to what parsing them costs.
+        let mut items: Vec<SourceItem> = Vec::new();
+        for result in builder.build() {
+            let entry = match result {
+                Ok(entry) => entry,
+                Err(err) => {
+                    let path = error_path(&err)
+                        .map(|p| relative(&self.root, &p))
+                        .unwrap_or_else(|| self.root.display().to_string());
+                    items.push(SourceItem::Skipped(SkippedFile {
+                        path,
+                        reason: SkipReason::Unreadable {
+                            error: err.to_string(),
+                        },
+                    }));
+                    continue;
+                }
+            };
+            let Some(file_type) = entry.file_type() else {
+                continue;
+            };
+            if file_type.is_dir() {
+                continue;
+            }
+            let rel = relative(&self.root, entry.path());
+            if !file_type.is_file() {
+                // Symlinks, sockets, devices: only report those that look like source.
+                if !matches!(filter.check_path(&rel, None), PathDecision::Ignore) {
+                    items.push(SourceItem::Skipped(SkippedFile {
+                        path: rel,
+                        reason: SkipReason::NotRegular,
+                    }));
+                }
+                continue;
+            }
+            let size = entry.metadata().ok().map(|m| m.len());
+            match filter.check_path(&rel, size) {
+                PathDecision::Ignore => {}
+                PathDecision::Skip(reason) => {
+                    items.push(SourceItem::Skipped(SkippedFile { path: rel, reason }))
+                }
+                PathDecision::Parse(language) => {
+                    let language = match language {
+                        Some(language) => language,
+                        None => match first_line(entry.path()) {
+                            Ok(line) => match filter.shebang_language(&rel, &line) {
+                                Some(language) => language,
+                                None => continue,
+                            },
+                            Err(e) => {
+                                items.push(SourceItem::Skipped(SkippedFile {
+                                    path: rel,
+                                    reason: SkipReason::Unreadable {
+                                        error: e.to_string(),
+                                    },
+                                }));
+                                continue;
+                            }
+                        },
+                    };
+                    items.push(SourceItem::File(SourceFile {
+                        path: rel,
+                        language,
+                        content: Content::Disk(entry.into_path()),
+                    }))
+                }
+            }
+        }
+        let pruned = std::mem::take(&mut *pruned.lock().expect("walk finished"));
+        items.extend(pruned.into_iter().map(SourceItem::Skipped));
+
+        sink.expect(items.len() as u64);
+        for item in items {
+            if sink.item(item).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The start of a file, enough for a `#!` line.
+fn first_line(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(256);
+    std::fs::File::open(path)?.take(256).read_to_end(&mut head)?;
+    Ok(head)
+}
+
+fn error_path(err: &ignore::Error) -> Option<PathBuf> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
+        ignore::Error::Partial(errors) => errors.iter().find_map(error_path),
+        _ => None,
+    }
+}
+

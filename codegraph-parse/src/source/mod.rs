@@ -1,0 +1,205 @@
+//! Where files come from: a directory, a git revision, an archive, or a stream.
+//!
+//! Every input implements [`Source`], which hands the pipeline one [`SourceItem`] at a
+//! time: a file to parse (its repository-relative path and its bytes, or where to read
+//! them), or a file it refused and why. The pipeline does not know which kind of input
+//! it is reading, so every input gets the same filtering, parsing and reporting.
+//!
+//! A source stops only for failures of the whole input (an unreadable directory root,
+//! a revision that does not exist, an archive that is not an archive). Anything wrong
+//! with one file becomes a [`SourceItem::Skipped`] and the run goes on.
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use codegraph_core::{Language, SkippedFile};
+
+use crate::filter::Filter;
+
+#[cfg(feature = "archive")]
+mod archive;
+mod directory;
+#[cfg(feature = "git")]
+mod git;
+
+#[cfg(feature = "archive")]
+pub use archive::{ArchiveFormat, ArchiveLimits, ArchiveSource, StreamSource};
+pub use directory::DirectorySource;
+#[cfg(feature = "git")]
+pub use git::GitSource;
+
+/// A file's bytes, or where to read them. Directory sources hand out paths so that
+/// workers read files in parallel; archive and git sources must decompress in order
+/// and hand out bytes.
+#[derive(Debug)]
+pub enum Content {
+    Bytes(Vec<u8>),
+    Disk(PathBuf),
+}
+
+/// A file to parse.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Repository-relative, `/`-separated.
+    pub path: String,
+    pub language: Language,
+    pub content: Content,
+}
+
+/// What a source produces.
+#[derive(Debug)]
+pub enum SourceItem {
+    File(SourceFile),
+    Skipped(SkippedFile),
+}
+
+/// Receives a source's items.
+pub trait Sink {
+    /// The number of items to expect, when the source knows it before sending them.
+    fn expect(&mut self, _files: u64) {}
+
+    /// One item. `Break` asks the source to stop early.
+    fn item(&mut self, item: SourceItem) -> ControlFlow<()>;
+}
+
+/// An input of files.
+pub trait Source: Send {
+    /// What is being read, for messages: `directory ./repo`, `git ./repo at v1.2 (3f2a…)`.
+    fn describe(&self) -> String;
+
+    /// Sends every file to `sink`, applying `filter`'s path rules.
+    fn run(&mut self, filter: &Filter, sink: &mut dyn Sink) -> Result<(), SourceError>;
+}
+
+/// A failure of a whole input.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Walk(String),
+    #[error("git: {0}")]
+    Git(String),
+    #[error("archive: {0}")]
+    Archive(String),
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+impl SourceError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> SourceError {
+        SourceError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// What to read, as a user names it on the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputSpec {
+    /// A directory or a single file.
+    Path(PathBuf),
+    /// A git repository (work tree or bare) at a revision.
+    Git { repo: PathBuf, rev: String },
+    /// An archive file.
+    Archive(PathBuf),
+    /// A tar stream (optionally gzip-compressed) on standard input.
+    Stdin,
+}
+
+impl InputSpec {
+    /// Interprets a command-line path: `-` is standard input, a file with an archive
+    /// extension is an archive, and anything with `rev` is a git repository.
+    pub fn from_arg(path: &Path, rev: Option<&str>) -> InputSpec {
+        if let Some(rev) = rev {
+            return InputSpec::Git {
+                repo: path.to_path_buf(),
+                rev: rev.to_string(),
+            };
+        }
+        if path == Path::new("-") {
+            return InputSpec::Stdin;
+        }
+        #[cfg(feature = "archive")]
+        if path.is_file() && ArchiveFormat::from_path(path).is_some() {
+            return InputSpec::Archive(path.to_path_buf());
+        }
+        InputSpec::Path(path.to_path_buf())
+    }
+
+    /// Opens the input.
+    pub fn open(&self) -> Result<Box<dyn Source>, SourceError> {
+        match self {
+            InputSpec::Path(path) => Ok(Box::new(DirectorySource::new(path)?)),
+            #[cfg(feature = "git")]
+            InputSpec::Git { repo, rev } => Ok(Box::new(GitSource::open(repo, rev)?)),
+            #[cfg(not(feature = "git"))]
+            InputSpec::Git { .. } => Err(SourceError::Unsupported(
+                "this build has no git support (feature `git`)".into(),
+            )),
+            #[cfg(feature = "archive")]
+            InputSpec::Archive(path) => Ok(Box::new(ArchiveSource::open(
+                path,
+                ArchiveLimits::default(),
+            )?)),
+            #[cfg(feature = "archive")]
+            InputSpec::Stdin => Ok(Box::new(StreamSource::new(
+                "standard input",
+                Box::new(std::io::stdin()),
+                ArchiveLimits::default(),
+            ))),
+            #[cfg(not(feature = "archive"))]
+            InputSpec::Archive(_) | InputSpec::Stdin => Err(SourceError::Unsupported(
+                "this build has no archive support (feature `archive`)".into(),
+            )),
+        }
+    }
+}
+
+/// Turns an archive or tree entry name into a safe repository-relative path: `/`
+/// separators, no `.` components, and nothing that could escape the root (absolute
+/// paths, `..`, drive letters). `Err` says why a name is refused.
+pub fn sanitize_relative_path(raw: &str) -> Result<String, String> {
+    let raw = raw.replace('\\', "/");
+    if raw.starts_with('/') {
+        return Err(format!("absolute path {raw:?}"));
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for component in raw.split('/') {
+        match component {
+            "" | "." => {}
+            ".." => return Err(format!("parent-directory component in {raw:?}")),
+            c if c.len() >= 2 && c.as_bytes()[1] == b':' && parts.is_empty() => {
+                return Err(format!("drive prefix in {raw:?}"));
+            }
+            c if c.contains('\0') => return Err(format!("NUL byte in {raw:?}")),
+            c => parts.push(c),
+        }
+    }
+    if parts.is_empty() {
+        return Err(format!("empty path {raw:?}"));
+    }
+    Ok(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitizing_paths() {
+        assert_eq!(sanitize_relative_path("a/./b.rs").unwrap(), "a/b.rs");
+        assert_eq!(sanitize_relative_path("a\\b.rs").unwrap(), "a/b.rs");
+        assert!(sanitize_relative_path("../etc/passwd").is_err());
+        assert!(sanitize_relative_path("a/../../b").is_err());
+        assert!(sanitize_relative_path("/etc/passwd").is_err());
+        assert!(sanitize_relative_path("C:/x.rs").is_err());
+        assert!(sanitize_relative_path("").is_err());
+        assert!(sanitize_relative_path("./").is_err());
+    }
+}
