@@ -17,7 +17,7 @@ use codegraph_core::{
 };
 use tree_sitter::{Parser, Query, QueryCursor, StreamingIterator, Tree};
 
-use crate::lang::{self, Rules};
+use crate::lang::{self, CommentSpan, Rules};
 use crate::queries::{self, CompiledQuery, Role};
 use crate::text::{collapse_whitespace, lossy, normalize_type_name, truncate_chars};
 
@@ -31,6 +31,9 @@ pub struct ExtractOptions {
     pub max_signature_chars: usize,
     /// Longest doc comment kept, in characters.
     pub max_doc_chars: usize,
+    /// Extract references (calls, imports, inheritance) as well as definitions.
+    /// Turning this off makes extraction faster when only definitions are wanted.
+    pub references: bool,
 }
 
 impl Default for ExtractOptions {
@@ -39,6 +42,7 @@ impl Default for ExtractOptions {
             parse_timeout: Duration::from_secs(10),
             max_signature_chars: 320,
             max_doc_chars: 2000,
+            references: true,
         }
     }
 }
@@ -76,6 +80,16 @@ pub fn parse_tree(
     source: &[u8],
     timeout: Duration,
 ) -> Result<Tree, ExtractError> {
+    reparse_tree(language, source, timeout, None)
+}
+
+/// Parses `source`, reusing the unchanged parts of `old` (already edited to match).
+fn reparse_tree(
+    language: Language,
+    source: &[u8],
+    timeout: Duration,
+    old: Option<&Tree>,
+) -> Result<Tree, ExtractError> {
     if source.len() > u32::MAX as usize {
         return Err(ExtractError::TooLarge(source.len()));
     }
@@ -102,7 +116,7 @@ pub fn parse_tree(
         let len = source.len();
         let tree = parser.parse_with_options(
             &mut |offset, _| if offset < len { &source[offset..] } else { &[] },
-            None,
+            old,
             Some(tree_sitter::ParseOptions::new().progress_callback(&mut progress)),
         );
         match tree {
@@ -128,12 +142,124 @@ pub fn extract(
     source: &[u8],
     options: &ExtractOptions,
 ) -> Result<ParsedFile, ExtractError> {
-    let tree = parse_tree(language, source, options.parse_timeout)?;
-    let query = queries::query(language);
     let rules = lang::rules(language);
+    // Rewrites only blank bytes, keeping every offset, so spans and names read from
+    // the rewritten text are those of the original; only the hash must come from the
+    // original bytes.
+    let original = source;
+    let mut rewritten: Option<Vec<u8>> = None;
+    let early = rules.before_parse(source);
+    if !early.is_empty() {
+        rewritten = Some(blanked(source, &early));
+    }
+    let mut tree = parse_tree(
+        language,
+        rewritten.as_deref().unwrap_or(source),
+        options.parse_timeout,
+    )?;
+    if tree.root_node().has_error() {
+        let current = rewritten.as_deref().unwrap_or(source);
+        let rows = error_rows(&tree);
+        let repairs = rules.repair(current, &rows);
+        if !repairs.is_empty() {
+            let repaired = blanked(current, &repairs);
+            // Same-length edits: tell the old tree where they are and let tree-sitter
+            // reparse only around them, which costs a fraction of a full parse.
+            let mut edited = tree.clone();
+            let lines = LineIndex::new(current);
+            for range in &repairs {
+                let start = lines.point(range.start);
+                let end = lines.point(range.end);
+                edited.edit(&tree_sitter::InputEdit {
+                    start_byte: range.start,
+                    old_end_byte: range.end,
+                    new_end_byte: range.end,
+                    start_position: start,
+                    old_end_position: end,
+                    new_end_position: end,
+                });
+            }
+            let second = reparse_tree(language, &repaired, options.parse_timeout, Some(&edited))?;
+            if error_count(&second) < rows.len() {
+                tree = second;
+                rewritten = Some(repaired);
+            }
+        }
+    }
+    let source = rewritten.as_deref().unwrap_or(source);
+    let query = queries::query(language, options.references);
     let mut file = Extraction::new(language, path, source, &tree, rules, options).run(query);
     file.has_errors = tree.root_node().has_error();
+    file.content_hash = xxhash_rust::xxh3::xxh3_64(original);
     Ok(file)
+}
+
+/// `src` with the bytes in `ranges` replaced by spaces, line breaks kept.
+fn blanked(src: &[u8], ranges: &[std::ops::Range<usize>]) -> Vec<u8> {
+    let mut out = src.to_vec();
+    for range in ranges {
+        for byte in &mut out[range.clone()] {
+            if *byte != b'\n' && *byte != b'\r' {
+                *byte = b' ';
+            }
+        }
+    }
+    out
+}
+
+/// Byte offset to tree-sitter point (0-based row, byte column).
+struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(src: &[u8]) -> LineIndex {
+        LineIndex {
+            starts: std::iter::once(0)
+                .chain(memchr::memchr_iter(b'\n', src).map(|i| i + 1))
+                .collect(),
+        }
+    }
+
+    fn point(&self, offset: usize) -> tree_sitter::Point {
+        let row = self.starts.partition_point(|&s| s <= offset) - 1;
+        tree_sitter::Point {
+            row,
+            column: offset - self.starts[row],
+        }
+    }
+}
+
+/// The 0-based rows of ERROR and MISSING nodes, sorted and deduplicated. Walks only
+/// subtrees that contain errors.
+fn error_rows(tree: &Tree) -> Vec<usize> {
+    let mut rows = Vec::new();
+    let mut stack = vec![tree.root_node()];
+    while let Some(node) = stack.pop() {
+        if node.is_error() || node.is_missing() {
+            rows.push(node.start_position().row);
+            if node.is_missing() {
+                continue;
+            }
+        }
+        let mut cursor = node.walk();
+        for child in node.children(&mut cursor) {
+            if child.has_error() {
+                stack.push(child);
+            }
+        }
+    }
+    rows.sort_unstable();
+    rows.dedup();
+    rows
+}
+
+fn error_count(tree: &Tree) -> usize {
+    if tree.root_node().has_error() {
+        error_rows(tree).len()
+    } else {
+        0
+    }
 }
 
 /// A definition as captured, before names and ids are worked out.
@@ -155,6 +281,21 @@ struct RawRef<'t> {
     subject: Option<tree_sitter::Node<'t>>,
     alias: Option<tree_sitter::Node<'t>>,
     pattern: usize,
+}
+
+/// Everything one query pass captured.
+struct Captures<'t> {
+    defs: Vec<RawDef<'t>>,
+    /// Scope nodes and their name nodes.
+    scopes: Vec<(tree_sitter::Node<'t>, tree_sitter::Node<'t>)>,
+    refs: Vec<RawRef<'t>>,
+    /// Every comment, by start.
+    comments: Vec<CommentSpan>,
+    /// Access-specifier labels (`public:`) by start, with their text.
+    access: Vec<(usize, String)>,
+    /// Byte ranges whose definitions are private whatever else holds (C++ anonymous
+    /// namespaces), by start.
+    private_scopes: Vec<(usize, usize)>,
 }
 
 /// Something that contributes a segment to qualified names: a definition, or a scope
@@ -221,7 +362,9 @@ impl<'a, 't> Extraction<'a, 't> {
     }
 
     fn run(self, compiled: &CompiledQuery) -> ParsedFile {
-        let (raw_defs, scopes, raw_refs) = self.capture(&compiled.query, &compiled.roles);
+        let captures = self.capture(&compiled.query, &compiled.roles);
+        let raw_defs = &captures.defs;
+        let scopes = &captures.scopes;
         let sep = self.language.path_separator();
 
         // Order definitions and scopes so that every container precedes what it
@@ -282,7 +425,7 @@ impl<'a, 't> Extraction<'a, 't> {
                         .get(&q)
                         .copied()
                         .or_else(|| nearest_def(&stack));
-                    (q, parent, Owner::Scope)
+                    (q, parent, Owner::Scope(scopes[i].0))
                 }
             };
             match container {
@@ -294,6 +437,7 @@ impl<'a, 't> Extraction<'a, 't> {
                     let raw = &raw_defs[i];
                     let def = self.build_def(
                         raw,
+                        &captures,
                         &parent_qname,
                         parent_def,
                         owner,
@@ -327,23 +471,25 @@ impl<'a, 't> Extraction<'a, 't> {
             def.parent = def.parent.map(|p| new_index[p]);
         }
 
-        self.assemble(defs, raw_refs, &file_prefix)
+        let Captures { refs, comments, .. } = captures;
+        self.assemble(defs, refs, &file_prefix, &comments)
     }
 
     #[allow(clippy::too_many_arguments)]
     fn build_def(
         &self,
         raw: &RawDef<'t>,
+        captures: &Captures<'t>,
         parent_qname: &str,
         parent_def: Option<usize>,
-        owner: Owner,
+        owner: Owner<'t>,
         package: Option<&str>,
         defs: &[Option<Def>],
         types_by_qname: &HashMap<String, usize>,
     ) -> Def {
         let sep = self.language.path_separator();
         let name_node = raw.name.unwrap_or(raw.node);
-        let mut name = collapse_whitespace(&self.text(name_node));
+        let mut name = self.rules.clean_name(collapse_whitespace(&self.text(name_node)));
         let mut receiver = raw
             .receiver
             .map(|r| normalize_type_name(&self.text(r), sep))
@@ -392,14 +538,14 @@ impl<'a, 't> Extraction<'a, 't> {
         let parent = owner_type.or(parent_def);
 
         let in_type = receiver.is_some()
-            || matches!(owner, Owner::Scope)
+            || matches!(owner, Owner::Scope(_))
             || matches!(owner, Owner::Def(kind, _) if kind.is_type());
         let owner_name = receiver
             .as_deref()
             .map(|r| r.rsplit(sep).next().unwrap_or(r).to_string())
             .or_else(|| match owner {
                 Owner::Def(_, i) => defs[i].as_ref().map(|d| d.name.clone()),
-                Owner::Scope => parent_qname.rsplit(sep).next().map(str::to_string),
+                Owner::Scope(_) => parent_qname.rsplit(sep).next().map(str::to_string),
                 Owner::File => None,
             });
         let mut kind = raw.kind;
@@ -412,17 +558,40 @@ impl<'a, 't> Extraction<'a, 't> {
             kind = NodeKind::Constructor;
         }
 
-        let parent_kind = parent.and_then(|p| defs[p].as_ref().map(|d| d.kind));
+        let parent_def = parent.and_then(|p| defs[p].as_ref());
+        let parent_kind = parent_def.map(|d| d.kind);
+        let start = raw.node.start_byte();
+        // The last access label between the start of the enclosing type and here, when
+        // the definition is lexically inside it.
+        let access = parent_def
+            .filter(|d| d.start <= start && start < d.end)
+            .and_then(|d| {
+                let i = captures.access.partition_point(|(at, _)| *at < start);
+                captures.access[..i]
+                    .last()
+                    .filter(|(at, _)| *at > d.start)
+                    .map(|(_, text)| text.as_str())
+            });
+        let i = captures.private_scopes.partition_point(|(s, _)| *s <= start);
+        let in_private_scope = captures.private_scopes[..i]
+            .iter()
+            .any(|&(s, e)| s <= start && start < e);
         let visibility = self.rules.visibility(&lang::VisibilityInput {
             node: raw.node,
             src: self.src,
             kind,
             name: &name,
             parent_kind,
+            scope: match owner {
+                Owner::Scope(node) => Some(node),
+                _ => None,
+            },
+            access,
+            in_private_scope,
         });
         let doc = match raw.doc {
             Some(doc_node) => self.rules.clean_docstring(&self.text(doc_node)),
-            None => self.rules.doc(raw.node, self.src),
+            None => self.rules.doc(raw.node, self.src, &captures.comments),
         }
         .map(|d| truncate_chars(&d, self.options.max_doc_chars));
         let signature = self.signature(raw.node);
@@ -469,15 +638,7 @@ impl<'a, 't> Extraction<'a, 't> {
 
     /// Runs the query once and sorts captures into definitions, scopes and references.
     #[allow(clippy::type_complexity)]
-    fn capture(
-        &self,
-        query: &Query,
-        roles: &[Role],
-    ) -> (
-        Vec<RawDef<'t>>,
-        Vec<(tree_sitter::Node<'t>, tree_sitter::Node<'t>)>,
-        Vec<RawRef<'t>>,
-    ) {
+    fn capture(&self, query: &Query, roles: &[Role]) -> Captures<'t> {
         let mut defs: Vec<RawDef<'t>> = Vec::new();
         // Keyed by definition node and name node: one Go `const a, b = 1, 2` spec
         // defines two names.
@@ -485,6 +646,9 @@ impl<'a, 't> Extraction<'a, 't> {
         let mut scopes = Vec::new();
         let mut refs: Vec<RawRef<'t>> = Vec::new();
         let mut ref_by_node: HashMap<(usize, ReferenceKind), usize> = HashMap::new();
+        let mut comments: Vec<CommentSpan> = Vec::new();
+        let mut access: Vec<(usize, String)> = Vec::new();
+        let mut private_scopes: Vec<(usize, usize)> = Vec::new();
 
         CURSOR.with(|cell| {
             let mut cursor = cell.borrow_mut();
@@ -514,6 +678,16 @@ impl<'a, 't> Extraction<'a, 't> {
                         Role::Subject => subject = Some(capture.node),
                         Role::Alias => alias = Some(capture.node),
                         Role::ScopeName => scope_name = Some(capture.node),
+                        Role::Comment => comments.push(CommentSpan {
+                            start: capture.node.start_byte(),
+                            end: capture.node.end_byte(),
+                        }),
+                        Role::Access => access.push((
+                            capture.node.start_byte(),
+                            collapse_whitespace(&self.text(capture.node)),
+                        )),
+                        Role::PrivateScope => private_scopes
+                            .push((capture.node.start_byte(), capture.node.end_byte())),
                         Role::Ignored => {}
                     }
                 }
@@ -581,11 +755,30 @@ impl<'a, 't> Extraction<'a, 't> {
             let n = d.name.unwrap_or(d.node);
             n.end_byte() > n.start_byte() && !n.is_missing()
         });
-        (defs, scopes, refs)
+        comments.sort_unstable_by_key(|c| c.start);
+        comments.dedup();
+        access.sort_unstable();
+        access.dedup();
+        private_scopes.sort_unstable();
+        private_scopes.dedup();
+        Captures {
+            defs,
+            scopes,
+            refs,
+            comments,
+            access,
+            private_scopes,
+        }
     }
 
     /// Builds the final nodes (with ids) and references.
-    fn assemble(&self, defs: Vec<Def>, raw_refs: Vec<RawRef<'t>>, file_prefix: &str) -> ParsedFile {
+    fn assemble(
+        &self,
+        defs: Vec<Def>,
+        raw_refs: Vec<RawRef<'t>>,
+        file_prefix: &str,
+        comments: &[CommentSpan],
+    ) -> ParsedFile {
         let sep = self.language.path_separator();
         let root = self.tree.root_node();
         let file_id = NodeId::for_file(self.path);
@@ -672,7 +865,7 @@ impl<'a, 't> Extraction<'a, 't> {
         // Nodes: file, then definitions and import bindings in source order.
         let mut nodes: Vec<Node> = Vec::with_capacity(1 + defs.len() + imports.len());
         let file_span = span(root);
-        let file_doc = self.rules.file_doc(root, self.src);
+        let file_doc = self.rules.file_doc(root, self.src, comments);
         nodes.push(Node {
             id: file_id,
             kind: NodeKind::File,
@@ -854,10 +1047,11 @@ fn innermost_containers(defs: &[Def], ranges: &[(usize, usize)]) -> Vec<Option<u
 
 /// What a definition sits inside.
 #[derive(Clone, Copy, Debug)]
-enum Owner {
+enum Owner<'t> {
     File,
     Def(NodeKind, usize),
-    Scope,
+    /// A scope such as a Rust `impl` block, with its node.
+    Scope(tree_sitter::Node<'t>),
 }
 
 fn nearest_def(stack: &[(usize, usize, Container)]) -> Option<usize> {

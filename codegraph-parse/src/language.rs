@@ -64,8 +64,8 @@ const INTERPRETERS: &[(&str, Language)] = &[
 /// extension are then not source code.
 pub fn detect(path: &str, first_line: &[u8]) -> Option<Language> {
     let file_name = path.rsplit('/').next().unwrap_or(path);
-    if let Some((_, ext)) = file_name.rsplit_once('.') {
-        if !ext.is_empty() {
+    if let Some((stem, ext)) = file_name.rsplit_once('.') {
+        if !stem.is_empty() && !ext.is_empty() {
             let found = EXTENSIONS
                 .iter()
                 .find(|(known, _)| known.eq_ignore_ascii_case(ext))

@@ -38,6 +38,12 @@ pub enum Role {
     Subject,
     /// `@alias`: the local name an import binds.
     Alias,
+    /// `@comment`: a comment, for doc-comment lookup.
+    Comment,
+    /// `@access`: an access label such as C++ `public:`, governing what follows it.
+    Access,
+    /// `@scope.private`: everything inside is private (C++ anonymous namespaces).
+    PrivateScope,
     /// Captures starting with `_`, used only by predicates.
     Ignored,
 }
@@ -62,8 +68,8 @@ pub enum QueryCompileError {
     UnknownCapture { language: Language, capture: String },
 }
 
-/// The query source for a language: definitions, then references.
-pub fn source(language: Language) -> String {
+/// The query source for a language: definitions, then (when asked) references.
+pub fn source(language: Language, with_references: bool) -> String {
     let (definitions, references) = match language {
         Language::Rust => (
             include_str!("../queries/rust/definitions.scm"),
@@ -103,13 +109,20 @@ pub fn source(language: Language) -> String {
             include_str!("../queries/cpp/references.scm"),
         ),
     };
-    format!("{definitions}\n{references}")
+    if with_references {
+        format!("{definitions}\n{references}")
+    } else {
+        definitions.to_string()
+    }
 }
 
 /// Compiles a language's queries.
-pub fn compile(language: Language) -> Result<CompiledQuery, QueryCompileError> {
+pub fn compile(
+    language: Language,
+    with_references: bool,
+) -> Result<CompiledQuery, QueryCompileError> {
     let grammar = crate::language::grammar(language);
-    let query = Query::new(&grammar, &source(language))
+    let query = Query::new(&grammar, &source(language, with_references))
         .map_err(|source| QueryCompileError::Syntax { language, source })?;
     let roles = query
         .capture_names()
@@ -144,21 +157,30 @@ fn role(capture: &str) -> Option<Role> {
         "qualifier" => Role::Qualifier,
         "subject" => Role::Subject,
         "alias" => Role::Alias,
+        "comment" => Role::Comment,
+        "access" => Role::Access,
+        "scope.private" => Role::PrivateScope,
         _ => return None,
     })
 }
 
 /// The compiled query for a language, compiled on first use and shared by all threads.
+/// Without references the query is smaller and a file's tree is walked faster, which
+/// is all `codegraph symbols` needs.
 ///
 /// # Panics
 /// If a bundled query file does not compile; the test suite compiles all of them.
-pub fn query(language: Language) -> &'static CompiledQuery {
-    static QUERIES: [OnceLock<CompiledQuery>; 8] = [const { OnceLock::new() }; 8];
+pub fn query(language: Language, with_references: bool) -> &'static CompiledQuery {
+    static FULL: [OnceLock<CompiledQuery>; 8] = [const { OnceLock::new() }; 8];
+    static DEFINITIONS: [OnceLock<CompiledQuery>; 8] = [const { OnceLock::new() }; 8];
     let slot = Language::ALL
         .iter()
         .position(|l| *l == language)
         .expect("every language is in ALL");
-    QUERIES[slot].get_or_init(|| compile(language).unwrap_or_else(|e| panic!("{e}")))
+    let table = if with_references { &FULL } else { &DEFINITIONS };
+    table[slot].get_or_init(|| {
+        compile(language, with_references).unwrap_or_else(|e| panic!("{e}"))
+    })
 }
 
 #[cfg(test)]
@@ -168,7 +190,8 @@ mod tests {
     #[test]
     fn every_query_compiles() {
         for language in Language::ALL {
-            compile(*language).unwrap_or_else(|e| panic!("{e}"));
+            compile(*language, true).unwrap_or_else(|e| panic!("{e}"));
+            compile(*language, false).unwrap_or_else(|e| panic!("{e}"));
         }
     }
 }

@@ -40,13 +40,21 @@ pub fn truncate_chars(text: &str, max: usize) -> String {
 pub fn normalize_type_name(text: &str, sep: &str) -> String {
     let mut depth = 0usize;
     let mut stripped = String::with_capacity(text.len());
+    let mut previous = ' ';
     for c in text.chars() {
         match c {
             '<' | '[' => depth += 1,
+            // `->` in `dyn Fn(u8) -> u8` is an arrow, not a closing bracket.
+            '>' if previous == '-' => {
+                if depth == 0 {
+                    stripped.push(c);
+                }
+            }
             '>' | ']' => depth = depth.saturating_sub(1),
             _ if depth == 0 => stripped.push(c),
             _ => {}
         }
+        previous = c;
     }
     let mut s = collapse_whitespace(&stripped);
     loop {

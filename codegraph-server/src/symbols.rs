@@ -1,6 +1,6 @@
 //! `codegraph symbols` and `codegraph ast`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -9,8 +9,9 @@ use std::sync::Mutex;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use codegraph_core::{Language, Node, NodeKind, SkippedFile};
+use codegraph_core::{Language, Node, NodeId, NodeKind, ParsedFile, SkippedFile};
 use codegraph_parse::{ExtractOptions, FileOutcome, Pipeline, PipelineStats};
+use rayon::slice::ParallelSliceMut;
 use serde::Serialize;
 
 use crate::input::InputArgs;
@@ -55,6 +56,11 @@ pub struct SymbolsArgs {
     #[arg(long)]
     pub skipped_report: Option<PathBuf>,
 
+    /// Write every parsed file (path, language, lines, definitions, syntax errors) to
+    /// this file as JSON lines.
+    #[arg(long)]
+    pub files_report: Option<PathBuf>,
+
     /// No progress bar and no summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -87,21 +93,25 @@ pub struct SymbolRecord<'a> {
     pub id: String,
 }
 
-/// A definition with what the writers need from its file.
-pub struct Symbol {
-    pub node: Node,
-    pub scope: Option<(NodeKind, String)>,
-    /// The text of the name's line up to the end of the name, for etags.
-    pub line_prefix: String,
-    /// Byte offset of that line in the file, for etags.
-    pub line_offset: u32,
+/// A definition with the context the writers need from its file.
+pub struct Symbol<'a> {
+    pub node: &'a Node,
+    /// The kind and qualified name of the enclosing definition, when it is not the file.
+    pub scope: Option<(NodeKind, &'a str)>,
 }
 
-/// The definitions of one file.
-pub struct FileSymbols {
-    pub language: Language,
-    pub size: u64,
-    pub symbols: Vec<Symbol>,
+/// One file's output, formatted on the worker that parsed it so that only sorting
+/// and writing remain once parsing ends.
+struct FileOutput {
+    language: Language,
+    lines: u32,
+    bytes: u64,
+    definitions: usize,
+    has_errors: bool,
+    /// jsonl, json and etags: the file's formatted text. ctags: empty.
+    text: Vec<u8>,
+    /// ctags: one line per definition, to be sorted across files.
+    tag_lines: Vec<Vec<u8>>,
 }
 
 pub fn run(args: SymbolsArgs) -> anyhow::Result<ExitCode> {
@@ -110,28 +120,27 @@ pub fn run(args: SymbolsArgs) -> anyhow::Result<ExitCode> {
     let mut source = spec
         .open()
         .with_context(|| format!("cannot read {}", args.input.path.display()))?;
-    let mut pipeline = Pipeline::new(filter, ExtractOptions::default());
+    // Definitions are all `symbols` prints, so skip the reference queries.
+    let options = ExtractOptions {
+        references: false,
+        ..ExtractOptions::default()
+    };
+    let mut pipeline = Pipeline::new(filter, options);
     if let Some(threads) = args.input.threads {
         pipeline = pipeline.threads(threads);
     }
 
-    let files: Mutex<BTreeMap<String, FileSymbols>> = Mutex::default();
+    let files: Mutex<BTreeMap<String, FileOutput>> = Mutex::default();
     let skipped: Mutex<Vec<SkippedFile>> = Mutex::default();
     let stats = PipelineStats::default();
-    let kinds = &args.kinds;
     let result = with_progress(&stats, args.quiet, || {
         pipeline.run(source.as_mut(), &stats, &|outcome| match outcome {
             FileOutcome::Parsed(parsed, bytes) => {
-                let symbols = collect(&parsed, &bytes, kinds);
-                let entry = FileSymbols {
-                    language: parsed.language,
-                    size: parsed.size,
-                    symbols,
-                };
+                let output = format_file(&parsed, &bytes, &args);
                 files
                     .lock()
                     .expect("no panics under the lock")
-                    .insert(parsed.path, entry);
+                    .insert(parsed.path, output);
             }
             FileOutcome::Skipped(s) => skipped.lock().expect("no panics under the lock").push(s),
         })
@@ -149,10 +158,31 @@ pub fn run(args: SymbolsArgs) -> anyhow::Result<ExitCode> {
     };
     let mut out = BufWriter::with_capacity(1 << 16, out);
     match args.format {
-        SymbolFormat::Jsonl => write_jsonl(&mut out, &files, args.doc)?,
-        SymbolFormat::Json => write_json(&mut out, &files, args.doc)?,
-        SymbolFormat::Ctags => tags::write_ctags(&mut out, &files)?,
-        SymbolFormat::Etags => tags::write_etags(&mut out, &files)?,
+        SymbolFormat::Jsonl | SymbolFormat::Etags => {
+            for file in files.values() {
+                out.write_all(&file.text)?;
+            }
+        }
+        SymbolFormat::Json => {
+            out.write_all(b"[")?;
+            let mut first = true;
+            for file in files.values().filter(|f| !f.text.is_empty()) {
+                if !first {
+                    out.write_all(b",")?;
+                }
+                first = false;
+                out.write_all(&file.text)?;
+            }
+            out.write_all(b"\n]\n")?;
+        }
+        SymbolFormat::Ctags => {
+            let mut lines: Vec<&[u8]> = files
+                .values()
+                .flat_map(|f| f.tag_lines.iter().map(Vec::as_slice))
+                .collect();
+            lines.par_sort_unstable();
+            tags::write_ctags(&mut out, &lines)?;
+        }
     }
     out.flush().context("cannot write output")?;
 
@@ -167,6 +197,27 @@ pub fn run(args: SymbolsArgs) -> anyhow::Result<ExitCode> {
         report.flush()?;
     }
 
+    if let Some(path) = &args.files_report {
+        let mut report = BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        );
+        for (file_path, file) in &files {
+            serde_json::to_writer(
+                &mut report,
+                &serde_json::json!({
+                    "path": file_path,
+                    "language": file.language,
+                    "lines": file.lines,
+                    "bytes": file.bytes,
+                    "definitions": file.definitions,
+                    "syntax_errors": file.has_errors,
+                }),
+            )?;
+            report.write_all(b"\n")?;
+        }
+        report.flush()?;
+    }
+
     let elapsed = match &result {
         Ok(elapsed) => *elapsed,
         Err(_) => std::time::Duration::ZERO,
@@ -174,6 +225,9 @@ pub fn run(args: SymbolsArgs) -> anyhow::Result<ExitCode> {
     if !args.quiet {
         summary(&stats, &skipped, elapsed, &source.describe());
     }
+    // Everything is written; freeing a few hundred thousand small allocations one by
+    // one would only delay the exit.
+    std::mem::forget(files);
     match result {
         Ok(_) => Ok(ExitCode::SUCCESS),
         Err(err) => {
@@ -186,36 +240,53 @@ pub fn run(args: SymbolsArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The definitions of a parsed file that pass the kind filter, with scope and line text.
-fn collect(parsed: &codegraph_core::ParsedFile, bytes: &[u8], kinds: &[NodeKind]) -> Vec<Symbol> {
-    let by_id: std::collections::HashMap<_, _> =
-        parsed.nodes.iter().map(|n| (n.id, n)).collect();
-    parsed
+/// Formats one parsed file's definitions for the chosen output.
+fn format_file(parsed: &ParsedFile, bytes: &[u8], args: &SymbolsArgs) -> FileOutput {
+    let by_id: HashMap<NodeId, &Node> = parsed.nodes.iter().map(|n| (n.id, n)).collect();
+    let symbols: Vec<Symbol<'_>> = parsed
         .definitions()
-        .filter(|n| kinds.is_empty() || kinds.contains(&n.kind))
-        .map(|n| {
-            let scope = n
+        .filter(|n| args.kinds.is_empty() || args.kinds.contains(&n.kind))
+        .map(|n| Symbol {
+            node: n,
+            scope: n
                 .parent
                 .and_then(|p| by_id.get(&p))
                 .filter(|p| p.kind != NodeKind::File)
-                .map(|p| (p.kind, p.qualified_name.clone()));
-            let name_end = (n.name_span.end_byte as usize).min(bytes.len());
-            let line_start = bytes[..name_end]
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |i| i + 1);
-            Symbol {
-                node: n.clone(),
-                scope,
-                line_prefix: String::from_utf8_lossy(&bytes[line_start..name_end]).into_owned(),
-                line_offset: line_start as u32,
-            }
+                .map(|p| (p.kind, p.qualified_name.as_str())),
         })
-        .collect()
+        .collect();
+    let mut output = FileOutput {
+        language: parsed.language,
+        lines: parsed.lines,
+        bytes: parsed.size,
+        definitions: symbols.len(),
+        has_errors: parsed.has_errors,
+        text: Vec::new(),
+        tag_lines: Vec::new(),
+    };
+    match args.format {
+        SymbolFormat::Jsonl => {
+            for symbol in &symbols {
+                serde_json::to_writer(&mut output.text, &record(symbol, args.doc))
+                    .expect("writing JSON to memory cannot fail");
+                output.text.push(b'\n');
+            }
+        }
+        SymbolFormat::Json => {
+            for (i, symbol) in symbols.iter().enumerate() {
+                output.text.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+                serde_json::to_writer(&mut output.text, &record(symbol, args.doc))
+                    .expect("writing JSON to memory cannot fail");
+            }
+        }
+        SymbolFormat::Ctags => output.tag_lines = tags::ctags_lines(parsed, &symbols),
+        SymbolFormat::Etags => output.text = tags::etags_section(parsed, bytes, &symbols),
+    }
+    output
 }
 
-fn record<'a>(symbol: &'a Symbol, with_doc: bool) -> SymbolRecord<'a> {
-    let n = &symbol.node;
+fn record<'a>(symbol: &Symbol<'a>, with_doc: bool) -> SymbolRecord<'a> {
+    let n = symbol.node;
     SymbolRecord {
         path: &n.path,
         name: &n.name,
@@ -229,42 +300,10 @@ fn record<'a>(symbol: &'a Symbol, with_doc: bool) -> SymbolRecord<'a> {
         visibility: n.visibility,
         signature: n.signature.as_deref(),
         doc: if with_doc { n.doc.as_deref() } else { None },
-        scope: symbol.scope.as_ref().map(|(_, q)| q.as_str()),
-        scope_kind: symbol.scope.as_ref().map(|(k, _)| *k),
+        scope: symbol.scope.map(|(_, q)| q),
+        scope_kind: symbol.scope.map(|(k, _)| k),
         id: n.id.to_string(),
     }
-}
-
-fn write_jsonl(
-    out: &mut impl Write,
-    files: &BTreeMap<String, FileSymbols>,
-    with_doc: bool,
-) -> anyhow::Result<()> {
-    for file in files.values() {
-        for symbol in &file.symbols {
-            serde_json::to_writer(&mut *out, &record(symbol, with_doc))?;
-            out.write_all(b"\n")?;
-        }
-    }
-    Ok(())
-}
-
-fn write_json(
-    out: &mut impl Write,
-    files: &BTreeMap<String, FileSymbols>,
-    with_doc: bool,
-) -> anyhow::Result<()> {
-    out.write_all(b"[")?;
-    let mut first = true;
-    for file in files.values() {
-        for symbol in &file.symbols {
-            out.write_all(if first { b"\n" } else { b",\n" })?;
-            first = false;
-            serde_json::to_writer(&mut *out, &record(symbol, with_doc))?;
-        }
-    }
-    out.write_all(b"\n]\n")?;
-    Ok(())
 }
 
 fn summary(stats: &PipelineStats, skipped: &[SkippedFile], elapsed: std::time::Duration, what: &str) {
@@ -272,11 +311,10 @@ fn summary(stats: &PipelineStats, skipped: &[SkippedFile], elapsed: std::time::D
     let secs = elapsed.as_secs_f64();
     let lines = get(&stats.lines);
     eprintln!(
-        "codegraph: {what}: {} files, {} lines, {} definitions, {} references in {:.2} s ({:.0} lines/s)",
+        "codegraph: {what}: {} files, {} lines, {} definitions in {:.2} s ({:.0} lines/s)",
         get(&stats.parsed),
         lines,
         get(&stats.definitions),
-        get(&stats.references),
         secs,
         if secs > 0.0 { lines as f64 / secs } else { 0.0 },
     );

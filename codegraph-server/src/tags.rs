@@ -1,43 +1,53 @@
 //! Tags files: the ctags format vim reads and the etags format Emacs reads.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 
-use crate::symbols::FileSymbols;
+use codegraph_core::ParsedFile;
+
+use crate::symbols::Symbol;
 
 /// A tag field may not hold tabs or line breaks.
 fn clean(text: &str) -> String {
     text.replace(['\t', '\n', '\r'], " ")
 }
 
-/// Writes an extended-format ctags file sorted by tag name (byte order), as vim's
-/// binary search expects (`!_TAG_FILE_SORTED 1`). Addresses are line numbers, which
-/// vim and Emacs's ctags readers both follow.
-pub fn write_ctags(out: &mut impl Write, files: &BTreeMap<String, FileSymbols>) -> anyhow::Result<()> {
-    let mut lines: Vec<Vec<u8>> = Vec::new();
-    for (path, file) in files {
-        let path = clean(path);
-        for symbol in &file.symbols {
-            let n = &symbol.node;
-            let mut line = format!(
-                "{}\t{}\t{};\"\tkind:{}\tline:{}\tlanguage:{}",
-                clean(&n.name),
-                path,
-                n.name_span.start_line,
-                n.kind,
-                n.name_span.start_line,
-                file.language.display_name(),
-            );
-            if let Some((kind, scope)) = &symbol.scope {
-                line.push_str(&format!("\t{kind}:{}", clean(scope)));
+/// Appends `text` with tabs and line breaks turned into spaces.
+fn push_clean(line: &mut Vec<u8>, text: &str) {
+    line.extend(text.bytes().map(|b| match b {
+        b'\t' | b'\n' | b'\r' => b' ',
+        b => b,
+    }));
+}
+
+/// One extended-format ctags line per definition, with the fields universal-ctags
+/// writes by default plus the line number. Addresses are line numbers, which vim and
+/// Emacs's ctags readers both follow. Signatures are left to the JSON formats.
+pub fn ctags_lines(parsed: &ParsedFile, symbols: &[Symbol<'_>]) -> Vec<Vec<u8>> {
+    use std::io::Write as _;
+    let language = parsed.language.display_name();
+    symbols
+        .iter()
+        .map(|symbol| {
+            let n = symbol.node;
+            let mut line = Vec::with_capacity(n.name.len() + parsed.path.len() + 64);
+            push_clean(&mut line, &n.name);
+            line.push(b'\t');
+            push_clean(&mut line, &parsed.path);
+            let row = n.name_span.start_line;
+            write!(line, "\t{row};\"\tkind:{}\tline:{row}\tlanguage:{language}", n.kind)
+                .expect("writing to memory cannot fail");
+            if let Some((kind, scope)) = symbol.scope {
+                write!(line, "\t{kind}:").expect("writing to memory cannot fail");
+                push_clean(&mut line, scope);
             }
-            if let Some(signature) = &n.signature {
-                line.push_str(&format!("\tsignature:{}", clean(signature)));
-            }
-            lines.push(line.into_bytes());
-        }
-    }
-    lines.sort_unstable();
+            line
+        })
+        .collect()
+}
+
+/// Writes a ctags file from lines already sorted by byte order, which is what vim's
+/// binary search expects of `!_TAG_FILE_SORTED 1`.
+pub fn write_ctags(out: &mut impl Write, sorted_lines: &[&[u8]]) -> std::io::Result<()> {
     out.write_all(
         b"!_TAG_FILE_FORMAT\t2\t/extended format; --format=1 will not append ;\" to lines/\n\
           !_TAG_FILE_SORTED\t1\t/0=unsorted, 1=sorted, 2=foldcase/\n\
@@ -48,32 +58,47 @@ pub fn write_ctags(out: &mut impl Write, files: &BTreeMap<String, FileSymbols>) 
         "!_TAG_PROGRAM_VERSION\t{}\t//",
         env!("CARGO_PKG_VERSION")
     )?;
-    for line in lines {
-        out.write_all(&line)?;
+    for line in sorted_lines {
+        out.write_all(line)?;
         out.write_all(b"\n")?;
     }
     Ok(())
 }
 
-/// Writes an Emacs TAGS file: per file a form feed, `path,size`, then one
+/// One file's section of an Emacs TAGS file: a form feed, `path,size`, then one
 /// `line-text DEL name SOH line,offset` entry per definition.
-pub fn write_etags(out: &mut impl Write, files: &BTreeMap<String, FileSymbols>) -> anyhow::Result<()> {
-    for (path, file) in files {
-        let mut section: Vec<u8> = Vec::new();
-        for symbol in &file.symbols {
-            let n = &symbol.node;
-            section.extend_from_slice(clean(&symbol.line_prefix).as_bytes());
-            section.push(0x7f);
-            section.extend_from_slice(clean(&n.name).as_bytes());
-            section.push(0x01);
-            section.extend_from_slice(
-                format!("{},{}\n", n.name_span.start_line, symbol.line_offset).as_bytes(),
-            );
-        }
-        let _ = file.size;
-        out.write_all(b"\x0c\n")?;
-        writeln!(out, "{},{}", path, section.len())?;
-        out.write_all(&section)?;
+pub fn etags_section(parsed: &ParsedFile, bytes: &[u8], symbols: &[Symbol<'_>]) -> Vec<u8> {
+    let mut entries: Vec<u8> = Vec::new();
+    for symbol in symbols {
+        let n = symbol.node;
+        let (prefix, offset) = etags_prefix(bytes, n.name_span.end_byte as usize);
+        entries.extend_from_slice(clean(&prefix).as_bytes());
+        entries.push(0x7f);
+        entries.extend_from_slice(clean(&n.name).as_bytes());
+        entries.push(0x01);
+        entries.extend_from_slice(format!("{},{}\n", n.name_span.start_line, offset).as_bytes());
     }
-    Ok(())
+    let mut section = format!("\x0c\n{},{}\n", parsed.path, entries.len()).into_bytes();
+    section.extend_from_slice(&entries);
+    section
+}
+
+/// The text Emacs searches for: the name's line up to the end of the name, at most
+/// the last 120 bytes of it (minified lines run to megabytes), and the offset of the
+/// line.
+fn etags_prefix(bytes: &[u8], name_end: usize) -> (String, usize) {
+    let name_end = name_end.min(bytes.len());
+    let line_start = bytes[..name_end]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let mut start = line_start.max(name_end.saturating_sub(120));
+    // Do not cut a UTF-8 sequence in half.
+    while start < name_end && (bytes[start] & 0b1100_0000) == 0b1000_0000 {
+        start += 1;
+    }
+    (
+        String::from_utf8_lossy(&bytes[start..name_end]).into_owned(),
+        line_start,
+    )
 }

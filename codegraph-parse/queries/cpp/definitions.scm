@@ -32,6 +32,13 @@
   declarator: (reference_declarator
     (function_declarator declarator: (_) @name))) @definition.function
 
+; Conversion operators (`operator bool() const`), in class and out of line.
+(function_definition declarator: (operator_cast) @name) @definition.function
+(function_definition
+  declarator: (qualified_identifier name: (operator_cast)) @name) @definition.function
+(field_declaration_list
+  (declaration declarator: (operator_cast) @name) @definition.function)
+
 ; Member function declarations inside a class body.
 (field_declaration_list
   (field_declaration declarator: (function_declarator declarator: (_) @name)) @definition.function)
@@ -66,3 +73,11 @@
   body: (declaration_list
     (declaration declarator: [(identifier) @name
                               (init_declarator declarator: (identifier) @name)]) @definition.variable))
+
+; Comments, for doc-comment lookup.
+(comment) @comment
+
+; Access labels govern the members after them; anonymous namespaces make everything in
+; them private.
+(field_declaration_list (access_specifier) @access)
+(namespace_definition !name) @scope.private

@@ -25,3 +25,6 @@
   declarator: (variable_declarator name: (identifier) @name)) @definition.field
 (constant_declaration
   declarator: (variable_declarator name: (identifier) @name)) @definition.constant
+
+; Comments, for doc-comment lookup.
+[(line_comment) (block_comment)] @comment

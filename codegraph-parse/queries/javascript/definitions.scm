@@ -23,6 +23,24 @@
   key: [(property_identifier) (string) (number)] @name
   value: [(arrow_function) (function_expression) (generator_function)]) @definition.method
 
+; Variables holding object literals, at any depth: objects are JavaScript's
+; namespaces, and their function members need a container.
+(variable_declarator name: (identifier) @name value: (object)) @definition.variable
+
+; Object-literal members holding objects: nested namespaces and configuration such as
+; `module.exports = { meta: { docs: {...} }, create() {} }`.
+(pair
+  key: [(property_identifier) (string) (number)] @name
+  value: (object)) @definition.property
+
+; module.exports = {...} and exports.x = {...} define the module's exported object.
+(assignment_expression
+  left: (member_expression object: (_) @receiver property: (property_identifier) @name)
+  right: (object)) @definition.variable
+
+; Named function expressions passed as arguments: defineGetter(req, "ip", function ip() {})
+(arguments (function_expression name: (identifier) @name) @definition.function)
+
 ; const f = () => {}, var g = function () {}
 (variable_declarator
   name: (identifier) @name
@@ -32,8 +50,21 @@
 ; The receiver makes it a method; `exports` and `module.exports` make it top-level.
 (assignment_expression
   left: (member_expression object: (_) @receiver property: (property_identifier) @name)
-  right: [(arrow_function) (function_expression) (generator_function)]
-  (#not-eq? @name "exports")) @definition.function
+  right: [(arrow_function) (function_expression) (generator_function)]) @definition.function
+
+; Foo.prototype.bar = baz: a method defined by aliasing another function.
+(assignment_expression
+  left: (member_expression
+    object: (member_expression property: (property_identifier) @_prototype) @receiver
+    property: (property_identifier) @name)
+  right: [(identifier) (member_expression) (call_expression)]
+  (#eq? @_prototype "prototype")) @definition.function
+
+; Named function expressions that are not bound by an assignment or declaration:
+; `defineGetter(req, "ip", function ip() {})`, `return function generateETag() {}`.
+(arguments (function_expression name: (identifier) @name) @definition.function)
+(return_statement (function_expression name: (identifier) @name) @definition.function)
+(parenthesized_expression (function_expression name: (identifier) @name) @definition.function)
 
 ; Module-level variables; UPPER_CASE ones are constants.
 (program
@@ -50,3 +81,6 @@
   (export_statement
     declaration: [(lexical_declaration (variable_declarator name: (identifier) @name) @definition.variable)
                   (variable_declaration (variable_declarator name: (identifier) @name) @definition.variable)]))
+
+; Comments, for doc-comment lookup.
+(comment) @comment

@@ -24,3 +24,6 @@
 (const_item name: (identifier) @name) @definition.constant
 (static_item name: (identifier) @name) @definition.variable
 (macro_definition name: (identifier) @name) @definition.macro
+
+; Comments, for doc-comment lookup.
+[(line_comment) (block_comment)] @comment

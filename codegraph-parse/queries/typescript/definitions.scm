@@ -26,6 +26,8 @@
 (method_signature name: (_) @name) @definition.method
 (abstract_method_signature name: (_) @name) @definition.method
 (property_signature name: (_) @name) @definition.property
+; `new (...): T` in an interface: a construct signature, named after its keyword.
+(construct_signature "new" @name) @definition.method
 (public_field_definition
   name: (_) @name
   value: [(arrow_function) (function_expression) (generator_function)]) @definition.method
@@ -44,8 +46,21 @@
 ; a.b = function () {}, Foo.prototype.bar = function () {}, exports.x = () => {}
 (assignment_expression
   left: (member_expression object: (_) @receiver property: (property_identifier) @name)
-  right: [(arrow_function) (function_expression) (generator_function)]
-  (#not-eq? @name "exports")) @definition.function
+  right: [(arrow_function) (function_expression) (generator_function)]) @definition.function
+
+; Foo.prototype.bar = baz: a method defined by aliasing another function.
+(assignment_expression
+  left: (member_expression
+    object: (member_expression property: (property_identifier) @_prototype) @receiver
+    property: (property_identifier) @name)
+  right: [(identifier) (member_expression) (call_expression)]
+  (#eq? @_prototype "prototype")) @definition.function
+
+; Named function expressions that are not bound by an assignment or declaration:
+; `defineGetter(req, "ip", function ip() {})`, `return function generateETag() {}`.
+(arguments (function_expression name: (identifier) @name) @definition.function)
+(return_statement (function_expression name: (identifier) @name) @definition.function)
+(parenthesized_expression (function_expression name: (identifier) @name) @definition.function)
 
 ; Module- and namespace-level variables; UPPER_CASE ones are constants.
 (program
@@ -60,3 +75,6 @@
 (export_statement
   declaration: [(lexical_declaration (variable_declarator name: (identifier) @name) @definition.variable)
                 (variable_declaration (variable_declarator name: (identifier) @name) @definition.variable)])
+
+; Comments, for doc-comment lookup.
+(comment) @comment

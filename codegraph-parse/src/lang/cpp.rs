@@ -2,20 +2,51 @@
 
 use codegraph_core::{NodeKind, Visibility};
 
-use super::{CommentStyle, Rules, VisibilityInput, node_text, preceding_comments};
+use super::{CommentSpan, CommentStyle, Rules, VisibilityInput, node_text, preceding_comments};
 use crate::extract::ImportBinding;
 use crate::text::collapse_whitespace;
 
 pub struct CppRules;
 
 const COMMENTS: CommentStyle = CommentStyle {
-    comment_kinds: &["comment"],
-    skip_kinds: &[],
+    attribute_marker: None,
     wrapper_kinds: &["template_declaration"],
     is_doc: |_| true,
 };
 
 impl Rules for CppRules {
+    fn before_parse(&self, src: &[u8]) -> Vec<std::ops::Range<usize>> {
+        macros::always(src)
+    }
+
+    fn repair(&self, src: &[u8], error_rows: &[usize]) -> Vec<std::ops::Range<usize>> {
+        macros::near_errors(src, error_rows)
+    }
+
+    /// `operator Matcher<R(T)>() const` is named `operator Matcher<R(T)>`: cut at the
+    /// parameter list, the first `(` outside template arguments after the type.
+    fn clean_name(&self, name: String) -> String {
+        let Some(start) = name.find("operator") else {
+            return name;
+        };
+        let after = &name[start + "operator".len()..];
+        if !after.starts_with(char::is_whitespace) {
+            return name;
+        }
+        let mut depth = 0i32;
+        for (i, c) in after.char_indices() {
+            match c {
+                '<' => depth += 1,
+                '>' => depth -= 1,
+                '(' if depth == 0 => {
+                    return name[..start + "operator".len() + i].trim_end().to_string();
+                }
+                _ => {}
+            }
+        }
+        name
+    }
+
     fn split_qualified_name(&self, name: &str) -> Option<(String, String)> {
         // The last `::` outside template arguments, so `A<B::C>::f` splits at the end.
         let bytes = name.as_bytes();
@@ -51,49 +82,38 @@ impl Rules for CppRules {
     }
 
     fn visibility(&self, input: &VisibilityInput<'_, '_>) -> Visibility {
-        let node = input.node;
-        let in_class = node
-            .parent()
-            .is_some_and(|p| p.kind() == "field_declaration_list");
-        if in_class {
-            // The nearest access specifier above, or the class key's default.
-            let mut sibling = node.prev_sibling();
-            while let Some(s) = sibling {
-                if s.kind() == "access_specifier" {
-                    return match node_text(s, input.src).trim() {
-                        "private" => Visibility::Private,
-                        "protected" => Visibility::Protected,
-                        _ => Visibility::Public,
-                    };
-                }
-                sibling = s.prev_sibling();
-            }
-            return match input.parent_kind {
-                Some(NodeKind::Class) => Visibility::Private,
-                _ => Visibility::Public,
+        if input.in_private_scope {
+            return Visibility::Private;
+        }
+        if input.parent_kind.is_some_and(|k| k.is_type()) {
+            // The nearest access label above, or the class key's default.
+            return match input.access.map(|a| a.trim_end_matches(':').trim()) {
+                Some("private") => Visibility::Private,
+                Some("protected") => Visibility::Protected,
+                Some(_) => Visibility::Public,
+                None if input.parent_kind == Some(NodeKind::Class) => Visibility::Private,
+                None => Visibility::Public,
             };
         }
-        // Internal linkage: `static` free functions and anonymous namespaces.
-        let mut cursor = node.walk();
-        let is_static = node.children(&mut cursor).any(|c| {
+        // Internal linkage: `static` free functions and variables.
+        let mut cursor = input.node.walk();
+        let is_static = input.node.children(&mut cursor).any(|c| {
             c.kind() == "storage_class_specifier" && node_text(c, input.src).trim() == "static"
         });
-        let mut ancestor = node.parent();
-        while let Some(a) = ancestor {
-            if a.kind() == "namespace_definition" && a.child_by_field_name("name").is_none() {
-                return Visibility::Private;
-            }
-            ancestor = a.parent();
-        }
-        if is_static && input.parent_kind.is_none_or(|k| !k.is_type()) {
+        if is_static {
             Visibility::Private
         } else {
             Visibility::Public
         }
     }
 
-    fn doc(&self, node: tree_sitter::Node<'_>, src: &[u8]) -> Option<String> {
-        preceding_comments(node, src, &COMMENTS)
+    fn doc(
+        &self,
+        node: tree_sitter::Node<'_>,
+        src: &[u8],
+        comments: &[CommentSpan],
+    ) -> Option<String> {
+        preceding_comments(node, src, comments, &COMMENTS)
     }
 
     fn expand_import(
@@ -187,6 +207,169 @@ mod tests {
             Some(("A<B::C>".into(), "operator==".into()))
         );
         assert_eq!(r.split_qualified_name("f"), None);
+        assert_eq!(
+            r.split_qualified_name("X::operator Matcher<R(T)>"),
+            Some(("X".into(), "operator Matcher<R(T)>".into()))
+        );
+        assert_eq!(
+            r.clean_name("X::operator Matcher<R(T)>() const".into()),
+            "X::operator Matcher<R(T)>"
+        );
+        assert_eq!(r.clean_name("operator()".into()), "operator()");
+        assert_eq!(r.clean_name("operator bool() const".into()), "operator bool");
         assert_eq!(r.split_qualified_name("::f"), Some(("".into(), "f".into())));
+    }
+}
+
+/// Macro uses that a C++ parser without a preprocessor cannot read.
+///
+/// Real C++ is full of macros that expand to attributes, export markers or namespace
+/// braces (`class GTEST_API_ Foo`, `SPDLOG_INLINE void f() SPDLOG_NOEXCEPT`,
+/// `ABSL_NAMESPACE_BEGIN`). Without expansion they turn whole declarations into
+/// parse errors. These patterns find such uses; the engine replaces them with spaces
+/// (keeping every byte offset and line) before parsing again.
+pub mod macros {
+    use std::sync::OnceLock;
+
+    use regex::bytes::Regex;
+
+    /// One or more ALL_CAPS words, each optionally with an argument list, then space.
+    const CAPS_RUN: &str =
+        r"(?:[A-Z][A-Z0-9_]{2,}(?:[ \t]*\((?:[^()\n]|\([^()\n]*\))*\))?[ \t]+)+";
+
+    struct Patterns {
+        /// `class|struct|union CAPS Name`: never valid without expansion.
+        after_class_key: Regex,
+        /// A line holding only a macro use (`ABSL_NAMESPACE_BEGIN`, `Q_OBJECT`).
+        standalone: Regex,
+        /// CAPS words opening a declaration: `GTEST_API_ bool f();`.
+        leading: Regex,
+        /// CAPS words after a parameter list: `f() SPDLOG_NOEXCEPT {`.
+        trailing: Regex,
+    }
+
+    fn patterns() -> &'static Patterns {
+        static PATTERNS: OnceLock<Patterns> = OnceLock::new();
+        PATTERNS.get_or_init(|| Patterns {
+            after_class_key: Regex::new(&format!(
+                r"\b(?:class|struct|union)[ \t]+(?P<m>{CAPS_RUN})(?P<next>[A-Za-z_][A-Za-z0-9_]*)"
+            ))
+            .expect("valid regex"),
+            standalone: Regex::new(
+                r"(?m)^[ \t]*(?P<m>[A-Z][A-Z0-9_]{2,}(?:[ \t]*\((?:[^()\n]|\([^()\n]*\))*\))?)[ \t]*(?://[^\n]*)?\r?$",
+            )
+            .expect("valid regex"),
+            leading: Regex::new(&format!(
+                r"(?m)^[ \t]*(?:(?:explicit|inline|static|constexpr|virtual|friend|extern)[ \t]+)*(?P<m>{CAPS_RUN})[A-Za-z_~]"
+            ))
+            .expect("valid regex"),
+            trailing: Regex::new(
+                r"\)[ \t]*(?:const[ \t]+)?(?P<m>(?:[A-Z][A-Z0-9_]{2,}(?:\((?:[^()\n]|\([^()\n]*\))*\))?[ \t]*)+)(?:[{;:=]|->|override\b|final\b|noexcept\b|\r?\n)",
+            )
+            .expect("valid regex"),
+        })
+    }
+
+    type Ranges = Vec<std::ops::Range<usize>>;
+
+    /// Macro markers that are never valid C++ where they stand, whatever the parse:
+    /// `class EXPORT Name`.
+    pub fn always(src: &[u8]) -> Ranges {
+        let p = patterns();
+        let mut out = Vec::new();
+        for caps in p.after_class_key.captures_iter(src) {
+            if &caps["next"] == b"final" {
+                continue;
+            }
+            out.push(caps.name("m").expect("group m").range());
+        }
+        out
+    }
+
+    /// Macro uses on or just before the lines where parsing failed. `error_rows`
+    /// holds the sorted 0-based rows of ERROR and MISSING nodes.
+    pub fn near_errors(src: &[u8], error_rows: &[usize]) -> Ranges {
+        if error_rows.is_empty() {
+            return Vec::new();
+        }
+        let p = patterns();
+        let line_starts: Vec<usize> = std::iter::once(0)
+            .chain(memchr::memchr_iter(b'\n', src).map(|i| i + 1))
+            .collect();
+        let row_of = |offset: usize| line_starts.partition_point(|&s| s <= offset) - 1;
+        let has_error = |row: usize| error_rows.binary_search(&row).is_ok();
+        // The first row after `row` that is not blank, where a standalone macro's
+        // damage shows.
+        let next_content_row = |row: usize| {
+            (row + 1..line_starts.len()).find(|&r| {
+                let start = line_starts[r];
+                let end = line_starts.get(r + 1).copied().unwrap_or(src.len());
+                src[start..end].iter().any(|b| !b.is_ascii_whitespace())
+            })
+        };
+        let mut out = Vec::new();
+        for caps in p.standalone.captures_iter(src) {
+            let m = caps.name("m").expect("group m");
+            let row = row_of(m.start());
+            if has_error(row) || next_content_row(row).is_some_and(has_error) {
+                out.push(m.range());
+            }
+        }
+        for regex in [&p.leading, &p.trailing] {
+            for caps in regex.captures_iter(src) {
+                let m = caps.name("m").expect("group m");
+                if has_error(row_of(m.start())) {
+                    out.push(m.range());
+                }
+            }
+        }
+        out.sort_unstable_by_key(|r| r.start);
+        out
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn text(src: &[u8], ranges: Ranges) -> String {
+            assert!(!ranges.is_empty(), "expected changes");
+            let mut out = src.to_vec();
+            for r in ranges {
+                for b in &mut out[r] {
+                    if *b != b'\n' {
+                        *b = b' ';
+                    }
+                }
+            }
+            String::from_utf8(out).unwrap()
+        }
+
+        #[test]
+        fn export_markers_after_class_keys() {
+            let src = b"class GTEST_API_ Foo : Base {};";
+            assert_eq!(text(src, always(src)), "class            Foo : Base {};");
+            let src = b"struct ALIGN(8) EXPORT Bar {};";
+            assert_eq!(text(src, always(src)), "struct                 Bar {};");
+            assert!(always(b"class FOO final {};").is_empty());
+            assert!(always(b"class Foo {};").is_empty());
+        }
+
+        #[test]
+        fn only_near_errors() {
+            let src = b"enum E {\n  RED,\n  GREEN\n};\nABSL_NAMESPACE_BEGIN\n\nclass A {};\n";
+            // No errors: nothing changes, so enumerators on their own line survive.
+            assert!(near_errors(src, &[]).is_empty());
+            assert!(near_errors(src, &[1]).is_empty());
+            let fixed = text(src, near_errors(src, &[6]));
+            assert!(fixed.contains("  GREEN\n"));
+            assert!(!fixed.contains("ABSL_NAMESPACE_BEGIN"));
+            assert_eq!(fixed.len(), src.len());
+
+            let src = b"SPDLOG_INLINE std::tm gmtime() SPDLOG_NOEXCEPT\n{\n}\n";
+            assert_eq!(
+                text(src, near_errors(src, &[0])),
+                "              std::tm gmtime()                \n{\n}\n"
+            );
+        }
     }
 }

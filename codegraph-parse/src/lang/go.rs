@@ -2,13 +2,12 @@
 
 use codegraph_core::Visibility;
 
-use super::{CommentStyle, Rules, VisibilityInput, preceding_comments};
+use super::{CommentSpan, CommentStyle, Rules, VisibilityInput, preceding_comments};
 
 pub struct GoRules;
 
 const COMMENTS: CommentStyle = CommentStyle {
-    comment_kinds: &["comment"],
-    skip_kinds: &[],
+    attribute_marker: None,
     wrapper_kinds: &[
         "type_spec",
         "type_alias",
@@ -30,15 +29,25 @@ impl Rules for GoRules {
         }
     }
 
-    fn doc(&self, node: tree_sitter::Node<'_>, src: &[u8]) -> Option<String> {
-        preceding_comments(node, src, &COMMENTS)
+    fn doc(
+        &self,
+        node: tree_sitter::Node<'_>,
+        src: &[u8],
+        comments: &[CommentSpan],
+    ) -> Option<String> {
+        preceding_comments(node, src, comments, &COMMENTS)
     }
 
-    fn file_doc(&self, root: tree_sitter::Node<'_>, src: &[u8]) -> Option<String> {
+    fn file_doc(
+        &self,
+        root: tree_sitter::Node<'_>,
+        src: &[u8],
+        comments: &[CommentSpan],
+    ) -> Option<String> {
         let mut cursor = root.walk();
         let package = root
             .children(&mut cursor)
             .find(|c| c.kind() == "package_clause")?;
-        preceding_comments(package, src, &COMMENTS)
+        preceding_comments(package, src, comments, &COMMENTS)
     }
 }

@@ -2,15 +2,14 @@
 
 use codegraph_core::{NodeKind, Visibility};
 
-use super::{CommentStyle, Rules, VisibilityInput, node_text, preceding_comments};
+use super::{CommentSpan, CommentStyle, Rules, VisibilityInput, node_text, preceding_comments};
 use crate::extract::ImportBinding;
 use crate::text::collapse_whitespace;
 
 pub struct JavaRules;
 
 const COMMENTS: CommentStyle = CommentStyle {
-    comment_kinds: &["block_comment", "line_comment"],
-    skip_kinds: &[],
+    attribute_marker: None,
     wrapper_kinds: &[],
     is_doc: |text| text.starts_with("/**"),
 };
@@ -41,8 +40,13 @@ impl Rules for JavaRules {
         }
     }
 
-    fn doc(&self, node: tree_sitter::Node<'_>, src: &[u8]) -> Option<String> {
-        preceding_comments(node, src, &COMMENTS)
+    fn doc(
+        &self,
+        node: tree_sitter::Node<'_>,
+        src: &[u8],
+        comments: &[CommentSpan],
+    ) -> Option<String> {
+        preceding_comments(node, src, comments, &COMMENTS)
     }
 
     fn expand_import(

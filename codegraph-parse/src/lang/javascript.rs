@@ -3,16 +3,13 @@
 
 use codegraph_core::{NodeKind, Visibility};
 
-use super::{CommentStyle, Rules, VisibilityInput, node_text, preceding_comments};
+use super::{CommentSpan, CommentStyle, Rules, VisibilityInput, node_text, preceding_comments};
 use crate::extract::ImportBinding;
 
-pub struct JavaScriptRules {
-    pub typescript: bool,
-}
+pub struct JavaScriptRules;
 
 const COMMENTS: CommentStyle = CommentStyle {
-    comment_kinds: &["comment"],
-    skip_kinds: &["decorator"],
+    attribute_marker: Some(b'@'),
     wrapper_kinds: &[
         "export_statement",
         "lexical_declaration",
@@ -87,8 +84,13 @@ impl Rules for JavaScriptRules {
         }
     }
 
-    fn doc(&self, node: tree_sitter::Node<'_>, src: &[u8]) -> Option<String> {
-        preceding_comments(node, src, &COMMENTS)
+    fn doc(
+        &self,
+        node: tree_sitter::Node<'_>,
+        src: &[u8],
+        comments: &[CommentSpan],
+    ) -> Option<String> {
+        preceding_comments(node, src, comments, &COMMENTS)
     }
 
     fn expand_import(

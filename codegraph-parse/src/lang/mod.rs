@@ -5,7 +5,6 @@
 use codegraph_core::{Language, NodeKind, Visibility};
 
 use crate::extract::ImportBinding;
-use crate::text::collapse_whitespace;
 
 mod cpp;
 mod go;
@@ -22,6 +21,14 @@ pub struct VisibilityInput<'a, 't> {
     pub name: &'a str,
     /// The kind of the definition this one belongs to, if any.
     pub parent_kind: Option<NodeKind>,
+    /// The scope node (a Rust `impl` block) the definition sits in directly, if any.
+    pub scope: Option<tree_sitter::Node<'t>>,
+    /// The text of the last `@access` label before the definition inside its
+    /// enclosing type (C++ `private:`).
+    pub access: Option<&'a str>,
+    /// Whether the definition lies in a `@scope.private` range (C++ anonymous
+    /// namespace).
+    pub in_private_scope: bool,
 }
 
 /// Language-specific decisions the query files cannot express.
@@ -31,6 +38,12 @@ pub trait Rules: Sync {
     /// modules, return `None`.
     fn path_module(&self, _path: &str) -> Option<String> {
         None
+    }
+
+    /// Trims a captured definition name to the name proper (C++ conversion operators
+    /// capture their parameter list too).
+    fn clean_name(&self, name: String) -> String {
+        name
     }
 
     /// Splits a name written with its scope (C++ `ns::A::f`) into scope and name.
@@ -44,6 +57,19 @@ pub trait Rules: Sync {
         Some(receiver)
     }
 
+    /// Byte ranges to blank out before the first parse (C++ macro markers that are
+    /// never valid where they stand). Blanking keeps every byte offset.
+    fn before_parse(&self, _src: &[u8]) -> Vec<std::ops::Range<usize>> {
+        Vec::new()
+    }
+
+    /// Byte ranges to blank out after a parse with errors, given the sorted 0-based
+    /// rows of its ERROR and MISSING nodes; the engine reparses and keeps whichever
+    /// parse has fewer errors.
+    fn repair(&self, _src: &[u8], _error_rows: &[usize]) -> Vec<std::ops::Range<usize>> {
+        Vec::new()
+    }
+
     /// Whether a function named `name` inside a type named `owner` is a constructor.
     fn is_constructor(&self, _name: &str, _owner: Option<&str>) -> bool {
         false
@@ -51,8 +77,13 @@ pub trait Rules: Sync {
 
     fn visibility(&self, input: &VisibilityInput<'_, '_>) -> Visibility;
 
-    /// The doc comment of a definition.
-    fn doc(&self, node: tree_sitter::Node<'_>, src: &[u8]) -> Option<String>;
+    /// The doc comment of a definition, given every comment in the file.
+    fn doc(
+        &self,
+        node: tree_sitter::Node<'_>,
+        src: &[u8],
+        comments: &[CommentSpan],
+    ) -> Option<String>;
 
     /// Cleans a node captured as `@doc` (a docstring).
     fn clean_docstring(&self, text: &str) -> Option<String> {
@@ -60,7 +91,12 @@ pub trait Rules: Sync {
     }
 
     /// The doc of a whole file (a module docstring or `//!` comments).
-    fn file_doc(&self, _root: tree_sitter::Node<'_>, _src: &[u8]) -> Option<String> {
+    fn file_doc(
+        &self,
+        _root: tree_sitter::Node<'_>,
+        _src: &[u8],
+        _comments: &[CommentSpan],
+    ) -> Option<String> {
         None
     }
 
@@ -91,20 +127,25 @@ pub fn rules(language: Language) -> &'static dyn Rules {
     match language {
         Language::Rust => &rust::RustRules,
         Language::Python => &python::PythonRules,
-        Language::JavaScript => &javascript::JavaScriptRules { typescript: false },
-        Language::TypeScript | Language::Tsx => &javascript::JavaScriptRules { typescript: true },
+        Language::JavaScript | Language::TypeScript | Language::Tsx => &javascript::JavaScriptRules,
         Language::Go => &go::GoRules,
         Language::Java => &java::JavaRules,
         Language::Cpp => &cpp::CppRules,
     }
 }
 
+/// A comment's extent, as captured by the `@comment` patterns of a query file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CommentSpan {
+    pub start: usize,
+    pub end: usize,
+}
+
 /// How a language writes doc comments before a definition.
 pub struct CommentStyle {
-    /// Node kinds that are comments.
-    pub comment_kinds: &'static [&'static str],
-    /// Node kinds that may sit between the comment and the definition (attributes).
-    pub skip_kinds: &'static [&'static str],
+    /// The character opening an attribute or decorator that may stand between a doc
+    /// comment and its definition (`#` for Rust's `#[derive]`, `@` for decorators).
+    pub attribute_marker: Option<u8>,
     /// Node kinds wrapping a definition, to step out of before looking for comments
     /// (`export_statement`, `template_declaration`, ...).
     pub wrapper_kinds: &'static [&'static str],
@@ -112,52 +153,107 @@ pub struct CommentStyle {
     pub is_doc: fn(&str) -> bool,
 }
 
-/// Collects the comments directly above a definition: contiguous (no blank line
-/// between them and the definition), stepping over attributes and out of wrappers.
+/// Collects the comments directly above a definition: contiguous, with no blank line
+/// between them and the definition, stepping over attributes and out of wrappers.
+///
+/// `comments` is every comment in the file in source order. Looking them up by offset
+/// instead of walking to previous siblings keeps this linear: tree-sitter finds a
+/// previous sibling by scanning from the first child, which is quadratic over a
+/// long class body.
 pub fn preceding_comments(
     node: tree_sitter::Node<'_>,
     src: &[u8],
+    comments: &[CommentSpan],
     style: &CommentStyle,
 ) -> Option<String> {
     let mut anchor = node;
-    while let Some(parent) = anchor.parent() {
-        if style.wrapper_kinds.contains(&parent.kind()) {
-            anchor = parent;
-        } else {
-            break;
+    if !style.wrapper_kinds.is_empty() {
+        while let Some(parent) = anchor.parent() {
+            if style.wrapper_kinds.contains(&parent.kind()) {
+                anchor = parent;
+            } else {
+                break;
+            }
         }
     }
-    let mut next_line = anchor.start_position().row;
-    let mut sibling = anchor.prev_sibling();
-    let mut parts: Vec<String> = Vec::new();
-    while let Some(s) = sibling {
-        let kind = s.kind();
-        if style.skip_kinds.contains(&kind) {
-            next_line = s.start_position().row;
-            sibling = s.prev_sibling();
-            continue;
-        }
-        if !style.comment_kinds.contains(&kind) {
+    let mut next_start = anchor.start_byte();
+    let mut index = comments.partition_point(|c| c.end <= next_start);
+    let mut first = true;
+    let mut parts: Vec<&[u8]> = Vec::new();
+    while index > 0 {
+        let comment = comments[index - 1];
+        let gap = &src[comment.end..next_start];
+        let marker = if first { style.attribute_marker } else { None };
+        if !is_adjacent_gap(gap, marker) {
             break;
         }
-        // Allow the comment to end on the line before, or on the same line for a
-        // trailing block comment on the previous declaration's line being excluded.
-        if s.end_position().row + 1 < next_line {
+        let text = &src[comment.start..comment.end];
+        if !(style.is_doc)(&String::from_utf8_lossy(text)) {
             break;
         }
-        let text = String::from_utf8_lossy(&src[s.byte_range()]);
-        if !(style.is_doc)(&text) {
-            break;
-        }
-        parts.push(text.into_owned());
-        next_line = s.start_position().row;
-        sibling = s.prev_sibling();
+        parts.push(text);
+        next_start = comment.start;
+        index -= 1;
+        first = false;
     }
     if parts.is_empty() {
         return None;
     }
     parts.reverse();
-    clean_comment(&parts.join("\n"))
+    let joined: Vec<String> = parts
+        .iter()
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    clean_comment(&joined.join("\n"))
+}
+
+/// Whether what lies between a comment and what follows it keeps them together:
+/// whitespace without a blank line, and (when `attribute` is set) attributes such as
+/// `#[derive(Debug)]` or `@Input()`.
+fn is_adjacent_gap(gap: &[u8], attribute: Option<u8>) -> bool {
+    let mut newlines = 0;
+    let mut i = 0;
+    while i < gap.len() {
+        let b = gap[i];
+        if b == b'\n' {
+            newlines += 1;
+            if newlines > 1 {
+                return false;
+            }
+            i += 1;
+        } else if b.is_ascii_whitespace() {
+            i += 1;
+        } else if Some(b) == attribute {
+            // Skip the attribute: a name, then balanced brackets or parentheses.
+            newlines = 0;
+            i += 1;
+            while i < gap.len()
+                && (gap[i].is_ascii_alphanumeric() || matches!(gap[i], b'_' | b'.' | b'!' | b':'))
+            {
+                i += 1;
+            }
+            if i < gap.len() && matches!(gap[i], b'[' | b'(') {
+                let mut depth = 0i32;
+                while i < gap.len() {
+                    match gap[i] {
+                        b'[' | b'(' => depth += 1,
+                        b']' | b')' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                i += 1;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+            }
+        } else {
+            return false;
+        }
+    }
+    true
 }
 
 /// Strips comment markers (`///`, `//!`, `//`, `/** */`, `/* */`, `#`, leading `*`)
@@ -203,6 +299,17 @@ pub fn node_text(node: tree_sitter::Node<'_>, src: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn adjacency() {
+        assert!(is_adjacent_gap(b"\n", None));
+        assert!(!is_adjacent_gap(b"\n\n", None));
+        assert!(!is_adjacent_gap(b"\n  \n  ", None));
+        assert!(is_adjacent_gap(b"\n#[derive(Debug, Clone)]\n", Some(b'#')));
+        assert!(is_adjacent_gap(b"\n@Component({ a: [1] })\n  ", Some(b'@')));
+        assert!(!is_adjacent_gap(b"\n}\n", Some(b'#')));
+        assert!(!is_adjacent_gap(b"\n#[cfg(x)]\n", None));
+    }
 
     #[test]
     fn comment_markers() {

@@ -2,7 +2,7 @@
 
 use codegraph_core::Visibility;
 
-use super::{Rules, VisibilityInput, node_text};
+use super::{CommentSpan, Rules, VisibilityInput, node_text};
 use crate::extract::ImportBinding;
 use crate::text::collapse_whitespace;
 
@@ -48,7 +48,12 @@ impl Rules for PythonRules {
         }
     }
 
-    fn doc(&self, node: tree_sitter::Node<'_>, src: &[u8]) -> Option<String> {
+    fn doc(
+        &self,
+        node: tree_sitter::Node<'_>,
+        src: &[u8],
+        _comments: &[CommentSpan],
+    ) -> Option<String> {
         let body = node.child_by_field_name("body")?;
         docstring_of_block(body, src)
     }
@@ -57,7 +62,12 @@ impl Rules for PythonRules {
         clean_docstring(text)
     }
 
-    fn file_doc(&self, root: tree_sitter::Node<'_>, src: &[u8]) -> Option<String> {
+    fn file_doc(
+        &self,
+        root: tree_sitter::Node<'_>,
+        src: &[u8],
+        _comments: &[CommentSpan],
+    ) -> Option<String> {
         docstring_of_block(root, src)
     }
 

@@ -2,15 +2,14 @@
 
 use codegraph_core::{NodeKind, Visibility};
 
-use super::{CommentStyle, Rules, VisibilityInput, clean_comment, node_text, preceding_comments};
+use super::{CommentSpan, CommentStyle, Rules, VisibilityInput, clean_comment, node_text, preceding_comments};
 use crate::extract::ImportBinding;
 use crate::text::collapse_whitespace;
 
 pub struct RustRules;
 
 const COMMENTS: CommentStyle = CommentStyle {
-    comment_kinds: &["line_comment", "block_comment"],
-    skip_kinds: &["attribute_item"],
+    attribute_marker: Some(b'#'),
     wrapper_kinds: &[],
     is_doc: |text| {
         (text.starts_with("///") && !text.starts_with("////"))
@@ -57,9 +56,14 @@ impl Rules for RustRules {
             None => {
                 // Trait items, enum variants and trait-impl methods have no modifier but
                 // are as visible as their trait or enum.
-                if input.kind == NodeKind::EnumMember
-                    || input.parent_kind == Some(NodeKind::Trait)
-                    || in_trait_impl(input.node)
+                if matches!(input.kind, NodeKind::EnumMember)
+                    || matches!(
+                        input.parent_kind,
+                        Some(NodeKind::Trait) | Some(NodeKind::EnumMember)
+                    )
+                    || input
+                        .scope
+                        .is_some_and(|s| s.child_by_field_name("trait").is_some())
                 {
                     Visibility::Public
                 } else {
@@ -69,11 +73,21 @@ impl Rules for RustRules {
         }
     }
 
-    fn doc(&self, node: tree_sitter::Node<'_>, src: &[u8]) -> Option<String> {
-        preceding_comments(node, src, &COMMENTS)
+    fn doc(
+        &self,
+        node: tree_sitter::Node<'_>,
+        src: &[u8],
+        comments: &[CommentSpan],
+    ) -> Option<String> {
+        preceding_comments(node, src, comments, &COMMENTS)
     }
 
-    fn file_doc(&self, root: tree_sitter::Node<'_>, src: &[u8]) -> Option<String> {
+    fn file_doc(
+        &self,
+        root: tree_sitter::Node<'_>,
+        src: &[u8],
+        _comments: &[CommentSpan],
+    ) -> Option<String> {
         let mut cursor = root.walk();
         let mut parts = Vec::new();
         for child in root.children(&mut cursor) {
@@ -118,13 +132,6 @@ impl Rules for RustRules {
     fn reference_separators(&self) -> &'static [&'static str] {
         &["::"]
     }
-}
-
-fn in_trait_impl(node: tree_sitter::Node<'_>) -> bool {
-    node.parent()
-        .filter(|p| p.kind() == "declaration_list")
-        .and_then(|p| p.parent())
-        .is_some_and(|p| p.kind() == "impl_item" && p.child_by_field_name("trait").is_some())
 }
 
 fn join_path(prefix: &str, rest: &str) -> String {

@@ -90,9 +90,13 @@ impl Source for DirectorySource {
             });
         }
 
-        // Walk first, then send: the count lets progress show a real bar, and the list
-        // of paths is small next to what parsing them costs.
-        let mut items: Vec<SourceItem> = Vec::new();
+        // Items go to the workers as the walk finds them, so parsing starts at once;
+        // the count arrives when the walk ends (long before parsing does).
+        let mut sent = 0u64;
+        let mut send = |item: SourceItem| -> bool {
+            sent += 1;
+            sink.item(item).is_continue()
+        };
         for result in builder.build() {
             let entry = match result {
                 Ok(entry) => entry,
@@ -100,12 +104,14 @@ impl Source for DirectorySource {
                     let path = error_path(&err)
                         .map(|p| relative(&self.root, &p))
                         .unwrap_or_else(|| self.root.display().to_string());
-                    items.push(SourceItem::Skipped(SkippedFile {
+                    if !send(SourceItem::Skipped(SkippedFile {
                         path,
                         reason: SkipReason::Unreadable {
                             error: err.to_string(),
                         },
-                    }));
+                    })) {
+                        return Ok(());
+                    }
                     continue;
                 }
             };
@@ -118,20 +124,20 @@ impl Source for DirectorySource {
             let rel = relative(&self.root, entry.path());
             if !file_type.is_file() {
                 // Symlinks, sockets, devices: only report those that look like source.
-                if !matches!(filter.check_path(&rel, None), PathDecision::Ignore) {
-                    items.push(SourceItem::Skipped(SkippedFile {
+                if !matches!(filter.check_path(&rel, None), PathDecision::Ignore)
+                    && !send(SourceItem::Skipped(SkippedFile {
                         path: rel,
                         reason: SkipReason::NotRegular,
-                    }));
+                    }))
+                {
+                    return Ok(());
                 }
                 continue;
             }
             let size = entry.metadata().ok().map(|m| m.len());
-            match filter.check_path(&rel, size) {
-                PathDecision::Ignore => {}
-                PathDecision::Skip(reason) => {
-                    items.push(SourceItem::Skipped(SkippedFile { path: rel, reason }))
-                }
+            let item = match filter.check_path(&rel, size) {
+                PathDecision::Ignore => continue,
+                PathDecision::Skip(reason) => SourceItem::Skipped(SkippedFile { path: rel, reason }),
                 PathDecision::Parse(language) => {
                     let language = match language {
                         Some(language) => language,
@@ -141,33 +147,36 @@ impl Source for DirectorySource {
                                 None => continue,
                             },
                             Err(e) => {
-                                items.push(SourceItem::Skipped(SkippedFile {
+                                if !send(SourceItem::Skipped(SkippedFile {
                                     path: rel,
                                     reason: SkipReason::Unreadable {
                                         error: e.to_string(),
                                     },
-                                }));
+                                })) {
+                                    return Ok(());
+                                }
                                 continue;
                             }
                         },
                     };
-                    items.push(SourceItem::File(SourceFile {
+                    SourceItem::File(SourceFile {
                         path: rel,
                         language,
                         content: Content::Disk(entry.into_path()),
-                    }))
+                    })
                 }
+            };
+            if !send(item) {
+                return Ok(());
             }
         }
         let pruned = std::mem::take(&mut *pruned.lock().expect("walk finished"));
-        items.extend(pruned.into_iter().map(SourceItem::Skipped));
-
-        sink.expect(items.len() as u64);
-        for item in items {
-            if sink.item(item).is_break() {
-                break;
+        for item in pruned {
+            if !send(SourceItem::Skipped(item)) {
+                return Ok(());
             }
         }
+        sink.expect(sent);
         Ok(())
     }
 }
