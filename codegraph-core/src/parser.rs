@@ -1,7 +1,7 @@
 //! The parsing seam: turning bytes into a [`ParsedFile`].
 
-use crate::model::{Language, ParsedFile};
 use crate::Result;
+use crate::model::{Language, ParsedFile};
 
 /// A set of languages and the means to extract definitions and references from them.
 ///

@@ -2,9 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Result;
 use crate::id::NodeId;
 use crate::model::{Edge, EdgeKind, Language, Node, Reference};
-use crate::Result;
 
 /// What a store remembers about one file, so re-indexing can skip it when unchanged.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

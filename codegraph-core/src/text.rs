@@ -2,9 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Result;
 use crate::id::NodeId;
 use crate::model::{Language, NodeKind};
-use crate::Result;
 
 /// The searchable text of one definition.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

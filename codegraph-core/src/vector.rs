@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
+use crate::Result;
 use crate::id::NodeId;
 use crate::text::ScoredNode;
-use crate::Result;
 
 /// A nearest-neighbour index over vectors keyed by node id, scored by inner product
 /// (cosine similarity for normalised vectors).

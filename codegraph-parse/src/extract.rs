@@ -446,7 +446,9 @@ impl<'a, 't> Extraction<'a, 't> {
                         &types_by_qname,
                     );
                     if def.kind.is_type() || def.kind == NodeKind::TypeAlias {
-                        types_by_qname.entry(def.qualified_name.clone()).or_insert(i);
+                        types_by_qname
+                            .entry(def.qualified_name.clone())
+                            .or_insert(i);
                     }
                     defs[i] = Some(def);
                 }
@@ -454,7 +456,10 @@ impl<'a, 't> Extraction<'a, 't> {
             stack.push((start, end, container));
         }
 
-        let mut defs: Vec<Def> = defs.into_iter().map(|d| d.expect("every def built")).collect();
+        let mut defs: Vec<Def> = defs
+            .into_iter()
+            .map(|d| d.expect("every def built"))
+            .collect();
         // Parents are indexes into `defs`; keep them valid while ordering by position.
         let mut order: Vec<usize> = (0..defs.len()).collect();
         order.sort_by_key(|&i| (defs[i].start, std::cmp::Reverse(defs[i].end), i));
@@ -489,7 +494,9 @@ impl<'a, 't> Extraction<'a, 't> {
     ) -> Def {
         let sep = self.language.path_separator();
         let name_node = raw.name.unwrap_or(raw.node);
-        let mut name = self.rules.clean_name(collapse_whitespace(&self.text(name_node)));
+        let mut name = self
+            .rules
+            .clean_name(collapse_whitespace(&self.text(name_node)));
         let mut receiver = raw
             .receiver
             .map(|r| normalize_type_name(&self.text(r), sep))
@@ -520,10 +527,8 @@ impl<'a, 't> Extraction<'a, 't> {
             });
             name = last;
         }
-        if let Some(r) = &receiver {
-            if r.is_empty() {
-                receiver = None;
-            }
+        if receiver.as_deref().is_some_and(str::is_empty) {
+            receiver = None;
         }
         let receiver_qname = receiver.as_ref().map(|r| join(parent_qname, r, sep));
         let qualified_name = match &receiver_qname {
@@ -572,7 +577,9 @@ impl<'a, 't> Extraction<'a, 't> {
                     .filter(|(at, _)| *at > d.start)
                     .map(|(_, text)| text.as_str())
             });
-        let i = captures.private_scopes.partition_point(|(s, _)| *s <= start);
+        let i = captures
+            .private_scopes
+            .partition_point(|(s, _)| *s <= start);
         let in_private_scope = captures.private_scopes[..i]
             .iter()
             .any(|&(s, e)| s <= start && start < e);
@@ -628,7 +635,10 @@ impl<'a, 't> Extraction<'a, 't> {
             }
         };
         let text = collapse_whitespace(&lossy(&self.src[node.start_byte()..end]));
-        let text = text.trim_end_matches(['{', ':', '=', ' ']).trim_end().to_string();
+        let text = text
+            .trim_end_matches(['{', ':', '=', ' '])
+            .trim_end()
+            .to_string();
         if text.is_empty() {
             None
         } else {
@@ -782,7 +792,12 @@ impl<'a, 't> Extraction<'a, 't> {
         let sep = self.language.path_separator();
         let root = self.tree.root_node();
         let file_id = NodeId::for_file(self.path);
-        let file_name = self.path.rsplit('/').next().unwrap_or(self.path).to_string();
+        let file_name = self
+            .path
+            .rsplit('/')
+            .next()
+            .unwrap_or(self.path)
+            .to_string();
 
         // References: expand imports into bindings, which are nodes too.
         let ranges: Vec<(usize, usize)> = raw_refs
@@ -900,7 +915,13 @@ impl<'a, 't> Extraction<'a, 't> {
             .collect();
         let import_keys: Vec<(String, NodeKind, String)> = imports
             .iter()
-            .map(|p| (import_qualified_name(&p.binding, sep), NodeKind::Import, String::new()))
+            .map(|p| {
+                (
+                    import_qualified_name(&p.binding, sep),
+                    NodeKind::Import,
+                    String::new(),
+                )
+            })
             .collect();
         keys.extend(import_keys);
         disambiguate(&mut keys, |i| {
@@ -951,7 +972,11 @@ impl<'a, 't> Extraction<'a, 't> {
                     id: ids[defs.len() + i],
                     kind: NodeKind::Import,
                     language: self.language,
-                    name: p.binding.alias.clone().unwrap_or_else(|| p.binding.name.clone()),
+                    name: p
+                        .binding
+                        .alias
+                        .clone()
+                        .unwrap_or_else(|| p.binding.name.clone()),
                     qualified_name: qname.clone(),
                     path: self.path.to_string(),
                     span: p.span,
@@ -1031,13 +1056,19 @@ fn innermost_containers(defs: &[Def], ranges: &[(usize, usize)]) -> Vec<Option<u
     for i in order {
         let (start, end) = ranges[i];
         while next < defs.len() && defs[next].start <= start {
-            while stack.last().is_some_and(|&top| defs[top].end <= defs[next].start) {
+            while stack
+                .last()
+                .is_some_and(|&top| defs[top].end <= defs[next].start)
+            {
                 stack.pop();
             }
             stack.push(next);
             next += 1;
         }
-        while stack.last().is_some_and(|&top| defs[top].end <= start || defs[top].end < end) {
+        while stack
+            .last()
+            .is_some_and(|&top| defs[top].end <= start || defs[top].end < end)
+        {
             stack.pop();
         }
         result[i] = stack.last().copied();
@@ -1101,10 +1132,7 @@ fn import_qualified_name(binding: &ImportBinding, sep: &str) -> String {
 
 /// Makes `(qualified name, kind, disambiguator)` keys unique: overloads get their
 /// signature, and exact repeats their ordinal.
-fn disambiguate(
-    keys: &mut [(String, NodeKind, String)],
-    signature: impl Fn(usize) -> String,
-) {
+fn disambiguate(keys: &mut [(String, NodeKind, String)], signature: impl Fn(usize) -> String) {
     let mut groups: HashMap<(String, NodeKind), Vec<usize>> = HashMap::new();
     for (i, (q, k, _)) in keys.iter().enumerate() {
         groups.entry((q.clone(), *k)).or_default().push(i);

@@ -51,7 +51,8 @@ pub const DEFAULT_GENERATED_GLOBS: &[&str] = &[
 ];
 
 /// File-name patterns of minified code.
-pub const DEFAULT_MINIFIED_GLOBS: &[&str] = &["*.min.js", "*-min.js", "*.min.mjs", "*.bundle.min.*"];
+pub const DEFAULT_MINIFIED_GLOBS: &[&str] =
+    &["*.min.js", "*-min.js", "*.min.mjs", "*.bundle.min.*"];
 
 /// Markers that, in the first bytes of a file, say it was generated. Matched
 /// case-insensitively.
@@ -97,7 +98,10 @@ impl Default for FilterConfig {
         FilterConfig {
             max_file_size: 2 * 1024 * 1024,
             skip_vendored: true,
-            vendored_dirs: DEFAULT_VENDORED_DIRS.iter().map(|s| s.to_string()).collect(),
+            vendored_dirs: DEFAULT_VENDORED_DIRS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             skip_generated: true,
             skip_minified: true,
             exclude: Vec::new(),
@@ -205,10 +209,10 @@ impl Filter {
         if language.is_none() && !language::may_have_shebang(rel_path) {
             return PathDecision::Ignore;
         }
-        if let (Some(lang), Some(allowed)) = (language, &self.config.languages) {
-            if !allowed.contains(&lang) {
-                return PathDecision::Ignore;
-            }
+        if let (Some(lang), Some(allowed)) = (language, &self.config.languages)
+            && !allowed.contains(&lang)
+        {
+            return PathDecision::Ignore;
         }
         if self.config.skip_vendored {
             let mut components = rel_path.split('/');
@@ -225,23 +229,23 @@ impl Filter {
             });
         }
         let name = file_name(rel_path);
-        if self.config.skip_generated {
-            if let Some(&i) = self.generated.matches(name).first() {
-                return PathDecision::Skip(SkipReason::Generated {
-                    rule: DEFAULT_GENERATED_GLOBS[i].to_string(),
-                });
-            }
+        if self.config.skip_generated
+            && let Some(&i) = self.generated.matches(name).first()
+        {
+            return PathDecision::Skip(SkipReason::Generated {
+                rule: DEFAULT_GENERATED_GLOBS[i].to_string(),
+            });
         }
         if self.config.skip_minified && self.minified.is_match(name) {
             return PathDecision::Skip(SkipReason::Minified);
         }
-        if let Some(size) = size {
-            if size > self.config.max_file_size {
-                return PathDecision::Skip(SkipReason::TooLarge {
-                    size,
-                    limit: self.config.max_file_size,
-                });
-            }
+        if let Some(size) = size
+            && size > self.config.max_file_size
+        {
+            return PathDecision::Skip(SkipReason::TooLarge {
+                size,
+                limit: self.config.max_file_size,
+            });
         }
         PathDecision::Parse(language)
     }
@@ -269,12 +273,12 @@ impl Filter {
         if memchr::memchr(0, head).is_some() {
             return Some(SkipReason::Binary);
         }
-        if self.config.skip_generated {
-            if let Some(marker) = generated_marker(&bytes[..bytes.len().min(SNIFF_BYTES)]) {
-                return Some(SkipReason::Generated {
-                    rule: format!("header contains {marker:?}"),
-                });
-            }
+        if self.config.skip_generated
+            && let Some(marker) = generated_marker(&bytes[..bytes.len().min(SNIFF_BYTES)])
+        {
+            return Some(SkipReason::Generated {
+                rule: format!("header contains {marker:?}"),
+            });
         }
         if self.config.skip_minified
             && matches!(
@@ -364,11 +368,13 @@ mod tests {
             PathDecision::Skip(SkipReason::Excluded { .. })
         ));
         assert_eq!(f.check_path("src/a.rs", None), PathDecision::Ignore);
-        assert!(Filter::new(FilterConfig {
-            exclude: vec!["[".into()],
-            ..FilterConfig::default()
-        })
-        .is_err());
+        assert!(
+            Filter::new(FilterConfig {
+                exclude: vec!["[".into()],
+                ..FilterConfig::default()
+            })
+            .is_err()
+        );
     }
 
     #[test]
@@ -391,7 +397,10 @@ mod tests {
             Some(SkipReason::Minified)
         );
         let normal = "function f() {\n  return 1;\n}\n".repeat(200);
-        assert_eq!(f.check_content(Language::JavaScript, normal.as_bytes()), None);
+        assert_eq!(
+            f.check_content(Language::JavaScript, normal.as_bytes()),
+            None
+        );
         // Long lines in C++ are not "minified".
         assert_eq!(f.check_content(Language::Cpp, minified.as_bytes()), None);
     }

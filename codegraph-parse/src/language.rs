@@ -64,16 +64,13 @@ const INTERPRETERS: &[(&str, Language)] = &[
 /// extension are then not source code.
 pub fn detect(path: &str, first_line: &[u8]) -> Option<Language> {
     let file_name = path.rsplit('/').next().unwrap_or(path);
-    if let Some((stem, ext)) = file_name.rsplit_once('.') {
-        if !stem.is_empty() && !ext.is_empty() {
-            let found = EXTENSIONS
-                .iter()
-                .find(|(known, _)| known.eq_ignore_ascii_case(ext))
-                .map(|(_, lang)| *lang);
-            if found.is_some() {
-                return found;
-            }
-        }
+    if let Some((stem, ext)) = file_name.rsplit_once('.')
+        && !stem.is_empty()
+        && let Some((_, lang)) = EXTENSIONS
+            .iter()
+            .find(|(known, _)| known.eq_ignore_ascii_case(ext))
+    {
+        return Some(*lang);
     }
     detect_shebang(first_line)
 }

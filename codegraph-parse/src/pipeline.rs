@@ -151,22 +151,30 @@ impl Pipeline {
             language,
             content,
         } = file;
-        let skipped = |reason| FileOutcome::Skipped(SkippedFile {
-            path: path.clone(),
-            reason,
-        });
+        let skipped = |reason| {
+            FileOutcome::Skipped(SkippedFile {
+                path: path.clone(),
+                reason,
+            })
+        };
         let bytes = match content {
             Content::Bytes(bytes) => bytes,
-            Content::Disk(disk_path) => match read_limited(&disk_path, self.filter.config().max_file_size) {
-                Ok(Some(bytes)) => bytes,
-                Ok(None) => {
-                    return skipped(SkipReason::TooLarge {
-                        size: std::fs::metadata(&disk_path).map(|m| m.len()).unwrap_or(0),
-                        limit: self.filter.config().max_file_size,
-                    });
+            Content::Disk(disk_path) => {
+                match read_limited(&disk_path, self.filter.config().max_file_size) {
+                    Ok(Some(bytes)) => bytes,
+                    Ok(None) => {
+                        return skipped(SkipReason::TooLarge {
+                            size: std::fs::metadata(&disk_path).map(|m| m.len()).unwrap_or(0),
+                            limit: self.filter.config().max_file_size,
+                        });
+                    }
+                    Err(e) => {
+                        return skipped(SkipReason::Unreadable {
+                            error: e.to_string(),
+                        });
+                    }
                 }
-                Err(e) => return skipped(SkipReason::Unreadable { error: e.to_string() }),
-            },
+            }
         };
         if let Some(reason) = self.filter.check_content(language, &bytes) {
             return skipped(reason);

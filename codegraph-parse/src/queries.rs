@@ -178,9 +178,7 @@ pub fn query(language: Language, with_references: bool) -> &'static CompiledQuer
         .position(|l| *l == language)
         .expect("every language is in ALL");
     let table = if with_references { &FULL } else { &DEFINITIONS };
-    table[slot].get_or_init(|| {
-        compile(language, with_references).unwrap_or_else(|e| panic!("{e}"))
-    })
+    table[slot].get_or_init(|| compile(language, with_references).unwrap_or_else(|e| panic!("{e}")))
 }
 
 #[cfg(test)]

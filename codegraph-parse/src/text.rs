@@ -45,11 +45,8 @@ pub fn normalize_type_name(text: &str, sep: &str) -> String {
         match c {
             '<' | '[' => depth += 1,
             // `->` in `dyn Fn(u8) -> u8` is an arrow, not a closing bracket.
-            '>' if previous == '-' => {
-                if depth == 0 {
-                    stripped.push(c);
-                }
-            }
+            '>' if previous == '-' && depth == 0 => stripped.push(c),
+            '>' if previous == '-' => {}
             '>' | ']' => depth = depth.saturating_sub(1),
             _ if depth == 0 => stripped.push(c),
             _ => {}
@@ -71,8 +68,20 @@ pub fn normalize_type_name(text: &str, sep: &str) -> String {
                 .unwrap_or_default();
         }
         for prefix in [
-            "mut ", "dyn ", "impl ", "typename ", "struct ", "class ", "const ", "volatile ",
-            "enum ", "union ", "virtual ", "public ", "private ", "protected ",
+            "mut ",
+            "dyn ",
+            "impl ",
+            "typename ",
+            "struct ",
+            "class ",
+            "const ",
+            "volatile ",
+            "enum ",
+            "union ",
+            "virtual ",
+            "public ",
+            "private ",
+            "protected ",
         ] {
             if let Some(rest) = s.strip_prefix(prefix) {
                 s = rest.to_string();
@@ -107,7 +116,10 @@ mod tests {
             "std::vector"
         );
         assert_eq!(normalize_type_name("Foo.prototype", "."), "Foo");
-        assert_eq!(normalize_type_name("dyn Fn(u8) -> u8", "::"), "Fn(u8) -> u8");
+        assert_eq!(
+            normalize_type_name("dyn Fn(u8) -> u8", "::"),
+            "Fn(u8) -> u8"
+        );
         assert_eq!(normalize_type_name("A<B<C>>::D", "::"), "A::D");
     }
 

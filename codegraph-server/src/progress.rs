@@ -31,15 +31,14 @@ pub fn with_progress<T>(stats: &PipelineStats, quiet: bool, work: impl FnOnce() 
                     has_length = true;
                 } else if !has_length {
                     bar.set_style(
-                        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {pos} files {msg}")
-                            .expect("valid template"),
+                        ProgressStyle::with_template(
+                            "{spinner} [{elapsed_precise}] {pos} files {msg}",
+                        )
+                        .expect("valid template"),
                     );
                 }
                 bar.set_position(PipelineStats::get(&stats.processed));
-                bar.set_message(format!(
-                    "{} lines",
-                    PipelineStats::get(&stats.lines)
-                ));
+                bar.set_message(format!("{} lines", PipelineStats::get(&stats.lines)));
                 std::thread::sleep(Duration::from_millis(100));
             }
             bar.finish_and_clear();

@@ -274,7 +274,9 @@ fn format_file(parsed: &ParsedFile, bytes: &[u8], args: &SymbolsArgs) -> FileOut
         }
         SymbolFormat::Json => {
             for (i, symbol) in symbols.iter().enumerate() {
-                output.text.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+                output
+                    .text
+                    .extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
                 serde_json::to_writer(&mut output.text, &record(symbol, args.doc))
                     .expect("writing JSON to memory cannot fail");
             }
@@ -306,7 +308,12 @@ fn record<'a>(symbol: &Symbol<'a>, with_doc: bool) -> SymbolRecord<'a> {
     }
 }
 
-fn summary(stats: &PipelineStats, skipped: &[SkippedFile], elapsed: std::time::Duration, what: &str) {
+fn summary(
+    stats: &PipelineStats,
+    skipped: &[SkippedFile],
+    elapsed: std::time::Duration,
+    what: &str,
+) {
     let get = PipelineStats::get;
     let secs = elapsed.as_secs_f64();
     let lines = get(&stats.lines);
@@ -340,7 +347,10 @@ fn summary(stats: &PipelineStats, skipped: &[SkippedFile], elapsed: std::time::D
             eprintln!("    {}: {}", s.path, s.reason);
         }
         if !all && items.len() > SHOWN {
-            eprintln!("    ... and {} more (--skipped-report FILE lists all)", items.len() - SHOWN);
+            eprintln!(
+                "    ... and {} more (--skipped-report FILE lists all)",
+                items.len() - SHOWN
+            );
         }
     }
 }
@@ -361,7 +371,10 @@ pub fn ast(args: AstArgs) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     let path = args.file.to_string_lossy();
-    let first_line = &bytes[..bytes.iter().position(|&b| b == b'\n').unwrap_or(bytes.len())];
+    let first_line = &bytes[..bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(bytes.len())];
     let language = args
         .lang
         .or_else(|| codegraph_parse::language::detect(&path, first_line))

@@ -34,8 +34,12 @@ pub fn ctags_lines(parsed: &ParsedFile, symbols: &[Symbol<'_>]) -> Vec<Vec<u8>> 
             line.push(b'\t');
             push_clean(&mut line, &parsed.path);
             let row = n.name_span.start_line;
-            write!(line, "\t{row};\"\tkind:{}\tline:{row}\tlanguage:{language}", n.kind)
-                .expect("writing to memory cannot fail");
+            write!(
+                line,
+                "\t{row};\"\tkind:{}\tline:{row}\tlanguage:{language}",
+                n.kind
+            )
+            .expect("writing to memory cannot fail");
             if let Some((kind, scope)) = symbol.scope {
                 write!(line, "\t{kind}:").expect("writing to memory cannot fail");
                 push_clean(&mut line, scope);

@@ -116,12 +116,7 @@ impl Rules for CppRules {
         preceding_comments(node, src, comments, &COMMENTS)
     }
 
-    fn expand_import(
-        &self,
-        node: tree_sitter::Node<'_>,
-        src: &[u8],
-        out: &mut Vec<ImportBinding>,
-    ) {
+    fn expand_import(&self, node: tree_sitter::Node<'_>, src: &[u8], out: &mut Vec<ImportBinding>) {
         match node.kind() {
             "preproc_include" => {
                 if let Some(path) = node.child_by_field_name("path") {
@@ -166,7 +161,10 @@ impl Rules for CppRules {
                 let target = node
                     .named_children(&mut cursor)
                     .filter(|c| {
-                        matches!(c.kind(), "nested_namespace_specifier" | "namespace_identifier")
+                        matches!(
+                            c.kind(),
+                            "nested_namespace_specifier" | "namespace_identifier"
+                        )
                     })
                     .last()
                     .map(|t| collapse_whitespace(&node_text(t, src)));
@@ -216,7 +214,10 @@ mod tests {
             "X::operator Matcher<R(T)>"
         );
         assert_eq!(r.clean_name("operator()".into()), "operator()");
-        assert_eq!(r.clean_name("operator bool() const".into()), "operator bool");
+        assert_eq!(
+            r.clean_name("operator bool() const".into()),
+            "operator bool"
+        );
         assert_eq!(r.split_qualified_name("::f"), Some(("".into(), "f".into())));
     }
 }
@@ -234,8 +235,7 @@ pub mod macros {
     use regex::bytes::Regex;
 
     /// One or more ALL_CAPS words, each optionally with an argument list, then space.
-    const CAPS_RUN: &str =
-        r"(?:[A-Z][A-Z0-9_]{2,}(?:[ \t]*\((?:[^()\n]|\([^()\n]*\))*\))?[ \t]+)+";
+    const CAPS_RUN: &str = r"(?:[A-Z][A-Z0-9_]{2,}(?:[ \t]*\((?:[^()\n]|\([^()\n]*\))*\))?[ \t]+)+";
 
     struct Patterns {
         /// `class|struct|union CAPS Name`: never valid without expansion.

@@ -49,12 +49,7 @@ impl Rules for JavaRules {
         preceding_comments(node, src, comments, &COMMENTS)
     }
 
-    fn expand_import(
-        &self,
-        node: tree_sitter::Node<'_>,
-        src: &[u8],
-        out: &mut Vec<ImportBinding>,
-    ) {
+    fn expand_import(&self, node: tree_sitter::Node<'_>, src: &[u8], out: &mut Vec<ImportBinding>) {
         let mut cursor = node.walk();
         let mut path = None;
         let mut wildcard = false;

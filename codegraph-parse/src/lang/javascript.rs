@@ -50,7 +50,9 @@ impl Rules for JavaScriptRules {
                 _ => Visibility::Public,
             };
         }
-        if input.parent_kind.is_some_and(|k| k.is_type() || k == NodeKind::Namespace)
+        if input
+            .parent_kind
+            .is_some_and(|k| k.is_type() || k == NodeKind::Namespace)
             && !matches!(input.parent_kind, Some(NodeKind::Namespace))
         {
             return Visibility::Public;
@@ -93,12 +95,7 @@ impl Rules for JavaScriptRules {
         preceding_comments(node, src, comments, &COMMENTS)
     }
 
-    fn expand_import(
-        &self,
-        node: tree_sitter::Node<'_>,
-        src: &[u8],
-        out: &mut Vec<ImportBinding>,
-    ) {
+    fn expand_import(&self, node: tree_sitter::Node<'_>, src: &[u8], out: &mut Vec<ImportBinding>) {
         if node.kind() == "variable_declarator" {
             destructured_require(node, src, self, out);
             return;

@@ -71,12 +71,7 @@ impl Rules for PythonRules {
         docstring_of_block(root, src)
     }
 
-    fn expand_import(
-        &self,
-        node: tree_sitter::Node<'_>,
-        src: &[u8],
-        out: &mut Vec<ImportBinding>,
-    ) {
+    fn expand_import(&self, node: tree_sitter::Node<'_>, src: &[u8], out: &mut Vec<ImportBinding>) {
         let module = node
             .child_by_field_name("module_name")
             .map(|m| collapse_whitespace(&node_text(m, src)).replace(' ', ""));
@@ -85,7 +80,9 @@ impl Rules for PythonRules {
             let (name, alias) = match child.kind() {
                 "aliased_import" => (
                     child.child_by_field_name("name").map(|n| node_text(n, src)),
-                    child.child_by_field_name("alias").map(|a| node_text(a, src)),
+                    child
+                        .child_by_field_name("alias")
+                        .map(|a| node_text(a, src)),
                 ),
                 _ => (Some(node_text(child, src)), None),
             };
@@ -174,7 +171,8 @@ mod tests {
         assert_eq!(r.path_module("pkg/__init__.py").as_deref(), Some("pkg"));
         assert_eq!(r.path_module("src/pkg/a.py").as_deref(), Some("pkg.a"));
         assert_eq!(
-            r.path_module("venv/lib/site-packages/req/api.py").as_deref(),
+            r.path_module("venv/lib/site-packages/req/api.py")
+                .as_deref(),
             Some("req.api")
         );
         assert_eq!(r.path_module("__init__.py"), None);

@@ -2,7 +2,9 @@
 
 use codegraph_core::{NodeKind, Visibility};
 
-use super::{CommentSpan, CommentStyle, Rules, VisibilityInput, clean_comment, node_text, preceding_comments};
+use super::{
+    CommentSpan, CommentStyle, Rules, VisibilityInput, clean_comment, node_text, preceding_comments,
+};
 use crate::extract::ImportBinding;
 use crate::text::collapse_whitespace;
 
@@ -102,12 +104,7 @@ impl Rules for RustRules {
         clean_comment(&parts.join("\n"))
     }
 
-    fn expand_import(
-        &self,
-        node: tree_sitter::Node<'_>,
-        src: &[u8],
-        out: &mut Vec<ImportBinding>,
-    ) {
+    fn expand_import(&self, node: tree_sitter::Node<'_>, src: &[u8], out: &mut Vec<ImportBinding>) {
         match node.kind() {
             "use_declaration" => {
                 if let Some(argument) = node.child_by_field_name("argument") {
@@ -119,9 +116,7 @@ impl Rules for RustRules {
                     out.push(ImportBinding {
                         qualifier: None,
                         name: node_text(name, src),
-                        alias: node
-                            .child_by_field_name("alias")
-                            .map(|a| node_text(a, src)),
+                        alias: node.child_by_field_name("alias").map(|a| node_text(a, src)),
                     });
                 }
             }
@@ -202,7 +197,12 @@ fn expand_use(node: tree_sitter::Node<'_>, prefix: &str, src: &[u8], out: &mut V
     }
 }
 
-fn push_binding(qualifier: String, name: String, alias: Option<String>, out: &mut Vec<ImportBinding>) {
+fn push_binding(
+    qualifier: String,
+    name: String,
+    alias: Option<String>,
+    out: &mut Vec<ImportBinding>,
+) {
     // `use a::b::{self}` binds `b`.
     let (qualifier, name) = if name == "self" {
         match qualifier.rsplit_once("::") {
@@ -233,7 +233,10 @@ mod tests {
         assert_eq!(r.path_module("src/main.rs"), None);
         assert_eq!(r.path_module("src/a.rs").as_deref(), Some("a"));
         assert_eq!(r.path_module("src/a/mod.rs").as_deref(), Some("a"));
-        assert_eq!(r.path_module("crates/x/src/a/b.rs").as_deref(), Some("a::b"));
+        assert_eq!(
+            r.path_module("crates/x/src/a/b.rs").as_deref(),
+            Some("a::b")
+        );
         assert_eq!(r.path_module("src/bin/tool.rs"), None);
         assert_eq!(r.path_module("tests/it.rs"), None);
         assert_eq!(r.path_module("build.rs"), None);

@@ -78,9 +78,10 @@ impl Default for ArchiveLimits {
     }
 }
 
-/// An archive file on disk.
+/// An archive file on disk, or an archive already in memory (an upload).
 pub struct ArchiveSource {
     path: PathBuf,
+    bytes: Option<Vec<u8>>,
     format: ArchiveFormat,
     limits: ArchiveLimits,
 }
@@ -100,6 +101,25 @@ impl ArchiveSource {
             })?;
         Ok(ArchiveSource {
             path: path.to_path_buf(),
+            bytes: None,
+            format,
+            limits,
+        })
+    }
+
+    /// An archive held in memory, such as an upload; `name` is for messages. The
+    /// format comes from the bytes.
+    pub fn from_bytes(
+        name: &str,
+        bytes: Vec<u8>,
+        limits: ArchiveLimits,
+    ) -> Result<ArchiveSource, SourceError> {
+        let format = ArchiveFormat::sniff(&bytes[..bytes.len().min(512)]).ok_or_else(|| {
+            SourceError::Archive(format!("{name} is not a tar, tar.gz or zip archive"))
+        })?;
+        Ok(ArchiveSource {
+            path: PathBuf::from(name),
+            bytes: Some(bytes),
             format,
             limits,
         })
@@ -125,16 +145,31 @@ impl Source for ArchiveSource {
     }
 
     fn run(&mut self, filter: &Filter, sink: &mut dyn Sink) -> Result<(), SourceError> {
+        if let Some(bytes) = &self.bytes {
+            let reader = std::io::Cursor::new(bytes.as_slice());
+            return match self.format {
+                ArchiveFormat::Tar => read_tar(Box::new(reader), filter, sink, self.limits),
+                ArchiveFormat::TarGz => read_tar(
+                    Box::new(flate2::read::MultiGzDecoder::new(reader)),
+                    filter,
+                    sink,
+                    self.limits,
+                ),
+                ArchiveFormat::Zip => read_zip(reader, filter, sink, self.limits),
+            };
+        }
         let file = File::open(&self.path).map_err(|e| SourceError::io(&self.path, e))?;
         match self.format {
-            ArchiveFormat::Tar => read_tar(Box::new(BufReader::new(file)), filter, sink, self.limits),
+            ArchiveFormat::Tar => {
+                read_tar(Box::new(BufReader::new(file)), filter, sink, self.limits)
+            }
             ArchiveFormat::TarGz => read_tar(
                 Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file))),
                 filter,
                 sink,
                 self.limits,
             ),
-            ArchiveFormat::Zip => read_zip(file, filter, sink, self.limits),
+            ArchiveFormat::Zip => read_zip(BufReader::new(file), filter, sink, self.limits),
         }
     }
 }
@@ -292,14 +327,16 @@ fn read_tar(
                 PathDecision::Skip(reason) => SourceItem::Skipped(SkippedFile { path, reason }),
                 PathDecision::Parse(language) => {
                     match read_bounded(&mut entry, max_file, size.unwrap_or(0)) {
-                        Ok(Bounded::Fits(bytes)) => match resolve_language(filter, &path, language, &bytes) {
-                            Some(language) => SourceItem::File(SourceFile {
-                                path,
-                                language,
-                                content: Content::Bytes(bytes),
-                            }),
-                            None => continue,
-                        },
+                        Ok(Bounded::Fits(bytes)) => {
+                            match resolve_language(filter, &path, language, &bytes) {
+                                Some(language) => SourceItem::File(SourceFile {
+                                    path,
+                                    language,
+                                    content: Content::Bytes(bytes),
+                                }),
+                                None => continue,
+                            }
+                        }
                         Ok(Bounded::TooLarge(seen)) => SourceItem::Skipped(SkippedFile {
                             path,
                             reason: SkipReason::TooLarge {
@@ -360,12 +397,12 @@ fn read_bounded(reader: &mut impl Read, limit: u64, declared: u64) -> io::Result
 }
 
 fn read_zip(
-    file: File,
+    reader: impl Read + std::io::Seek,
     filter: &Filter,
     sink: &mut dyn Sink,
     limits: ArchiveLimits,
 ) -> Result<(), SourceError> {
-    let mut zip = zip::ZipArchive::new(BufReader::new(file))
+    let mut zip = zip::ZipArchive::new(reader)
         .map_err(|e| SourceError::Archive(format!("not a zip archive: {e}")))?;
     if zip.len() as u64 > limits.max_entries {
         return Err(SourceError::Archive(format!(
@@ -418,15 +455,14 @@ fn read_zip(
                                 PathDecision::Skip(reason) => {
                                     Some(SourceItem::Skipped(SkippedFile { path, reason }))
                                 }
-                                _ if entry.is_symlink() => {
-                                    Some(SourceItem::Skipped(SkippedFile {
-                                        path,
-                                        reason: SkipReason::NotRegular,
-                                    }))
-                                }
+                                _ if entry.is_symlink() => Some(SourceItem::Skipped(SkippedFile {
+                                    path,
+                                    reason: SkipReason::NotRegular,
+                                })),
                                 PathDecision::Parse(_)
                                     if size > 1 << 20
-                                        && size > entry.compressed_size().max(1) * limits.max_ratio =>
+                                        && size
+                                            > entry.compressed_size().max(1) * limits.max_ratio =>
                                 {
                                     Some(SourceItem::Skipped(SkippedFile {
                                         path,
@@ -478,10 +514,10 @@ fn read_zip(
                 }
             }
         };
-        if let Some(item) = item {
-            if sink.item(item).is_break() {
-                return Ok(());
-            }
+        if let Some(item) = item
+            && sink.item(item).is_break()
+        {
+            return Ok(());
         }
     }
     Ok(())

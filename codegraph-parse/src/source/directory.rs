@@ -137,7 +137,9 @@ impl Source for DirectorySource {
             let size = entry.metadata().ok().map(|m| m.len());
             let item = match filter.check_path(&rel, size) {
                 PathDecision::Ignore => continue,
-                PathDecision::Skip(reason) => SourceItem::Skipped(SkippedFile { path: rel, reason }),
+                PathDecision::Skip(reason) => {
+                    SourceItem::Skipped(SkippedFile { path: rel, reason })
+                }
                 PathDecision::Parse(language) => {
                     let language = match language {
                         Some(language) => language,
@@ -185,7 +187,9 @@ impl Source for DirectorySource {
 fn first_line(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut head = Vec::with_capacity(256);
-    std::fs::File::open(path)?.take(256).read_to_end(&mut head)?;
+    std::fs::File::open(path)?
+        .take(256)
+        .read_to_end(&mut head)?;
     Ok(head)
 }
 
@@ -199,4 +203,3 @@ fn error_path(err: &ignore::Error) -> Option<PathBuf> {
         _ => None,
     }
 }
-

@@ -1,0 +1,19 @@
+//! Extraction of arbitrary bytes: the first byte picks the language.
+#![no_main]
+
+use codegraph_core::{Language, NodeKind};
+use codegraph_parse::{ExtractOptions, extract::extract};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, source)) = data.split_first() else {
+        return;
+    };
+    let language = Language::ALL[selector as usize % Language::ALL.len()];
+    let parsed = extract(language, "src/fuzz.x", source, &ExtractOptions::default())
+        .expect("extraction only fails on timeouts");
+    assert_eq!(parsed.nodes[0].kind, NodeKind::File);
+    for node in &parsed.nodes {
+        assert!(node.span.end_byte as usize <= source.len());
+    }
+});
