@@ -387,7 +387,7 @@ pub fn ast(args: AstArgs) -> anyhow::Result<ExitCode> {
         writeln!(out)?;
     } else {
         let tree = codegraph_parse::syntax_tree(language, &bytes)?;
-        print!("{tree}");
+        std::io::stdout().lock().write_all(tree.as_bytes())?;
     }
     Ok(ExitCode::SUCCESS)
 }

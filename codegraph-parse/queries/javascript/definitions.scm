@@ -52,6 +52,12 @@
   left: (member_expression object: (_) @receiver property: (property_identifier) @name)
   right: [(arrow_function) (function_expression) (generator_function)]) @definition.function
 
+; f = function () {}: a function (re)defined by assignment, as in
+; `var getTag = baseGetTag; if (...) getTag = function (value) {...}`.
+(assignment_expression
+  left: (identifier) @name
+  right: [(arrow_function) (function_expression) (generator_function)]) @definition.function
+
 ; Foo.prototype.bar = baz: a method defined by aliasing another function.
 (assignment_expression
   left: (member_expression
