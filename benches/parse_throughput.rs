@@ -82,9 +82,12 @@ fn bench(c: &mut Criterion) {
         }
         let bytes: usize = files.iter().map(|(_, b)| b.len()).sum();
         group.throughput(Throughput::Bytes(bytes as u64));
+        // "definitions" is what `codegraph symbols` does by default; "full" what
+        // indexing needs.
         for (name, references) in [("definitions", false), ("full", true)] {
             let options = ExtractOptions {
                 references,
+                docs: references,
                 ..ExtractOptions::default()
             };
             group.bench_function(format!("{}/{name}", language.as_str()), |b| {

@@ -542,6 +542,84 @@ mod tests {
     }
 
     #[test]
+    fn parsed_files_round_trip_through_rkyv_and_json() {
+        let span = Span {
+            start_byte: 0,
+            end_byte: 10,
+            start_line: 1,
+            start_column: 1,
+            end_line: 1,
+            end_column: 11,
+        };
+        let file_id = NodeId::for_file("src/a.rs");
+        let f = NodeId::new("src/a.rs", "a::f", NodeKind::Function, "");
+        let parsed = ParsedFile {
+            path: "src/a.rs".into(),
+            language: Language::Rust,
+            content_hash: 42,
+            size: 10,
+            lines: 1,
+            has_errors: false,
+            nodes: vec![
+                Node {
+                    id: file_id,
+                    kind: NodeKind::File,
+                    language: Language::Rust,
+                    name: "a.rs".into(),
+                    qualified_name: "a".into(),
+                    path: "src/a.rs".into(),
+                    span,
+                    name_span: span,
+                    signature: None,
+                    doc: Some("Module docs.".into()),
+                    visibility: Visibility::Public,
+                    parent: None,
+                },
+                Node {
+                    id: f,
+                    kind: NodeKind::Function,
+                    language: Language::Rust,
+                    name: "f".into(),
+                    qualified_name: "a::f".into(),
+                    path: "src/a.rs".into(),
+                    span,
+                    name_span: span,
+                    signature: Some("fn f()".into()),
+                    doc: None,
+                    visibility: Visibility::Private,
+                    parent: Some(file_id),
+                },
+            ],
+            references: vec![Reference {
+                kind: ReferenceKind::Call,
+                source: f,
+                subject: None,
+                qualifier: Some("Vec".into()),
+                name: "new".into(),
+                alias: None,
+                span,
+            }],
+        };
+        let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&parsed).unwrap();
+        let archived = rkyv::access::<ArchivedParsedFile, rkyv::rancor::Error>(&bytes).unwrap();
+        assert_eq!(archived.nodes[1].qualified_name.as_str(), "a::f");
+        assert_eq!(
+            archived.nodes[1].parent.as_ref().map(|p| p.get()),
+            Some(file_id)
+        );
+        assert_eq!(archived.references[0].kind, ReferenceKind::Call);
+        let back: ParsedFile = rkyv::deserialize::<_, rkyv::rancor::Error>(archived).unwrap();
+        assert_eq!(back, parsed);
+        // Corrupt bytes are an error, not undefined behaviour.
+        let mut bad = bytes.to_vec();
+        let last = bad.len() - 1;
+        bad[last] ^= 0xff;
+        let _ = rkyv::access::<ArchivedParsedFile, rkyv::rancor::Error>(&bad);
+        let json = serde_json::to_string(&parsed).unwrap();
+        assert_eq!(serde_json::from_str::<ParsedFile>(&json).unwrap(), parsed);
+    }
+
+    #[test]
     fn skip_reason_serialises_flat() {
         let skipped = SkippedFile {
             path: "a/b.js".into(),

@@ -34,6 +34,8 @@ pub struct ExtractOptions {
     /// Extract references (calls, imports, inheritance) as well as definitions.
     /// Turning this off makes extraction faster when only definitions are wanted.
     pub references: bool,
+    /// Extract doc comments and docstrings. Turning this off skips comment matching.
+    pub docs: bool,
 }
 
 impl Default for ExtractOptions {
@@ -43,6 +45,7 @@ impl Default for ExtractOptions {
             max_signature_chars: 320,
             max_doc_chars: 2000,
             references: true,
+            docs: true,
         }
     }
 }
@@ -187,7 +190,7 @@ pub fn extract(
         }
     }
     let source = rewritten.as_deref().unwrap_or(source);
-    let query = queries::query(language, options.references);
+    let query = queries::query(language, options.references, options.docs);
     let mut file = Extraction::new(language, path, source, &tree, rules, options).run(query);
     file.has_errors = tree.root_node().has_error();
     file.content_hash = xxhash_rust::xxh3::xxh3_64(original);
@@ -596,11 +599,15 @@ impl<'a, 't> Extraction<'a, 't> {
             access,
             in_private_scope,
         });
-        let doc = match raw.doc {
-            Some(doc_node) => self.rules.clean_docstring(&self.text(doc_node)),
-            None => self.rules.doc(raw.node, self.src, &captures.comments),
-        }
-        .map(|d| truncate_chars(&d, self.options.max_doc_chars));
+        let doc = if !self.options.docs {
+            None
+        } else {
+            match raw.doc {
+                Some(doc_node) => self.rules.clean_docstring(&self.text(doc_node)),
+                None => self.rules.doc(raw.node, self.src, &captures.comments),
+            }
+            .map(|d| truncate_chars(&d, self.options.max_doc_chars))
+        };
         let signature = self.signature(raw.node);
 
         Def {
@@ -880,7 +887,11 @@ impl<'a, 't> Extraction<'a, 't> {
         // Nodes: file, then definitions and import bindings in source order.
         let mut nodes: Vec<Node> = Vec::with_capacity(1 + defs.len() + imports.len());
         let file_span = span(root);
-        let file_doc = self.rules.file_doc(root, self.src, comments);
+        let file_doc = if self.options.docs {
+            self.rules.file_doc(root, self.src, comments)
+        } else {
+            None
+        };
         nodes.push(Node {
             id: file_id,
             kind: NodeKind::File,

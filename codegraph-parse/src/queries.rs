@@ -116,13 +116,15 @@ pub fn source(language: Language, with_references: bool) -> String {
     }
 }
 
-/// Compiles a language's queries.
+/// Compiles a language's queries. Without `comments`, the patterns that only capture
+/// comments (used for doc lookup) are disabled.
 pub fn compile(
     language: Language,
     with_references: bool,
+    comments: bool,
 ) -> Result<CompiledQuery, QueryCompileError> {
     let grammar = crate::language::grammar(language);
-    let query = Query::new(&grammar, &source(language, with_references))
+    let mut query = Query::new(&grammar, &source(language, with_references))
         .map_err(|source| QueryCompileError::Syntax { language, source })?;
     let roles = query
         .capture_names()
@@ -134,6 +136,19 @@ pub fn compile(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    if !comments {
+        for pattern in 0..query.pattern_count() {
+            let only_comments = query
+                .capture_quantifiers(pattern)
+                .iter()
+                .zip(&roles)
+                .filter(|(q, _)| **q != tree_sitter::CaptureQuantifier::Zero)
+                .all(|(_, role)| *role == Role::Comment);
+            if only_comments {
+                query.disable_pattern(pattern);
+            }
+        }
+    }
     Ok(CompiledQuery { query, roles })
 }
 
@@ -165,20 +180,22 @@ fn role(capture: &str) -> Option<Role> {
 }
 
 /// The compiled query for a language, compiled on first use and shared by all threads.
-/// Without references the query is smaller and a file's tree is walked faster, which
-/// is all `codegraph symbols` needs.
+/// Without references the query is smaller, and without comments (when no doc comments
+/// are wanted) it returns fewer matches; `codegraph symbols` usually needs neither.
 ///
 /// # Panics
 /// If a bundled query file does not compile; the test suite compiles all of them.
-pub fn query(language: Language, with_references: bool) -> &'static CompiledQuery {
-    static FULL: [OnceLock<CompiledQuery>; 8] = [const { OnceLock::new() }; 8];
-    static DEFINITIONS: [OnceLock<CompiledQuery>; 8] = [const { OnceLock::new() }; 8];
+pub fn query(language: Language, with_references: bool, comments: bool) -> &'static CompiledQuery {
+    static TABLES: [[OnceLock<CompiledQuery>; 8]; 4] =
+        [const { [const { OnceLock::new() }; 8] }; 4];
     let slot = Language::ALL
         .iter()
         .position(|l| *l == language)
         .expect("every language is in ALL");
-    let table = if with_references { &FULL } else { &DEFINITIONS };
-    table[slot].get_or_init(|| compile(language, with_references).unwrap_or_else(|e| panic!("{e}")))
+    let table = &TABLES[usize::from(with_references) * 2 + usize::from(comments)];
+    table[slot].get_or_init(|| {
+        compile(language, with_references, comments).unwrap_or_else(|e| panic!("{e}"))
+    })
 }
 
 #[cfg(test)]
@@ -188,8 +205,11 @@ mod tests {
     #[test]
     fn every_query_compiles() {
         for language in Language::ALL {
-            compile(*language, true).unwrap_or_else(|e| panic!("{e}"));
-            compile(*language, false).unwrap_or_else(|e| panic!("{e}"));
+            for references in [true, false] {
+                for comments in [true, false] {
+                    compile(*language, references, comments).unwrap_or_else(|e| panic!("{e}"));
+                }
+            }
         }
     }
 }

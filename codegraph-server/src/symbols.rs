@@ -120,9 +120,11 @@ pub fn run(args: SymbolsArgs) -> anyhow::Result<ExitCode> {
     let mut source = spec
         .open()
         .with_context(|| format!("cannot read {}", args.input.path.display()))?;
-    // Definitions are all `symbols` prints, so skip the reference queries.
+    // Definitions are all `symbols` prints (and their docs only with --doc), so skip
+    // the reference queries and, usually, comments.
     let options = ExtractOptions {
         references: false,
+        docs: args.doc,
         ..ExtractOptions::default()
     };
     let mut pipeline = Pipeline::new(filter, options);
