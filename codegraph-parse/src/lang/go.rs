@@ -29,13 +29,8 @@ impl Rules for GoRules {
         }
     }
 
-    fn doc(
-        &self,
-        node: tree_sitter::Node<'_>,
-        src: &[u8],
-        comments: &[CommentSpan],
-    ) -> Option<String> {
-        preceding_comments(node, src, comments, &COMMENTS)
+    fn comment_style(&self) -> Option<&'static CommentStyle> {
+        Some(&COMMENTS)
     }
 
     fn file_doc(

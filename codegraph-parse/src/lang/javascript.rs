@@ -3,7 +3,7 @@
 
 use codegraph_core::{NodeKind, Visibility};
 
-use super::{CommentSpan, CommentStyle, Rules, VisibilityInput, node_text, preceding_comments};
+use super::{CommentStyle, Rules, VisibilityInput, node_text};
 use crate::extract::ImportBinding;
 
 pub struct JavaScriptRules;
@@ -86,13 +86,8 @@ impl Rules for JavaScriptRules {
         }
     }
 
-    fn doc(
-        &self,
-        node: tree_sitter::Node<'_>,
-        src: &[u8],
-        comments: &[CommentSpan],
-    ) -> Option<String> {
-        preceding_comments(node, src, comments, &COMMENTS)
+    fn comment_style(&self) -> Option<&'static CommentStyle> {
+        Some(&COMMENTS)
     }
 
     fn expand_import(&self, node: tree_sitter::Node<'_>, src: &[u8], out: &mut Vec<ImportBinding>) {

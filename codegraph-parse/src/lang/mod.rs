@@ -77,13 +77,21 @@ pub trait Rules: Sync {
 
     fn visibility(&self, input: &VisibilityInput<'_, '_>) -> Visibility;
 
+    /// How the language writes doc comments before a definition; `None` when docs live
+    /// elsewhere (Python docstrings), in which case [`Rules::doc`] is overridden.
+    fn comment_style(&self) -> Option<&'static CommentStyle> {
+        None
+    }
+
     /// The doc comment of a definition, given every comment in the file.
     fn doc(
         &self,
         node: tree_sitter::Node<'_>,
         src: &[u8],
         comments: &[CommentSpan],
-    ) -> Option<String>;
+    ) -> Option<String> {
+        preceding_comments(node, src, comments, self.comment_style()?)
+    }
 
     /// Cleans a node captured as `@doc` (a docstring).
     fn clean_docstring(&self, text: &str) -> Option<String> {

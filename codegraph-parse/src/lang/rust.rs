@@ -2,9 +2,7 @@
 
 use codegraph_core::{NodeKind, Visibility};
 
-use super::{
-    CommentSpan, CommentStyle, Rules, VisibilityInput, clean_comment, node_text, preceding_comments,
-};
+use super::{CommentSpan, CommentStyle, Rules, VisibilityInput, clean_comment, node_text};
 use crate::extract::ImportBinding;
 use crate::text::collapse_whitespace;
 
@@ -75,13 +73,8 @@ impl Rules for RustRules {
         }
     }
 
-    fn doc(
-        &self,
-        node: tree_sitter::Node<'_>,
-        src: &[u8],
-        comments: &[CommentSpan],
-    ) -> Option<String> {
-        preceding_comments(node, src, comments, &COMMENTS)
+    fn comment_style(&self) -> Option<&'static CommentStyle> {
+        Some(&COMMENTS)
     }
 
     fn file_doc(

@@ -90,13 +90,11 @@ impl Source for DirectorySource {
             });
         }
 
-        // Items go to the workers as the walk finds them, so parsing starts at once;
-        // the count arrives when the walk ends (long before parsing does).
-        let mut sent = 0u64;
-        let mut send = |item: SourceItem| -> bool {
-            sent += 1;
-            sink.item(item).is_continue()
-        };
+        // Walk first, then send: the walk takes a small fraction of the time parsing
+        // does (about 0.1 s for 10,000 files), and knowing the count up front gives
+        // progress a real bar. Streaming instead would block the walk on the bounded
+        // channel, so the count would only be known at the end.
+        let mut items: Vec<SourceItem> = Vec::new();
         for result in builder.build() {
             let entry = match result {
                 Ok(entry) => entry,
@@ -104,14 +102,12 @@ impl Source for DirectorySource {
                     let path = error_path(&err)
                         .map(|p| relative(&self.root, &p))
                         .unwrap_or_else(|| self.root.display().to_string());
-                    if !send(SourceItem::Skipped(SkippedFile {
+                    items.push(SourceItem::Skipped(SkippedFile {
                         path,
                         reason: SkipReason::Unreadable {
                             error: err.to_string(),
                         },
-                    })) {
-                        return Ok(());
-                    }
+                    }));
                     continue;
                 }
             };
@@ -124,13 +120,11 @@ impl Source for DirectorySource {
             let rel = relative(&self.root, entry.path());
             if !file_type.is_file() {
                 // Symlinks, sockets, devices: only report those that look like source.
-                if !matches!(filter.check_path(&rel, None), PathDecision::Ignore)
-                    && !send(SourceItem::Skipped(SkippedFile {
+                if !matches!(filter.check_path(&rel, None), PathDecision::Ignore) {
+                    items.push(SourceItem::Skipped(SkippedFile {
                         path: rel,
                         reason: SkipReason::NotRegular,
-                    }))
-                {
-                    return Ok(());
+                    }));
                 }
                 continue;
             }
@@ -149,14 +143,12 @@ impl Source for DirectorySource {
                                 None => continue,
                             },
                             Err(e) => {
-                                if !send(SourceItem::Skipped(SkippedFile {
+                                items.push(SourceItem::Skipped(SkippedFile {
                                     path: rel,
                                     reason: SkipReason::Unreadable {
                                         error: e.to_string(),
                                     },
-                                })) {
-                                    return Ok(());
-                                }
+                                }));
                                 continue;
                             }
                         },
@@ -168,17 +160,16 @@ impl Source for DirectorySource {
                     })
                 }
             };
-            if !send(item) {
-                return Ok(());
-            }
+            items.push(item);
         }
         let pruned = std::mem::take(&mut *pruned.lock().expect("walk finished"));
-        for item in pruned {
-            if !send(SourceItem::Skipped(item)) {
-                return Ok(());
+        items.extend(pruned.into_iter().map(SourceItem::Skipped));
+        sink.expect(items.len() as u64);
+        for item in items {
+            if sink.item(item).is_break() {
+                break;
             }
         }
-        sink.expect(sent);
         Ok(())
     }
 }
