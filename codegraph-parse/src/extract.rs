@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use codegraph_core::{
     Language, Node, NodeId, NodeKind, ParsedFile, Reference, ReferenceKind, Span, Visibility,
 };
-use tree_sitter::{Parser, Query, QueryCursor, StreamingIterator, Tree};
+use tree_sitter::{Parser, QueryCursor, StreamingIterator, Tree};
 
 use crate::lang::{self, CommentSpan, Rules};
 use crate::queries::{self, CompiledQuery, Role};
@@ -365,7 +365,7 @@ impl<'a, 't> Extraction<'a, 't> {
     }
 
     fn run(self, compiled: &CompiledQuery) -> ParsedFile {
-        let captures = self.capture(&compiled.query, &compiled.roles);
+        let captures = self.capture(compiled);
         let raw_defs = &captures.defs;
         let scopes = &captures.scopes;
         let sep = self.language.path_separator();
@@ -655,7 +655,9 @@ impl<'a, 't> Extraction<'a, 't> {
 
     /// Runs the query once and sorts captures into definitions, scopes and references.
     #[allow(clippy::type_complexity)]
-    fn capture(&self, query: &Query, roles: &[Role]) -> Captures<'t> {
+    fn capture(&self, compiled: &CompiledQuery) -> Captures<'t> {
+        let query = &compiled.query;
+        let roles = &compiled.roles;
         let mut defs: Vec<RawDef<'t>> = Vec::new();
         // Keyed by definition node and name node: one Go `const a, b = 1, 2` spec
         // defines two names.
@@ -710,6 +712,20 @@ impl<'a, 't> Extraction<'a, 't> {
                 }
                 let Some((role, node)) = main else { continue };
                 let pattern = m.pattern_index;
+                if let Some((capture, kinds)) = &compiled.parent_exclusions[pattern] {
+                    let excluded = m
+                        .captures()
+                        .iter()
+                        .filter(|c| c.index == *capture)
+                        .any(|c| {
+                            c.node
+                                .parent()
+                                .is_some_and(|p| kinds.iter().any(|k| k == p.kind()))
+                        });
+                    if excluded {
+                        continue;
+                    }
+                }
                 match role {
                     Role::Definition(kind) => {
                         // Several patterns may match one node; the earliest pattern in the

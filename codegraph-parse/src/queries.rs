@@ -52,6 +52,9 @@ pub enum Role {
 pub struct CompiledQuery {
     pub query: Query,
     pub roles: Vec<Role>,
+    /// Per pattern, from `#not-parent-type? @capture "kind"...`: a match is dropped
+    /// when the captured node's parent has one of the kinds.
+    pub parent_exclusions: Vec<Option<(u32, Vec<String>)>>,
 }
 
 /// Why a query file did not compile. Only reachable when a query file is edited; the
@@ -66,6 +69,11 @@ pub enum QueryCompileError {
     },
     #[error("{language} query: unknown capture @{capture}")]
     UnknownCapture { language: Language, capture: String },
+    #[error("{language} query: unsupported predicate #{predicate}")]
+    UnknownPredicate {
+        language: Language,
+        predicate: String,
+    },
 }
 
 /// The query source for a language: definitions, then (when asked) references.
@@ -136,6 +144,31 @@ pub fn compile(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let mut parent_exclusions = Vec::with_capacity(query.pattern_count());
+    for pattern in 0..query.pattern_count() {
+        let mut exclusion = None;
+        for predicate in query.general_predicates(pattern) {
+            match (&*predicate.operator, predicate.args.split_first()) {
+                ("not-parent-type?", Some((tree_sitter::QueryPredicateArg::Capture(c), kinds))) => {
+                    let kinds = kinds
+                        .iter()
+                        .filter_map(|k| match k {
+                            tree_sitter::QueryPredicateArg::String(s) => Some(s.to_string()),
+                            tree_sitter::QueryPredicateArg::Capture(_) => None,
+                        })
+                        .collect();
+                    exclusion = Some((*c, kinds));
+                }
+                (operator, _) => {
+                    return Err(QueryCompileError::UnknownPredicate {
+                        language,
+                        predicate: operator.to_string(),
+                    });
+                }
+            }
+        }
+        parent_exclusions.push(exclusion);
+    }
     if !comments {
         for pattern in 0..query.pattern_count() {
             let only_comments = query
@@ -149,7 +182,11 @@ pub fn compile(
             }
         }
     }
-    Ok(CompiledQuery { query, roles })
+    Ok(CompiledQuery {
+        query,
+        roles,
+        parent_exclusions,
+    })
 }
 
 fn role(capture: &str) -> Option<Role> {

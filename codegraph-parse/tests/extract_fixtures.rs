@@ -439,6 +439,13 @@ fn javascript() {
         "object-literal function value"
     );
     assert!(has_node(&files, "main.local", NodeKind::Function));
+    // A named function expression is a definition where nothing else names it.
+    assert!(has_node(&files, "ip", NodeKind::Function), "named callback");
+    assert!(has_node(&files, "bound", NodeKind::Function));
+    assert!(
+        !files.iter().flat_map(|f| &f.nodes).any(|n| n.name == "boundName"),
+        "a function expression bound by a declaration is that declaration"
+    );
     assert_eq!(
         node(&files, "MAX_SIZE", NodeKind::Constant).visibility,
         Visibility::Public

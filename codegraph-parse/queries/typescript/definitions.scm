@@ -62,11 +62,13 @@
   right: [(identifier) (member_expression) (call_expression)]
   (#eq? @_prototype "prototype")) @definition.function
 
-; Named function expressions that are not bound by an assignment or declaration:
-; `defineGetter(req, "ip", function ip() {})`, `return function generateETag() {}`.
-(arguments (function_expression name: (identifier) @name) @definition.function)
-(return_statement (function_expression name: (identifier) @name) @definition.function)
-(parenthesized_expression (function_expression name: (identifier) @name) @definition.function)
+; Named function expressions that are not bound by an assignment, declaration or
+; object key: `defineGetter(req, "ip", function ip() {})`, `return function f() {}`.
+; (One pattern on function expressions, filtered by parent, costs less than one
+; pattern per context: patterns starting at common nodes such as `arguments` slow the
+; walk of every file.)
+((function_expression name: (identifier) @name) @definition.function
+  (#not-parent-type? @definition.function "assignment_expression" "variable_declarator" "pair"))
 
 ; Module- and namespace-level variables; UPPER_CASE ones are constants.
 (program
