@@ -443,7 +443,10 @@ fn javascript() {
     assert!(has_node(&files, "ip", NodeKind::Function), "named callback");
     assert!(has_node(&files, "bound", NodeKind::Function));
     assert!(
-        !files.iter().flat_map(|f| &f.nodes).any(|n| n.name == "boundName"),
+        !files
+            .iter()
+            .flat_map(|f| &f.nodes)
+            .any(|n| n.name == "boundName"),
         "a function expression bound by a declaration is that declaration"
     );
     assert_eq!(
