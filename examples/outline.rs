@@ -43,6 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             entry.2 += file.references.len();
         }
         FileOutcome::Skipped(s) => skipped.lock().unwrap().push(s),
+        FileOutcome::Unchanged { .. } => {}
     })?;
 
     println!("{} in {:.2?}", source.describe(), elapsed);

@@ -36,6 +36,9 @@ pub use model::{
     SkipReason, SkippedFile, Span, Visibility,
 };
 pub use parser::ParserRegistry;
-pub use store::{Direction, FileRecord, FileUpdate, GraphStore};
+pub use store::{
+    ArchivedFileRecord, ArchivedFileResolution, Direction, FileRecord, FileResolution, FileUpdate,
+    GraphStore, ProjectMeta,
+};
 pub use text::{ScoredNode, TextDocument, TextIndex, TextQuery};
 pub use vector::VectorIndex;

@@ -7,24 +7,74 @@ use crate::id::NodeId;
 use crate::model::{Edge, EdgeKind, Language, Node, Reference};
 
 /// What a store remembers about one file, so re-indexing can skip it when unchanged.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+)]
 pub struct FileRecord {
     pub path: String,
     pub language: Language,
+    /// xxh3-64 of the file's bytes.
     pub content_hash: u64,
     pub lines: u32,
+    /// Whether tree-sitter had to recover from syntax errors.
+    pub has_errors: bool,
+    /// The file's nodes, file node first, in source order.
     pub node_ids: Vec<NodeId>,
 }
 
-/// Everything a store needs to replace one file: its record, its nodes, the edges whose
-/// source is one of its nodes, and its unresolved references (kept so that a change in
-/// another file can re-resolve them without re-parsing this one).
+/// Everything parsing says about one file: its record, its nodes and its references.
+/// Writing it replaces the file's previous nodes and references and the `contains`
+/// edges implied by node parents; resolved edges are written separately
+/// ([`GraphStore::write_resolution`]) because they change when *other* files change.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileUpdate {
     pub file: FileRecord,
     pub nodes: Vec<Node>,
-    pub edges: Vec<Edge>,
     pub references: Vec<Reference>,
+}
+
+/// The result of resolving one file's references against the rest of its project.
+#[derive(
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+)]
+pub struct FileResolution {
+    /// Edges out of the file's nodes, one or more per resolved reference, sorted.
+    pub edges: Vec<Edge>,
+    /// Indexes into the file's references of those that resolved to nothing. They are
+    /// kept so that exports and later re-resolution see them; no edge is invented.
+    pub unresolved: Vec<u32>,
+    /// Every name the resolution looked up outside the file, sorted and deduplicated.
+    /// When a definition with one of these names changes elsewhere, this file must be
+    /// resolved again (see [`GraphStore::dependents`]).
+    pub dependencies: Vec<String>,
+}
+
+/// What a store keeps about a project as a whole.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectMeta {
+    pub name: String,
+    /// The directory, repository or archive it was last indexed from, for display.
+    pub source: Option<String>,
+    /// Set while an indexing run is writing; a run that finds it set knows the previous
+    /// one was interrupted and resolves every file again.
+    pub dirty: bool,
 }
 
 /// Which way to follow edges from a node.
@@ -40,15 +90,39 @@ pub enum Direction {
 /// A persistent code graph holding several projects, each isolated from the others.
 ///
 /// Invariants every implementation keeps:
-/// - a file is replaced atomically: after a crash a reader sees the old file or the new
-///   one, never half of each;
+/// - one call writes one file atomically: after a crash a reader sees the file's old
+///   state or its new one, never half of each;
 /// - every edge is reachable from both ends ([`Direction::Outgoing`] from `src`,
-///   [`Direction::Incoming`] from `dst`), and removing a file removes the edges out of
-///   its nodes from both indexes;
+///   [`Direction::Incoming`] from `dst`), and replacing or removing a file's edges
+///   removes them from both indexes;
 /// - nothing written to one project is visible from another.
+///
+/// The store does not check that edge destinations exist: the indexer orders its
+/// writes so that they always do (see `codegraph-store`'s ARCHITECTURE section).
 pub trait GraphStore: Send + Sync {
-    /// Replaces one file's record, nodes, outgoing edges and references.
+    /// Creates or updates a project's metadata.
+    fn set_project(&self, meta: &ProjectMeta) -> Result<()>;
+
+    /// A project's metadata, if the store has the project.
+    fn project(&self, project: &str) -> Result<Option<ProjectMeta>>;
+
+    /// The projects in the store, sorted by name.
+    fn projects(&self) -> Result<Vec<String>>;
+
+    /// Removes a project and everything in it.
+    fn remove_project(&self, project: &str) -> Result<()>;
+
+    /// Replaces one file's record, nodes, references and `contains` edges. The file's
+    /// resolved edges are removed too: nodes they started from may be gone.
     fn write_file(&self, project: &str, update: &FileUpdate) -> Result<()>;
+
+    /// Replaces one file's resolved edges, unresolved references and dependencies.
+    fn write_resolution(
+        &self,
+        project: &str,
+        path: &str,
+        resolution: &FileResolution,
+    ) -> Result<()>;
 
     /// Removes one file and everything it owns. Removing an absent file is not an error.
     fn remove_file(&self, project: &str, path: &str) -> Result<()>;
@@ -62,7 +136,7 @@ pub trait GraphStore: Send + Sync {
     /// One node.
     fn node(&self, project: &str, id: NodeId) -> Result<Option<Node>>;
 
-    /// The edges at a node, optionally of one kind only.
+    /// The edges at a node, optionally of one kind only, sorted by the far end.
     fn edges(
         &self,
         project: &str,
@@ -71,24 +145,46 @@ pub trait GraphStore: Send + Sync {
         kind: Option<EdgeKind>,
     ) -> Result<Vec<Edge>>;
 
-    /// The unresolved references recorded for one file.
+    /// The far ends of the edges at a node, sorted and deduplicated. Stores can answer
+    /// this from their indexes alone, without decoding edge values; graph walks use it.
+    fn neighbours(
+        &self,
+        project: &str,
+        id: NodeId,
+        direction: Direction,
+        kind: Option<EdgeKind>,
+    ) -> Result<Vec<NodeId>> {
+        let mut out: Vec<NodeId> = self
+            .edges(project, id, direction, kind)?
+            .into_iter()
+            .map(|e| match direction {
+                Direction::Outgoing => e.dst,
+                Direction::Incoming => e.src,
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// The references recorded for one file, in source order.
     fn references(&self, project: &str, path: &str) -> Result<Vec<Reference>>;
 
-    /// Nodes whose simple name starts with `prefix` (exact match when `exact`), at most
-    /// `limit` of them, in name order.
+    /// The last resolution written for one file.
+    fn resolution(&self, project: &str, path: &str) -> Result<Option<FileResolution>>;
+
+    /// Paths of the files whose resolution depended on `name`, sorted.
+    fn dependents(&self, project: &str, name: &str) -> Result<Vec<String>>;
+
+    /// `(name, id)` of the nodes whose simple name starts with `prefix` (equals it when
+    /// `exact`), at most `limit`, in name order. Names are compared byte-wise.
     fn find_by_name(
         &self,
         project: &str,
         prefix: &str,
         exact: bool,
         limit: usize,
-    ) -> Result<Vec<NodeId>>;
-
-    /// The projects in the store, sorted.
-    fn projects(&self) -> Result<Vec<String>>;
-
-    /// Removes a project and everything in it.
-    fn remove_project(&self, project: &str) -> Result<()>;
+    ) -> Result<Vec<(String, NodeId)>>;
 
     /// Makes everything written so far durable.
     fn flush(&self) -> Result<()>;

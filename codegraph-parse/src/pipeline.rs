@@ -25,7 +25,13 @@ pub enum FileOutcome {
     /// line text (full-text indexing, etags). Dropping them is free.
     Parsed(ParsedFile, Vec<u8>),
     Skipped(SkippedFile),
+    /// The caller's [`Pipeline::unchanged_if`] said it already has this content; it was
+    /// read and hashed but not parsed.
+    Unchanged { path: String, content_hash: u64 },
 }
+
+/// Decides from a path and its content hash that a file need not be parsed again.
+pub type UnchangedCheck = dyn Fn(&str, u64) -> bool + Send + Sync;
 
 /// Totals of a run, readable while it goes (for progress) and after.
 #[derive(Debug, Default)]
@@ -60,6 +66,7 @@ pub struct Pipeline {
     options: ExtractOptions,
     threads: usize,
     queue: usize,
+    unchanged: Option<Box<UnchangedCheck>>,
 }
 
 impl Pipeline {
@@ -73,7 +80,16 @@ impl Pipeline {
             options,
             threads,
             queue: 64,
+            unchanged: None,
         }
+    }
+
+    /// Skips parsing files for which `check(path, content_hash)` is true: incremental
+    /// indexing passes what its store already holds. Such files arrive as
+    /// [`FileOutcome::Unchanged`].
+    pub fn unchanged_if(mut self, check: Box<UnchangedCheck>) -> Pipeline {
+        self.unchanged = Some(check);
+        self
     }
 
     /// Worker threads to parse with (at least one).
@@ -132,6 +148,7 @@ impl Pipeline {
                             }
                         }
                         FileOutcome::Skipped(_) => PipelineStats::add(&stats.skipped, 1),
+                        FileOutcome::Unchanged { .. } => {}
                     }
                     on_outcome(outcome);
                 });
@@ -178,6 +195,12 @@ impl Pipeline {
         };
         if let Some(reason) = self.filter.check_content(language, &bytes) {
             return skipped(reason);
+        }
+        if let Some(check) = &self.unchanged {
+            let content_hash = xxhash_rust::xxh3::xxh3_64(&bytes);
+            if check(&path, content_hash) {
+                return FileOutcome::Unchanged { path, content_hash };
+            }
         }
         match extract::extract(language, &path, &bytes, &self.options) {
             Ok(parsed) => FileOutcome::Parsed(parsed, bytes),

@@ -45,6 +45,7 @@ fn run_with(source: &mut dyn Source, config: FilterConfig) -> Run {
             FileOutcome::Skipped(s) => {
                 skipped.lock().unwrap().insert(s.path, s.reason);
             }
+            FileOutcome::Unchanged { path, .. } => panic!("{path}: no unchanged check was set"),
         })
         .map(|_| ());
     Run {

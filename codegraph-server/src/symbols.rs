@@ -145,6 +145,7 @@ pub fn run(args: SymbolsArgs) -> anyhow::Result<ExitCode> {
                     .insert(parsed.path, output);
             }
             FileOutcome::Skipped(s) => skipped.lock().expect("no panics under the lock").push(s),
+            FileOutcome::Unchanged { .. } => {}
         })
     });
 

@@ -1,5 +1,58 @@
-//! The CodeGraph graph store.
+//! The CodeGraph graph store: where parsed definitions become a graph people can ask
+//! questions of.
 //!
-//! This crate will hold the [`codegraph_core::GraphStore`] implementations (RocksDB and
-//! in-memory), cross-file resolution and graph queries. It is empty until that work
-//! lands (issue 3); it exists now so the workspace has its final shape.
+//! - [`GraphStore`](codegraph_core::GraphStore) implementations: [`RocksStore`] (feature
+//!   `rocksdb`, on by default; layout in ARCHITECTURE.md) and [`MemoryStore`];
+//! - [`resolve`]: references to edges across files, language by language, each edge
+//!   saying how it was found;
+//! - [`index()`]: builds a project from a source and keeps it up to date incrementally,
+//!   equal to a clean rebuild;
+//! - [`query`]: symbol search, callers and callees, impact, paths, outlines,
+//!   neighbourhoods, and a deterministic export.
+
+mod codec;
+pub mod index;
+mod memory;
+pub mod query;
+pub mod resolve;
+#[cfg(feature = "rocksdb")]
+mod rocks;
+pub mod view;
+
+use codegraph_core::{Edge, EdgeKind, Error, FileUpdate, NodeId, Resolution, Result};
+
+pub use index::{IndexOptions, IndexProgress, IndexReport, StoreView, index};
+pub use memory::MemoryStore;
+#[cfg(feature = "rocksdb")]
+pub use rocks::RocksStore;
+
+/// The `contains` edge from a node's parent, implied by the syntax tree.
+pub(crate) fn contains_edge(parent: NodeId, child: NodeId) -> Edge {
+    Edge {
+        src: parent,
+        dst: child,
+        kind: EdgeKind::Contains,
+        resolution: Resolution::Syntax,
+        span: None,
+    }
+}
+
+/// Refuses updates whose record and nodes disagree: they would corrupt the indexes.
+pub(crate) fn check_update(update: &FileUpdate) -> Result<()> {
+    let ids: Vec<NodeId> = update.nodes.iter().map(|n| n.id).collect();
+    if ids != update.file.node_ids {
+        return Err(Error::InvalidInput(format!(
+            "{}: file record lists {} node ids but the update has {} nodes",
+            update.file.path,
+            update.file.node_ids.len(),
+            update.nodes.len()
+        )));
+    }
+    if let Some(n) = update.nodes.iter().find(|n| n.path != update.file.path) {
+        return Err(Error::InvalidInput(format!(
+            "{}: node {} belongs to {}",
+            update.file.path, n.qualified_name, n.path
+        )));
+    }
+    Ok(())
+}

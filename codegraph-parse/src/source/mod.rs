@@ -19,12 +19,14 @@ use crate::filter::Filter;
 #[cfg(feature = "archive")]
 mod archive;
 mod directory;
+mod memory;
 #[cfg(feature = "git")]
 mod git;
 
 #[cfg(feature = "archive")]
 pub use archive::{ArchiveFormat, ArchiveLimits, ArchiveSource, StreamSource};
 pub use directory::DirectorySource;
+pub use memory::MemorySource;
 #[cfg(feature = "git")]
 pub use git::GitSource;
 

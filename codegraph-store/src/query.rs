@@ -1,0 +1,740 @@
+//! Graph queries over a [`GraphStore`]: the library side of `codegraph query`.
+//!
+//! Every query answers in a fixed order (by path, then line, then id) so that the same
+//! graph always gives the same output.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::io::Write;
+
+use codegraph_core::{
+    Direction, Edge, EdgeKind, Error, GraphStore, Language, Node, NodeId, NodeKind, Resolution,
+    Result,
+};
+use serde::Serialize;
+
+/// How `find` matches names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Match {
+    /// The simple name or the qualified name equals the pattern.
+    Exact,
+    /// The simple name starts with the pattern.
+    Prefix,
+    /// The pattern's characters appear in order in the name, case-insensitively;
+    /// closer and earlier matches rank first.
+    Fuzzy,
+}
+
+/// Filters shared by the queries that list nodes.
+#[derive(Clone, Debug, Default)]
+pub struct Filters {
+    pub kinds: Vec<NodeKind>,
+    pub languages: Vec<Language>,
+    /// A glob over repository-relative paths (`src/**/*.rs`).
+    pub path: Option<globset::GlobMatcher>,
+}
+
+impl Filters {
+    pub fn path_glob(glob: &str) -> Result<globset::GlobMatcher> {
+        globset::Glob::new(glob)
+            .map(|g| g.compile_matcher())
+            .map_err(|e| Error::InvalidInput(format!("path glob {glob:?}: {e}")))
+    }
+
+    pub fn accepts(&self, node: &Node) -> bool {
+        (self.kinds.is_empty() || self.kinds.contains(&node.kind))
+            && (self.languages.is_empty()
+                || self
+                    .languages
+                    .iter()
+                    .any(|l| l.family() == node.language.family()))
+            && self.path.as_ref().is_none_or(|g| g.is_match(&node.path))
+    }
+}
+
+/// A node found by a query, with its score (higher is better) for ranked matches.
+#[derive(Clone, Debug, Serialize)]
+pub struct Hit {
+    #[serde(flatten)]
+    pub node: NodeSummary,
+    pub score: f64,
+}
+
+/// The fields of a node that query output shows.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct NodeSummary {
+    pub path: String,
+    pub line: u32,
+    pub end_line: u32,
+    pub id: String,
+    pub kind: NodeKind,
+    pub name: String,
+    pub qualified_name: String,
+    pub language: Language,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+impl NodeSummary {
+    pub fn of(node: &Node) -> NodeSummary {
+        NodeSummary {
+            path: node.path.clone(),
+            line: node.span.start_line,
+            end_line: node.span.end_line,
+            id: node.id.to_string(),
+            kind: node.kind,
+            name: node.name.clone(),
+            qualified_name: node.qualified_name.clone(),
+            language: node.language,
+            signature: node.signature.clone(),
+        }
+    }
+}
+
+/// Finds definitions by name.
+pub fn find<S: GraphStore + ?Sized>(
+    store: &S,
+    project: &str,
+    pattern: &str,
+    how: Match,
+    filters: &Filters,
+    limit: usize,
+) -> Result<Vec<Hit>> {
+    let mut hits: Vec<Hit> = Vec::new();
+    let accept = |node: Node, score: f64| {
+        (node.kind.is_definition() && filters.accepts(&node)).then(|| Hit {
+            node: NodeSummary::of(&node),
+            score,
+        })
+    };
+    match how {
+        Match::Exact => {
+            // `a.b.C` or `a::b::C`: look up the last segment, compare the whole.
+            let last = pattern
+                .rsplit(['.', ':', '/'])
+                .find(|s| !s.is_empty())
+                .unwrap_or(pattern);
+            for (_, id) in store.find_by_name(project, last, true, usize::MAX)? {
+                if let Some(node) = store.node(project, id)? {
+                    if node.name == pattern
+                        || node.qualified_name == pattern
+                        || node.qualified_name.ends_with(&format!(".{pattern}"))
+                        || node.qualified_name.ends_with(&format!("::{pattern}"))
+                    {
+                        hits.extend(accept(node, 1.0));
+                    }
+                }
+            }
+        }
+        Match::Prefix => {
+            for (_, id) in store.find_by_name(project, pattern, false, usize::MAX)? {
+                if let Some(node) = store.node(project, id)? {
+                    let score = pattern.len() as f64 / node.name.len().max(1) as f64;
+                    hits.extend(accept(node, score));
+                }
+            }
+        }
+        Match::Fuzzy => {
+            let needle: Vec<char> = pattern.to_lowercase().chars().collect();
+            let mut scored: Vec<(f64, NodeId)> = Vec::new();
+            for (name, id) in store.find_by_name(project, "", false, usize::MAX)? {
+                if let Some(score) = fuzzy_score(&needle, &name) {
+                    scored.push((score, id));
+                }
+            }
+            scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            for (score, id) in scored {
+                if hits.len() >= limit {
+                    break;
+                }
+                if let Some(node) = store.node(project, id)? {
+                    hits.extend(accept(node, score));
+                }
+            }
+        }
+    }
+    hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.node.cmp(&b.node)));
+    hits.truncate(limit);
+    Ok(hits)
+}
+
+/// A subsequence match score in (0, 1]: 1 for an exact (case-insensitive) match, less
+/// for gaps and late starts. `None` when the needle is not a subsequence.
+pub fn fuzzy_score(needle: &[char], name: &str) -> Option<f64> {
+    if needle.is_empty() {
+        return Some(0.0);
+    }
+    let hay: Vec<char> = name.to_lowercase().chars().collect();
+    let mut pos = 0;
+    let mut first = None;
+    let mut gaps = 0usize;
+    let mut last = None;
+    for &c in needle {
+        let found = hay[pos..].iter().position(|&h| h == c)? + pos;
+        if let Some(l) = last
+            && found != l + 1
+        {
+            gaps += 1;
+        }
+        first.get_or_insert(found);
+        last = Some(found);
+        pos = found + 1;
+    }
+    let span = last? + 1 - first?;
+    let density = needle.len() as f64 / span as f64;
+    let coverage = needle.len() as f64 / hay.len() as f64;
+    let start_penalty = 1.0 / (1.0 + first? as f64 * 0.1);
+    Some(((density * 0.5 + coverage * 0.5) * start_penalty / (1.0 + gaps as f64 * 0.1)).min(1.0))
+}
+
+/// Resolves what a user typed to nodes: a 16-digit id, `path:line`, a qualified name,
+/// or a simple name.
+pub fn lookup<S: GraphStore + ?Sized>(store: &S, project: &str, spec: &str) -> Result<Vec<Node>> {
+    if spec.len() == 16
+        && let Ok(id) = spec.parse::<NodeId>()
+        && let Some(node) = store.node(project, id)?
+    {
+        return Ok(vec![node]);
+    }
+    if let Some((path, line)) = spec.rsplit_once(':')
+        && let Ok(line) = line.parse::<u32>()
+        && let Some(record) = store.file(project, path)?
+    {
+        // The innermost definition spanning the line.
+        let mut best: Option<Node> = None;
+        for id in &record.node_ids {
+            if let Some(node) = store.node(project, *id)?
+                && node.kind.is_definition()
+                && node.span.start_line <= line
+                && line <= node.span.end_line
+                && best.as_ref().is_none_or(|b| {
+                    node.span.end_byte - node.span.start_byte < b.span.end_byte - b.span.start_byte
+                })
+            {
+                best = Some(node);
+            }
+        }
+        return Ok(best.into_iter().collect());
+    }
+    let hits = find(
+        store,
+        project,
+        spec,
+        Match::Exact,
+        &Filters::default(),
+        usize::MAX,
+    )?;
+    let mut out = Vec::new();
+    // Prefer exact qualified-name matches over simple-name ones.
+    let exact_q: Vec<&Hit> = hits
+        .iter()
+        .filter(|h| h.node.qualified_name == spec)
+        .collect();
+    let chosen: Vec<&Hit> = if exact_q.is_empty() {
+        hits.iter().collect()
+    } else {
+        exact_q
+    };
+    for h in chosen {
+        if let Ok(id) = h.node.id.parse::<NodeId>()
+            && let Some(node) = store.node(project, id)?
+        {
+            out.push(node);
+        }
+    }
+    Ok(out)
+}
+
+/// One edge of a query answer with both ends summarised.
+#[derive(Clone, Debug, Serialize)]
+pub struct Related {
+    /// The node at the other end.
+    #[serde(flatten)]
+    pub node: NodeSummary,
+    pub edge: EdgeKind,
+    pub resolution: Resolution,
+    /// The line of the call site or reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_line: Option<u32>,
+    /// Path of the call site (the caller's file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_path: Option<String>,
+}
+
+/// Callers (`Incoming`) or callees (`Outgoing`) of a node, one entry per call site.
+pub fn calls<S: GraphStore + ?Sized>(
+    store: &S,
+    project: &str,
+    id: NodeId,
+    direction: Direction,
+) -> Result<Vec<Related>> {
+    let mut out = Vec::new();
+    let mut cache: HashMap<NodeId, Option<Node>> = HashMap::new();
+    for edge in store.edges(project, id, direction, Some(EdgeKind::Calls))? {
+        let other = match direction {
+            Direction::Outgoing => edge.dst,
+            Direction::Incoming => edge.src,
+        };
+        let node = match cache.get(&other) {
+            Some(n) => n.clone(),
+            None => {
+                let n = store.node(project, other)?;
+                cache.insert(other, n.clone());
+                n
+            }
+        };
+        let Some(node) = node else { continue };
+        let site_path = match direction {
+            Direction::Incoming => node.path.clone(),
+            Direction::Outgoing => store
+                .node(project, edge.src)?
+                .map(|n| n.path)
+                .unwrap_or_default(),
+        };
+        out.push(Related {
+            node: NodeSummary::of(&node),
+            edge: edge.kind,
+            resolution: edge.resolution,
+            site_line: edge.span.map(|s| s.start_line),
+            site_path: Some(site_path),
+        });
+    }
+    out.sort_by(|a, b| {
+        (&a.site_path, a.site_line, &a.node).cmp(&(&b.site_path, b.site_line, &b.node))
+    });
+    Ok(out)
+}
+
+/// Edge kinds that mean "depends on": what impact and paths follow.
+pub const DEPENDENCY_EDGES: [EdgeKind; 5] = [
+    EdgeKind::Calls,
+    EdgeKind::Inherits,
+    EdgeKind::Implements,
+    EdgeKind::References,
+    EdgeKind::Imports,
+];
+
+/// A node reached by a walk, and how far away it is.
+#[derive(Clone, Debug, Serialize)]
+pub struct Reached {
+    #[serde(flatten)]
+    pub node: NodeSummary,
+    pub depth: u32,
+}
+
+/// Everything that depends on `id`, directly or through up to `depth` edges: who calls
+/// it, inherits from it, imports it, and who depends on those. A definition also
+/// counts as depended on through its members (a caller of `A.f` depends on `A`).
+pub fn impact<S: GraphStore + ?Sized>(
+    store: &S,
+    project: &str,
+    id: NodeId,
+    depth: u32,
+) -> Result<Vec<Reached>> {
+    let mut seen: HashSet<NodeId> = HashSet::from([id]);
+    let mut frontier = vec![id];
+    let mut out = Vec::new();
+    for d in 1..=depth {
+        let mut next = Vec::new();
+        for &n in &frontier {
+            for kind in DEPENDENCY_EDGES {
+                for src in store.neighbours(project, n, Direction::Incoming, Some(kind))? {
+                    // Imports are bindings; what depends on the import node depends on us.
+                    if seen.insert(src) {
+                        next.push(src);
+                    }
+                }
+            }
+        }
+        next.sort_unstable();
+        for &n in &next {
+            if let Some(node) = store.node(project, n)? {
+                if node.kind == NodeKind::Import {
+                    // Report the file that imports, not the binding.
+                    continue;
+                }
+                out.push(Reached {
+                    node: NodeSummary::of(&node),
+                    depth: d,
+                });
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        frontier = next;
+    }
+    out.sort_by(|a, b| (a.depth, &a.node).cmp(&(b.depth, &b.node)));
+    Ok(out)
+}
+
+/// The shortest chain of dependency edges from `from` to `to` (calls, inheritance,
+/// imports), as nodes from `from` to `to`; empty when there is none within `max_depth`.
+pub fn shortest_path<S: GraphStore + ?Sized>(
+    store: &S,
+    project: &str,
+    from: NodeId,
+    to: NodeId,
+    max_depth: u32,
+) -> Result<Vec<NodeSummary>> {
+    let mut prev: HashMap<NodeId, NodeId> = HashMap::new();
+    let mut queue = VecDeque::from([(from, 0u32)]);
+    let mut seen = HashSet::from([from]);
+    let mut found = from == to;
+    while let Some((n, d)) = queue.pop_front() {
+        if found || d >= max_depth {
+            break;
+        }
+        let mut next = Vec::new();
+        for kind in DEPENDENCY_EDGES {
+            next.extend(store.neighbours(project, n, Direction::Outgoing, Some(kind))?);
+        }
+        // Members count as part of their type: a path may go from a class to its methods.
+        next.extend(store.neighbours(project, n, Direction::Outgoing, Some(EdgeKind::Contains))?);
+        next.sort_unstable();
+        next.dedup();
+        for m in next {
+            if seen.insert(m) {
+                prev.insert(m, n);
+                if m == to {
+                    found = true;
+                    break;
+                }
+                queue.push_back((m, d + 1));
+            }
+        }
+    }
+    if !found {
+        return Ok(Vec::new());
+    }
+    let mut chain = vec![to];
+    let mut cur = to;
+    while cur != from {
+        cur = prev[&cur];
+        chain.push(cur);
+    }
+    chain.reverse();
+    let mut out = Vec::new();
+    for id in chain {
+        if let Some(node) = store.node(project, id)? {
+            out.push(NodeSummary::of(&node));
+        }
+    }
+    Ok(out)
+}
+
+/// A file's definitions in source order, each with its nesting depth.
+pub fn outline<S: GraphStore + ?Sized>(
+    store: &S,
+    project: &str,
+    path: &str,
+) -> Result<Vec<Reached>> {
+    let Some(record) = store.file(project, path)? else {
+        return Err(Error::NotFound(format!(
+            "{path} is not indexed in project {project}"
+        )));
+    };
+    let mut depth: HashMap<NodeId, u32> = HashMap::new();
+    let mut out = Vec::new();
+    for id in &record.node_ids {
+        let Some(node) = store.node(project, *id)? else {
+            continue;
+        };
+        let d = node
+            .parent
+            .and_then(|p| depth.get(&p).copied())
+            .map_or(0, |d| d + 1);
+        depth.insert(node.id, d);
+        if node.kind.is_definition() {
+            out.push(Reached {
+                node: NodeSummary::of(&node),
+                depth: d.saturating_sub(1),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A subgraph: nodes and the edges among them.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Subgraph {
+    pub nodes: Vec<NodeSummary>,
+    pub edges: Vec<EdgeSummary>,
+}
+
+/// An edge in query output.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct EdgeSummary {
+    pub src: String,
+    pub dst: String,
+    pub kind: EdgeKind,
+    pub resolution: Resolution,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+}
+
+impl EdgeSummary {
+    pub fn of(edge: &Edge) -> EdgeSummary {
+        EdgeSummary {
+            src: edge.src.to_string(),
+            dst: edge.dst.to_string(),
+            kind: edge.kind,
+            resolution: edge.resolution,
+            line: edge.span.map(|s| s.start_line),
+        }
+    }
+}
+
+/// Nodes within `radius` edges of `id` in either direction (containment excluded, so
+/// that a file does not pull in all its definitions), with the edges among them.
+pub fn neighbourhood<S: GraphStore + ?Sized>(
+    store: &S,
+    project: &str,
+    id: NodeId,
+    radius: u32,
+    max_nodes: usize,
+) -> Result<Subgraph> {
+    let mut seen: BTreeSet<NodeId> = BTreeSet::from([id]);
+    let mut frontier = vec![id];
+    for _ in 0..radius {
+        let mut next = Vec::new();
+        for &n in &frontier {
+            for dir in [Direction::Outgoing, Direction::Incoming] {
+                for kind in DEPENDENCY_EDGES {
+                    for m in store.neighbours(project, n, dir, Some(kind))? {
+                        if seen.len() < max_nodes && seen.insert(m) {
+                            next.push(m);
+                        }
+                    }
+                }
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        frontier = next;
+    }
+    let mut graph = Subgraph::default();
+    let mut edges = BTreeSet::new();
+    for &n in &seen {
+        if let Some(node) = store.node(project, n)? {
+            graph.nodes.push(NodeSummary::of(&node));
+        }
+        for e in store.edges(project, n, Direction::Outgoing, None)? {
+            if e.kind != EdgeKind::Contains && seen.contains(&e.dst) {
+                edges.insert(EdgeSummary::of(&e));
+            }
+        }
+    }
+    graph.nodes.sort();
+    graph.edges = edges.into_iter().collect();
+    Ok(graph)
+}
+
+/// Writes a subgraph in Graphviz DOT.
+pub fn write_dot(out: &mut dyn Write, graph: &Subgraph) -> std::io::Result<()> {
+    writeln!(out, "digraph codegraph {{")?;
+    writeln!(out, "  rankdir=LR;")?;
+    writeln!(out, "  node [shape=box, fontname=\"monospace\"];")?;
+    for n in &graph.nodes {
+        writeln!(
+            out,
+            "  \"{}\" [label=\"{}\\n{} {}:{}\"];",
+            n.id,
+            dot_escape(&n.qualified_name),
+            n.kind,
+            dot_escape(&n.path),
+            n.line
+        )?;
+    }
+    for e in &graph.edges {
+        let style = match e.resolution {
+            Resolution::Ambiguous | Resolution::UniqueName => ", style=dashed",
+            _ => "",
+        };
+        writeln!(
+            out,
+            "  \"{}\" -> \"{}\" [label=\"{}\"{style}];",
+            e.src, e.dst, e.kind
+        )?;
+    }
+    writeln!(out, "}}")
+}
+
+fn dot_escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Writes a project as JSON lines: per file in path order, its nodes in source order,
+/// then the `contains` edges, the resolved edges and the unresolved references. The same
+/// graph always gives the same bytes.
+pub fn export_jsonl<S: GraphStore + ?Sized>(
+    store: &S,
+    project: &str,
+    out: &mut dyn Write,
+) -> Result<ExportCounts> {
+    let io = |e: std::io::Error| Error::io("<export>", e);
+    let mut counts = ExportCounts::default();
+    let files: BTreeMap<String, _> = store
+        .files(project)?
+        .into_iter()
+        .map(|f| (f.path.clone(), f))
+        .collect();
+    for (path, record) in &files {
+        let mut lines_of: HashMap<NodeId, u32> = HashMap::new();
+        let mut nodes = Vec::with_capacity(record.node_ids.len());
+        for id in &record.node_ids {
+            let Some(node) = store.node(project, *id)? else {
+                return Err(Error::Corrupt(format!(
+                    "{path}: node {id} listed by the file is missing"
+                )));
+            };
+            lines_of.insert(node.id, node.span.start_line);
+            let line = ExportNode {
+                r#type: "node",
+                id: node.id.to_string(),
+                kind: node.kind,
+                name: &node.name,
+                qualified_name: &node.qualified_name,
+                language: node.language,
+                path: &node.path,
+                line: node.span.start_line,
+                end_line: node.span.end_line,
+                column: node.span.start_column,
+                visibility: node.visibility,
+                parent: node.parent.map(|p| p.to_string()),
+                signature: node.signature.as_deref(),
+            };
+            serde_json::to_writer(&mut *out, &line).map_err(|e| Error::io("<export>", e.into()))?;
+            out.write_all(b"\n").map_err(io)?;
+            counts.nodes += 1;
+            nodes.push(node);
+        }
+        for node in &nodes {
+            if let Some(parent) = node.parent {
+                write_edge(
+                    out,
+                    &ExportEdge {
+                        r#type: "edge",
+                        kind: EdgeKind::Contains,
+                        src: parent.to_string(),
+                        dst: Some(node.id.to_string()),
+                        resolution: Resolution::Syntax,
+                        line: None,
+                        name: None,
+                    },
+                )?;
+                counts.edges += 1;
+            }
+        }
+        let resolution = store.resolution(project, path)?.unwrap_or_default();
+        for edge in &resolution.edges {
+            write_edge(
+                out,
+                &ExportEdge {
+                    r#type: "edge",
+                    kind: edge.kind,
+                    src: edge.src.to_string(),
+                    dst: Some(edge.dst.to_string()),
+                    resolution: edge.resolution,
+                    line: edge.span.map(|s| s.start_line),
+                    name: None,
+                },
+            )?;
+            counts.edges += 1;
+        }
+        if !resolution.unresolved.is_empty() {
+            let refs = store.references(project, path)?;
+            for &i in &resolution.unresolved {
+                let Some(r) = refs.get(i as usize) else {
+                    continue;
+                };
+                let name = match &r.qualifier {
+                    Some(q) => format!("{q}{}{}", r_sep(r, &nodes), r.name),
+                    None => r.name.clone(),
+                };
+                write_edge(
+                    out,
+                    &ExportEdge {
+                        r#type: "edge",
+                        kind: r.kind.edge_kind(),
+                        src: r.source.to_string(),
+                        dst: None,
+                        resolution: Resolution::Unresolved,
+                        line: Some(r.span.start_line),
+                        name: Some(name),
+                    },
+                )?;
+                counts.unresolved += 1;
+            }
+        }
+    }
+    Ok(counts)
+}
+
+fn r_sep(_r: &codegraph_core::Reference, nodes: &[Node]) -> &'static str {
+    nodes
+        .first()
+        .map_or(".", |n| n.language.path_separator())
+}
+
+fn write_edge(out: &mut dyn Write, edge: &ExportEdge) -> Result<()> {
+    serde_json::to_writer(&mut *out, edge).map_err(|e| Error::io("<export>", e.into()))?;
+    out.write_all(b"\n").map_err(|e| Error::io("<export>", e))
+}
+
+/// How much an export wrote.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExportCounts {
+    pub nodes: u64,
+    pub edges: u64,
+    pub unresolved: u64,
+}
+
+#[derive(Serialize)]
+struct ExportNode<'a> {
+    r#type: &'static str,
+    id: String,
+    kind: NodeKind,
+    name: &'a str,
+    qualified_name: &'a str,
+    language: Language,
+    path: &'a str,
+    line: u32,
+    end_line: u32,
+    column: u32,
+    visibility: codegraph_core::Visibility,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signature: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ExportEdge {
+    r#type: &'static str,
+    kind: EdgeKind,
+    src: String,
+    dst: Option<String>,
+    resolution: Resolution,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u32>,
+    /// For unresolved references: the name as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fuzzy_prefers_tight_early_matches() {
+        let n: Vec<char> = "gcs".chars().collect();
+        let tight = fuzzy_score(&n, "get_callers").unwrap();
+        let exact: Vec<char> = "parse".chars().collect();
+        assert_eq!(fuzzy_score(&exact, "Parse"), Some(1.0));
+        assert!(fuzzy_score(&n, "xyz").is_none());
+        let loose = fuzzy_score(&n, "the_great_big_cursor_store").unwrap();
+        assert!(tight > loose, "{tight} <= {loose}");
+    }
+}

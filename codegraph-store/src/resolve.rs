@@ -1,0 +1,1517 @@
+//! Cross-file resolution: references become edges to definitions.
+//!
+//! Each reference is tried in stages, and the first stage that finds anything wins:
+//!
+//! 1. **scope**: the lexical scopes around the reference, the enclosing class and its
+//!    bases (`self.f()`, `this.f()`, `Self::f`, `super`), the enclosing Go method's type;
+//! 2. **import**: the file's imports under the language's module rules (Rust `use`,
+//!    `mod`, `crate::`/`super::`/`self::`; Python packages, relative imports, aliases;
+//!    JS/TS relative specifiers, index files, re-exports; Go packages by directory and
+//!    the file's own package; Java imports and the file's package; C++ includes and
+//!    namespaces);
+//! 3. **unique name**: the one definition of that name, of a fitting kind, in the
+//!    project's language family; several become **ambiguous** edges, up to
+//!    [`MAX_AMBIGUOUS`]; none leaves the reference **unresolved**.
+//!
+//! Nothing is guessed beyond that: a call on a receiver whose type is unknown
+//! (`x.append()`) resolves only through the unique-name stage, and is recorded as such.
+//!
+//! Resolution is a pure function of the file and the [`View`] it reads, and it notes
+//! every read, so the indexer can tell which files a change can affect.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use codegraph_core::{
+    Edge, FileResolution, Language, NodeId, NodeKind, Reference, ReferenceKind, Resolution,
+    Result,
+};
+
+use crate::view::{Def, FileData, Recorder, View, dir_of};
+
+/// More candidates than this for one name make a reference unresolved rather than an
+/// ambiguous fan of edges: a call to `get` with forty candidates says nothing.
+pub const MAX_AMBIGUOUS: usize = 8;
+
+/// How deep import chains (re-exports) and base-class walks are followed.
+const MAX_DEPTH: usize = 12;
+
+/// Languages that import each other's modules.
+fn ecosystem(lang: Language) -> u8 {
+    match lang {
+        Language::JavaScript | Language::TypeScript | Language::Tsx => 0,
+        Language::Rust => 1,
+        Language::Python => 2,
+        Language::Go => 3,
+        Language::Java => 4,
+        Language::Cpp => 5,
+    }
+}
+
+/// What a name stands for once resolved.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Target {
+    /// A definition (or a file node standing for a module).
+    Def(Def),
+    /// A module made of several files (a Go package, a Java package, a Python namespace).
+    Package(Vec<Def>),
+}
+
+/// A stage's answer: candidates and how they were found.
+#[derive(Clone, Debug)]
+struct Found {
+    targets: Vec<Target>,
+    how: Resolution,
+}
+
+impl Found {
+    fn new(targets: Vec<Target>, how: Resolution) -> Option<Found> {
+        if targets.is_empty() {
+            None
+        } else {
+            Some(Found { targets, how })
+        }
+    }
+}
+
+/// The weaker of two resolutions, for chains (`alias.member`).
+fn weaker(a: Resolution, b: Resolution) -> Resolution {
+    fn rank(r: Resolution) -> u8 {
+        match r {
+            Resolution::Syntax => 0,
+            Resolution::Scope => 1,
+            Resolution::Import => 2,
+            Resolution::UniqueName => 3,
+            Resolution::Ambiguous => 4,
+            Resolution::Unresolved => 5,
+        }
+    }
+    if rank(a) >= rank(b) { a } else { b }
+}
+
+/// One file being resolved.
+struct FileCtx {
+    data: Arc<FileData>,
+    language: Language,
+    file_node: Def,
+    by_id: HashMap<NodeId, usize>,
+    /// Children of each node, by name.
+    children: HashMap<(NodeId, String), Vec<usize>>,
+    /// Import reference index of each import node.
+    import_ref: HashMap<NodeId, usize>,
+}
+
+impl FileCtx {
+    fn new(data: Arc<FileData>) -> Option<FileCtx> {
+        let file_node = data.nodes.first()?.clone();
+        let language = file_node.language;
+        let mut by_id = HashMap::new();
+        let mut children: HashMap<(NodeId, String), Vec<usize>> = HashMap::new();
+        for (i, d) in data.nodes.iter().enumerate() {
+            by_id.insert(d.id, i);
+            if let Some(p) = d.parent {
+                children.entry((p, d.name.clone())).or_default().push(i);
+            }
+        }
+        let mut import_ref = HashMap::new();
+        for (i, r) in data.references.iter().enumerate() {
+            if r.kind == ReferenceKind::Import {
+                import_ref.insert(r.source, i);
+            }
+        }
+        Some(FileCtx {
+            data,
+            language,
+            file_node,
+            by_id,
+            children,
+            import_ref,
+        })
+    }
+
+    fn node(&self, id: NodeId) -> Option<&Def> {
+        self.by_id.get(&id).map(|&i| &self.data.nodes[i])
+    }
+
+    fn children_named(&self, parent: NodeId, name: &str) -> impl Iterator<Item = &Def> {
+        self.children
+            .get(&(parent, name.to_string()))
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.data.nodes[i])
+    }
+
+    /// The innermost type enclosing `id` (itself included).
+    fn enclosing_type(&self, id: NodeId) -> Option<&Def> {
+        let mut cur = self.node(id);
+        while let Some(d) = cur {
+            if d.kind.is_type() {
+                return Some(d);
+            }
+            cur = d.parent.and_then(|p| self.node(p));
+        }
+        None
+    }
+}
+
+/// Resolves files against a view, noting what it reads.
+pub struct Resolver<'v, V: View + ?Sized> {
+    rec: Recorder<'v, V>,
+    /// Results of computations that finished without hitting a cycle guard, so they
+    /// are the same whatever asked first. Each keeps the keys it read.
+    memo: HashMap<MemoKey, (Vec<Target>, BTreeSet<String>)>,
+    in_progress: HashSet<MemoKey>,
+    /// Set when a computation hit the cycle guard; its result is then not memoised.
+    truncated: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum MemoKey {
+    Import(NodeId),
+    Bases(NodeId),
+}
+
+impl<'v, V: View + ?Sized> Resolver<'v, V> {
+    pub fn new(view: &'v V) -> Self {
+        Resolver {
+            rec: Recorder::new(view),
+            memo: HashMap::new(),
+            in_progress: HashSet::new(),
+            truncated: false,
+        }
+    }
+
+    /// Resolves every reference of one file.
+    pub fn resolve_file(&mut self, path: &str) -> Result<FileResolution> {
+        self.rec.take();
+        // Memoised answers carry their reads, but answers found while resolving another
+        // file were read for that file: start clean so each file's dependencies are
+        // complete on their own.
+        self.memo.clear();
+        let Some(data) = self.rec.file(path)? else {
+            return Ok(FileResolution::default());
+        };
+        let Some(ctx) = FileCtx::new(data) else {
+            return Ok(FileResolution::default());
+        };
+        let mut edges = Vec::new();
+        let mut unresolved = Vec::new();
+        for (i, r) in ctx.data.references.iter().enumerate() {
+            self.in_progress.clear();
+            self.truncated = false;
+            let found = match r.kind {
+                ReferenceKind::Import => self.import_targets(&ctx, i)?,
+                ReferenceKind::Call => self.resolve_call(&ctx, r)?,
+                ReferenceKind::Inherit | ReferenceKind::Implement => {
+                    self.resolve_type_ref(&ctx, r)?
+                }
+            };
+            let mut dsts: Vec<(NodeId, Resolution)> = Vec::new();
+            if let Some(found) = found {
+                let how = if found.targets.len() > 1 && found.how != Resolution::Import {
+                    Resolution::Ambiguous
+                } else {
+                    found.how
+                };
+                for t in &found.targets {
+                    match t {
+                        Target::Def(d) => dsts.push((d.id, how)),
+                        Target::Package(files) => {
+                            dsts.extend(files.iter().map(|f| (f.id, how)));
+                        }
+                    }
+                }
+            }
+            dsts.sort();
+            dsts.dedup_by_key(|(id, _)| *id);
+            dsts.retain(|(id, _)| *id != r.source);
+            if dsts.is_empty() {
+                unresolved.push(i as u32);
+                continue;
+            }
+            let kind = r.kind.edge_kind();
+            // `impl Trait for Type`: the type implements, not the enclosing module.
+            let mut sources = vec![r.source];
+            if let Some(subject) = r.subject.as_deref() {
+                let subject_ref = Reference {
+                    kind: ReferenceKind::Inherit,
+                    subject: None,
+                    qualifier: None,
+                    name: subject.rsplit("::").next().unwrap_or(subject).to_string(),
+                    ..r.clone()
+                };
+                if let Some(found) = self.resolve_type_ref(&ctx, &subject_ref)? {
+                    let ids: Vec<NodeId> = found
+                        .targets
+                        .iter()
+                        .filter_map(|t| match t {
+                            Target::Def(d) => Some(d.id),
+                            Target::Package(_) => None,
+                        })
+                        .collect();
+                    if !ids.is_empty() {
+                        sources = ids;
+                    }
+                }
+            }
+            for (src, (dst, how)) in sources
+                .iter()
+                .flat_map(|s| dsts.iter().map(move |d| (*s, *d)))
+            {
+                edges.push(Edge {
+                    src,
+                    dst,
+                    kind,
+                    resolution: how,
+                    span: Some(r.span),
+                });
+            }
+        }
+        edges.sort_by(|a, b| {
+            (a.src, a.kind, a.dst, a.span.map(|s| s.start_byte)).cmp(&(
+                b.src,
+                b.kind,
+                b.dst,
+                b.span.map(|s| s.start_byte),
+            ))
+        });
+        edges.dedup_by(|a, b| {
+            a.src == b.src
+                && a.kind == b.kind
+                && a.dst == b.dst
+                && a.span.map(|s| s.start_byte) == b.span.map(|s| s.start_byte)
+        });
+        let mut dependencies: Vec<String> = self.rec.take().into_iter().collect();
+        // A file never needs to be told about its own changes: it is re-resolved anyway.
+        let own = crate::view::path_key(path);
+        dependencies.retain(|k| *k != own);
+        Ok(FileResolution {
+            edges,
+            unresolved,
+            dependencies,
+        })
+    }
+
+    // ---- memoised sub-computations ------------------------------------------------
+
+    fn memoised(
+        &mut self,
+        key: MemoKey,
+        compute: impl FnOnce(&mut Self) -> Result<Vec<Target>>,
+    ) -> Result<Vec<Target>> {
+        if let Some((targets, reads)) = self.memo.get(&key) {
+            self.rec.note_all(reads.iter());
+            return Ok(targets.clone());
+        }
+        if self.in_progress.contains(&key) || self.in_progress.len() > MAX_DEPTH * 4 {
+            self.truncated = true;
+            return Ok(Vec::new());
+        }
+        self.in_progress.insert(key.clone());
+        let outer_truncated = std::mem::replace(&mut self.truncated, false);
+        self.rec.push();
+        let result = compute(self);
+        let reads = self.rec.pop();
+        self.in_progress.remove(&key);
+        let targets = result?;
+        if !self.truncated {
+            self.memo.insert(key, (targets.clone(), reads));
+        }
+        self.truncated |= outer_truncated;
+        Ok(targets)
+    }
+
+    /// What an import node binds, following re-exports.
+    fn import_node_targets(&mut self, import: &Def) -> Result<Vec<Target>> {
+        let import = import.clone();
+        self.memoised(MemoKey::Import(import.id), |this| {
+            let Some(data) = this.rec.file(&import.path)? else {
+                return Ok(Vec::new());
+            };
+            let Some(ctx) = FileCtx::new(data) else {
+                return Ok(Vec::new());
+            };
+            let Some(&i) = ctx.import_ref.get(&import.id) else {
+                return Ok(Vec::new());
+            };
+            Ok(this
+                .import_targets(&ctx, i)?
+                .map(|f| f.targets)
+                .unwrap_or_default())
+        })
+    }
+
+    /// Bases of a type: what its inherit and implement references resolve to.
+    fn bases(&mut self, ty: &Def) -> Result<Vec<Def>> {
+        let ty = ty.clone();
+        let targets = self.memoised(MemoKey::Bases(ty.id), |this| {
+            let mut out = Vec::new();
+            let Some(data) = this.rec.file(&ty.path)? else {
+                return Ok(out);
+            };
+            let Some(ctx) = FileCtx::new(data) else {
+                return Ok(out);
+            };
+            let refs: Vec<Reference> = ctx
+                .data
+                .references
+                .iter()
+                .filter(|r| {
+                    matches!(r.kind, ReferenceKind::Inherit | ReferenceKind::Implement)
+                        && (r.source == ty.id
+                            || r.subject.as_deref().is_some_and(|s| {
+                                s == ty.name || s.ends_with(&format!("::{}", ty.name))
+                            }))
+                })
+                .cloned()
+                .collect();
+            for r in refs {
+                if let Some(found) = this.resolve_type_ref(&ctx, &r)? {
+                    out.extend(found.targets);
+                }
+            }
+            // Rust impls in other files: `impl Trait for Type` anywhere in the crate.
+            Ok(out)
+        })?;
+        Ok(targets
+            .into_iter()
+            .filter_map(|t| match t {
+                Target::Def(d) if d.kind.is_type() && d.id != ty.id => Some(d),
+                _ => None,
+            })
+            .collect())
+    }
+
+    // ---- members --------------------------------------------------------------------
+
+    /// Members named `name` of a type, then of its bases, breadth first.
+    fn type_members(&mut self, ty: &Def, name: &str) -> Result<Vec<Def>> {
+        let mut seen = HashSet::new();
+        let mut level = vec![ty.clone()];
+        for _ in 0..MAX_DEPTH {
+            let mut found = Vec::new();
+            let mut next = Vec::new();
+            for t in &level {
+                if !seen.insert(t.id) {
+                    continue;
+                }
+                found.extend(self.direct_members(t, name)?);
+                next.extend(self.bases(t)?);
+            }
+            if !found.is_empty() {
+                found.sort();
+                found.dedup();
+                return Ok(found);
+            }
+            if next.is_empty() {
+                break;
+            }
+            level = next;
+        }
+        Ok(Vec::new())
+    }
+
+    /// Members named `name` declared in a type or module itself: children by parent,
+    /// or (for methods defined away from their type: Rust impls, Go receivers, C++
+    /// `A::f`) by qualified name.
+    fn direct_members(&mut self, owner: &Def, name: &str) -> Result<Vec<Def>> {
+        let sep = owner.language.path_separator();
+        let qualified = format!("{}{sep}{name}", owner.qualified_name);
+        let named = self.rec.named(name)?;
+        Ok(named
+            .iter()
+            .filter(|d| {
+                d.kind != NodeKind::File
+                    && ecosystem(d.language) == ecosystem(owner.language)
+                    && (d.parent == Some(owner.id)
+                        || (owner.kind != NodeKind::File && d.qualified_name == qualified))
+            })
+            .filter(|d| !matches!(d.kind, NodeKind::Import) || owner.kind == NodeKind::File)
+            .cloned()
+            .collect())
+    }
+
+    /// Members of a resolved target: a module's definitions (following import nodes
+    /// that re-export), a package's, or a type's with its bases.
+    fn members(&mut self, target: &Target, name: &str, depth: usize) -> Result<Vec<Target>> {
+        let mut out = Vec::new();
+        match target {
+            Target::Def(d) if d.kind.is_type() => {
+                out.extend(self.type_members(d, name)?.into_iter().map(Target::Def));
+            }
+            Target::Def(d) => {
+                for m in self.direct_members(d, name)? {
+                    out.extend(self.follow(m, depth)?);
+                }
+                if out.is_empty() && d.kind == NodeKind::File {
+                    out.extend(self.submodule(d, name)?);
+                }
+            }
+            Target::Package(files) => {
+                for f in files.clone() {
+                    for m in self.direct_members(&f, name)? {
+                        out.extend(self.follow(m, depth)?);
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// An import node stands for what it imports; anything else for itself.
+    fn follow(&mut self, def: Def, depth: usize) -> Result<Vec<Target>> {
+        if def.kind != NodeKind::Import {
+            return Ok(vec![Target::Def(def)]);
+        }
+        if depth > MAX_DEPTH {
+            return Ok(Vec::new());
+        }
+        self.import_node_targets(&def)
+    }
+
+    /// `pkg.sub` where `pkg` is a Python package or a Rust module directory.
+    fn submodule(&mut self, module: &Def, name: &str) -> Result<Vec<Target>> {
+        let dir = dir_of(&module.path);
+        let candidates: Vec<String> = match module.language {
+            Language::Python if module.path.ends_with("__init__.py") => vec![
+                format!("{}/{name}.py", join_dir(dir, "")),
+                format!("{}/{name}/__init__.py", join_dir(dir, "")),
+            ],
+            Language::Rust => {
+                let base = if module.path.ends_with("/mod.rs")
+                    || module.path.ends_with("/lib.rs")
+                    || module.path.ends_with("/main.rs")
+                {
+                    dir.to_string()
+                } else {
+                    module.path.trim_end_matches(".rs").to_string()
+                };
+                vec![format!("{base}/{name}.rs"), format!("{base}/{name}/mod.rs")]
+            }
+            _ => Vec::new(),
+        };
+        let mut out = Vec::new();
+        for c in candidates {
+            let c = c.trim_start_matches('/').to_string();
+            if let Some(f) = self.file_node(&c)? {
+                out.push(Target::Def(f));
+            }
+        }
+        Ok(out)
+    }
+
+    fn file_node(&mut self, path: &str) -> Result<Option<Def>> {
+        if !self.rec.has_file(path) {
+            return Ok(None);
+        }
+        Ok(self
+            .rec
+            .file(path)?
+            .and_then(|d| d.nodes.first().cloned()))
+    }
+
+    // ---- imports ----------------------------------------------------------------------
+
+    /// What import reference `i` of `ctx` refers to.
+    fn import_targets(&mut self, ctx: &FileCtx, i: usize) -> Result<Option<Found>> {
+        let r = &ctx.data.references[i];
+        let targets = match ctx.language {
+            Language::Python => self.python_import(ctx, r)?,
+            Language::Rust => self.rust_import(ctx, r)?,
+            Language::JavaScript | Language::TypeScript | Language::Tsx => {
+                self.js_import(ctx, r)?
+            }
+            Language::Go => self.go_package(ctx, &r.name)?.into_iter().collect(),
+            Language::Java => self.java_import(r)?,
+            Language::Cpp => self.cpp_include(ctx, r)?,
+        };
+        Ok(Found::new(targets, Resolution::Import))
+    }
+
+    /// A module given as an absolute dotted Python path, or a Rust `::` path relative to
+    /// a crate root directory.
+    fn python_module(&mut self, ctx: &FileCtx, dotted: &str) -> Result<Vec<Target>> {
+        let rel = dotted.replace('.', "/");
+        let mut out = Vec::new();
+        // Candidate roots: the importing file's ancestors, nearest first, then any
+        // directory that ends with the path (for `src/` layouts and vendored trees).
+        let mut roots: Vec<String> = Vec::new();
+        let mut d = dir_of(&ctx.data.path).to_string();
+        loop {
+            roots.push(d.clone());
+            if d.is_empty() {
+                break;
+            }
+            d = dir_of(&d).to_string();
+        }
+        for root in &roots {
+            for cand in [
+                format!("{}{rel}.py", join_dir(root, "/")),
+                format!("{}{rel}/__init__.py", join_dir(root, "/")),
+                format!("{}{rel}.pyi", join_dir(root, "/")),
+            ] {
+                if let Some(f) = self.file_node(&cand)? {
+                    out.push(Target::Def(f));
+                }
+            }
+            if !out.is_empty() {
+                return Ok(out);
+            }
+        }
+        // `src/pkg/mod.py` imported as `pkg.mod` from outside `src/`.
+        let (parent, last) = match rel.rfind('/') {
+            Some(i) => (&rel[..i], &rel[i + 1..]),
+            None => ("", rel.as_str()),
+        };
+        let dirs = if parent.is_empty() {
+            Vec::new()
+        } else {
+            self.rec.dirs_ending_with(parent)
+        };
+        for dir in dirs {
+            for cand in [
+                format!("{dir}/{last}.py"),
+                format!("{dir}/{last}/__init__.py"),
+            ] {
+                if let Some(f) = self.file_node(&cand)? {
+                    out.push(Target::Def(f));
+                }
+            }
+        }
+        if parent.is_empty() {
+            for dir in self.rec.dirs_ending_with(last) {
+                if let Some(f) = self.file_node(&format!("{dir}/__init__.py"))? {
+                    out.push(Target::Def(f));
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    fn python_import(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Vec<Target>> {
+        match r.qualifier.as_deref() {
+            // `import a.b.c [as x]`
+            None => {
+                let name = r.name.as_str();
+                self.python_module(ctx, name)
+            }
+            Some(q) => {
+                let module = if q.starts_with('.') {
+                    let Some(abs) = python_relative(&ctx.data.path, q) else {
+                        return Ok(Vec::new());
+                    };
+                    // `from . import x`: the package itself.
+                    if abs.is_empty() {
+                        let dir = dir_of(&ctx.data.path).to_string();
+                        let init = join_dir(&dir, "/") + "__init__.py";
+                        let mut out = Vec::new();
+                        if let Some(f) = self.file_node(&init)? {
+                            out.push(Target::Def(f));
+                        }
+                        if r.name != "*" {
+                            let cand = format!("{}{}.py", join_dir(&dir, "/"), r.name);
+                            if let Some(f) = self.file_node(&cand)? {
+                                return Ok(vec![Target::Def(f)]);
+                            }
+                        }
+                        out
+                    } else {
+                        self.python_module_from(ctx, &abs)?
+                    }
+                } else {
+                    self.python_module(ctx, q)?
+                };
+                if r.name == "*" {
+                    return Ok(module);
+                }
+                let mut out = Vec::new();
+                for m in &module {
+                    out.extend(self.members(m, &r.name, 0)?);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// A relative Python module, given as a path relative to the repository root.
+    fn python_module_from(&mut self, _ctx: &FileCtx, rel: &str) -> Result<Vec<Target>> {
+        let mut out = Vec::new();
+        for cand in [format!("{rel}.py"), format!("{rel}/__init__.py")] {
+            if let Some(f) = self.file_node(&cand)? {
+                out.push(Target::Def(f));
+            }
+        }
+        Ok(out)
+    }
+
+    fn rust_import(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Vec<Target>> {
+        let Some(q) = r.qualifier.as_deref() else {
+            // `use foo;` / `mod foo;`
+            return self.rust_path(ctx, &r.name);
+        };
+        if r.name == "*" {
+            return self.rust_path(ctx, q);
+        }
+        let mut out = Vec::new();
+        for m in self.rust_path(ctx, q)? {
+            out.extend(self.members(&m, &r.name, 0)?);
+        }
+        Ok(out)
+    }
+
+    /// A Rust path such as `crate::a::b`, `super::x`, `self::y` or `a::b` (a module
+    /// declared in scope, else one at the crate root), to modules or items.
+    fn rust_path(&mut self, ctx: &FileCtx, path: &str) -> Result<Vec<Target>> {
+        let segments: Vec<&str> = path.split("::").filter(|s| !s.is_empty()).collect();
+        let Some((&first, rest)) = segments.split_first() else {
+            return Ok(Vec::new());
+        };
+        let root = rust_crate_root(&ctx.data.path);
+        let mut current: Vec<Target> = match first {
+            "crate" => self.rust_crate_root_file(&root)?,
+            "self" => vec![Target::Def(ctx.file_node.clone())],
+            "super" => self.rust_parent_module(&ctx.file_node)?,
+            "std" | "core" | "alloc" => return Ok(Vec::new()),
+            name => {
+                // A module or item declared in this file, then one at the crate root.
+                let local: Vec<Target> = ctx
+                    .children_named(ctx.file_node.id, name)
+                    .cloned()
+                    .map(Target::Def)
+                    .collect();
+                let mut found = Vec::new();
+                for t in local {
+                    match t {
+                        Target::Def(d) if d.kind == NodeKind::Import => {
+                            found.extend(self.follow(d, 1)?)
+                        }
+                        Target::Def(d) if d.kind == NodeKind::Module => {
+                            let sub = self.submodule(&ctx.file_node, name)?;
+                            if sub.is_empty() {
+                                found.push(Target::Def(d));
+                            } else {
+                                found.extend(sub);
+                            }
+                        }
+                        other => found.push(other),
+                    }
+                }
+                if found.is_empty() {
+                    for r in self.rust_crate_root_file(&root)? {
+                        found.extend(self.members(&r, name, 0)?);
+                    }
+                }
+                found
+            }
+        };
+        for seg in rest {
+            let mut next = Vec::new();
+            for t in &current {
+                if *seg == "super" {
+                    if let Target::Def(d) = t {
+                        next.extend(self.rust_parent_module(d)?);
+                    }
+                    continue;
+                }
+                let members = self.members(t, seg, 0)?;
+                // `mod x;` declares a module node whose body is another file.
+                for m in members {
+                    match m {
+                        Target::Def(d) if d.kind == NodeKind::Module => {
+                            let parent_file = match t {
+                                Target::Def(p) if p.kind == NodeKind::File => Some(p.clone()),
+                                _ => None,
+                            };
+                            let sub = match parent_file {
+                                Some(p) => self.submodule(&p, seg)?,
+                                None => Vec::new(),
+                            };
+                            if sub.is_empty() {
+                                next.push(Target::Def(d));
+                            } else {
+                                next.extend(sub);
+                            }
+                        }
+                        other => next.push(other),
+                    }
+                }
+                if let Target::Def(d) = t
+                    && d.kind == NodeKind::File
+                    && next.is_empty()
+                {
+                    next.extend(self.submodule(d, seg)?);
+                }
+            }
+            next.sort();
+            next.dedup();
+            current = next;
+            if current.is_empty() {
+                break;
+            }
+        }
+        Ok(current)
+    }
+
+    fn rust_crate_root_file(&mut self, root: &str) -> Result<Vec<Target>> {
+        for cand in ["lib.rs", "main.rs"] {
+            let path = format!("{}{cand}", join_dir(root, "/"));
+            if let Some(f) = self.file_node(&path)? {
+                return Ok(vec![Target::Def(f)]);
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    fn rust_parent_module(&mut self, module: &Def) -> Result<Vec<Target>> {
+        if module.kind != NodeKind::File {
+            return Ok(Vec::new());
+        }
+        let dir = dir_of(&module.path);
+        let is_dir_module = ["/mod.rs", "/lib.rs", "/main.rs"]
+            .iter()
+            .any(|s| module.path.ends_with(s));
+        let parent_dir = if is_dir_module { dir_of(dir) } else { dir };
+        let parent_dir_name = parent_dir.rsplit('/').next().unwrap_or(parent_dir);
+        let mut cands = vec![
+            format!("{}mod.rs", join_dir(parent_dir, "/")),
+            format!("{}lib.rs", join_dir(parent_dir, "/")),
+            format!("{}main.rs", join_dir(parent_dir, "/")),
+        ];
+        if !parent_dir.is_empty() {
+            cands.push(format!(
+                "{}{parent_dir_name}.rs",
+                join_dir(dir_of(parent_dir), "/")
+            ));
+        }
+        for c in cands {
+            if let Some(f) = self.file_node(&c)? {
+                return Ok(vec![Target::Def(f)]);
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    fn js_module(&mut self, ctx: &FileCtx, spec: &str) -> Result<Vec<Target>> {
+        if !(spec.starts_with("./") || spec.starts_with("../") || spec == "." || spec == "..") {
+            // A package from node_modules: outside the project.
+            return Ok(Vec::new());
+        }
+        let Some(base) = normalize_path(dir_of(&ctx.data.path), spec) else {
+            return Ok(Vec::new());
+        };
+        let stripped = ["js", "mjs", "cjs", "jsx"]
+            .iter()
+            .find_map(|e| base.strip_suffix(&format!(".{e}")))
+            .map(str::to_string);
+        let mut cands = vec![base.clone()];
+        for stem in std::iter::once(base.clone()).chain(stripped) {
+            for ext in ["ts", "tsx", "d.ts", "js", "jsx", "mjs", "cjs"] {
+                cands.push(format!("{stem}.{ext}"));
+            }
+            for ext in ["ts", "tsx", "js", "jsx"] {
+                cands.push(format!("{}index.{ext}", join_dir(&stem, "/")));
+            }
+        }
+        for c in cands {
+            if let Some(f) = self.file_node(&c)? {
+                return Ok(vec![Target::Def(f)]);
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    fn js_import(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Vec<Target>> {
+        let Some(spec) = r.qualifier.as_deref() else {
+            // `import './x'`, `x = require('./x')`
+            return self.js_module(ctx, &r.name);
+        };
+        let module = self.js_module(ctx, spec)?;
+        if r.name == "*" {
+            return Ok(module);
+        }
+        let mut out = Vec::new();
+        for m in &module {
+            let name = if r.name == "default" {
+                // Default exports carry no name of their own in the syntax tree; the
+                // conventional default is a definition named like the binding.
+                r.alias.as_deref().unwrap_or("default")
+            } else {
+                r.name.as_str()
+            };
+            out.extend(self.members(m, name, 0)?);
+            if out.is_empty() {
+                // `export * from './y'` re-exports: follow the module's wildcard imports.
+                if let Target::Def(file) = m {
+                    for star in self.named_wildcards(file)? {
+                        out.extend(self.members(&star, name, 1)?);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Modules a file imports wholesale (`export * from`, `from x import *`).
+    fn named_wildcards(&mut self, file: &Def) -> Result<Vec<Target>> {
+        let mut out = Vec::new();
+        for imp in self.rec.named("*")?.iter() {
+            if imp.path == file.path && imp.kind == NodeKind::Import {
+                out.extend(self.import_node_targets(imp)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A Go import path to the package directory's files (the file's own package when
+    /// `import_path` is empty).
+    fn go_package(&mut self, ctx: &FileCtx, import_path: &str) -> Result<Option<Target>> {
+        let dirs = if import_path.is_empty() {
+            vec![dir_of(&ctx.data.path).to_string()]
+        } else {
+            // The module prefix (from go.mod) is unknown: the longest directory suffix of
+            // the import path that exists wins.
+            let segs: Vec<&str> = import_path.split('/').collect();
+            let mut found = Vec::new();
+            for start in 0..segs.len() {
+                let suffix = segs[start..].join("/");
+                let dirs = self.rec.dirs_ending_with(&suffix);
+                if !dirs.is_empty() {
+                    found = dirs;
+                    break;
+                }
+            }
+            found
+        };
+        let mut files = Vec::new();
+        for dir in dirs {
+            for path in self.rec.files_in_dir(&dir) {
+                if !path.ends_with(".go") || path.ends_with("_test.go") && !import_path.is_empty()
+                {
+                    continue;
+                }
+                if let Some(f) = self.file_node(&path)? {
+                    files.push(f);
+                }
+            }
+        }
+        files.sort();
+        Ok(if files.is_empty() {
+            None
+        } else {
+            Some(Target::Package(files))
+        })
+    }
+
+    fn java_import(&mut self, r: &Reference) -> Result<Vec<Target>> {
+        let Some(q) = r.qualifier.as_deref() else {
+            return Ok(Vec::new());
+        };
+        if r.name == "*" {
+            return Ok(self.java_package(q)?.into_iter().collect());
+        }
+        // `import a.b.C` or `import static a.b.C.m`.
+        let qualified = format!("{q}.{}", r.name);
+        Ok(self
+            .rec
+            .named(&r.name)?
+            .iter()
+            .filter(|d| d.language == Language::Java && d.qualified_name == qualified)
+            .filter(|d| d.kind != NodeKind::Import)
+            .cloned()
+            .map(Target::Def)
+            .collect())
+    }
+
+    /// The files declaring a Java package.
+    fn java_package(&mut self, package: &str) -> Result<Option<Target>> {
+        // Package nodes are named by the whole dotted name.
+        let files: Vec<Def> = self
+            .rec
+            .named(package)?
+            .iter()
+            .filter(|d| {
+                d.kind == NodeKind::Package
+                    && d.language == Language::Java
+                    && d.qualified_name == package
+            })
+            .map(|d| d.path.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .filter_map(|p| self.file_node(&p).transpose())
+            .collect::<Result<_>>()?;
+        Ok(if files.is_empty() {
+            None
+        } else {
+            Some(Target::Package(files))
+        })
+    }
+
+    fn cpp_include(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Vec<Target>> {
+        let raw = r.name.as_str();
+        let (system, inner) = if let Some(s) = raw.strip_prefix('<') {
+            (true, s.trim_end_matches('>'))
+        } else {
+            (false, raw.trim_matches('"'))
+        };
+        if !system && let Some(p) = normalize_path(dir_of(&ctx.data.path), &format!("./{inner}"))
+        {
+            if let Some(f) = self.file_node(&p)? {
+                return Ok(vec![Target::Def(f)]);
+            }
+        }
+        // Include directories are unknown: any file whose path ends with the include.
+        let (dir, file) = match inner.rfind('/') {
+            Some(i) => (&inner[..i], &inner[i + 1..]),
+            None => ("", inner),
+        };
+        let dirs = if dir.is_empty() {
+            // Only the includer's own tree; a bare `<vector>` stays external.
+            if system {
+                return Ok(Vec::new());
+            }
+            vec![dir_of(&ctx.data.path).to_string()]
+        } else {
+            self.rec.dirs_ending_with(dir)
+        };
+        let mut out = Vec::new();
+        for d in dirs {
+            if let Some(f) = self.file_node(&format!("{}{file}", join_dir(&d, "/")))? {
+                out.push(Target::Def(f));
+            }
+        }
+        Ok(out)
+    }
+
+    // ---- names in a file's scope ------------------------------------------------------
+
+    /// Resolves a bare name as seen from node `from` in `ctx`: lexical scopes, the
+    /// enclosing types (for languages whose members are in scope), the file's imports,
+    /// the language's implicit module scope.
+    fn lookup_name(&mut self, ctx: &FileCtx, from: NodeId, name: &str) -> Result<Option<Found>> {
+        let members_in_scope = matches!(ctx.language, Language::Java | Language::Cpp);
+        // Lexical scopes, innermost first.
+        let mut cur = ctx.node(from).cloned();
+        while let Some(scope) = cur {
+            let is_type = scope.kind.is_type();
+            if !is_type || members_in_scope {
+                let mut here: Vec<Def> = ctx
+                    .children_named(scope.id, name)
+                    .filter(|d| d.id != from)
+                    .cloned()
+                    .collect();
+                if is_type && here.is_empty() {
+                    here = self.type_members(&scope, name)?;
+                }
+                if !here.is_empty() {
+                    let mut targets = Vec::new();
+                    let mut how = Resolution::Scope;
+                    for d in here {
+                        if d.kind == NodeKind::Import {
+                            how = Resolution::Import;
+                            targets.extend(self.import_node_targets(&d)?);
+                        } else if d.kind == NodeKind::Module
+                            && ctx.language == Language::Rust
+                            && d.parent == Some(ctx.file_node.id)
+                            && let sub = self.submodule(&ctx.file_node, name)?
+                            && !sub.is_empty()
+                        {
+                            // `mod x;`: the module is another file.
+                            how = Resolution::Import;
+                            targets.extend(sub);
+                        } else {
+                            targets.push(Target::Def(d));
+                        }
+                    }
+                    targets.sort();
+                    targets.dedup();
+                    if let Some(f) = Found::new(targets, how) {
+                        return Ok(Some(f));
+                    }
+                }
+            }
+            cur = scope.parent.and_then(|p| ctx.node(p)).cloned();
+        }
+        // The language's implicit module scope and wildcard imports.
+        let mut targets = Vec::new();
+        match ctx.language {
+            Language::Go => {
+                if let Some(pkg) = self.go_package(ctx, "")? {
+                    targets.extend(self.members(&pkg, name, 0)?);
+                }
+            }
+            Language::Java => {
+                let package = ctx
+                    .data
+                    .nodes
+                    .iter()
+                    .find(|d| d.kind == NodeKind::Package)
+                    .map(|d| d.qualified_name.clone());
+                if let Some(p) = package
+                    && let Some(pkg) = self.java_package(&p)?
+                {
+                    targets.extend(self.members(&pkg, name, 0)?);
+                }
+            }
+            _ => {}
+        }
+        targets.retain(|t| !matches!(t, Target::Def(d) if d.path == ctx.data.path));
+        if targets.is_empty() {
+            for (i, r) in ctx.data.references.iter().enumerate() {
+                if r.kind == ReferenceKind::Import
+                    && (r.name == "*" || (ctx.language == Language::Cpp && r.qualifier.is_none()))
+                    && let Some(found) = self.import_targets(ctx, i)?
+                {
+                    for m in found.targets {
+                        targets.extend(self.members(&m, name, 1)?);
+                        if ctx.language == Language::Cpp {
+                            targets.extend(self.cpp_namespace_members(&m, name)?);
+                        }
+                    }
+                }
+            }
+        }
+        targets.sort();
+        targets.dedup();
+        Ok(Found::new(targets, Resolution::Import))
+    }
+
+    /// Definitions named `name` in the namespaces an included C++ file declares.
+    fn cpp_namespace_members(&mut self, file: &Target, name: &str) -> Result<Vec<Target>> {
+        let Target::Def(f) = file else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .rec
+            .named(name)?
+            .iter()
+            .filter(|d| d.path == f.path && d.kind != NodeKind::Import)
+            .cloned()
+            .map(Target::Def)
+            .collect())
+    }
+
+    /// Resolves a qualifier (`np`, `os.path`, `Foo`, `crate::a`, `geo::Shape`) to what
+    /// it names.
+    fn lookup_qualifier(
+        &mut self,
+        ctx: &FileCtx,
+        from: NodeId,
+        qualifier: &str,
+    ) -> Result<Option<Found>> {
+        let sep = if ctx.language == Language::Rust || ctx.language == Language::Cpp {
+            "::"
+        } else {
+            "."
+        };
+        if ctx.language == Language::Rust
+            && let Some(first) = qualifier.split("::").next()
+            && matches!(first, "crate" | "super" | "self")
+        {
+            let t = self.rust_path(ctx, qualifier)?;
+            return Ok(Found::new(t, Resolution::Import));
+        }
+        let segments: Vec<&str> = qualifier.split(sep).collect();
+        if segments.iter().any(|s| !is_identifier(s)) {
+            return Ok(None);
+        }
+        let Some(mut found) = self.lookup_name(ctx, from, segments[0])? else {
+            // Python `import a.b` binds `a`, but the whole dotted path is the module.
+            if ctx.language == Language::Python && segments.len() > 1 {
+                let has_import = ctx.data.references.iter().any(|r| {
+                    r.kind == ReferenceKind::Import
+                        && r.qualifier.is_none()
+                        && r.name == qualifier
+                });
+                if has_import {
+                    let t = self.python_module(ctx, qualifier)?;
+                    return Ok(Found::new(t, Resolution::Import));
+                }
+            }
+            return Ok(None);
+        };
+        for seg in &segments[1..] {
+            let mut next = Vec::new();
+            for t in &found.targets {
+                next.extend(self.members(t, seg, 0)?);
+            }
+            next.sort();
+            next.dedup();
+            found = match Found::new(next, weaker(found.how, Resolution::Import)) {
+                Some(f) => f,
+                None => return Ok(None),
+            };
+        }
+        Ok(Some(found))
+    }
+
+    // ---- references ---------------------------------------------------------------------
+
+    fn resolve_call(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Option<Found>> {
+        let lang = ctx.language;
+        match r.qualifier.as_deref() {
+            None => {
+                if matches!(r.name.as_str(), "super" | "this") {
+                    // `super(...)` / `this(...)` in a constructor.
+                    let Some(ty) = ctx.enclosing_type(r.source).cloned() else {
+                        return Ok(None);
+                    };
+                    let owners = if r.name == "super" {
+                        self.bases(&ty)?
+                    } else {
+                        vec![ty]
+                    };
+                    let mut out = Vec::new();
+                    for b in owners {
+                        out.extend(self.constructor_of(&b)?);
+                    }
+                    return Ok(Found::new(out, Resolution::Scope));
+                }
+                if let Some(found) = self.lookup_name(ctx, r.source, &r.name)? {
+                    return Ok(Some(self.constructors(found)?));
+                }
+                self.unique_name(ctx, &r.name, CallKind::Call)
+            }
+            Some(q) => {
+                let self_like = match lang {
+                    Language::Python => matches!(q, "self" | "cls"),
+                    Language::Rust => matches!(q, "self" | "Self"),
+                    Language::JavaScript | Language::TypeScript | Language::Tsx => q == "this",
+                    Language::Java | Language::Cpp => q == "this",
+                    Language::Go => false,
+                };
+                let super_like = matches!(q, "super" | "super()");
+                if self_like || super_like {
+                    let Some(ty) = ctx.enclosing_type(r.source).cloned() else {
+                        // Rust methods of a type defined in another file hang off the file;
+                        // their qualified name still names the type.
+                        return self.rust_self_type_call(ctx, r);
+                    };
+                    let owners = if super_like {
+                        self.bases(&ty)?
+                    } else {
+                        vec![ty]
+                    };
+                    let mut out = Vec::new();
+                    for o in owners {
+                        out.extend(self.type_members(&o, &r.name)?.into_iter().map(Target::Def));
+                    }
+                    out.sort();
+                    out.dedup();
+                    return Ok(Found::new(out, Resolution::Scope));
+                }
+                if let Some(found) = self.lookup_qualifier(ctx, r.source, q)? {
+                    let mut out = Vec::new();
+                    for t in &found.targets {
+                        out.extend(self.members(t, &r.name, 0)?);
+                    }
+                    out.sort();
+                    out.dedup();
+                    if !out.is_empty() {
+                        let how = weaker(found.how, Resolution::Scope);
+                        return Ok(Some(self.constructors(Found { targets: out, how })?));
+                    }
+                    // The qualifier is known (a module, an imported type) but has no such
+                    // member in the project: do not guess further.
+                    return Ok(None);
+                }
+                if lang == Language::Go
+                    && let Some(found) = self.go_receiver_call(ctx, r)?
+                {
+                    return Ok(Some(found));
+                }
+                self.unique_name(ctx, &r.name, CallKind::Method)
+            }
+        }
+    }
+
+    /// `Self::new()` / `self.f()` in a Rust impl of a type defined in another file.
+    fn rust_self_type_call(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Option<Found>> {
+        let Some(src) = ctx.node(r.source) else {
+            return Ok(None);
+        };
+        let Some((ty_qname, _)) = src.qualified_name.rsplit_once("::") else {
+            return Ok(None);
+        };
+        let ty_name = ty_qname.rsplit("::").next().unwrap_or(ty_qname);
+        let types: Vec<Def> = self
+            .rec
+            .named(ty_name)?
+            .iter()
+            .filter(|d| d.kind.is_type() && d.qualified_name == ty_qname)
+            .cloned()
+            .collect();
+        let mut out = Vec::new();
+        for t in &types {
+            out.extend(self.type_members(t, &r.name)?.into_iter().map(Target::Def));
+        }
+        if out.is_empty() {
+            // Methods in impl blocks of the same type, wherever they are.
+            let qualified = format!("{ty_qname}::{}", r.name);
+            out.extend(
+                self.rec
+                    .named(&r.name)?
+                    .iter()
+                    .filter(|d| d.qualified_name == qualified && d.language == Language::Rust)
+                    .cloned()
+                    .map(Target::Def),
+            );
+        }
+        out.sort();
+        out.dedup();
+        Ok(Found::new(out, Resolution::Scope))
+    }
+
+    /// `s.init()` inside a Go method: the receiver's type has the method.
+    fn go_receiver_call(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Option<Found>> {
+        let Some(src) = ctx.node(r.source) else {
+            return Ok(None);
+        };
+        if src.kind != NodeKind::Method {
+            return Ok(None);
+        }
+        let Some(q) = r.qualifier.as_deref() else {
+            return Ok(None);
+        };
+        if !is_identifier(q) {
+            return Ok(None);
+        }
+        let Some((ty_qname, _)) = src.qualified_name.rsplit_once('.') else {
+            return Ok(None);
+        };
+        let ty_name = ty_qname.rsplit('.').next().unwrap_or(ty_qname);
+        let dir = dir_of(&ctx.data.path).to_string();
+        let types: Vec<Def> = self
+            .rec
+            .named(ty_name)?
+            .iter()
+            .filter(|d| d.kind.is_type() && d.qualified_name == ty_qname && dir_of(&d.path) == dir)
+            .cloned()
+            .collect();
+        let mut out = Vec::new();
+        for t in &types {
+            out.extend(self.type_members(t, &r.name)?.into_iter().map(Target::Def));
+        }
+        Ok(Found::new(out, Resolution::Scope))
+    }
+
+    /// `Foo()` / `new Foo()` name the class: the call goes to its constructor when it
+    /// declares one.
+    fn constructors(&mut self, found: Found) -> Result<Found> {
+        let mut out = Vec::new();
+        for t in found.targets {
+            match t {
+                Target::Def(d) if d.kind.is_type() => {
+                    let ctors = self.constructor_of(&d)?;
+                    if ctors.is_empty() {
+                        out.push(Target::Def(d));
+                    } else {
+                        out.extend(ctors);
+                    }
+                }
+                other => out.push(other),
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(Found {
+            targets: out,
+            how: found.how,
+        })
+    }
+
+    fn constructor_of(&mut self, ty: &Def) -> Result<Vec<Target>> {
+        let names: &[&str] = match ty.language {
+            Language::Python => &["__init__"],
+            Language::JavaScript | Language::TypeScript | Language::Tsx => &["constructor"],
+            Language::Java | Language::Cpp => &[],
+            Language::Rust | Language::Go => return Ok(Vec::new()),
+        };
+        let mut out = Vec::new();
+        let own: Vec<&str> = if names.is_empty() {
+            vec![ty.name.as_str()]
+        } else {
+            names.to_vec()
+        };
+        for n in own {
+            for m in self.direct_members(ty, n)? {
+                if m.kind == NodeKind::Constructor || m.kind == NodeKind::Method {
+                    out.push(Target::Def(m));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn resolve_type_ref(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Option<Found>> {
+        let found = match r.qualifier.as_deref() {
+            None => self.lookup_name(ctx, r.source, &r.name)?,
+            Some(q) => match self.lookup_qualifier(ctx, r.source, q)? {
+                Some(f) => {
+                    let mut out = Vec::new();
+                    for t in &f.targets {
+                        out.extend(self.members(t, &r.name, 0)?);
+                    }
+                    Found::new(out, weaker(f.how, Resolution::Scope))
+                }
+                None => None,
+            },
+        };
+        let found = found.and_then(|f| {
+            let targets: Vec<Target> = f
+                .targets
+                .into_iter()
+                .filter(|t| matches!(t, Target::Def(d) if d.kind.is_type()))
+                .collect();
+            Found::new(targets, f.how)
+        });
+        match found {
+            Some(f) => Ok(Some(f)),
+            None if r.qualifier.is_none() => self.unique_name(ctx, &r.name, CallKind::Type),
+            None => Ok(None),
+        }
+    }
+
+    /// The last stage: the definitions of that name in the project's language family.
+    fn unique_name(&mut self, ctx: &FileCtx, name: &str, kind: CallKind) -> Result<Option<Found>> {
+        let eco = ecosystem(ctx.language);
+        let candidates: Vec<Target> = self
+            .rec
+            .named(name)?
+            .iter()
+            .filter(|d| ecosystem(d.language) == eco)
+            .filter(|d| match kind {
+                CallKind::Call => d.kind.is_callable() || d.kind.is_type(),
+                CallKind::Method => d.kind.is_callable(),
+                CallKind::Type => d.kind.is_type(),
+            })
+            .cloned()
+            .map(Target::Def)
+            .collect();
+        if candidates.is_empty() || candidates.len() > MAX_AMBIGUOUS {
+            return Ok(None);
+        }
+        let how = if candidates.len() == 1 {
+            Resolution::UniqueName
+        } else {
+            Resolution::Ambiguous
+        };
+        let found = Found {
+            targets: candidates,
+            how,
+        };
+        if kind == CallKind::Call {
+            return self.constructors(found).map(Some);
+        }
+        Ok(Some(found))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CallKind {
+    /// A bare call: a function, or a class being constructed.
+    Call,
+    /// A call on a receiver of unknown type.
+    Method,
+    /// A base type.
+    Type,
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+}
+
+/// `dir` followed by `sep` unless empty.
+fn join_dir(dir: &str, sep: &str) -> String {
+    if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}{sep}")
+    }
+}
+
+/// Joins a relative specifier to a directory, resolving `.` and `..`; `None` when it
+/// climbs out of the repository.
+fn normalize_path(dir: &str, spec: &str) -> Option<String> {
+    let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
+    for seg in spec.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// `from ..a.b import x` in `pkg/sub/mod.py`: the module `pkg/a/b`, as a path without
+/// extension relative to the repository root (empty for the file's own package).
+fn python_relative(path: &str, qualifier: &str) -> Option<String> {
+    let dots = qualifier.chars().take_while(|c| *c == '.').count();
+    let rest = &qualifier[dots..];
+    let mut dir: Vec<&str> = dir_of(path).split('/').filter(|s| !s.is_empty()).collect();
+    for _ in 1..dots {
+        dir.pop()?;
+    }
+    let mut parts: Vec<String> = dir.iter().map(|s| s.to_string()).collect();
+    parts.extend(
+        rest.split('.')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+    );
+    if rest.is_empty() && dots == 1 {
+        return Some(String::new());
+    }
+    Some(parts.join("/"))
+}
+
+/// The directory holding a Rust file's crate root (`src/`, or the file's own directory
+/// for files outside `src/`).
+fn rust_crate_root(path: &str) -> String {
+    let parts: Vec<&str> = path.split('/').collect();
+    match parts[..parts.len().saturating_sub(1)]
+        .iter()
+        .rposition(|c| *c == "src")
+    {
+        Some(i) => parts[..=i].join("/"),
+        None => dir_of(path).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_python_modules() {
+        assert_eq!(
+            python_relative("pkg/sub/mod.py", ".").as_deref(),
+            Some("")
+        );
+        assert_eq!(
+            python_relative("pkg/sub/mod.py", ".util").as_deref(),
+            Some("pkg/sub/util")
+        );
+        assert_eq!(
+            python_relative("pkg/sub/mod.py", "..base").as_deref(),
+            Some("pkg/base")
+        );
+        assert_eq!(python_relative("mod.py", "...x"), None);
+    }
+
+    #[test]
+    fn paths_normalise() {
+        assert_eq!(normalize_path("a/b", "../c").as_deref(), Some("a/c"));
+        assert_eq!(normalize_path("a", "./x/y").as_deref(), Some("a/x/y"));
+        assert_eq!(normalize_path("", "../x"), None);
+        assert_eq!(rust_crate_root("crates/x/src/a/b.rs"), "crates/x/src");
+        assert_eq!(rust_crate_root("tests/it.rs"), "tests");
+    }
+}

@@ -1,0 +1,561 @@
+//! The RocksDB graph store. The layout is documented in ARCHITECTURE.md ("RocksDB
+//! layout"); [`crate::codec`] builds the keys.
+
+use std::path::{Path, PathBuf};
+
+use codegraph_core::{
+    ArchivedFileResolution, Direction, Edge, EdgeKind, Error, FileRecord, FileResolution,
+    FileUpdate, GraphStore, Node, NodeId, ProjectMeta, Reference, Result,
+};
+use rocksdb::{
+    BlockBasedOptions, ColumnFamily, ColumnFamilyDescriptor, DB, DBCompressionType, Options,
+    ReadOptions, SliceTransform, WriteBatch,
+};
+
+use crate::codec::{
+    self, decode, decode_edge_key, decode_name_key, dep_key, dep_prefix, edge_key, name_key,
+    node_key, project_id, site, string_key,
+};
+
+const CF_META: &str = "meta";
+const CF_FILES: &str = "files";
+const CF_NODES: &str = "nodes";
+const CF_OUT: &str = "edges_out";
+const CF_IN: &str = "edges_in";
+const CF_NAMES: &str = "names";
+const CF_REFS: &str = "refs";
+const CF_RESOLVED: &str = "resolved";
+const CF_DEPS: &str = "deps";
+const ALL_CFS: [&str; 9] = [
+    CF_META,
+    CF_FILES,
+    CF_NODES,
+    CF_OUT,
+    CF_IN,
+    CF_NAMES,
+    CF_REFS,
+    CF_RESOLVED,
+    CF_DEPS,
+];
+
+/// Written once at creation; a database without it is not ours.
+const FORMAT_KEY: &[u8] = b"format";
+const FORMAT_VALUE: &[u8] = b"codegraph-store/1";
+const PROJECT_PREFIX: u8 = b'p';
+
+/// A [`GraphStore`] in a RocksDB database directory.
+pub struct RocksStore {
+    db: DB,
+    path: PathBuf,
+}
+
+fn db_err(path: &Path, e: rocksdb::Error) -> Error {
+    Error::Backend {
+        backend: "rocksdb",
+        message: format!("{}: {e}", path.display()),
+        source: Some(Box::new(e)),
+    }
+}
+
+fn cf_options(name: &str) -> Options {
+    let mut opts = Options::default();
+    opts.set_compression_type(DBCompressionType::Lz4);
+    let mut table = BlockBasedOptions::default();
+    match name {
+        // Adjacency lists are read by `pid | node` (16 bytes): a prefix bloom filter on
+        // exactly that lets a lookup of a node without edges skip every file.
+        CF_OUT | CF_IN => {
+            opts.set_prefix_extractor(SliceTransform::create_fixed_prefix(16));
+            opts.set_memtable_prefix_bloom_ratio(0.1);
+            table.set_bloom_filter(10.0, false);
+            table.set_whole_key_filtering(false);
+        }
+        // Point lookups by whole key.
+        CF_NODES | CF_FILES | CF_REFS | CF_RESOLVED => {
+            table.set_bloom_filter(10.0, false);
+        }
+        // Names and dependencies are scanned by variable prefixes: no filter helps.
+        _ => {}
+    }
+    table.set_block_cache(&rocksdb::Cache::new_lru_cache(32 << 20));
+    opts.set_block_based_table_factory(&table);
+    opts
+}
+
+/// The key just past every key starting with `prefix`, for iterator upper bounds.
+fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+impl RocksStore {
+    /// Opens the store in `path`, creating it when the directory is absent or empty.
+    /// A directory holding anything else, or a RocksDB database that is not a CodeGraph
+    /// store, is refused with an error saying so.
+    pub fn open(path: impl AsRef<Path>) -> Result<RocksStore> {
+        let path = path.as_ref().to_path_buf();
+        let exists = path.exists();
+        if exists && !path.is_dir() {
+            return Err(Error::InvalidInput(format!(
+                "{} is not a directory, so it cannot hold a CodeGraph store",
+                path.display()
+            )));
+        }
+        let fresh = !exists
+            || std::fs::read_dir(&path)
+                .map_err(|e| Error::io(&path, e))?
+                .next()
+                .is_none();
+        if !fresh && !path.join("CURRENT").is_file() {
+            return Err(Error::InvalidInput(format!(
+                "{} is not empty and holds no CodeGraph store; choose another --db directory",
+                path.display()
+            )));
+        }
+        if !fresh {
+            let cfs = DB::list_cf(&Options::default(), &path).map_err(|e| db_err(&path, e))?;
+            if !cfs.iter().any(|c| c == CF_META) {
+                return Err(Error::InvalidInput(format!(
+                    "{} is a RocksDB database but not a CodeGraph store",
+                    path.display()
+                )));
+            }
+        }
+        let mut opts = Options::default();
+        opts.create_if_missing(fresh);
+        opts.create_missing_column_families(true);
+        opts.increase_parallelism(2);
+        opts.set_max_open_files(256);
+        let descriptors = ALL_CFS
+            .iter()
+            .map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name)));
+        let db =
+            DB::open_cf_descriptors(&opts, &path, descriptors).map_err(|e| db_err(&path, e))?;
+        let store = RocksStore { db, path };
+        let meta = store.cf(CF_META);
+        match store.db.get_cf(meta, FORMAT_KEY).map_err(|e| store.err(e))? {
+            Some(v) if v == FORMAT_VALUE => {}
+            Some(v) => {
+                return Err(Error::Unsupported(format!(
+                    "{} holds store format {:?}; this build reads {:?}",
+                    store.path.display(),
+                    String::from_utf8_lossy(&v),
+                    String::from_utf8_lossy(FORMAT_VALUE)
+                )));
+            }
+            None if fresh => {
+                store
+                    .db
+                    .put_cf(meta, FORMAT_KEY, FORMAT_VALUE)
+                    .map_err(|e| store.err(e))?;
+            }
+            None => {
+                return Err(Error::InvalidInput(format!(
+                    "{} is a RocksDB database but not a CodeGraph store",
+                    store.path.display()
+                )));
+            }
+        }
+        Ok(store)
+    }
+
+    /// The directory the store lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Approximate bytes on disk (SST files plus memtables), for reports.
+    pub fn disk_size(&self) -> u64 {
+        ALL_CFS
+            .iter()
+            .filter_map(|name| {
+                self.db
+                    .property_int_value_cf(self.cf(name), "rocksdb.total-sst-files-size")
+                    .ok()
+                    .flatten()
+            })
+            .sum()
+    }
+
+    fn cf(&self, name: &str) -> &ColumnFamily {
+        self.db
+            .cf_handle(name)
+            .expect("every column family is opened with the database")
+    }
+
+    fn err(&self, e: rocksdb::Error) -> Error {
+        db_err(&self.path, e)
+    }
+
+    /// Calls `f` with each `(key, value)` whose key starts with `prefix`.
+    fn scan(
+        &self,
+        cf: &str,
+        prefix: &[u8],
+        fixed_prefix: bool,
+        mut f: impl FnMut(&[u8], &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        let mut ro = ReadOptions::default();
+        if fixed_prefix {
+            ro.set_prefix_same_as_start(true);
+        } else {
+            ro.set_total_order_seek(true);
+        }
+        if let Some(end) = successor(prefix) {
+            ro.set_iterate_upper_bound(end);
+        }
+        let mut it = self.db.raw_iterator_cf_opt(self.cf(cf), ro);
+        it.seek(prefix);
+        while it.valid() {
+            let (Some(k), Some(v)) = (it.key(), it.value()) else {
+                break;
+            };
+            if !k.starts_with(prefix) || !f(k, v)? {
+                break;
+            }
+            it.next();
+        }
+        it.status().map_err(|e| self.err(e))
+    }
+
+    fn get_decoded<T>(&self, cf: &str, key: &[u8], what: &str) -> Result<Option<T>>
+    where
+        T: rkyv::Archive,
+        T::Archived: for<'b> rkyv::bytecheck::CheckBytes<
+                rkyv::api::high::HighValidator<'b, rkyv::rancor::Error>,
+            > + rkyv::Deserialize<T, rkyv::rancor::Strategy<rkyv::de::Pool, rkyv::rancor::Error>>,
+    {
+        match self
+            .db
+            .get_pinned_cf(self.cf(cf), key)
+            .map_err(|e| self.err(e))?
+        {
+            Some(bytes) => decode::<T>(&bytes, what).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn put_edge(&self, batch: &mut WriteBatch, pid: &[u8; 8], edge: &Edge) -> Result<()> {
+        let value = codec::to_bytes(edge)?;
+        let s = site(edge.span.as_ref());
+        batch.put_cf(
+            self.cf(CF_OUT),
+            edge_key(pid, edge.src, edge.kind, edge.dst, s),
+            &value,
+        );
+        batch.put_cf(
+            self.cf(CF_IN),
+            edge_key(pid, edge.dst, edge.kind, edge.src, s),
+            &value,
+        );
+        Ok(())
+    }
+
+    fn delete_edge(&self, batch: &mut WriteBatch, pid: &[u8; 8], edge: &Edge) {
+        let s = site(edge.span.as_ref());
+        batch.delete_cf(
+            self.cf(CF_OUT),
+            edge_key(pid, edge.src, edge.kind, edge.dst, s),
+        );
+        batch.delete_cf(
+            self.cf(CF_IN),
+            edge_key(pid, edge.dst, edge.kind, edge.src, s),
+        );
+    }
+
+    /// Adds the deletion of a file's resolution (edges, dependencies) to `batch`.
+    fn clear_resolution(&self, batch: &mut WriteBatch, pid: &[u8; 8], path: &str) -> Result<()> {
+        let key = string_key(pid, path);
+        let Some(bytes) = self
+            .db
+            .get_pinned_cf(self.cf(CF_RESOLVED), &key)
+            .map_err(|e| self.err(e))?
+        else {
+            return Ok(());
+        };
+        let bytes = codec::aligned(&bytes);
+        let old: &ArchivedFileResolution = codec::access(&bytes, "resolution")?;
+        for edge in old.edges.iter() {
+            let edge: Edge = rkyv::deserialize::<Edge, rkyv::rancor::Error>(edge)
+                .map_err(|e| Error::Corrupt(format!("invalid edge: {e}")))?;
+            self.delete_edge(batch, pid, &edge);
+        }
+        for name in old.dependencies.iter() {
+            batch.delete_cf(self.cf(CF_DEPS), dep_key(pid, name.as_str(), path));
+        }
+        batch.delete_cf(self.cf(CF_RESOLVED), key);
+        Ok(())
+    }
+
+    /// Adds the deletion of everything a file owns to `batch`.
+    fn clear_file(&self, batch: &mut WriteBatch, pid: &[u8; 8], path: &str) -> Result<()> {
+        self.clear_resolution(batch, pid, path)?;
+        let key = string_key(pid, path);
+        batch.delete_cf(self.cf(CF_REFS), &key);
+        let Some(old) = self.get_decoded::<FileRecord>(CF_FILES, &key, "file record")? else {
+            return Ok(());
+        };
+        for id in &old.node_ids {
+            let nk = node_key(pid, *id);
+            if let Some(node) = self.get_decoded::<Node>(CF_NODES, &nk, "node")? {
+                batch.delete_cf(self.cf(CF_NAMES), name_key(pid, &node.name, node.id));
+                if let Some(parent) = node.parent {
+                    self.delete_edge(batch, pid, &crate::contains_edge(parent, node.id));
+                }
+            }
+            batch.delete_cf(self.cf(CF_NODES), nk);
+        }
+        batch.delete_cf(self.cf(CF_FILES), key);
+        Ok(())
+    }
+
+    fn write(&self, batch: WriteBatch) -> Result<()> {
+        self.db.write(batch).map_err(|e| self.err(e))
+    }
+}
+
+impl GraphStore for RocksStore {
+    fn set_project(&self, meta: &ProjectMeta) -> Result<()> {
+        let mut key = vec![PROJECT_PREFIX];
+        key.extend_from_slice(&project_id(&meta.name));
+        let value = serde_json::to_vec(meta).map_err(|e| Error::Corrupt(e.to_string()))?;
+        self.db
+            .put_cf(self.cf(CF_META), key, value)
+            .map_err(|e| self.err(e))
+    }
+
+    fn project(&self, project: &str) -> Result<Option<ProjectMeta>> {
+        let mut key = vec![PROJECT_PREFIX];
+        key.extend_from_slice(&project_id(project));
+        match self
+            .db
+            .get_pinned_cf(self.cf(CF_META), key)
+            .map_err(|e| self.err(e))?
+        {
+            Some(v) => serde_json::from_slice(&v)
+                .map(Some)
+                .map_err(|e| Error::Corrupt(format!("project metadata: {e}"))),
+            None => Ok(None),
+        }
+    }
+
+    fn projects(&self) -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        self.scan(CF_META, &[PROJECT_PREFIX], false, |_, v| {
+            let meta: ProjectMeta = serde_json::from_slice(v)
+                .map_err(|e| Error::Corrupt(format!("project metadata: {e}")))?;
+            names.push(meta.name);
+            Ok(true)
+        })?;
+        names.sort();
+        Ok(names)
+    }
+
+    fn remove_project(&self, project: &str) -> Result<()> {
+        let pid = project_id(project);
+        let end = successor(&pid).unwrap_or_else(|| vec![u8::MAX; 9]);
+        let mut batch = WriteBatch::default();
+        for name in ALL_CFS.iter().filter(|n| **n != CF_META) {
+            batch.delete_range_cf(self.cf(name), pid, &end);
+        }
+        let mut key = vec![PROJECT_PREFIX];
+        key.extend_from_slice(&pid);
+        batch.delete_cf(self.cf(CF_META), key);
+        self.write(batch)
+    }
+
+    fn write_file(&self, project: &str, update: &FileUpdate) -> Result<()> {
+        crate::check_update(update)?;
+        let pid = project_id(project);
+        let path = &update.file.path;
+        let mut batch = WriteBatch::default();
+        self.clear_file(&mut batch, &pid, path)?;
+        for node in &update.nodes {
+            batch.put_cf(
+                self.cf(CF_NODES),
+                node_key(&pid, node.id),
+                codec::to_bytes(node)?,
+            );
+            batch.put_cf(self.cf(CF_NAMES), name_key(&pid, &node.name, node.id), []);
+            if let Some(parent) = node.parent {
+                self.put_edge(&mut batch, &pid, &crate::contains_edge(parent, node.id))?;
+            }
+        }
+        let key = string_key(&pid, path);
+        batch.put_cf(
+            self.cf(CF_REFS),
+            &key,
+            codec::to_bytes(&update.references)?,
+        );
+        batch.put_cf(self.cf(CF_FILES), &key, codec::to_bytes(&update.file)?);
+        self.write(batch)
+    }
+
+    fn write_resolution(
+        &self,
+        project: &str,
+        path: &str,
+        resolution: &FileResolution,
+    ) -> Result<()> {
+        let pid = project_id(project);
+        let mut batch = WriteBatch::default();
+        self.clear_resolution(&mut batch, &pid, path)?;
+        for edge in &resolution.edges {
+            self.put_edge(&mut batch, &pid, edge)?;
+        }
+        for name in &resolution.dependencies {
+            batch.put_cf(self.cf(CF_DEPS), dep_key(&pid, name, path), []);
+        }
+        batch.put_cf(
+            self.cf(CF_RESOLVED),
+            string_key(&pid, path),
+            codec::to_bytes(resolution)?,
+        );
+        self.write(batch)
+    }
+
+    fn remove_file(&self, project: &str, path: &str) -> Result<()> {
+        let pid = project_id(project);
+        let mut batch = WriteBatch::default();
+        self.clear_file(&mut batch, &pid, path)?;
+        self.write(batch)
+    }
+
+    fn file(&self, project: &str, path: &str) -> Result<Option<FileRecord>> {
+        self.get_decoded(
+            CF_FILES,
+            &string_key(&project_id(project), path),
+            "file record",
+        )
+    }
+
+    fn files(&self, project: &str) -> Result<Vec<FileRecord>> {
+        let mut out = Vec::new();
+        self.scan(CF_FILES, &project_id(project), false, |_, v| {
+            out.push(decode::<FileRecord>(v, "file record")?);
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    fn node(&self, project: &str, id: NodeId) -> Result<Option<Node>> {
+        self.get_decoded(CF_NODES, &node_key(&project_id(project), id), "node")
+    }
+
+    fn edges(
+        &self,
+        project: &str,
+        id: NodeId,
+        direction: Direction,
+        kind: Option<EdgeKind>,
+    ) -> Result<Vec<Edge>> {
+        let cf = match direction {
+            Direction::Outgoing => CF_OUT,
+            Direction::Incoming => CF_IN,
+        };
+        let mut out = Vec::new();
+        let mut seek = node_key(&project_id(project), id).to_vec();
+        if let Some(k) = kind {
+            seek.push(codec::edge_kind_code(k));
+        }
+        self.scan(cf, &seek, true, |_, v| {
+            out.push(decode::<Edge>(v, "edge")?);
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    fn neighbours(
+        &self,
+        project: &str,
+        id: NodeId,
+        direction: Direction,
+        kind: Option<EdgeKind>,
+    ) -> Result<Vec<NodeId>> {
+        let cf = match direction {
+            Direction::Outgoing => CF_OUT,
+            Direction::Incoming => CF_IN,
+        };
+        let mut seek = node_key(&project_id(project), id).to_vec();
+        if let Some(k) = kind {
+            seek.push(codec::edge_kind_code(k));
+        }
+        let mut out = Vec::new();
+        // Keys alone carry both ends: no value is read.
+        self.scan(cf, &seek, true, |k, _| {
+            out.push(decode_edge_key(k)?.b);
+            Ok(true)
+        })?;
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
+    fn references(&self, project: &str, path: &str) -> Result<Vec<Reference>> {
+        Ok(self
+            .get_decoded::<Vec<Reference>>(
+                CF_REFS,
+                &string_key(&project_id(project), path),
+                "references",
+            )?
+            .unwrap_or_default())
+    }
+
+    fn resolution(&self, project: &str, path: &str) -> Result<Option<FileResolution>> {
+        self.get_decoded(
+            CF_RESOLVED,
+            &string_key(&project_id(project), path),
+            "resolution",
+        )
+    }
+
+    fn dependents(&self, project: &str, name: &str) -> Result<Vec<String>> {
+        let prefix = dep_prefix(&project_id(project), name);
+        let mut out = Vec::new();
+        self.scan(CF_DEPS, &prefix, false, |k, _| {
+            out.push(
+                String::from_utf8(k[prefix.len()..].to_vec())
+                    .map_err(|_| Error::Corrupt("dependency key is not UTF-8".into()))?,
+            );
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    fn find_by_name(
+        &self,
+        project: &str,
+        prefix: &str,
+        exact: bool,
+        limit: usize,
+    ) -> Result<Vec<(String, NodeId)>> {
+        let pid = project_id(project);
+        let mut seek = string_key(&pid, prefix);
+        if exact {
+            seek.push(0);
+        }
+        let mut out = Vec::new();
+        if limit == 0 {
+            return Ok(out);
+        }
+        self.scan(CF_NAMES, &seek, false, |k, _| {
+            let (name, id) = decode_name_key(k)?;
+            if exact && name != prefix {
+                return Ok(true);
+            }
+            out.push((name, id));
+            Ok(out.len() < limit)
+        })?;
+        Ok(out)
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.db.flush_wal(true).map_err(|e| self.err(e))
+    }
+}

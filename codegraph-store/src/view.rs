@@ -1,0 +1,285 @@
+//! What resolution may read of a project: the seam that makes incremental re-resolution
+//! equal a clean rebuild.
+//!
+//! A resolver reads a project only through [`View`]: nodes by simple name, one file's
+//! nodes and references, and the set of file paths. [`Recorder`] notes the key of every
+//! read (a name, `path:<file>`, or `dir:<directory>`); those keys become the file's
+//! [`FileResolution::dependencies`](codegraph_core::FileResolution). When files change,
+//! the indexer computes the keys whose answers changed and re-resolves exactly the files
+//! that read one of them. Everything else would resolve to the same edges, because it
+//! read nothing that changed.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use codegraph_core::{Language, Node, NodeId, NodeKind, Reference, Result};
+
+/// The part of a node resolution may look at through a name lookup. Spans, docs and
+/// signatures are left out on purpose: a change to them alone never changes an edge, so
+/// it never forces other files to be resolved again.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Def {
+    pub id: NodeId,
+    pub kind: NodeKind,
+    pub language: Language,
+    pub name: String,
+    pub qualified_name: String,
+    pub path: String,
+    pub parent: Option<NodeId>,
+}
+
+impl Def {
+    pub fn of(node: &Node) -> Def {
+        Def {
+            id: node.id,
+            kind: node.kind,
+            language: node.language,
+            name: node.name.clone(),
+            qualified_name: node.qualified_name.clone(),
+            path: node.path.clone(),
+            parent: node.parent,
+        }
+    }
+}
+
+/// One file as resolution sees it.
+#[derive(Clone, Debug, Default)]
+pub struct FileData {
+    pub path: String,
+    pub nodes: Vec<Def>,
+    pub references: Vec<Reference>,
+}
+
+/// Read access to one project for resolution.
+pub trait View {
+    /// Every node with this simple name, sorted by id.
+    fn named(&self, name: &str) -> Result<Arc<[Def]>>;
+    /// One file's nodes and references.
+    fn file(&self, path: &str) -> Result<Option<Arc<FileData>>>;
+    /// Every file path in the project.
+    fn paths(&self) -> &PathSet;
+}
+
+/// The project's file paths, indexed by directory.
+#[derive(Clone, Debug, Default)]
+pub struct PathSet {
+    by_dir: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// The directory part of a `/`-separated path (`""` at the root).
+pub fn dir_of(path: &str) -> &str {
+    path.rfind('/').map_or("", |i| &path[..i])
+}
+
+impl PathSet {
+    pub fn insert(&mut self, path: &str) {
+        self.by_dir
+            .entry(dir_of(path).to_string())
+            .or_default()
+            .insert(path.to_string());
+    }
+
+    pub fn remove(&mut self, path: &str) {
+        let dir = dir_of(path);
+        if let Some(set) = self.by_dir.get_mut(dir) {
+            set.remove(path);
+            if set.is_empty() {
+                self.by_dir.remove(dir);
+            }
+        }
+    }
+
+    pub fn contains(&self, path: &str) -> bool {
+        self.by_dir
+            .get(dir_of(path))
+            .is_some_and(|s| s.contains(path))
+    }
+
+    /// Files directly in `dir`.
+    pub fn in_dir(&self, dir: &str) -> impl Iterator<Item = &str> {
+        self.by_dir.get(dir).into_iter().flatten().map(|s| s.as_str())
+    }
+
+    /// Directories whose path is `suffix` or ends with `/suffix`.
+    pub fn dirs_ending_with<'a>(&'a self, suffix: &'a str) -> impl Iterator<Item = &'a str> {
+        self.by_dir.keys().map(|s| s.as_str()).filter(move |d| {
+            *d == suffix
+                || (d.len() > suffix.len()
+                    && d.ends_with(suffix)
+                    && d.as_bytes()[d.len() - suffix.len() - 1] == b'/')
+        })
+    }
+}
+
+/// A [`View`] over files held in memory: what a clean build resolves against, and the
+/// overlay of changed files during an incremental update.
+#[derive(Default)]
+pub struct MemoryView {
+    files: HashMap<String, Arc<FileData>>,
+    names: HashMap<String, Vec<Def>>,
+    paths: PathSet,
+    sorted: bool,
+}
+
+impl MemoryView {
+    pub fn new() -> MemoryView {
+        MemoryView::default()
+    }
+
+    pub fn add(&mut self, file: FileData) {
+        for def in &file.nodes {
+            self.names
+                .entry(def.name.clone())
+                .or_default()
+                .push(def.clone());
+        }
+        self.paths.insert(&file.path);
+        self.files.insert(file.path.clone(), Arc::new(file));
+        self.sorted = false;
+    }
+
+    /// Sorts name lists so lookups answer in a fixed order. Call after the last `add`.
+    pub fn finish(&mut self) {
+        for defs in self.names.values_mut() {
+            defs.sort_by_key(|d| d.id);
+        }
+        self.sorted = true;
+    }
+}
+
+impl View for MemoryView {
+    fn named(&self, name: &str) -> Result<Arc<[Def]>> {
+        debug_assert!(self.sorted, "MemoryView::finish not called");
+        Ok(self
+            .names
+            .get(name)
+            .map(|v| Arc::from(v.as_slice()))
+            .unwrap_or_else(|| Arc::from(Vec::new())))
+    }
+
+    fn file(&self, path: &str) -> Result<Option<Arc<FileData>>> {
+        Ok(self.files.get(path).cloned())
+    }
+
+    fn paths(&self) -> &PathSet {
+        &self.paths
+    }
+}
+
+/// Wraps a [`View`] and notes the key of every read.
+pub struct Recorder<'v, V: View + ?Sized> {
+    view: &'v V,
+    /// One set per computation in progress; reads go to the innermost.
+    stack: RefCell<Vec<BTreeSet<String>>>,
+}
+
+impl<'v, V: View + ?Sized> Recorder<'v, V> {
+    pub fn new(view: &'v V) -> Self {
+        Recorder {
+            view,
+            stack: RefCell::new(vec![BTreeSet::new()]),
+        }
+    }
+
+    pub fn note(&self, key: String) {
+        if let Some(top) = self.stack.borrow_mut().last_mut() {
+            top.insert(key);
+        }
+    }
+
+    pub fn note_all<'a>(&self, keys: impl IntoIterator<Item = &'a String>) {
+        if let Some(top) = self.stack.borrow_mut().last_mut() {
+            top.extend(keys.into_iter().cloned());
+        }
+    }
+
+    /// Starts a nested computation whose reads are also collected on their own.
+    pub fn push(&self) {
+        self.stack.borrow_mut().push(BTreeSet::new());
+    }
+
+    /// Ends a nested computation: its reads are returned and merged into the enclosing one.
+    pub fn pop(&self) -> BTreeSet<String> {
+        let mut stack = self.stack.borrow_mut();
+        let top = stack.pop().unwrap_or_default();
+        if let Some(parent) = stack.last_mut() {
+            parent.extend(top.iter().cloned());
+        }
+        top
+    }
+
+    /// Every key read since the recorder was made.
+    pub fn take(&self) -> BTreeSet<String> {
+        let mut stack = self.stack.borrow_mut();
+        let mut all = BTreeSet::new();
+        for set in stack.iter_mut() {
+            all.append(set);
+        }
+        all
+    }
+
+    pub fn named(&self, name: &str) -> Result<Arc<[Def]>> {
+        self.note(name.to_string());
+        self.view.named(name)
+    }
+
+    pub fn file(&self, path: &str) -> Result<Option<Arc<FileData>>> {
+        self.note(path_key(path));
+        self.view.file(path)
+    }
+
+    pub fn has_file(&self, path: &str) -> bool {
+        self.note(dir_key(dir_of(path)));
+        self.view.paths().contains(path)
+    }
+
+    pub fn files_in_dir(&self, dir: &str) -> Vec<String> {
+        self.note(dir_key(dir));
+        self.view.paths().in_dir(dir).map(str::to_string).collect()
+    }
+
+    /// Directories ending with `suffix`. The answer can change when any directory
+    /// appears or vanishes, so it is keyed on the suffix's last component.
+    pub fn dirs_ending_with(&self, suffix: &str) -> Vec<String> {
+        let last = suffix.rsplit('/').next().unwrap_or(suffix);
+        self.note(dir_name_key(last));
+        self.view
+            .paths()
+            .dirs_ending_with(suffix)
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// The dependency key of reading a file's contents.
+pub fn path_key(path: &str) -> String {
+    format!("path:{path}")
+}
+
+/// The dependency key of listing a directory.
+pub fn dir_key(dir: &str) -> String {
+    format!("dir:{dir}")
+}
+
+/// The dependency key of looking for directories by their last component.
+pub fn dir_name_key(name: &str) -> String {
+    format!("dirname:{name}")
+}
+
+/// The keys whose answers change when `path` appears or disappears.
+pub fn path_presence_keys(path: &str) -> Vec<String> {
+    let dir = dir_of(path);
+    let mut keys = vec![path_key(path), dir_key(dir)];
+    // Every ancestor directory may appear or vanish with it.
+    let mut d = dir;
+    loop {
+        let last = d.rsplit('/').next().unwrap_or(d);
+        keys.push(dir_name_key(last));
+        match d.rfind('/') {
+            Some(i) => d = &d[..i],
+            None => break,
+        }
+    }
+    keys
+}

@@ -1,0 +1,327 @@
+//! Incremental re-indexing equals a clean rebuild: random edit sequences over a small
+//! multi-language project, compared through full graph dumps after every step.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use codegraph_store::MemoryStore;
+use common::{export, index_files};
+use proptest::prelude::*;
+
+const PY_PATHS: [&str; 4] = ["a.py", "b.py", "pkg/__init__.py", "pkg/c.py"];
+const PY_MODULES: [&str; 4] = ["a", "b", "pkg", "pkg.c"];
+const JS_PATHS: [&str; 3] = ["web/x.js", "web/y.ts", "web/index.js"];
+const JS_MODULES: [&str; 3] = ["./x", "./y", "."];
+const GO_PATHS: [&str; 3] = ["svc/s1.go", "svc/s2.go", "cmd/main.go"];
+const NAMES: [&str; 4] = ["f0", "f1", "K0", "K1"];
+const METHODS: [&str; 2] = ["m0", "m1"];
+
+/// A call a body makes, drawn so that names collide across files.
+#[derive(Clone, Debug)]
+enum Call {
+    Bare(usize),
+    SelfMethod(usize),
+    Qualified(usize, usize),
+    Method(usize),
+}
+
+#[derive(Clone, Debug)]
+enum Item {
+    Import { module: usize, name: Option<usize> },
+    Func { name: usize, calls: Vec<Call> },
+    Class { name: usize, base: Option<usize>, methods: Vec<(usize, Vec<Call>)> },
+}
+
+fn call() -> impl Strategy<Value = Call> + Clone {
+    prop_oneof![
+        (0..NAMES.len()).prop_map(Call::Bare),
+        (0..METHODS.len()).prop_map(Call::SelfMethod),
+        (0..4usize, 0..NAMES.len()).prop_map(|(m, n)| Call::Qualified(m, n)),
+        (0..METHODS.len()).prop_map(Call::Method),
+    ]
+}
+
+fn item() -> impl Strategy<Value = Item> {
+    let calls = prop::collection::vec(call(), 0..3);
+    prop_oneof![
+        (0..4usize, prop::option::of(0..NAMES.len()))
+            .prop_map(|(module, name)| Item::Import { module, name }),
+        (0..2usize, calls.clone()).prop_map(|(name, calls)| Item::Func { name, calls }),
+        (
+            2..4usize,
+            prop::option::of(2..4usize),
+            prop::collection::vec((0..METHODS.len(), calls), 0..3)
+        )
+            .prop_map(|(name, base, methods)| Item::Class { name, base, methods }),
+    ]
+}
+
+fn py_call(c: &Call) -> String {
+    match c {
+        Call::Bare(n) => format!("{}()", NAMES[*n]),
+        Call::SelfMethod(m) => format!("self.{}()", METHODS[*m]),
+        Call::Qualified(m, n) => format!("{}.{}()", PY_MODULES[*m].replace('.', "_"), NAMES[*n]),
+        Call::Method(m) => format!("obj.{}()", METHODS[*m]),
+    }
+}
+
+fn python(items: &[Item]) -> String {
+    let mut s = String::new();
+    for it in items {
+        match it {
+            Item::Import { module, name: Some(n) } => {
+                s += &format!("from {} import {}\n", PY_MODULES[*module], NAMES[*n]);
+            }
+            Item::Import { module, name: None } => {
+                let m = PY_MODULES[*module];
+                s += &format!("import {m} as {}\n", m.replace('.', "_"));
+            }
+            Item::Func { name, calls } => {
+                s += &format!("def {}():\n    pass\n", NAMES[*name]);
+                for c in calls {
+                    s += &format!("    {}\n", py_call(c));
+                }
+            }
+            Item::Class { name, base, methods } => {
+                let base = base.map(|b| format!("({})", NAMES[b])).unwrap_or_default();
+                s += &format!("class {}{base}:\n    pass\n", NAMES[*name]);
+                for (m, calls) in methods {
+                    s += &format!("    def {}(self):\n        pass\n", METHODS[*m]);
+                    for c in calls {
+                        s += &format!("        {}\n", py_call(c));
+                    }
+                }
+            }
+        }
+    }
+    s
+}
+
+fn js_call(c: &Call) -> String {
+    match c {
+        Call::Bare(n) => format!("{}();", NAMES[*n]),
+        Call::SelfMethod(m) => format!("this.{}();", METHODS[*m]),
+        Call::Qualified(m, n) => format!("mod{}.{}();", m % 3, NAMES[*n]),
+        Call::Method(m) => format!("obj.{}();", METHODS[*m]),
+    }
+}
+
+fn javascript(items: &[Item]) -> String {
+    let mut s = String::new();
+    for it in items {
+        match it {
+            Item::Import { module, name: Some(n) } => {
+                s += &format!("import {{ {} }} from '{}';\n", NAMES[*n], JS_MODULES[module % 3]);
+            }
+            Item::Import { module, name: None } => {
+                s += &format!("import * as mod{} from '{}';\n", module % 3, JS_MODULES[module % 3]);
+            }
+            Item::Func { name, calls } => {
+                s += &format!("export function {}() {{\n", NAMES[*name]);
+                for c in calls {
+                    s += &format!("  {}\n", js_call(c));
+                }
+                s += "}\n";
+            }
+            Item::Class { name, base, methods } => {
+                let base = base.map(|b| format!(" extends {}", NAMES[b])).unwrap_or_default();
+                s += &format!("export class {}{base} {{\n", NAMES[*name]);
+                for (m, calls) in methods {
+                    s += &format!("  {}() {{\n", METHODS[*m]);
+                    for c in calls {
+                        s += &format!("    {}\n", js_call(c));
+                    }
+                    s += "  }\n";
+                }
+                s += "}\n";
+            }
+        }
+    }
+    s
+}
+
+fn go(path: &str, items: &[Item]) -> String {
+    let package = if path.starts_with("cmd/") { "main" } else { "svc" };
+    let mut s = format!("package {package}\n\n");
+    let mut imported = false;
+    for it in items {
+        match it {
+            Item::Import { .. } if package == "main" && !imported => {
+                s += "import \"example.com/proj/svc\"\n\n";
+                imported = true;
+            }
+            Item::Import { .. } => {}
+            Item::Func { name, calls } => {
+                s += &format!("func {}() {{\n", NAMES[*name]);
+                for c in calls {
+                    let line = match c {
+                        Call::Bare(n) => format!("{}()", NAMES[*n]),
+                        Call::Qualified(_, n) if imported => format!("svc.{}()", NAMES[*n]),
+                        Call::Qualified(_, n) => format!("{}()", NAMES[*n]),
+                        Call::SelfMethod(m) | Call::Method(m) => format!("obj.{}()", METHODS[*m]),
+                    };
+                    s += &format!("\t{line}\n");
+                }
+                s += "}\n";
+            }
+            Item::Class { name, base, methods } => {
+                let embed = base.map(|b| format!("\t{}\n", NAMES[b])).unwrap_or_default();
+                s += &format!("type {} struct {{\n{embed}}}\n", NAMES[*name]);
+                for (m, calls) in methods {
+                    s += &format!("func (r *{}) {}() {{\n", NAMES[*name], METHODS[*m]);
+                    for c in calls {
+                        let line = match c {
+                            Call::SelfMethod(m) => format!("r.{}()", METHODS[*m]),
+                            Call::Bare(n) => format!("{}()", NAMES[*n]),
+                            Call::Qualified(_, n) => format!("{}()", NAMES[*n]),
+                            Call::Method(m) => format!("obj.{}()", METHODS[*m]),
+                        };
+                        s += &format!("\t{line}\n");
+                    }
+                    s += "}\n";
+                }
+            }
+        }
+    }
+    s
+}
+
+/// One edit: set a file to new content, or delete it.
+#[derive(Clone, Debug)]
+enum Edit {
+    Write(usize, Vec<Item>),
+    Delete(usize),
+}
+
+const ALL_PATHS: usize = PY_PATHS.len() + JS_PATHS.len() + GO_PATHS.len();
+
+fn path(i: usize) -> &'static str {
+    if i < PY_PATHS.len() {
+        PY_PATHS[i]
+    } else if i < PY_PATHS.len() + JS_PATHS.len() {
+        JS_PATHS[i - PY_PATHS.len()]
+    } else {
+        GO_PATHS[i - PY_PATHS.len() - JS_PATHS.len()]
+    }
+}
+
+fn render(i: usize, items: &[Item]) -> String {
+    let p = path(i);
+    if p.ends_with(".py") {
+        python(items)
+    } else if p.ends_with(".go") {
+        go(p, items)
+    } else {
+        javascript(items)
+    }
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        4 => (0..ALL_PATHS, prop::collection::vec(item(), 0..5))
+            .prop_map(|(i, items)| Edit::Write(i, items)),
+        1 => (0..ALL_PATHS).prop_map(Edit::Delete),
+    ]
+}
+
+fn initial() -> impl Strategy<Value = Vec<Vec<Item>>> {
+    prop::collection::vec(prop::collection::vec(item(), 0..5), ALL_PATHS)
+}
+
+fn as_files<'a>(files: &'a BTreeMap<&'static str, String>) -> Vec<(&'static str, &'a str)> {
+    files.iter().map(|(p, c)| (*p, c.as_str())).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+    #[test]
+    fn incremental_equals_rebuild(start in initial(), edits in prop::collection::vec(edit(), 1..7)) {
+        let mut files: BTreeMap<&'static str, String> = BTreeMap::new();
+        for (i, items) in start.iter().enumerate() {
+            files.insert(path(i), render(i, items));
+        }
+        let live = MemoryStore::new();
+        index_files(&live, "p", &as_files(&files));
+        for (step, e) in edits.iter().enumerate() {
+            match e {
+                Edit::Write(i, items) => {
+                    files.insert(path(*i), render(*i, items));
+                }
+                Edit::Delete(i) => {
+                    files.remove(path(*i));
+                }
+            }
+            let report = index_files(&live, "p", &as_files(&files));
+            prop_assert!(!report.full);
+            let clean = MemoryStore::new();
+            index_files(&clean, "p", &as_files(&files));
+            let (got, want) = (export(&live, "p"), export(&clean, "p"));
+            if got != want {
+                let diff: Vec<String> = diff_lines(&want, &got);
+                prop_assert!(false, "step {step} ({e:?}) differs from a clean rebuild:\n{}", diff.join("\n"));
+            }
+        }
+    }
+}
+
+fn diff_lines(want: &str, got: &str) -> Vec<String> {
+    let w: std::collections::BTreeSet<&str> = want.lines().collect();
+    let g: std::collections::BTreeSet<&str> = got.lines().collect();
+    let mut out: Vec<String> = w.difference(&g).map(|l| format!("- {l}")).collect();
+    out.extend(g.difference(&w).map(|l| format!("+ {l}")));
+    out
+}
+
+#[test]
+fn unchanged_files_are_not_parsed_and_vanished_ones_are_removed() {
+    let store = MemoryStore::new();
+    let files = [("a.py", "def f():\n    g()\n"), ("b.py", "def g():\n    pass\n")];
+    let first = index_files(&store, "p", &files);
+    assert_eq!((first.parsed, first.unchanged, first.full), (2, 0, true));
+    let again = index_files(&store, "p", &files);
+    assert_eq!((again.parsed, again.unchanged, again.resolved), (0, 2, 0));
+    // Editing g's body affects nobody else: only b.py is resolved.
+    let edited = index_files(&store, "p", &[files[0], ("b.py", "def g():\n    return 1\n")]);
+    assert_eq!((edited.parsed, edited.resolved), (1, 1));
+    // Removing g makes a.py's call unresolved: a.py depended on the name.
+    let removed = index_files(&store, "p", &[files[0]]);
+    assert_eq!((removed.removed, removed.resolved), (1, 1));
+    assert!(export(&store, "p").contains(r#""resolution":"unresolved","line":2,"name":"g""#));
+}
+
+/// A change that alters no definition, only a class's bases, must still reach the
+/// files whose calls went through those bases.
+#[test]
+fn base_class_changes_reach_subclasses_in_other_files() {
+    let store = MemoryStore::new();
+    let z = (
+        "z.py",
+        "from x import K1\n\nclass Z(K1):\n    def run(self):\n        self.m0()\n",
+    );
+    index_files(
+        &store,
+        "p",
+        &[
+            (
+                "x.py",
+                "class Base:\n    def m0(self):\n        pass\n\nclass K1(Base):\n    pass\n",
+            ),
+            z,
+        ],
+    );
+    assert!(export(&store, "p").contains(r#""resolution":"scope","line":5"#));
+    let files = [
+        (
+            "x.py",
+            "class Base:\n    def m0(self):\n        pass\n\nclass K1:\n    pass\n",
+        ),
+        z,
+    ];
+    let report = index_files(&store, "p", &files);
+    assert_eq!(report.resolved, 2, "z.py read x.py's bases");
+    let clean = MemoryStore::new();
+    index_files(&clean, "p", &files);
+    assert_eq!(export(&store, "p"), export(&clean, "p"));
+}

@@ -1,0 +1,319 @@
+//! Cross-file resolution, language by language, through the public API: index a small
+//! hand-written project into a store, then ask for edges.
+
+mod common;
+
+use codegraph_core::{Direction, EdgeKind, GraphStore};
+use codegraph_store::MemoryStore;
+use common::{callees, index_files, targets};
+
+#[test]
+fn python_scopes_imports_packages_and_constructors() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "py",
+        &[
+            (
+                "pkg/__init__.py",
+                "from .shapes import Shape, make_shape\nfrom . import util\n",
+            ),
+            (
+                "pkg/shapes.py",
+                r#"from .util import helper as h
+import pkg.util
+
+class Base:
+    def area(self):
+        return 0
+
+    def describe(self):
+        return self.area()
+
+class Shape(Base):
+    def __init__(self, n):
+        super().__init__()
+        self.n = n
+
+    def grow(self):
+        h(self.n)
+        pkg.util.helper(1)
+        return self.describe()
+
+def make_shape():
+    return Shape(3)
+"#,
+            ),
+            (
+                "pkg/util.py",
+                "def helper(x):\n    return x\n\ndef unused():\n    print('x')\n",
+            ),
+            (
+                "app.py",
+                r#"from pkg import Shape, make_shape
+import pkg.util as u
+
+def main():
+    s = make_shape()
+    s.grow()
+    u.helper(2)
+    Shape(1)
+    print(s)
+"#,
+            ),
+        ],
+    );
+    assert_eq!(
+        callees(&store, "py", "pkg.shapes.Shape.grow"),
+        [
+            "pkg.shapes.Base.describe (scope)",
+            "pkg.util.helper (import)",
+        ]
+    );
+    assert_eq!(
+        callees(&store, "py", "pkg.shapes.Base.describe"),
+        ["pkg.shapes.Base.area (scope)"]
+    );
+    assert_eq!(
+        callees(&store, "py", "pkg.shapes.make_shape"),
+        ["pkg.shapes.Shape.__init__ (scope)"]
+    );
+    assert_eq!(
+        callees(&store, "py", "app.main"),
+        [
+            "pkg.shapes.Shape.__init__ (import)",
+            "pkg.shapes.Shape.grow (unique_name)",
+            "pkg.shapes.make_shape (import)",
+            "pkg.util.helper (import)",
+        ]
+    );
+    assert_eq!(
+        targets(&store, "py", "pkg.shapes.Shape", EdgeKind::Inherits),
+        ["pkg.shapes.Base (scope)"]
+    );
+    // `print` is a builtin: no edge, and it is kept as unresolved.
+    let export = common::export(&store, "py");
+    assert!(
+        export.contains(r#""resolution":"unresolved","line":9,"name":"print""#),
+        "{export}"
+    );
+}
+
+#[test]
+fn rust_modules_use_paths_and_self() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "rs",
+        &[
+            (
+                "src/lib.rs",
+                "pub mod shapes;\nmod util;\n\npub use shapes::Circle;\n\npub fn run() {\n    let c = Circle::new(1.0);\n    util::log(\"x\");\n    crate::util::log(\"y\");\n    shapes::helpers::double(2.0);\n}\n",
+            ),
+            (
+                "src/shapes/mod.rs",
+                "pub mod helpers;\nuse crate::util::log;\n\npub trait Area {\n    fn area(&self) -> f64;\n}\n\npub struct Circle {\n    r: f64,\n}\n\nimpl Circle {\n    pub fn new(r: f64) -> Self {\n        log(\"new\");\n        Self::check(r);\n        Circle { r }\n    }\n\n    fn check(r: f64) {\n        helpers::double(r);\n    }\n}\n\nimpl Area for Circle {\n    fn area(&self) -> f64 {\n        self.r * super::util::PI\n    }\n}\n",
+            ),
+            (
+                "src/shapes/helpers.rs",
+                "pub fn double(x: f64) -> f64 {\n    super::super::util::log(\"d\");\n    x * 2.0\n}\n",
+            ),
+            (
+                "src/util.rs",
+                "pub const PI: f64 = 3.14;\n\npub fn log(msg: &str) {\n    println!(\"{msg}\");\n}\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        callees(&store, "rs", "run"),
+        [
+            "shapes::Circle::new (import)",
+            "shapes::helpers::double (import)",
+            "util::log (import)",
+        ]
+    );
+    assert_eq!(
+        callees(&store, "rs", "shapes::Circle::new"),
+        ["shapes::Circle::check (scope)", "util::log (import)"]
+    );
+    assert_eq!(
+        callees(&store, "rs", "shapes::Circle::check"),
+        ["shapes::helpers::double (import)"]
+    );
+    assert_eq!(
+        callees(&store, "rs", "shapes::helpers::double"),
+        ["util::log (import)"]
+    );
+    assert_eq!(
+        targets(&store, "rs", "shapes::Circle", EdgeKind::Implements),
+        ["shapes::Area (scope)"]
+    );
+}
+
+#[test]
+fn javascript_relative_modules_index_files_and_classes() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "js",
+        &[
+            (
+                "src/index.js",
+                "export { Shape } from './shape';\nexport * from './util';\n",
+            ),
+            (
+                "src/shape.js",
+                "import { clamp } from './util/index.js';\n\nexport class Base {\n  area() { return 0; }\n}\n\nexport class Shape extends Base {\n  constructor(n) {\n    super(n);\n    this.n = clamp(n);\n  }\n  describe() {\n    return this.area();\n  }\n}\n",
+            ),
+            (
+                "src/util/index.js",
+                "export function clamp(x) { return Math.max(0, x); }\nexport const twice = (x) => x * 2;\n",
+            ),
+            (
+                "app.ts",
+                "import { Shape, twice } from './src';\nimport * as util from './src/util';\n\nexport function main(): number {\n  const s = new Shape(2);\n  util.clamp(3);\n  return twice(s.describe());\n}\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        callees(&store, "js", "main"),
+        [
+            "Shape.constructor (import)",
+            "Shape.describe (unique_name)",
+            "clamp (import)",
+            "twice (import)",
+        ]
+    );
+    assert_eq!(
+        callees(&store, "js", "Shape.describe"),
+        ["Base.area (scope)"]
+    );
+    assert_eq!(
+        callees(&store, "js", "Shape.constructor"),
+        ["clamp (import)"]
+    );
+    assert_eq!(
+        targets(&store, "js", "Shape", EdgeKind::Inherits),
+        ["Base (scope)"]
+    );
+}
+
+#[test]
+fn go_packages_receivers_and_embedding() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "go",
+        &[
+            (
+                "store/store.go",
+                "package store\n\ntype Store struct {\n\titems []string\n}\n\nfunc New() *Store { return &Store{} }\n\nfunc (s *Store) Add(x string) {\n\ts.grow()\n\thelper()\n}\n\nfunc (s *Store) grow() {}\n",
+            ),
+            ("store/helper.go", "package store\n\nfunc helper() {}\n"),
+            (
+                "main.go",
+                "package main\n\nimport (\n\t\"fmt\"\n\tst \"example.com/app/store\"\n)\n\ntype Logger interface {\n\tLog()\n}\n\ntype App struct {\n\t*st.Store\n\tLogger\n}\n\nfunc main() {\n\ts := st.New()\n\ts.Add(\"x\")\n\tfmt.Println(\"x\")\n\trun()\n}\n\nfunc run() {}\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        callees(&store, "go", "main.main"),
+        [
+            "main.run (scope)",
+            "store.New (import)",
+            "store.Store.Add (unique_name)",
+        ]
+    );
+    assert_eq!(
+        callees(&store, "go", "store.Store.Add"),
+        ["store.Store.grow (scope)", "store.helper (import)"]
+    );
+    assert_eq!(
+        targets(&store, "go", "main.App", EdgeKind::Inherits),
+        ["main.Logger (scope)", "store.Store (import)"]
+    );
+}
+
+#[test]
+fn java_packages_imports_constructors_and_members() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "java",
+        &[
+            (
+                "src/com/ex/model/Shape.java",
+                "package com.ex.model;\n\npublic abstract class Shape implements Comparable<Shape> {\n    public abstract double area();\n\n    public int compareTo(Shape o) {\n        return Double.compare(area(), o.area());\n    }\n}\n",
+            ),
+            (
+                "src/com/ex/model/Circle.java",
+                "package com.ex.model;\n\npublic class Circle extends Shape {\n    private final double r;\n\n    public Circle(double r) {\n        super();\n        this.r = r;\n    }\n\n    public double area() {\n        return Util.square(r) * 3.14;\n    }\n}\n",
+            ),
+            (
+                "src/com/ex/model/Util.java",
+                "package com.ex.model;\n\nclass Util {\n    static double square(double x) {\n        return x * x;\n    }\n}\n",
+            ),
+            (
+                "src/com/ex/App.java",
+                "package com.ex;\n\nimport com.ex.model.Circle;\nimport com.ex.model.*;\n\npublic class App {\n    public static void main(String[] args) {\n        Circle c = new Circle(2);\n        Shape s = c;\n        System.out.println(s.area());\n        helper();\n    }\n\n    static void helper() {}\n}\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        callees(&store, "java", "com.ex.App.main"),
+        [
+            "com.ex.App.helper (scope)",
+            "com.ex.model.Circle.Circle (import)",
+            "com.ex.model.Circle.area (ambiguous)",
+            "com.ex.model.Shape.area (ambiguous)",
+        ]
+    );
+    assert_eq!(
+        callees(&store, "java", "com.ex.model.Circle.area"),
+        ["com.ex.model.Util.square (import)"]
+    );
+    assert_eq!(
+        targets(&store, "java", "com.ex.model.Circle", EdgeKind::Inherits),
+        ["com.ex.model.Shape (import)"]
+    );
+}
+
+#[test]
+fn cpp_includes_namespaces_and_out_of_line_definitions() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "cpp",
+        &[
+            (
+                "include/geo/shape.h",
+                "#pragma once\nnamespace geo {\nclass Shape {\n public:\n  virtual double area() const;\n  static Shape make();\n};\ndouble twice(double x);\n}\n",
+            ),
+            (
+                "src/shape.cpp",
+                "#include \"geo/shape.h\"\nnamespace geo {\ndouble Shape::area() const { return twice(1.0); }\nShape Shape::make() { return Shape(); }\ndouble twice(double x) { return x * 2; }\n}\n",
+            ),
+            (
+                "src/main.cpp",
+                "#include <vector>\n#include \"../include/geo/shape.h\"\nint main() {\n  auto s = geo::Shape::make();\n  return (int)s.area();\n}\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        callees(&store, "cpp", "main"),
+        [
+            "geo::Shape::area (ambiguous)",
+            "geo::Shape::make (import)",
+        ]
+    );
+    // Both includes of the header resolve to its file node; `<vector>` stays external.
+    let header = store.file("cpp", "include/geo/shape.h").unwrap().unwrap();
+    let mut includers: Vec<String> = store
+        .edges("cpp", header.node_ids[0], Direction::Incoming, Some(EdgeKind::Imports))
+        .unwrap()
+        .into_iter()
+        .map(|e| store.node("cpp", e.src).unwrap().unwrap().path)
+        .collect();
+    includers.sort();
+    assert_eq!(includers, ["src/main.cpp", "src/shape.cpp"]);
+}
