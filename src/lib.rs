@@ -6,7 +6,9 @@
 //!   traits at every seam;
 //! - [`parse`]: tree-sitter extraction for Rust, Python, JavaScript, TypeScript, Go,
 //!   Java and C++, from directories, git revisions, archives and streams;
-//! - [`store`] and [`vector`]: the graph store and search (growing in later releases).
+//! - [`store`]: the graph store (RocksDB or memory), cross-file resolution, incremental
+//!   indexing and graph queries;
+//! - [`vector`]: search (growing in later releases).
 //!
 //! ```no_run
 //! use codegraph::core::ParserRegistry;

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod graph;
 mod input;
 mod progress;
 mod symbols;
@@ -23,6 +24,16 @@ enum Command {
     Symbols(symbols::SymbolsArgs),
     /// Print a file's syntax tree (for writing and debugging query files).
     Ast(symbols::AstArgs),
+    /// Build or update the code graph of a directory, git revision or archive.
+    Index(graph::IndexArgs),
+    /// Ask the graph: find, callers, callees, impact, path, outline, neighbours.
+    Query(graph::QueryArgs),
+    /// Write a project's whole graph as JSON lines.
+    Export(graph::ExportArgs),
+    /// List (or remove) the projects in a store.
+    Projects(graph::ProjectsArgs),
+    /// Verify a project's graph: no missing nodes, no dangling or half-indexed edges.
+    Check(graph::CheckArgs),
 }
 
 // Parsing allocates and frees millions of small syntax-tree nodes on every worker;
@@ -60,6 +71,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Symbols(args) => symbols::run(args),
         Command::Ast(args) => symbols::ast(args),
+        Command::Index(args) => graph::index(args),
+        Command::Query(args) => graph::query(args),
+        Command::Export(args) => graph::export(args),
+        Command::Projects(args) => graph::projects(args),
+        Command::Check(args) => graph::check(args),
     };
     match result {
         Ok(code) => code,

@@ -334,6 +334,11 @@ fn summary(
             "codegraph: {with_errors} files had syntax errors; their definitions are what the parser recovered"
         );
     }
+    print_skipped(skipped);
+}
+
+/// Lists skipped files on standard error, grouped by reason (all of them when few).
+pub fn print_skipped(skipped: &[SkippedFile]) {
     if skipped.is_empty() {
         return;
     }

@@ -454,3 +454,40 @@ pub fn files_sorted<S: GraphStore + ?Sized>(
         .map(|f| (f.path.clone(), f))
         .collect())
 }
+
+/// Checks a project's integrity: every node a file lists exists, every resolved edge
+/// joins two existing nodes and is indexed from both ends. Returns the problems found,
+/// empty when the graph is sound. Used after crashes and in tests.
+pub fn verify<S: GraphStore + ?Sized>(store: &S, project: &str) -> Result<Vec<String>> {
+    use codegraph_core::Direction;
+    let mut problems = Vec::new();
+    for record in store.files(project)? {
+        for id in &record.node_ids {
+            if store.node(project, *id)?.is_none() {
+                problems.push(format!("{}: node {id} is missing", record.path));
+            }
+        }
+        let Some(resolution) = store.resolution(project, &record.path)? else {
+            continue;
+        };
+        for edge in &resolution.edges {
+            for (end, what) in [(edge.src, "source"), (edge.dst, "destination")] {
+                if store.node(project, end)?.is_none() {
+                    problems.push(format!(
+                        "{}: {} edge {} -> {} has no {what} node",
+                        record.path, edge.kind, edge.src, edge.dst
+                    ));
+                }
+            }
+            let out = store.edges(project, edge.src, Direction::Outgoing, Some(edge.kind))?;
+            let inc = store.edges(project, edge.dst, Direction::Incoming, Some(edge.kind))?;
+            if !out.contains(edge) || !inc.contains(edge) {
+                problems.push(format!(
+                    "{}: {} edge {} -> {} is not indexed from both ends",
+                    record.path, edge.kind, edge.src, edge.dst
+                ));
+            }
+        }
+    }
+    Ok(problems)
+}

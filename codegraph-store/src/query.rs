@@ -600,6 +600,7 @@ pub fn export_jsonl<S: GraphStore + ?Sized>(
                 line: node.span.start_line,
                 end_line: node.span.end_line,
                 column: node.span.start_column,
+                name_line: node.name_span.start_line,
                 visibility: node.visibility,
                 parent: node.parent.map(|p| p.to_string()),
                 signature: node.signature.as_deref(),
@@ -620,6 +621,7 @@ pub fn export_jsonl<S: GraphStore + ?Sized>(
                         dst: Some(node.id.to_string()),
                         resolution: Resolution::Syntax,
                         line: None,
+                        column: None,
                         name: None,
                     },
                 )?;
@@ -627,7 +629,23 @@ pub fn export_jsonl<S: GraphStore + ?Sized>(
             }
         }
         let resolution = store.resolution(project, path)?.unwrap_or_default();
+        let refs = store.references(project, path)?;
+        let sep = nodes.first().map_or(".", |n| n.language.path_separator());
+        let written = |r: &codegraph_core::Reference| match &r.qualifier {
+            Some(q) if q.ends_with('.') || q.ends_with('/') => format!("{q}{}", r.name),
+            Some(q) => format!("{q}{sep}{}", r.name),
+            None => r.name.clone(),
+        };
+        // The reference each edge came from, by kind and site, for the name as written.
+        let by_site: HashMap<(EdgeKind, u32), &codegraph_core::Reference> = refs
+            .iter()
+            .map(|r| ((r.kind.edge_kind(), r.span.start_byte), r))
+            .collect();
         for edge in &resolution.edges {
+            let name = edge
+                .span
+                .and_then(|s| by_site.get(&(edge.kind, s.start_byte)))
+                .map(|r| written(r));
             write_edge(
                 out,
                 &ExportEdge {
@@ -637,21 +655,18 @@ pub fn export_jsonl<S: GraphStore + ?Sized>(
                     dst: Some(edge.dst.to_string()),
                     resolution: edge.resolution,
                     line: edge.span.map(|s| s.start_line),
-                    name: None,
+                    column: edge.span.map(|s| s.start_column),
+                    name,
                 },
             )?;
             counts.edges += 1;
         }
         if !resolution.unresolved.is_empty() {
-            let refs = store.references(project, path)?;
             for &i in &resolution.unresolved {
                 let Some(r) = refs.get(i as usize) else {
                     continue;
                 };
-                let name = match &r.qualifier {
-                    Some(q) => format!("{q}{}{}", r_sep(r, &nodes), r.name),
-                    None => r.name.clone(),
-                };
+                let name = written(r);
                 write_edge(
                     out,
                     &ExportEdge {
@@ -661,6 +676,7 @@ pub fn export_jsonl<S: GraphStore + ?Sized>(
                         dst: None,
                         resolution: Resolution::Unresolved,
                         line: Some(r.span.start_line),
+                        column: Some(r.span.start_column),
                         name: Some(name),
                     },
                 )?;
@@ -669,12 +685,6 @@ pub fn export_jsonl<S: GraphStore + ?Sized>(
         }
     }
     Ok(counts)
-}
-
-fn r_sep(_r: &codegraph_core::Reference, nodes: &[Node]) -> &'static str {
-    nodes
-        .first()
-        .map_or(".", |n| n.language.path_separator())
 }
 
 fn write_edge(out: &mut dyn Write, edge: &ExportEdge) -> Result<()> {
@@ -702,6 +712,7 @@ struct ExportNode<'a> {
     line: u32,
     end_line: u32,
     column: u32,
+    name_line: u32,
     visibility: codegraph_core::Visibility,
     #[serde(skip_serializing_if = "Option::is_none")]
     parent: Option<String>,
@@ -718,7 +729,9 @@ struct ExportEdge {
     resolution: Resolution,
     #[serde(skip_serializing_if = "Option::is_none")]
     line: Option<u32>,
-    /// For unresolved references: the name as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    column: Option<u32>,
+    /// The callee, import, or base as written at the site.
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<String>,
 }

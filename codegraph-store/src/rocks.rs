@@ -183,6 +183,14 @@ impl RocksStore {
             .sum()
     }
 
+    /// Writes every memtable to SST files, so on-disk sizes are complete.
+    pub fn flush_memtables(&self) -> Result<()> {
+        for name in ALL_CFS {
+            self.db.flush_cf(self.cf(name)).map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
     fn cf(&self, name: &str) -> &ColumnFamily {
         self.db
             .cf_handle(name)

@@ -288,7 +288,7 @@ fn unchanged_files_are_not_parsed_and_vanished_ones_are_removed() {
     // Removing g makes a.py's call unresolved: a.py depended on the name.
     let removed = index_files(&store, "p", &[files[0]]);
     assert_eq!((removed.removed, removed.resolved), (1, 1));
-    assert!(export(&store, "p").contains(r#""resolution":"unresolved","line":2,"name":"g""#));
+    assert!(export(&store, "p").contains(r#""resolution":"unresolved","line":2,"column":5,"name":"g""#));
 }
 
 /// A change that alters no definition, only a class's bases, must still reach the

@@ -94,7 +94,7 @@ def main():
     // `print` is a builtin: no edge, and it is kept as unresolved.
     let export = common::export(&store, "py");
     assert!(
-        export.contains(r#""resolution":"unresolved","line":9,"name":"print""#),
+        export.contains(r#""resolution":"unresolved","line":9,"column":5,"name":"print""#),
         "{export}"
     );
 }

@@ -1,0 +1,698 @@
+//! `codegraph index`, `codegraph query ...`, `codegraph export`, `codegraph projects`.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use codegraph_core::{Direction, GraphStore, Language, Node, NodeKind};
+use codegraph_parse::{ExtractOptions, Pipeline, PipelineStats};
+use codegraph_store::query::{self, Filters, Match, NodeSummary};
+use codegraph_store::{IndexOptions, IndexProgress, IndexReport, RocksStore};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+use crate::input::InputArgs;
+use crate::symbols::print_skipped;
+
+/// Where the graph lives.
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// The store directory (created when absent).
+    #[arg(long, env = "CODEGRAPH_DB", default_value = ".codegraph")]
+    pub db: PathBuf,
+
+    /// The project inside the store. `index` defaults to the input directory's name;
+    /// the other commands to the store's only project.
+    #[arg(long, short = 'p', env = "CODEGRAPH_PROJECT")]
+    pub project: Option<String>,
+}
+
+impl DbArgs {
+    fn open(&self) -> anyhow::Result<RocksStore> {
+        RocksStore::open(&self.db).with_context(|| format!("cannot open store {}", self.db.display()))
+    }
+
+    /// Opens an existing store (never creates one for a read).
+    fn open_existing(&self) -> anyhow::Result<RocksStore> {
+        if !self.db.exists() {
+            bail!(
+                "no store at {} (run `codegraph index PATH --db {}` first)",
+                self.db.display(),
+                self.db.display()
+            );
+        }
+        self.open()
+    }
+
+    fn project_of(&self, store: &RocksStore) -> anyhow::Result<String> {
+        if let Some(p) = &self.project {
+            if store.project(p)?.is_none() {
+                bail!(
+                    "no project {p:?} in {} (projects: {})",
+                    self.db.display(),
+                    store.projects()?.join(", ")
+                );
+            }
+            return Ok(p.clone());
+        }
+        let projects = store.projects()?;
+        match projects.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => bail!("the store {} holds no project yet", self.db.display()),
+            many => bail!(
+                "the store holds several projects; choose one with --project: {}",
+                many.join(", ")
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub db: DbArgs,
+
+    /// Parse every file even when its content is unchanged.
+    #[arg(long)]
+    pub force: bool,
+
+    /// After indexing, keep watching the directory and apply changes as they happen.
+    #[arg(long)]
+    pub watch: bool,
+
+    /// No progress bar and no summary.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    /// Print the run's report as one JSON object on standard output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn default_project(path: &Path) -> String {
+    let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    canonical
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "default".to_string())
+}
+
+pub fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
+    let store = args.db.open()?;
+    let project = args
+        .db
+        .project
+        .clone()
+        .unwrap_or_else(|| default_project(&args.input.path));
+    let code = index_once(&store, &project, &args)?;
+    if !args.watch {
+        return Ok(code);
+    }
+    watch(&store, &project, &args)
+}
+
+fn index_once(store: &RocksStore, project: &str, args: &IndexArgs) -> anyhow::Result<ExitCode> {
+    let filter = args.input.filter()?;
+    let spec = args.input.spec();
+    let mut source = spec
+        .open()
+        .with_context(|| format!("cannot read {}", args.input.path.display()))?;
+    let mut pipeline = Pipeline::new(filter, ExtractOptions::default());
+    if let Some(threads) = args.input.threads {
+        pipeline = pipeline.threads(threads);
+    }
+    let options = IndexOptions {
+        force: args.force,
+        threads: args.input.threads.unwrap_or(IndexOptions::default().threads),
+        source_label: Some(source.describe()),
+    };
+    let progress = IndexProgress::default();
+    let report = with_index_progress(&progress, args.quiet, || {
+        codegraph_store::index(store, project, source.as_mut(), pipeline, &options, &progress)
+    })
+    .with_context(|| format!("indexing {} failed", source.describe()))?;
+    if args.json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer(&mut out, &report_json(project, &report, store))?;
+        out.write_all(b"\n")?;
+    }
+    if !args.quiet {
+        print_report(project, &report, &source.describe(), store);
+    }
+    Ok(match &report.source_error {
+        Some(e) => {
+            eprintln!(
+                "codegraph: error: {} stopped early: {e} (what was read is indexed; nothing was removed)",
+                source.describe()
+            );
+            ExitCode::from(1)
+        }
+        None => ExitCode::SUCCESS,
+    })
+}
+
+fn report_json(project: &str, r: &IndexReport, store: &RocksStore) -> serde_json::Value {
+    serde_json::json!({
+        "project": project,
+        "parsed": r.parsed,
+        "unchanged": r.unchanged,
+        "removed": r.removed,
+        "resolved": r.resolved,
+        "full": r.full,
+        "skipped": r.skipped.len(),
+        "lines": r.lines,
+        "nodes_written": r.nodes_written,
+        "edges_written": r.edges_written,
+        "parse_seconds": r.parse_time.as_secs_f64(),
+        "seconds": r.total_time.as_secs_f64(),
+        "disk_bytes": store.disk_size(),
+        "source_error": r.source_error,
+    })
+}
+
+fn print_report(project: &str, r: &IndexReport, what: &str, store: &RocksStore) {
+    let secs = r.total_time.as_secs_f64();
+    if r.parsed == 0 && r.removed == 0 && r.resolved == 0 {
+        eprintln!(
+            "codegraph: {project}: up to date ({} files unchanged, {:.3} s)",
+            r.unchanged, secs
+        );
+    } else {
+        eprintln!(
+            "codegraph: {project} from {what}: {} files parsed ({} lines), {} unchanged, {} removed; {} files resolved{}, {} edges; {:.2} s ({:.0} lines/s)",
+            r.parsed,
+            r.lines,
+            r.unchanged,
+            r.removed,
+            r.resolved,
+            if r.full { " (all)" } else { "" },
+            r.edges_written,
+            secs,
+            if secs > 0.0 {
+                r.lines as f64 / secs
+            } else {
+                0.0
+            },
+        );
+        let _ = store;
+    }
+    print_skipped(&r.skipped);
+}
+
+/// Draws parsing progress, then resolution progress, while `work` runs.
+fn with_index_progress<T>(progress: &IndexProgress, quiet: bool, work: impl FnOnce() -> T) -> T {
+    if quiet || !std::io::stderr().is_terminal() {
+        return work();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(10));
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let style = |t: &str| ProgressStyle::with_template(t).expect("valid template");
+            while !done.load(Ordering::Relaxed) {
+                let to_resolve = progress.to_resolve.load(Ordering::Relaxed);
+                if to_resolve > 0 {
+                    bar.set_style(style(
+                        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} files resolved",
+                    ));
+                    bar.set_length(to_resolve);
+                    bar.set_position(progress.resolved.load(Ordering::Relaxed));
+                } else {
+                    let expected = PipelineStats::get(&progress.parse.expected);
+                    if expected > 0 {
+                        bar.set_style(style(
+                            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} files read {msg}",
+                        ));
+                        bar.set_length(expected);
+                    } else {
+                        bar.set_style(style("{spinner} [{elapsed_precise}] {pos} files read {msg}"));
+                    }
+                    bar.set_position(PipelineStats::get(&progress.parse.processed));
+                    bar.set_message(format!(
+                        "({} parsed)",
+                        PipelineStats::get(&progress.parse.parsed)
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            bar.finish_and_clear();
+        });
+        let result = work();
+        done.store(true, Ordering::Relaxed);
+        result
+    })
+}
+
+/// Re-indexes whenever files under the input directory change, until interrupted.
+fn watch(store: &RocksStore, project: &str, args: &IndexArgs) -> anyhow::Result<ExitCode> {
+    use notify::{RecursiveMode, Watcher};
+    let root = &args.input.path;
+    if !root.is_dir() || args.input.rev.is_some() {
+        bail!("--watch needs a directory (not an archive, a stream or a git revision)");
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut watcher = notify::recommended_watcher(move |event| {
+        let _ = tx.send(event);
+    })
+    .context("cannot watch files")?;
+    watcher
+        .watch(root, RecursiveMode::Recursive)
+        .with_context(|| format!("cannot watch {}", root.display()))?;
+    let db = args.db.db.canonicalize().unwrap_or_else(|_| args.db.db.clone());
+    eprintln!(
+        "codegraph: watching {} (Ctrl-C to stop)",
+        root.display()
+    );
+    loop {
+        let first: notify::Result<notify::Event> = match rx.recv() {
+            Ok(e) => e,
+            Err(_) => return Ok(ExitCode::SUCCESS),
+        };
+        // Editors write in bursts (temp file, rename, chmod): wait for quiet.
+        let mut relevant = is_relevant(&first, &db);
+        let deadline = Instant::now() + Duration::from_millis(200);
+        while let Ok(e) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            relevant |= is_relevant(&e, &db);
+        }
+        if !relevant {
+            continue;
+        }
+        if let Err(e) = index_once(store, project, args) {
+            eprintln!("codegraph: error: {e:#}");
+        }
+    }
+}
+
+fn is_relevant(event: &notify::Result<notify::Event>, db: &Path) -> bool {
+    match event {
+        Ok(e) => e.paths.iter().any(|p| !p.starts_with(db)),
+        Err(_) => true,
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Jsonl,
+    /// Graphviz (for `neighbours`, `path`, `impact`, `callers`, `callees`).
+    Dot,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text, global = true)]
+    pub format: OutputFormat,
+
+    #[command(subcommand)]
+    pub query: Query,
+}
+
+/// A symbol as given on the command line.
+#[derive(Debug, Args)]
+pub struct SymbolArg {
+    /// A name (`parse`), a qualified name (`pkg.mod.Class.parse`, `crate::a::f`), a
+    /// 16-digit node id, or `path:line`.
+    pub symbol: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Query {
+    /// Definitions by name: exact (default), prefix or fuzzy.
+    Find {
+        pattern: String,
+        #[arg(long, conflicts_with = "fuzzy")]
+        prefix: bool,
+        #[arg(long)]
+        fuzzy: bool,
+        /// Only these kinds (comma-separated).
+        #[arg(long = "kind", value_delimiter = ',')]
+        kinds: Vec<NodeKind>,
+        /// Only these languages (comma-separated).
+        #[arg(long = "lang", value_delimiter = ',')]
+        languages: Vec<Language>,
+        /// Only paths matching this glob.
+        #[arg(long)]
+        path: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Who calls a symbol, one line per call site.
+    Callers(SymbolArg),
+    /// What a symbol calls, one line per call site.
+    Callees(SymbolArg),
+    /// Everything that depends on a symbol, directly or transitively.
+    Impact {
+        #[command(flatten)]
+        symbol: SymbolArg,
+        #[arg(long, default_value_t = 2)]
+        depth: u32,
+    },
+    /// The shortest chain of calls, inheritance or imports from one symbol to another.
+    Path {
+        from: String,
+        to: String,
+        #[arg(long, default_value_t = 10)]
+        max_depth: u32,
+    },
+    /// A file's definitions, nested.
+    Outline { path: String },
+    /// The symbols within a few edges of one, and the edges among them.
+    Neighbours {
+        #[command(flatten)]
+        symbol: SymbolArg,
+        #[arg(long, default_value_t = 1)]
+        radius: u32,
+        #[arg(long, default_value_t = 200)]
+        max_nodes: usize,
+    },
+}
+
+pub fn query(args: QueryArgs) -> anyhow::Result<ExitCode> {
+    let store = args.db.open_existing()?;
+    let project = args.db.project_of(&store)?;
+    let stdout = std::io::stdout().lock();
+    let mut out = BufWriter::new(stdout);
+    let format = args.format;
+    let found_any = match &args.query {
+        Query::Find {
+            pattern,
+            prefix,
+            fuzzy,
+            kinds,
+            languages,
+            path,
+            limit,
+        } => {
+            let filters = Filters {
+                kinds: kinds.clone(),
+                languages: languages.clone(),
+                path: path.as_deref().map(Filters::path_glob).transpose()?,
+            };
+            let how = if *fuzzy {
+                Match::Fuzzy
+            } else if *prefix {
+                Match::Prefix
+            } else {
+                Match::Exact
+            };
+            let hits = query::find(&store, &project, pattern, how, &filters, *limit)?;
+            write_list(&mut out, format, &hits, |h| {
+                format!("{}  {:.3}", text_node(&h.node), h.score)
+            })?;
+            !hits.is_empty()
+        }
+        Query::Callers(s) | Query::Callees(s) => {
+            let direction = if matches!(args.query, Query::Callers(_)) {
+                Direction::Incoming
+            } else {
+                Direction::Outgoing
+            };
+            let node = one_symbol(&store, &project, &s.symbol)?;
+            let related = query::calls(&store, &project, node.id, direction)?;
+            if format == OutputFormat::Dot {
+                let graph = star(&node, related.iter().map(|r| (&r.node, r)), direction);
+                query::write_dot(&mut out, &graph)?;
+            } else {
+                write_list(&mut out, format, &related, |r| {
+                    format!(
+                        "{}:{}  {}  [{}]",
+                        r.site_path.as_deref().unwrap_or(""),
+                        r.site_line.unwrap_or(0),
+                        text_node(&r.node),
+                        r.resolution
+                    )
+                })?;
+            }
+            !related.is_empty()
+        }
+        Query::Impact { symbol, depth } => {
+            let node = one_symbol(&store, &project, &symbol.symbol)?;
+            let reached = query::impact(&store, &project, node.id, *depth)?;
+            write_list(&mut out, format, &reached, |r| {
+                format!("{}{}", "  ".repeat(r.depth as usize - 1), text_node(&r.node))
+            })?;
+            !reached.is_empty()
+        }
+        Query::Path {
+            from,
+            to,
+            max_depth,
+        } => {
+            let a = one_symbol(&store, &project, from)?;
+            let b = one_symbol(&store, &project, to)?;
+            let chain = query::shortest_path(&store, &project, a.id, b.id, *max_depth)?;
+            write_list(&mut out, format, &chain, text_node)?;
+            if chain.is_empty() && format == OutputFormat::Text {
+                eprintln!(
+                    "codegraph: no path from {} to {} within {max_depth} edges",
+                    a.qualified_name, b.qualified_name
+                );
+            }
+            !chain.is_empty()
+        }
+        Query::Outline { path } => {
+            let items = query::outline(&store, &project, path)?;
+            write_list(&mut out, format, &items, |r| {
+                format!("{}{}", "  ".repeat(r.depth as usize), text_node(&r.node))
+            })?;
+            !items.is_empty()
+        }
+        Query::Neighbours {
+            symbol,
+            radius,
+            max_nodes,
+        } => {
+            let node = one_symbol(&store, &project, &symbol.symbol)?;
+            let graph = query::neighbourhood(&store, &project, node.id, *radius, *max_nodes)?;
+            match format {
+                OutputFormat::Dot => query::write_dot(&mut out, &graph)?,
+                OutputFormat::Json => {
+                    serde_json::to_writer_pretty(&mut out, &graph)?;
+                    out.write_all(b"\n")?;
+                }
+                OutputFormat::Jsonl => {
+                    for n in &graph.nodes {
+                        write_jsonl(&mut out, &serde_json::json!({"type": "node", "node": n}))?;
+                    }
+                    for e in &graph.edges {
+                        write_jsonl(&mut out, &serde_json::json!({"type": "edge", "edge": e}))?;
+                    }
+                }
+                OutputFormat::Text => {
+                    for n in &graph.nodes {
+                        writeln!(out, "{}", text_node(n))?;
+                    }
+                    for e in &graph.edges {
+                        writeln!(out, "{} -{}-> {} [{}]", e.src, e.kind, e.dst, e.resolution)?;
+                    }
+                }
+            }
+            !graph.nodes.is_empty()
+        }
+    };
+    out.flush()?;
+    Ok(if found_any {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn star<'a>(
+    center: &Node,
+    others: impl Iterator<Item = (&'a NodeSummary, &'a query::Related)>,
+    direction: Direction,
+) -> query::Subgraph {
+    let mut graph = query::Subgraph::default();
+    graph.nodes.push(NodeSummary::of(center));
+    for (n, r) in others {
+        if !graph.nodes.iter().any(|m| m.id == n.id) {
+            graph.nodes.push(n.clone());
+        }
+        let (src, dst) = match direction {
+            Direction::Incoming => (n.id.clone(), center.id.to_string()),
+            Direction::Outgoing => (center.id.to_string(), n.id.clone()),
+        };
+        graph.edges.push(query::EdgeSummary {
+            src,
+            dst,
+            kind: r.edge,
+            resolution: r.resolution,
+            line: r.site_line,
+        });
+    }
+    graph.edges.sort();
+    graph.edges.dedup();
+    graph
+}
+
+fn one_symbol(store: &RocksStore, project: &str, spec: &str) -> anyhow::Result<Node> {
+    let mut nodes = query::lookup(store, project, spec)?;
+    match nodes.len() {
+        0 => bail!("no symbol {spec:?} in project {project}"),
+        1 => Ok(nodes.remove(0)),
+        n => {
+            let mut msg = format!("{spec:?} names {n} symbols; give a qualified name, an id or path:line:");
+            for node in nodes.iter().take(20) {
+                msg += &format!(
+                    "\n  {}  {} {} {}:{}",
+                    node.id, node.kind, node.qualified_name, node.path, node.span.start_line
+                );
+            }
+            bail!(msg)
+        }
+    }
+}
+
+fn text_node(n: &NodeSummary) -> String {
+    format!("{} {}  {}:{}", n.kind, n.qualified_name, n.path, n.line)
+}
+
+fn write_jsonl(out: &mut dyn Write, value: &impl Serialize) -> anyhow::Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+fn write_list<T: Serialize>(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    items: &[T],
+    text: impl Fn(&T) -> String,
+) -> anyhow::Result<()> {
+    match format {
+        OutputFormat::Text => {
+            for i in items {
+                writeln!(out, "{}", text(i))?;
+            }
+        }
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, items)?;
+            out.write_all(b"\n")?;
+        }
+        OutputFormat::Jsonl => {
+            for i in items {
+                write_jsonl(out, i)?;
+            }
+        }
+        OutputFormat::Dot => bail!("--format dot is for graphs: neighbours, callers, callees"),
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+
+    /// Only jsonl is written.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+    pub format: ExportFormat,
+
+    /// Write here instead of standard output.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Jsonl,
+}
+
+pub fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let store = args.db.open_existing()?;
+    let project = args.db.project_of(&store)?;
+    let out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut out = BufWriter::with_capacity(1 << 16, out);
+    let ExportFormat::Jsonl = args.format;
+    query::export_jsonl(&store, &project, &mut out)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Args)]
+pub struct ProjectsArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+
+    /// Remove this project and everything in it.
+    #[arg(long)]
+    pub remove: Option<String>,
+}
+
+pub fn projects(args: ProjectsArgs) -> anyhow::Result<ExitCode> {
+    let store = args.db.open_existing()?;
+    if let Some(p) = &args.remove {
+        if store.project(p)?.is_none() {
+            bail!("no project {p:?}");
+        }
+        store.remove_project(p)?;
+        store.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = std::io::stdout().lock();
+    for p in store.projects()? {
+        let meta = store.project(&p)?.unwrap_or_default();
+        let files = store.files(&p)?;
+        let lines: u64 = files.iter().map(|f| u64::from(f.lines)).sum();
+        writeln!(
+            out,
+            "{p}\t{} files\t{lines} lines\t{}{}",
+            files.len(),
+            meta.source.unwrap_or_default(),
+            if meta.dirty { "\t(interrupted; the next index run resolves everything)" } else { "" }
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// Verifies a project's graph (every listed node exists, every edge joins existing
+/// nodes and is indexed from both ends). Exit 0 when sound, 1 with the problems listed.
+pub fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let store = args.db.open_existing()?;
+    let project = args.db.project_of(&store)?;
+    let meta = store.project(&project)?.unwrap_or_default();
+    let problems = codegraph_store::verify(&store, &project)?;
+    for p in &problems {
+        println!("{p}");
+    }
+    let files = store.files(&project)?.len();
+    eprintln!(
+        "codegraph: {project}: {files} files, {} problems{}",
+        problems.len(),
+        if meta.dirty {
+            "; the last index run was interrupted and the next one resolves every file"
+        } else {
+            ""
+        }
+    );
+    Ok(if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,240 @@
+//! `codegraph index`, `query`, `export` and `check`, driven as a user drives them.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn codegraph() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_codegraph"))
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let output = cmd.output().expect("codegraph runs");
+    assert!(
+        output.status.success(),
+        "codegraph failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn write(root: &Path, path: &str, text: &str) {
+    let p = root.join(path);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+fn project(root: &Path) {
+    write(root, "app/__init__.py", "");
+    write(
+        root,
+        "app/core.py",
+        "class Engine:\n    def start(self):\n        return self.check()\n\n    def check(self):\n        return helper()\n\ndef helper():\n    return 1\n",
+    );
+    write(
+        root,
+        "app/main.py",
+        "from app.core import Engine, helper\n\ndef main():\n    e = Engine()\n    e.start()\n    helper()\n",
+    );
+}
+
+fn index(src: &Path, db: &Path) -> serde_json::Value {
+    let out = run(codegraph()
+        .arg("index")
+        .arg(src)
+        .arg("--db")
+        .arg(db)
+        .args(["--project", "demo", "--json", "-q"]));
+    serde_json::from_str(stdout(&out).trim()).unwrap()
+}
+
+fn query(db: &Path, args: &[&str]) -> String {
+    stdout(&run(codegraph().arg("query").arg("--db").arg(db).args(args)))
+}
+
+#[test]
+fn index_then_query_then_update() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, db) = (dir.path().join("src"), dir.path().join("db"));
+    project(&src);
+    let first = index(&src, &db);
+    assert_eq!(first["parsed"], 3);
+    assert_eq!(first["full"], true);
+
+    let callers = query(&db, &["callers", "helper"]);
+    assert!(callers.contains("app/core.py:6  method app.core.Engine.check"), "{callers}");
+    assert!(callers.contains("app/main.py:6  function app.main.main"), "{callers}");
+    let callees = query(&db, &["--format", "jsonl", "callees", "app.main.main"]);
+    let names: Vec<String> = callees
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["qualified_name"].to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "\"app.core.Engine\"",
+            "\"app.core.Engine.start\"",
+            "\"app.core.helper\""
+        ]
+    );
+    let impact = query(&db, &["impact", "app.core.helper", "--depth", "3"]);
+    assert!(impact.contains("method app.core.Engine.check"), "{impact}");
+    assert!(impact.contains("  method app.core.Engine.start"), "{impact}");
+    let path = query(&db, &["path", "app.main.main", "app.core.helper"]);
+    assert_eq!(path.lines().count(), 2, "{path}");
+    let outline = query(&db, &["outline", "app/core.py"]);
+    assert!(outline.contains("class app.core.Engine  app/core.py:1\n  method app.core.Engine.start"), "{outline}");
+    let fuzzy = query(&db, &["find", "--fuzzy", "hlpr"]);
+    assert!(fuzzy.starts_with("function app.core.helper"), "{fuzzy}");
+    let prefix = query(&db, &["--format", "json", "find", "--prefix", "st"]);
+    assert!(prefix.contains("\"qualified_name\": \"app.core.Engine.start\""), "{prefix}");
+    let dot = query(&db, &["--format", "dot", "neighbours", "app.core.helper"]);
+    assert!(dot.starts_with("digraph codegraph {"), "{dot}");
+    assert!(dot.contains("[label=\"calls\""), "{dot}");
+
+    // Export is deterministic and documents every edge.
+    let export = || stdout(&run(codegraph().arg("export").arg("--db").arg(&db)));
+    let (e1, e2) = (export(), export());
+    assert_eq!(e1, e2);
+    let first_node: serde_json::Value = serde_json::from_str(e1.lines().next().unwrap()).unwrap();
+    for field in ["type", "id", "kind", "name", "qualified_name", "language", "path", "line", "end_line"] {
+        assert!(first_node.get(field).is_some(), "{field} missing: {first_node}");
+    }
+    let call_edge = e1
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["type"] == "edge" && v["kind"] == "calls")
+        .unwrap();
+    for field in ["src", "dst", "resolution", "line"] {
+        assert!(call_edge.get(field).is_some(), "{field} missing: {call_edge}");
+    }
+
+    // Nothing changed: nothing parsed.
+    let again = index(&src, &db);
+    assert_eq!((again["parsed"].clone(), again["resolved"].clone()), (0.into(), 0.into()));
+    // One file changed: it alone is parsed; a file it affects is resolved again.
+    write(
+        &src,
+        "app/core.py",
+        "class Engine:\n    def start(self):\n        return self.check()\n\n    def check(self):\n        return 0\n\ndef helper():\n    return 1\n\ndef extra():\n    helper()\n",
+    );
+    let update = index(&src, &db);
+    assert_eq!(update["parsed"], 1);
+    assert_eq!(update["full"], false);
+    let callers = query(&db, &["callers", "helper"]);
+    assert!(!callers.contains("Engine.check"), "{callers}");
+    assert!(callers.contains("app.core.extra"), "{callers}");
+    // A vanished file disappears from the graph.
+    std::fs::remove_file(src.join("app/main.py")).unwrap();
+    let removal = index(&src, &db);
+    assert_eq!(removal["removed"], 1);
+    let callers = query(&db, &["callers", "helper"]);
+    assert!(!callers.contains("app/main.py"), "{callers}");
+    run(codegraph().arg("check").arg("--db").arg(&db));
+}
+
+#[test]
+fn bad_stores_and_symbols_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "junk/notes.txt", "not a store");
+    let out = codegraph()
+        .args(["query", "--db"])
+        .arg(dir.path().join("junk"))
+        .args(["find", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("holds no CodeGraph store"), "{err}");
+
+    let out = codegraph()
+        .args(["query", "--db"])
+        .arg(dir.path().join("missing"))
+        .args(["find", "x"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no store at"));
+
+    let (src, db) = (dir.path().join("src"), dir.path().join("db"));
+    project(&src);
+    index(&src, &db);
+    let out = codegraph()
+        .arg("query")
+        .arg("--db")
+        .arg(&db)
+        .args(["callers", "no_such_symbol"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no symbol \"no_such_symbol\""));
+}
+
+/// A project big enough that indexing takes a while: 1,500 modules calling each other.
+fn big_project(root: &Path) {
+    for i in 0..1500 {
+        let next = (i + 1) % 1500;
+        let mut text = format!("from m{next} import f{next}\n\n");
+        for j in 0..20 {
+            text += &format!(
+                "def g{i}_{j}(x):\n    return f{next}(x) + g{i}_{}(x)\n\n",
+                (j + 1) % 20
+            );
+        }
+        text += &format!("def f{i}(x):\n    return g{i}_0(x)\n");
+        write(root, &format!("m{i}.py"), &text);
+    }
+}
+
+#[test]
+fn kill_during_indexing_leaves_a_sound_store_and_the_next_run_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, db) = (dir.path().join("src"), dir.path().join("db"));
+    big_project(&src);
+    // Kill at several points: early (parsing), later (writing or resolving).
+    for delay_ms in [150u64, 600, 1200] {
+        let _ = std::fs::remove_dir_all(&db);
+        let mut child = codegraph()
+            .arg("index")
+            .arg(&src)
+            .arg("--db")
+            .arg(&db)
+            .args(["--project", "big", "-q"])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        // SIGKILL: no destructors, no flush.
+        let _ = child.kill();
+        let _ = child.wait();
+        if !db.join("CURRENT").exists() {
+            continue;
+        }
+        let check = codegraph().arg("check").arg("--db").arg(&db).args(["--project", "big"]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&check.stderr);
+        // The store opens; when the project exists, it has no dangling edge.
+        if !stderr.contains("no project") && !stderr.contains("holds no project") {
+            assert!(check.status.success(), "after a kill at {delay_ms} ms:\n{}\n{stderr}", stdout(&check));
+        }
+        // The next run finishes the work and equals a clean build.
+        let report = index_named(&src, &db, "big");
+        assert!(report["source_error"].is_null());
+        run(codegraph().arg("check").arg("--db").arg(&db).args(["--project", "big"]));
+        let clean = dir.path().join(format!("clean{delay_ms}"));
+        index_named(&src, &clean, "big");
+        let export = |db: &Path| stdout(&run(codegraph().arg("export").arg("--db").arg(db)));
+        assert!(export(&db) == export(&clean), "after a kill at {delay_ms} ms the graph differs from a clean build");
+    }
+}
+
+fn index_named(src: &Path, db: &Path, project: &str) -> serde_json::Value {
+    let out = run(codegraph()
+        .arg("index")
+        .arg(src)
+        .arg("--db")
+        .arg(db)
+        .args(["--project", project, "--json", "-q"]));
+    serde_json::from_str(stdout(&out).trim()).unwrap()
+}
