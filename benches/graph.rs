@@ -119,7 +119,12 @@ fn main() {
     // A fixed stride keeps the sample spread over the repository and repeatable.
     let sample = if test_mode { 50 } else { 5000 };
     let stride = (callables.len() / sample).max(1);
-    let chosen: Vec<_> = callables.iter().step_by(stride).take(sample).copied().collect();
+    let chosen: Vec<_> = callables
+        .iter()
+        .step_by(stride)
+        .take(sample)
+        .copied()
+        .collect();
     let mut callers_t = Vec::with_capacity(chosen.len());
     let mut impact_t = Vec::with_capacity(chosen.len());
     let mut found = 0usize;
@@ -165,7 +170,11 @@ fn main() {
         let mut resolved = 0;
         for i in 0..rounds {
             let mut edited = original.clone();
-            let comment = if record.path.ends_with(".py") { "#" } else { "//" };
+            let comment = if record.path.ends_with(".py") {
+                "#"
+            } else {
+                "//"
+            };
             edited.extend_from_slice(format!("\n{comment} edit {i}\n").as_bytes());
             std::fs::write(&path, &edited).unwrap();
             let t = Instant::now();

@@ -43,7 +43,10 @@ fn index_dir(store: &RocksStore, dir: &Path) -> Result<(), Box<dyn std::error::E
 
 fn print_callers(store: &RocksStore, symbol: &str) -> Result<(), Box<dyn std::error::Error>> {
     for node in query::lookup(store, "demo", symbol)? {
-        println!("callers of {} ({}:{}):", node.qualified_name, node.path, node.span.start_line);
+        println!(
+            "callers of {} ({}:{}):",
+            node.qualified_name, node.path, node.span.start_line
+        );
         for caller in query::calls(store, "demo", node.id, Direction::Incoming)? {
             println!(
                 "  {}:{}  {}  [{}]",

@@ -27,7 +27,10 @@ pub enum FileOutcome {
     Skipped(SkippedFile),
     /// The caller's [`Pipeline::unchanged_if`] said it already has this content; it was
     /// read and hashed but not parsed.
-    Unchanged { path: String, content_hash: u64 },
+    Unchanged {
+        path: String,
+        content_hash: u64,
+    },
 }
 
 /// Decides from a path and its content hash that a file need not be parsed again.

@@ -34,7 +34,8 @@ pub struct DbArgs {
 
 impl DbArgs {
     fn open(&self) -> anyhow::Result<RocksStore> {
-        RocksStore::open(&self.db).with_context(|| format!("cannot open store {}", self.db.display()))
+        RocksStore::open(&self.db)
+            .with_context(|| format!("cannot open store {}", self.db.display()))
     }
 
     /// Opens an existing store (never creates one for a read).
@@ -132,12 +133,22 @@ fn index_once(store: &RocksStore, project: &str, args: &IndexArgs) -> anyhow::Re
     }
     let options = IndexOptions {
         force: args.force,
-        threads: args.input.threads.unwrap_or(IndexOptions::default().threads),
+        threads: args
+            .input
+            .threads
+            .unwrap_or(IndexOptions::default().threads),
         source_label: Some(source.describe()),
     };
     let progress = IndexProgress::default();
     let report = with_index_progress(&progress, args.quiet, || {
-        codegraph_store::index(store, project, source.as_mut(), pipeline, &options, &progress)
+        codegraph_store::index(
+            store,
+            project,
+            source.as_mut(),
+            pipeline,
+            &options,
+            &progress,
+        )
     })
     .with_context(|| format!("indexing {} failed", source.describe()))?;
     if args.json {
@@ -234,7 +245,9 @@ fn with_index_progress<T>(progress: &IndexProgress, quiet: bool, work: impl FnOn
                         ));
                         bar.set_length(expected);
                     } else {
-                        bar.set_style(style("{spinner} [{elapsed_precise}] {pos} files read {msg}"));
+                        bar.set_style(style(
+                            "{spinner} [{elapsed_precise}] {pos} files read {msg}",
+                        ));
                     }
                     bar.set_position(PipelineStats::get(&progress.parse.processed));
                     bar.set_message(format!(
@@ -267,11 +280,12 @@ fn watch(store: &RocksStore, project: &str, args: &IndexArgs) -> anyhow::Result<
     watcher
         .watch(root, RecursiveMode::Recursive)
         .with_context(|| format!("cannot watch {}", root.display()))?;
-    let db = args.db.db.canonicalize().unwrap_or_else(|_| args.db.db.clone());
-    eprintln!(
-        "codegraph: watching {} (Ctrl-C to stop)",
-        root.display()
-    );
+    let db = args
+        .db
+        .db
+        .canonicalize()
+        .unwrap_or_else(|_| args.db.db.clone());
+    eprintln!("codegraph: watching {} (Ctrl-C to stop)", root.display());
     loop {
         let first: notify::Result<notify::Event> = match rx.recv() {
             Ok(e) => e,
@@ -442,7 +456,11 @@ pub fn query(args: QueryArgs) -> anyhow::Result<ExitCode> {
             let node = one_symbol(&store, &project, &symbol.symbol)?;
             let reached = query::impact(&store, &project, node.id, *depth)?;
             write_list(&mut out, format, &reached, |r| {
-                format!("{}{}", "  ".repeat(r.depth as usize - 1), text_node(&r.node))
+                format!(
+                    "{}{}",
+                    "  ".repeat(r.depth as usize - 1),
+                    text_node(&r.node)
+                )
             })?;
             !reached.is_empty()
         }
@@ -545,7 +563,8 @@ fn one_symbol(store: &RocksStore, project: &str, spec: &str) -> anyhow::Result<N
         0 => bail!("no symbol {spec:?} in project {project}"),
         1 => Ok(nodes.remove(0)),
         n => {
-            let mut msg = format!("{spec:?} names {n} symbols; give a qualified name, an id or path:line:");
+            let mut msg =
+                format!("{spec:?} names {n} symbols; give a qualified name, an id or path:line:");
             for node in nodes.iter().take(20) {
                 msg += &format!(
                     "\n  {}  {} {} {}:{}",
@@ -658,7 +677,11 @@ pub fn projects(args: ProjectsArgs) -> anyhow::Result<ExitCode> {
             "{p}\t{} files\t{lines} lines\t{}{}",
             files.len(),
             meta.source.unwrap_or_default(),
-            if meta.dirty { "\t(interrupted; the next index run resolves everything)" } else { "" }
+            if meta.dirty {
+                "\t(interrupted; the next index run resolves everything)"
+            } else {
+                ""
+            }
         )?;
     }
     Ok(ExitCode::SUCCESS)

@@ -43,17 +43,21 @@ fn project(root: &Path) {
 }
 
 fn index(src: &Path, db: &Path) -> serde_json::Value {
-    let out = run(codegraph()
-        .arg("index")
-        .arg(src)
-        .arg("--db")
-        .arg(db)
-        .args(["--project", "demo", "--json", "-q"]));
+    let out = run(codegraph().arg("index").arg(src).arg("--db").arg(db).args([
+        "--project",
+        "demo",
+        "--json",
+        "-q",
+    ]));
     serde_json::from_str(stdout(&out).trim()).unwrap()
 }
 
 fn query(db: &Path, args: &[&str]) -> String {
-    stdout(&run(codegraph().arg("query").arg("--db").arg(db).args(args)))
+    stdout(&run(codegraph()
+        .arg("query")
+        .arg("--db")
+        .arg(db)
+        .args(args)))
 }
 
 #[test]
@@ -66,12 +70,20 @@ fn index_then_query_then_update() {
     assert_eq!(first["full"], true);
 
     let callers = query(&db, &["callers", "helper"]);
-    assert!(callers.contains("app/core.py:6  method app.core.Engine.check"), "{callers}");
-    assert!(callers.contains("app/main.py:6  function app.main.main"), "{callers}");
+    assert!(
+        callers.contains("app/core.py:6  method app.core.Engine.check"),
+        "{callers}"
+    );
+    assert!(
+        callers.contains("app/main.py:6  function app.main.main"),
+        "{callers}"
+    );
     let callees = query(&db, &["--format", "jsonl", "callees", "app.main.main"]);
     let names: Vec<String> = callees
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["qualified_name"].to_string())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["qualified_name"].to_string()
+        })
         .collect();
     assert_eq!(
         names,
@@ -83,15 +95,24 @@ fn index_then_query_then_update() {
     );
     let impact = query(&db, &["impact", "app.core.helper", "--depth", "3"]);
     assert!(impact.contains("method app.core.Engine.check"), "{impact}");
-    assert!(impact.contains("  method app.core.Engine.start"), "{impact}");
+    assert!(
+        impact.contains("  method app.core.Engine.start"),
+        "{impact}"
+    );
     let path = query(&db, &["path", "app.main.main", "app.core.helper"]);
     assert_eq!(path.lines().count(), 2, "{path}");
     let outline = query(&db, &["outline", "app/core.py"]);
-    assert!(outline.contains("class app.core.Engine  app/core.py:1\n  method app.core.Engine.start"), "{outline}");
+    assert!(
+        outline.contains("class app.core.Engine  app/core.py:1\n  method app.core.Engine.start"),
+        "{outline}"
+    );
     let fuzzy = query(&db, &["find", "--fuzzy", "hlpr"]);
     assert!(fuzzy.starts_with("function app.core.helper"), "{fuzzy}");
     let prefix = query(&db, &["--format", "json", "find", "--prefix", "st"]);
-    assert!(prefix.contains("\"qualified_name\": \"app.core.Engine.start\""), "{prefix}");
+    assert!(
+        prefix.contains("\"qualified_name\": \"app.core.Engine.start\""),
+        "{prefix}"
+    );
     let dot = query(&db, &["--format", "dot", "neighbours", "app.core.helper"]);
     assert!(dot.starts_with("digraph codegraph {"), "{dot}");
     assert!(dot.contains("[label=\"calls\""), "{dot}");
@@ -101,8 +122,21 @@ fn index_then_query_then_update() {
     let (e1, e2) = (export(), export());
     assert_eq!(e1, e2);
     let first_node: serde_json::Value = serde_json::from_str(e1.lines().next().unwrap()).unwrap();
-    for field in ["type", "id", "kind", "name", "qualified_name", "language", "path", "line", "end_line"] {
-        assert!(first_node.get(field).is_some(), "{field} missing: {first_node}");
+    for field in [
+        "type",
+        "id",
+        "kind",
+        "name",
+        "qualified_name",
+        "language",
+        "path",
+        "line",
+        "end_line",
+    ] {
+        assert!(
+            first_node.get(field).is_some(),
+            "{field} missing: {first_node}"
+        );
     }
     let call_edge = e1
         .lines()
@@ -110,12 +144,18 @@ fn index_then_query_then_update() {
         .find(|v| v["type"] == "edge" && v["kind"] == "calls")
         .unwrap();
     for field in ["src", "dst", "resolution", "line"] {
-        assert!(call_edge.get(field).is_some(), "{field} missing: {call_edge}");
+        assert!(
+            call_edge.get(field).is_some(),
+            "{field} missing: {call_edge}"
+        );
     }
 
     // Nothing changed: nothing parsed.
     let again = index(&src, &db);
-    assert_eq!((again["parsed"].clone(), again["resolved"].clone()), (0.into(), 0.into()));
+    assert_eq!(
+        (again["parsed"].clone(), again["resolved"].clone()),
+        (0.into(), 0.into())
+    );
     // One file changed: it alone is parsed; a file it affects is resolved again.
     write(
         &src,
@@ -212,29 +252,46 @@ fn kill_during_indexing_leaves_a_sound_store_and_the_next_run_finishes() {
         if !db.join("CURRENT").exists() {
             continue;
         }
-        let check = codegraph().arg("check").arg("--db").arg(&db).args(["--project", "big"]).output().unwrap();
+        let check = codegraph()
+            .arg("check")
+            .arg("--db")
+            .arg(&db)
+            .args(["--project", "big"])
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&check.stderr);
         // The store opens; when the project exists, it has no dangling edge.
         if !stderr.contains("no project") && !stderr.contains("holds no project") {
-            assert!(check.status.success(), "after a kill at {delay_ms} ms:\n{}\n{stderr}", stdout(&check));
+            assert!(
+                check.status.success(),
+                "after a kill at {delay_ms} ms:\n{}\n{stderr}",
+                stdout(&check)
+            );
         }
         // The next run finishes the work and equals a clean build.
         let report = index_named(&src, &db, "big");
         assert!(report["source_error"].is_null());
-        run(codegraph().arg("check").arg("--db").arg(&db).args(["--project", "big"]));
+        run(codegraph()
+            .arg("check")
+            .arg("--db")
+            .arg(&db)
+            .args(["--project", "big"]));
         let clean = dir.path().join(format!("clean{delay_ms}"));
         index_named(&src, &clean, "big");
         let export = |db: &Path| stdout(&run(codegraph().arg("export").arg("--db").arg(db)));
-        assert!(export(&db) == export(&clean), "after a kill at {delay_ms} ms the graph differs from a clean build");
+        assert!(
+            export(&db) == export(&clean),
+            "after a kill at {delay_ms} ms the graph differs from a clean build"
+        );
     }
 }
 
 fn index_named(src: &Path, db: &Path, project: &str) -> serde_json::Value {
-    let out = run(codegraph()
-        .arg("index")
-        .arg(src)
-        .arg("--db")
-        .arg(db)
-        .args(["--project", project, "--json", "-q"]));
+    let out = run(codegraph().arg("index").arg(src).arg("--db").arg(db).args([
+        "--project",
+        project,
+        "--json",
+        "-q",
+    ]));
     serde_json::from_str(stdout(&out).trim()).unwrap()
 }

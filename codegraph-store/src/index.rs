@@ -23,8 +23,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use codegraph_core::{
-    Error, FileRecord, FileResolution, FileUpdate, GraphStore, NodeKind, ParsedFile,
-    ProjectMeta, Result, SkippedFile,
+    Error, FileRecord, FileResolution, FileUpdate, GraphStore, NodeKind, ParsedFile, ProjectMeta,
+    Result, SkippedFile,
 };
 use codegraph_parse::source::Source;
 use codegraph_parse::{FileOutcome, Pipeline, PipelineStats};

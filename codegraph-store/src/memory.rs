@@ -197,7 +197,10 @@ impl GraphStore for MemoryStore {
                         let c = edge_kind_code(k);
                         ((id, c, NodeId(0), 0), (id, c, NodeId(u64::MAX), u32::MAX))
                     }
-                    None => ((id, 0, NodeId(0), 0), (id, u8::MAX, NodeId(u64::MAX), u32::MAX)),
+                    None => (
+                        (id, 0, NodeId(0), 0),
+                        (id, u8::MAX, NodeId(u64::MAX), u32::MAX),
+                    ),
                 };
                 map.range(lo..=hi).map(|(_, e)| e.clone()).collect()
             })

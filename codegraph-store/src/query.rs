@@ -114,14 +114,13 @@ pub fn find<S: GraphStore + ?Sized>(
                 .find(|s| !s.is_empty())
                 .unwrap_or(pattern);
             for (_, id) in store.find_by_name(project, last, true, usize::MAX)? {
-                if let Some(node) = store.node(project, id)? {
-                    if node.name == pattern
+                if let Some(node) = store.node(project, id)?
+                    && (node.name == pattern
                         || node.qualified_name == pattern
                         || node.qualified_name.ends_with(&format!(".{pattern}"))
-                        || node.qualified_name.ends_with(&format!("::{pattern}"))
-                    {
-                        hits.extend(accept(node, 1.0));
-                    }
+                        || node.qualified_name.ends_with(&format!("::{pattern}")))
+                {
+                    hits.extend(accept(node, 1.0));
                 }
             }
         }

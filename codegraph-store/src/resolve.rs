@@ -23,8 +23,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use codegraph_core::{
-    Edge, FileResolution, Language, NodeId, NodeKind, Reference, ReferenceKind, Resolution,
-    Result,
+    Edge, FileResolution, Language, NodeId, NodeKind, Reference, ReferenceKind, Resolution, Result,
 };
 
 use crate::view::{Def, FileData, Recorder, View, dir_of};
@@ -99,6 +98,9 @@ struct FileCtx {
     children: HashMap<(NodeId, String), Vec<usize>>,
     /// Import reference index of each import node.
     import_ref: HashMap<NodeId, usize>,
+    /// Import nodes that bring whole modules into scope (`from m import *`, `use m::*`,
+    /// Java `import p.*`, C++ `#include`).
+    wildcards: Vec<Def>,
 }
 
 impl FileCtx {
@@ -114,9 +116,14 @@ impl FileCtx {
             }
         }
         let mut import_ref = HashMap::new();
+        let mut wildcards = Vec::new();
         for (i, r) in data.references.iter().enumerate() {
             if r.kind == ReferenceKind::Import {
                 import_ref.insert(r.source, i);
+                let whole = r.name == "*" || (language == Language::Cpp && r.qualifier.is_none());
+                if whole && let Some(&n) = by_id.get(&r.source) {
+                    wildcards.push(data.nodes[n].clone());
+                }
             }
         }
         Some(FileCtx {
@@ -126,6 +133,7 @@ impl FileCtx {
             by_id,
             children,
             import_ref,
+            wildcards,
         })
     }
 
@@ -506,10 +514,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         if !self.rec.has_file(path) {
             return Ok(None);
         }
-        Ok(self
-            .rec
-            .file(path)?
-            .and_then(|d| d.nodes.first().cloned()))
+        Ok(self.rec.file(path)?.and_then(|d| d.nodes.first().cloned()))
     }
 
     // ---- imports ----------------------------------------------------------------------
@@ -889,8 +894,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         let mut files = Vec::new();
         for dir in dirs {
             for path in self.rec.files_in_dir(&dir) {
-                if !path.ends_with(".go") || path.ends_with("_test.go") && !import_path.is_empty()
-                {
+                if !path.ends_with(".go") || path.ends_with("_test.go") && !import_path.is_empty() {
                     continue;
                 }
                 if let Some(f) = self.file_node(&path)? {
@@ -957,11 +961,11 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         } else {
             (false, raw.trim_matches('"'))
         };
-        if !system && let Some(p) = normalize_path(dir_of(&ctx.data.path), &format!("./{inner}"))
+        if !system
+            && let Some(p) = normalize_path(dir_of(&ctx.data.path), &format!("./{inner}"))
+            && let Some(f) = self.file_node(&p)?
         {
-            if let Some(f) = self.file_node(&p)? {
-                return Ok(vec![Target::Def(f)]);
-            }
+            return Ok(vec![Target::Def(f)]);
         }
         // Include directories are unknown: any file whose path ends with the include.
         let (dir, file) = match inner.rfind('/') {
@@ -1060,16 +1064,11 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         }
         targets.retain(|t| !matches!(t, Target::Def(d) if d.path == ctx.data.path));
         if targets.is_empty() {
-            for (i, r) in ctx.data.references.iter().enumerate() {
-                if r.kind == ReferenceKind::Import
-                    && (r.name == "*" || (ctx.language == Language::Cpp && r.qualifier.is_none()))
-                    && let Some(found) = self.import_targets(ctx, i)?
-                {
-                    for m in found.targets {
-                        targets.extend(self.members(&m, name, 1)?);
-                        if ctx.language == Language::Cpp {
-                            targets.extend(self.cpp_namespace_members(&m, name)?);
-                        }
+            for import in ctx.wildcards.clone() {
+                for m in self.import_node_targets(&import)? {
+                    targets.extend(self.members(&m, name, 1)?);
+                    if ctx.language == Language::Cpp {
+                        targets.extend(self.cpp_namespace_members(&m, name)?);
                     }
                 }
             }
@@ -1122,9 +1121,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             // Python `import a.b` binds `a`, but the whole dotted path is the module.
             if ctx.language == Language::Python && segments.len() > 1 {
                 let has_import = ctx.data.references.iter().any(|r| {
-                    r.kind == ReferenceKind::Import
-                        && r.qualifier.is_none()
-                        && r.name == qualifier
+                    r.kind == ReferenceKind::Import && r.qualifier.is_none() && r.name == qualifier
                 });
                 if has_import {
                     let t = self.python_module(ctx, qualifier)?;
@@ -1422,7 +1419,8 @@ enum CallKind {
 
 fn is_identifier(s: &str) -> bool {
     !s.is_empty()
-        && s.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
         && !s.starts_with(|c: char| c.is_ascii_digit())
 }
 
@@ -1491,10 +1489,7 @@ mod tests {
 
     #[test]
     fn relative_python_modules() {
-        assert_eq!(
-            python_relative("pkg/sub/mod.py", ".").as_deref(),
-            Some("")
-        );
+        assert_eq!(python_relative("pkg/sub/mod.py", ".").as_deref(), Some(""));
         assert_eq!(
             python_relative("pkg/sub/mod.py", ".util").as_deref(),
             Some("pkg/sub/util")

@@ -121,6 +121,10 @@ impl RocksStore {
         if !fresh {
             let cfs = DB::list_cf(&Options::default(), &path).map_err(|e| db_err(&path, e))?;
             if !cfs.iter().any(|c| c == CF_META) {
+                // A damaged database can list too few column families: open it to tell
+                // "corrupt" from "someone else's".
+                DB::open_cf_for_read_only(&Options::default(), &path, &cfs, false)
+                    .map_err(|e| db_err(&path, e))?;
                 return Err(Error::InvalidInput(format!(
                     "{} is a RocksDB database but not a CodeGraph store",
                     path.display()
@@ -139,7 +143,11 @@ impl RocksStore {
             DB::open_cf_descriptors(&opts, &path, descriptors).map_err(|e| db_err(&path, e))?;
         let store = RocksStore { db, path };
         let meta = store.cf(CF_META);
-        match store.db.get_cf(meta, FORMAT_KEY).map_err(|e| store.err(e))? {
+        match store
+            .db
+            .get_cf(meta, FORMAT_KEY)
+            .map_err(|e| store.err(e))?
+        {
             Some(v) if v == FORMAT_VALUE => {}
             Some(v) => {
                 return Err(Error::Unsupported(format!(
@@ -370,7 +378,7 @@ impl GraphStore for RocksStore {
         let end = successor(&pid).unwrap_or_else(|| vec![u8::MAX; 9]);
         let mut batch = WriteBatch::default();
         for name in ALL_CFS.iter().filter(|n| **n != CF_META) {
-            batch.delete_range_cf(self.cf(name), pid, &end);
+            batch.delete_range_cf(self.cf(name), pid.as_slice(), end.as_slice());
         }
         let mut key = vec![PROJECT_PREFIX];
         key.extend_from_slice(&pid);
@@ -396,11 +404,7 @@ impl GraphStore for RocksStore {
             }
         }
         let key = string_key(&pid, path);
-        batch.put_cf(
-            self.cf(CF_REFS),
-            &key,
-            codec::to_bytes(&update.references)?,
-        );
+        batch.put_cf(self.cf(CF_REFS), &key, codec::to_bytes(&update.references)?);
         batch.put_cf(self.cf(CF_FILES), &key, codec::to_bytes(&update.file)?);
         self.write(batch)
     }

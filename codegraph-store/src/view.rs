@@ -98,7 +98,11 @@ impl PathSet {
 
     /// Files directly in `dir`.
     pub fn in_dir(&self, dir: &str) -> impl Iterator<Item = &str> {
-        self.by_dir.get(dir).into_iter().flatten().map(|s| s.as_str())
+        self.by_dir
+            .get(dir)
+            .into_iter()
+            .flatten()
+            .map(|s| s.as_str())
     }
 
     /// Directories whose path is `suffix` or ends with `/suffix`.

@@ -28,9 +28,19 @@ enum Call {
 
 #[derive(Clone, Debug)]
 enum Item {
-    Import { module: usize, name: Option<usize> },
-    Func { name: usize, calls: Vec<Call> },
-    Class { name: usize, base: Option<usize>, methods: Vec<(usize, Vec<Call>)> },
+    Import {
+        module: usize,
+        name: Option<usize>,
+    },
+    Func {
+        name: usize,
+        calls: Vec<Call>,
+    },
+    Class {
+        name: usize,
+        base: Option<usize>,
+        methods: Vec<(usize, Vec<Call>)>,
+    },
 }
 
 fn call() -> impl Strategy<Value = Call> + Clone {
@@ -53,7 +63,11 @@ fn item() -> impl Strategy<Value = Item> {
             prop::option::of(2..4usize),
             prop::collection::vec((0..METHODS.len(), calls), 0..3)
         )
-            .prop_map(|(name, base, methods)| Item::Class { name, base, methods }),
+            .prop_map(|(name, base, methods)| Item::Class {
+                name,
+                base,
+                methods
+            }),
     ]
 }
 
@@ -70,7 +84,10 @@ fn python(items: &[Item]) -> String {
     let mut s = String::new();
     for it in items {
         match it {
-            Item::Import { module, name: Some(n) } => {
+            Item::Import {
+                module,
+                name: Some(n),
+            } => {
                 s += &format!("from {} import {}\n", PY_MODULES[*module], NAMES[*n]);
             }
             Item::Import { module, name: None } => {
@@ -83,7 +100,11 @@ fn python(items: &[Item]) -> String {
                     s += &format!("    {}\n", py_call(c));
                 }
             }
-            Item::Class { name, base, methods } => {
+            Item::Class {
+                name,
+                base,
+                methods,
+            } => {
                 let base = base.map(|b| format!("({})", NAMES[b])).unwrap_or_default();
                 s += &format!("class {}{base}:\n    pass\n", NAMES[*name]);
                 for (m, calls) in methods {
@@ -111,11 +132,22 @@ fn javascript(items: &[Item]) -> String {
     let mut s = String::new();
     for it in items {
         match it {
-            Item::Import { module, name: Some(n) } => {
-                s += &format!("import {{ {} }} from '{}';\n", NAMES[*n], JS_MODULES[module % 3]);
+            Item::Import {
+                module,
+                name: Some(n),
+            } => {
+                s += &format!(
+                    "import {{ {} }} from '{}';\n",
+                    NAMES[*n],
+                    JS_MODULES[module % 3]
+                );
             }
             Item::Import { module, name: None } => {
-                s += &format!("import * as mod{} from '{}';\n", module % 3, JS_MODULES[module % 3]);
+                s += &format!(
+                    "import * as mod{} from '{}';\n",
+                    module % 3,
+                    JS_MODULES[module % 3]
+                );
             }
             Item::Func { name, calls } => {
                 s += &format!("export function {}() {{\n", NAMES[*name]);
@@ -124,8 +156,14 @@ fn javascript(items: &[Item]) -> String {
                 }
                 s += "}\n";
             }
-            Item::Class { name, base, methods } => {
-                let base = base.map(|b| format!(" extends {}", NAMES[b])).unwrap_or_default();
+            Item::Class {
+                name,
+                base,
+                methods,
+            } => {
+                let base = base
+                    .map(|b| format!(" extends {}", NAMES[b]))
+                    .unwrap_or_default();
                 s += &format!("export class {}{base} {{\n", NAMES[*name]);
                 for (m, calls) in methods {
                     s += &format!("  {}() {{\n", METHODS[*m]);
@@ -142,7 +180,11 @@ fn javascript(items: &[Item]) -> String {
 }
 
 fn go(path: &str, items: &[Item]) -> String {
-    let package = if path.starts_with("cmd/") { "main" } else { "svc" };
+    let package = if path.starts_with("cmd/") {
+        "main"
+    } else {
+        "svc"
+    };
     let mut s = format!("package {package}\n\n");
     let mut imported = false;
     for it in items {
@@ -165,8 +207,14 @@ fn go(path: &str, items: &[Item]) -> String {
                 }
                 s += "}\n";
             }
-            Item::Class { name, base, methods } => {
-                let embed = base.map(|b| format!("\t{}\n", NAMES[b])).unwrap_or_default();
+            Item::Class {
+                name,
+                base,
+                methods,
+            } => {
+                let embed = base
+                    .map(|b| format!("\t{}\n", NAMES[b]))
+                    .unwrap_or_default();
                 s += &format!("type {} struct {{\n{embed}}}\n", NAMES[*name]);
                 for (m, calls) in methods {
                     s += &format!("func (r *{}) {}() {{\n", NAMES[*name], METHODS[*m]);
@@ -277,18 +325,27 @@ fn diff_lines(want: &str, got: &str) -> Vec<String> {
 #[test]
 fn unchanged_files_are_not_parsed_and_vanished_ones_are_removed() {
     let store = MemoryStore::new();
-    let files = [("a.py", "def f():\n    g()\n"), ("b.py", "def g():\n    pass\n")];
+    let files = [
+        ("a.py", "def f():\n    g()\n"),
+        ("b.py", "def g():\n    pass\n"),
+    ];
     let first = index_files(&store, "p", &files);
     assert_eq!((first.parsed, first.unchanged, first.full), (2, 0, true));
     let again = index_files(&store, "p", &files);
     assert_eq!((again.parsed, again.unchanged, again.resolved), (0, 2, 0));
     // Editing g's body affects nobody else: only b.py is resolved.
-    let edited = index_files(&store, "p", &[files[0], ("b.py", "def g():\n    return 1\n")]);
+    let edited = index_files(
+        &store,
+        "p",
+        &[files[0], ("b.py", "def g():\n    return 1\n")],
+    );
     assert_eq!((edited.parsed, edited.resolved), (1, 1));
     // Removing g makes a.py's call unresolved: a.py depended on the name.
     let removed = index_files(&store, "p", &[files[0]]);
     assert_eq!((removed.removed, removed.resolved), (1, 1));
-    assert!(export(&store, "p").contains(r#""resolution":"unresolved","line":2,"column":5,"name":"g""#));
+    assert!(
+        export(&store, "p").contains(r#""resolution":"unresolved","line":2,"column":5,"name":"g""#)
+    );
 }
 
 /// A change that alters no definition, only a class's bases, must still reach the

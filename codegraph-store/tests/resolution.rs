@@ -301,15 +301,17 @@ fn cpp_includes_namespaces_and_out_of_line_definitions() {
     );
     assert_eq!(
         callees(&store, "cpp", "main"),
-        [
-            "geo::Shape::area (ambiguous)",
-            "geo::Shape::make (import)",
-        ]
+        ["geo::Shape::area (ambiguous)", "geo::Shape::make (import)",]
     );
     // Both includes of the header resolve to its file node; `<vector>` stays external.
     let header = store.file("cpp", "include/geo/shape.h").unwrap().unwrap();
     let mut includers: Vec<String> = store
-        .edges("cpp", header.node_ids[0], Direction::Incoming, Some(EdgeKind::Imports))
+        .edges(
+            "cpp",
+            header.node_ids[0],
+            Direction::Incoming,
+            Some(EdgeKind::Imports),
+        )
         .unwrap()
         .into_iter()
         .map(|e| store.node("cpp", e.src).unwrap().unwrap().path)

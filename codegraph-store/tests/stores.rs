@@ -139,7 +139,10 @@ fn contract(store: &dyn GraphStore) {
         .map(|(n, _)| n)
         .collect();
     assert_eq!(found, ["a.py", "f", "g", "h"]);
-    assert_eq!(store.find_by_name("p", "g", true, 10).unwrap(), [("g".to_string(), g)]);
+    assert_eq!(
+        store.find_by_name("p", "g", true, 10).unwrap(),
+        [("g".to_string(), g)]
+    );
     assert_eq!(store.find_by_name("p", "a", false, 10).unwrap().len(), 1);
     assert_eq!(store.dependents("p", "h").unwrap(), ["a.py"]);
     // Another project sees nothing of this one.
@@ -151,7 +154,12 @@ fn contract(store: &dyn GraphStore) {
     store.write_file("p", &a2).unwrap();
     assert!(store.node("p", g).unwrap().is_none());
     assert!(store.resolution("p", "a.py").unwrap().is_none());
-    assert!(store.edges("p", g, Direction::Incoming, None).unwrap().is_empty());
+    assert!(
+        store
+            .edges("p", g, Direction::Incoming, None)
+            .unwrap()
+            .is_empty()
+    );
     assert!(store.dependents("p", "h").unwrap().is_empty());
     assert!(store.find_by_name("p", "g", true, 10).unwrap().is_empty());
     store.write_resolution("p", "a.py", &ra2).unwrap();
@@ -197,7 +205,10 @@ mod rocks {
                 }
             }
         }
-        out += &format!("{:?}\n", store.find_by_name(project, "", false, usize::MAX).unwrap());
+        out += &format!(
+            "{:?}\n",
+            store.find_by_name(project, "", false, usize::MAX).unwrap()
+        );
         out
     }
 

@@ -19,16 +19,16 @@ use crate::filter::Filter;
 #[cfg(feature = "archive")]
 mod archive;
 mod directory;
-mod memory;
 #[cfg(feature = "git")]
 mod git;
+mod memory;
 
 #[cfg(feature = "archive")]
 pub use archive::{ArchiveFormat, ArchiveLimits, ArchiveSource, StreamSource};
 pub use directory::DirectorySource;
-pub use memory::MemorySource;
 #[cfg(feature = "git")]
 pub use git::GitSource;
+pub use memory::MemorySource;
 
 /// A file's bytes, or where to read them. Directory sources hand out paths so that
 /// workers read files in parallel; archive and git sources must decompress in order

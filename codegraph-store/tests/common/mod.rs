@@ -66,11 +66,12 @@ pub fn node<S: GraphStore + ?Sized>(store: &S, project: &str, qualified: &str) -
 /// `(callee qualified name, resolution)` of every call out of a node, sorted.
 pub fn callees<S: GraphStore + ?Sized>(store: &S, project: &str, qualified: &str) -> Vec<String> {
     let n = node(store, project, qualified);
-    let mut out: Vec<String> = query::calls(store, project, n.id, codegraph_core::Direction::Outgoing)
-        .unwrap()
-        .into_iter()
-        .map(|r| format!("{} ({})", r.node.qualified_name, r.resolution))
-        .collect();
+    let mut out: Vec<String> =
+        query::calls(store, project, n.id, codegraph_core::Direction::Outgoing)
+            .unwrap()
+            .into_iter()
+            .map(|r| format!("{} ({})", r.node.qualified_name, r.resolution))
+            .collect();
     out.sort();
     out.dedup();
     out
@@ -85,7 +86,12 @@ pub fn targets<S: GraphStore + ?Sized>(
 ) -> Vec<String> {
     let n = node(store, project, qualified);
     let mut out: Vec<String> = store
-        .edges(project, n.id, codegraph_core::Direction::Outgoing, Some(kind))
+        .edges(
+            project,
+            n.id,
+            codegraph_core::Direction::Outgoing,
+            Some(kind),
+        )
         .unwrap()
         .into_iter()
         .map(|e| {
