@@ -14,7 +14,7 @@
 //!    [`MAX_AMBIGUOUS`]; none leaves the reference **unresolved**.
 //!
 //! Nothing is guessed beyond that: a call on a receiver whose type is unknown
-//! (`x.append()`) resolves only through the unique-name stage, and is recorded as such.
+//! (`x.append()`) stays unresolved.
 //!
 //! Resolution is a pure function of the file and the [`View`] it reads, and it notes
 //! every read, so the indexer can tell which files a change can affect.
@@ -232,7 +232,10 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             }
             dsts.sort();
             dsts.dedup_by_key(|(id, _)| *id);
-            dsts.retain(|(id, _)| *id != r.source);
+            // Recursion is a real call; an import binding naming itself is not an edge.
+            if r.kind == ReferenceKind::Import {
+                dsts.retain(|(id, _)| *id != r.source);
+            }
             if dsts.is_empty() {
                 unresolved.push(i as u32);
                 continue;
@@ -1220,7 +1223,10 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 {
                     return Ok(Some(found));
                 }
-                self.unique_name(ctx, &r.name, CallKind::Method)
+                // The receiver's type is unknown (`x.append()`): a name-only guess was
+                // wrong about half the time against jedi (docs/PERFORMANCE.md), so the
+                // call stays unresolved rather than invent an edge.
+                Ok(None)
             }
         }
     }
@@ -1382,7 +1388,6 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             .filter(|d| ecosystem(d.language) == eco)
             .filter(|d| match kind {
                 CallKind::Call => d.kind.is_callable() || d.kind.is_type(),
-                CallKind::Method => d.kind.is_callable(),
                 CallKind::Type => d.kind.is_type(),
             })
             .cloned()
@@ -1411,8 +1416,6 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
 enum CallKind {
     /// A bare call: a function, or a class being constructed.
     Call,
-    /// A call on a receiver of unknown type.
-    Method,
     /// A base type.
     Type,
 }
