@@ -157,7 +157,7 @@ fn index_once(store: &RocksStore, project: &str, args: &IndexArgs) -> anyhow::Re
         out.write_all(b"\n")?;
     }
     if !args.quiet {
-        print_report(project, &report, &source.describe(), store);
+        print_report(project, &report, &source.describe());
     }
     Ok(match &report.source_error {
         Some(e) => {
@@ -190,7 +190,7 @@ fn report_json(project: &str, r: &IndexReport, store: &RocksStore) -> serde_json
     })
 }
 
-fn print_report(project: &str, r: &IndexReport, what: &str, store: &RocksStore) {
+fn print_report(project: &str, r: &IndexReport, what: &str) {
     let secs = r.total_time.as_secs_f64();
     if r.parsed == 0 && r.removed == 0 && r.resolved == 0 {
         eprintln!(
@@ -214,7 +214,6 @@ fn print_report(project: &str, r: &IndexReport, what: &str, store: &RocksStore) 
                 0.0
             },
         );
-        let _ = store;
     }
     print_skipped(&r.skipped);
 }

@@ -17,14 +17,14 @@
 //! changed (see [`crate::view`]). The result equals a clean rebuild; the
 //! `incremental_equals_rebuild` property test checks it over random edit sequences.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use codegraph_core::{
-    Error, FileRecord, FileResolution, FileUpdate, GraphStore, NodeKind, ParsedFile, ProjectMeta,
-    Result, SkippedFile,
+    Error, FileRecord, FileResolution, FileUpdate, GraphStore, ParsedFile, ProjectMeta, Result,
+    SkippedFile,
 };
 use codegraph_parse::source::Source;
 use codegraph_parse::{FileOutcome, Pipeline, PipelineStats};
@@ -436,23 +436,6 @@ impl<S: GraphStore + ?Sized> View for StoreView<'_, S> {
     fn paths(&self) -> &PathSet {
         &self.paths
     }
-}
-
-/// Nodes of a kind that `symbols`-style listings and exports skip.
-pub fn is_structural(kind: NodeKind) -> bool {
-    matches!(kind, NodeKind::File | NodeKind::Import)
-}
-
-/// Every file of a project with its nodes, in path order: what exports walk.
-pub fn files_sorted<S: GraphStore + ?Sized>(
-    store: &S,
-    project: &str,
-) -> Result<BTreeMap<String, FileRecord>> {
-    Ok(store
-        .files(project)?
-        .into_iter()
-        .map(|f| (f.path.clone(), f))
-        .collect())
 }
 
 /// Checks a project's integrity: every node a file lists exists, every resolved edge

@@ -628,7 +628,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                         }
                         out
                     } else {
-                        self.python_module_from(ctx, &abs)?
+                        self.python_module_from(&abs)?
                     }
                 } else {
                     self.python_module(ctx, q)?
@@ -646,7 +646,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     }
 
     /// A relative Python module, given as a path relative to the repository root.
-    fn python_module_from(&mut self, _ctx: &FileCtx, rel: &str) -> Result<Vec<Target>> {
+    fn python_module_from(&mut self, rel: &str) -> Result<Vec<Target>> {
         let mut out = Vec::new();
         for cand in [format!("{rel}.py"), format!("{rel}/__init__.py")] {
             if let Some(f) = self.file_node(&cand)? {
