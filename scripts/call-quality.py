@@ -211,6 +211,9 @@ def evaluate(oracle, binary, lang, pkg, details):
         nodes, edges = export(binary, pkg_dir, Path(tmp))
     NODES_BY_ID.clear()
     NODES_BY_ID.update(nodes)
+    SPOTS_BY_QNAME.clear()
+    for n in nodes.values():
+        SPOTS_BY_QNAME[(n["path"], n["qualified_name"])].add((n["path"], n["name_line"]))
 
     # Call sites: (path, line, column) -> written name and codegraph's targets.
     sites = {}
@@ -218,7 +221,8 @@ def evaluate(oracle, binary, lang, pkg, details):
         src = nodes.get(e["src"])
         if src is None or e.get("line") is None:
             continue
-        key = (src["path"], e["line"], e["column"])
+        # `A(x).b()` and `A(x)` start at the same column: the written name tells them apart.
+        key = (src["path"], e["line"], e["column"], e.get("name") or "")
         site = sites.setdefault(key, {"name": e.get("name") or "", "targets": []})
         if e["dst"] is not None:
             site["targets"].append((nodes[e["dst"]], e["resolution"]))
@@ -228,7 +232,7 @@ def evaluate(oracle, binary, lang, pkg, details):
     lines_cache = {}
     skipped_multiline = 0
     for key, site in sites.items():
-        path, line, col = key
+        path, line, col, _ = key
         if path not in lines_cache:
             lines_cache[path] = (pkg_dir / path).read_text(errors="replace").splitlines()
         text = lines_cache[path][line - 1] if line - 1 < len(lines_cache[path]) else ""
@@ -280,7 +284,10 @@ def evaluate(oracle, binary, lang, pkg, details):
         stats["sites"] += 1
 
         def hits(node):
-            spots = {(node["path"], node["name_line"])}
+            # Overloads (`@overload` stubs, TypeScript signatures) and the implementation
+            # are one callable: the oracle may name any of them.
+            spots = set(SPOTS_BY_QNAME.get((node["path"], node["qualified_name"]), ()))
+            spots.add((node["path"], node["name_line"]))
             # `Foo()` calls `Foo.__init__`; jedi names the class.
             if node["name"] in ("__init__", "__new__") and node.get("parent") in NODES_BY_ID:
                 parent = NODES_BY_ID[node["parent"]]
@@ -318,6 +325,7 @@ def evaluate(oracle, binary, lang, pkg, details):
     return stats, missed, wrong_kinds, examples
 
 
+SPOTS_BY_QNAME = collections.defaultdict(set)
 NODES_BY_ID = {}
 
 

@@ -198,6 +198,9 @@ string_enum! {
         Scope => "scope",
         /// Found through the file's imports and the language's module rules.
         Import => "import",
+        /// A member of the receiver's type, where the type comes from a declaration
+        /// (`x: Foo`, `-> Foo`, `Foo x`) or the call the variable was bound to (`x = Foo()`).
+        Inferred => "inferred",
         /// The only definition with that name in the project.
         UniqueName => "unique_name",
         /// Several candidates; every one of them is kept.
@@ -235,6 +238,18 @@ string_enum! {
         Inherit => "inherit",
         /// An implemented interface or trait.
         Implement => "implement",
+        /// A declared type: a parameter, variable or field annotation, a return type.
+        /// `subject` names the annotated variable (`x`, `self.x`); without one the type is
+        /// the source node's own (a function's return type, a variable's or field's type).
+        Type => "type",
+        /// A variable bound to the result of a call (`x = Foo()`, `x := NewFoo()`):
+        /// `subject` is the variable, `qualifier`/`name` the callee. A hint for typing
+        /// receivers; it never becomes an edge of its own (the call already is one).
+        Assign => "assign",
+        /// A variable bound to another variable or attribute (`self.app = app`): `subject`
+        /// is the variable, `qualifier`/`name` the value as written. A hint for typing
+        /// receivers, never an edge.
+        Value => "value",
     }
 }
 
@@ -246,6 +261,9 @@ impl ReferenceKind {
             ReferenceKind::Import => EdgeKind::Imports,
             ReferenceKind::Inherit => EdgeKind::Inherits,
             ReferenceKind::Implement => EdgeKind::Implements,
+            ReferenceKind::Type | ReferenceKind::Assign | ReferenceKind::Value => {
+                EdgeKind::References
+            }
         }
     }
 }
@@ -344,6 +362,9 @@ pub struct Node {
 /// | `#include <vector>`            | import    |                    | `<vector>`  |         |
 /// | `class A(b.Base)`              | inherit   | `b`                | `Base`      |         |
 /// | `impl Display for Foo`         | implement |                    | `Display`   |         |
+/// | `def f(x: mod.Foo)`            | type      | `mod`              | `Foo`       |         |
+/// | `x = make.thing()`             | assign    | `make`             | `thing`     |         |
+/// | `self.app = app`               | value     |                    | `app`       |         |
 ///
 /// A whole-module import has no qualifier and the module path as its name; a wildcard
 /// import has the name `*`.
@@ -365,7 +386,8 @@ pub struct Reference {
     /// the import binding, or the file.
     pub source: NodeId,
     /// For inherit/implement references whose subject is not `source` itself: the type named
-    /// by a Rust `impl Trait for Type` block (`Type`).
+    /// by a Rust `impl Trait for Type` block (`Type`). For type and assign references: the
+    /// variable, as written (`x`, `self.x`, `this.x`).
     pub subject: Option<String>,
     pub qualifier: Option<String>,
     pub name: String,

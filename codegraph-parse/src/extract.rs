@@ -19,7 +19,7 @@ use tree_sitter::{Parser, QueryCursor, StreamingIterator, Tree};
 
 use crate::lang::{self, CommentSpan, Rules};
 use crate::queries::{self, CompiledQuery, Role};
-use crate::text::{collapse_whitespace, lossy, normalize_type_name, truncate_chars};
+use crate::text::{collapse_whitespace, declared_type, lossy, normalize_type_name, truncate_chars};
 
 /// Limits applied while extracting one file.
 #[derive(Clone, Debug)]
@@ -689,7 +689,10 @@ impl<'a, 't> Extraction<'a, 't> {
                         | Role::Call
                         | Role::Import
                         | Role::Inherit
-                        | Role::Implement => main = Some((role, capture.node)),
+                        | Role::Implement
+                        | Role::Type
+                        | Role::Assign
+                        | Role::Value => main = Some((role, capture.node)),
                         Role::Name => name = Some(capture.node),
                         Role::Receiver => receiver = Some(capture.node),
                         Role::Doc => doc = Some(capture.node),
@@ -753,11 +756,20 @@ impl<'a, 't> Extraction<'a, 't> {
                             scopes.push((node, scope_name));
                         }
                     }
-                    Role::Call | Role::Import | Role::Inherit | Role::Implement => {
+                    Role::Call
+                    | Role::Import
+                    | Role::Inherit
+                    | Role::Implement
+                    | Role::Type
+                    | Role::Assign
+                    | Role::Value => {
                         let kind = match role {
                             Role::Call => ReferenceKind::Call,
                             Role::Import => ReferenceKind::Import,
                             Role::Inherit => ReferenceKind::Inherit,
+                            Role::Type => ReferenceKind::Type,
+                            Role::Assign => ReferenceKind::Assign,
+                            Role::Value => ReferenceKind::Value,
                             _ => ReferenceKind::Implement,
                         };
                         let raw = RawRef {
@@ -860,6 +872,29 @@ impl<'a, 't> Extraction<'a, 't> {
                     let Some(name_node) = raw.name else { continue };
                     let text = self.text(name_node);
                     let (mut qualifier, name) = match kind {
+                        ReferenceKind::Type => {
+                            // Only annotations that name one type (nullable wrappers looked
+                            // through) can type a receiver.
+                            let Some(full) = declared_type(&text, sep) else {
+                                continue;
+                            };
+                            match split_last(&full, self.rules.reference_separators()) {
+                                Some((q, n)) => (Some(q.to_string()), n.to_string()),
+                                None => (None, full),
+                            }
+                        }
+                        ReferenceKind::Assign | ReferenceKind::Value => {
+                            // `x = a.b()` / `x = a.b` only: a callee that is itself a call or an index
+                            // (`a().b()`, `m[k]()`) says nothing resolvable.
+                            let callee = collapse_whitespace(&text);
+                            if callee.contains(['(', '[', '{']) || callee.len() > 200 {
+                                continue;
+                            }
+                            match split_last(&callee, self.rules.reference_separators()) {
+                                Some((q, n)) => (Some(q.to_string()), n.to_string()),
+                                None => (None, callee),
+                            }
+                        }
                         ReferenceKind::Inherit | ReferenceKind::Implement => {
                             let full = normalize_type_name(&text, sep);
                             match split_last(&full, self.rules.reference_separators()) {
@@ -891,7 +926,12 @@ impl<'a, 't> Extraction<'a, 't> {
                     refs.push(PendingRef {
                         kind,
                         container,
-                        subject: raw.subject.map(|s| normalize_type_name(&self.text(s), sep)),
+                        subject: raw.subject.map(|s| match kind {
+                            ReferenceKind::Type | ReferenceKind::Assign | ReferenceKind::Value => {
+                                truncate_chars(&collapse_whitespace(&self.text(s)), 200)
+                            }
+                            _ => normalize_type_name(&self.text(s), sep),
+                        }),
                         qualifier,
                         name,
                         span: node_span,

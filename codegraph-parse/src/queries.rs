@@ -32,9 +32,16 @@ pub enum Role {
     Inherit,
     /// `@reference.implement`
     Implement,
+    /// `@reference.type`: a declared type (annotation, return type).
+    Type,
+    /// `@reference.assign`: a variable bound to a call's result.
+    Assign,
+    /// `@reference.value`: a variable bound to another variable or attribute.
+    Value,
     /// `@qualifier`: what precedes the name (`obj` in `obj.f()`).
     Qualifier,
-    /// `@subject`: the type an `impl Trait for Type` block is about.
+    /// `@subject`: the type an `impl Trait for Type` block is about; for type and assign
+    /// references, the variable.
     Subject,
     /// `@alias`: the local name an import binds.
     Alias,
@@ -206,6 +213,9 @@ fn role(capture: &str) -> Option<Role> {
         "reference.import" => Role::Import,
         "reference.inherit" => Role::Inherit,
         "reference.implement" => Role::Implement,
+        "reference.type" => Role::Type,
+        "reference.assign" => Role::Assign,
+        "reference.value" => Role::Value,
         "qualifier" => Role::Qualifier,
         "subject" => Role::Subject,
         "alias" => Role::Alias,

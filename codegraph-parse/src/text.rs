@@ -102,9 +102,121 @@ pub fn normalize_type_name(text: &str, sep: &str) -> String {
     s.replace(&format!("{sep} "), sep)
 }
 
+/// The one named type a declared type stands for, or `None` when it is not one: the
+/// annotation of a parameter, variable or field, or a return type, as written.
+///
+/// Nullability is looked through, because a value that may be absent still has its
+/// type's members: `Optional[Foo]`, `Foo | None`, `Union[Foo, None]`, `"Foo"` (a Python
+/// forward reference), `Foo | undefined`, `?Foo`. Pointers, references and type
+/// arguments go as in [`normalize_type_name`]. Anything else (`Foo | Bar`, a function
+/// type, a literal type) gives `None`: a receiver typed by it has no one type.
+pub fn declared_type(text: &str, sep: &str) -> Option<String> {
+    declared_type_at(text, sep, 0)
+}
+
+fn declared_type_at(text: &str, sep: &str, depth: usize) -> Option<String> {
+    if depth > 4 || text.len() > 300 {
+        return None;
+    }
+    let mut t = text.trim();
+    t = t.strip_prefix(':').unwrap_or(t).trim();
+    t = t.strip_prefix("->").unwrap_or(t).trim();
+    for q in ['"', '\'', '`'] {
+        if let Some(inner) = t.strip_prefix(q).and_then(|x| x.strip_suffix(q)) {
+            return declared_type_at(inner, sep, depth + 1);
+        }
+    }
+    let t = t.strip_prefix('?').unwrap_or(t);
+    let parts: Vec<&str> = split_top_level(t, '|')
+        .into_iter()
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && !is_nothing(p))
+        .collect();
+    if parts.len() != 1 {
+        return None;
+    }
+    let t = parts[0];
+    // `Optional[X]`, `typing.Optional[X]`, `t.Optional[X]`, `Union[X, None]`.
+    if let Some(open) = t.find('[')
+        && t.ends_with(']')
+    {
+        let head = t[..open].trim();
+        let head = head.rsplit('.').next().unwrap_or(head);
+        let args = &t[open + 1..t.len() - 1];
+        if head == "Optional" {
+            return declared_type_at(args, sep, depth + 1);
+        }
+        if head == "Union" {
+            let parts: Vec<&str> = split_top_level(args, ',')
+                .into_iter()
+                .map(str::trim)
+                .filter(|p| !p.is_empty() && !is_nothing(p))
+                .collect();
+            return match parts.as_slice() {
+                [one] => declared_type_at(one, sep, depth + 1),
+                _ => None,
+            };
+        }
+    }
+    let name = normalize_type_name(t, sep);
+    let valid = !name.is_empty()
+        && name.split(sep).all(|seg| {
+            !seg.is_empty()
+                && seg
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+        })
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    valid.then_some(name)
+}
+
+fn is_nothing(t: &str) -> bool {
+    matches!(t, "None" | "null" | "undefined" | "void" | "nil")
+}
+
+/// `text` split at `sep` where no bracket is open.
+fn split_top_level(text: &str, sep: char) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        match c {
+            '[' | '(' | '<' | '{' => depth += 1,
+            ']' | ')' | '>' | '}' => depth -= 1,
+            c if c == sep && depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + c.len_utf8();
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn declared_types() {
+        let d = |t: &str, sep: &str| declared_type(t, sep);
+        assert_eq!(d("Foo", ".").as_deref(), Some("Foo"));
+        assert_eq!(d("\"mod.Foo\"", ".").as_deref(), Some("mod.Foo"));
+        assert_eq!(d("t.Optional[Foo]", ".").as_deref(), Some("Foo"));
+        assert_eq!(d("Optional['Foo']", ".").as_deref(), Some("Foo"));
+        assert_eq!(d("Foo | None", ".").as_deref(), Some("Foo"));
+        assert_eq!(d("Union[None, a.Foo]", ".").as_deref(), Some("a.Foo"));
+        assert_eq!(d(": Foo<T> | undefined", ".").as_deref(), Some("Foo"));
+        assert_eq!(d("&mut Foo", "::").as_deref(), Some("Foo"));
+        assert_eq!(d("*pkg.Foo", ".").as_deref(), Some("pkg.Foo"));
+        assert_eq!(d("Foo | Bar", "."), None);
+        assert_eq!(d("Union[Foo, Bar]", "."), None);
+        assert_eq!(d("(x: number) => void", "."), None);
+        assert_eq!(d("'a' | 'b'", "."), None);
+        assert_eq!(d("None", "."), None);
+        assert_eq!(d("123", "."), None);
+    }
 
     #[test]
     fn type_names() {

@@ -114,9 +114,8 @@ pub fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
         .project
         .clone()
         .unwrap_or_else(|| default_project(&args.input.path));
-    let code = index_once(&store, &project, &args)?;
     if !args.watch {
-        return Ok(code);
+        return index_once(&store, &project, &args);
     }
     watch(&store, &project, &args)
 }
@@ -284,6 +283,8 @@ fn watch(store: &RocksStore, project: &str, args: &IndexArgs) -> anyhow::Result<
         .db
         .canonicalize()
         .unwrap_or_else(|_| args.db.db.clone());
+    // Armed before the first run, so an edit made while it runs is not missed.
+    index_once(store, project, args)?;
     eprintln!("codegraph: watching {} (Ctrl-C to stop)", root.display());
     loop {
         let first: notify::Result<notify::Event> = match rx.recv() {

@@ -292,3 +292,57 @@ fn index_named(src: &Path, db: &Path, project: &str) -> serde_json::Value {
     ]));
     serde_json::from_str(stdout(&out).trim()).unwrap()
 }
+
+#[test]
+fn watch_applies_edits_as_they_happen() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    let db = dir.path().join("db");
+    project(&src);
+    let mut child = codegraph()
+        .arg("index")
+        .arg(&src)
+        .arg("--db")
+        .arg(&db)
+        .args(["--project", "demo", "--json", "-q", "--watch"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // One JSON report per run: the first index, then one per burst of edits.
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next_report = |what: &str| -> serde_json::Value {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("no report after {what}"));
+        serde_json::from_str(&line).unwrap()
+    };
+    let first = next_report("starting");
+    assert_eq!(first["parsed"], 3, "{first}");
+    // The watch is armed before the first run, so this edit cannot fall in a gap.
+    write(
+        &src,
+        "app/extra.py",
+        "from app.core import helper\n\ndef extra():\n    return helper()\n",
+    );
+    let second = next_report("adding a file");
+    assert_eq!(second["parsed"], 1, "{second}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let callers = query(&db, &["--project", "demo", "callers", "app.core.helper"]);
+    assert!(callers.contains("app.extra.extra"), "{callers}");
+}

@@ -635,15 +635,16 @@ pub fn export_jsonl<S: GraphStore + ?Sized>(
             Some(q) => format!("{q}{sep}{}", r.name),
             None => r.name.clone(),
         };
-        // The reference each edge came from, by kind and site, for the name as written.
-        let by_site: HashMap<(EdgeKind, u32), &codegraph_core::Reference> = refs
+        // The reference each edge came from, by kind and whole span (`A(x).b()` and
+        // `A(x)` start at the same byte), for the name as written.
+        let by_site: HashMap<(EdgeKind, u32, u32), &codegraph_core::Reference> = refs
             .iter()
-            .map(|r| ((r.kind.edge_kind(), r.span.start_byte), r))
+            .map(|r| ((r.kind.edge_kind(), r.span.start_byte, r.span.end_byte), r))
             .collect();
         for edge in &resolution.edges {
             let name = edge
                 .span
-                .and_then(|s| by_site.get(&(edge.kind, s.start_byte)))
+                .and_then(|s| by_site.get(&(edge.kind, s.start_byte, s.end_byte)))
                 .map(|r| written(r));
             write_edge(
                 out,

@@ -13,6 +13,10 @@
 //!    project's language family; several become **ambiguous** edges, up to
 //!    [`MAX_AMBIGUOUS`]; none leaves the reference **unresolved**.
 //!
+//! A call on a receiver (`x.f()`, `self.app.f()`) that no scope or import names is
+//! resolved through the receiver's type, when one is known (**inferred**): a declared
+//! type (`x: Foo`, a field's or a property's annotation, a function's return type) or the
+//! call the variable was bound to (`x = Foo()`, `x = make()` with `make() -> Foo`).
 //! Nothing is guessed beyond that: a call on a receiver whose type is unknown
 //! (`x.append()`) stays unresolved.
 //!
@@ -80,9 +84,10 @@ fn weaker(a: Resolution, b: Resolution) -> Resolution {
             Resolution::Syntax => 0,
             Resolution::Scope => 1,
             Resolution::Import => 2,
-            Resolution::UniqueName => 3,
-            Resolution::Ambiguous => 4,
-            Resolution::Unresolved => 5,
+            Resolution::Inferred => 3,
+            Resolution::UniqueName => 4,
+            Resolution::Ambiguous => 5,
+            Resolution::Unresolved => 6,
         }
     }
     if rank(a) >= rank(b) { a } else { b }
@@ -101,6 +106,10 @@ struct FileCtx {
     /// Import nodes that bring whole modules into scope (`from m import *`, `use m::*`,
     /// Java `import p.*`, C++ `#include`).
     wildcards: Vec<Def>,
+    /// Type and assign references by (source, variable): what a scope's names hold.
+    bindings: HashMap<(NodeId, String), Vec<usize>>,
+    /// `self.x = ...` / `this.x: T` in a type's methods, by (type, attribute).
+    attribute_bindings: HashMap<(NodeId, String), Vec<usize>>,
 }
 
 impl FileCtx {
@@ -126,7 +135,7 @@ impl FileCtx {
                 }
             }
         }
-        Some(FileCtx {
+        let mut ctx = FileCtx {
             data,
             language,
             file_node,
@@ -134,7 +143,44 @@ impl FileCtx {
             children,
             import_ref,
             wildcards,
-        })
+            bindings: HashMap::new(),
+            attribute_bindings: HashMap::new(),
+        };
+        let mut bindings: HashMap<(NodeId, String), Vec<usize>> = HashMap::new();
+        let mut attribute_bindings: HashMap<(NodeId, String), Vec<usize>> = HashMap::new();
+        for (i, r) in ctx.data.references.iter().enumerate() {
+            if !matches!(
+                r.kind,
+                ReferenceKind::Type | ReferenceKind::Assign | ReferenceKind::Value
+            ) {
+                continue;
+            }
+            let subject = r.subject.clone().unwrap_or_default();
+            if let Some((head, attr)) = subject.split_once('.')
+                && is_self_like(language, head)
+                && is_identifier(attr)
+            {
+                if let Some(ty) = ctx.enclosing_type(r.source) {
+                    attribute_bindings
+                        .entry((ty.id, attr.to_string()))
+                        .or_default()
+                        .push(i);
+                }
+                continue;
+            }
+            bindings.entry((r.source, subject)).or_default().push(i);
+        }
+        ctx.bindings = bindings;
+        ctx.attribute_bindings = attribute_bindings;
+        Some(ctx)
+    }
+
+    /// Type and assign references binding `name` in scope `scope` (an empty name: the
+    /// scope's own type, such as a function's return type).
+    fn bindings_of(&self, scope: NodeId, name: &str) -> &[usize] {
+        self.bindings
+            .get(&(scope, name.to_string()))
+            .map_or(&[], |v| v.as_slice())
     }
 
     fn node(&self, id: NodeId) -> Option<&Def> {
@@ -171,6 +217,11 @@ pub struct Resolver<'v, V: View + ?Sized> {
     in_progress: HashSet<MemoKey>,
     /// Set when a computation hit the cycle guard; its result is then not memoised.
     truncated: bool,
+    /// How deep receiver-type inference is nested (a type from a call's return type from
+    /// an attribute's type ...); bounded so cycles end.
+    type_depth: usize,
+    /// Other files' contexts read while resolving the current file.
+    contexts: HashMap<String, Arc<FileCtx>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -186,6 +237,8 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             memo: HashMap::new(),
             in_progress: HashSet::new(),
             truncated: false,
+            type_depth: 0,
+            contexts: HashMap::new(),
         }
     }
 
@@ -196,6 +249,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         // file were read for that file: start clean so each file's dependencies are
         // complete on their own.
         self.memo.clear();
+        self.contexts.clear();
         let Some(data) = self.rec.file(path)? else {
             return Ok(FileResolution::default());
         };
@@ -213,6 +267,35 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 ReferenceKind::Inherit | ReferenceKind::Implement => {
                     self.resolve_type_ref(&ctx, r)?
                 }
+                // A declared type is a use of that type.
+                ReferenceKind::Type => self.resolve_type_ref(&ctx, r)?,
+                // Only hints for typing receivers; a call is an edge of its own.
+                ReferenceKind::Assign | ReferenceKind::Value => continue,
+            };
+            let found = match found {
+                Some(f)
+                    if matches!(
+                        ctx.language,
+                        Language::Python
+                            | Language::JavaScript
+                            | Language::TypeScript
+                            | Language::Tsx
+                    ) =>
+                {
+                    Some(self.last_definitions(f)?)
+                }
+                other => other,
+            };
+            // A call never lands on a type alias or an interface (`type OK<T>` beside
+            // `const OK = ...`).
+            let found = match (r.kind, found) {
+                (ReferenceKind::Call, Some(mut f)) => {
+                    f.targets.retain(|t| {
+                        !matches!(t, Target::Def(d) if matches!(d.kind, NodeKind::TypeAlias | NodeKind::Interface))
+                    });
+                    (!f.targets.is_empty()).then_some(f)
+                }
+                (_, other) => other,
             };
             let mut dsts: Vec<(NodeId, Resolution)> = Vec::new();
             if let Some(found) = found {
@@ -237,13 +320,18 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 dsts.retain(|(id, _)| *id != r.source);
             }
             if dsts.is_empty() {
-                unresolved.push(i as u32);
+                // A declared type that is not the project's (`int`, `str`) is no loss.
+                if r.kind != ReferenceKind::Type {
+                    unresolved.push(i as u32);
+                }
                 continue;
             }
             let kind = r.kind.edge_kind();
             // `impl Trait for Type`: the type implements, not the enclosing module.
             let mut sources = vec![r.source];
-            if let Some(subject) = r.subject.as_deref() {
+            if r.kind != ReferenceKind::Type
+                && let Some(subject) = r.subject.as_deref()
+            {
                 let subject_ref = Reference {
                     kind: ReferenceKind::Inherit,
                     subject: None,
@@ -543,16 +631,14 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     fn python_module(&mut self, ctx: &FileCtx, dotted: &str) -> Result<Vec<Target>> {
         let rel = dotted.replace('.', "/");
         let mut out = Vec::new();
-        // Candidate roots: the importing file's ancestors, nearest first, then any
-        // directory that ends with the path (for `src/` layouts and vendored trees).
-        let mut roots: Vec<String> = Vec::new();
-        let mut d = dir_of(&ctx.data.path).to_string();
-        loop {
-            roots.push(d.clone());
-            if d.is_empty() {
-                break;
-            }
-            d = dir_of(&d).to_string();
+        // Absolute imports start where `sys.path` would: above the importing file's
+        // outermost package, or at the repository root. (Not at any ancestor: `import
+        // json` inside the package `flask.json` is the standard library's.) Then any
+        // directory that ends with the path and is a top-level package there (`src/`
+        // layouts, vendored trees).
+        let mut roots = vec![self.python_root(&ctx.data.path)];
+        if !roots[0].is_empty() {
+            roots.push(String::new());
         }
         for root in &roots {
             for cand in [
@@ -579,6 +665,12 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             self.rec.dirs_ending_with(parent)
         };
         for dir in dirs {
+            // `dir` ends with `parent`; the package the import names first sits at `top`.
+            let top = dir[..dir.len() - parent.len()].trim_end_matches('/');
+            let first = format!("{}{}", join_dir(top, "/"), first_segment(parent));
+            if !self.is_top_level_package(&first) {
+                continue;
+            }
             for cand in [
                 format!("{dir}/{last}.py"),
                 format!("{dir}/{last}/__init__.py"),
@@ -590,6 +682,9 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         }
         if parent.is_empty() {
             for dir in self.rec.dirs_ending_with(last) {
+                if !self.is_top_level_package(&dir) {
+                    continue;
+                }
                 if let Some(f) = self.file_node(&format!("{dir}/__init__.py"))? {
                     out.push(Target::Def(f));
                 }
@@ -598,6 +693,22 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         out.sort();
         out.dedup();
         Ok(out)
+    }
+
+    /// The directory `sys.path` would hold for a file: the one above its outermost
+    /// package (a package being a directory with `__init__.py`).
+    fn python_root(&mut self, path: &str) -> String {
+        let mut d = dir_of(path).to_string();
+        while !d.is_empty() && self.rec.has_file(&format!("{d}/__init__.py")) {
+            d = dir_of(&d).to_string();
+        }
+        d
+    }
+
+    /// Whether `dir` is a package importable by its own name: its parent is no package.
+    fn is_top_level_package(&mut self, dir: &str) -> bool {
+        let parent = dir_of(dir);
+        parent.is_empty() || !self.rec.has_file(&format!("{parent}/__init__.py"))
     }
 
     fn python_import(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Vec<Target>> {
@@ -1007,7 +1118,9 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             if !is_type || members_in_scope {
                 let mut here: Vec<Def> = ctx
                     .children_named(scope.id, name)
-                    .filter(|d| d.id != from)
+                    // A definition does not name itself (`class A(A)` names an outer
+                    // `A`), except that a function calling its own name recurses.
+                    .filter(|d| d.id != from || d.kind.is_callable())
                     .cloned()
                     .collect();
                 if is_type && here.is_empty() {
@@ -1154,6 +1267,10 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         let lang = ctx.language;
         match r.qualifier.as_deref() {
             None => {
+                // Python's `super()` only finds the bases; `super().f()` is the call.
+                if lang == Language::Python && r.name == "super" {
+                    return Ok(None);
+                }
                 if matches!(r.name.as_str(), "super" | "this") {
                     // `super(...)` / `this(...)` in a constructor.
                     let Some(ty) = ctx.enclosing_type(r.source).cloned() else {
@@ -1173,6 +1290,13 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 if let Some(found) = self.lookup_name(ctx, r.source, &r.name)? {
                     return Ok(Some(self.constructors(found)?));
                 }
+                // A name the file binds itself (an import from outside the project, a
+                // local variable) or a builtin is not some other file's definition.
+                if self.bound_in_scope(ctx, r.source, &r.name)
+                    || (lang == Language::Python && PYTHON_BUILTINS.contains(&r.name.as_str()))
+                {
+                    return Ok(None);
+                }
                 self.unique_name(ctx, &r.name, CallKind::Call)
             }
             Some(q) => {
@@ -1188,7 +1312,11 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                     let Some(ty) = ctx.enclosing_type(r.source).cloned() else {
                         // Rust methods of a type defined in another file hang off the file;
                         // their qualified name still names the type.
-                        return self.rust_self_type_call(ctx, r);
+                        if lang == Language::Rust {
+                            return self.rust_self_type_call(ctx, r);
+                        }
+                        // A method assembled outside its class: `def f(self: "Cls")`.
+                        return self.inferred_call(ctx, r, q);
                     };
                     let owners = if super_like {
                         self.bases(&ty)?
@@ -1203,7 +1331,10 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                     out.dedup();
                     return Ok(Found::new(out, Resolution::Scope));
                 }
-                if let Some(found) = self.lookup_qualifier(ctx, r.source, q)? {
+                // A local variable shadows whatever the file's scopes would name.
+                let head = q.split('.').next().unwrap_or(q);
+                let local = self.local_binding_scope(ctx, r.source, head).is_some();
+                if !local && let Some(found) = self.lookup_qualifier(ctx, r.source, q)? {
                     let mut out = Vec::new();
                     for t in &found.targets {
                         out.extend(self.members(t, &r.name, 0)?);
@@ -1214,9 +1345,9 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                         let how = weaker(found.how, Resolution::Scope);
                         return Ok(Some(self.constructors(Found { targets: out, how })?));
                     }
-                    // The qualifier is known (a module, an imported type) but has no such
-                    // member in the project: do not guess further.
-                    return Ok(None);
+                }
+                if let Some(found) = self.inferred_call(ctx, r, q)? {
+                    return Ok(Some(found));
                 }
                 if lang == Language::Go
                     && let Some(found) = self.go_receiver_call(ctx, r)?
@@ -1387,7 +1518,13 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             .iter()
             .filter(|d| ecosystem(d.language) == eco)
             .filter(|d| match kind {
-                CallKind::Call => d.kind.is_callable() || d.kind.is_type(),
+                // A bare `f()` reaches a method only from inside a class in Java and
+                // C++; elsewhere it names a function or a class.
+                CallKind::Call => {
+                    (d.kind.is_callable() || d.kind.is_type())
+                        && (matches!(ctx.language, Language::Java | Language::Cpp)
+                            || !matches!(d.kind, NodeKind::Method | NodeKind::Constructor))
+                }
                 CallKind::Type => d.kind.is_type(),
             })
             .cloned()
@@ -1410,6 +1547,341 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         }
         Ok(Some(found))
     }
+
+    // ---- receiver types ---------------------------------------------------------------
+
+    /// Another file's context, built once per resolved file. The read is noted every
+    /// time, so dependencies stay complete.
+    fn file_ctx(&mut self, path: &str) -> Result<Option<Arc<FileCtx>>> {
+        if let Some(c) = self.contexts.get(path) {
+            self.rec.note(crate::view::path_key(path));
+            return Ok(Some(c.clone()));
+        }
+        let Some(data) = self.rec.file(path)? else {
+            return Ok(None);
+        };
+        let Some(ctx) = FileCtx::new(data) else {
+            return Ok(None);
+        };
+        let ctx = Arc::new(ctx);
+        self.contexts.insert(path.to_string(), ctx.clone());
+        Ok(Some(ctx))
+    }
+
+    /// The innermost scope around `from` (the file excluded) that binds `name` through a
+    /// type or assign reference.
+    fn local_binding_scope(&self, ctx: &FileCtx, from: NodeId, name: &str) -> Option<NodeId> {
+        let mut cur = ctx.node(from);
+        while let Some(scope) = cur {
+            if scope.kind == NodeKind::File {
+                return None;
+            }
+            if !ctx.bindings_of(scope.id, name).is_empty() {
+                return Some(scope.id);
+            }
+            cur = scope.parent.and_then(|p| ctx.node(p));
+        }
+        None
+    }
+
+    /// Whether `name` is bound around `from` without naming a project definition: an
+    /// import binding (whose module is outside the project) or a local variable.
+    fn bound_in_scope(&self, ctx: &FileCtx, from: NodeId, name: &str) -> bool {
+        if self.local_binding_scope(ctx, from, name).is_some() {
+            return true;
+        }
+        let mut cur = ctx.node(from);
+        while let Some(scope) = cur {
+            if ctx
+                .children_named(scope.id, name)
+                .any(|d| d.kind == NodeKind::Import)
+            {
+                return true;
+            }
+            cur = scope.parent.and_then(|p| ctx.node(p));
+        }
+        false
+    }
+
+    /// `q.name()` through the types `q` may hold.
+    fn inferred_call(&mut self, ctx: &FileCtx, r: &Reference, q: &str) -> Result<Option<Found>> {
+        let types = self.receiver_types(ctx, r.source, q)?;
+        let mut out = Vec::new();
+        for ty in &types {
+            for m in self.type_members(ty, &r.name)? {
+                if m.kind.is_callable() || m.kind.is_type() {
+                    out.push(Target::Def(m));
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        match Found::new(out, Resolution::Inferred) {
+            Some(f) => Ok(Some(self.constructors(f)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The types a receiver expression (`x`, `self.app`, `ctx.app.config`) may hold,
+    /// as far as declarations and bindings tell; empty when unknown.
+    fn receiver_types(&mut self, ctx: &FileCtx, from: NodeId, q: &str) -> Result<Vec<Def>> {
+        if self.type_depth >= MAX_TYPE_DEPTH {
+            return Ok(Vec::new());
+        }
+        self.type_depth += 1;
+        let result = self.receiver_types_inner(ctx, from, q);
+        self.type_depth -= 1;
+        result
+    }
+
+    fn receiver_types_inner(&mut self, ctx: &FileCtx, from: NodeId, q: &str) -> Result<Vec<Def>> {
+        let q = q.replace("->", ".");
+        // `a.b().c`: each segment a name, called or not.
+        let Some(segments) = receiver_segments(&q) else {
+            return Ok(Vec::new());
+        };
+        let (head, head_called) = segments[0];
+        let mut types = if head_called {
+            let call = Reference {
+                kind: ReferenceKind::Assign,
+                source: from,
+                subject: None,
+                qualifier: None,
+                name: head.to_string(),
+                alias: None,
+                span: Default::default(),
+            };
+            self.type_of_ref(ctx, &call)?
+        } else if let Some(scope) = self.local_binding_scope(ctx, from, head) {
+            // An annotated `self` (a method assembled outside its class) counts too.
+            self.bound_types(ctx, scope, head)?
+        } else if is_self_like(ctx.language, head) {
+            ctx.enclosing_type(from).cloned().into_iter().collect()
+        } else {
+            // A module-level variable, here or imported.
+            let mut out = Vec::new();
+            if let Some(found) = self.lookup_name(ctx, from, head)? {
+                for t in found.targets {
+                    if let Target::Def(d) = t
+                        && is_value(d.kind)
+                    {
+                        out.extend(self.value_types(&d)?);
+                    }
+                }
+            }
+            out
+        };
+        for &(attr, called) in &segments[1..] {
+            if types.is_empty() {
+                break;
+            }
+            let mut next = Vec::new();
+            for ty in &types {
+                if called {
+                    for m in self.type_members(ty, attr)? {
+                        if m.kind.is_callable() {
+                            next.extend(self.value_types(&m)?);
+                        }
+                    }
+                } else {
+                    next.extend(self.attribute_types(ty, attr)?);
+                }
+            }
+            next.sort();
+            next.dedup();
+            types = next;
+        }
+        if types.len() > MAX_AMBIGUOUS {
+            types.clear();
+        }
+        Ok(types)
+    }
+
+    /// What the type and assign references binding `name` in `scope` make of it.
+    fn bound_types(&mut self, ctx: &FileCtx, scope: NodeId, name: &str) -> Result<Vec<Def>> {
+        let mut out = Vec::new();
+        let refs: Vec<usize> = ctx.bindings_of(scope, name).to_vec();
+        // A declaration is what the code promises; assignments only hint.
+        let declared: Vec<usize> = refs
+            .iter()
+            .copied()
+            .filter(|&i| ctx.data.references[i].kind == ReferenceKind::Type)
+            .collect();
+        let chosen = if declared.is_empty() { refs } else { declared };
+        for i in chosen {
+            let r = ctx.data.references[i].clone();
+            out.extend(self.type_of_ref(ctx, &r)?);
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// The types a type or assign reference stands for: a declared class, the class a
+    /// constructor call makes, or what a called function is declared to return.
+    fn type_of_ref(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Vec<Def>> {
+        let found = match r.kind {
+            ReferenceKind::Type => self.resolve_type_ref(ctx, r)?,
+            ReferenceKind::Value => {
+                let written = match &r.qualifier {
+                    Some(q) => format!("{q}.{}", r.name),
+                    None => r.name.clone(),
+                };
+                return self.receiver_types(ctx, r.source, &written);
+            }
+            _ => self.resolve_call(ctx, r)?,
+        };
+        let mut out = Vec::new();
+        let Some(found) = found else {
+            return Ok(out);
+        };
+        for t in found.targets {
+            let Target::Def(d) = t else { continue };
+            if d.kind.is_type() {
+                out.push(d);
+            } else if d.kind == NodeKind::Constructor
+                || (d.kind == NodeKind::Method && matches!(d.name.as_str(), "__init__"))
+            {
+                if let Some(parent) = self.parent_def(&d)?
+                    && parent.kind.is_type()
+                {
+                    out.push(parent);
+                }
+            } else if d.kind.is_callable() || is_value(d.kind) {
+                out.extend(self.value_types(&d)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn parent_def(&mut self, d: &Def) -> Result<Option<Def>> {
+        let Some(parent) = d.parent else {
+            return Ok(None);
+        };
+        let Some(c) = self.file_ctx(&d.path)? else {
+            return Ok(None);
+        };
+        Ok(c.node(parent).cloned())
+    }
+
+    /// A definition's own type: a function's or property's return type, a variable's or
+    /// field's declared or assigned type.
+    fn value_types(&mut self, d: &Def) -> Result<Vec<Def>> {
+        if self.type_depth >= MAX_TYPE_DEPTH {
+            return Ok(Vec::new());
+        }
+        let Some(c) = self.file_ctx(&d.path)? else {
+            return Ok(Vec::new());
+        };
+        // A function's (or a property getter's) type is its return type, bound under the
+        // empty name; a variable's, field's or declared property's is bound under its own.
+        self.type_depth += 1;
+        let mut result = Ok(Vec::new());
+        if d.kind.is_callable() || d.kind == NodeKind::Property {
+            result = self.bound_types(&c, d.id, "");
+        }
+        if !d.kind.is_callable() && matches!(&result, Ok(t) if t.is_empty()) {
+            result = self.bound_types(&c, d.id, &d.name);
+        }
+        self.type_depth -= 1;
+        result
+    }
+
+    /// The types of attribute `attr` of an instance of `ty`: a field's or property's
+    /// type, or what the type's methods (or its bases') assign to `self.attr`.
+    fn attribute_types(&mut self, ty: &Def, attr: &str) -> Result<Vec<Def>> {
+        let mut out = Vec::new();
+        for m in self.type_members(ty, attr)? {
+            if is_value(m.kind) {
+                out.extend(self.value_types(&m)?);
+            }
+        }
+        if !out.is_empty() {
+            return Ok(out);
+        }
+        let mut level = vec![ty.clone()];
+        let mut seen = HashSet::new();
+        for _ in 0..MAX_DEPTH {
+            let mut next = Vec::new();
+            for t in &level {
+                if !seen.insert(t.id) {
+                    continue;
+                }
+                if let Some(c) = self.file_ctx(&t.path)? {
+                    let refs = c
+                        .attribute_bindings
+                        .get(&(t.id, attr.to_string()))
+                        .cloned()
+                        .unwrap_or_default();
+                    let declared: Vec<usize> = refs
+                        .iter()
+                        .copied()
+                        .filter(|&i| c.data.references[i].kind == ReferenceKind::Type)
+                        .collect();
+                    let chosen = if declared.is_empty() { refs } else { declared };
+                    for i in chosen {
+                        let r = c.data.references[i].clone();
+                        self.type_depth += 1;
+                        let types = self.type_of_ref(&c, &r);
+                        self.type_depth -= 1;
+                        out.extend(types?);
+                    }
+                }
+                next.extend(self.bases(t)?);
+            }
+            if !out.is_empty() || next.is_empty() {
+                break;
+            }
+            level = next;
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Python keeps the last of several definitions of one name in one scope: `@overload`
+    /// stubs before the implementation, or a redefinition. TypeScript overload
+    /// signatures come before their implementation too.
+    fn last_definitions(&mut self, found: Found) -> Result<Found> {
+        let mut groups: HashMap<(String, String, NodeKind), Vec<usize>> = HashMap::new();
+        for (i, t) in found.targets.iter().enumerate() {
+            if let Target::Def(d) = t {
+                groups
+                    .entry((d.path.clone(), d.qualified_name.clone(), d.kind))
+                    .or_default()
+                    .push(i);
+            }
+        }
+        if groups.values().all(|g| g.len() < 2) {
+            return Ok(found);
+        }
+        let mut drop = HashSet::new();
+        for ((path, _, _), members) in groups {
+            if members.len() < 2 {
+                continue;
+            }
+            let Some(c) = self.file_ctx(&path)? else {
+                continue;
+            };
+            let position = |i: usize| match &found.targets[i] {
+                Target::Def(d) => c.by_id.get(&d.id).copied().unwrap_or(0),
+                Target::Package(_) => 0,
+            };
+            let last = members.iter().copied().max_by_key(|&i| position(i));
+            drop.extend(members.into_iter().filter(|&i| Some(i) != last));
+        }
+        let targets = found
+            .targets
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !drop.contains(i))
+            .map(|(_, t)| t)
+            .collect();
+        Ok(Found {
+            targets,
+            how: found.how,
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1418,6 +1890,145 @@ enum CallKind {
     Call,
     /// A base type.
     Type,
+}
+
+/// How many inferences may stack: a variable's type from a call's return type from an
+/// attribute's type, and so on.
+const MAX_TYPE_DEPTH: usize = 4;
+
+/// Python's builtin functions and classes: a bare call of one of these names that no
+/// scope or import binds is the builtin, never a project definition of that name.
+const PYTHON_BUILTINS: &[&str] = &[
+    "abs",
+    "aiter",
+    "all",
+    "anext",
+    "any",
+    "ascii",
+    "bin",
+    "bool",
+    "breakpoint",
+    "bytearray",
+    "bytes",
+    "callable",
+    "chr",
+    "classmethod",
+    "compile",
+    "complex",
+    "delattr",
+    "dict",
+    "dir",
+    "divmod",
+    "enumerate",
+    "eval",
+    "exec",
+    "filter",
+    "float",
+    "format",
+    "frozenset",
+    "getattr",
+    "globals",
+    "hasattr",
+    "hash",
+    "help",
+    "hex",
+    "id",
+    "input",
+    "int",
+    "isinstance",
+    "issubclass",
+    "iter",
+    "len",
+    "list",
+    "locals",
+    "map",
+    "max",
+    "memoryview",
+    "min",
+    "next",
+    "object",
+    "oct",
+    "open",
+    "ord",
+    "pow",
+    "print",
+    "property",
+    "range",
+    "repr",
+    "reversed",
+    "round",
+    "set",
+    "setattr",
+    "slice",
+    "sorted",
+    "staticmethod",
+    "str",
+    "sum",
+    "super",
+    "tuple",
+    "type",
+    "vars",
+    "zip",
+    "__import__",
+];
+
+/// `self`, `this`, `cls`: the receiver that is the enclosing type's instance.
+fn is_self_like(lang: Language, head: &str) -> bool {
+    match lang {
+        Language::Python => matches!(head, "self" | "cls"),
+        Language::Rust => head == "self",
+        Language::JavaScript | Language::TypeScript | Language::Tsx => head == "this",
+        Language::Java | Language::Cpp => head == "this",
+        Language::Go => false,
+    }
+}
+
+/// Kinds that hold a value of some type.
+fn is_value(kind: NodeKind) -> bool {
+    matches!(
+        kind,
+        NodeKind::Field | NodeKind::Property | NodeKind::Variable | NodeKind::Constant
+    )
+}
+
+/// A receiver expression split into names, each with whether it is called:
+/// `a.b(x, y).c` is `[(a, false), (b, true), (c, false)]`. `None` for anything else
+/// (indexing, literals, operators).
+fn receiver_segments(q: &str) -> Option<Vec<(&str, bool)>> {
+    fn segment(seg: &str) -> Option<(&str, bool)> {
+        let seg = seg.trim();
+        match seg.find('(') {
+            Some(open) if seg.ends_with(')') => {
+                let name = seg[..open].trim();
+                is_identifier(name).then_some((name, true))
+            }
+            Some(_) => None,
+            None => is_identifier(seg).then_some((seg, false)),
+        }
+    }
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (i, b) in q.bytes().enumerate() {
+        match b {
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            b'.' if depth == 0 => {
+                out.push(segment(&q[start..i])?);
+                start = i + 1;
+            }
+            _ => {}
+        }
+        if depth < 0 {
+            return None;
+        }
+    }
+    out.push(segment(&q[start..])?);
+    (depth == 0).then_some(out)
+}
+
+fn first_segment(path: &str) -> &str {
+    path.split('/').next().unwrap_or(path)
 }
 
 fn is_identifier(s: &str) -> bool {

@@ -40,7 +40,8 @@ const ALL_CFS: [&str; 9] = [
 
 /// Written once at creation; a database without it is not ours.
 const FORMAT_KEY: &[u8] = b"format";
-const FORMAT_VALUE: &[u8] = b"codegraph-store/1";
+// 2: type and assign references, the `inferred` resolution.
+const FORMAT_VALUE: &[u8] = b"codegraph-store/2";
 const PROJECT_PREFIX: u8 = b'p';
 
 /// A [`GraphStore`] in a RocksDB database directory.

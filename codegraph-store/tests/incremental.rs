@@ -24,6 +24,8 @@ enum Call {
     SelfMethod(usize),
     Qualified(usize, usize),
     Method(usize),
+    /// `K0().m1()`, `f1().m0()`: a receiver typed by a constructor or a return type.
+    Typed(usize, usize),
 }
 
 #[derive(Clone, Debug)]
@@ -34,6 +36,8 @@ enum Item {
     },
     Func {
         name: usize,
+        /// The class (index into `NAMES`) a Python function is declared to return.
+        returns: usize,
         calls: Vec<Call>,
     },
     Class {
@@ -49,6 +53,7 @@ fn call() -> impl Strategy<Value = Call> + Clone {
         (0..METHODS.len()).prop_map(Call::SelfMethod),
         (0..4usize, 0..NAMES.len()).prop_map(|(m, n)| Call::Qualified(m, n)),
         (0..METHODS.len()).prop_map(Call::Method),
+        (0..NAMES.len(), 0..METHODS.len()).prop_map(|(n, m)| Call::Typed(n, m)),
     ]
 }
 
@@ -57,7 +62,11 @@ fn item() -> impl Strategy<Value = Item> {
     prop_oneof![
         (0..4usize, prop::option::of(0..NAMES.len()))
             .prop_map(|(module, name)| Item::Import { module, name }),
-        (0..2usize, calls.clone()).prop_map(|(name, calls)| Item::Func { name, calls }),
+        (0..2usize, 2..4usize, calls.clone()).prop_map(|(name, returns, calls)| Item::Func {
+            name,
+            returns,
+            calls
+        }),
         (
             2..4usize,
             prop::option::of(2..4usize),
@@ -77,6 +86,7 @@ fn py_call(c: &Call) -> String {
         Call::SelfMethod(m) => format!("self.{}()", METHODS[*m]),
         Call::Qualified(m, n) => format!("{}.{}()", PY_MODULES[*m].replace('.', "_"), NAMES[*n]),
         Call::Method(m) => format!("obj.{}()", METHODS[*m]),
+        Call::Typed(n, m) => format!("{}().{}()", NAMES[*n], METHODS[*m]),
     }
 }
 
@@ -94,8 +104,16 @@ fn python(items: &[Item]) -> String {
                 let m = PY_MODULES[*module];
                 s += &format!("import {m} as {}\n", m.replace('.', "_"));
             }
-            Item::Func { name, calls } => {
-                s += &format!("def {}():\n    pass\n", NAMES[*name]);
+            Item::Func {
+                name,
+                returns,
+                calls,
+            } => {
+                // The declared return type types `f0().m1()` in other files.
+                s += &format!(
+                    "def {}() -> \"{}\":\n    pass\n",
+                    NAMES[*name], NAMES[*returns]
+                );
                 for c in calls {
                     s += &format!("    {}\n", py_call(c));
                 }
@@ -125,6 +143,7 @@ fn js_call(c: &Call) -> String {
         Call::SelfMethod(m) => format!("this.{}();", METHODS[*m]),
         Call::Qualified(m, n) => format!("mod{}.{}();", m % 3, NAMES[*n]),
         Call::Method(m) => format!("obj.{}();", METHODS[*m]),
+        Call::Typed(n, m) => format!("{}().{}();", NAMES[*n], METHODS[*m]),
     }
 }
 
@@ -149,7 +168,7 @@ fn javascript(items: &[Item]) -> String {
                     JS_MODULES[module % 3]
                 );
             }
-            Item::Func { name, calls } => {
+            Item::Func { name, calls, .. } => {
                 s += &format!("export function {}() {{\n", NAMES[*name]);
                 for c in calls {
                     s += &format!("  {}\n", js_call(c));
@@ -194,7 +213,7 @@ fn go(path: &str, items: &[Item]) -> String {
                 imported = true;
             }
             Item::Import { .. } => {}
-            Item::Func { name, calls } => {
+            Item::Func { name, calls, .. } => {
                 s += &format!("func {}() {{\n", NAMES[*name]);
                 for c in calls {
                     let line = match c {
@@ -202,6 +221,7 @@ fn go(path: &str, items: &[Item]) -> String {
                         Call::Qualified(_, n) if imported => format!("svc.{}()", NAMES[*n]),
                         Call::Qualified(_, n) => format!("{}()", NAMES[*n]),
                         Call::SelfMethod(m) | Call::Method(m) => format!("obj.{}()", METHODS[*m]),
+                        Call::Typed(n, m) => format!("{}().{}()", NAMES[*n], METHODS[*m]),
                     };
                     s += &format!("\t{line}\n");
                 }
@@ -224,6 +244,7 @@ fn go(path: &str, items: &[Item]) -> String {
                             Call::Bare(n) => format!("{}()", NAMES[*n]),
                             Call::Qualified(_, n) => format!("{}()", NAMES[*n]),
                             Call::Method(m) => format!("obj.{}()", METHODS[*m]),
+                            Call::Typed(n, m) => format!("{}().{}()", NAMES[*n], METHODS[*m]),
                         };
                         s += &format!("\t{line}\n");
                     }
@@ -378,6 +399,27 @@ fn base_class_changes_reach_subclasses_in_other_files() {
     ];
     let report = index_files(&store, "p", &files);
     assert_eq!(report.resolved, 2, "z.py read x.py's bases");
+    let clean = MemoryStore::new();
+    index_files(&clean, "p", &files);
+    assert_eq!(export(&store, "p"), export(&clean, "p"));
+}
+
+#[test]
+fn declared_type_changes_reach_receivers_in_other_files() {
+    // `make` is found by its unique name, so y.py reads x.py only for its return type:
+    // changing that annotation alone must still re-resolve y.py.
+    let store = MemoryStore::new();
+    let classes =
+        "class A:\n    def go(self):\n        pass\n\nclass B:\n    def go(self):\n        pass\n";
+    let y = ("y.py", "def use():\n    make().go()\n");
+    let x_returning = |ty: &str| format!("{classes}\ndef make() -> {ty}:\n    pass\n");
+    let first = x_returning("A");
+    index_files(&store, "p", &[("x.py", &first), y]);
+    assert!(export(&store, "p").contains(r#""resolution":"inferred""#));
+    let second = x_returning("B");
+    let files = [("x.py", second.as_str()), y];
+    let report = index_files(&store, "p", &files);
+    assert_eq!(report.resolved, 2, "y.py read x.py's return type");
     let clean = MemoryStore::new();
     index_files(&clean, "p", &files);
     assert_eq!(export(&store, "p"), export(&clean, "p"));

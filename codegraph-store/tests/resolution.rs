@@ -99,6 +99,123 @@ def main():
 }
 
 #[test]
+fn python_receivers_typed_by_declarations_and_bindings() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "py",
+        &[
+            ("app/__init__.py", ""),
+            (
+                "app/models.py",
+                r#"import typing as t
+
+class Engine:
+    def start(self):
+        pass
+
+    def open(self):
+        pass
+
+class Car:
+    engine: Engine
+
+    def __init__(self, spare: t.Optional["Engine"] = None):
+        self.spare = spare
+        self.radio = Radio()
+
+    def drive(self) -> "Engine":
+        self.engine.start()
+        self.spare.start()
+        self.radio.play()
+        return self.engine
+
+class Radio:
+    def play(self):
+        pass
+
+@t.overload
+def make(kind: int) -> Car: ...
+@t.overload
+def make(kind: str) -> Car: ...
+def make(kind) -> Car:
+    return Car()
+
+garage: Car = make(1)
+"#,
+            ),
+            (
+                "app/json/__init__.py",
+                "def dumps(x):
+    return x
+",
+            ),
+            (
+                "app/json/provider.py",
+                "import json
+
+def encode(x):
+    return json.dumps(x)
+",
+            ),
+            (
+                "main.py",
+                r#"from app.models import Car, make, garage
+
+def run(car: Car, other):
+    car.drive().start()
+    built = make("x")
+    built.drive()
+    c2 = Car()
+    c2.radio.play()
+    garage.drive()
+    other.drive()
+    f = open("x")
+    f.close()
+    Car = other
+    Car.drive()
+"#,
+            ),
+        ],
+    );
+    assert_eq!(
+        callees(&store, "py", "app.models.Car.drive"),
+        [
+            "app.models.Engine.start (inferred)",
+            "app.models.Radio.play (inferred)",
+        ]
+    );
+    // The overloads are stubs: the call goes to the implementation, the last `make`.
+    let make_impl = common::nodes_named(&store, "py", "make")
+        .into_iter()
+        .max_by_key(|n| n.span.start_line)
+        .unwrap();
+    let run = common::node(&store, "py", "main.run");
+    let calls =
+        codegraph_store::query::calls(&store, "py", run.id, codegraph_core::Direction::Outgoing)
+            .unwrap();
+    let to_make: Vec<_> = calls
+        .iter()
+        .filter(|c| c.node.name == "make")
+        .map(|c| c.node.id.clone())
+        .collect();
+    assert_eq!(to_make, [make_impl.id.to_string()]);
+    assert_eq!(
+        callees(&store, "py", "main.run"),
+        [
+            "app.models.Car.__init__ (import)",
+            "app.models.Car.drive (inferred)",
+            "app.models.Engine.start (inferred)",
+            "app.models.Radio.play (inferred)",
+            "app.models.make (import)",
+        ]
+    );
+    // `import json` inside the package `app.json` is the standard library's module, and
+    // the builtin `open` is not `Engine.open`.
+    assert!(callees(&store, "py", "app.json.provider.encode").is_empty());
+}
+
+#[test]
 fn rust_modules_use_paths_and_self() {
     let store = MemoryStore::new();
     index_files(
@@ -178,6 +295,8 @@ fn javascript_relative_modules_index_files_and_classes() {
         callees(&store, "js", "main"),
         [
             "Shape.constructor (import)",
+            // `s = new Shape(2)` types `s`.
+            "Shape.describe (inferred)",
             "clamp (import)",
             "twice (import)",
         ]

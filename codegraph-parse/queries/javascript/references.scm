@@ -42,3 +42,23 @@
 
 ; class A extends B
 (class_heritage [(identifier) (member_expression)] @name @reference.inherit)
+
+; What names hold, so that `x.f()` can be resolved through x's type: variables bound to
+; `new`, a call or another name.
+(variable_declarator
+  name: (identifier) @subject
+  value: [(new_expression constructor: [(identifier) (member_expression)] @name)
+          (call_expression function: [(identifier) (member_expression)] @name)
+          (await_expression (call_expression function: [(identifier) (member_expression)] @name))]
+    @reference.assign)
+(assignment_expression
+  left: [(identifier) (member_expression object: (this) property: (property_identifier))] @subject
+  right: [(new_expression constructor: [(identifier) (member_expression)] @name)
+          (call_expression function: [(identifier) (member_expression)] @name)]
+    @reference.assign)
+(variable_declarator
+  name: (identifier) @subject
+  value: [(identifier) (member_expression)] @name @reference.value)
+(assignment_expression
+  left: [(identifier) (member_expression object: (this) property: (property_identifier))] @subject
+  right: [(identifier) (member_expression)] @name @reference.value)

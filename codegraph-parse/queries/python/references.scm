@@ -15,3 +15,18 @@
 (class_definition
   superclasses: (argument_list
     (subscript value: [(identifier) (attribute)] @name) @reference.inherit))
+
+; What names hold, so that `x.f()` can be resolved through x's type: annotations of
+; parameters, variables, attributes and return values, and variables bound to a call.
+(typed_parameter (identifier) @subject type: (type) @name @reference.type)
+(typed_default_parameter name: (identifier) @subject type: (type) @name @reference.type)
+(function_definition return_type: (type) @name @reference.type)
+(assignment
+  left: [(identifier) (attribute object: (identifier) attribute: (identifier))] @subject
+  type: (type) @name @reference.type)
+(assignment
+  left: [(identifier) (attribute object: (identifier) attribute: (identifier))] @subject
+  right: (call function: [(identifier) (attribute)] @name) @reference.assign)
+(assignment
+  left: [(identifier) (attribute object: (identifier) attribute: (identifier))] @subject
+  right: [(identifier) (attribute)] @name @reference.value)

@@ -33,3 +33,43 @@
   [(type_identifier) (nested_type_identifier) (generic_type)] @name @reference.implement)
 (extends_type_clause
   type: [(type_identifier) (nested_type_identifier) (generic_type)] @name @reference.inherit)
+
+; What names hold, so that `x.f()` can be resolved through x's type: annotations of
+; parameters, variables, fields and return values; variables bound to `new`, a call or
+; another name.
+(required_parameter
+  pattern: [(identifier) (this)] @subject
+  type: (type_annotation) @name @reference.type)
+(optional_parameter
+  pattern: (identifier) @subject
+  type: (type_annotation) @name @reference.type)
+(function_declaration return_type: (type_annotation) @name @reference.type)
+(method_definition return_type: (type_annotation) @name @reference.type)
+(method_signature return_type: (type_annotation) @name @reference.type)
+(function_signature return_type: (type_annotation) @name @reference.type)
+(variable_declarator
+  name: (identifier) @subject
+  type: (type_annotation) @name @reference.type)
+(public_field_definition
+  name: (property_identifier) @subject
+  type: (type_annotation) @name @reference.type)
+(property_signature
+  name: (property_identifier) @subject
+  type: (type_annotation) @name @reference.type)
+(variable_declarator
+  name: (identifier) @subject
+  value: [(new_expression constructor: [(identifier) (member_expression)] @name)
+          (call_expression function: [(identifier) (member_expression)] @name)
+          (await_expression (call_expression function: [(identifier) (member_expression)] @name))]
+    @reference.assign)
+(assignment_expression
+  left: [(identifier) (member_expression object: (this) property: (property_identifier))] @subject
+  right: [(new_expression constructor: [(identifier) (member_expression)] @name)
+          (call_expression function: [(identifier) (member_expression)] @name)]
+    @reference.assign)
+(variable_declarator
+  name: (identifier) @subject
+  value: [(identifier) (member_expression)] @name @reference.value)
+(assignment_expression
+  left: [(identifier) (member_expression object: (this) property: (property_identifier))] @subject
+  right: [(identifier) (member_expression)] @name @reference.value)

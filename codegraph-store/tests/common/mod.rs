@@ -103,3 +103,13 @@ pub fn targets<S: GraphStore + ?Sized>(
     out.dedup();
     out
 }
+
+/// Every node with this simple name.
+pub fn nodes_named<S: GraphStore + ?Sized>(store: &S, project: &str, name: &str) -> Vec<Node> {
+    store
+        .find_by_name(project, name, true, usize::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|(_, id)| store.node(project, id).unwrap().unwrap())
+        .collect()
+}
