@@ -213,7 +213,13 @@ pub struct Resolver<'v, V: View + ?Sized> {
     rec: Recorder<'v, V>,
     /// Results of computations that finished without hitting a cycle guard, so they
     /// are the same whatever asked first. Each keeps the keys it read.
-    memo: HashMap<MemoKey, (Vec<Target>, BTreeSet<String>)>,
+    memo: HashMap<MemoKey, (Vec<Target>, Arc<BTreeSet<String>>)>,
+    /// Answers that hit the cycle guard, kept only while one reference is resolved. Such
+    /// an answer depends on where the walk entered the cycle, so it must not outlive the
+    /// reference that computed it; within it, reusing it is deterministic and keeps
+    /// import cycles (barrel files re-exporting each other) from being walked again and
+    /// again, which is exponential.
+    scratch: HashMap<MemoKey, (Vec<Target>, Arc<BTreeSet<String>>)>,
     in_progress: HashSet<MemoKey>,
     /// Set when a computation hit the cycle guard; its result is then not memoised.
     truncated: bool,
@@ -222,6 +228,9 @@ pub struct Resolver<'v, V: View + ?Sized> {
     type_depth: usize,
     /// Other files' contexts read while resolving the current file.
     contexts: HashMap<String, Arc<FileCtx>>,
+    /// `direct_members` answers. The view does not change while a resolver lives, so
+    /// they hold across files; a hit notes the name it read, as the lookup would.
+    direct: HashMap<(NodeId, String), Vec<Def>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -235,21 +244,22 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         Resolver {
             rec: Recorder::new(view),
             memo: HashMap::new(),
+            scratch: HashMap::new(),
             in_progress: HashSet::new(),
             truncated: false,
             type_depth: 0,
             contexts: HashMap::new(),
+            direct: HashMap::new(),
         }
     }
 
     /// Resolves every reference of one file.
     pub fn resolve_file(&mut self, path: &str) -> Result<FileResolution> {
         self.rec.take();
-        // Memoised answers carry their reads, but answers found while resolving another
-        // file were read for that file: start clean so each file's dependencies are
-        // complete on their own.
-        self.memo.clear();
-        self.contexts.clear();
+        // Memoised answers (and cached contexts) outlive the file that computed them: each
+        // carries the keys its computation read and notes them again on every hit, so a
+        // file's dependencies are complete however the cache was filled. Keeping them
+        // matters for barrels (`export *` chains), which every importing file walks.
         let Some(data) = self.rec.file(path)? else {
             return Ok(FileResolution::default());
         };
@@ -260,6 +270,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         let mut unresolved = Vec::new();
         for (i, r) in ctx.data.references.iter().enumerate() {
             self.in_progress.clear();
+            self.scratch.clear();
             self.truncated = false;
             let found = match r.kind {
                 ReferenceKind::Import => self.import_targets(&ctx, i)?,
@@ -267,7 +278,13 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 ReferenceKind::Inherit | ReferenceKind::Implement => {
                     self.resolve_type_ref(&ctx, r)?
                 }
-                // A declared type is a use of that type.
+                // A declared type is a use of that type. The language's own types are
+                // nobody's definitions, and there are many of them: skip the lookups.
+                ReferenceKind::Type
+                    if r.qualifier.is_none() && is_builtin_type(ctx.language, &r.name) =>
+                {
+                    None
+                }
                 ReferenceKind::Type => self.resolve_type_ref(&ctx, r)?,
                 // Only hints for typing receivers; a call is an edge of its own.
                 ReferenceKind::Assign | ReferenceKind::Value => continue,
@@ -399,7 +416,13 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         compute: impl FnOnce(&mut Self) -> Result<Vec<Target>>,
     ) -> Result<Vec<Target>> {
         if let Some((targets, reads)) = self.memo.get(&key) {
-            self.rec.note_all(reads.iter());
+            self.rec.note_all(reads);
+            return Ok(targets.clone());
+        }
+        if let Some((targets, reads)) = self.scratch.get(&key) {
+            self.rec.note_all(reads);
+            // Still an answer cut short by a cycle: whatever uses it is too.
+            self.truncated = true;
             return Ok(targets.clone());
         }
         if self.in_progress.contains(&key) || self.in_progress.len() > MAX_DEPTH * 4 {
@@ -413,7 +436,9 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         let reads = self.rec.pop();
         self.in_progress.remove(&key);
         let targets = result?;
-        if !self.truncated {
+        if self.truncated {
+            self.scratch.insert(key, (targets.clone(), reads));
+        } else {
             self.memo.insert(key, (targets.clone(), reads));
         }
         self.truncated |= outer_truncated;
@@ -514,6 +539,17 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     /// or (for methods defined away from their type: Rust impls, Go receivers, C++
     /// `A::f`) by qualified name.
     fn direct_members(&mut self, owner: &Def, name: &str) -> Result<Vec<Def>> {
+        let key = (owner.id, name.to_string());
+        if let Some(hit) = self.direct.get(&key) {
+            self.rec.note(name.to_string());
+            return Ok(hit.clone());
+        }
+        let found = self.direct_members_uncached(owner, name)?;
+        self.direct.insert(key, found.clone());
+        Ok(found)
+    }
+
+    fn direct_members_uncached(&mut self, owner: &Def, name: &str) -> Result<Vec<Def>> {
         let sep = owner.language.path_separator();
         let qualified = format!("{}{sep}{name}", owner.qualified_name);
         let named = self.rec.named(name)?;
@@ -1721,6 +1757,11 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     /// constructor call makes, or what a called function is declared to return.
     fn type_of_ref(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Vec<Def>> {
         let found = match r.kind {
+            ReferenceKind::Type
+                if r.qualifier.is_none() && is_builtin_type(ctx.language, &r.name) =>
+            {
+                return Ok(Vec::new());
+            }
             ReferenceKind::Type => self.resolve_type_ref(ctx, r)?,
             ReferenceKind::Value => {
                 let written = match &r.qualifier {
@@ -1971,6 +2012,61 @@ const PYTHON_BUILTINS: &[&str] = &[
     "zip",
     "__import__",
 ];
+
+/// Types the language itself provides, which no project definition can be the target
+/// of a declaration naming them.
+fn is_builtin_type(lang: Language, name: &str) -> bool {
+    match lang {
+        Language::Python => matches!(
+            name,
+            "int"
+                | "str"
+                | "float"
+                | "bool"
+                | "bytes"
+                | "dict"
+                | "list"
+                | "set"
+                | "tuple"
+                | "object"
+                | "None"
+                | "Any"
+                | "type"
+                | "complex"
+                | "frozenset"
+                | "bytearray"
+        ),
+        Language::JavaScript | Language::TypeScript | Language::Tsx => matches!(
+            name,
+            "string"
+                | "number"
+                | "boolean"
+                | "any"
+                | "unknown"
+                | "void"
+                | "never"
+                | "object"
+                | "symbol"
+                | "bigint"
+                | "undefined"
+                | "null"
+                | "this"
+                | "Promise"
+                | "Array"
+                | "Record"
+                | "Partial"
+                | "Readonly"
+                | "Map"
+                | "Set"
+                | "Date"
+                | "Error"
+                | "Function"
+                | "RegExp"
+                | "ReadonlyArray"
+        ),
+        _ => false,
+    }
+}
 
 /// `self`, `this`, `cls`: the receiver that is the enclosing type's instance.
 fn is_self_like(lang: Language, head: &str) -> bool {

@@ -121,7 +121,11 @@ impl PathSet {
 #[derive(Default)]
 pub struct MemoryView {
     files: HashMap<String, Arc<FileData>>,
-    names: HashMap<String, Vec<Def>>,
+    /// Definitions by name while files are added.
+    building: HashMap<String, Vec<Def>>,
+    /// The same, sorted and frozen by `finish`, so a lookup is an `Arc` clone: resolution
+    /// asks for common names (`__init__`, `get`) hundreds of thousands of times.
+    names: HashMap<String, Arc<[Def]>>,
     paths: PathSet,
     sorted: bool,
 }
@@ -133,7 +137,7 @@ impl MemoryView {
 
     pub fn add(&mut self, file: FileData) {
         for def in &file.nodes {
-            self.names
+            self.building
                 .entry(def.name.clone())
                 .or_default()
                 .push(def.clone());
@@ -145,8 +149,13 @@ impl MemoryView {
 
     /// Sorts name lists so lookups answer in a fixed order. Call after the last `add`.
     pub fn finish(&mut self) {
-        for defs in self.names.values_mut() {
+        for (name, mut defs) in self.building.drain() {
+            // Names added after an earlier `finish` join the frozen list.
+            if let Some(old) = self.names.get(&name) {
+                defs.extend(old.iter().cloned());
+            }
             defs.sort_by_key(|d| d.id);
+            self.names.insert(name, Arc::from(defs));
         }
         self.sorted = true;
     }
@@ -158,7 +167,7 @@ impl View for MemoryView {
         Ok(self
             .names
             .get(name)
-            .map(|v| Arc::from(v.as_slice()))
+            .cloned()
             .unwrap_or_else(|| Arc::from(Vec::new())))
     }
 
@@ -174,51 +183,80 @@ impl View for MemoryView {
 /// Wraps a [`View`] and notes the key of every read.
 pub struct Recorder<'v, V: View + ?Sized> {
     view: &'v V,
-    /// One set per computation in progress; reads go to the innermost.
-    stack: RefCell<Vec<BTreeSet<String>>>,
+    /// One frame per computation in progress; reads go to the innermost.
+    stack: RefCell<Vec<Frame>>,
+}
+
+/// The reads of one computation: keys noted directly, and the read sets of finished
+/// (memoised) computations it used, shared rather than copied. A memoised answer can be
+/// used thousands of times (every file importing a barrel module walks it); copying its
+/// keys on each use cost more than the lookups themselves.
+#[derive(Default)]
+struct Frame {
+    keys: BTreeSet<String>,
+    included: Vec<Arc<BTreeSet<String>>>,
+    included_ptrs: std::collections::HashSet<usize>,
+}
+
+impl Frame {
+    fn include(&mut self, reads: &Arc<BTreeSet<String>>) {
+        if self.included_ptrs.insert(Arc::as_ptr(reads) as usize) {
+            self.included.push(Arc::clone(reads));
+        }
+    }
+
+    fn flatten(self) -> BTreeSet<String> {
+        let mut all = self.keys;
+        for set in self.included {
+            all.extend(set.iter().cloned());
+        }
+        all
+    }
 }
 
 impl<'v, V: View + ?Sized> Recorder<'v, V> {
     pub fn new(view: &'v V) -> Self {
         Recorder {
             view,
-            stack: RefCell::new(vec![BTreeSet::new()]),
+            stack: RefCell::new(vec![Frame::default()]),
         }
     }
 
     pub fn note(&self, key: String) {
         if let Some(top) = self.stack.borrow_mut().last_mut() {
-            top.insert(key);
+            top.keys.insert(key);
         }
     }
 
-    pub fn note_all<'a>(&self, keys: impl IntoIterator<Item = &'a String>) {
+    /// Notes every read of a finished computation.
+    pub fn note_all(&self, reads: &Arc<BTreeSet<String>>) {
         if let Some(top) = self.stack.borrow_mut().last_mut() {
-            top.extend(keys.into_iter().cloned());
+            top.include(reads);
         }
     }
 
     /// Starts a nested computation whose reads are also collected on their own.
     pub fn push(&self) {
-        self.stack.borrow_mut().push(BTreeSet::new());
+        self.stack.borrow_mut().push(Frame::default());
     }
 
-    /// Ends a nested computation: its reads are returned and merged into the enclosing one.
-    pub fn pop(&self) -> BTreeSet<String> {
+    /// Ends a nested computation: its reads are returned and become part of the
+    /// enclosing one.
+    pub fn pop(&self) -> Arc<BTreeSet<String>> {
         let mut stack = self.stack.borrow_mut();
-        let top = stack.pop().unwrap_or_default();
+        let reads = Arc::new(stack.pop().unwrap_or_default().flatten());
         if let Some(parent) = stack.last_mut() {
-            parent.extend(top.iter().cloned());
+            parent.include(&reads);
         }
-        top
+        reads
     }
 
-    /// Every key read since the recorder was made.
+    /// Every key read since the recorder was made (or last taken).
     pub fn take(&self) -> BTreeSet<String> {
         let mut stack = self.stack.borrow_mut();
         let mut all = BTreeSet::new();
-        for set in stack.iter_mut() {
-            all.append(set);
+        for frame in stack.iter_mut() {
+            all.append(&mut std::mem::take(frame).flatten());
         }
         all
     }
