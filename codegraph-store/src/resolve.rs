@@ -175,6 +175,21 @@ impl FileCtx {
         Some(ctx)
     }
 
+    /// Of some binding references, the declarations if there are any (what the code
+    /// promises), else the assignments (which only hint).
+    fn declared_first(&self, refs: &[usize]) -> Vec<usize> {
+        let declared: Vec<usize> = refs
+            .iter()
+            .copied()
+            .filter(|&i| self.data.references[i].kind == ReferenceKind::Type)
+            .collect();
+        if declared.is_empty() {
+            refs.to_vec()
+        } else {
+            declared
+        }
+    }
+
     /// Type and assign references binding `name` in scope `scope` (an empty name: the
     /// scope's own type, such as a function's return type).
     fn bindings_of(&self, scope: NodeId, name: &str) -> &[usize] {
@@ -1736,15 +1751,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     /// What the type and assign references binding `name` in `scope` make of it.
     fn bound_types(&mut self, ctx: &FileCtx, scope: NodeId, name: &str) -> Result<Vec<Def>> {
         let mut out = Vec::new();
-        let refs: Vec<usize> = ctx.bindings_of(scope, name).to_vec();
-        // A declaration is what the code promises; assignments only hint.
-        let declared: Vec<usize> = refs
-            .iter()
-            .copied()
-            .filter(|&i| ctx.data.references[i].kind == ReferenceKind::Type)
-            .collect();
-        let chosen = if declared.is_empty() { refs } else { declared };
-        for i in chosen {
+        for i in ctx.declared_first(ctx.bindings_of(scope, name)) {
             let r = ctx.data.references[i].clone();
             out.extend(self.type_of_ref(ctx, &r)?);
         }
@@ -1852,15 +1859,8 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                     let refs = c
                         .attribute_bindings
                         .get(&(t.id, attr.to_string()))
-                        .cloned()
-                        .unwrap_or_default();
-                    let declared: Vec<usize> = refs
-                        .iter()
-                        .copied()
-                        .filter(|&i| c.data.references[i].kind == ReferenceKind::Type)
-                        .collect();
-                    let chosen = if declared.is_empty() { refs } else { declared };
-                    for i in chosen {
+                        .map_or(&[][..], |v| v.as_slice());
+                    for i in c.declared_first(refs) {
                         let r = c.data.references[i].clone();
                         self.type_depth += 1;
                         let types = self.type_of_ref(&c, &r);
