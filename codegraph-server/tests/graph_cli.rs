@@ -87,8 +87,12 @@ fn index_then_query_then_update() {
         .collect();
     assert_eq!(
         names,
-        // `e.start()`: the receiver's type is not inferred, so no edge.
-        ["\"app.core.Engine\"", "\"app.core.helper\""]
+        // `e = Engine()` types `e`, so `e.start()` is an (inferred) edge.
+        [
+            "\"app.core.Engine\"",
+            "\"app.core.Engine.start\"",
+            "\"app.core.helper\""
+        ]
     );
     let impact = query(&db, &["impact", "app.core.helper", "--depth", "3"]);
     assert!(impact.contains("method app.core.Engine.check"), "{impact}");
