@@ -107,7 +107,9 @@ struct FileCtx {
     /// Java `import p.*`, C++ `#include`).
     wildcards: Vec<Def>,
     /// Type and assign references by (source, variable): what a scope's names hold.
-    bindings: HashMap<(NodeId, String), Vec<usize>>,
+    /// (Keyed by scope, then name, so a lookup by `&str` allocates nothing: it runs for
+    /// every scope around every receiver.)
+    bindings: HashMap<NodeId, HashMap<String, Vec<usize>>>,
     /// `self.x = ...` / `this.x: T` in a type's methods, by (type, attribute).
     attribute_bindings: HashMap<(NodeId, String), Vec<usize>>,
 }
@@ -146,7 +148,7 @@ impl FileCtx {
             bindings: HashMap::new(),
             attribute_bindings: HashMap::new(),
         };
-        let mut bindings: HashMap<(NodeId, String), Vec<usize>> = HashMap::new();
+        let mut bindings: HashMap<NodeId, HashMap<String, Vec<usize>>> = HashMap::new();
         let mut attribute_bindings: HashMap<(NodeId, String), Vec<usize>> = HashMap::new();
         for (i, r) in ctx.data.references.iter().enumerate() {
             if !matches!(
@@ -168,7 +170,12 @@ impl FileCtx {
                 }
                 continue;
             }
-            bindings.entry((r.source, subject)).or_default().push(i);
+            bindings
+                .entry(r.source)
+                .or_default()
+                .entry(subject)
+                .or_default()
+                .push(i);
         }
         ctx.bindings = bindings;
         ctx.attribute_bindings = attribute_bindings;
@@ -194,7 +201,8 @@ impl FileCtx {
     /// scope's own type, such as a function's return type).
     fn bindings_of(&self, scope: NodeId, name: &str) -> &[usize] {
         self.bindings
-            .get(&(scope, name.to_string()))
+            .get(&scope)
+            .and_then(|names| names.get(name))
             .map_or(&[], |v| v.as_slice())
     }
 
@@ -1351,13 +1359,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 self.unique_name(ctx, &r.name, CallKind::Call)
             }
             Some(q) => {
-                let self_like = match lang {
-                    Language::Python => matches!(q, "self" | "cls"),
-                    Language::Rust => matches!(q, "self" | "Self"),
-                    Language::JavaScript | Language::TypeScript | Language::Tsx => q == "this",
-                    Language::Java | Language::Cpp => q == "this",
-                    Language::Go => false,
-                };
+                let self_like = is_self_like(lang, q) || (lang == Language::Rust && q == "Self");
                 let super_like = matches!(q, "super" | "super()");
                 if self_like || super_like {
                     let Some(ty) = ctx.enclosing_type(r.source).cloned() else {
