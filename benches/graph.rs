@@ -87,7 +87,7 @@ fn main() {
     let started = Instant::now();
     let report = run_index(&store, &work);
     let full = started.elapsed().as_secs_f64();
-    store.flush_memtables().unwrap();
+    store.flush().unwrap();
     let disk = dir_size(&db_dir);
     println!(
         "{}",

@@ -37,8 +37,8 @@ pub use model::{
 };
 pub use parser::ParserRegistry;
 pub use store::{
-    ArchivedFileRecord, ArchivedFileResolution, Direction, FileRecord, FileResolution, FileUpdate,
-    GraphStore, ProjectMeta,
+    ArchivedFileRecord, ArchivedFileResolution, Direction, FileRecord, FileResolution, FileStamp,
+    FileUpdate, GraphStore, ProjectMeta,
 };
 pub use text::{ScoredNode, TextDocument, TextIndex, TextQuery};
 pub use vector::VectorIndex;

@@ -511,6 +511,10 @@ pub struct ParsedFile {
     /// xxh3-64 of the file's bytes; unchanged content is never parsed twice.
     pub content_hash: u64,
     pub size: u64,
+    /// The file's stamp when it was read from disk, when it can be trusted; stores
+    /// keep it so that the next run need not read the file at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stamp: Option<crate::store::FileStamp>,
     pub lines: u32,
     /// Whether tree-sitter had to recover from syntax errors. The nodes are whatever it
     /// recovered.
@@ -580,6 +584,7 @@ mod tests {
             language: Language::Rust,
             content_hash: 42,
             size: 10,
+            stamp: None,
             lines: 1,
             has_errors: false,
             nodes: vec![

@@ -6,6 +6,38 @@ use crate::Result;
 use crate::id::NodeId;
 use crate::model::{Edge, EdgeKind, Language, Node, Reference};
 
+/// What the file system said about a file when its bytes were read. When a later run
+/// finds the same stamp it trusts that the content did not change and neither reads nor
+/// hashes the file (the way git trusts its index). A stamp is only recorded once the
+/// file's times are safely in the past, so an edit in the same clock tick as the read is
+/// never mistaken for no edit.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+)]
+#[rkyv(derive(Debug))]
+pub struct FileStamp {
+    pub size: u64,
+    /// Modification time, nanoseconds since the Unix epoch.
+    pub mtime_ns: i64,
+    /// Status-change time where the platform has one (0 otherwise): unlike the
+    /// modification time, no tool can set it back, so `cp -p` or `touch -d` cannot
+    /// hide an edit.
+    pub ctime_ns: i64,
+    /// The inode number where the platform has one (0 otherwise): editors that save
+    /// by renaming a new file over the old one change it.
+    pub inode: u64,
+}
+
 /// What a store remembers about one file, so re-indexing can skip it when unchanged.
 #[derive(
     Clone,
@@ -23,6 +55,8 @@ pub struct FileRecord {
     pub language: Language,
     /// xxh3-64 of the file's bytes.
     pub content_hash: u64,
+    /// The file's stamp when those bytes were read, if it can be trusted.
+    pub stamp: Option<FileStamp>,
     pub lines: u32,
     /// Whether tree-sitter had to recover from syntax errors.
     pub has_errors: bool,
@@ -124,6 +158,11 @@ pub trait GraphStore: Send + Sync {
         resolution: &FileResolution,
     ) -> Result<()>;
 
+    /// Records a new stamp for a file whose content was found unchanged (after a
+    /// `touch` or a checkout), so the next run can skip it without reading it. Does
+    /// nothing when the project has no such file.
+    fn restamp_file(&self, project: &str, path: &str, stamp: Option<FileStamp>) -> Result<()>;
+
     /// Removes one file and everything it owns. Removing an absent file is not an error.
     fn remove_file(&self, project: &str, path: &str) -> Result<()>;
 
@@ -135,6 +174,12 @@ pub trait GraphStore: Send + Sync {
 
     /// One node.
     fn node(&self, project: &str, id: NodeId) -> Result<Option<Node>>;
+
+    /// Several nodes, in the order of `ids`, `None` where absent. Stores can fetch
+    /// them in one batch; resolution reads hundreds per name lookup.
+    fn nodes(&self, project: &str, ids: &[NodeId]) -> Result<Vec<Option<Node>>> {
+        ids.iter().map(|id| self.node(project, *id)).collect()
+    }
 
     /// The edges at a node, optionally of one kind only, sorted by the far end.
     fn edges(

@@ -1087,6 +1087,7 @@ impl<'a, 't> Extraction<'a, 't> {
             language: self.language,
             content_hash: xxhash_rust::xxh3::xxh3_64(self.src),
             size: self.src.len() as u64,
+            stamp: None,
             lines: count_lines(self.src),
             has_errors: false,
             nodes,

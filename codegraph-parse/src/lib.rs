@@ -27,7 +27,10 @@ mod text;
 use codegraph_core::{Error, Language, ParsedFile, ParserRegistry, Result};
 
 pub use extract::{ExtractError, ExtractOptions};
-pub use pipeline::{FileOutcome, Pipeline, PipelineStats};
+pub use pipeline::{
+    FileOutcome, KnownFile, KnownFiles, Pipeline, PipelineStats, RACY_WINDOW, stamp_of,
+    trusted_stamp,
+};
 
 /// The tree-sitter [`ParserRegistry`] for every supported language.
 #[derive(Clone, Debug, Default)]

@@ -9,9 +9,9 @@
 
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use codegraph_core::{ParsedFile, SkipReason, SkippedFile};
+use codegraph_core::{FileStamp, Language, ParsedFile, SkipReason, SkippedFile};
 use rayon::prelude::*;
 
 use crate::extract::{self, ExtractOptions};
@@ -25,16 +25,74 @@ pub enum FileOutcome {
     /// line text (full-text indexing, etags). Dropping them is free.
     Parsed(ParsedFile, Vec<u8>),
     Skipped(SkippedFile),
-    /// The caller's [`Pipeline::unchanged_if`] said it already has this content; it was
-    /// read and hashed but not parsed.
+    /// The caller already has this content (see [`Pipeline::known_files`]): either the
+    /// file's stamp matched the known one, so it was not even read, or its bytes hashed
+    /// to the known hash. `stamp` is the file's trusted stamp now, which differs from
+    /// the known one after a `touch`.
     Unchanged {
         path: String,
         content_hash: u64,
+        stamp: Option<FileStamp>,
     },
 }
 
-/// Decides from a path and its content hash that a file need not be parsed again.
-pub type UnchangedCheck = dyn Fn(&str, u64) -> bool + Send + Sync;
+/// What a caller already holds for one path: the hash of the content it indexed, and
+/// the file's stamp when that content was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KnownFile {
+    pub content_hash: u64,
+    pub stamp: Option<FileStamp>,
+}
+
+/// Looks up what the caller holds for a path.
+pub type KnownFiles = dyn Fn(&str) -> Option<KnownFile> + Send + Sync;
+
+/// File times younger than this are not trusted for a stamp: file systems keep times
+/// in ticks (as coarse as 2 s on FAT), and an edit within the tick of a read would
+/// leave the stamp as it was.
+pub const RACY_WINDOW: Duration = Duration::from_secs(2);
+
+/// The stamp of a file as it is now.
+pub fn stamp_of(meta: &std::fs::Metadata) -> FileStamp {
+    let nanos = |t: SystemTime| match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_nanos()).unwrap_or(i64::MAX),
+    };
+    let mtime_ns = meta.modified().map(nanos).unwrap_or(0);
+    #[cfg(unix)]
+    let (ctime_ns, inode) = {
+        use std::os::unix::fs::MetadataExt;
+        (
+            meta.ctime()
+                .saturating_mul(1_000_000_000)
+                .saturating_add(meta.ctime_nsec()),
+            meta.ino(),
+        )
+    };
+    #[cfg(not(unix))]
+    let (ctime_ns, inode) = (0, 0);
+    FileStamp {
+        size: meta.len(),
+        mtime_ns,
+        ctime_ns,
+        inode,
+    }
+}
+
+/// The stamp of a file about to be read, or `None` when its times are less than
+/// `window` old (see [`RACY_WINDOW`]).
+pub fn trusted_stamp(meta: &std::fs::Metadata, window: Duration) -> Option<FileStamp> {
+    let stamp = stamp_of(meta);
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    let now = i64::try_from(now).ok()?;
+    let window = i64::try_from(window.as_nanos()).unwrap_or(i64::MAX);
+    let old_enough = |t: i64| t != 0 && t <= now - window;
+    let ctime_ok = !cfg!(unix) || old_enough(stamp.ctime_ns);
+    (old_enough(stamp.mtime_ns) && ctime_ok).then_some(stamp)
+}
 
 /// Totals of a run, readable while it goes (for progress) and after.
 #[derive(Debug, Default)]
@@ -69,7 +127,9 @@ pub struct Pipeline {
     options: ExtractOptions,
     threads: usize,
     queue: usize,
-    unchanged: Option<Box<UnchangedCheck>>,
+    known: Option<Box<KnownFiles>>,
+    racy_window: Duration,
+    warm: Vec<Language>,
 }
 
 impl Pipeline {
@@ -83,15 +143,33 @@ impl Pipeline {
             options,
             threads,
             queue: 64,
-            unchanged: None,
+            known: None,
+            racy_window: RACY_WINDOW,
+            warm: Vec::new(),
         }
     }
 
-    /// Skips parsing files for which `check(path, content_hash)` is true: incremental
-    /// indexing passes what its store already holds. Such files arrive as
-    /// [`FileOutcome::Unchanged`].
-    pub fn unchanged_if(mut self, check: Box<UnchangedCheck>) -> Pipeline {
-        self.unchanged = Some(check);
+    /// Skips files the caller already holds: incremental indexing passes what its
+    /// store has. A file on disk whose stamp equals the known one is not read; any
+    /// other file is read and hashed, and not parsed when the hash is the known one.
+    /// Such files arrive as [`FileOutcome::Unchanged`].
+    pub fn known_files(mut self, lookup: Box<KnownFiles>) -> Pipeline {
+        self.known = Some(lookup);
+        self
+    }
+
+    /// How old a file's times must be before its stamp is trusted ([`RACY_WINDOW`]
+    /// unless changed; tests that edit files within it shorten it).
+    pub fn racy_window(mut self, window: Duration) -> Pipeline {
+        self.racy_window = window;
+        self
+    }
+
+    /// Languages whose queries to compile while the source is walked, most likely
+    /// first. Compiling a language's query takes tens of milliseconds; a re-index that
+    /// parses one changed file would otherwise wait for it after the walk.
+    pub fn prepare(mut self, languages: Vec<Language>) -> Pipeline {
+        self.warm = languages;
         self
     }
 
@@ -116,6 +194,22 @@ impl Pipeline {
         on_outcome: &(dyn Fn(FileOutcome) + Sync),
     ) -> Result<Duration, SourceError> {
         let started = Instant::now();
+        if !self.warm.is_empty() {
+            let (languages, references, docs) = (
+                self.warm.clone(),
+                self.options.references,
+                self.options.docs,
+            );
+            // Detached: the compiled queries are process-wide, and a run that finds
+            // nothing to parse must not wait for them.
+            let _ = std::thread::Builder::new()
+                .name("codegraph-warm".into())
+                .spawn(move || {
+                    for language in languages {
+                        crate::queries::query(language, references, docs);
+                    }
+                });
+        }
         let (tx, rx) = crossbeam_channel::bounded::<SourceItem>(self.queue);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.threads)
@@ -177,11 +271,30 @@ impl Pipeline {
                 reason,
             })
         };
-        let bytes = match content {
-            Content::Bytes(bytes) => bytes,
-            Content::Disk(disk_path) => {
-                match read_limited(&disk_path, self.filter.config().max_file_size) {
-                    Ok(Some(bytes)) => bytes,
+        let known = self.known.as_ref().and_then(|lookup| lookup(&path));
+        let limit = self.filter.config().max_file_size;
+        let (bytes, stamp) = match content {
+            Content::Bytes(bytes) => (bytes, None),
+            Content::Disk {
+                path: disk_path,
+                stamp: seen,
+            } => {
+                if let Some(KnownFile {
+                    content_hash,
+                    stamp: Some(stamp),
+                }) = known
+                    && stamp.size <= limit
+                    && seen.or_else(|| std::fs::metadata(&disk_path).ok().map(|m| stamp_of(&m)))
+                        == Some(stamp)
+                {
+                    return FileOutcome::Unchanged {
+                        path,
+                        content_hash,
+                        stamp: Some(stamp),
+                    };
+                }
+                match read_limited(&disk_path, limit, self.racy_window) {
+                    Ok(Some(read)) => read,
                     Ok(None) => {
                         return skipped(SkipReason::TooLarge {
                             size: std::fs::metadata(&disk_path).map(|m| m.len()).unwrap_or(0),
@@ -199,14 +312,21 @@ impl Pipeline {
         if let Some(reason) = self.filter.check_content(language, &bytes) {
             return skipped(reason);
         }
-        if let Some(check) = &self.unchanged {
+        if let Some(known) = known {
             let content_hash = xxhash_rust::xxh3::xxh3_64(&bytes);
-            if check(&path, content_hash) {
-                return FileOutcome::Unchanged { path, content_hash };
+            if known.content_hash == content_hash {
+                return FileOutcome::Unchanged {
+                    path,
+                    content_hash,
+                    stamp,
+                };
             }
         }
         match extract::extract(language, &path, &bytes, &self.options) {
-            Ok(parsed) => FileOutcome::Parsed(parsed, bytes),
+            Ok(mut parsed) => {
+                parsed.stamp = stamp;
+                FileOutcome::Parsed(parsed, bytes)
+            }
             Err(e) => skipped(SkipReason::ParseFailed {
                 error: e.to_string(),
             }),
@@ -215,17 +335,25 @@ impl Pipeline {
 }
 
 /// Reads a file unless it is larger than `limit` (checked while reading, since files
-/// can grow after the walk saw them).
-fn read_limited(path: &std::path::Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+/// can grow after the walk saw them), with its trusted stamp from before the read: an
+/// edit during the read changes the file's times, so the next run reads it again.
+#[allow(clippy::type_complexity)]
+fn read_limited(
+    path: &std::path::Path,
+    limit: u64,
+    window: Duration,
+) -> std::io::Result<Option<(Vec<u8>, Option<FileStamp>)>> {
     use std::io::Read;
     let file = std::fs::File::open(path)?;
-    let hint = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let meta = file.metadata().ok();
+    let stamp = meta.as_ref().and_then(|m| trusted_stamp(m, window));
+    let hint = meta.map(|m| m.len()).unwrap_or(0);
     let mut bytes = Vec::with_capacity(hint.min(limit) as usize + 1);
     file.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         Ok(None)
     } else {
-        Ok(Some(bytes))
+        Ok(Some((bytes, stamp)))
     }
 }
 
@@ -245,5 +373,105 @@ impl Sink for ChannelSink<'_> {
         } else {
             ControlFlow::Continue(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter::FilterConfig;
+    use crate::source::DirectorySource;
+    use std::sync::Mutex;
+
+    fn run(pipeline: &Pipeline, dir: &std::path::Path) -> Vec<FileOutcome> {
+        let out = Mutex::new(Vec::new());
+        let mut source = DirectorySource::new(dir).unwrap();
+        pipeline
+            .run(&mut source, &PipelineStats::default(), &|o| {
+                out.lock().unwrap().push(o)
+            })
+            .unwrap();
+        out.into_inner().unwrap()
+    }
+
+    fn pipeline() -> Pipeline {
+        Pipeline::new(
+            Filter::new(FilterConfig::default()).unwrap(),
+            ExtractOptions::default(),
+        )
+        .threads(1)
+    }
+
+    #[test]
+    fn fresh_files_get_no_stamp_until_their_times_are_old_enough() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.py"), "def f():\n    pass\n").unwrap();
+        let outcomes = run(&pipeline(), dir.path());
+        let [FileOutcome::Parsed(parsed, _)] = &outcomes[..] else {
+            panic!("{outcomes:?}")
+        };
+        assert_eq!(parsed.stamp, None, "written just now: not to be trusted");
+
+        let outcomes = run(&pipeline().racy_window(Duration::ZERO), dir.path());
+        let [FileOutcome::Parsed(parsed, _)] = &outcomes[..] else {
+            panic!("{outcomes:?}")
+        };
+        let meta = std::fs::metadata(dir.path().join("a.py")).unwrap();
+        assert_eq!(parsed.stamp, Some(stamp_of(&meta)));
+        assert_eq!(parsed.stamp.unwrap().size, 18);
+    }
+
+    #[test]
+    fn a_matching_stamp_skips_reading_and_a_changed_one_reads_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.py");
+        std::fs::write(&file, "def f():\n    pass\n").unwrap();
+        let stamp = stamp_of(&std::fs::metadata(&file).unwrap());
+        // A hash that cannot be the file's: if it comes back, the file was not read.
+        let known = KnownFile {
+            content_hash: 7,
+            stamp: Some(stamp),
+        };
+        let with_known = |known: KnownFile| {
+            pipeline()
+                .racy_window(Duration::ZERO)
+                .known_files(Box::new(move |path| (path == "a.py").then_some(known)))
+        };
+        let outcomes = run(&with_known(known), dir.path());
+        assert!(
+            matches!(&outcomes[..], [FileOutcome::Unchanged { content_hash: 7, stamp: Some(s), .. }] if *s == stamp),
+            "{outcomes:?}"
+        );
+
+        // Same size, and the modification time put back: the status-change time still
+        // gives the edit away.
+        let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::write(&file, "def g():\n    pass\n").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        let outcomes = run(&with_known(known), dir.path());
+        let [FileOutcome::Parsed(parsed, _)] = &outcomes[..] else {
+            panic!("{outcomes:?}")
+        };
+        assert!(parsed.nodes.iter().any(|n| n.name == "g"));
+
+        // A stamp that differs while the content does not: read, hashed, found the same,
+        // and reported with the new stamp so the caller can record it.
+        let hash = xxhash_rust::xxh3::xxh3_64(&std::fs::read(&file).unwrap());
+        let stale = KnownFile {
+            content_hash: hash,
+            stamp: Some(stamp),
+        };
+        let outcomes = run(&with_known(stale), dir.path());
+        let now = stamp_of(&std::fs::metadata(&file).unwrap());
+        assert!(
+            matches!(&outcomes[..], [FileOutcome::Unchanged { content_hash, stamp: Some(s), .. }] if *content_hash == hash && *s == now),
+            "{outcomes:?}"
+        );
     }
 }

@@ -38,7 +38,8 @@ impl DbArgs {
             .with_context(|| format!("cannot open store {}", self.db.display()))
     }
 
-    /// Opens an existing store (never creates one for a read).
+    /// Opens an existing store for reading: never creates one, and takes no lock, so
+    /// queries run while `codegraph index --watch` holds the store.
     fn open_existing(&self) -> anyhow::Result<RocksStore> {
         if !self.db.exists() {
             bail!(
@@ -47,7 +48,8 @@ impl DbArgs {
                 self.db.display()
             );
         }
-        self.open()
+        RocksStore::open_read_only(&self.db)
+            .with_context(|| format!("cannot open store {}", self.db.display()))
     }
 
     fn project_of(&self, store: &RocksStore) -> anyhow::Result<String> {

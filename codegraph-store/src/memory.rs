@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::RwLock;
 
 use codegraph_core::{
-    Direction, Edge, EdgeKind, FileRecord, FileResolution, FileUpdate, GraphStore, Node, NodeId,
-    ProjectMeta, Reference, Result,
+    Direction, Edge, EdgeKind, FileRecord, FileResolution, FileStamp, FileUpdate, GraphStore, Node,
+    NodeId, ProjectMeta, Reference, Result,
 };
 
 use crate::codec::{edge_kind_code, site};
@@ -154,6 +154,14 @@ impl GraphStore for MemoryStore {
             }
             p.resolutions.insert(path.to_string(), resolution.clone());
         });
+        Ok(())
+    }
+
+    fn restamp_file(&self, project: &str, path: &str, stamp: Option<FileStamp>) -> Result<()> {
+        let mut guard = self.projects.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(record) = guard.get_mut(project).and_then(|p| p.files.get_mut(path)) {
+            record.stamp = stamp;
+        }
         Ok(())
     }
 

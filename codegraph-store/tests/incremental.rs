@@ -424,3 +424,60 @@ fn declared_type_changes_reach_receivers_in_other_files() {
     index_files(&clean, "p", &files);
     assert_eq!(export(&store, "p"), export(&clean, "p"));
 }
+
+/// Files on disk are skipped by their stamp, and a `touch` that leaves the content as
+/// it was is recorded without parsing anything again.
+#[test]
+fn stamps_skip_unread_files_and_follow_touches() {
+    use codegraph_core::GraphStore;
+    use codegraph_parse::source::DirectorySource;
+    use codegraph_store::{IndexOptions, IndexProgress, index};
+    use std::time::{Duration, SystemTime};
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.py"), "def f():\n    g()\n").unwrap();
+    std::fs::write(dir.path().join("b.py"), "def g():\n    pass\n").unwrap();
+    let store = MemoryStore::new();
+    let run = |window: Duration| {
+        let mut source = DirectorySource::new(dir.path()).unwrap();
+        index(
+            &store,
+            "p",
+            &mut source,
+            common::pipeline().racy_window(window),
+            &IndexOptions::default(),
+            &IndexProgress::default(),
+        )
+        .unwrap()
+    };
+    let stamp = |path: &str| store.file("p", path).unwrap().unwrap().stamp;
+
+    // Files written this instant are not stamped under the real window...
+    let first = run(codegraph_parse::RACY_WINDOW);
+    assert_eq!((first.parsed, first.unchanged), (2, 0));
+    assert_eq!(stamp("a.py"), None);
+    // ...so the next run hashes them, finds them unchanged, and stamps them once their
+    // times are old enough.
+    let second = run(Duration::ZERO);
+    assert_eq!((second.parsed, second.unchanged), (0, 2));
+    let a = stamp("a.py").expect("stamped");
+    assert_eq!(a.size, 17);
+
+    // A touch: same content, new time. Nothing is parsed; the new stamp is recorded.
+    let earlier = SystemTime::now() - Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(dir.path().join("a.py"))
+        .unwrap()
+        .set_modified(earlier)
+        .unwrap();
+    let touched = run(Duration::ZERO);
+    assert_eq!((touched.parsed, touched.unchanged), (0, 2));
+    let a2 = stamp("a.py").expect("stamped");
+    assert_ne!(a2, a);
+
+    // A real edit is parsed and resolved as ever.
+    std::fs::write(dir.path().join("b.py"), "def h():\n    pass\n").unwrap();
+    let edited = run(Duration::ZERO);
+    assert_eq!((edited.parsed, edited.resolved), (1, 2));
+}

@@ -80,6 +80,7 @@ fn file(path: &str, names: &[&str]) -> (FileUpdate, FileResolution) {
             path: path.to_string(),
             language: Language::Python,
             content_hash: names.len() as u64,
+            stamp: None,
             lines: names.len() as u32 + 1,
             has_errors: false,
             node_ids: nodes.iter().map(|n| n.id).collect(),

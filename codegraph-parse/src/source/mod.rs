@@ -12,7 +12,7 @@
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-use codegraph_core::{Language, SkippedFile};
+use codegraph_core::{FileStamp, Language, SkippedFile};
 
 use crate::filter::Filter;
 
@@ -36,7 +36,11 @@ pub use memory::MemorySource;
 #[derive(Debug)]
 pub enum Content {
     Bytes(Vec<u8>),
-    Disk(PathBuf),
+    Disk {
+        path: PathBuf,
+        /// The file's stamp when the walk saw it, if it was taken then.
+        stamp: Option<FileStamp>,
+    },
 }
 
 /// A file to parse.
