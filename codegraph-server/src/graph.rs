@@ -185,6 +185,8 @@ fn report_json(project: &str, r: &IndexReport, store: &RocksStore) -> serde_json
         "nodes_written": r.nodes_written,
         "edges_written": r.edges_written,
         "parse_seconds": r.parse_time.as_secs_f64(),
+        "write_seconds": r.write_time.as_secs_f64(),
+        "resolve_seconds": r.resolve_time.as_secs_f64(),
         "seconds": r.total_time.as_secs_f64(),
         "disk_bytes": store.disk_size(),
         "source_error": r.source_error,

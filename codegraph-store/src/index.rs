@@ -63,7 +63,12 @@ pub struct IndexReport {
     /// The source stopped with this error part-way; what it delivered was indexed and
     /// nothing was removed.
     pub source_error: Option<String>,
+    /// Walking, reading and parsing.
     pub parse_time: Duration,
+    /// Writing the changed files' nodes and references.
+    pub write_time: Duration,
+    /// Resolving references and writing the edges.
+    pub resolve_time: Duration,
     pub total_time: Duration,
 }
 
@@ -260,14 +265,20 @@ pub fn index<S: GraphStore + ?Sized>(
         }
     }
 
-    // Phase 2: the new nodes.
+    // Phase 2: the new nodes. Files are independent batches, so they are written in
+    // parallel; on a first run this is a quarter of the time.
+    let writing = Instant::now();
     for path in &removed {
         store.remove_file(project, path)?;
     }
-    for file in &parsed {
-        report.nodes_written += file.nodes.len() as u64;
-        store.write_file(project, &file_update(file))?;
-    }
+    report.nodes_written = parsed.iter().map(|f| f.nodes.len() as u64).sum();
+    with_pool(options.threads, "codegraph-write", || {
+        parsed
+            .par_iter()
+            .try_for_each(|file| store.write_file(project, &file_update(file)))
+    })?;
+    report.write_time = writing.elapsed();
+    let resolving = Instant::now();
 
     // Phase 3: resolve. A clean build resolves against the parse results in memory;
     // an update against the store, which now holds the new state.
@@ -277,12 +288,7 @@ pub fn index<S: GraphStore + ?Sized>(
     let affected: Vec<String> = affected.into_iter().collect();
     let edges_written = AtomicU64::new(0);
     let resolve_with = |view: &(dyn View + Sync)| -> Result<()> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(options.threads.max(1))
-            .thread_name(|i| format!("codegraph-resolve-{i}"))
-            .build()
-            .map_err(|e| Error::InvalidInput(format!("cannot start threads: {e}")))?;
-        pool.install(|| {
+        with_pool(options.threads, "codegraph-resolve", || {
             affected
                 .par_iter()
                 .map_init(
@@ -311,12 +317,28 @@ pub fn index<S: GraphStore + ?Sized>(
     }
     report.resolved = affected.len();
     report.edges_written = edges_written.into_inner();
+    report.resolve_time = resolving.elapsed();
 
     meta.dirty = false;
     store.set_project(&meta)?;
     store.flush()?;
     report.total_time = started.elapsed();
     Ok(report)
+}
+
+/// Runs `f` on a pool of `threads` named threads.
+fn with_pool<T: Send>(
+    threads: usize,
+    name: &str,
+    f: impl FnOnce() -> Result<T> + Send,
+) -> Result<T> {
+    let name = name.to_string();
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .thread_name(move |i| format!("{name}-{i}"))
+        .build()
+        .map_err(|e| Error::InvalidInput(format!("cannot start threads: {e}")))?
+        .install(f)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -30,7 +30,7 @@ use codegraph_core::{
     Edge, FileResolution, Language, NodeId, NodeKind, Reference, ReferenceKind, Resolution, Result,
 };
 
-use crate::view::{Def, FileData, Recorder, View, dir_of};
+use crate::view::{Def, FileData, Reads, Recorder, View, dir_of};
 
 /// More candidates than this for one name make a reference unresolved rather than an
 /// ambiguous fan of edges: a call to `get` with forty candidates says nothing.
@@ -236,13 +236,13 @@ pub struct Resolver<'v, V: View + ?Sized> {
     rec: Recorder<'v, V>,
     /// Results of computations that finished without hitting a cycle guard, so they
     /// are the same whatever asked first. Each keeps the keys it read.
-    memo: HashMap<MemoKey, (Vec<Target>, Arc<BTreeSet<String>>)>,
+    memo: HashMap<MemoKey, (Vec<Target>, Arc<Reads>)>,
     /// Answers that hit the cycle guard, kept only while one reference is resolved. Such
     /// an answer depends on where the walk entered the cycle, so it must not outlive the
     /// reference that computed it; within it, reusing it is deterministic and keeps
     /// import cycles (barrel files re-exporting each other) from being walked again and
     /// again, which is exponential.
-    scratch: HashMap<MemoKey, (Vec<Target>, Arc<BTreeSet<String>>)>,
+    scratch: HashMap<MemoKey, (Vec<Target>, Arc<Reads>)>,
     in_progress: HashSet<MemoKey>,
     /// Set when a computation hit the cycle guard; its result is then not memoised.
     truncated: bool,
@@ -253,13 +253,17 @@ pub struct Resolver<'v, V: View + ?Sized> {
     contexts: HashMap<String, Arc<FileCtx>>,
     /// `direct_members` answers. The view does not change while a resolver lives, so
     /// they hold across files; a hit notes the name it read, as the lookup would.
-    direct: HashMap<(NodeId, String), Vec<Def>>,
+    /// Keyed owner then name, so a hit is looked up by `&str` without allocating.
+    direct: HashMap<NodeId, HashMap<String, Vec<Def>>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum MemoKey {
     Import(NodeId),
     Bases(NodeId),
+    /// The files of a Java package: asked for by every unqualified name in every file
+    /// of the package, and hundreds of files long in large projects.
+    JavaPackage(String),
 }
 
 impl<'v, V: View + ?Sized> Resolver<'v, V> {
@@ -562,13 +566,16 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     /// or (for methods defined away from their type: Rust impls, Go receivers, C++
     /// `A::f`) by qualified name.
     fn direct_members(&mut self, owner: &Def, name: &str) -> Result<Vec<Def>> {
-        let key = (owner.id, name.to_string());
-        if let Some(hit) = self.direct.get(&key) {
+        if let Some(hit) = self.direct.get(&owner.id).and_then(|m| m.get(name)) {
+            let hit = hit.clone();
             self.rec.note(name.to_string());
-            return Ok(hit.clone());
+            return Ok(hit);
         }
         let found = self.direct_members_uncached(owner, name)?;
-        self.direct.insert(key, found.clone());
+        self.direct
+            .entry(owner.id)
+            .or_default()
+            .insert(name.to_string(), found.clone());
         Ok(found)
     }
 
@@ -585,6 +592,26 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                         || (owner.kind != NodeKind::File && d.qualified_name == qualified))
             })
             .filter(|d| !matches!(d.kind, NodeKind::Import) || owner.kind == NodeKind::File)
+            .cloned()
+            .collect())
+    }
+
+    /// Members named `name` of a package (a Go package, a Java package directory): the
+    /// definitions of that name whose parent is one of its files. Asking each file in
+    /// turn cost a lookup per file per reference, which on packages of hundreds of files
+    /// left one thread resolving for seconds.
+    fn package_members(&mut self, files: &[Def], name: &str) -> Result<Vec<Def>> {
+        let Some(first) = files.first() else {
+            return Ok(Vec::new());
+        };
+        let named = self.rec.named(name)?;
+        Ok(named
+            .iter()
+            .filter(|d| {
+                d.kind != NodeKind::File
+                    && ecosystem(d.language) == ecosystem(first.language)
+                    && d.parent.is_some_and(|p| files.iter().any(|f| f.id == p))
+            })
             .cloned()
             .collect())
     }
@@ -606,10 +633,8 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 }
             }
             Target::Package(files) => {
-                for f in files.clone() {
-                    for m in self.direct_members(&f, name)? {
-                        out.extend(self.follow(m, depth)?);
-                    }
+                for m in self.package_members(files, name)? {
+                    out.extend(self.follow(m, depth)?);
                 }
             }
         }
@@ -1105,26 +1130,31 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
 
     /// The files declaring a Java package.
     fn java_package(&mut self, package: &str) -> Result<Option<Target>> {
-        // Package nodes are named by the whole dotted name.
-        let files: Vec<Def> = self
-            .rec
-            .named(package)?
-            .iter()
-            .filter(|d| {
-                d.kind == NodeKind::Package
-                    && d.language == Language::Java
-                    && d.qualified_name == package
+        let key = MemoKey::JavaPackage(package.to_string());
+        let package = package.to_string();
+        let found = self.memoised(key, move |this| {
+            // Package nodes are named by the whole dotted name.
+            let files: Vec<Def> = this
+                .rec
+                .named(&package)?
+                .iter()
+                .filter(|d| {
+                    d.kind == NodeKind::Package
+                        && d.language == Language::Java
+                        && d.qualified_name == package
+                })
+                .map(|d| d.path.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .filter_map(|p| this.file_node(&p).transpose())
+                .collect::<Result<_>>()?;
+            Ok(if files.is_empty() {
+                Vec::new()
+            } else {
+                vec![Target::Package(files)]
             })
-            .map(|d| d.path.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .filter_map(|p| self.file_node(&p).transpose())
-            .collect::<Result<_>>()?;
-        Ok(if files.is_empty() {
-            None
-        } else {
-            Some(Target::Package(files))
-        })
+        })?;
+        Ok(found.into_iter().next())
     }
 
     fn cpp_include(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Vec<Target>> {

@@ -10,7 +10,7 @@
 //! read nothing that changed.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use codegraph_core::{Language, Node, NodeId, NodeKind, Reference, Result};
@@ -187,30 +187,50 @@ pub struct Recorder<'v, V: View + ?Sized> {
     stack: RefCell<Vec<Frame>>,
 }
 
-/// The reads of one computation: keys noted directly, and the read sets of finished
-/// (memoised) computations it used, shared rather than copied. A memoised answer can be
-/// used thousands of times (every file importing a barrel module walks it); copying its
-/// keys on each use cost more than the lookups themselves.
+/// The reads of one finished computation: keys it noted itself, and the reads of the
+/// finished (memoised) computations it used, shared rather than copied. A memoised
+/// answer can be used thousands of times (every file importing a barrel module walks
+/// it), and re-export chains nest them deeply; copying keys into each enclosing
+/// computation was quadratic in the depth. Flattened once, per file, by
+/// [`Recorder::take`].
+#[derive(Debug, Default)]
+pub struct Reads {
+    keys: BTreeSet<String>,
+    included: Vec<Arc<Reads>>,
+}
+
+impl Reads {
+    /// Adds every key reachable from `self` to `out`, visiting each shared part once.
+    fn flatten_into(&self, out: &mut BTreeSet<String>, seen: &mut HashSet<usize>) {
+        out.extend(self.keys.iter().cloned());
+        for part in &self.included {
+            if seen.insert(Arc::as_ptr(part) as usize) {
+                part.flatten_into(out, seen);
+            }
+        }
+    }
+}
+
+/// The reads of a computation in progress.
 #[derive(Default)]
 struct Frame {
     keys: BTreeSet<String>,
-    included: Vec<Arc<BTreeSet<String>>>,
-    included_ptrs: std::collections::HashSet<usize>,
+    included: Vec<Arc<Reads>>,
+    included_ptrs: HashSet<usize>,
 }
 
 impl Frame {
-    fn include(&mut self, reads: &Arc<BTreeSet<String>>) {
+    fn include(&mut self, reads: &Arc<Reads>) {
         if self.included_ptrs.insert(Arc::as_ptr(reads) as usize) {
             self.included.push(Arc::clone(reads));
         }
     }
 
-    fn flatten(self) -> BTreeSet<String> {
-        let mut all = self.keys;
-        for set in self.included {
-            all.extend(set.iter().cloned());
+    fn finish(self) -> Reads {
+        Reads {
+            keys: self.keys,
+            included: self.included,
         }
-        all
     }
 }
 
@@ -229,7 +249,7 @@ impl<'v, V: View + ?Sized> Recorder<'v, V> {
     }
 
     /// Notes every read of a finished computation.
-    pub fn note_all(&self, reads: &Arc<BTreeSet<String>>) {
+    pub fn note_all(&self, reads: &Arc<Reads>) {
         if let Some(top) = self.stack.borrow_mut().last_mut() {
             top.include(reads);
         }
@@ -242,9 +262,9 @@ impl<'v, V: View + ?Sized> Recorder<'v, V> {
 
     /// Ends a nested computation: its reads are returned and become part of the
     /// enclosing one.
-    pub fn pop(&self) -> Arc<BTreeSet<String>> {
+    pub fn pop(&self) -> Arc<Reads> {
         let mut stack = self.stack.borrow_mut();
-        let reads = Arc::new(stack.pop().unwrap_or_default().flatten());
+        let reads = Arc::new(stack.pop().unwrap_or_default().finish());
         if let Some(parent) = stack.last_mut() {
             parent.include(&reads);
         }
@@ -255,8 +275,11 @@ impl<'v, V: View + ?Sized> Recorder<'v, V> {
     pub fn take(&self) -> BTreeSet<String> {
         let mut stack = self.stack.borrow_mut();
         let mut all = BTreeSet::new();
+        let mut seen = HashSet::new();
         for frame in stack.iter_mut() {
-            all.append(&mut std::mem::take(frame).flatten());
+            std::mem::take(frame)
+                .finish()
+                .flatten_into(&mut all, &mut seen);
         }
         all
     }
