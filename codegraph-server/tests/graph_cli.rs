@@ -345,8 +345,9 @@ fn watch_applies_edits_as_they_happen() {
     );
     let second = next_report("adding a file");
     assert_eq!(second["parsed"], 1, "{second}");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    // Readers open the store read-only, so they answer while the watcher holds it.
     let callers = query(&db, &["--project", "demo", "callers", "app.core.helper"]);
     assert!(callers.contains("app.extra.extra"), "{callers}");
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
