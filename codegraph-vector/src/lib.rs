@@ -1,5 +1,17 @@
-//! CodeGraph search.
+//! CodeGraph search: the text that makes definitions findable, BM25 full text over it,
+//! and (as they land) embeddings, vector indexes and hybrid ranking.
 //!
-//! This crate will hold full-text search (BM25), embedders, vector indexes and hybrid
-//! ranking. It is empty until that work lands (issue 4); it exists now so the workspace
-//! has its final shape.
+//! - [`tokenize`]: the code-aware tokenizer (identifiers split at case, `_` and digit
+//!   boundaries, the whole identifier kept too);
+//! - [`documents`]: one searchable document per definition, cut from a parsed file;
+//! - [`text`] (feature `tantivy`, on by default): [`TantivyText`], a per-project BM25
+//!   index implementing [`codegraph_core::TextIndex`].
+
+pub mod documents;
+#[cfg(feature = "tantivy")]
+pub mod text;
+pub mod tokenize;
+
+pub use documents::{DocumentOptions, text_documents};
+#[cfg(feature = "tantivy")]
+pub use text::TantivyText;

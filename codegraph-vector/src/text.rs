@@ -1,0 +1,457 @@
+//! BM25 full text over definitions, on tantivy: one index per project.
+//!
+//! Layout: `<root>/<project key>/` holds a tantivy index whose documents are the
+//! project's definitions (one per node) plus one *file marker* per source file carrying
+//! the content hash the file's documents were built from. Deleting a file's term
+//! removes its definitions and its marker together, and markers are committed with the
+//! documents, so after a crash the markers say exactly which files the index holds;
+//! [`TantivyText::file_hashes`] is what an indexing run compares against the graph.
+//!
+//! | field | type | why |
+//! |---|---|---|
+//! | `id` | u64, indexed, stored | updates and deletes by node id; the hit's identity |
+//! | `path` | raw string, indexed, stored | deletes by file; the path-glob filter |
+//! | `language`, `kind` | raw string, indexed | filters |
+//! | `name`, `qualified_name`, `signature`, `doc`, `body` | `code` tokenizer, frequencies, no positions | BM25 |
+//! | `hash` | u64, stored | on file markers only |
+//!
+//! Queries are bags of words: the query text goes through the same analyzer and each
+//! term is looked up in every text field with that field's boost ([`FIELD_BOOSTS`]).
+//! There is no query syntax to get wrong, so any string a user types is a valid query.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use codegraph_core::{Error, NodeId, Result, ScoredNode, TextDocument, TextIndex, TextQuery};
+use tantivy::collector::{DocSetCollector, TopDocs};
+use tantivy::directory::MmapDirectory;
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery, TermSetQuery};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
+    TextOptions, Value,
+};
+use tantivy::tokenizer::{
+    Language as StemLanguage, Stemmer, TextAnalyzer, Token, TokenStream, Tokenizer,
+};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use crate::tokenize::{CodeToken, code_tokens};
+
+/// The name the code analyzer is registered under in every index.
+const CODE_TOKENIZER: &str = "code";
+/// `kind` of the per-file marker documents; never a node kind.
+const FILE_MARKER: &str = "#file";
+/// Memory for one index writer's buffers.
+const WRITER_HEAP_BYTES: usize = 64 << 20;
+
+/// How much each text field counts. A name match says most about what a definition
+/// is; bodies are long and mention everything they use, so they count least.
+pub const FIELD_BOOSTS: [(&str, f32); 5] = [
+    ("name", 3.0),
+    ("qualified_name", 2.0),
+    ("signature", 1.5),
+    ("doc", 1.0),
+    ("body", 0.7),
+];
+
+/// [`code_tokens`] as a tantivy tokenizer.
+#[derive(Clone, Default)]
+pub struct CodeTokenizer {
+    token: Token,
+}
+
+pub struct CodeTokenStream<'a> {
+    tokens: std::vec::IntoIter<CodeToken>,
+    token: &'a mut Token,
+}
+
+impl Tokenizer for CodeTokenizer {
+    type TokenStream<'a> = CodeTokenStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> CodeTokenStream<'a> {
+        self.token.reset();
+        CodeTokenStream {
+            tokens: code_tokens(text).into_iter(),
+            token: &mut self.token,
+        }
+    }
+}
+
+impl TokenStream for CodeTokenStream<'_> {
+    fn advance(&mut self) -> bool {
+        match self.tokens.next() {
+            Some(t) => {
+                self.token.text = t.text;
+                self.token.offset_from = t.start;
+                self.token.offset_to = t.end;
+                self.token.position = t.position;
+                self.token.position_length = 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn token(&self) -> &Token {
+        self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.token
+    }
+}
+
+/// The analyzer every text field uses: code tokens, then English stemming so that
+/// "parses" in a query meets "parse" in a name.
+pub fn code_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(CodeTokenizer::default())
+        .filter(Stemmer::new(StemLanguage::English))
+        .build()
+}
+
+/// The terms `text` becomes, as stored in the index.
+pub fn analyze(text: &str) -> Vec<String> {
+    let mut analyzer = code_analyzer();
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        out.push(stream.token().text.clone());
+    }
+    out
+}
+
+#[derive(Clone, Copy)]
+struct Fields {
+    id: Field,
+    path: Field,
+    language: Field,
+    kind: Field,
+    hash: Field,
+    text: [Field; 5],
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let id = b.add_u64_field("id", INDEXED | STORED | FAST);
+    let path = b.add_text_field("path", STRING | STORED);
+    let language = b.add_text_field("language", STRING);
+    let kind = b.add_text_field("kind", STRING);
+    let hash = b.add_u64_field("hash", STORED);
+    let text_options = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(CODE_TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqs),
+    );
+    let text = FIELD_BOOSTS.map(|(name, _)| b.add_text_field(name, text_options.clone()));
+    let fields = Fields {
+        id,
+        path,
+        language,
+        kind,
+        hash,
+        text,
+    };
+    (b.build(), fields)
+}
+
+fn err(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Backend {
+        backend: "tantivy",
+        message: format!("{what}: {e}"),
+        source: None,
+    }
+}
+
+struct ProjectText {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<Option<IndexWriter>>,
+    fields: Fields,
+}
+
+impl ProjectText {
+    fn open(dir: &Path) -> Result<ProjectText> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let (schema, fields) = schema();
+        let directory = MmapDirectory::open(dir).map_err(|e| err("open", e))?;
+        let index = Index::open_or_create(directory, schema.clone())
+            .map_err(|e| err(&format!("{}", dir.display()), e))?;
+        if index.schema() != schema {
+            return Err(Error::Unsupported(format!(
+                "{} holds a full-text index with another layout; remove it and index again",
+                dir.display()
+            )));
+        }
+        index.tokenizers().register(CODE_TOKENIZER, code_analyzer());
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|e| err("reader", e))?;
+        Ok(ProjectText {
+            index,
+            reader,
+            writer: Mutex::new(None),
+            fields,
+        })
+    }
+
+    /// Runs `f` with the project's writer, opening it on first use: a writer holds the
+    /// index's lock, so read-only users never take one.
+    fn with_writer<T>(&self, f: impl FnOnce(&mut IndexWriter, &Fields) -> Result<T>) -> Result<T> {
+        let mut guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.is_none() {
+            let writer = self
+                .index
+                .writer(WRITER_HEAP_BYTES)
+                .map_err(|e| err("writer", e))?;
+            *guard = Some(writer);
+        }
+        f(guard.as_mut().expect("just opened"), &self.fields)
+    }
+
+    fn document(&self, d: &TextDocument) -> TantivyDocument {
+        let f = &self.fields;
+        let mut doc = TantivyDocument::default();
+        doc.add_u64(f.id, d.id.0);
+        doc.add_text(f.path, &d.path);
+        doc.add_text(f.language, d.language.as_str());
+        doc.add_text(f.kind, d.kind.as_str());
+        let texts = [
+            Some(d.name.as_str()),
+            Some(d.qualified_name.as_str()),
+            d.signature.as_deref(),
+            d.doc.as_deref(),
+            d.body.as_deref(),
+        ];
+        for (field, text) in f.text.iter().zip(texts) {
+            if let Some(text) = text {
+                doc.add_text(*field, text);
+            }
+        }
+        doc
+    }
+}
+
+/// Full-text indexes for the projects of one store, under one directory.
+pub struct TantivyText {
+    root: PathBuf,
+    projects: Mutex<HashMap<String, Arc<ProjectText>>>,
+}
+
+impl TantivyText {
+    /// Opens (creating when absent) the indexes under `root`.
+    pub fn open(root: impl AsRef<Path>) -> Result<TantivyText> {
+        let root = root.as_ref().to_path_buf();
+        std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
+        Ok(TantivyText {
+            root,
+            projects: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn project(&self, project: &str) -> Result<Arc<ProjectText>> {
+        let mut projects = self.projects.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = projects.get(project) {
+            return Ok(Arc::clone(p));
+        }
+        let dir = self.root.join(project_dir(project));
+        let p = Arc::new(ProjectText::open(&dir)?);
+        projects.insert(project.to_string(), Arc::clone(&p));
+        Ok(p)
+    }
+
+    /// Replaces everything indexed for one file with `documents`, and records that they
+    /// were built from content with this hash. Visible after [`TextIndex::commit`].
+    pub fn replace_file(
+        &self,
+        project: &str,
+        path: &str,
+        content_hash: u64,
+        documents: &[TextDocument],
+    ) -> Result<()> {
+        let p = self.project(project)?;
+        let docs: Vec<TantivyDocument> = documents.iter().map(|d| p.document(d)).collect();
+        p.with_writer(|w, f| {
+            w.delete_term(Term::from_field_text(f.path, path));
+            for doc in docs {
+                w.add_document(doc).map_err(|e| err("add", e))?;
+            }
+            let mut marker = TantivyDocument::default();
+            marker.add_text(f.path, path);
+            marker.add_text(f.kind, FILE_MARKER);
+            marker.add_u64(f.hash, content_hash);
+            w.add_document(marker).map_err(|e| err("add", e))?;
+            Ok(())
+        })
+    }
+
+    /// Removes everything indexed for one file.
+    pub fn remove_file(&self, project: &str, path: &str) -> Result<()> {
+        let p = self.project(project)?;
+        p.with_writer(|w, f| {
+            w.delete_term(Term::from_field_text(f.path, path));
+            Ok(())
+        })
+    }
+
+    /// The content hash each indexed file's documents were built from (as committed).
+    pub fn file_hashes(&self, project: &str) -> Result<HashMap<String, u64>> {
+        let p = self.project(project)?;
+        let searcher = p.reader.searcher();
+        let f = p.fields;
+        let markers = TermQuery::new(
+            Term::from_field_text(f.kind, FILE_MARKER),
+            IndexRecordOption::Basic,
+        );
+        let addresses = searcher
+            .search(&markers, &DocSetCollector)
+            .map_err(|e| err("search", e))?;
+        let mut out = HashMap::with_capacity(addresses.len());
+        for address in addresses {
+            let doc: TantivyDocument = searcher.doc(address).map_err(|e| err("doc", e))?;
+            let path = doc.get_first(f.path).and_then(|v| v.as_str());
+            let hash = doc.get_first(f.hash).and_then(|v| v.as_u64());
+            if let (Some(path), Some(hash)) = (path, hash) {
+                out.insert(path.to_string(), hash);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Paths in the index matching a glob.
+    fn paths_matching(p: &ProjectText, glob: &globset::GlobMatcher) -> Result<Vec<Term>> {
+        let searcher = p.reader.searcher();
+        let mut out = BTreeSet::new();
+        for segment in searcher.segment_readers() {
+            let inverted = segment
+                .inverted_index(p.fields.path)
+                .map_err(|e| err("terms", e))?;
+            let mut stream = inverted.terms().stream().map_err(|e| err("terms", e))?;
+            while stream.advance() {
+                if let Ok(path) = std::str::from_utf8(stream.key())
+                    && glob.is_match(path)
+                {
+                    out.insert(path.to_string());
+                }
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|path| Term::from_field_text(p.fields.path, &path))
+            .collect())
+    }
+}
+
+/// A project's directory name: its name where that is a safe file name, otherwise a
+/// hash of it (the name can be anything a user typed).
+fn project_dir(project: &str) -> String {
+    let safe = !project.is_empty()
+        && project.len() <= 64
+        && project
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && !project.starts_with('.');
+    if safe {
+        format!("p-{project}")
+    } else {
+        format!("h-{:016x}", xxhash_rust::xxh3::xxh3_64(project.as_bytes()))
+    }
+}
+
+impl TextIndex for TantivyText {
+    fn upsert(&self, project: &str, documents: &[TextDocument]) -> Result<()> {
+        let p = self.project(project)?;
+        let docs: Vec<TantivyDocument> = documents.iter().map(|d| p.document(d)).collect();
+        p.with_writer(|w, f| {
+            for (d, doc) in documents.iter().zip(docs) {
+                w.delete_term(Term::from_field_u64(f.id, d.id.0));
+                w.add_document(doc).map_err(|e| err("add", e))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn remove(&self, project: &str, ids: &[NodeId]) -> Result<()> {
+        let p = self.project(project)?;
+        p.with_writer(|w, f| {
+            for id in ids {
+                w.delete_term(Term::from_field_u64(f.id, id.0));
+            }
+            Ok(())
+        })
+    }
+
+    fn commit(&self, project: &str) -> Result<()> {
+        let p = self.project(project)?;
+        p.with_writer(|w, _| w.commit().map(|_| ()).map_err(|e| err("commit", e)))?;
+        p.reader.reload().map_err(|e| err("reload", e))
+    }
+
+    fn search(&self, project: &str, query: &TextQuery) -> Result<Vec<ScoredNode>> {
+        if query.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let p = self.project(project)?;
+        let f = p.fields;
+        let terms: BTreeSet<String> = analyze(&query.text).into_iter().collect();
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (field, (_, boost)) in f.text.iter().zip(FIELD_BOOSTS) {
+            for t in &terms {
+                let q = TermQuery::new(
+                    Term::from_field_text(*field, t),
+                    IndexRecordOption::WithFreqs,
+                );
+                should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
+            }
+        }
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Must, Box::new(BooleanQuery::new(should)))];
+        if !query.languages.is_empty() {
+            let terms = query
+                .languages
+                .iter()
+                .map(|l| Term::from_field_text(f.language, l.as_str()));
+            clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
+        }
+        if !query.kinds.is_empty() {
+            let terms = query
+                .kinds
+                .iter()
+                .map(|k| Term::from_field_text(f.kind, k.as_str()));
+            clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
+        }
+        if let Some(glob) = &query.path_glob {
+            let matcher = globset::GlobBuilder::new(glob)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| Error::InvalidInput(format!("path glob {glob:?}: {e}")))?
+                .compile_matcher();
+            let paths = TantivyText::paths_matching(&p, &matcher)?;
+            if paths.is_empty() {
+                return Ok(Vec::new());
+            }
+            clauses.push((Occur::Must, Box::new(TermSetQuery::new(paths))));
+        }
+        let q = BooleanQuery::new(clauses);
+        let searcher = p.reader.searcher();
+        let top = searcher
+            .search(&q, &TopDocs::with_limit(query.limit).order_by_score())
+            .map_err(|e| err("search", e))?;
+        let mut out = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let doc: TantivyDocument = searcher.doc(address).map_err(|e| err("doc", e))?;
+            if let Some(id) = doc.get_first(f.id).and_then(|v| v.as_u64()) {
+                out.push(ScoredNode {
+                    id: NodeId(id),
+                    score,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
