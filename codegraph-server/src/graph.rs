@@ -40,7 +40,7 @@ impl DbArgs {
 
     /// Opens an existing store for reading: never creates one, and takes no lock, so
     /// queries run while `codegraph index --watch` holds the store.
-    fn open_existing(&self) -> anyhow::Result<RocksStore> {
+    pub fn open_existing(&self) -> anyhow::Result<RocksStore> {
         if !self.db.exists() {
             bail!(
                 "no store at {} (run `codegraph index PATH --db {}` first)",
@@ -52,7 +52,7 @@ impl DbArgs {
             .with_context(|| format!("cannot open store {}", self.db.display()))
     }
 
-    fn project_of(&self, store: &RocksStore) -> anyhow::Result<String> {
+    pub fn project_of(&self, store: &RocksStore) -> anyhow::Result<String> {
         if let Some(p) = &self.project {
             if store.project(p)?.is_none() {
                 bail!(
@@ -98,6 +98,15 @@ pub struct IndexArgs {
     /// Print the run's report as one JSON object on standard output.
     #[arg(long)]
     pub json: bool,
+
+    /// Do not keep a full-text index (`codegraph search`) beside the graph.
+    #[arg(long)]
+    pub no_text: bool,
+
+    /// Leave doc comments and docstrings out of the full-text index: for retrieval
+    /// evaluations that use docstrings as queries.
+    #[arg(long)]
+    pub text_without_docs: bool,
 }
 
 fn default_project(path: &Path) -> String {
@@ -140,10 +149,27 @@ fn index_once(store: &RocksStore, project: &str, args: &IndexArgs) -> anyhow::Re
             .unwrap_or(IndexOptions::default().threads),
         source_label: Some(source.describe()),
     };
+    let companion = if args.no_text {
+        None
+    } else {
+        let dir = crate::search::text_dir(&args.db.db);
+        let text = codegraph_vector::TantivyText::open(&dir)
+            .with_context(|| format!("cannot open the full-text index in {}", dir.display()))?;
+        Some(crate::search::TextCompanion {
+            text,
+            options: codegraph_vector::DocumentOptions {
+                include_docs: !args.text_without_docs,
+                ..Default::default()
+            },
+        })
+    };
     let progress = IndexProgress::default();
     let report = with_index_progress(&progress, args.quiet, || {
-        codegraph_store::index(
+        codegraph_store::index_with(
             store,
+            companion
+                .as_ref()
+                .map(|c| c as &dyn codegraph_store::Companion),
             project,
             source.as_mut(),
             pipeline,

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod graph;
 mod input;
 mod progress;
+mod search;
 mod symbols;
 mod tags;
 
@@ -34,6 +35,8 @@ enum Command {
     Projects(graph::ProjectsArgs),
     /// Verify a project's graph: no missing nodes, no dangling or half-indexed edges.
     Check(graph::CheckArgs),
+    /// Search definitions by text (BM25), meaning (embeddings) or both.
+    Search(search::SearchArgs),
 }
 
 // Parsing allocates and frees millions of small syntax-tree nodes on every worker;
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
         Command::Export(args) => graph::export(args),
         Command::Projects(args) => graph::projects(args),
         Command::Check(args) => graph::check(args),
+        Command::Search(args) => search::search(args),
     };
     match result {
         Ok(code) => code,

@@ -94,9 +94,40 @@ impl Default for IndexOptions {
     }
 }
 
+/// Something kept in step with the graph by the same indexing runs: the full-text
+/// index, embeddings. It is shown every file parsed, with its bytes, and every file
+/// that vanished, and commits after the graph.
+///
+/// A companion that missed runs (a crash between the graph's flush and its commit, or
+/// one added to an existing store) catches up: a file whose hash in [`Companion::held`]
+/// differs from the graph's is parsed again even though it did not change.
+pub trait Companion: Sync {
+    /// The content hash of every file the companion holds, as of its last commit.
+    fn held(&self, project: &str) -> Result<HashMap<String, u64>>;
+    /// A file parsed in this run. Called from worker threads, in any order.
+    fn parsed(&self, project: &str, file: &ParsedFile, bytes: &[u8]) -> Result<()>;
+    /// A file that is gone from the project.
+    fn removed(&self, project: &str, path: &str) -> Result<()>;
+    /// Makes this run's changes durable; called once the graph is written.
+    fn commit(&self, project: &str) -> Result<()>;
+}
+
 /// Indexes `source` into `project`: a first run builds the graph, later runs update it.
 pub fn index<S: GraphStore + ?Sized>(
     store: &S,
+    project: &str,
+    source: &mut dyn Source,
+    pipeline: Pipeline,
+    options: &IndexOptions,
+    progress: &IndexProgress,
+) -> Result<IndexReport> {
+    index_with(store, None, project, source, pipeline, options, progress)
+}
+
+/// [`index`], keeping `companion` in step with the graph.
+pub fn index_with<S: GraphStore + ?Sized>(
+    store: &S,
+    companion: Option<&dyn Companion>,
     project: &str,
     source: &mut dyn Source,
     pipeline: Pipeline,
@@ -126,11 +157,19 @@ pub fn index<S: GraphStore + ?Sized>(
     }
     let main_language = by_language.into_iter().max_by_key(|(l, n)| (*n, *l));
     let pipeline = pipeline.prepare(main_language.map(|(l, _)| l).into_iter().collect());
+    let held = match companion {
+        Some(c) => Some(c.held(project)?),
+        None => None,
+    };
     let pipeline = if options.force {
         pipeline
     } else {
         let known: HashMap<String, KnownFile> = old
             .values()
+            .filter(|f| {
+                held.as_ref()
+                    .is_none_or(|h| h.get(&f.path) == Some(&f.content_hash))
+            })
             .map(|f| {
                 let known = KnownFile {
                     content_hash: f.content_hash,
@@ -147,8 +186,16 @@ pub fn index<S: GraphStore + ?Sized>(
     // run need not read them.
     let restamped: Mutex<Vec<(String, Option<FileStamp>)>> = Mutex::new(Vec::new());
     let skipped: Mutex<Vec<SkippedFile>> = Mutex::new(Vec::new());
+    let companion_error: Mutex<Option<Error>> = Mutex::new(None);
     let parse_result = pipeline.run(source, &progress.parse, &|outcome| match outcome {
-        FileOutcome::Parsed(file, _) => lock(&parsed).push(file),
+        FileOutcome::Parsed(file, bytes) => {
+            if let Some(c) = companion
+                && let Err(e) = c.parsed(project, &file, &bytes)
+            {
+                lock(&companion_error).get_or_insert(e);
+            }
+            lock(&parsed).push(file)
+        }
         FileOutcome::Skipped(s) => lock(&skipped).push(s),
         FileOutcome::Unchanged { path, stamp, .. } => {
             if old.get(&path).is_some_and(|f| f.stamp != stamp) {
@@ -158,6 +205,12 @@ pub fn index<S: GraphStore + ?Sized>(
         }
     });
     report.parse_time = started.elapsed();
+    if let Some(e) = companion_error
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+    {
+        return Err(e);
+    }
     let mut parsed = parsed.into_inner().unwrap_or_else(|e| e.into_inner());
     parsed.sort_by(|a, b| a.path.cmp(&b.path));
     let unchanged = unchanged.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -195,10 +248,24 @@ pub fn index<S: GraphStore + ?Sized>(
         Vec::new()
     };
     report.removed = removed.len();
+    if let (Some(c), Some(held)) = (companion, &held)
+        && complete
+    {
+        // What the companion holds and the project no longer has: removed files, and
+        // any it kept from a run whose graph never committed.
+        for path in held.keys() {
+            if !present.contains(path.as_str()) {
+                c.removed(project, path)?;
+            }
+        }
+    }
 
     if parsed.is_empty() && removed.is_empty() && !was_dirty {
         if meta.is_none() {
             store.set_project(&project_meta(project, options, false))?;
+        }
+        if let Some(c) = companion {
+            c.commit(project)?;
         }
         report.total_time = started.elapsed();
         return Ok(report);
@@ -322,6 +389,9 @@ pub fn index<S: GraphStore + ?Sized>(
     meta.dirty = false;
     store.set_project(&meta)?;
     store.flush()?;
+    if let Some(c) = companion {
+        c.commit(project)?;
+    }
     report.total_time = started.elapsed();
     Ok(report)
 }

@@ -21,7 +21,9 @@ pub mod view;
 
 use codegraph_core::{Edge, EdgeKind, Error, FileUpdate, NodeId, Resolution, Result};
 
-pub use index::{IndexOptions, IndexProgress, IndexReport, StoreView, index, verify};
+pub use index::{
+    Companion, IndexOptions, IndexProgress, IndexReport, StoreView, index, index_with, verify,
+};
 pub use memory::MemoryStore;
 #[cfg(feature = "rocksdb")]
 pub use rocks::RocksStore;
