@@ -5,13 +5,16 @@
 //!   boundaries, the whole identifier kept too);
 //! - [`documents`]: one searchable document per definition, cut from a parsed file;
 //! - [`text`] (feature `tantivy`, on by default): [`TantivyText`], a per-project BM25
-//!   index implementing [`codegraph_core::TextIndex`].
+//!   index implementing [`codegraph_core::TextIndex`];
+//! - [`flat`]: [`FlatIndex`], exact inner-product search, the reference for recall.
 
 pub mod documents;
+pub mod flat;
 #[cfg(feature = "tantivy")]
 pub mod text;
 pub mod tokenize;
 
 pub use documents::{DocumentOptions, text_documents};
+pub use flat::FlatIndex;
 #[cfg(feature = "tantivy")]
 pub use text::TantivyText;
