@@ -1,34 +1,15 @@
 //! The `codegraph` binary, driven as a user drives it.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 
-fn codegraph() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_codegraph"))
-}
+use common::{codegraph, jsonl, run};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../codegraph-parse/tests/fixtures")
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let output = cmd.output().expect("codegraph runs");
-    assert!(
-        output.status.success(),
-        "codegraph failed: {}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn jsonl(output: &Output) -> Vec<serde_json::Value> {
-    String::from_utf8(output.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 #[test]

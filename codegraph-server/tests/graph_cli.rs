@@ -1,32 +1,10 @@
 //! `codegraph index`, `query`, `export` and `check`, driven as a user drives them.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn codegraph() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_codegraph"))
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let output = cmd.output().expect("codegraph runs");
-    assert!(
-        output.status.success(),
-        "codegraph failed: {}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn write(root: &Path, path: &str, text: &str) {
-    let p = root.join(path);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
+use common::{codegraph, run, stdout, write};
 
 fn project(root: &Path) {
     write(root, "app/__init__.py", "");

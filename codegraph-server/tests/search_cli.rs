@@ -1,28 +1,11 @@
 //! `codegraph search`, driven as a user and an evaluation script drive it.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn codegraph() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_codegraph"))
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let output = cmd.output().expect("codegraph runs");
-    assert!(
-        output.status.success(),
-        "codegraph failed: {}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn write(root: &Path, path: &str, text: &str) {
-    let p = root.join(path);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
+use common::{codegraph, jsonl, run, write};
 
 fn project(root: &Path) {
     write(
@@ -58,16 +41,13 @@ fn search(db: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn jsonl(output: &Output) -> Vec<serde_json::Value> {
+fn ok_jsonl(output: &Output) -> Vec<serde_json::Value> {
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    jsonl(output)
 }
 
 #[test]
@@ -96,7 +76,7 @@ fn text_search_answers_in_order_with_locations() {
             queries.to_str().unwrap(),
         ],
     );
-    let lines = jsonl(&out);
+    let lines = ok_jsonl(&out);
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[0]["query"], "format a date");
     let top = &lines[0]["results"][0];
@@ -115,7 +95,7 @@ fn text_search_answers_in_order_with_locations() {
             "--mode", "text", "--format", "jsonl", "--kind", "class", "sockets",
         ],
     );
-    let lines = jsonl(&out);
+    let lines = ok_jsonl(&out);
     assert_eq!(lines[0]["results"][0]["name"], "ConnectionPool");
     let out = search(
         &db,
@@ -129,7 +109,7 @@ fn text_search_answers_in_order_with_locations() {
             "http response",
         ],
     );
-    assert!(jsonl(&out)[0]["results"].as_array().unwrap().is_empty());
+    assert!(ok_jsonl(&out)[0]["results"].as_array().unwrap().is_empty());
 }
 
 #[test]
@@ -150,7 +130,7 @@ fn modes_without_a_model_say_so() {
         &["--mode", "hybrid", "--format", "jsonl", "format date"],
     );
     assert!(String::from_utf8_lossy(&hybrid.stderr).contains("falls back to BM25"));
-    assert_eq!(jsonl(&hybrid)[0]["results"][0]["name"], "formatDate");
+    assert_eq!(ok_jsonl(&hybrid)[0]["results"][0]["name"], "formatDate");
 }
 
 #[test]
@@ -166,7 +146,7 @@ fn the_text_index_follows_edits_and_catches_up() {
     let report = index(&src, &db, &[]);
     assert_eq!(report["parsed"], 2, "{report}");
     let found = |q: &str| -> Vec<String> {
-        jsonl(&search(&db, &["--mode", "text", "--format", "jsonl", q]))[0]["results"]
+        ok_jsonl(&search(&db, &["--mode", "text", "--format", "jsonl", q]))[0]["results"]
             .as_array()
             .unwrap()
             .iter()
