@@ -6,15 +6,18 @@
 //! - [`documents`]: one searchable document per definition, cut from a parsed file;
 //! - [`text`] (feature `tantivy`, on by default): [`TantivyText`], a per-project BM25
 //!   index implementing [`codegraph_core::TextIndex`];
-//! - [`flat`]: [`FlatIndex`], exact inner-product search, the reference for recall.
+//! - [`flat`]: [`FlatIndex`], exact inner-product search, the reference for recall;
+//! - [`hnsw`]: [`HnswIndex`], approximate search on a navigable small-world graph.
 
 pub mod documents;
 pub mod flat;
+pub mod hnsw;
 #[cfg(feature = "tantivy")]
 pub mod text;
 pub mod tokenize;
 
 pub use documents::{DocumentOptions, text_documents};
 pub use flat::FlatIndex;
+pub use hnsw::{HnswIndex, HnswParams};
 #[cfg(feature = "tantivy")]
 pub use text::TantivyText;
