@@ -7,10 +7,12 @@
 //! - [`text`] (feature `tantivy`, on by default): [`TantivyText`], a per-project BM25
 //!   index implementing [`codegraph_core::TextIndex`];
 //! - [`flat`]: [`FlatIndex`], exact inner-product search, the reference for recall;
-//! - [`hnsw`]: [`HnswIndex`], approximate search on a navigable small-world graph.
+//! - [`hnsw`]: [`HnswIndex`], approximate search on a navigable small-world graph;
+//! - [`fusion`]: reciprocal rank fusion of ranked lists, for hybrid search.
 
 pub mod documents;
 pub mod flat;
+pub mod fusion;
 pub mod hnsw;
 #[cfg(feature = "tantivy")]
 pub mod text;
