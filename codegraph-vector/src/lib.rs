@@ -8,9 +8,13 @@
 //!   index implementing [`codegraph_core::TextIndex`];
 //! - [`flat`]: [`FlatIndex`], exact inner-product search, the reference for recall;
 //! - [`hnsw`]: [`HnswIndex`], approximate search on a navigable small-world graph;
-//! - [`fusion`]: reciprocal rank fusion of ranked lists, for hybrid search.
+//! - [`fusion`]: reciprocal rank fusion of ranked lists, for hybrid search;
+//! - [`embed`] (feature `candle`, on by default): [`BertEmbedder`], a local
+//!   sentence-transformer (all-MiniLM-L6-v2 and kin) run in-process.
 
 pub mod documents;
+#[cfg(feature = "candle")]
+pub mod embed;
 pub mod flat;
 pub mod fusion;
 pub mod hnsw;
@@ -19,6 +23,8 @@ pub mod text;
 pub mod tokenize;
 
 pub use documents::{DocumentOptions, text_documents};
+#[cfg(feature = "candle")]
+pub use embed::{BertEmbedder, EmbedderOptions, Pooling};
 pub use flat::FlatIndex;
 pub use hnsw::{HnswIndex, HnswParams};
 #[cfg(feature = "tantivy")]
