@@ -130,8 +130,8 @@ pub fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
     match args.mode {
         Mode::Text => {}
         Mode::Semantic => bail!(
-            "semantic search needs an embedding model, and this build has none configured \
-             (embeddings are not implemented yet); use --mode text"
+            "semantic search needs an embedding model, and none is configured: the local \
+             embedder exists but is not yet wired into `codegraph index`; use --mode text"
         ),
         Mode::Hybrid => eprintln!(
             "codegraph: no embedding model configured; hybrid search falls back to BM25 text search"

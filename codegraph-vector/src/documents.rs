@@ -49,6 +49,22 @@ pub fn text_documents(
         .collect()
 }
 
+/// The text a definition is embedded from: its qualified name, signature, doc and
+/// body, one per line. The model truncates it to its own token limit, so the name and
+/// signature (which say most) always make it in.
+pub fn embedding_text(doc: &TextDocument) -> String {
+    [
+        Some(doc.qualified_name.as_str()),
+        doc.signature.as_deref(),
+        doc.doc.as_deref(),
+        doc.body.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join("\n")
+}
+
 fn body(node: &Node, bytes: &[u8], options: &DocumentOptions) -> Option<String> {
     let start = usize::try_from(node.span.start_byte).ok()?;
     let end = usize::try_from(node.span.end_byte).ok()?.min(bytes.len());

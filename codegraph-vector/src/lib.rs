@@ -22,7 +22,7 @@ pub mod hnsw;
 pub mod text;
 pub mod tokenize;
 
-pub use documents::{DocumentOptions, text_documents};
+pub use documents::{DocumentOptions, embedding_text, text_documents};
 #[cfg(feature = "candle")]
 pub use embed::{BertEmbedder, EmbedderOptions, Pooling};
 pub use flat::FlatIndex;

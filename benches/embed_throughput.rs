@@ -1,0 +1,66 @@
+//! Embedding throughput of the local model, in definitions per second:
+//!
+//!     CODEGRAPH_MODEL_DIR=... cargo bench --bench embed_throughput [-- DIR]
+//!
+//! Embeds one document per definition of the source files under DIR (default: the
+//! extraction fixtures), cut as indexing cuts them (`text_documents`: name, signature,
+//! doc and body, the body at most 4 KiB; the model truncates to its own limit), on all
+//! cores, and prints one JSON line. Without a model it says so and does nothing.
+
+use std::time::Instant;
+
+use codegraph::core::Embedder;
+use codegraph::parse::source::DirectorySource;
+use codegraph::parse::{ExtractOptions, FileOutcome, Pipeline, PipelineStats};
+use codegraph::vector::{
+    BertEmbedder, DocumentOptions, EmbedderOptions, embedding_text, text_documents,
+};
+
+fn main() {
+    let Some(model_dir) = std::env::var_os("CODEGRAPH_MODEL_DIR") else {
+        eprintln!("embed_throughput: set CODEGRAPH_MODEL_DIR to a sentence-transformer directory");
+        return;
+    };
+    let dir = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with("--"))
+        .unwrap_or_else(|| {
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/codegraph-parse/tests/fixtures"
+            )
+            .to_string()
+        });
+    let filter = codegraph::parse::filter::Filter::new(Default::default()).unwrap();
+    let pipeline = Pipeline::new(filter, ExtractOptions::default());
+    let docs = std::sync::Mutex::new(Vec::new());
+    let mut source = DirectorySource::new(std::path::Path::new(&dir)).unwrap();
+    pipeline
+        .run(&mut source, &PipelineStats::default(), &|outcome| {
+            if let FileOutcome::Parsed(file, bytes) = outcome {
+                let d = text_documents(&file, &bytes, &DocumentOptions::default());
+                docs.lock().unwrap().extend(d);
+            }
+        })
+        .unwrap();
+    let docs = docs.into_inner().unwrap();
+    let texts: Vec<String> = docs.iter().map(embedding_text).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let model = BertEmbedder::load(
+        std::path::Path::new(&model_dir),
+        &EmbedderOptions::default(),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let vectors = model.embed_documents(&refs).unwrap();
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!(vectors.len(), refs.len());
+    println!(
+        "{}",
+        serde_json::json!({
+            "bench": "embed_throughput", "model": model.model_id(),
+            "definitions": refs.len(), "seconds": (seconds * 1000.0).round() / 1000.0,
+            "definitions_per_second": (refs.len() as f64 / seconds).round(),
+        })
+    );
+}
