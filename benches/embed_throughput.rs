@@ -1,6 +1,6 @@
 //! Embedding throughput of the local model, in definitions per second:
 //!
-//!     CODEGRAPH_MODEL_DIR=... cargo bench --bench embed_throughput [-- DIR]
+//!     CODEGRAPH_MODEL_DIR=... cargo bench --bench embed_throughput [-- DIR] [--max-tokens N]
 //!
 //! Embeds one document per definition of the source files under DIR (default: the
 //! extraction fixtures), cut as indexing cuts them (`text_documents`: name, signature,
@@ -23,7 +23,7 @@ fn main() {
     };
     let dir = std::env::args()
         .skip(1)
-        .find(|a| !a.starts_with("--"))
+        .find(|a| !a.starts_with("--") && a.parse::<usize>().is_err())
         .unwrap_or_else(|| {
             concat!(
                 env!("CARGO_MANIFEST_DIR"),
@@ -46,11 +46,16 @@ fn main() {
     let docs = docs.into_inner().unwrap();
     let texts: Vec<String> = docs.iter().map(embedding_text).collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let model = BertEmbedder::load(
-        std::path::Path::new(&model_dir),
-        &EmbedderOptions::default(),
-    )
-    .unwrap();
+    let args: Vec<String> = std::env::args().collect();
+    let max_tokens = args
+        .iter()
+        .position(|a| a == "--max-tokens")
+        .and_then(|i| args.get(i + 1)?.parse().ok());
+    let options = EmbedderOptions {
+        max_tokens,
+        ..EmbedderOptions::default()
+    };
+    let model = BertEmbedder::load(std::path::Path::new(&model_dir), &options).unwrap();
     let started = Instant::now();
     let vectors = model.embed_documents(&refs).unwrap();
     let seconds = started.elapsed().as_secs_f64();
@@ -58,7 +63,7 @@ fn main() {
     println!(
         "{}",
         serde_json::json!({
-            "bench": "embed_throughput", "model": model.model_id(),
+            "bench": "embed_throughput", "model": model.model_id(), "max_tokens": max_tokens,
             "definitions": refs.len(), "seconds": (seconds * 1000.0).round() / 1000.0,
             "definitions_per_second": (refs.len() as f64 / seconds).round(),
         })
