@@ -10,7 +10,7 @@
 //! count n (u64), n node ids (u64), then n rows of `dimension` f32. Written to a
 //! temporary file and renamed, so a crash leaves the old file or the new one.
 
-use std::cmp::Ordering;
+use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
@@ -48,25 +48,25 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     sum
 }
 
-/// A hit ordered so that a max-heap keeps the worst on top (for top-k selection).
-#[derive(PartialEq)]
-struct Worst(f32, usize);
+/// A candidate: a similarity and a slot, ordered by similarity, then the lower slot
+/// first (so equal scores come out in a fixed order). `Reverse<Near>` in a max-heap
+/// keeps the worst on top, for top-k selection.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Near<I>(pub f32, pub I);
 
-impl Eq for Worst {}
+impl<I: Ord> Eq for Near<I> {}
 
-impl PartialOrd for Worst {
+impl<I: Ord> PartialOrd for Near<I> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for Worst {
+impl<I: Ord> Ord for Near<I> {
     fn cmp(&self, other: &Self) -> Ordering {
-        // Lower score is "greater" (worse); ties broken by slot for determinism.
-        other
-            .0
-            .total_cmp(&self.0)
-            .then_with(|| self.1.cmp(&other.1))
+        self.0
+            .total_cmp(&other.0)
+            .then_with(|| other.1.cmp(&self.1))
     }
 }
 
@@ -75,23 +75,22 @@ pub fn top_k(scores: impl Iterator<Item = (f32, usize)>, k: usize) -> Vec<(f32, 
     if k == 0 {
         return Vec::new();
     }
-    let mut heap: BinaryHeap<Worst> = BinaryHeap::with_capacity(k + 1);
+    let mut heap: BinaryHeap<Reverse<Near<usize>>> = BinaryHeap::with_capacity(k + 1);
     for (score, i) in scores {
         let score = if score.is_nan() {
             f32::NEG_INFINITY
         } else {
             score
         };
+        let near = Near(score, i);
         if heap.len() < k {
-            heap.push(Worst(score, i));
-        } else if let Some(worst) = heap.peek()
-            && Worst(score, i) < *worst
-        {
+            heap.push(Reverse(near));
+        } else if heap.peek().is_some_and(|worst| near > worst.0) {
             heap.pop();
-            heap.push(Worst(score, i));
+            heap.push(Reverse(near));
         }
     }
-    let mut out: Vec<(f32, usize)> = heap.into_iter().map(|Worst(s, i)| (s, i)).collect();
+    let mut out: Vec<(f32, usize)> = heap.into_iter().map(|Reverse(n)| (n.0, n.1)).collect();
     out.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     out
 }
@@ -244,11 +243,7 @@ impl VectorIndex for FlatIndex {
     }
 
     fn save(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let path = dir.join(FILE);
-        let tmp = dir.join(format!("{FILE}.tmp"));
-        let write = || -> std::io::Result<()> {
-            let mut w = BufWriter::new(std::fs::File::create(&tmp)?);
+        write_atomically(dir, FILE, |w| {
             w.write_all(MAGIC)?;
             w.write_all(&(self.dim as u32).to_le_bytes())?;
             w.write_all(&(self.ids.len() as u64).to_le_bytes())?;
@@ -258,11 +253,28 @@ impl VectorIndex for FlatIndex {
             for v in &self.vectors {
                 w.write_all(&v.to_le_bytes())?;
             }
-            w.into_inner()?.sync_all()?;
-            std::fs::rename(&tmp, &path)
-        };
-        write().map_err(|e| Error::io(&path, e))
+            Ok(())
+        })
     }
+}
+
+/// Writes `dir/name` through a temporary file that is synced and renamed over it, so
+/// a crash leaves the old file or the new one, never half of one.
+pub(crate) fn write_atomically(
+    dir: &Path,
+    name: &str,
+    body: impl FnOnce(&mut BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let path = dir.join(name);
+    let tmp = dir.join(format!("{name}.tmp"));
+    let write = || -> std::io::Result<()> {
+        let mut w = BufWriter::new(std::fs::File::create(&tmp)?);
+        body(&mut w)?;
+        w.into_inner()?.sync_all()?;
+        std::fs::rename(&tmp, &path)
+    };
+    write().map_err(|e| Error::io(&path, e))
 }
 
 #[cfg(test)]

@@ -12,7 +12,6 @@
 //! Replacing a vector deletes the old one and inserts the new.
 
 use std::cell::RefCell;
-use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 
 use codegraph_core::{Error, NodeId, Result, ScoredNode};
@@ -43,29 +42,10 @@ impl Default for HnswParams {
     }
 }
 
-/// A candidate: similarity and slot, ordered by similarity then slot.
-#[derive(Clone, Copy, PartialEq)]
-struct Near(f32, u32);
+use crate::flat::Near;
 
-impl Eq for Near {}
-
-impl PartialOrd for Near {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Near {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0
-            .total_cmp(&other.0)
-            .then_with(|| other.1.cmp(&self.1))
-    }
-}
-
-/// The same, reversed: a max-heap of these keeps the least similar on top.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Far(std::cmp::Reverse<Near>);
+/// A max-heap of these keeps the least similar on top.
+type Far = std::cmp::Reverse<Near<u32>>;
 
 thread_local! {
     /// Per-thread visit marks: `marks[slot] == epoch` means visited in this search.
@@ -238,7 +218,7 @@ impl HnswIndex {
             return;
         }
         let base = self.row(from).to_vec();
-        let mut candidates: Vec<Near> = self.links[from as usize][layer]
+        let mut candidates: Vec<Near<u32>> = self.links[from as usize][layer]
             .iter()
             .map(|&n| Near(self.sim(&base, n), n))
             .collect();
@@ -250,8 +230,8 @@ impl HnswIndex {
     /// The neighbour heuristic over candidates sorted best first: keep one only if it
     /// is more similar to the query than to any neighbour already kept; fill up with the
     /// best of the rest.
-    fn select(&self, sorted: &[Near], m: usize) -> Vec<Near> {
-        let mut kept: Vec<Near> = Vec::with_capacity(m);
+    fn select(&self, sorted: &[Near<u32>], m: usize) -> Vec<Near<u32>> {
+        let mut kept: Vec<Near<u32>> = Vec::with_capacity(m);
         let mut skipped = Vec::new();
         for &c in sorted {
             if kept.len() >= m {
@@ -274,7 +254,7 @@ impl HnswIndex {
         kept
     }
 
-    fn greedy(&self, q: &[f32], mut best: Near, layer: usize) -> Near {
+    fn greedy(&self, q: &[f32], mut best: Near<u32>, layer: usize) -> Near<u32> {
         loop {
             let mut improved = false;
             for &n in &self.links[best.1 as usize][layer] {
@@ -291,7 +271,13 @@ impl HnswIndex {
     }
 
     /// Best-first search on one layer; the result is sorted best first.
-    fn search_layer(&self, q: &[f32], entries: &[Near], ef: usize, layer: usize) -> Vec<Near> {
+    fn search_layer(
+        &self,
+        q: &[f32],
+        entries: &[Near<u32>],
+        ef: usize,
+        layer: usize,
+    ) -> Vec<Near<u32>> {
         VISITED.with(|cell| {
             let mut guard = cell.borrow_mut();
             let (epoch, marks) = &mut *guard;
@@ -304,20 +290,20 @@ impl HnswIndex {
                 *epoch = 1;
             }
             let epoch = *epoch;
-            let mut candidates: BinaryHeap<Near> = BinaryHeap::new();
+            let mut candidates: BinaryHeap<Near<u32>> = BinaryHeap::new();
             let mut results: BinaryHeap<Far> = BinaryHeap::new();
             for &e in entries {
                 if marks[e.1 as usize] != epoch {
                     marks[e.1 as usize] = epoch;
                     candidates.push(e);
-                    results.push(Far(std::cmp::Reverse(e)));
+                    results.push(std::cmp::Reverse(e));
                 }
             }
             while results.len() > ef {
                 results.pop();
             }
             while let Some(c) = candidates.pop() {
-                let worst = results.peek().map_or(f32::NEG_INFINITY, |f| f.0.0.0);
+                let worst = results.peek().map_or(f32::NEG_INFINITY, |f| f.0.0);
                 if c.0 < worst && results.len() >= ef {
                     break;
                 }
@@ -330,17 +316,17 @@ impl HnswIndex {
                     }
                     marks[n as usize] = epoch;
                     let s = self.sim(q, n);
-                    let worst = results.peek().map_or(f32::NEG_INFINITY, |f| f.0.0.0);
+                    let worst = results.peek().map_or(f32::NEG_INFINITY, |f| f.0.0);
                     if results.len() < ef || s > worst {
                         candidates.push(Near(s, n));
-                        results.push(Far(std::cmp::Reverse(Near(s, n))));
+                        results.push(std::cmp::Reverse(Near(s, n)));
                         if results.len() > ef {
                             results.pop();
                         }
                     }
                 }
             }
-            let mut out: Vec<Near> = results.into_iter().map(|f| f.0.0).collect();
+            let mut out: Vec<Near<u32>> = results.into_iter().map(|f| f.0).collect();
             out.sort_by(|a, b| b.cmp(a));
             out
         })
@@ -529,11 +515,7 @@ impl codegraph_core::VectorIndex for HnswIndex {
 
     fn save(&self, dir: &std::path::Path) -> Result<()> {
         use std::io::Write;
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let path = dir.join(FILE);
-        let tmp = dir.join(format!("{FILE}.tmp"));
-        let write = || -> std::io::Result<()> {
-            let mut w = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        crate::flat::write_atomically(dir, FILE, |w| {
             w.write_all(MAGIC)?;
             for v in [
                 self.dim,
@@ -560,10 +542,8 @@ impl codegraph_core::VectorIndex for HnswIndex {
             for v in &self.vectors {
                 w.write_all(&v.to_le_bytes())?;
             }
-            w.into_inner()?.sync_all()?;
-            std::fs::rename(&tmp, &path)
-        };
-        write().map_err(|e| Error::io(&path, e))
+            Ok(())
+        })
     }
 }
 
