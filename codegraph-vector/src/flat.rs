@@ -182,14 +182,7 @@ impl VectorIndex for FlatIndex {
     }
 
     fn upsert(&mut self, ids: &[NodeId], vectors: &[f32]) -> Result<()> {
-        if vectors.len() != ids.len() * self.dim {
-            return Err(Error::InvalidInput(format!(
-                "{} values for {} vectors of {} dimensions",
-                vectors.len(),
-                ids.len(),
-                self.dim
-            )));
-        }
+        check_rows(ids.len(), vectors.len(), self.dim)?;
         for (id, row) in ids.iter().zip(vectors.chunks_exact(self.dim)) {
             match self.slots.get(id) {
                 Some(&slot) => {
@@ -255,6 +248,17 @@ impl VectorIndex for FlatIndex {
             }
             Ok(())
         })
+    }
+}
+
+/// Checks that `values` row-major values hold exactly `rows` vectors of `dim`.
+pub(crate) fn check_rows(rows: usize, values: usize, dim: usize) -> Result<()> {
+    if rows.checked_mul(dim) == Some(values) {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "{values} values for {rows} vectors of {dim} dimensions"
+        )))
     }
 }
 

@@ -142,14 +142,7 @@ impl HnswIndex {
 
     /// Inserts or replaces vectors. `vectors` is row-major.
     pub fn upsert(&mut self, ids: &[NodeId], vectors: &[f32]) -> Result<()> {
-        if vectors.len() != ids.len() * self.dim {
-            return Err(Error::InvalidInput(format!(
-                "{} values for {} vectors of {} dimensions",
-                vectors.len(),
-                ids.len(),
-                self.dim
-            )));
-        }
+        crate::flat::check_rows(ids.len(), vectors.len(), self.dim)?;
         for (id, row) in ids.iter().zip(vectors.chunks_exact(self.dim)) {
             if let Some(old) = self.live.remove(id) {
                 self.deleted[old as usize] = true;
