@@ -9,11 +9,25 @@
 //! of the true top k found. Queries run one at a time on one thread, so QPS is
 //! single-query latency inverted. `bytes_per_vector` is what the index holds in
 //! memory divided by n.
+//!
+//! `sq8:rerankR` is [`Sq8Index`]: 8-bit codes in memory, the best `k * R` by code
+//! re-ranked with full vectors read from the saved flat file (the page cache holds
+//! that file here, so QPS is the in-memory case).
+//!
+//! `--backends faiss,sq8,hnsw` runs only those families (exact search always runs: it is
+//! the ground truth).
+//!
+//! With `--features faiss` it adds FAISS rows (index factory strings, inner product):
+//! Flat, HNSW32, IVF (nlist = 4 sqrt(n)) with Flat and PQ48 codes, each at several
+//! search-time settings; their `bytes_per_vector` is FAISS's serialised size over n.
 
 use std::time::Instant;
 
 use codegraph::core::{NodeId, VectorIndex};
-use codegraph::vector::{FlatIndex, HnswIndex, HnswParams};
+use codegraph::vector::{FlatIndex, HnswIndex, HnswParams, Sq8Index};
+
+/// Runs every query through a search and returns (recall@k, queries per second).
+type RecallOf<'a> = dyn Fn(&dyn Fn(&[f32]) -> Vec<NodeId>) -> (f64, f64) + 'a;
 
 struct Args {
     n: usize,
@@ -21,6 +35,14 @@ struct Args {
     k: usize,
     queries: usize,
     clusters: usize,
+    /// Which families to run besides the exact reference (`--backends faiss,sq8,hnsw`).
+    backends: Vec<String>,
+}
+
+impl Args {
+    fn runs(&self, family: &str) -> bool {
+        self.backends.is_empty() || self.backends.iter().any(|b| b == family)
+    }
 }
 
 fn args() -> Args {
@@ -30,6 +52,7 @@ fn args() -> Args {
         k: 10,
         queries: 1000,
         clusters: 100,
+        backends: Vec::new(),
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     // `cargo bench -- --test` (CI's smoke run) asks for a quick pass.
@@ -51,6 +74,12 @@ fn args() -> Args {
             "--k" => a.k = value("--k"),
             "--queries" => a.queries = value("--queries"),
             "--clusters" => a.clusters = value("--clusters"),
+            "--backends" => {
+                a.backends = it
+                    .next()
+                    .map(|v| v.split(',').map(str::to_string).collect())
+                    .unwrap_or_default()
+            }
             _ => {}
         }
     }
@@ -122,6 +151,27 @@ fn main() {
     let qps = a.queries as f64 / started.elapsed().as_secs_f64();
     report(&a, "flat", 1.0, qps, a.n * (a.dim * 4 + 8), build);
 
+    let recall_of = |search: &dyn Fn(&[f32]) -> Vec<NodeId>| -> (f64, f64) {
+        let started = Instant::now();
+        let mut found = 0;
+        for (q, want) in queries.chunks_exact(a.dim).zip(&truth) {
+            found += search(q).iter().filter(|id| want.contains(id)).count();
+        }
+        let qps = a.queries as f64 / started.elapsed().as_secs_f64();
+        (found as f64 / (a.queries * a.k) as f64, qps)
+    };
+    #[cfg(feature = "faiss")]
+    if a.runs("faiss") {
+        faiss_rows(&a, &ids, &data, &recall_of);
+    }
+
+    if a.runs("sq8") {
+        sq8_rows(&a, &flat, &recall_of);
+    }
+    if !a.runs("hnsw") {
+        return;
+    }
+
     for (m, ef_construction) in [(16, 200)] {
         let params = HnswParams {
             m,
@@ -151,5 +201,78 @@ fn main() {
                 build,
             );
         }
+    }
+}
+
+#[cfg(feature = "faiss")]
+fn faiss_rows(
+    a: &Args,
+    ids: &[NodeId],
+    data: &[f32],
+    recall_of: &RecallOf,
+) {
+    use codegraph::vector::FaissIndex;
+    let nlist = ((a.n as f64).sqrt() * 4.0) as usize;
+    let configs: Vec<(String, &str, Vec<f64>)> = vec![
+        ("Flat".into(), "", vec![0.0]),
+        (
+            "HNSW32".into(),
+            "efSearch",
+            vec![16.0, 32.0, 64.0, 128.0, 256.0],
+        ),
+        (
+            format!("IVF{nlist},Flat"),
+            "nprobe",
+            vec![4.0, 8.0, 16.0, 32.0, 64.0],
+        ),
+        // Eight dimensions per sub-quantizer: PQ48 at 384.
+        (
+            format!("IVF{nlist},PQ{}", (a.dim / 8).max(1)),
+            "nprobe",
+            vec![8.0, 32.0, 128.0],
+        ),
+    ];
+    for (description, param, values) in configs {
+        let started = Instant::now();
+        let mut index = FaissIndex::new(a.dim, &description).unwrap();
+        index.upsert(ids, data).unwrap();
+        let build = started.elapsed().as_secs_f64();
+        let bytes = index.serialized_bytes().unwrap() as usize;
+        for value in values {
+            let mut name = format!("faiss:{description}");
+            if !param.is_empty() {
+                index.set_parameter(param, value).unwrap();
+                name.push_str(&format!(",{param}{value}"));
+            }
+            let (recall, qps) =
+                recall_of(&|q| index.search(q, a.k).unwrap().iter().map(|h| h.id).collect());
+            report(a, &name, recall, qps, bytes, build);
+        }
+    }
+}
+
+/// 8-bit codes in memory, the full vectors read back from the saved flat file.
+fn sq8_rows(
+    a: &Args,
+    flat: &FlatIndex,
+    recall_of: &RecallOf,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    flat.save(dir.path()).unwrap();
+    let started = Instant::now();
+    let mut sq8 = Sq8Index::build(dir.path()).unwrap();
+    let build = started.elapsed().as_secs_f64();
+    for rerank in [1, 4, 10] {
+        sq8.set_rerank(rerank);
+        let (recall, qps) =
+            recall_of(&|q| sq8.search(q, a.k).unwrap().iter().map(|h| h.id).collect());
+        report(
+            a,
+            &format!("sq8:rerank{rerank}"),
+            recall,
+            qps,
+            sq8.memory_bytes(),
+            build,
+        );
     }
 }

@@ -8,8 +8,13 @@ is searchable: the query has to be matched through names, signatures and code.
 Prints MRR@10 and recall@10 per mode, as one JSON line each.
 
     scripts/fetch-corpus.sh --lang python
-    scripts/retrieval-eval.py [--bin target/release/codegraph] [--modes text,hybrid] \
+    CODEGRAPH_MODEL_DIR=... scripts/retrieval-eval.py [--bin target/release/codegraph] \
+        [--modes text,semantic,hybrid] \
         ~/.cache/codegraph/corpus/python/{flask-3.1.3,requests-2.34.2,jinja2-3.1.6}
+
+Semantic and hybrid modes need an embedding model (CODEGRAPH_MODEL_DIR, and
+CODEGRAPH_MAX_TOKENS to cut inputs shorter); indexing then embeds every definition.
+A mode `hybrid@T/S/G` runs hybrid search with those fusion weights (`--weights T,S,G`).
 
 Queries shorter than three words, and queries that more than one function shares
 (`Return the value.`), are left out: they have no single right answer.
@@ -68,10 +73,12 @@ def evaluate(binary, db, project, mode, items, k):
             f.write(q.replace("\n", " ") + "\n")
         queries = f.name
     try:
-        run = subprocess.run(
-            [binary, "search", "--db", db, "--project", project, "--mode", mode,
-             "--format", "jsonl", "--limit", str(k), "--queries-file", queries],
-            capture_output=True, text=True)
+        base, _, weights = mode.partition("@")
+        cmd = [binary, "search", "--db", db, "--project", project, "--mode", base,
+               "--format", "jsonl", "--limit", str(k), "--queries-file", queries]
+        if weights:
+            cmd += ["--weights", weights.replace("/", ",")]
+        run = subprocess.run(cmd, capture_output=True, text=True)
     finally:
         os.unlink(queries)
     if run.returncode != 0:
@@ -99,14 +106,21 @@ def main():
         os.environ.get("CARGO_TARGET_DIR", "target"), "release", "codegraph"))
     ap.add_argument("--modes", default="text")
     ap.add_argument("-k", type=int, default=10)
+    ap.add_argument("--db-root", help="keep the indexes here (re-runs are incremental) "
+                    "instead of in a temporary directory")
     ap.add_argument("packages", nargs="+")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as work:
+    with tempfile.TemporaryDirectory() as tmp:
+        work = args.db_root or tmp
         for package in args.packages:
             name = os.path.basename(os.path.normpath(package))
             db = os.path.join(work, name)
-            subprocess.run([args.bin, "index", package, "--db", db, "--project", name,
-                            "-q", "--text-without-docs"], check=True)
+            run = subprocess.run([args.bin, "index", package, "--db", db, "--project", name,
+                                  "-q", "--json", "--without-docs"],
+                                 check=True, capture_output=True, text=True)
+            report = json.loads(run.stdout)
+            print(json.dumps({"package": name, "index_seconds": round(report["seconds"], 2),
+                              "embeddings": report.get("embeddings")}), flush=True)
             items = pairs(package)
             for mode in args.modes.split(","):
                 row = evaluate(args.bin, db, name, mode, items, args.k)

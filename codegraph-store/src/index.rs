@@ -112,6 +112,54 @@ pub trait Companion: Sync {
     fn commit(&self, project: &str) -> Result<()>;
 }
 
+/// Several companions kept in step by one run (the full-text index and the
+/// embeddings).
+///
+/// Every file any member holds is held, so a vanished file is removed from each; where
+/// members disagree (one fell behind, or lacks the file) the hash reported is one no
+/// member holds, so the file differs from the graph's (but for a 2^-64 chance) and is
+/// parsed again for all of them.
+pub struct Companions<'a>(pub Vec<&'a dyn Companion>);
+
+impl Companion for Companions<'_> {
+    fn held(&self, project: &str) -> Result<HashMap<String, u64>> {
+        let all: Vec<HashMap<String, u64>> = self
+            .0
+            .iter()
+            .map(|c| c.held(project))
+            .collect::<Result<_>>()?;
+        let mut held: HashMap<String, u64> = HashMap::new();
+        for path in all.iter().flat_map(|h| h.keys()) {
+            if held.contains_key(path) {
+                continue;
+            }
+            let hashes: Vec<Option<u64>> = all.iter().map(|h| h.get(path).copied()).collect();
+            let hash = match hashes[0] {
+                Some(h) if hashes.iter().all(|x| *x == Some(h)) => h,
+                _ => (0..=hashes.len() as u64)
+                    .find(|c| !hashes.contains(&Some(*c)))
+                    .expect("more candidates than members"),
+            };
+            held.insert(path.clone(), hash);
+        }
+        Ok(held)
+    }
+
+    fn parsed(&self, project: &str, file: &ParsedFile, bytes: &[u8]) -> Result<()> {
+        self.0
+            .iter()
+            .try_for_each(|c| c.parsed(project, file, bytes))
+    }
+
+    fn removed(&self, project: &str, path: &str) -> Result<()> {
+        self.0.iter().try_for_each(|c| c.removed(project, path))
+    }
+
+    fn commit(&self, project: &str) -> Result<()> {
+        self.0.iter().try_for_each(|c| c.commit(project))
+    }
+}
+
 /// Indexes `source` into `project`: a first run builds the graph, later runs update it.
 pub fn index<S: GraphStore + ?Sized>(
     store: &S,

@@ -481,3 +481,87 @@ fn stamps_skip_unread_files_and_follow_touches() {
     let edited = run(Duration::ZERO);
     assert_eq!((edited.parsed, edited.resolved), (1, 2));
 }
+
+/// A companion that records what it was shown, holding files as of its last commit.
+#[derive(Default)]
+struct Recorder {
+    staged: std::sync::Mutex<BTreeMap<String, Option<u64>>>,
+    held: std::sync::Mutex<std::collections::HashMap<String, u64>>,
+    shown: std::sync::Mutex<Vec<String>>,
+}
+
+impl codegraph_store::Companion for Recorder {
+    fn held(&self, _: &str) -> codegraph_core::Result<std::collections::HashMap<String, u64>> {
+        Ok(self.held.lock().unwrap().clone())
+    }
+    fn parsed(
+        &self,
+        _: &str,
+        file: &codegraph_core::ParsedFile,
+        _: &[u8],
+    ) -> codegraph_core::Result<()> {
+        self.shown.lock().unwrap().push(file.path.clone());
+        self.staged
+            .lock()
+            .unwrap()
+            .insert(file.path.clone(), Some(file.content_hash));
+        Ok(())
+    }
+    fn removed(&self, _: &str, path: &str) -> codegraph_core::Result<()> {
+        self.staged.lock().unwrap().insert(path.to_string(), None);
+        Ok(())
+    }
+    fn commit(&self, _: &str) -> codegraph_core::Result<()> {
+        let mut held = self.held.lock().unwrap();
+        for (path, hash) in std::mem::take(&mut *self.staged.lock().unwrap()) {
+            match hash {
+                Some(h) => held.insert(path, h),
+                None => held.remove(&path),
+            };
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn companions_catch_up_together_and_all_lose_vanished_files() {
+    use codegraph_store::{Companion, Companions, IndexOptions, IndexProgress, index_with};
+    let run = |store: &MemoryStore, members: &[&Recorder], files: &[(&str, &str)]| {
+        let files = files
+            .iter()
+            .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec()))
+            .collect();
+        let mut source = codegraph_parse::source::MemorySource::new("p", files);
+        let all = Companions(members.iter().map(|m| *m as &dyn Companion).collect());
+        index_with(
+            store,
+            Some(&all),
+            "p",
+            &mut source,
+            common::pipeline(),
+            &IndexOptions::default(),
+            &IndexProgress::default(),
+        )
+        .unwrap()
+    };
+    let store = MemoryStore::new();
+    let (text, vectors) = (Recorder::default(), Recorder::default());
+    let files = [
+        ("a.py", "def f():\n    pass\n"),
+        ("b.py", "def g():\n    f()\n"),
+    ];
+    run(&store, &[&text], &files);
+    assert_eq!(text.held.lock().unwrap().len(), 2);
+    // A second member joins: both files are shown to both again, although unchanged.
+    let report = run(&store, &[&text, &vectors], &files);
+    assert_eq!(report.parsed, 2);
+    assert_eq!(vectors.held.lock().unwrap().len(), 2);
+    // In step: nothing parsed.
+    assert_eq!(run(&store, &[&text, &vectors], &files).parsed, 0);
+    // b.py vanishes while only the text member is held to it: both lose it.
+    vectors.held.lock().unwrap().remove("b.py");
+    run(&store, &[&text, &vectors], &files[..1]);
+    assert!(!text.held.lock().unwrap().contains_key("b.py"));
+    assert!(!vectors.held.lock().unwrap().contains_key("b.py"));
+    assert_eq!(text.held.lock().unwrap().len(), 1);
+}

@@ -18,8 +18,14 @@ use std::path::Path;
 use codegraph_core::{Error, NodeId, Result, ScoredNode, VectorIndex};
 
 const MAGIC: &[u8; 8] = b"CGFLAT01";
-const FILE: &str = "flat.bin";
+pub(crate) const FILE: &str = "flat.bin";
+/// Magic, dimension (u32) and count (u64).
+pub(crate) const HEADER_BYTES: u64 = 20;
 const LANES: usize = 16;
+
+/// The longest vectors any index here accepts: far past every embedding model, and a
+/// bound that keeps a damaged file's header from asking for gigabytes.
+pub const MAX_DIMENSION: usize = 1 << 16;
 
 /// An exact inner-product index.
 #[derive(Clone, Debug)]
@@ -97,10 +103,10 @@ pub fn top_k(scores: impl Iterator<Item = (f32, usize)>, k: usize) -> Vec<(f32, 
 
 impl FlatIndex {
     pub fn new(dim: usize) -> Result<FlatIndex> {
-        if dim == 0 {
-            return Err(Error::InvalidInput(
-                "vector dimension must be positive".into(),
-            ));
+        if dim == 0 || dim > MAX_DIMENSION {
+            return Err(Error::InvalidInput(format!(
+                "vector dimension {dim} is outside 1..={MAX_DIMENSION}"
+            )));
         }
         Ok(FlatIndex {
             dim,
@@ -249,6 +255,30 @@ impl VectorIndex for FlatIndex {
             Ok(())
         })
     }
+}
+
+/// The dimension and vector count of a saved flat index, checked against the file's
+/// length, without reading the vectors.
+pub(crate) fn read_header(file: &std::fs::File, path: &Path) -> Result<(usize, usize)> {
+    use std::os::unix::fs::FileExt;
+    let corrupt = |what: &str| Error::Corrupt(format!("{}: {what}", path.display()));
+    let mut header = [0u8; HEADER_BYTES as usize];
+    file.read_exact_at(&mut header, 0)
+        .map_err(|_| corrupt("not a flat vector index"))?;
+    if &header[..8] != MAGIC {
+        return Err(corrupt("not a flat vector index"));
+    }
+    let dim = u32::from_le_bytes(header[8..12].try_into().expect("4 bytes")) as usize;
+    let n = u64::from_le_bytes(header[12..20].try_into().expect("8 bytes"));
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let expected = n
+        .checked_mul(8 + dim as u64 * 4)
+        .and_then(|body| body.checked_add(HEADER_BYTES));
+    if dim == 0 || dim > MAX_DIMENSION || expected != Some(len) {
+        return Err(corrupt("truncated or wrong size"));
+    }
+    let n = usize::try_from(n).map_err(|_| corrupt("count too large"))?;
+    Ok((dim, n))
 }
 
 /// Checks that `values` row-major values hold exactly `rows` vectors of `dim`.

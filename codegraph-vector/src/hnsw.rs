@@ -18,6 +18,9 @@ use codegraph_core::{Error, NodeId, Result, ScoredNode};
 
 use crate::flat::dot;
 
+/// The largest `m` accepted; graphs past a few dozen links per node gain nothing.
+pub const MAX_M: usize = 256;
+
 /// Build and search settings.
 #[derive(Clone, Copy, Debug)]
 pub struct HnswParams {
@@ -69,10 +72,15 @@ pub struct HnswIndex {
 
 impl HnswIndex {
     pub fn new(dim: usize, params: HnswParams) -> Result<HnswIndex> {
-        if dim == 0 || params.m < 2 || params.ef_construction == 0 {
-            return Err(Error::InvalidInput(
-                "HNSW needs a positive dimension, m >= 2 and ef_construction >= 1".into(),
-            ));
+        if dim == 0
+            || dim > crate::flat::MAX_DIMENSION
+            || !(2..=MAX_M).contains(&params.m)
+            || params.ef_construction == 0
+        {
+            return Err(Error::InvalidInput(format!(
+                "HNSW needs a dimension in 1..={}, m in 2..={MAX_M} and ef_construction >= 1",
+                crate::flat::MAX_DIMENSION
+            )));
         }
         Ok(HnswIndex {
             dim,
@@ -361,7 +369,7 @@ impl HnswIndex {
 }
 
 const MAGIC: &[u8; 8] = b"CGHNSW01";
-const FILE: &str = "hnsw.bin";
+pub(crate) const FILE: &str = "hnsw.bin";
 
 /// Reads little-endian values from a byte slice, failing on truncation.
 struct Reader<'a> {

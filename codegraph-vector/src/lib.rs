@@ -6,8 +6,15 @@
 //! - [`documents`]: one searchable document per definition, cut from a parsed file;
 //! - [`text`] (feature `tantivy`, on by default): [`TantivyText`], a per-project BM25
 //!   index implementing [`codegraph_core::TextIndex`];
+//! - [`http`] (feature `http`): [`HttpEmbedder`], an OpenAI-compatible embedding API
+//!   (OpenAI, Ollama, TEI);
 //! - [`flat`]: [`FlatIndex`], exact inner-product search, the reference for recall;
+//! - [`faiss`] (feature `faiss`): [`FaissIndex`], any FAISS index-factory index;
 //! - [`hnsw`]: [`HnswIndex`], approximate search on a navigable small-world graph;
+//! - [`sq8`]: [`Sq8Index`], 8-bit codes in memory with exact re-ranking from disk,
+//!   for vectors that do not fit in memory;
+//! - [`semantic`]: a project's embeddings kept beside the graph ([`SemanticStore`],
+//!   with its embedding cache) and searched ([`SemanticIndex`]);
 //! - [`fusion`]: reciprocal rank fusion of ranked lists, for hybrid search;
 //! - [`embed`] (feature `candle`, on by default): [`BertEmbedder`], a local
 //!   sentence-transformer (all-MiniLM-L6-v2 and kin) run in-process.
@@ -15,9 +22,15 @@
 pub mod documents;
 #[cfg(feature = "candle")]
 pub mod embed;
+#[cfg(feature = "faiss")]
+pub mod faiss;
 pub mod flat;
 pub mod fusion;
 pub mod hnsw;
+#[cfg(feature = "http")]
+pub mod http;
+pub mod semantic;
+pub mod sq8;
 #[cfg(feature = "tantivy")]
 pub mod text;
 pub mod tokenize;
@@ -25,7 +38,29 @@ pub mod tokenize;
 pub use documents::{DocumentOptions, embedding_text, text_documents};
 #[cfg(feature = "candle")]
 pub use embed::{BertEmbedder, EmbedderOptions, Pooling};
+#[cfg(feature = "faiss")]
+pub use faiss::FaissIndex;
 pub use flat::FlatIndex;
 pub use hnsw::{HnswIndex, HnswParams};
+#[cfg(feature = "http")]
+pub use http::{HttpEmbedder, HttpEmbedderConfig};
+pub use semantic::{EmbedReport, SearchStrategy, SemanticIndex, SemanticStore};
+pub use sq8::Sq8Index;
 #[cfg(feature = "tantivy")]
 pub use text::TantivyText;
+
+/// A project's directory name: its name where that is a safe file name, otherwise a
+/// hash of it (the name can be anything a user typed).
+pub(crate) fn project_dir(project: &str) -> String {
+    let safe = !project.is_empty()
+        && project.len() <= 64
+        && project
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && !project.starts_with('.');
+    if safe {
+        format!("p-{project}")
+    } else {
+        format!("h-{:016x}", xxhash_rust::xxh3::xxh3_64(project.as_bytes()))
+    }
+}

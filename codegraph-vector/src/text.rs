@@ -36,6 +36,7 @@ use tantivy::tokenizer::{
 };
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
+use crate::project_dir;
 use crate::tokenize::{CodeToken, code_tokens};
 
 /// The name the code analyzer is registered under in every index.
@@ -341,22 +342,6 @@ impl TantivyText {
             .into_iter()
             .map(|path| Term::from_field_text(p.fields.path, &path))
             .collect())
-    }
-}
-
-/// A project's directory name: its name where that is a safe file name, otherwise a
-/// hash of it (the name can be anything a user typed).
-fn project_dir(project: &str) -> String {
-    let safe = !project.is_empty()
-        && project.len() <= 64
-        && project
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        && !project.starts_with('.');
-    if safe {
-        format!("p-{project}")
-    } else {
-        format!("h-{:016x}", xxhash_rust::xxh3::xxh3_64(project.as_bytes()))
     }
 }
 

@@ -4,9 +4,20 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-/// The `codegraph` binary under test.
+/// The `codegraph` binary under test, with no embedding model configured from the
+/// environment (tests that want one pass it).
 pub fn codegraph() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_codegraph"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_codegraph"));
+    for var in [
+        "CODEGRAPH_MODEL_DIR",
+        "CODEGRAPH_MAX_TOKENS",
+        "CODEGRAPH_EMBED_URL",
+        "CODEGRAPH_EMBED_MODEL",
+        "CODEGRAPH_EMBED_API_KEY",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
 }
 
 /// Runs a command that must succeed; its stderr is shown when it does not.
