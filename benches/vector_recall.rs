@@ -205,12 +205,7 @@ fn main() {
 }
 
 #[cfg(feature = "faiss")]
-fn faiss_rows(
-    a: &Args,
-    ids: &[NodeId],
-    data: &[f32],
-    recall_of: &RecallOf,
-) {
+fn faiss_rows(a: &Args, ids: &[NodeId], data: &[f32], recall_of: &RecallOf) {
     use codegraph::vector::FaissIndex;
     let nlist = ((a.n as f64).sqrt() * 4.0) as usize;
     let configs: Vec<(String, &str, Vec<f64>)> = vec![
@@ -252,11 +247,7 @@ fn faiss_rows(
 }
 
 /// 8-bit codes in memory, the full vectors read back from the saved flat file.
-fn sq8_rows(
-    a: &Args,
-    flat: &FlatIndex,
-    recall_of: &RecallOf,
-) {
+fn sq8_rows(a: &Args, flat: &FlatIndex, recall_of: &RecallOf) {
     let dir = tempfile::tempdir().unwrap();
     flat.save(dir.path()).unwrap();
     let started = Instant::now();

@@ -21,6 +21,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
 
+use crate::flat::check_query;
 use codegraph_core::{Error, NodeId, Result, ScoredNode, VectorIndex};
 use faiss::index::IndexImpl;
 use faiss::index::autotune::ParameterSpace;
@@ -271,13 +272,7 @@ impl VectorIndex for FaissIndex {
     }
 
     fn search(&self, query: &[f32], k: usize) -> Result<Vec<ScoredNode>> {
-        if query.len() != self.dim {
-            return Err(Error::InvalidInput(format!(
-                "the query has {} dimensions; the index holds {}",
-                query.len(),
-                self.dim
-            )));
-        }
+        check_query(query.len(), self.dim)?;
         if k == 0 || self.labels.is_empty() {
             return Ok(Vec::new());
         }

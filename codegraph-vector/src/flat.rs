@@ -161,17 +161,6 @@ impl FlatIndex {
         }
         Ok(index)
     }
-
-    fn check_dim(&self, len: usize, what: &str) -> Result<()> {
-        if len == self.dim {
-            Ok(())
-        } else {
-            Err(Error::InvalidInput(format!(
-                "{what} has {len} dimensions; the index holds {}",
-                self.dim
-            )))
-        }
-    }
 }
 
 impl VectorIndex for FlatIndex {
@@ -226,7 +215,7 @@ impl VectorIndex for FlatIndex {
     }
 
     fn search(&self, query: &[f32], k: usize) -> Result<Vec<ScoredNode>> {
-        self.check_dim(query.len(), "the query")?;
+        check_query(query.len(), self.dim)?;
         let scores = self
             .vectors
             .chunks_exact(self.dim)
@@ -279,6 +268,17 @@ pub(crate) fn read_header(file: &std::fs::File, path: &Path) -> Result<(usize, u
     }
     let n = usize::try_from(n).map_err(|_| corrupt("count too large"))?;
     Ok((dim, n))
+}
+
+/// Checks that a query is as long as the vectors an index holds.
+pub(crate) fn check_query(len: usize, dim: usize) -> Result<()> {
+    if len == dim {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "the query has {len} dimensions; the index holds {dim}"
+        )))
+    }
 }
 
 /// Checks that `values` row-major values hold exactly `rows` vectors of `dim`.

@@ -14,6 +14,7 @@
 use std::cell::RefCell;
 use std::collections::{BinaryHeap, HashMap};
 
+use crate::flat::check_query;
 use codegraph_core::{Error, NodeId, Result, ScoredNode};
 
 use crate::flat::dot;
@@ -335,13 +336,7 @@ impl HnswIndex {
 
     /// The `k` most similar live vectors, most similar first.
     pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<ScoredNode>> {
-        if query.len() != self.dim {
-            return Err(Error::InvalidInput(format!(
-                "the query has {} dimensions; the index holds {}",
-                query.len(),
-                self.dim
-            )));
-        }
+        check_query(query.len(), self.dim)?;
         let Some(entry) = self.entry else {
             return Ok(Vec::new());
         };

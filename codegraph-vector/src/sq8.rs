@@ -15,6 +15,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use crate::flat::check_query;
 use codegraph_core::{Error, NodeId, Result, ScoredNode};
 
 use crate::flat::{self, dot, top_k};
@@ -136,13 +137,7 @@ impl Sq8Index {
 
     /// The `k` nearest by inner product, ranked on the full vectors.
     pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<ScoredNode>> {
-        if query.len() != self.dim {
-            return Err(Error::InvalidInput(format!(
-                "the query has {} dimensions; the index holds {}",
-                query.len(),
-                self.dim
-            )));
-        }
+        check_query(query.len(), self.dim)?;
         let bias = dot(query, &self.lo);
         let scaled: Vec<f32> = query.iter().zip(&self.step).map(|(q, s)| q * s).collect();
         let approx = self
