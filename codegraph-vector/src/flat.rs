@@ -270,6 +270,79 @@ pub(crate) fn read_header(file: &std::fs::File, path: &Path) -> Result<(usize, u
     Ok((dim, n))
 }
 
+/// A saved flat index searched in place through a memory map: opening reads only the
+/// header, and the OS pages vectors in (and out) as searches touch them, so a large
+/// project's vectors need not fit in memory at once.
+pub struct MappedFlat {
+    map: memmap2::Mmap,
+    dim: usize,
+    n: usize,
+}
+
+impl MappedFlat {
+    /// Maps the index saved in `dir` by [`VectorIndex::save`].
+    pub fn open(dir: &Path) -> Result<MappedFlat> {
+        let path = dir.join(FILE);
+        let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+        let (dim, n) = read_header(&file, &path)?;
+        // SAFETY: index files are replaced by renaming a new file over them, never
+        // written in place, so the mapped bytes do not change while mapped.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(&path, e))?;
+        let expected = HEADER_BYTES as usize + n * (8 + dim * 4);
+        if map.len() != expected || !cfg!(target_endian = "little") {
+            return Err(Error::Corrupt(format!(
+                "{}: changed while opening, or not a little-endian machine",
+                path.display()
+            )));
+        }
+        Ok(MappedFlat { map, dim, n })
+    }
+
+    pub fn dimension(&self) -> usize {
+        self.dim
+    }
+
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    fn id(&self, slot: usize) -> NodeId {
+        let at = HEADER_BYTES as usize + slot * 8;
+        NodeId(u64::from_le_bytes(
+            self.map[at..at + 8].try_into().expect("8 bytes"),
+        ))
+    }
+
+    /// The `k` most similar vectors, exactly.
+    pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<ScoredNode>> {
+        check_query(query.len(), self.dim)?;
+        let start = HEADER_BYTES as usize + self.n * 8;
+        // SAFETY: every bit pattern is a valid f32; `align_to` puts any unaligned
+        // head in `head`, which is empty because the map is page-aligned and the
+        // vectors start at a multiple of 4 (20 + 8n).
+        let (head, vectors, _) = unsafe { self.map[start..].align_to::<f32>() };
+        if !head.is_empty() {
+            return Err(Error::Corrupt("misaligned vector file".into()));
+        }
+        let scores = vectors
+            .chunks_exact(self.dim)
+            .take(self.n)
+            .enumerate()
+            .map(|(i, row)| (dot(row, query), i));
+        Ok(top_k(scores, k)
+            .into_iter()
+            .map(|(score, slot)| ScoredNode {
+                id: self.id(slot),
+                score,
+            })
+            .collect())
+    }
+}
+
 /// Checks that a query is as long as the vectors an index holds.
 pub(crate) fn check_query(len: usize, dim: usize) -> Result<()> {
     if len == dim {
@@ -318,6 +391,28 @@ mod tests {
 
     fn ids(n: u64) -> Vec<NodeId> {
         (0..n).map(NodeId).collect()
+    }
+
+    #[test]
+    fn a_mapped_index_answers_as_the_loaded_one() {
+        let dim = 7;
+        let mut flat = FlatIndex::new(dim).unwrap();
+        let vectors: Vec<f32> = (0..50 * dim)
+            .map(|i| ((i * 37) % 11) as f32 - 5.0)
+            .collect();
+        flat.upsert(&ids(50), &vectors).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        flat.save(dir.path()).unwrap();
+        let mapped = MappedFlat::open(dir.path()).unwrap();
+        assert_eq!((mapped.len(), mapped.dimension()), (50, dim));
+        for q in vectors.chunks_exact(dim).take(10) {
+            assert_eq!(mapped.search(q, 5).unwrap(), flat.search(q, 5).unwrap());
+        }
+        assert!(mapped.search(&[1.0], 1).is_err());
+        let path = dir.path().join(FILE);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 4]).unwrap();
+        assert!(MappedFlat::open(dir.path()).is_err());
     }
 
     #[test]

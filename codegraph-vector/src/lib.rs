@@ -40,7 +40,7 @@ pub use documents::{DocumentOptions, embedding_text, text_documents};
 pub use embed::{BertEmbedder, EmbedderOptions, Pooling};
 #[cfg(feature = "faiss")]
 pub use faiss::FaissIndex;
-pub use flat::FlatIndex;
+pub use flat::{FlatIndex, MappedFlat};
 pub use hnsw::{HnswIndex, HnswParams};
 #[cfg(feature = "http")]
 pub use http::{HttpEmbedder, HttpEmbedderConfig};

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use codegraph_core::{Embedder, Error, NodeId, Result, ScoredNode, TextDocument, VectorIndex};
 use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
 
-use crate::flat::{self, FlatIndex, write_atomically};
+use crate::flat::{self, FlatIndex, MappedFlat, write_atomically};
 use crate::hnsw::{HnswIndex, HnswParams};
 use crate::sq8::Sq8Index;
 use crate::{embedding_text, project_dir};
@@ -494,7 +494,7 @@ impl SemanticStore {
 pub struct SemanticIndex {
     dir: PathBuf,
     meta: Meta,
-    flat: Option<FlatIndex>,
+    flat: Option<MappedFlat>,
     hnsw: Option<HnswIndex>,
     sq8: Option<Sq8Index>,
 }
@@ -569,7 +569,7 @@ impl SemanticIndex {
             }
             _ => {
                 if self.flat.is_none() {
-                    let f = FlatIndex::load(&self.dir)?;
+                    let f = MappedFlat::open(&self.dir)?;
                     if f.len() != self.meta.count || f.dimension() != self.meta.dim {
                         return Err(self.mismatch("vector file"));
                     }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use codegraph_core::{Embedder, Result};
 use codegraph_vector::{
-    FlatIndex, HnswIndex, SearchStrategy, SemanticIndex, SemanticStore, Sq8Index,
+    FlatIndex, HnswIndex, MappedFlat, SearchStrategy, SemanticIndex, SemanticStore, Sq8Index,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -52,6 +52,9 @@ fuzz_target!(|data: &[u8]| {
             if let Ok(flat) = FlatIndex::load(&dir) {
                 use codegraph_core::VectorIndex;
                 let _ = flat.search(&vec![0.5; flat.dimension()], 3);
+            }
+            if let Ok(mapped) = MappedFlat::open(&dir) {
+                let _ = mapped.search(&vec![0.5; mapped.dimension()], 3);
             }
             if let Ok(sq8) = Sq8Index::build(&dir) {
                 let _ = sq8.search(&vec![0.5; sq8.dimension()], 3);
