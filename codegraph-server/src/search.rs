@@ -102,6 +102,11 @@ pub struct ModelArgs {
 impl ModelArgs {
     /// The configured embedder, or `None` when no model is configured.
     pub fn load(&self) -> anyhow::Result<Option<Box<dyn Embedder>>> {
+        if self.embed_url.is_none() && self.embed_model.is_some() {
+            bail!(
+                "--embed-model (or CODEGRAPH_EMBED_MODEL) needs --embed-url (or CODEGRAPH_EMBED_URL)"
+            );
+        }
         if let Some(url) = &self.embed_url {
             let Some(model) = &self.embed_model else {
                 bail!("--embed-url needs --embed-model (or CODEGRAPH_EMBED_MODEL)");

@@ -130,6 +130,9 @@ fn modes_without_a_model_say_so() {
         &["--mode", "hybrid", "--format", "jsonl", "format date"],
     );
     assert!(String::from_utf8_lossy(&hybrid.stderr).contains("falls back to BM25"));
+    let half = search(&db, &["--mode", "semantic", "--embed-model", "m", "date"]);
+    assert!(!half.status.success());
+    assert!(String::from_utf8_lossy(&half.stderr).contains("needs --embed-url"));
     assert_eq!(ok_jsonl(&hybrid)[0]["results"][0]["name"], "formatDate");
 }
 
