@@ -199,12 +199,11 @@ fn index_once(
     if let Some(e) = &embeddings {
         members.push(e);
     }
-    let companions = codegraph_store::Companions(members);
     let progress = IndexProgress::default();
     let report = with_index_progress(&progress, &embed_progress, args.quiet, || {
         codegraph_store::index_with(
             store,
-            (!companions.0.is_empty()).then_some(&companions as &dyn codegraph_store::Companion),
+            &members,
             project,
             source.as_mut(),
             pipeline,

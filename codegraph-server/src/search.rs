@@ -19,8 +19,8 @@ use codegraph_core::{
 };
 use codegraph_store::{Companion, RocksStore};
 use codegraph_vector::{
-    BertEmbedder, DocumentOptions, EmbedReport, EmbedderOptions, SearchStrategy, SemanticIndex,
-    SemanticStore, TantivyText, text_documents,
+    BertEmbedder, DocumentOptions, EmbedReport, EmbedderOptions, EmbeddingInputs, SearchStrategy,
+    SemanticIndex, SemanticStore, TantivyText, text_documents,
 };
 use serde::Serialize;
 
@@ -201,8 +201,9 @@ impl Companion for EmbeddingCompanion<'_> {
 
     fn parsed(&self, project: &str, file: &ParsedFile, bytes: &[u8]) -> Result<()> {
         let docs = text_documents(file, bytes, &self.options);
+        let inputs = EmbeddingInputs::of(&docs);
         self.with_store(project, |s| {
-            s.stage_file(&file.path, file.content_hash, &docs)
+            s.stage_file(&file.path, file.content_hash, inputs)
         })
     }
 

@@ -112,54 +112,6 @@ pub trait Companion: Sync {
     fn commit(&self, project: &str) -> Result<()>;
 }
 
-/// Several companions kept in step by one run (the full-text index and the
-/// embeddings).
-///
-/// Every file any member holds is held, so a vanished file is removed from each; where
-/// members disagree (one fell behind, or lacks the file) the hash reported is one no
-/// member holds, so the file differs from the graph's (but for a 2^-64 chance) and is
-/// parsed again for all of them.
-pub struct Companions<'a>(pub Vec<&'a dyn Companion>);
-
-impl Companion for Companions<'_> {
-    fn held(&self, project: &str) -> Result<HashMap<String, u64>> {
-        let all: Vec<HashMap<String, u64>> = self
-            .0
-            .iter()
-            .map(|c| c.held(project))
-            .collect::<Result<_>>()?;
-        let mut held: HashMap<String, u64> = HashMap::new();
-        for path in all.iter().flat_map(|h| h.keys()) {
-            if held.contains_key(path) {
-                continue;
-            }
-            let hashes: Vec<Option<u64>> = all.iter().map(|h| h.get(path).copied()).collect();
-            let hash = match hashes[0] {
-                Some(h) if hashes.iter().all(|x| *x == Some(h)) => h,
-                _ => (0..=hashes.len() as u64)
-                    .find(|c| !hashes.contains(&Some(*c)))
-                    .expect("more candidates than members"),
-            };
-            held.insert(path.clone(), hash);
-        }
-        Ok(held)
-    }
-
-    fn parsed(&self, project: &str, file: &ParsedFile, bytes: &[u8]) -> Result<()> {
-        self.0
-            .iter()
-            .try_for_each(|c| c.parsed(project, file, bytes))
-    }
-
-    fn removed(&self, project: &str, path: &str) -> Result<()> {
-        self.0.iter().try_for_each(|c| c.removed(project, path))
-    }
-
-    fn commit(&self, project: &str) -> Result<()> {
-        self.0.iter().try_for_each(|c| c.commit(project))
-    }
-}
-
 /// Indexes `source` into `project`: a first run builds the graph, later runs update it.
 pub fn index<S: GraphStore + ?Sized>(
     store: &S,
@@ -169,13 +121,16 @@ pub fn index<S: GraphStore + ?Sized>(
     options: &IndexOptions,
     progress: &IndexProgress,
 ) -> Result<IndexReport> {
-    index_with(store, None, project, source, pipeline, options, progress)
+    index_with(store, &[], project, source, pipeline, options, progress)
 }
 
-/// [`index`], keeping `companion` in step with the graph.
+/// [`index`], keeping `companions` (the full-text index, the embeddings) in step with
+/// the graph. A file is skipped as unchanged only when every companion holds it at the
+/// graph's hash; otherwise it is parsed and shown to all of them. Each companion is
+/// told of the files it holds that the project no longer has.
 pub fn index_with<S: GraphStore + ?Sized>(
     store: &S,
-    companion: Option<&dyn Companion>,
+    companions: &[&dyn Companion],
     project: &str,
     source: &mut dyn Source,
     pipeline: Pipeline,
@@ -205,19 +160,16 @@ pub fn index_with<S: GraphStore + ?Sized>(
     }
     let main_language = by_language.into_iter().max_by_key(|(l, n)| (*n, *l));
     let pipeline = pipeline.prepare(main_language.map(|(l, _)| l).into_iter().collect());
-    let held = match companion {
-        Some(c) => Some(c.held(project)?),
-        None => None,
-    };
+    let held: Vec<HashMap<String, u64>> = companions
+        .iter()
+        .map(|c| c.held(project))
+        .collect::<Result<_>>()?;
     let pipeline = if options.force {
         pipeline
     } else {
         let known: HashMap<String, KnownFile> = old
             .values()
-            .filter(|f| {
-                held.as_ref()
-                    .is_none_or(|h| h.get(&f.path) == Some(&f.content_hash))
-            })
+            .filter(|f| held.iter().all(|h| h.get(&f.path) == Some(&f.content_hash)))
             .map(|f| {
                 let known = KnownFile {
                     content_hash: f.content_hash,
@@ -237,8 +189,9 @@ pub fn index_with<S: GraphStore + ?Sized>(
     let companion_error: Mutex<Option<Error>> = Mutex::new(None);
     let parse_result = pipeline.run(source, &progress.parse, &|outcome| match outcome {
         FileOutcome::Parsed(file, bytes) => {
-            if let Some(c) = companion
-                && let Err(e) = c.parsed(project, &file, &bytes)
+            if let Err(e) = companions
+                .iter()
+                .try_for_each(|c| c.parsed(project, &file, &bytes))
             {
                 lock(&companion_error).get_or_insert(e);
             }
@@ -296,14 +249,14 @@ pub fn index_with<S: GraphStore + ?Sized>(
         Vec::new()
     };
     report.removed = removed.len();
-    if let (Some(c), Some(held)) = (companion, &held)
-        && complete
-    {
-        // What the companion holds and the project no longer has: removed files, and
+    if complete {
+        // What each companion holds and the project no longer has: removed files, and
         // any it kept from a run whose graph never committed.
-        for path in held.keys() {
-            if !present.contains(path.as_str()) {
-                c.removed(project, path)?;
+        for (c, held) in companions.iter().zip(&held) {
+            for path in held.keys() {
+                if !present.contains(path.as_str()) {
+                    c.removed(project, path)?;
+                }
             }
         }
     }
@@ -312,7 +265,7 @@ pub fn index_with<S: GraphStore + ?Sized>(
         if meta.is_none() {
             store.set_project(&project_meta(project, options, false))?;
         }
-        if let Some(c) = companion {
+        for c in companions {
             c.commit(project)?;
         }
         report.total_time = started.elapsed();
@@ -437,7 +390,7 @@ pub fn index_with<S: GraphStore + ?Sized>(
     meta.dirty = false;
     store.set_project(&meta)?;
     store.flush()?;
-    if let Some(c) = companion {
+    for c in companions {
         c.commit(project)?;
     }
     report.total_time = started.elapsed();

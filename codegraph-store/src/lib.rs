@@ -22,8 +22,7 @@ pub mod view;
 use codegraph_core::{Edge, EdgeKind, Error, FileUpdate, NodeId, Resolution, Result};
 
 pub use index::{
-    Companion, Companions, IndexOptions, IndexProgress, IndexReport, StoreView, index, index_with,
-    verify,
+    Companion, IndexOptions, IndexProgress, IndexReport, StoreView, index, index_with, verify,
 };
 pub use memory::MemoryStore;
 #[cfg(feature = "rocksdb")]

@@ -525,17 +525,17 @@ impl codegraph_store::Companion for Recorder {
 
 #[test]
 fn companions_catch_up_together_and_all_lose_vanished_files() {
-    use codegraph_store::{Companion, Companions, IndexOptions, IndexProgress, index_with};
+    use codegraph_store::{Companion, IndexOptions, IndexProgress, index_with};
     let run = |store: &MemoryStore, members: &[&Recorder], files: &[(&str, &str)]| {
         let files = files
             .iter()
             .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec()))
             .collect();
         let mut source = codegraph_parse::source::MemorySource::new("p", files);
-        let all = Companions(members.iter().map(|m| *m as &dyn Companion).collect());
+        let all: Vec<&dyn Companion> = members.iter().map(|m| *m as &dyn Companion).collect();
         index_with(
             store,
-            Some(&all),
+            &all,
             "p",
             &mut source,
             common::pipeline(),

@@ -116,6 +116,20 @@ impl FlatIndex {
         })
     }
 
+    /// An index over `ids` and their row-major `vectors`, taken without copying.
+    pub fn from_rows(dim: usize, ids: Vec<NodeId>, vectors: Vec<f32>) -> Result<FlatIndex> {
+        let mut index = FlatIndex::new(dim)?;
+        check_rows(ids.len(), vectors.len(), dim)?;
+        for (slot, id) in ids.iter().enumerate() {
+            if index.slots.insert(*id, slot).is_some() {
+                return Err(Error::InvalidInput(format!("{id} appears twice")));
+            }
+        }
+        index.ids = ids;
+        index.vectors = vectors;
+        Ok(index)
+    }
+
     /// The vector held for `id`.
     pub fn get(&self, id: NodeId) -> Option<&[f32]> {
         let slot = *self.slots.get(&id)?;

@@ -44,7 +44,7 @@ pub use flat::{FlatIndex, MappedFlat};
 pub use hnsw::{HnswIndex, HnswParams};
 #[cfg(feature = "http")]
 pub use http::{HttpEmbedder, HttpEmbedderConfig};
-pub use semantic::{EmbedReport, SearchStrategy, SemanticIndex, SemanticStore};
+pub use semantic::{EmbedReport, EmbeddingInputs, SearchStrategy, SemanticIndex, SemanticStore};
 pub use sq8::Sq8Index;
 #[cfg(feature = "tantivy")]
 pub use text::TantivyText;

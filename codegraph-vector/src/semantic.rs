@@ -233,6 +233,23 @@ impl Cache {
     }
 }
 
+/// The text each definition of a file is embedded from, with its hash: computed by
+/// the parsing thread, so staging (under the store's lock) only looks hashes up.
+pub struct EmbeddingInputs(Vec<(NodeId, u128, String)>);
+
+impl EmbeddingInputs {
+    pub fn of(docs: &[TextDocument]) -> EmbeddingInputs {
+        EmbeddingInputs(
+            docs.iter()
+                .map(|doc| {
+                    let text = embedding_text(doc);
+                    (doc.id, xxh3_128(text.as_bytes()), text)
+                })
+                .collect(),
+        )
+    }
+}
+
 /// A project's embeddings, as the indexer keeps them up to date.
 ///
 /// Staging ([`SemanticStore::stage_file`], [`SemanticStore::remove_file`]) changes
@@ -309,18 +326,17 @@ impl SemanticStore {
             .collect()
     }
 
-    /// Stages the definitions of one parsed file, replacing what the file had.
-    pub fn stage_file(&mut self, path: &str, content_hash: u64, docs: &[TextDocument]) {
-        let mut defs = Vec::with_capacity(docs.len());
-        for doc in docs {
-            let text = embedding_text(doc);
-            let hash = xxh3_128(text.as_bytes());
+    /// Stages the definitions of one parsed file (as [`EmbeddingInputs::of`] cut them),
+    /// replacing what the file had.
+    pub fn stage_file(&mut self, path: &str, content_hash: u64, inputs: EmbeddingInputs) {
+        let mut defs = Vec::with_capacity(inputs.0.len());
+        for (id, hash, text) in inputs.0 {
             if self.cache.get(hash).is_some() {
                 self.cached_hits += 1;
             } else {
                 self.queue.entry(hash).or_insert(text);
             }
-            defs.push((doc.id, hash));
+            defs.push((id, hash));
         }
         let entry = FileVectors { content_hash, defs };
         if self.files.get(path) != Some(&entry) {
@@ -385,12 +401,15 @@ impl SemanticStore {
         report.embed_time = started.elapsed();
         self.cached_hits = 0;
 
+        // Nothing staged differs from the last commit: the files on disk stand.
+        if !self.changed && self.dir.join(flat::FILE).exists() {
+            report.vectors = self.committed.len();
+            report.hnsw = self.dir.join(crate::hnsw::FILE).exists();
+            return Ok(report);
+        }
         let (ids, vectors) = self.live_vectors()?;
         report.vectors = ids.len();
-        if self.changed || !self.dir.join(flat::FILE).exists() {
-            let mut flat = FlatIndex::new(self.dim)?;
-            flat.upsert(&ids, &vectors)?;
-            flat.save(&self.dir)?;
+        {
             let now = def_hashes(&self.files);
             let hnsw_path = self.dir.join(crate::hnsw::FILE);
             if ids.len() >= self.hnsw_min {
@@ -399,13 +418,15 @@ impl SemanticStore {
                 std::fs::remove_file(&hnsw_path).map_err(|e| Error::io(&hnsw_path, e))?;
             }
             self.committed = now;
+            let count = ids.len();
+            FlatIndex::from_rows(self.dim, ids, vectors)?.save(&self.dir)?;
             write_files(&self.dir, &self.files)?;
             write_meta(
                 &self.dir,
                 &Meta {
                     model_id: self.model_id.clone(),
                     dim: self.dim,
-                    count: ids.len(),
+                    count,
                 },
             )?;
             let live: HashSet<u128> = self
@@ -529,11 +550,15 @@ impl SemanticIndex {
         self.meta.count == 0
     }
 
-    fn mismatch(&self, what: &str) -> Error {
-        Error::Corrupt(format!(
+    /// Checks an index file against the metadata written with it.
+    fn check_fits(&self, len: usize, dim: usize, what: &str) -> Result<()> {
+        if len == self.meta.count && dim == self.meta.dim {
+            return Ok(());
+        }
+        Err(Error::Corrupt(format!(
             "{}: the {what} does not match the metadata (index again)",
             self.dir.display()
-        ))
+        )))
     }
 
     /// The `k` definitions nearest to `query`.
@@ -548,9 +573,7 @@ impl SemanticIndex {
             SearchStrategy::Balanced | SearchStrategy::Fast if has_hnsw => {
                 if self.hnsw.is_none() {
                     let h = HnswIndex::load(&self.dir)?;
-                    if h.len() != self.meta.count || h.dimension() != self.meta.dim {
-                        return Err(self.mismatch("HNSW index"));
-                    }
+                    self.check_fits(h.len(), h.dimension(), "HNSW index")?;
                     self.hnsw = Some(h);
                 }
                 let hnsw = self.hnsw.as_mut().expect("loaded above");
@@ -560,9 +583,7 @@ impl SemanticIndex {
             SearchStrategy::Compact => {
                 if self.sq8.is_none() {
                     let q = Sq8Index::build(&self.dir)?;
-                    if q.len() != self.meta.count || q.dimension() != self.meta.dim {
-                        return Err(self.mismatch("vector file"));
-                    }
+                    self.check_fits(q.len(), q.dimension(), "vector file")?;
                     self.sq8 = Some(q);
                 }
                 self.sq8.as_ref().expect("built above").search(query, k)
@@ -570,9 +591,7 @@ impl SemanticIndex {
             _ => {
                 if self.flat.is_none() {
                     let f = MappedFlat::open(&self.dir)?;
-                    if f.len() != self.meta.count || f.dimension() != self.meta.dim {
-                        return Err(self.mismatch("vector file"));
-                    }
+                    self.check_fits(f.len(), f.dimension(), "vector file")?;
                     self.flat = Some(f);
                 }
                 self.flat.as_ref().expect("loaded above").search(query, k)
@@ -816,8 +835,8 @@ mod tests {
             doc("b.py", "dup2", "same body"),
         ];
         let mut store = SemanticStore::open(root.path(), "p", &model).unwrap();
-        store.stage_file("a.py", 1, &a);
-        store.stage_file("b.py", 2, &b);
+        store.stage_file("a.py", 1, EmbeddingInputs::of(&a));
+        store.stage_file("b.py", 2, EmbeddingInputs::of(&b));
         let report = commit(&mut store, &model);
         assert_eq!(report.vectors, 4);
         // "dup" and "dup2" differ in name, so their texts differ too.
@@ -835,14 +854,14 @@ mod tests {
         let held = store.held();
         assert_eq!(held.get("a.py"), Some(&1));
         assert_eq!(held.get("b.py"), Some(&2));
-        store.stage_file("a.py", 1, &a);
+        store.stage_file("a.py", 1, EmbeddingInputs::of(&a));
         let report = commit(&mut store, &model);
         assert_eq!((report.embedded, report.cached), (0, 2));
         assert_eq!(model.embedded(), 4);
 
         // One definition edited: only it is embedded.
         let a2 = [a[0].clone(), doc("a.py", "dup", "a new body")];
-        store.stage_file("a.py", 3, &a2);
+        store.stage_file("a.py", 3, EmbeddingInputs::of(&a2));
         store.remove_file("b.py");
         let report = commit(&mut store, &model);
         assert_eq!((report.embedded, report.vectors), (1, 2));
@@ -859,7 +878,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let old = Trigrams::new("old");
         let mut store = SemanticStore::open(root.path(), "p", &old).unwrap();
-        store.stage_file("a.py", 1, &[doc("a.py", "f", "body")]);
+        store.stage_file("a.py", 1, EmbeddingInputs::of(&[doc("a.py", "f", "body")]));
         commit(&mut store, &old);
         let new = Trigrams::new("new");
         let mut index = SemanticIndex::open(root.path(), "p").unwrap().unwrap();
@@ -877,7 +896,7 @@ mod tests {
         let model = Trigrams::new("tri");
         let docs = [doc("a.py", "f", "one"), doc("a.py", "g", "two")];
         let mut store = SemanticStore::open(root.path(), "p", &model).unwrap();
-        store.stage_file("a.py", 1, &docs);
+        store.stage_file("a.py", 1, EmbeddingInputs::of(&docs));
         commit(&mut store, &model);
         drop(store);
         let dir = root.path().join("p-p");
@@ -890,7 +909,7 @@ mod tests {
             .unwrap();
         f.set_len(len - 10).unwrap();
         let mut store = SemanticStore::open(root.path(), "p", &model).unwrap();
-        store.stage_file("a.py", 1, &docs);
+        store.stage_file("a.py", 1, EmbeddingInputs::of(&docs));
         let report = commit(&mut store, &model);
         assert_eq!((report.embedded, report.cached), (1, 1));
         drop(store);
@@ -925,12 +944,16 @@ mod tests {
             .unwrap()
             .hnsw_from(100);
         for i in 0..10 {
-            store.stage_file(&format!("f{i}.py"), i as u64, &file(i, "a"));
+            store.stage_file(
+                &format!("f{i}.py"),
+                i as u64,
+                EmbeddingInputs::of(&file(i, "a")),
+            );
         }
         assert!(commit(&mut store, &model).hnsw);
         // A small edit is applied to the saved graph; the result matches a search of
         // exactly the live vectors.
-        store.stage_file("f3.py", 99, &file(3, "edited"));
+        store.stage_file("f3.py", 99, EmbeddingInputs::of(&file(3, "edited")));
         store.remove_file("f4.py");
         let report = commit(&mut store, &model);
         assert!(report.hnsw);
