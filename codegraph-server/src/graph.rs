@@ -171,17 +171,21 @@ fn index_once(
             .unwrap_or(IndexOptions::default().threads),
         source_label: Some(source.describe()),
     };
-    let text = if args.no_text {
+    let text_index = if args.no_text {
         None
     } else {
         let dir = crate::search::text_dir(&args.db.db);
-        let text = codegraph_vector::TantivyText::open(&dir)
-            .with_context(|| format!("cannot open the full-text index in {}", dir.display()))?;
-        Some(crate::search::TextCompanion {
+        Some(
+            codegraph_vector::TantivyText::open(&dir)
+                .with_context(|| format!("cannot open the full-text index in {}", dir.display()))?,
+        )
+    };
+    let text = text_index
+        .as_ref()
+        .map(|text| crate::search::TextCompanion {
             text,
             options: documents.clone(),
-        })
-    };
+        });
     let embed_progress = crate::search::EmbedProgress::default();
     let embeddings = match embedder {
         Some(model) if !args.no_embed => Some(crate::search::EmbeddingCompanion::new(
@@ -254,7 +258,7 @@ fn index_once(
     })
 }
 
-fn report_json(project: &str, r: &IndexReport, store: &RocksStore) -> serde_json::Value {
+pub(crate) fn report_json(project: &str, r: &IndexReport, store: &RocksStore) -> serde_json::Value {
     serde_json::json!({
         "project": project,
         "parsed": r.parsed,

@@ -8,6 +8,7 @@ mod graph;
 mod input;
 mod progress;
 mod search;
+mod serve;
 mod symbols;
 mod tags;
 
@@ -37,6 +38,8 @@ enum Command {
     Check(graph::CheckArgs),
     /// Search definitions by text (BM25), meaning (embeddings) or both.
     Search(search::SearchArgs),
+    /// Run the HTTP server: analysis jobs, search and graph APIs, metrics.
+    Serve(serve::config::ServeArgs),
 }
 
 // Parsing allocates and frees millions of small syntax-tree nodes on every worker;
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         Command::Projects(args) => graph::projects(args),
         Command::Check(args) => graph::check(args),
         Command::Search(args) => search::search(args),
+        Command::Serve(args) => serve::serve(args),
     };
     match result {
         Ok(code) => code,

@@ -32,12 +32,12 @@ pub fn text_dir(db: &Path) -> PathBuf {
 }
 
 /// Keeps the full-text index in step with the graph during `codegraph index`.
-pub struct TextCompanion {
-    pub text: TantivyText,
+pub struct TextCompanion<'a> {
+    pub text: &'a TantivyText,
     pub options: DocumentOptions,
 }
 
-impl Companion for TextCompanion {
+impl Companion for TextCompanion<'_> {
     fn held(&self, project: &str) -> Result<HashMap<String, u64>> {
         self.text.file_hashes(project)
     }
@@ -223,7 +223,8 @@ impl Companion for EmbeddingCompanion<'_> {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Strategy {
     /// Score every vector.
     Exact,
@@ -246,7 +247,8 @@ impl From<Strategy> for SearchStrategy {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// BM25 over names, qualified names, signatures, docs and bodies.
     Text,
@@ -317,14 +319,15 @@ pub struct SearchArgs {
     pub query: Option<String>,
 }
 
-#[derive(Serialize)]
-struct Hit {
-    path: String,
-    line: u32,
-    name: String,
-    qualified_name: String,
-    kind: &'static str,
-    score: f32,
+/// One search result, as `--format jsonl` and the server print it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Hit {
+    pub path: String,
+    pub line: u32,
+    pub name: String,
+    pub qualified_name: String,
+    pub kind: &'static str,
+    pub score: f32,
 }
 
 impl Hit {
@@ -403,20 +406,30 @@ impl std::str::FromStr for HybridWeights {
 /// Candidates each retriever contributes to fusion.
 const FUSION_DEPTH: usize = 50;
 
-/// Everything one `codegraph search` needs, opened once for all its queries.
-struct Searcher<'a> {
-    store: &'a RocksStore,
-    project: String,
-    text: Option<TantivyText>,
-    semantic: Option<(Box<dyn Embedder>, SemanticIndex)>,
-    strategy: SearchStrategy,
-    weights: HybridWeights,
-    /// Node ids near the `--near` symbol, or the path prefix it names.
-    near: Option<Near>,
-    filters: codegraph_store::query::Filters,
+/// What one search asks for.
+#[derive(Clone, Debug)]
+pub struct SearchParams {
+    pub mode: Mode,
+    pub limit: usize,
+    pub languages: Vec<Language>,
+    pub kinds: Vec<NodeKind>,
+    pub path_glob: Option<String>,
 }
 
-enum Near {
+/// Everything a search needs, opened once for all its queries (by `codegraph search`)
+/// or per request from what the server keeps open.
+pub struct Searcher<'a> {
+    pub store: &'a RocksStore,
+    pub project: &'a str,
+    pub text: Option<&'a TantivyText>,
+    pub semantic: Option<(&'a dyn Embedder, &'a mut SemanticIndex)>,
+    pub strategy: SearchStrategy,
+    pub weights: HybridWeights,
+    /// Node ids near the `--near` symbol, or the path prefix it names.
+    pub near: Option<Near>,
+}
+
+pub enum Near {
     Path(String),
     Nodes(std::collections::HashSet<codegraph_core::NodeId>),
 }
@@ -428,7 +441,7 @@ pub fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
         Mode::Semantic => None,
         Mode::Text | Mode::Hybrid => Some(open_text(&args.db.db)?),
     };
-    let semantic = match args.mode {
+    let mut semantic = match args.mode {
         Mode::Text => None,
         Mode::Semantic => Some(open_semantic(&args.db.db, &project, &args.model)?),
         Mode::Hybrid => match open_semantic(&args.db.db, &project, &args.model) {
@@ -439,27 +452,29 @@ pub fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
             }
         },
     };
-    let path = match &args.path_glob {
-        Some(g) => Some(codegraph_store::query::Filters::path_glob(g)?),
-        None => None,
+    let params = SearchParams {
+        mode: args.mode,
+        limit: args.limit,
+        languages: args.languages.clone(),
+        kinds: args.kinds.clone(),
+        path_glob: args.path_glob.clone(),
     };
+    // Fail on a bad glob before the first query.
+    if let Some(g) = &params.path_glob {
+        codegraph_store::query::Filters::path_glob(g)?;
+    }
     let near = match &args.near {
         Some(n) => Some(resolve_near(&store, &project, n)?),
         None => None,
     };
     let mut searcher = Searcher {
         store: &store,
-        project,
-        text,
-        semantic,
+        project: &project,
+        text: text.as_ref(),
+        semantic: semantic.as_mut().map(|(e, i)| (&**e as &dyn Embedder, i)),
         strategy: args.strategy.into(),
         weights: args.weights.unwrap_or_default(),
         near,
-        filters: codegraph_store::query::Filters {
-            languages: args.languages.clone(),
-            kinds: args.kinds.clone(),
-            path,
-        },
     };
     let queries: Vec<String> = match (&args.query, &args.queries_file) {
         (Some(q), _) => vec![q.clone()],
@@ -469,7 +484,7 @@ pub fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     for q in &queries {
         let hits = searcher
-            .search(q, &args)
+            .search(q, &params)
             .with_context(|| format!("searching for {q:?}"))?;
         match args.format {
             SearchFormat::Jsonl => {
@@ -544,7 +559,7 @@ fn open_semantic(
 
 /// `--near`: a path prefix when some file of the project lies under it, otherwise a
 /// symbol whose graph neighbourhood (two steps along any edge) is boosted.
-fn resolve_near(store: &RocksStore, project: &str, near: &str) -> anyhow::Result<Near> {
+pub fn resolve_near(store: &RocksStore, project: &str, near: &str) -> anyhow::Result<Near> {
     let prefix = near.trim_start_matches("./").trim_end_matches('/');
     let files = store.files(project)?;
     if files
@@ -590,7 +605,16 @@ fn resolve_near(store: &RocksStore, project: &str, near: &str) -> anyhow::Result
 }
 
 impl Searcher<'_> {
-    fn search(&mut self, q: &str, args: &SearchArgs) -> anyhow::Result<Vec<Hit>> {
+    pub fn search(&mut self, q: &str, args: &SearchParams) -> anyhow::Result<Vec<Hit>> {
+        let filters = codegraph_store::query::Filters {
+            languages: args.languages.clone(),
+            kinds: args.kinds.clone(),
+            path: args
+                .path_glob
+                .as_deref()
+                .map(codegraph_store::query::Filters::path_glob)
+                .transpose()?,
+        };
         let hybrid = args.mode == Mode::Hybrid && self.semantic.is_some();
         let depth = if hybrid || self.near.is_some() {
             FUSION_DEPTH.max(args.limit)
@@ -606,18 +630,18 @@ impl Searcher<'_> {
                     kinds: args.kinds.clone(),
                     path_glob: args.path_glob.clone(),
                 };
-                Some(t.search(&self.project, &query)?)
+                Some(t.search(self.project, &query)?)
             }
             _ => None,
         };
         let semantic = match &mut self.semantic {
             Some((embedder, index)) => {
                 // Filters apply after the vector search; fetch more so enough survive.
-                let filtered = !self.filters.kinds.is_empty()
-                    || !self.filters.languages.is_empty()
-                    || self.filters.path.is_some();
+                let filtered = !filters.kinds.is_empty()
+                    || !filters.languages.is_empty()
+                    || filters.path.is_some();
                 let fetch = if filtered { depth * 10 } else { depth };
-                let hits = index.search_text(embedder.as_ref(), q, fetch, self.strategy)?;
+                let hits = index.search_text(*embedder, q, fetch, self.strategy)?;
                 Some(hits)
             }
             None => None,
@@ -626,7 +650,7 @@ impl Searcher<'_> {
             Some(hits) => {
                 let (hits, nodes) = self.with_nodes(&hits)?;
                 let keep: Vec<usize> = (0..hits.len())
-                    .filter(|&i| self.filters.accepts(&nodes[i]))
+                    .filter(|&i| filters.accepts(&nodes[i]))
                     .take(depth)
                     .collect();
                 (
@@ -688,7 +712,7 @@ impl Searcher<'_> {
             let mut score = hit.score;
             if self.weights.graph > 0.0 {
                 let callers = self.store.neighbours(
-                    &self.project,
+                    self.project,
                     hit.id,
                     Direction::Incoming,
                     Some(EdgeKind::Calls),
@@ -712,7 +736,7 @@ impl Searcher<'_> {
     /// than the graph are dropped rather than shown wrong.
     fn with_nodes(&self, hits: &[ScoredNode]) -> Result<(Vec<ScoredNode>, Vec<Node>)> {
         let ids: Vec<_> = hits.iter().map(|s| s.id).collect();
-        let nodes = self.store.nodes(&self.project, &ids)?;
+        let nodes = self.store.nodes(self.project, &ids)?;
         Ok(hits
             .iter()
             .zip(nodes)

@@ -217,6 +217,29 @@ impl RocksStore {
             .sum()
     }
 
+    /// RocksDB's own gauges for each column family, for metrics: `(column family,
+    /// property, value)`, the property without its `rocksdb.` prefix.
+    pub fn statistics(&self) -> Vec<(&'static str, &'static str, u64)> {
+        const PROPERTIES: [&str; 6] = [
+            "estimate-num-keys",
+            "total-sst-files-size",
+            "cur-size-all-mem-tables",
+            "estimate-pending-compaction-bytes",
+            "num-running-compactions",
+            "block-cache-usage",
+        ];
+        let mut out = Vec::new();
+        for cf in ALL_CFS {
+            for property in PROPERTIES {
+                let name = format!("rocksdb.{property}");
+                if let Ok(Some(v)) = self.db.property_int_value_cf(self.cf(cf), name.as_str()) {
+                    out.push((cf, property, v));
+                }
+            }
+        }
+        out
+    }
+
     fn cf(&self, name: &str) -> &ColumnFamily {
         self.db
             .cf_handle(name)

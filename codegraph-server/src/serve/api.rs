@@ -1,0 +1,1008 @@
+//! The `/api/v1` handlers, and the blocking queries behind them that GraphQL shares.
+//!
+//! Read answers are cached whole (serialised JSON) in the results tier, keyed by
+//! tenant, project, route and canonical query string; a job that changes a project
+//! drops its entries. Uncached work runs on the blocking pool, never on the runtime.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use codegraph_core::{CacheTier, Direction, Embedder, GraphStore, Language, Node, NodeKind};
+use codegraph_parse::filter::{Filter, FilterConfig};
+use codegraph_store::query::{self, Filters, Match};
+use serde::{Deserialize, Serialize};
+
+use super::auth::{Identity, valid_name};
+use super::error::{ApiError, ApiResult};
+use super::jobs::{Job, JobSource, Status, SubmitError, Submitted, now_ms};
+use super::state::{App, ProjectKey, ResultKey, TenantStore};
+use crate::search::{HybridWeights, Mode, SearchParams, Searcher, Strategy};
+
+pub type AppState = State<Arc<App>>;
+
+/// Upper bounds on what one request may ask for.
+pub const MAX_LIMIT: usize = 1000;
+pub const MAX_DEPTH: u32 = 10;
+pub const MAX_NODES: usize = 5000;
+pub const MAX_QUERY_CHARS: usize = 1024;
+
+fn json_response(status: StatusCode, body: Bytes, cache: Option<&'static str>) -> Response {
+    let mut r = (status, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(c) = cache {
+        r.headers_mut()
+            .insert("x-cache", HeaderValue::from_static(c));
+    }
+    r
+}
+
+fn to_bytes(value: &impl Serialize) -> Bytes {
+    Bytes::from(serde_json::to_vec(value).expect("answers serialise"))
+}
+
+/// Runs blocking work on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(format!("a request handler failed: {e}")))?
+}
+
+// ---------------------------------------------------------------------------------
+// Tenants and projects.
+
+fn check_project_name(project: &str) -> ApiResult<()> {
+    if valid_name(project) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "a project name is 1-64 of A-Z a-z 0-9 . _ -, not starting with . or -",
+        ))
+    }
+}
+
+fn not_found(project: &str) -> ApiError {
+    ApiError::not_found(
+        "project_not_found",
+        format!("no project {project:?} (analyse it first: POST /api/v1/analyze)"),
+    )
+}
+
+/// The tenant's store holding `project`, or 404.
+pub fn project_store(app: &App, tenant: &str, project: &str) -> ApiResult<Arc<TenantStore>> {
+    check_project_name(project)?;
+    let Some(store) = app.tenants.get(tenant, false)? else {
+        return Err(not_found(project));
+    };
+    if store.store.project(project)?.is_none() {
+        return Err(not_found(project));
+    }
+    Ok(store)
+}
+
+#[derive(Serialize)]
+pub struct ProjectInfo {
+    pub name: String,
+    pub source: Option<String>,
+    pub files: usize,
+    /// A job is indexing it now, or one was interrupted.
+    pub dirty: bool,
+}
+
+pub fn project_info(store: &TenantStore, project: &str) -> ApiResult<ProjectInfo> {
+    let meta = store
+        .store
+        .project(project)?
+        .ok_or_else(|| not_found(project))?;
+    Ok(ProjectInfo {
+        name: meta.name,
+        source: meta.source,
+        files: store.store.files(project)?.len(),
+        dirty: meta.dirty,
+    })
+}
+
+pub fn list_projects(app: &App, tenant: &str) -> ApiResult<Vec<ProjectInfo>> {
+    let Some(store) = app.tenants.get(tenant, false)? else {
+        return Ok(Vec::new());
+    };
+    store
+        .store
+        .projects()?
+        .iter()
+        .map(|p| project_info(&store, p))
+        .collect()
+}
+
+pub async fn projects(
+    State(app): AppState,
+    Extension(id): Extension<Identity>,
+) -> ApiResult<Response> {
+    let list = blocking(move || list_projects(&app, &id.tenant)).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        to_bytes(&serde_json::json!({ "projects": list })),
+        None,
+    ))
+}
+
+pub async fn project(
+    State(app): AppState,
+    Extension(id): Extension<Identity>,
+    path: Result<UrlPath<String>, axum::extract::rejection::PathRejection>,
+) -> ApiResult<Response> {
+    let UrlPath(project) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let info = blocking(move || {
+        let store = project_store(&app, &id.tenant, &project)?;
+        project_info(&store, &project)
+    })
+    .await?;
+    Ok(json_response(StatusCode::OK, to_bytes(&info), None))
+}
+
+// ---------------------------------------------------------------------------------
+// Analyze and jobs.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnalyzeBody {
+    project: String,
+    /// A directory under an allowed root, or a git repository with `rev`.
+    path: String,
+    rev: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct AnalyzeQuery {
+    project: Option<String>,
+}
+
+/// Content types taken as an uploaded archive.
+fn is_archive_type(content_type: &str) -> bool {
+    let ct = content_type.split(';').next().unwrap_or("").trim();
+    matches!(
+        ct,
+        "application/zip"
+            | "application/gzip"
+            | "application/x-gzip"
+            | "application/x-tar"
+            | "application/x-gtar"
+            | "application/octet-stream"
+    )
+}
+
+/// `path` if it lies under an allowed root once `..` and symbolic links are resolved.
+pub fn allowed_path(roots: &[PathBuf], path: &str) -> ApiResult<PathBuf> {
+    let p = Path::new(path);
+    if !p.is_absolute() {
+        return Err(ApiError::bad_request("`path` must be absolute"));
+    }
+    if p.components().any(|c| c == Component::ParentDir) {
+        return Err(
+            ApiError::forbidden("`path` may not contain `..`").with_code("path_not_allowed")
+        );
+    }
+    if roots.is_empty() {
+        return Err(ApiError::forbidden(
+            "this server analyses no directories (start it with --allow-root DIR)",
+        )
+        .with_code("path_not_allowed"));
+    }
+    let canonical = p.canonicalize().map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "path_unreadable",
+            format!("cannot read {path}: {e}"),
+        )
+    })?;
+    if !roots.iter().any(|r| canonical.starts_with(r)) {
+        return Err(ApiError::forbidden(format!(
+            "{path} is outside every allowed root (after resolving symbolic links)"
+        ))
+        .with_code("path_not_allowed"));
+    }
+    Ok(canonical)
+}
+
+impl ApiError {
+    fn with_code(mut self, code: &'static str) -> ApiError {
+        self.code = code;
+        self
+    }
+}
+
+/// Identifies a directory's content cheaply: every file the index would read, with
+/// its size and modification time (the indexer itself compares content hashes).
+fn directory_fingerprint(root: &Path) -> ApiResult<String> {
+    let filter =
+        Filter::new(FilterConfig::default()).map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut entries = Vec::new();
+    let walker = ignore::WalkBuilder::new(root)
+        .hidden(!filter.config().include_hidden)
+        .follow_links(false)
+        .build();
+    for e in walker.flatten() {
+        if !e.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let Ok(meta) = e.metadata() else { continue };
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        entries.push(format!("{}\0{}\0{mtime}", e.path().display(), meta.len()));
+    }
+    entries.sort();
+    Ok(format!(
+        "dir:{:032x}",
+        xxhash_rust::xxh3::xxh3_128(entries.join("\n").as_bytes())
+    ))
+}
+
+pub async fn analyze(
+    State(app): AppState,
+    Extension(id): Extension<Identity>,
+    query: Result<Query<AnalyzeQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
+    let body = body.map_err(body_error)?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let job_id = uuid::Uuid::new_v4().simple().to_string();
+    let (project, source, fingerprint) = if is_archive_type(content_type) {
+        let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let project = q.project.ok_or_else(|| {
+            ApiError::bad_request("an archive upload names its project: ?project=NAME")
+        })?;
+        check_project_name(&project)?;
+        let head = &body[..body.len().min(512)];
+        if codegraph_parse::source::ArchiveFormat::sniff(head).is_none() {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "bad_archive",
+                "the body is not a .tar, .tar.gz or .zip archive",
+            ));
+        }
+        let fingerprint = format!("archive:{:032x}", xxhash_rust::xxh3::xxh3_128(&body));
+        let file = app
+            .settings
+            .data_dir
+            .join("uploads")
+            .join(format!("{job_id}.archive"));
+        let bytes = body.len() as u64;
+        let f = file.clone();
+        blocking(move || {
+            std::fs::write(&f, &body)
+                .map_err(|e| ApiError::internal(format!("cannot store the upload: {e}")))
+        })
+        .await?;
+        (project, JobSource::Archive { file, bytes }, fingerprint)
+    } else if content_type.starts_with("application/json") || content_type.is_empty() {
+        let req: AnalyzeBody = serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("bad request body: {e}"),
+            )
+        })?;
+        check_project_name(&req.project)?;
+        let roots = app.settings.allow_roots.clone();
+        let (source, fingerprint) = blocking(move || {
+            let path = allowed_path(&roots, &req.path)?;
+            match req.rev {
+                Some(rev) => {
+                    let git =
+                        codegraph_parse::source::GitSource::open(&path, &rev).map_err(|e| {
+                            ApiError::new(
+                                StatusCode::UNPROCESSABLE_ENTITY,
+                                "bad_revision",
+                                e.to_string(),
+                            )
+                        })?;
+                    let commit = git.resolved().to_string();
+                    let fp = format!("git:{commit}");
+                    Ok((JobSource::Git { path, rev, commit }, fp))
+                }
+                None => {
+                    if !path.is_dir() {
+                        return Err(ApiError::new(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            "path_unreadable",
+                            format!("{} is not a directory", path.display()),
+                        ));
+                    }
+                    let fp = directory_fingerprint(&path)?;
+                    Ok((JobSource::Directory { path }, fp))
+                }
+            }
+        })
+        .await?;
+        (req.project, source, fingerprint)
+    } else {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!(
+                "send JSON {{\"project\",\"path\"[,\"rev\"]}} or an archive \
+                 (application/zip, application/gzip, application/x-tar), not {content_type:?}"
+            ),
+        ));
+    };
+    // Already analysed, unchanged since: answer from the record of that job.
+    if let Some(done) = app.jobs.last_success(&id.tenant, &project)
+        && done.fingerprint == fingerprint
+    {
+        let app2 = Arc::clone(&app);
+        let (tenant, p) = (id.tenant.clone(), project.clone());
+        let still_there = blocking(move || Ok(project_store(&app2, &tenant, &p).is_ok())).await?;
+        if still_there {
+            if let JobSource::Archive { file, .. } = &source {
+                let _ = std::fs::remove_file(file);
+            }
+            let mut body = job_json(&done, None);
+            body["cached"] = serde_json::Value::Bool(true);
+            return Ok(json_response(StatusCode::OK, to_bytes(&body), Some("hit")));
+        }
+    }
+    let job = Job {
+        id: job_id,
+        tenant: id.tenant.clone(),
+        project,
+        source: source.clone(),
+        fingerprint,
+        status: Status::Queued,
+        created_ms: now_ms(),
+        started_ms: None,
+        finished_ms: None,
+        attempts: 0,
+        result: None,
+        error: None,
+    };
+    let submitted = app.jobs.submit(job);
+    if !matches!(submitted, Ok(Submitted::New(_)))
+        && let JobSource::Archive { file, .. } = &source
+    {
+        let _ = std::fs::remove_file(file);
+    }
+    let job = match submitted {
+        Ok(Submitted::New(j)) => {
+            app.metrics.queue_depth.set(app.jobs.depth() as i64);
+            tracing::info!(job = %j.id, project = %j.project, "job queued");
+            j
+        }
+        Ok(Submitted::Existing(j)) => j,
+        Err(SubmitError::Full { waiting }) => {
+            app.metrics
+                .rejected
+                .with_label_values(&["queue_full"])
+                .inc();
+            return Err(ApiError::too_many(
+                "queue_full",
+                format!("{waiting} jobs are waiting; try again later"),
+                5,
+            ));
+        }
+        Err(SubmitError::ShuttingDown) => {
+            return Err(ApiError {
+                retry_after: Some(5),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "shutting_down",
+                    "the server is shutting down",
+                )
+            });
+        }
+        Err(SubmitError::Io(e)) => {
+            return Err(ApiError::internal(format!("cannot persist the job: {e}")));
+        }
+    };
+    let mut r = json_response(
+        StatusCode::ACCEPTED,
+        to_bytes(&serde_json::json!({ "job_id": job.id, "status": job.status.as_str() })),
+        Some("miss"),
+    );
+    if let Ok(loc) = HeaderValue::from_str(&format!("/api/v1/jobs/{}", job.id)) {
+        r.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(r)
+}
+
+fn body_error(e: BytesRejection) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            e.body_text(),
+        )
+    } else {
+        ApiError::bad_request(e.body_text())
+    }
+}
+
+/// A job as the API shows it.
+pub fn job_json(job: &Job, live: Option<&super::jobs::Live>) -> serde_json::Value {
+    use std::sync::atomic::Ordering::Relaxed;
+    let source = match &job.source {
+        JobSource::Directory { path } => serde_json::json!({"kind": "directory", "path": path}),
+        JobSource::Git { path, rev, commit } => {
+            serde_json::json!({"kind": "git", "path": path, "rev": rev, "commit": commit})
+        }
+        // The upload's place on the server's disk is not the client's business.
+        JobSource::Archive { bytes, .. } => serde_json::json!({"kind": "archive", "bytes": bytes}),
+    };
+    let progress = live.map(|l| {
+        let p = &l.progress;
+        serde_json::json!({
+            "files_expected": codegraph_parse::PipelineStats::get(&p.parse.expected),
+            "files_read": codegraph_parse::PipelineStats::get(&p.parse.processed),
+            "files_parsed": codegraph_parse::PipelineStats::get(&p.parse.parsed),
+            "files_to_resolve": p.to_resolve.load(Relaxed),
+            "files_resolved": p.resolved.load(Relaxed),
+            "definitions_to_embed": l.embedding.total.load(Relaxed),
+            "definitions_embedded": l.embedding.done.load(Relaxed),
+            "stopping": l.stop.load(Relaxed) != super::jobs::STOP_NONE,
+        })
+    });
+    serde_json::json!({
+        "job_id": job.id,
+        "project": job.project,
+        "status": job.status.as_str(),
+        "source": source,
+        "created_ms": job.created_ms,
+        "started_ms": job.started_ms,
+        "finished_ms": job.finished_ms,
+        "attempts": job.attempts,
+        "progress": progress,
+        "result": job.result,
+        "error": job.error,
+    })
+}
+
+/// The job, if the caller's tenant owns it; another tenant's job is "not found".
+fn own_job(app: &App, tenant: &str, id: &str) -> ApiResult<(Job, Option<Arc<super::jobs::Live>>)> {
+    match app.jobs.get(id) {
+        Some((job, live)) if job.tenant == tenant => Ok((job, live)),
+        _ => Err(ApiError::not_found(
+            "job_not_found",
+            format!("no job {id:?}"),
+        )),
+    }
+}
+
+pub async fn get_job(
+    State(app): AppState,
+    Extension(id): Extension<Identity>,
+    path: Result<UrlPath<String>, axum::extract::rejection::PathRejection>,
+) -> ApiResult<Response> {
+    let UrlPath(job_id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let (job, live) = own_job(&app, &id.tenant, &job_id)?;
+    Ok(json_response(
+        StatusCode::OK,
+        to_bytes(&job_json(&job, live.as_deref())),
+        None,
+    ))
+}
+
+pub async fn cancel_job(
+    State(app): AppState,
+    Extension(id): Extension<Identity>,
+    path: Result<UrlPath<String>, axum::extract::rejection::PathRejection>,
+) -> ApiResult<Response> {
+    let UrlPath(job_id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    own_job(&app, &id.tenant, &job_id)?;
+    let job = app
+        .jobs
+        .cancel(&job_id)
+        .ok_or_else(|| ApiError::not_found("job_not_found", format!("no job {job_id:?}")))?;
+    app.metrics.queue_depth.set(app.jobs.depth() as i64);
+    let status = if job.status == Status::Running {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    let (job, live) = own_job(&app, &id.tenant, &job_id)?;
+    Ok(json_response(
+        status,
+        to_bytes(&job_json(&job, live.as_deref())),
+        None,
+    ))
+}
+
+// ---------------------------------------------------------------------------------
+// Reads: search and the graph.
+
+fn split_list<T: std::str::FromStr>(raw: Option<&str>, what: &str) -> ApiResult<Vec<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    raw.unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<T>()
+                .map_err(|e| ApiError::bad_request(format!("bad {what} {s:?}: {e}")))
+        })
+        .collect()
+}
+
+fn check_limit(limit: Option<usize>, default: usize) -> ApiResult<usize> {
+    let l = limit.unwrap_or(default);
+    if l == 0 || l > MAX_LIMIT {
+        return Err(ApiError::bad_request(format!(
+            "limit must be between 1 and {MAX_LIMIT}"
+        )));
+    }
+    Ok(l)
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct SearchQuery {
+    pub q: String,
+    pub mode: Option<Mode>,
+    pub limit: Option<usize>,
+    pub lang: Option<String>,
+    pub kind: Option<String>,
+    pub path: Option<String>,
+    pub strategy: Option<Strategy>,
+    pub near: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct SearchAnswer {
+    /// What answered: `hybrid` falls back to `text` when the project has no vectors or
+    /// the server no model.
+    pub mode: &'static str,
+    pub results: Vec<crate::search::Hit>,
+}
+
+fn mode_name(m: Mode) -> &'static str {
+    match m {
+        Mode::Text => "text",
+        Mode::Semantic => "semantic",
+        Mode::Hybrid => "hybrid",
+    }
+}
+
+pub fn run_search(
+    app: &App,
+    tenant: &str,
+    project: &str,
+    q: &SearchQuery,
+) -> ApiResult<SearchAnswer> {
+    if q.q.trim().is_empty() {
+        return Err(ApiError::bad_request("`q` is empty"));
+    }
+    if q.q.chars().count() > MAX_QUERY_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "`q` is longer than {MAX_QUERY_CHARS} characters"
+        )));
+    }
+    let mode = q.mode.unwrap_or(Mode::Hybrid);
+    let params = SearchParams {
+        mode,
+        limit: check_limit(q.limit, 10)?,
+        languages: split_list::<Language>(q.lang.as_deref(), "language")?,
+        kinds: split_list::<NodeKind>(q.kind.as_deref(), "kind")?,
+        path_glob: q.path.clone(),
+    };
+    if let Some(g) = &params.path_glob {
+        Filters::path_glob(g).map_err(|e| ApiError::bad_request(format!("bad path glob: {e}")))?;
+    }
+    let store = project_store(app, tenant, project)?;
+    let handles = if mode == Mode::Text {
+        None
+    } else {
+        Some(app.handles(&store, project)?)
+    };
+    let unavailable =
+        |why: String| ApiError::new(StatusCode::BAD_REQUEST, "semantic_unavailable", why);
+    let mut guard = match (
+        &app.embedder,
+        handles.as_ref().and_then(|h| h.semantic.as_ref()),
+    ) {
+        (Some(e), Some(index)) => {
+            let guard = index.lock().unwrap_or_else(|e| e.into_inner());
+            if guard.model_id() != e.model_id() {
+                if mode == Mode::Semantic {
+                    return Err(unavailable(format!(
+                        "the project's vectors were made by {}, and the server's model is {}; analyse it again",
+                        guard.model_id(),
+                        e.model_id()
+                    )));
+                }
+                None
+            } else {
+                Some(guard)
+            }
+        }
+        (None, _) if mode == Mode::Semantic => {
+            return Err(unavailable(
+                "semantic search needs an embedding model, and this server has none \
+                 (start it with --model-dir DIR or --embed-url URL)"
+                    .into(),
+            ));
+        }
+        (Some(_), None) if mode == Mode::Semantic => {
+            return Err(unavailable(format!(
+                "project {project:?} has no embeddings yet (analyse it again with a model configured)"
+            )));
+        }
+        _ => None,
+    };
+    let near = match &q.near {
+        Some(n) => Some(
+            crate::search::resolve_near(&store.store, project, n)
+                .map_err(|e| ApiError::bad_request(format!("{e:#}")))?,
+        ),
+        None => None,
+    };
+    let embedder: Option<&dyn codegraph_core::Embedder> = app
+        .embedder
+        .as_deref()
+        .map(|e| e as &dyn codegraph_core::Embedder);
+    let semantic = match (embedder, guard.as_mut()) {
+        (Some(e), Some(g)) => Some((e, &mut **g)),
+        _ => None,
+    };
+    let effective = match (mode, semantic.is_some()) {
+        (Mode::Hybrid, false) => Mode::Text,
+        (m, _) => m,
+    };
+    let mut searcher = Searcher {
+        store: &store.store,
+        project,
+        text: (mode != Mode::Semantic).then_some(&store.text),
+        semantic,
+        strategy: q.strategy.unwrap_or(Strategy::Balanced).into(),
+        weights: HybridWeights::default(),
+        near,
+    };
+    let results = searcher.search(&q.q, &params)?;
+    Ok(SearchAnswer {
+        mode: mode_name(effective),
+        results,
+    })
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct SymbolsQuery {
+    pub name: String,
+    /// exact (default), prefix or fuzzy.
+    #[serde(rename = "match")]
+    pub how: Option<String>,
+    pub kind: Option<String>,
+    pub lang: Option<String>,
+    pub path: Option<String>,
+    pub limit: Option<usize>,
+}
+
+pub fn run_symbols(
+    app: &App,
+    tenant: &str,
+    project: &str,
+    q: &SymbolsQuery,
+) -> ApiResult<Vec<query::Hit>> {
+    let how = match q.how.as_deref().unwrap_or("exact") {
+        "exact" => Match::Exact,
+        "prefix" => Match::Prefix,
+        "fuzzy" => Match::Fuzzy,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "match must be exact, prefix or fuzzy, not {other:?}"
+            )));
+        }
+    };
+    if q.name.is_empty() || q.name.chars().count() > MAX_QUERY_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "`name` must have 1 to {MAX_QUERY_CHARS} characters"
+        )));
+    }
+    let filters = Filters {
+        kinds: split_list(q.kind.as_deref(), "kind")?,
+        languages: split_list(q.lang.as_deref(), "language")?,
+        path: q
+            .path
+            .as_deref()
+            .map(Filters::path_glob)
+            .transpose()
+            .map_err(|e| ApiError::bad_request(format!("bad path glob: {e}")))?,
+    };
+    let store = project_store(app, tenant, project)?;
+    Ok(query::find(
+        &store.store,
+        project,
+        &q.name,
+        how,
+        &filters,
+        check_limit(q.limit, 50)?,
+    )?)
+}
+
+/// One symbol, or 404 / 409 (ambiguous, with the candidates).
+pub fn one_symbol(store: &TenantStore, project: &str, spec: &str) -> ApiResult<Node> {
+    if spec.is_empty() || spec.chars().count() > MAX_QUERY_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "a symbol has 1 to {MAX_QUERY_CHARS} characters"
+        )));
+    }
+    let mut nodes = query::lookup(&store.store, project, spec)?;
+    match nodes.len() {
+        0 => Err(ApiError::not_found(
+            "symbol_not_found",
+            format!("no symbol {spec:?} in project {project}"),
+        )),
+        1 => Ok(nodes.remove(0)),
+        n => {
+            let mut msg =
+                format!("{spec:?} names {n} symbols; give a qualified name, an id or path:line:");
+            for node in nodes.iter().take(10) {
+                msg += &format!(
+                    " {} ({} {} {}:{});",
+                    node.id, node.kind, node.qualified_name, node.path, node.span.start_line
+                );
+            }
+            Err(ApiError::new(StatusCode::CONFLICT, "ambiguous_symbol", msg))
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct SymbolQuery {
+    pub symbol: String,
+    pub depth: Option<u32>,
+    pub radius: Option<u32>,
+    pub max_nodes: Option<usize>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct PathQuery {
+    pub from: String,
+    pub to: String,
+    pub max_depth: Option<u32>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct OutlineQuery {
+    pub path: String,
+}
+
+fn check_depth(d: Option<u32>, default: u32, what: &str) -> ApiResult<u32> {
+    let d = d.unwrap_or(default);
+    if d == 0 || d > MAX_DEPTH {
+        return Err(ApiError::bad_request(format!(
+            "{what} must be between 1 and {MAX_DEPTH}"
+        )));
+    }
+    Ok(d)
+}
+
+pub fn run_calls(
+    app: &App,
+    tenant: &str,
+    project: &str,
+    symbol: &str,
+    direction: Direction,
+) -> ApiResult<(query::NodeSummary, Vec<query::Related>)> {
+    let store = project_store(app, tenant, project)?;
+    let node = one_symbol(&store, project, symbol)?;
+    let related = query::calls(&store.store, project, node.id, direction)?;
+    Ok((query::NodeSummary::of(&node), related))
+}
+
+pub fn run_impact(
+    app: &App,
+    tenant: &str,
+    project: &str,
+    q: &SymbolQuery,
+) -> ApiResult<(query::NodeSummary, Vec<query::Reached>)> {
+    let depth = check_depth(q.depth, 2, "depth")?;
+    let store = project_store(app, tenant, project)?;
+    let node = one_symbol(&store, project, &q.symbol)?;
+    let reached = query::impact(&store.store, project, node.id, depth)?;
+    Ok((query::NodeSummary::of(&node), reached))
+}
+
+pub fn run_path(
+    app: &App,
+    tenant: &str,
+    project: &str,
+    q: &PathQuery,
+) -> ApiResult<Vec<query::NodeSummary>> {
+    let depth = check_depth(q.max_depth, 10, "max_depth")?;
+    let store = project_store(app, tenant, project)?;
+    let a = one_symbol(&store, project, &q.from)?;
+    let b = one_symbol(&store, project, &q.to)?;
+    Ok(query::shortest_path(
+        &store.store,
+        project,
+        a.id,
+        b.id,
+        depth,
+    )?)
+}
+
+pub fn run_outline(
+    app: &App,
+    tenant: &str,
+    project: &str,
+    q: &OutlineQuery,
+) -> ApiResult<Vec<query::Reached>> {
+    let store = project_store(app, tenant, project)?;
+    let items = query::outline(&store.store, project, &q.path)?;
+    if items.is_empty() && !store.store.files(project)?.iter().any(|f| f.path == q.path) {
+        return Err(ApiError::not_found(
+            "file_not_found",
+            format!("no file {:?} in project {project}", q.path),
+        ));
+    }
+    Ok(items)
+}
+
+pub fn run_neighbours(
+    app: &App,
+    tenant: &str,
+    project: &str,
+    q: &SymbolQuery,
+) -> ApiResult<query::Subgraph> {
+    let radius = check_depth(q.radius, 1, "radius")?;
+    let max_nodes = q.max_nodes.unwrap_or(200);
+    if max_nodes == 0 || max_nodes > MAX_NODES {
+        return Err(ApiError::bad_request(format!(
+            "max_nodes must be between 1 and {MAX_NODES}"
+        )));
+    }
+    let store = project_store(app, tenant, project)?;
+    let node = one_symbol(&store, project, &q.symbol)?;
+    Ok(query::neighbourhood(
+        &store.store,
+        project,
+        node.id,
+        radius,
+        max_nodes,
+    )?)
+}
+
+/// The read routes under `/api/v1/projects/{project}/`.
+#[derive(Clone, Copy, Debug)]
+pub enum Read {
+    Search,
+    Symbols,
+    Callers,
+    Callees,
+    Impact,
+    Path,
+    Outline,
+    Neighbours,
+}
+
+impl Read {
+    pub fn name(self) -> &'static str {
+        match self {
+            Read::Search => "search",
+            Read::Symbols => "symbols",
+            Read::Callers => "callers",
+            Read::Callees => "callees",
+            Read::Impact => "impact",
+            Read::Path => "path",
+            Read::Outline => "outline",
+            Read::Neighbours => "neighbours",
+        }
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(raw: &BTreeMap<String, String>) -> ApiResult<T> {
+    let encoded = serde_urlencoded::to_string(raw).expect("string pairs encode");
+    serde_urlencoded::from_str(&encoded)
+        .map_err(|e| ApiError::bad_request(format!("bad query parameters: {e}")))
+}
+
+fn answer(
+    read: Read,
+    app: &App,
+    tenant: &str,
+    project: &str,
+    raw: &BTreeMap<String, String>,
+) -> ApiResult<Bytes> {
+    Ok(match read {
+        Read::Search => to_bytes(&run_search(app, tenant, project, &parse(raw)?)?),
+        Read::Symbols => to_bytes(&serde_json::json!({
+            "results": run_symbols(app, tenant, project, &parse(raw)?)?
+        })),
+        Read::Callers | Read::Callees => {
+            let q: SymbolQuery = parse(raw)?;
+            let direction = if matches!(read, Read::Callers) {
+                Direction::Incoming
+            } else {
+                Direction::Outgoing
+            };
+            let (node, related) = run_calls(app, tenant, project, &q.symbol, direction)?;
+            to_bytes(&serde_json::json!({ "symbol": node, "results": related }))
+        }
+        Read::Impact => {
+            let (node, reached) = run_impact(app, tenant, project, &parse(raw)?)?;
+            to_bytes(&serde_json::json!({ "symbol": node, "results": reached }))
+        }
+        Read::Path => to_bytes(&serde_json::json!({
+            "results": run_path(app, tenant, project, &parse(raw)?)?
+        })),
+        Read::Outline => to_bytes(&serde_json::json!({
+            "results": run_outline(app, tenant, project, &parse(raw)?)?
+        })),
+        Read::Neighbours => to_bytes(&run_neighbours(app, tenant, project, &parse(raw)?)?),
+    })
+}
+
+/// Every read route: the results tier first, then the query on the blocking pool.
+pub async fn read(
+    read: Read,
+    app: Arc<App>,
+    id: Identity,
+    project: String,
+    raw: BTreeMap<String, String>,
+) -> ApiResult<Response> {
+    check_project_name(&project)?;
+    // BTreeMap: parameters in a canonical order, so `?a=1&b=2` and `?b=2&a=1` share
+    // an entry.
+    let request = format!(
+        "{}?{}",
+        read.name(),
+        raw.iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    );
+    let key = ResultKey {
+        project: ProjectKey {
+            tenant: id.tenant.clone(),
+            project: project.clone(),
+        },
+        request,
+    };
+    if let Some(bytes) = app.results.get(&key) {
+        return Ok(json_response(StatusCode::OK, bytes, Some("hit")));
+    }
+    let app2 = Arc::clone(&app);
+    let bytes = blocking(move || answer(read, &app2, &id.tenant, &project, &raw)).await?;
+    app.results.insert(key, bytes.clone());
+    Ok(json_response(StatusCode::OK, bytes, Some("miss")))
+}
+
+macro_rules! read_handler {
+    ($name:ident, $read:expr) => {
+        pub async fn $name(
+            State(app): AppState,
+            Extension(id): Extension<Identity>,
+            path: Result<UrlPath<String>, axum::extract::rejection::PathRejection>,
+            query: Result<Query<BTreeMap<String, String>>, QueryRejection>,
+        ) -> ApiResult<Response> {
+            let UrlPath(project) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
+            let Query(raw) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+            read($read, app, id, project, raw).await
+        }
+    };
+}
+
+read_handler!(search, Read::Search);
+read_handler!(symbols, Read::Symbols);
+read_handler!(callers, Read::Callers);
+read_handler!(callees, Read::Callees);
+read_handler!(impact, Read::Impact);
+read_handler!(path, Read::Path);
+read_handler!(outline, Read::Outline);
+read_handler!(neighbours, Read::Neighbours);

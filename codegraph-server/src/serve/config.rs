@@ -1,0 +1,316 @@
+//! `codegraph serve` settings: command-line flags, environment variables and an
+//! optional TOML file, in that order of precedence.
+//!
+//! Nothing secret has a default: the JWT key comes from `CODEGRAPH_JWT_SECRET` (never
+//! a flag: command lines are visible to every user of the machine), a secret file, or
+//! public key files, and with none of them the server refuses to start.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use serde::Deserialize;
+
+use crate::search::ModelArgs;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line (for log collectors).
+    Json,
+    /// Human-readable lines.
+    Text,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free one (the chosen address is printed).
+    #[arg(long, env = "CODEGRAPH_ADDR", value_name = "HOST:PORT")]
+    pub addr: Option<SocketAddr>,
+
+    /// Where tenants' stores, the job queue and uploads live.
+    #[arg(long, env = "CODEGRAPH_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// A directory clients may ask to analyse (repeatable). Paths outside every root
+    /// are refused, after resolving `..` and symbolic links.
+    #[arg(
+        long = "allow-root",
+        env = "CODEGRAPH_ALLOW_ROOTS",
+        value_name = "DIR",
+        value_delimiter = ':'
+    )]
+    pub allow_roots: Vec<PathBuf>,
+
+    /// A TOML file with any of these settings (flags and environment win).
+    #[arg(long, env = "CODEGRAPH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// A file holding the HS256 shared secret (instead of CODEGRAPH_JWT_SECRET).
+    #[arg(long, env = "CODEGRAPH_JWT_SECRET_FILE", value_name = "FILE")]
+    pub jwt_secret_file: Option<PathBuf>,
+
+    /// A PEM public key accepted for RS256 (RSA) or ES256 (P-256) tokens (repeatable).
+    #[arg(
+        long = "jwt-public-key",
+        env = "CODEGRAPH_JWT_PUBLIC_KEYS",
+        value_name = "FILE",
+        value_delimiter = ':'
+    )]
+    pub jwt_public_keys: Vec<PathBuf>,
+
+    /// Required `iss` claim.
+    #[arg(long, env = "CODEGRAPH_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+
+    /// Required `aud` claim.
+    #[arg(long, env = "CODEGRAPH_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+
+    /// Threads running analysis jobs. `0` only queues them (another server on the same
+    /// data directory, or a restart with workers, runs them).
+    #[arg(long, env = "CODEGRAPH_WORKERS")]
+    pub workers: Option<usize>,
+
+    /// Jobs waiting beyond the running ones; more are answered 429.
+    #[arg(long, env = "CODEGRAPH_QUEUE_CAPACITY")]
+    pub queue_capacity: Option<usize>,
+
+    /// Requests per second each token may make (sustained).
+    #[arg(long, env = "CODEGRAPH_RATE_LIMIT")]
+    pub rate_limit: Option<u32>,
+
+    /// Requests each token may make in a burst.
+    #[arg(long, env = "CODEGRAPH_RATE_BURST")]
+    pub rate_burst: Option<u32>,
+
+    /// Requests handled at once; more are answered 429 at once, so memory stays bounded.
+    #[arg(long, env = "CODEGRAPH_MAX_IN_FLIGHT")]
+    pub max_in_flight: Option<usize>,
+
+    /// Seconds a request may take before it is answered 503.
+    #[arg(long, env = "CODEGRAPH_REQUEST_TIMEOUT")]
+    pub request_timeout: Option<u64>,
+
+    /// Largest request body (archive uploads) in bytes.
+    #[arg(long, env = "CODEGRAPH_MAX_BODY")]
+    pub max_body_bytes: Option<usize>,
+
+    /// Largest total size an uploaded archive may unpack to, in bytes.
+    #[arg(long, env = "CODEGRAPH_MAX_UNPACKED")]
+    pub max_unpacked_bytes: Option<u64>,
+
+    /// Seconds cached entries live.
+    #[arg(long, env = "CODEGRAPH_CACHE_TTL")]
+    pub cache_ttl: Option<u64>,
+
+    /// Memory for the query-result and embedding caches, in MiB (split between them).
+    #[arg(long, env = "CODEGRAPH_CACHE_MB")]
+    pub cache_mb: Option<u64>,
+
+    /// Seconds a shutdown waits for running jobs before stopping and re-queueing them.
+    #[arg(long, env = "CODEGRAPH_SHUTDOWN_GRACE")]
+    pub shutdown_grace: Option<u64>,
+
+    #[arg(long, value_enum, env = "CODEGRAPH_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+/// The file form of [`ServeArgs`]; every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    addr: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    allow_roots: Option<Vec<PathBuf>>,
+    jwt_secret_file: Option<PathBuf>,
+    jwt_public_keys: Option<Vec<PathBuf>>,
+    jwt_issuer: Option<String>,
+    jwt_audience: Option<String>,
+    workers: Option<usize>,
+    queue_capacity: Option<usize>,
+    rate_limit: Option<u32>,
+    rate_burst: Option<u32>,
+    max_in_flight: Option<usize>,
+    request_timeout: Option<u64>,
+    max_body_bytes: Option<usize>,
+    max_unpacked_bytes: Option<u64>,
+    cache_ttl: Option<u64>,
+    cache_mb: Option<u64>,
+    shutdown_grace: Option<u64>,
+    log_format: Option<LogFormat>,
+    model_dir: Option<PathBuf>,
+}
+
+/// Where the JWT verification keys come from.
+#[derive(Debug, Clone)]
+pub struct JwtSettings {
+    pub secret: Option<Vec<u8>>,
+    pub public_keys: Vec<PathBuf>,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+}
+
+/// Settings after merging, with defaults applied and checked.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Canonical paths.
+    pub allow_roots: Vec<PathBuf>,
+    pub jwt: JwtSettings,
+    pub workers: usize,
+    pub queue_capacity: usize,
+    pub rate_limit: u32,
+    pub rate_burst: u32,
+    pub max_in_flight: usize,
+    pub request_timeout: Duration,
+    pub max_body_bytes: usize,
+    pub max_unpacked_bytes: u64,
+    pub cache_ttl: Duration,
+    pub cache_bytes: u64,
+    pub shutdown_grace: Duration,
+    pub log_format: LogFormat,
+}
+
+/// HMAC keys shorter than the hash are guessable; RFC 7518 asks for at least 256 bits.
+const MIN_SECRET_BYTES: usize = 32;
+
+impl Settings {
+    /// Merges flags, environment and the config file; `env_secret` is
+    /// `CODEGRAPH_JWT_SECRET`, passed in so tests need not touch the environment.
+    pub fn load(args: &mut ServeArgs, env_secret: Option<String>) -> anyhow::Result<Settings> {
+        let file = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the config file {}", path.display()))?;
+                toml::from_str::<FileConfig>(&text)
+                    .with_context(|| format!("bad config file {}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        if args.model.model_dir.is_none() && args.model.embed_url.is_none() {
+            args.model.model_dir = file.model_dir.clone();
+        }
+        let data_dir = args.data_dir.clone().or(file.data_dir).context(
+            "no data directory: pass --data-dir DIR, set CODEGRAPH_DATA_DIR or `data_dir` in the config file",
+        )?;
+        let roots = if args.allow_roots.is_empty() {
+            file.allow_roots.unwrap_or_default()
+        } else {
+            args.allow_roots.clone()
+        };
+        let mut allow_roots = Vec::new();
+        for r in roots {
+            let c = r.canonicalize().with_context(|| {
+                format!("--allow-root {}: not a readable directory", r.display())
+            })?;
+            if !c.is_dir() {
+                bail!("--allow-root {}: not a directory", r.display());
+            }
+            allow_roots.push(c);
+        }
+        let secret_file = args.jwt_secret_file.clone().or(file.jwt_secret_file);
+        let secret = match (env_secret.filter(|s| !s.is_empty()), secret_file) {
+            (Some(_), Some(f)) => bail!(
+                "both CODEGRAPH_JWT_SECRET and a secret file ({}) are set; keep one",
+                f.display()
+            ),
+            (Some(s), None) => Some(s.into_bytes()),
+            (None, Some(f)) => Some(read_secret(&f)?),
+            (None, None) => None,
+        };
+        if let Some(s) = &secret
+            && s.len() < MIN_SECRET_BYTES
+        {
+            bail!(
+                "the JWT secret is {} bytes; HS256 needs at least {MIN_SECRET_BYTES}",
+                s.len()
+            );
+        }
+        let public_keys = if args.jwt_public_keys.is_empty() {
+            file.jwt_public_keys.unwrap_or_default()
+        } else {
+            args.jwt_public_keys.clone()
+        };
+        if secret.is_none() && public_keys.is_empty() {
+            bail!(
+                "no JWT key: set CODEGRAPH_JWT_SECRET (HS256, at least {MIN_SECRET_BYTES} bytes), \
+                 --jwt-secret-file FILE, or --jwt-public-key FILE (RS256/ES256); the server \
+                 does not start without one"
+            );
+        }
+        let workers = args.workers.or(file.workers).unwrap_or(1);
+        let queue_capacity = args.queue_capacity.or(file.queue_capacity).unwrap_or(64);
+        if queue_capacity == 0 {
+            bail!("--queue-capacity must be at least 1");
+        }
+        let rate_limit = args.rate_limit.or(file.rate_limit).unwrap_or(1000);
+        let rate_burst = args
+            .rate_burst
+            .or(file.rate_burst)
+            .unwrap_or(rate_limit.max(1) * 2);
+        if rate_limit == 0 || rate_burst == 0 {
+            bail!("--rate-limit and --rate-burst must be at least 1");
+        }
+        let max_in_flight = args.max_in_flight.or(file.max_in_flight).unwrap_or(512);
+        if max_in_flight == 0 {
+            bail!("--max-in-flight must be at least 1");
+        }
+        Ok(Settings {
+            addr: args
+                .addr
+                .or(file.addr)
+                .unwrap_or_else(|| "127.0.0.1:7878".parse().expect("valid address")),
+            data_dir,
+            allow_roots,
+            jwt: JwtSettings {
+                secret,
+                public_keys,
+                issuer: args.jwt_issuer.clone().or(file.jwt_issuer),
+                audience: args.jwt_audience.clone().or(file.jwt_audience),
+            },
+            workers,
+            queue_capacity,
+            rate_limit,
+            rate_burst,
+            max_in_flight,
+            request_timeout: Duration::from_secs(
+                args.request_timeout.or(file.request_timeout).unwrap_or(30),
+            ),
+            max_body_bytes: args
+                .max_body_bytes
+                .or(file.max_body_bytes)
+                .unwrap_or(64 << 20),
+            max_unpacked_bytes: args
+                .max_unpacked_bytes
+                .or(file.max_unpacked_bytes)
+                .unwrap_or(1 << 30),
+            cache_ttl: Duration::from_secs(args.cache_ttl.or(file.cache_ttl).unwrap_or(300)),
+            cache_bytes: args.cache_mb.or(file.cache_mb).unwrap_or(256) << 20,
+            shutdown_grace: Duration::from_secs(
+                args.shutdown_grace.or(file.shutdown_grace).unwrap_or(10),
+            ),
+            log_format: args
+                .log_format
+                .or(file.log_format)
+                .unwrap_or(LogFormat::Text),
+        })
+    }
+}
+
+fn read_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read the JWT secret file {}", path.display()))?;
+    // Editors end files with a newline that is not part of the secret.
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(0, |i| i + 1);
+    Ok(bytes[..end].to_vec())
+}

@@ -1,0 +1,364 @@
+//! The read API over GraphQL at `POST /api/v1/graphql`: the same queries as the REST
+//! routes (and the same code behind them), typed, scoped to the caller's tenant.
+
+use std::sync::Arc;
+
+use async_graphql::{
+    Context, EmptyMutation, EmptySubscription, ErrorExtensions, Object, Schema, SimpleObject,
+};
+use axum::Extension;
+use axum::body::Bytes;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use codegraph_core::Direction;
+use codegraph_store::query::{NodeSummary, Reached, Related};
+
+use super::api;
+use super::auth::Identity;
+use super::error::ApiError;
+use super::state::App;
+
+pub type GraphSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+
+pub fn schema(app: Arc<App>) -> GraphSchema {
+    Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
+        .data(app)
+        .limit_depth(8)
+        .limit_complexity(1000)
+        .finish()
+}
+
+pub async fn handler(
+    Extension(schema): Extension<GraphSchema>,
+    Extension(id): Extension<Identity>,
+    body: Bytes,
+) -> Response {
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("a GraphQL request is JSON {{\"query\", \"variables\"}}: {e}"),
+            )
+            .into_response();
+        }
+    };
+    let response = schema.execute(request.data(id)).await;
+    let mut r = (
+        StatusCode::OK,
+        serde_json::to_vec(&response).expect("responses serialise"),
+    )
+        .into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn gql_error(e: ApiError) -> async_graphql::Error {
+    async_graphql::Error::new(e.message.clone()).extend_with(|_, ext| {
+        ext.set("code", e.code);
+        ext.set("status", e.status.as_u16());
+    })
+}
+
+/// Runs a blocking query for the caller's tenant.
+async fn call<T: Send + 'static>(
+    ctx: &Context<'_>,
+    f: impl FnOnce(&App, &str) -> Result<T, ApiError> + Send + 'static,
+) -> async_graphql::Result<T> {
+    let app = Arc::clone(ctx.data::<Arc<App>>()?);
+    let tenant = ctx.data::<Identity>()?.tenant.clone();
+    tokio::task::spawn_blocking(move || f(&app, &tenant))
+        .await
+        .map_err(|e| async_graphql::Error::new(format!("a query failed: {e}")))?
+        .map_err(gql_error)
+}
+
+#[derive(SimpleObject)]
+pub struct GqlNode {
+    id: String,
+    kind: String,
+    name: String,
+    qualified_name: String,
+    language: String,
+    path: String,
+    line: u32,
+    end_line: u32,
+    signature: Option<String>,
+}
+
+impl From<NodeSummary> for GqlNode {
+    fn from(n: NodeSummary) -> GqlNode {
+        GqlNode {
+            id: n.id,
+            kind: n.kind.to_string(),
+            name: n.name,
+            qualified_name: n.qualified_name,
+            language: n.language.to_string(),
+            path: n.path,
+            line: n.line,
+            end_line: n.end_line,
+            signature: n.signature,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct GqlRelated {
+    node: GqlNode,
+    edge: String,
+    resolution: String,
+    site_path: Option<String>,
+    site_line: Option<u32>,
+}
+
+impl From<Related> for GqlRelated {
+    fn from(r: Related) -> GqlRelated {
+        GqlRelated {
+            node: r.node.into(),
+            edge: r.edge.to_string(),
+            resolution: r.resolution.to_string(),
+            site_path: r.site_path,
+            site_line: r.site_line,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct GqlReached {
+    node: GqlNode,
+    depth: u32,
+}
+
+impl From<Reached> for GqlReached {
+    fn from(r: Reached) -> GqlReached {
+        GqlReached {
+            node: r.node.into(),
+            depth: r.depth,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct GqlHit {
+    path: String,
+    line: u32,
+    name: String,
+    qualified_name: String,
+    kind: String,
+    score: f32,
+}
+
+#[derive(SimpleObject)]
+pub struct GqlSearch {
+    /// What answered (hybrid falls back to text without vectors).
+    mode: String,
+    results: Vec<GqlHit>,
+}
+
+#[derive(SimpleObject)]
+pub struct GqlProject {
+    name: String,
+    source: Option<String>,
+    files: usize,
+    dirty: bool,
+}
+
+fn to_usize(v: Option<i32>) -> Option<usize> {
+    v.map(|n| n.max(0) as usize)
+}
+
+fn to_u32(v: Option<i32>) -> Option<u32> {
+    v.map(|n| n.max(0) as u32)
+}
+
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// The caller's projects.
+    async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<GqlProject>> {
+        call(ctx, |app, tenant| {
+            Ok(api::list_projects(app, tenant)?
+                .into_iter()
+                .map(|p| GqlProject {
+                    name: p.name,
+                    source: p.source,
+                    files: p.files,
+                    dirty: p.dirty,
+                })
+                .collect())
+        })
+        .await
+    }
+
+    /// Full-text, semantic or hybrid search (mode: text, semantic, hybrid).
+    async fn search(
+        &self,
+        ctx: &Context<'_>,
+        project: String,
+        q: String,
+        mode: Option<String>,
+        limit: Option<i32>,
+    ) -> async_graphql::Result<GqlSearch> {
+        let mode = match mode.as_deref() {
+            None => None,
+            Some(m) => Some(
+                serde_json::from_value(serde_json::Value::String(m.to_string())).map_err(|_| {
+                    async_graphql::Error::new("mode must be text, semantic or hybrid")
+                })?,
+            ),
+        };
+        let query = api::SearchQuery {
+            q,
+            mode,
+            limit: to_usize(limit),
+            lang: None,
+            kind: None,
+            path: None,
+            strategy: None,
+            near: None,
+        };
+        call(ctx, move |app, tenant| {
+            let a = api::run_search(app, tenant, &project, &query)?;
+            Ok(GqlSearch {
+                mode: a.mode.to_string(),
+                results: a
+                    .results
+                    .into_iter()
+                    .map(|h| GqlHit {
+                        path: h.path,
+                        line: h.line,
+                        name: h.name,
+                        qualified_name: h.qualified_name,
+                        kind: h.kind.to_string(),
+                        score: h.score,
+                    })
+                    .collect(),
+            })
+        })
+        .await
+    }
+
+    /// Definitions by name (match: exact, prefix, fuzzy).
+    #[allow(clippy::too_many_arguments)]
+    async fn symbols(
+        &self,
+        ctx: &Context<'_>,
+        project: String,
+        name: String,
+        #[graphql(name = "match")] how: Option<String>,
+        kind: Option<String>,
+        lang: Option<String>,
+        path: Option<String>,
+        limit: Option<i32>,
+    ) -> async_graphql::Result<Vec<GqlNode>> {
+        let query = api::SymbolsQuery {
+            name,
+            how,
+            kind,
+            lang,
+            path,
+            limit: to_usize(limit),
+        };
+        call(ctx, move |app, tenant| {
+            Ok(api::run_symbols(app, tenant, &project, &query)?
+                .into_iter()
+                .map(|h| h.node.into())
+                .collect())
+        })
+        .await
+    }
+
+    /// Who calls `symbol`, one entry per call site.
+    async fn callers(
+        &self,
+        ctx: &Context<'_>,
+        project: String,
+        symbol: String,
+    ) -> async_graphql::Result<Vec<GqlRelated>> {
+        call(ctx, move |app, tenant| {
+            let (_, r) = api::run_calls(app, tenant, &project, &symbol, Direction::Incoming)?;
+            Ok(r.into_iter().map(Into::into).collect())
+        })
+        .await
+    }
+
+    /// What `symbol` calls, one entry per call site.
+    async fn callees(
+        &self,
+        ctx: &Context<'_>,
+        project: String,
+        symbol: String,
+    ) -> async_graphql::Result<Vec<GqlRelated>> {
+        call(ctx, move |app, tenant| {
+            let (_, r) = api::run_calls(app, tenant, &project, &symbol, Direction::Outgoing)?;
+            Ok(r.into_iter().map(Into::into).collect())
+        })
+        .await
+    }
+
+    /// Everything depending on `symbol`, up to `depth` steps.
+    async fn impact(
+        &self,
+        ctx: &Context<'_>,
+        project: String,
+        symbol: String,
+        depth: Option<i32>,
+    ) -> async_graphql::Result<Vec<GqlReached>> {
+        let q = api::SymbolQuery {
+            symbol,
+            depth: to_u32(depth),
+            radius: None,
+            max_nodes: None,
+        };
+        call(ctx, move |app, tenant| {
+            let (_, r) = api::run_impact(app, tenant, &project, &q)?;
+            Ok(r.into_iter().map(Into::into).collect())
+        })
+        .await
+    }
+
+    /// The shortest chain of edges from one symbol to another.
+    async fn path(
+        &self,
+        ctx: &Context<'_>,
+        project: String,
+        from: String,
+        to: String,
+        max_depth: Option<i32>,
+    ) -> async_graphql::Result<Vec<GqlNode>> {
+        let q = api::PathQuery {
+            from,
+            to,
+            max_depth: to_u32(max_depth),
+        };
+        call(ctx, move |app, tenant| {
+            Ok(api::run_path(app, tenant, &project, &q)?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
+        .await
+    }
+
+    /// A file's definitions, with their nesting depth.
+    async fn outline(
+        &self,
+        ctx: &Context<'_>,
+        project: String,
+        path: String,
+    ) -> async_graphql::Result<Vec<GqlReached>> {
+        let q = api::OutlineQuery { path };
+        call(ctx, move |app, tenant| {
+            Ok(api::run_outline(app, tenant, &project, &q)?
+                .into_iter()
+                .map(Into::into)
+                .collect())
+        })
+        .await
+    }
+}

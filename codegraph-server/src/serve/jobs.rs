@@ -1,0 +1,513 @@
+//! The analysis job queue: bounded, persisted, run by worker threads.
+//!
+//! Every change of a job's state is written to `jobs/<id>.json` (a temporary file
+//! renamed over the old one) before it is acted on, so a restart finds each job where
+//! it was: queued and running jobs are queued again (indexing is idempotent: a re-run
+//! finishes what an interrupted one started), finished ones keep their results.
+//!
+//! The queue never grows without bound: `submit` refuses a job when `capacity` jobs are
+//! already waiting, and the history of finished jobs is trimmed to `HISTORY`.
+//! Workers are OS threads, so parsing and embedding never block the async runtime.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use codegraph_store::IndexProgress;
+use serde::{Deserialize, Serialize};
+
+use crate::search::EmbedProgress;
+
+/// Finished jobs remembered (on disk and in memory); the oldest go first.
+const HISTORY: usize = 1000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl Status {
+    pub fn is_finished(self) -> bool {
+        matches!(self, Status::Succeeded | Status::Failed)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Queued => "queued",
+            Status::Running => "running",
+            Status::Succeeded => "succeeded",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+/// What a job reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum JobSource {
+    Directory {
+        path: PathBuf,
+    },
+    Git {
+        path: PathBuf,
+        rev: String,
+        /// The commit `rev` named when the job was submitted.
+        commit: String,
+    },
+    Archive {
+        /// The upload, under the data directory, until the job finishes.
+        file: PathBuf,
+        bytes: u64,
+    },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct JobError {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Job {
+    pub id: String,
+    pub tenant: String,
+    pub project: String,
+    pub source: JobSource,
+    /// Identifies the content: equal fingerprints mean an equal analysis.
+    pub fingerprint: String,
+    pub status: Status,
+    pub created_ms: u64,
+    pub started_ms: Option<u64>,
+    pub finished_ms: Option<u64>,
+    /// Runs started (a restart during a run starts another).
+    pub attempts: u32,
+    pub result: Option<serde_json::Value>,
+    pub error: Option<JobError>,
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Why a running job is asked to stop.
+pub const STOP_NONE: u8 = 0;
+pub const STOP_CANCEL: u8 = 1;
+pub const STOP_SHUTDOWN: u8 = 2;
+
+/// A running job's live state, shared with the worker.
+pub struct Live {
+    pub stop: AtomicU8,
+    pub progress: IndexProgress,
+    pub embedding: EmbedProgress,
+}
+
+struct Entry {
+    job: Job,
+    live: Option<Arc<Live>>,
+}
+
+struct Inner {
+    entries: HashMap<String, Entry>,
+    queue: VecDeque<String>,
+    shutting_down: bool,
+}
+
+/// The answer to a submission.
+pub enum Submitted {
+    /// Queued as a new job.
+    New(Job),
+    /// The same content for the same project is already queued or running.
+    Existing(Job),
+}
+
+#[derive(Debug)]
+pub enum SubmitError {
+    Full { waiting: usize },
+    ShuttingDown,
+    Io(String),
+}
+
+pub struct Jobs {
+    dir: PathBuf,
+    capacity: usize,
+    inner: Mutex<Inner>,
+    wake: Condvar,
+}
+
+impl Jobs {
+    /// Loads the jobs persisted in `dir`; those that were queued or running are queued
+    /// again, oldest first. Unreadable job files are reported and left in place.
+    pub fn open(dir: &Path, capacity: usize) -> anyhow::Result<Jobs> {
+        std::fs::create_dir_all(dir)?;
+        let mut entries = HashMap::new();
+        let mut pending = Vec::new();
+        for e in std::fs::read_dir(dir)?.flatten() {
+            let path = e.path();
+            if path.extension().and_then(|x| x.to_str()) != Some("json") {
+                continue;
+            }
+            let job: Job = match std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+            {
+                Ok(j) => j,
+                Err(err) => {
+                    tracing::warn!(path = %path.display(), %err, "skipping an unreadable job file");
+                    continue;
+                }
+            };
+            let mut job = job;
+            if !job.status.is_finished() {
+                job.status = Status::Queued;
+                pending.push((job.created_ms, job.id.clone()));
+            }
+            entries.insert(job.id.clone(), Entry { job, live: None });
+        }
+        pending.sort();
+        let jobs = Jobs {
+            dir: dir.to_path_buf(),
+            capacity,
+            inner: Mutex::new(Inner {
+                entries,
+                // Jobs from before the restart are kept even beyond the capacity:
+                // they were accepted.
+                queue: pending.into_iter().map(|(_, id)| id).collect(),
+                shutting_down: false,
+            }),
+            wake: Condvar::new(),
+        };
+        {
+            let inner = jobs.lock();
+            for id in &inner.queue {
+                jobs.persist(&inner.entries[id].job)?;
+            }
+        }
+        Ok(jobs)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn persist(&self, job: &Job) -> std::io::Result<()> {
+        let tmp = self.dir.join(format!("{}.json.tmp", job.id));
+        let bytes = serde_json::to_vec_pretty(job).expect("jobs serialise");
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, self.dir.join(format!("{}.json", job.id)))
+    }
+
+    pub fn depth(&self) -> usize {
+        self.lock().queue.len()
+    }
+
+    pub fn running(&self) -> usize {
+        self.lock()
+            .entries
+            .values()
+            .filter(|e| e.job.status == Status::Running)
+            .count()
+    }
+
+    /// Queues `job` unless the queue is full or the same work is already pending.
+    pub fn submit(&self, job: Job) -> Result<Submitted, SubmitError> {
+        let mut inner = self.lock();
+        if inner.shutting_down {
+            return Err(SubmitError::ShuttingDown);
+        }
+        if let Some(e) = inner.entries.values().find(|e| {
+            !e.job.status.is_finished()
+                && e.job.tenant == job.tenant
+                && e.job.project == job.project
+                && e.job.fingerprint == job.fingerprint
+        }) {
+            return Ok(Submitted::Existing(e.job.clone()));
+        }
+        if inner.queue.len() >= self.capacity {
+            return Err(SubmitError::Full {
+                waiting: inner.queue.len(),
+            });
+        }
+        self.persist(&job)
+            .map_err(|e| SubmitError::Io(e.to_string()))?;
+        inner.queue.push_back(job.id.clone());
+        inner.entries.insert(
+            job.id.clone(),
+            Entry {
+                job: job.clone(),
+                live: None,
+            },
+        );
+        drop(inner);
+        self.wake.notify_one();
+        Ok(Submitted::New(job))
+    }
+
+    /// A job and, while it runs, its live progress.
+    pub fn get(&self, id: &str) -> Option<(Job, Option<Arc<Live>>)> {
+        let inner = self.lock();
+        inner
+            .entries
+            .get(id)
+            .map(|e| (e.job.clone(), e.live.clone()))
+    }
+
+    /// The last successful analysis of this content, if it is still the project's.
+    pub fn last_success(&self, tenant: &str, project: &str) -> Option<Job> {
+        let inner = self.lock();
+        inner
+            .entries
+            .values()
+            .filter(|e| {
+                e.job.tenant == tenant
+                    && e.job.project == project
+                    && e.job.status == Status::Succeeded
+            })
+            .max_by_key(|e| (e.job.finished_ms, e.job.created_ms))
+            .map(|e| e.job.clone())
+    }
+
+    /// Cancels a queued job at once, or asks a running one to stop at its next file.
+    /// Finished jobs are returned unchanged.
+    pub fn cancel(&self, id: &str) -> Option<Job> {
+        let mut inner = self.lock();
+        let entry = inner.entries.get_mut(id)?;
+        match entry.job.status {
+            Status::Queued => {
+                entry.job.status = Status::Failed;
+                entry.job.finished_ms = Some(now_ms());
+                entry.job.error = Some(JobError {
+                    code: "cancelled".into(),
+                    message: "cancelled before it ran".into(),
+                });
+                let job = entry.job.clone();
+                inner.queue.retain(|q| q != id);
+                if let Err(e) = self.persist(&job) {
+                    tracing::error!(job = id, error = %e, "cannot persist a cancelled job");
+                }
+                remove_upload(&job);
+                Some(job)
+            }
+            Status::Running => {
+                if let Some(live) = &entry.live {
+                    live.stop.store(STOP_CANCEL, Ordering::Relaxed);
+                }
+                Some(entry.job.clone())
+            }
+            Status::Succeeded | Status::Failed => Some(entry.job.clone()),
+        }
+    }
+
+    /// Blocks until a job is queued (and marks it running), or returns `None` once the
+    /// queue shuts down.
+    pub fn next(&self) -> Option<(Job, Arc<Live>)> {
+        let mut inner = self.lock();
+        loop {
+            if inner.shutting_down {
+                return None;
+            }
+            if let Some(id) = inner.queue.pop_front() {
+                let live = Arc::new(Live {
+                    stop: AtomicU8::new(STOP_NONE),
+                    progress: IndexProgress::default(),
+                    embedding: EmbedProgress::default(),
+                });
+                let entry = inner
+                    .entries
+                    .get_mut(&id)
+                    .expect("queued jobs have entries");
+                entry.job.status = Status::Running;
+                entry.job.started_ms = Some(now_ms());
+                entry.job.attempts += 1;
+                entry.live = Some(Arc::clone(&live));
+                let job = entry.job.clone();
+                if let Err(e) = self.persist(&job) {
+                    tracing::error!(job = %id, error = %e, "cannot persist a started job");
+                }
+                return Some((job, live));
+            }
+            inner = self.wake.wait(inner).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Records how a run ended. A run stopped by a shutdown is queued again, in front.
+    pub fn finish(&self, id: &str, outcome: Result<serde_json::Value, JobError>, requeue: bool) {
+        let mut inner = self.lock();
+        let Some(entry) = inner.entries.get_mut(id) else {
+            return;
+        };
+        entry.live = None;
+        if requeue {
+            entry.job.status = Status::Queued;
+            entry.job.started_ms = None;
+        } else {
+            entry.job.finished_ms = Some(now_ms());
+            match outcome {
+                Ok(result) => {
+                    entry.job.status = Status::Succeeded;
+                    entry.job.result = Some(result);
+                    entry.job.error = None;
+                }
+                Err(e) => {
+                    entry.job.status = Status::Failed;
+                    entry.job.error = Some(e);
+                }
+            }
+        }
+        let job = entry.job.clone();
+        if let Err(e) = self.persist(&job) {
+            tracing::error!(job = id, error = %e, "cannot persist a finished job");
+        }
+        if requeue {
+            inner.queue.push_front(job.id.clone());
+        } else {
+            remove_upload(&job);
+            self.trim(&mut inner);
+        }
+    }
+
+    /// Forgets the oldest finished jobs beyond the history limit.
+    fn trim(&self, inner: &mut Inner) {
+        let mut finished: Vec<(u64, String)> = inner
+            .entries
+            .values()
+            .filter(|e| e.job.status.is_finished())
+            .map(|e| (e.job.finished_ms.unwrap_or(0), e.job.id.clone()))
+            .collect();
+        if finished.len() <= HISTORY {
+            return;
+        }
+        finished.sort();
+        for (_, id) in &finished[..finished.len() - HISTORY] {
+            inner.entries.remove(id);
+            let _ = std::fs::remove_file(self.dir.join(format!("{id}.json")));
+        }
+    }
+
+    /// Stops handing out jobs; running ones continue until their workers return.
+    pub fn shut_down(&self) {
+        self.lock().shutting_down = true;
+        self.wake.notify_all();
+    }
+
+    /// Asks every running job to stop at its next file, to be queued again.
+    pub fn stop_running(&self) {
+        let inner = self.lock();
+        for e in inner.entries.values() {
+            if let Some(live) = &e.live {
+                live.stop.store(STOP_SHUTDOWN, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Waits up to `limit` for running jobs to finish; true when none is left.
+    pub fn wait_idle(&self, limit: Duration) -> bool {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if self.running() == 0 {
+                return true;
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn remove_upload(job: &Job) {
+    if let JobSource::Archive { file, .. } = &job.source {
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: &str, project: &str, fingerprint: &str) -> Job {
+        Job {
+            id: id.into(),
+            tenant: "t".into(),
+            project: project.into(),
+            source: JobSource::Directory { path: "/x".into() },
+            fingerprint: fingerprint.into(),
+            status: Status::Queued,
+            created_ms: now_ms(),
+            started_ms: None,
+            finished_ms: None,
+            attempts: 0,
+            result: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn bounded_deduplicated_and_persisted_across_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = Jobs::open(dir.path(), 2).unwrap();
+        assert!(matches!(
+            jobs.submit(job("a", "p", "1")),
+            Ok(Submitted::New(_))
+        ));
+        assert!(matches!(
+            jobs.submit(job("b", "p", "1")),
+            Ok(Submitted::Existing(j)) if j.id == "a"
+        ));
+        assert!(matches!(
+            jobs.submit(job("c", "q", "1")),
+            Ok(Submitted::New(_))
+        ));
+        assert!(matches!(
+            jobs.submit(job("d", "r", "1")),
+            Err(SubmitError::Full { waiting: 2 })
+        ));
+        // "a" starts, then the process dies; "c" never started.
+        let (started, _live) = jobs.next().unwrap();
+        assert_eq!(started.id, "a");
+        drop(jobs);
+        let jobs = Jobs::open(dir.path(), 2).unwrap();
+        assert_eq!(jobs.depth(), 2);
+        let (first, _) = jobs.next().unwrap();
+        assert_eq!((first.id.as_str(), first.attempts), ("a", 2));
+        jobs.finish("a", Ok(serde_json::json!({"parsed": 1})), false);
+        assert_eq!(jobs.get("a").unwrap().0.status, Status::Succeeded);
+        assert_eq!(jobs.last_success("t", "p").unwrap().id, "a");
+        // Cancelling a queued job fails it at once.
+        let c = jobs.cancel("c").unwrap();
+        assert_eq!(c.status, Status::Failed);
+        assert_eq!(c.error.unwrap().code, "cancelled");
+        assert_eq!(jobs.depth(), 0);
+    }
+
+    #[test]
+    fn a_run_stopped_by_shutdown_is_queued_again_in_front() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = Jobs::open(dir.path(), 4).unwrap();
+        jobs.submit(job("a", "p", "1")).ok().unwrap();
+        jobs.submit(job("b", "q", "1")).ok().unwrap();
+        let (a, live) = jobs.next().unwrap();
+        jobs.stop_running();
+        assert_eq!(live.stop.load(Ordering::Relaxed), STOP_SHUTDOWN);
+        jobs.finish(
+            &a.id,
+            Err(JobError {
+                code: "x".into(),
+                message: "y".into(),
+            }),
+            true,
+        );
+        let reopened = Jobs::open(dir.path(), 4).unwrap();
+        let (again, _) = reopened.next().unwrap();
+        assert_eq!(again.id, "a");
+        assert_eq!(again.status, Status::Running);
+    }
+}

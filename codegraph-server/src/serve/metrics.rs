@@ -1,0 +1,175 @@
+//! Prometheus metrics, served at `/metrics` in the text exposition format.
+//!
+//! Names follow Prometheus conventions (`_total` counters, `_seconds` histograms); the
+//! alert rules and dashboard in `deploy/` are written against them.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+use super::cache::TierCounters;
+
+pub struct Metrics {
+    pub registry: Registry,
+    pub requests: IntCounterVec,
+    pub request_seconds: HistogramVec,
+    pub in_flight: IntGauge,
+    pub rejected: IntCounterVec,
+    pub queue_depth: IntGauge,
+    pub jobs_running: IntGauge,
+    pub jobs: IntCounterVec,
+    pub job_seconds: Histogram,
+    pub parse_seconds: Histogram,
+    pub files_parsed: IntCounter,
+    pub cache_hits: IntCounterVec,
+    pub cache_misses: IntCounterVec,
+    pub cache_evictions: IntCounterVec,
+    pub cache_entries: IntGaugeVec,
+    pub cache_bytes: IntGaugeVec,
+    pub index_bytes: IntGaugeVec,
+    pub rocksdb: IntGaugeVec,
+}
+
+fn register<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: T) -> T {
+    r.register(Box::new(c.clone()))
+        .expect("metric names are unique");
+    c
+}
+
+/// Request latencies from 100 µs (cached answers) to 10 s.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
+
+/// Job and parse durations, 10 ms to an hour.
+const JOB_BUCKETS: &[f64] = &[
+    0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0,
+];
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let r = Registry::new_custom(Some("codegraph".into()), None).expect("valid prefix");
+        #[cfg(target_os = "linux")]
+        r.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))
+        .expect("registered once");
+        let counter_vec = |name: &str, help: &str, labels: &[&str]| {
+            register(
+                &r,
+                IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric"),
+            )
+        };
+        let gauge_vec = |name: &str, help: &str, labels: &[&str]| {
+            register(
+                &r,
+                IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric"),
+            )
+        };
+        Metrics {
+            requests: counter_vec(
+                "http_requests_total",
+                "HTTP requests answered, by route and status.",
+                &["method", "route", "status"],
+            ),
+            request_seconds: register(
+                &r,
+                HistogramVec::new(
+                    HistogramOpts::new("http_request_duration_seconds", "Time to answer.")
+                        .buckets(LATENCY_BUCKETS.to_vec()),
+                    &["method", "route"],
+                )
+                .expect("valid metric"),
+            ),
+            in_flight: register(
+                &r,
+                IntGauge::new("http_requests_in_flight", "Requests being handled.")
+                    .expect("valid metric"),
+            ),
+            rejected: counter_vec(
+                "http_rejected_total",
+                "Requests refused before reaching a handler, by reason.",
+                &["reason"],
+            ),
+            queue_depth: register(
+                &r,
+                IntGauge::new("jobs_queue_depth", "Analysis jobs waiting.").expect("valid"),
+            ),
+            jobs_running: register(
+                &r,
+                IntGauge::new("jobs_running", "Analysis jobs running.").expect("valid"),
+            ),
+            jobs: counter_vec(
+                "jobs_total",
+                "Analysis jobs finished, by outcome.",
+                &["status"],
+            ),
+            job_seconds: register(
+                &r,
+                Histogram::with_opts(
+                    HistogramOpts::new("job_duration_seconds", "Analysis job run time.")
+                        .buckets(JOB_BUCKETS.to_vec()),
+                )
+                .expect("valid metric"),
+            ),
+            parse_seconds: register(
+                &r,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "parse_duration_seconds",
+                        "Walking, reading and parsing time per analysis job.",
+                    )
+                    .buckets(JOB_BUCKETS.to_vec()),
+                )
+                .expect("valid metric"),
+            ),
+            files_parsed: register(
+                &r,
+                IntCounter::new("files_parsed_total", "Files parsed by analysis jobs.")
+                    .expect("valid"),
+            ),
+            cache_hits: counter_vec("cache_hits_total", "Cache hits, by tier.", &["tier"]),
+            cache_misses: counter_vec("cache_misses_total", "Cache misses, by tier.", &["tier"]),
+            cache_evictions: counter_vec(
+                "cache_evictions_total",
+                "Entries evicted for size or age, by tier.",
+                &["tier"],
+            ),
+            cache_entries: gauge_vec("cache_entries", "Entries held, by tier.", &["tier"]),
+            cache_bytes: gauge_vec(
+                "cache_weighted_size",
+                "Size held, by tier (bytes, or entries for the objects tier).",
+                &["tier"],
+            ),
+            index_bytes: gauge_vec(
+                "index_size_bytes",
+                "Bytes on disk per tenant and part (graph, text, vectors).",
+                &["tenant", "part"],
+            ),
+            rocksdb: gauge_vec(
+                "rocksdb_property",
+                "RocksDB properties per tenant and column family.",
+                &["tenant", "cf", "property"],
+            ),
+            registry: r,
+        }
+    }
+
+    pub fn tier(&self, name: &str) -> TierCounters {
+        TierCounters {
+            hits: self.cache_hits.with_label_values(&[name]),
+            misses: self.cache_misses.with_label_values(&[name]),
+            evictions: self.cache_evictions.with_label_values(&[name]),
+        }
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding does not fail");
+        String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}

@@ -1,0 +1,557 @@
+//! `codegraph serve`: the reference server. It composes the libraries and adds only
+//! what serving needs: authentication, tenants, a job queue, caches, metrics.
+//!
+//! A request passes, in order: request id and tracing span, metrics, the in-flight
+//! limit (429 when full), the timeout, the query-size check, then for `/api/v1` the
+//! JWT check and the per-token rate limit, and finally its handler. See
+//! ARCHITECTURE.md for the map.
+
+mod api;
+mod auth;
+mod cache;
+pub mod config;
+mod error;
+mod graphql;
+mod jobs;
+mod metrics;
+mod openapi;
+mod state;
+mod worker;
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use codegraph_core::{CacheTier, GraphStore};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+
+use self::cache::MokaTier;
+use self::config::{LogFormat, ServeArgs, Settings};
+use self::error::ApiError;
+use self::state::{App, CachedEmbedder};
+
+/// Longest query string accepted, in bytes.
+const MAX_QUERY_STRING: usize = 8 * 1024;
+
+/// The routes [`router`] serves; the OpenAPI test checks the document against them.
+#[cfg(test)]
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/health"),
+    ("GET", "/ready"),
+    ("GET", "/metrics"),
+    ("POST", "/api/v1/analyze"),
+    ("GET", "/api/v1/jobs/{id}"),
+    ("DELETE", "/api/v1/jobs/{id}"),
+    ("GET", "/api/v1/projects"),
+    ("GET", "/api/v1/projects/{project}"),
+    ("GET", "/api/v1/projects/{project}/search"),
+    ("GET", "/api/v1/projects/{project}/symbols"),
+    ("GET", "/api/v1/projects/{project}/callers"),
+    ("GET", "/api/v1/projects/{project}/callees"),
+    ("GET", "/api/v1/projects/{project}/impact"),
+    ("GET", "/api/v1/projects/{project}/path"),
+    ("GET", "/api/v1/projects/{project}/outline"),
+    ("GET", "/api/v1/projects/{project}/neighbours"),
+    ("POST", "/api/v1/graphql"),
+    ("GET", "/api/v1/openapi.json"),
+];
+
+struct Gate {
+    app: Arc<App>,
+    in_flight: Arc<Semaphore>,
+    limiter: DefaultKeyedRateLimiter<u64>,
+    ready: AtomicBool,
+}
+
+pub fn serve(mut args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
+    let settings = Settings::load(&mut args, std::env::var("CODEGRAPH_JWT_SECRET").ok())?;
+    init_tracing(settings.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("codegraph-http")
+        .build()
+        .context("cannot start the async runtime")?;
+    let embedder = args.model.load()?;
+    runtime.block_on(run(settings, embedder))?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Builds the shared state: stores, caches, the job queue.
+fn build_app(
+    settings: Settings,
+    embedder: Option<Box<dyn codegraph_core::Embedder>>,
+) -> anyhow::Result<Arc<App>> {
+    let data = &settings.data_dir;
+    for sub in ["tenants", "jobs", "uploads"] {
+        std::fs::create_dir_all(data.join(sub))
+            .with_context(|| format!("cannot create {}", data.join(sub).display()))?;
+    }
+    let metrics = Arc::new(metrics::Metrics::new());
+    let ttl = settings.cache_ttl;
+    // Two thirds of the memory budget for answers, one third for query embeddings.
+    let results_bytes = settings.cache_bytes / 3 * 2;
+    let embed_bytes = settings.cache_bytes / 3;
+    let embedder = embedder.map(|e| {
+        Arc::new(CachedEmbedder {
+            inner: Arc::from(e),
+            cache: MokaTier::new(
+                "embeddings",
+                embed_bytes,
+                ttl,
+                |k: &String, v: &Arc<Vec<f32>>| (k.len() + v.len() * 4 + 64) as u32,
+                metrics.tier("embeddings"),
+            ),
+        })
+    });
+    let verifier = auth::Verifier::new(&settings.jwt)?;
+    let jobs = jobs::Jobs::open(&data.join("jobs"), settings.queue_capacity)
+        .context("cannot open the job queue")?;
+    let app = Arc::new(App {
+        tenants: state::Tenants::new(data.join("tenants")),
+        jobs,
+        objects: MokaTier::new("objects", 256, ttl, |_, _| 1, metrics.tier("objects")),
+        results: MokaTier::new(
+            "results",
+            results_bytes,
+            ttl,
+            |k: &state::ResultKey, v: &axum::body::Bytes| {
+                (k.request.len() + v.len() + 128).min(u32::MAX as usize) as u32
+            },
+            metrics.tier("results"),
+        ),
+        embedder,
+        metrics,
+        verifier,
+        settings,
+    });
+    app.metrics.queue_depth.set(app.jobs.depth() as i64);
+    for tenant in app.tenants.on_disk() {
+        if let Ok(Some(t)) = app.tenants.get(&tenant, false) {
+            app.record_sizes(&t);
+        }
+    }
+    Ok(app)
+}
+
+async fn run(
+    settings: Settings,
+    embedder: Option<Box<dyn codegraph_core::Embedder>>,
+) -> anyhow::Result<()> {
+    let addr = settings.addr;
+    let grace = settings.shutdown_grace;
+    let app = tokio::task::spawn_blocking(move || build_app(settings, embedder)).await??;
+    let workers: Vec<_> = (0..app.settings.workers)
+        .map(|i| {
+            let app = Arc::clone(&app);
+            std::thread::Builder::new()
+                .name(format!("codegraph-job-{i}"))
+                .spawn(move || worker::work(app, i))
+                .expect("threads start")
+        })
+        .collect();
+    let s = &app.settings;
+    let quota = Quota::per_second(NonZeroU32::new(s.rate_limit).expect("checked at load"))
+        .allow_burst(NonZeroU32::new(s.rate_burst).expect("checked at load"));
+    let gate = Arc::new(Gate {
+        app: Arc::clone(&app),
+        in_flight: Arc::new(Semaphore::new(s.max_in_flight)),
+        limiter: RateLimiter::keyed(quota),
+        ready: AtomicBool::new(true),
+    });
+    let router = router(Arc::clone(&gate));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local: SocketAddr = listener.local_addr()?;
+    // Tests and scripts read this line to find an ephemeral port.
+    println!("codegraph: listening on http://{local}");
+    tracing::info!(%local, workers = workers.len(), "listening");
+    // Per-token limiter state grows with distinct tokens; forget idle ones.
+    let housekeeping = {
+        let gate = Arc::clone(&gate);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                gate.limiter.retain_recent();
+                gate.limiter.shrink_to_fit();
+            }
+        })
+    };
+    let shutdown_gate = Arc::clone(&gate);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            shutdown_gate.ready.store(false, Ordering::Relaxed);
+            tracing::info!("shutting down: no new connections; finishing requests");
+        })
+        .await
+        .context("the server failed")?;
+    housekeeping.abort();
+    // Running jobs get the grace period to finish, then stop at their next file and
+    // are queued again for the next start.
+    let app2 = Arc::clone(&app);
+    tokio::task::spawn_blocking(move || {
+        app2.jobs.shut_down();
+        if !app2.jobs.wait_idle(grace) {
+            tracing::info!("stopping running jobs; they are queued again");
+            app2.jobs.stop_running();
+        }
+        for w in workers {
+            let _ = w.join();
+        }
+        for t in app2.tenants.opened() {
+            if let Err(e) = t.store.flush() {
+                tracing::error!(tenant = %t.name, error = %e, "cannot flush a store");
+            }
+        }
+    })
+    .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+fn router(gate: Arc<Gate>) -> Router {
+    let app = Arc::clone(&gate.app);
+    let api = Router::new()
+        .route("/analyze", post(api::analyze))
+        .route("/jobs/{id}", get(api::get_job).delete(api::cancel_job))
+        .route("/projects", get(api::projects))
+        .route("/projects/{project}", get(api::project))
+        .route("/projects/{project}/search", get(api::search))
+        .route("/projects/{project}/symbols", get(api::symbols))
+        .route("/projects/{project}/callers", get(api::callers))
+        .route("/projects/{project}/callees", get(api::callees))
+        .route("/projects/{project}/impact", get(api::impact))
+        .route("/projects/{project}/path", get(api::path))
+        .route("/projects/{project}/outline", get(api::outline))
+        .route("/projects/{project}/neighbours", get(api::neighbours))
+        .route(
+            "/graphql",
+            post(graphql::handler).layer(axum::Extension(graphql::schema(Arc::clone(&app)))),
+        )
+        .route("/openapi.json", get(openapi::handler))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&gate),
+            authenticate,
+        ));
+    Router::new()
+        .route("/health", get(health))
+        .route(
+            "/ready",
+            get({
+                let gate = Arc::clone(&gate);
+                move || ready(gate)
+            }),
+        )
+        .route("/metrics", get(metrics_handler))
+        .nest("/api/v1", api)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(app)
+        .layer(DefaultBodyLimit::max(gate.app.settings.max_body_bytes))
+        .layer(middleware::from_fn_with_state(Arc::clone(&gate), admit))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
+        .layer(middleware::from_fn_with_state(gate, observe))
+}
+
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a handler panicked");
+    ApiError::internal("internal error (see the server log)").into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found(
+        "route_not_found",
+        "no such route (see /api/v1/openapi.json)",
+    )
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
+}
+
+async fn health() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        r#"{"status":"ok"}"#,
+    )
+        .into_response()
+}
+
+async fn ready(gate: Arc<Gate>) -> Response {
+    if !gate.ready.load(Ordering::Relaxed) {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "the server is shutting down",
+        )
+        .into_response();
+    }
+    let body = serde_json::json!({
+        "status": "ready",
+        "queue_depth": gate.app.jobs.depth(),
+        "workers": gate.app.settings.workers,
+    });
+    (StatusCode::OK, axum::Json(body)).into_response()
+}
+
+async fn metrics_handler(State(app): State<Arc<App>>) -> Response {
+    let app2 = Arc::clone(&app);
+    let text = tokio::task::spawn_blocking(move || {
+        app2.objects.sync();
+        app2.results.sync();
+        let tiers = [
+            ("objects", app2.objects.stats()),
+            ("results", app2.results.stats()),
+        ];
+        for (name, s) in tiers.into_iter().chain(app2.embedder.as_ref().map(|e| {
+            e.cache.sync();
+            ("embeddings", e.cache.stats())
+        })) {
+            app2.metrics
+                .cache_entries
+                .with_label_values(&[name])
+                .set(s.entries as i64);
+            app2.metrics
+                .cache_bytes
+                .with_label_values(&[name])
+                .set(s.weighted_size as i64);
+        }
+        for t in app2.tenants.opened() {
+            for (cf, property, value) in t.store.statistics() {
+                app2.metrics
+                    .rocksdb
+                    .with_label_values(&[&t.name, cf, property])
+                    .set(value as i64);
+            }
+        }
+        app2.metrics.queue_depth.set(app2.jobs.depth() as i64);
+        app2.metrics.render()
+    })
+    .await
+    .unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+/// Request id, tracing span, latency and status metrics.
+async fn observe(State(gate): State<Arc<Gate>>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let method = req.method().clone();
+    let span = tracing::info_span!("request", id = %id, method = %method, route = %route);
+    let metrics = &gate.app.metrics;
+    metrics.in_flight.inc();
+    let mut response = next.run(req).instrument(span.clone()).await;
+    metrics.in_flight.dec();
+    let elapsed = started.elapsed();
+    let status = response.status();
+    metrics
+        .requests
+        .with_label_values(&[method.as_str(), &route, status.as_str()])
+        .inc();
+    metrics
+        .request_seconds
+        .with_label_values(&[method.as_str(), &route])
+        .observe(elapsed.as_secs_f64());
+    span.in_scope(|| {
+        if status.is_server_error() {
+            tracing::error!(
+                status = status.as_u16(),
+                micros = elapsed.as_micros() as u64,
+                "answered"
+            );
+        } else {
+            tracing::debug!(
+                status = status.as_u16(),
+                micros = elapsed.as_micros() as u64,
+                "answered"
+            );
+        }
+    });
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    response
+}
+
+/// The in-flight limit, the timeout and the query-size limit.
+async fn admit(State(gate): State<Arc<Gate>>, req: Request, next: Next) -> Response {
+    if req
+        .uri()
+        .query()
+        .is_some_and(|q| q.len() > MAX_QUERY_STRING)
+    {
+        gate.app
+            .metrics
+            .rejected
+            .with_label_values(&["uri_too_long"])
+            .inc();
+        return ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!("the query string is longer than {MAX_QUERY_STRING} bytes"),
+        )
+        .into_response();
+    }
+    // A body announced as too large is refused before any of it is read.
+    let max_body = gate.app.settings.max_body_bytes;
+    if req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > max_body as u64)
+    {
+        gate.app
+            .metrics
+            .rejected
+            .with_label_values(&["payload_too_large"])
+            .inc();
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body is larger than {max_body} bytes"),
+        )
+        .into_response();
+    }
+    let Ok(_permit) = Arc::clone(&gate.in_flight).try_acquire_owned() else {
+        gate.app
+            .metrics
+            .rejected
+            .with_label_values(&["overloaded"])
+            .inc();
+        return ApiError::too_many(
+            "overloaded",
+            "the server is handling as many requests as it may; try again shortly",
+            1,
+        )
+        .into_response();
+    };
+    let timeout = gate.app.settings.request_timeout;
+    match tokio::time::timeout(timeout, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => {
+            gate.app
+                .metrics
+                .rejected
+                .with_label_values(&["timeout"])
+                .inc();
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                format!("the request took longer than {} s", timeout.as_secs()),
+            )
+            .into_response()
+        }
+    }
+}
+
+/// JWT check and per-token rate limit for `/api/v1`.
+async fn authenticate(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) -> Response {
+    let header = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let identity = match gate.app.verifier.verify_header(header) {
+        Ok(id) => id,
+        Err(e) => {
+            gate.app
+                .metrics
+                .rejected
+                .with_label_values(&["unauthorized"])
+                .inc();
+            tracing::info!(reason = %e.message, "refused a token");
+            return e.into_response();
+        }
+    };
+    if let Err(not_until) = gate.limiter.check_key(&identity.token_key) {
+        gate.app
+            .metrics
+            .rejected
+            .with_label_values(&["rate_limited"])
+            .inc();
+        let wait = not_until.wait_time_from(governor::clock::Clock::now(
+            &governor::clock::DefaultClock::default(),
+        ));
+        return ApiError::too_many(
+            "rate_limited",
+            "this token's request rate is over its limit",
+            wait.as_secs() + 1,
+        )
+        .into_response();
+    }
+    if !gate.ready.load(Ordering::Relaxed) {
+        return ApiError {
+            retry_after: Some(5),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                "the server is shutting down",
+            )
+        }
+        .into_response();
+    }
+    tracing::debug!(tenant = %identity.tenant, subject = identity.subject.as_deref().unwrap_or(""), "authenticated");
+    req.extensions_mut().insert(identity);
+    next.run(req).await
+}

@@ -1,0 +1,229 @@
+//! The OpenAPI 3.1 document served at `/api/v1/openapi.json`. Written out rather than
+//! derived: it is the contract, and a test checks that it names every route the
+//! router serves (and no other).
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+pub async fn handler() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        document().to_string(),
+    )
+        .into_response()
+}
+
+fn error_responses(codes: &[u16]) -> serde_json::Map<String, Value> {
+    codes
+        .iter()
+        .map(|c| {
+            (
+                c.to_string(),
+                json!({
+                    "description": match c {
+                        400 => "Bad request (codes: bad_request, invalid_json, semantic_unavailable)",
+                        401 => "Missing or invalid token (code: unauthorized)",
+                        403 => "Forbidden (codes: forbidden, path_not_allowed)",
+                        404 => "Not found (codes: project_not_found, job_not_found, symbol_not_found, file_not_found)",
+                        409 => "Ambiguous symbol (code: ambiguous_symbol)",
+                        413 => "Body too large (code: payload_too_large)",
+                        415 => "Unsupported body (codes: unsupported_media_type, bad_archive)",
+                        422 => "Unreadable path or revision (codes: path_unreadable, bad_revision)",
+                        429 => "Rate limited, queue full or overloaded (codes: rate_limited, queue_full, overloaded); see Retry-After",
+                        _ => "Error",
+                    },
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+                }),
+            )
+        })
+        .collect()
+}
+
+fn param(name: &str, location: &str, required: bool, schema: Value, description: &str) -> Value {
+    json!({"name": name, "in": location, "required": required, "schema": schema, "description": description})
+}
+
+fn project_param() -> Value {
+    param(
+        "project",
+        "path",
+        true,
+        json!({"type": "string"}),
+        "Project name",
+    )
+}
+
+fn symbol_param() -> Value {
+    param(
+        "symbol",
+        "query",
+        true,
+        json!({"type": "string"}),
+        "A name, qualified name, 16-digit node id or path:line",
+    )
+}
+
+fn read_op(summary: &str, params: Vec<Value>, schema: Value) -> Value {
+    let mut responses = error_responses(&[400, 401, 404, 409, 429]);
+    responses.insert(
+        "200".into(),
+        json!({
+            "description": "OK (header x-cache: hit or miss)",
+            "content": {"application/json": {"schema": schema}}
+        }),
+    );
+    let mut parameters = vec![project_param()];
+    parameters.extend(params);
+    json!({"get": {"summary": summary, "parameters": parameters, "responses": responses}})
+}
+
+fn list_of(item: &str) -> Value {
+    json!({"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": format!("#/components/schemas/{item}")}}}})
+}
+
+pub fn document() -> Value {
+    let limit = param(
+        "limit",
+        "query",
+        false,
+        json!({"type": "integer", "minimum": 1, "maximum": 1000}),
+        "Results",
+    );
+    let lang = param(
+        "lang",
+        "query",
+        false,
+        json!({"type": "string"}),
+        "Languages, comma-separated",
+    );
+    let kind = param(
+        "kind",
+        "query",
+        false,
+        json!({"type": "string"}),
+        "Kinds, comma-separated",
+    );
+    let glob = param(
+        "path",
+        "query",
+        false,
+        json!({"type": "string"}),
+        "Path glob",
+    );
+    let mut analyze_responses = error_responses(&[400, 401, 403, 413, 415, 422, 429]);
+    analyze_responses.insert("200".into(), json!({"description": "Already analysed with this content: the earlier job, with \"cached\": true", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}}));
+    analyze_responses.insert("202".into(), json!({"description": "Queued", "headers": {"Location": {"schema": {"type": "string"}}}, "content": {"application/json": {"schema": {"type": "object", "properties": {"job_id": {"type": "string"}, "status": {"type": "string"}}}}}}));
+    let mut job_responses = error_responses(&[401, 404]);
+    job_responses.insert("200".into(), json!({"description": "The job", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}}));
+    let mut cancel_responses = job_responses.clone();
+    cancel_responses.insert("202".into(), json!({"description": "Running: asked to stop at its next file", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}}));
+    let job_id = param("id", "path", true, json!({"type": "string"}), "Job id");
+    let node = json!({"type": "object", "properties": {
+        "id": {"type": "string"}, "kind": {"type": "string"}, "name": {"type": "string"},
+        "qualified_name": {"type": "string"}, "language": {"type": "string"},
+        "path": {"type": "string"}, "line": {"type": "integer"}, "end_line": {"type": "integer"},
+        "signature": {"type": ["string", "null"]}}});
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "CodeGraph",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Code intelligence: analyse repositories into a code graph, then search and query it. Every /api/v1 route needs `Authorization: Bearer <JWT>`; the token's `tenant` claim scopes everything."
+        },
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+                "Node": node,
+                "Hit": {"type": "object", "properties": {"path": {"type": "string"}, "line": {"type": "integer"}, "name": {"type": "string"}, "qualified_name": {"type": "string"}, "kind": {"type": "string"}, "score": {"type": "number"}}},
+                "SymbolHit": {"type": "object", "properties": {"node": {"$ref": "#/components/schemas/Node"}, "score": {"type": "number"}}},
+                "Related": {"type": "object", "properties": {"node": {"$ref": "#/components/schemas/Node"}, "edge": {"type": "string"}, "resolution": {"type": "string"}, "site_path": {"type": ["string", "null"]}, "site_line": {"type": ["integer", "null"]}}},
+                "Reached": {"type": "object", "properties": {"node": {"$ref": "#/components/schemas/Node"}, "depth": {"type": "integer"}}},
+                "Job": {"type": "object", "properties": {
+                    "job_id": {"type": "string"}, "project": {"type": "string"},
+                    "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
+                    "source": {"type": "object"}, "progress": {"type": ["object", "null"]},
+                    "result": {"type": ["object", "null"]}, "error": {"type": ["object", "null"]},
+                    "cached": {"type": "boolean"}}}
+            }
+        },
+        "paths": {
+            "/health": {"get": {"summary": "Liveness (no token)", "security": [], "responses": {"200": {"description": "OK"}}}},
+            "/ready": {"get": {"summary": "Readiness (no token); 503 while shutting down", "security": [], "responses": {"200": {"description": "Ready"}, "503": {"description": "Shutting down"}}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics (no token)", "security": [], "responses": {"200": {"description": "Text exposition format"}}}},
+            "/api/v1/analyze": {"post": {
+                "summary": "Analyse a directory, a git revision or an uploaded archive",
+                "parameters": [param("project", "query", false, json!({"type": "string"}), "Project name, for archive uploads")],
+                "requestBody": {"required": true, "content": {
+                    "application/json": {"schema": {"type": "object", "required": ["project", "path"], "properties": {
+                        "project": {"type": "string"},
+                        "path": {"type": "string", "description": "An absolute directory under an allowed root"},
+                        "rev": {"type": "string", "description": "Read this git revision of the repository at path"}}}},
+                    "application/zip": {"schema": {"type": "string", "format": "binary"}},
+                    "application/gzip": {"schema": {"type": "string", "format": "binary"}},
+                    "application/x-tar": {"schema": {"type": "string", "format": "binary"}}}},
+                "responses": analyze_responses}},
+            "/api/v1/jobs/{id}": {
+                "get": {"summary": "A job's status, progress and result", "parameters": [job_id.clone()], "responses": job_responses},
+                "delete": {"summary": "Cancel a job", "parameters": [job_id], "responses": cancel_responses}},
+            "/api/v1/projects": {"get": {"summary": "The caller's projects", "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object", "properties": {"projects": {"type": "array", "items": {"type": "object"}}}}}}}}}},
+            "/api/v1/projects/{project}": read_op("A project's summary", vec![], json!({"type": "object"})),
+            "/api/v1/projects/{project}/search": read_op("Search definitions", vec![
+                param("q", "query", true, json!({"type": "string", "maxLength": 1024}), "The query"),
+                param("mode", "query", false, json!({"type": "string", "enum": ["text", "semantic", "hybrid"]}), "Default hybrid"),
+                limit.clone(), lang.clone(), kind.clone(), glob.clone(),
+                param("strategy", "query", false, json!({"type": "string", "enum": ["exact", "balanced", "fast", "compact"]}), "Vector index"),
+                param("near", "query", false, json!({"type": "string"}), "Boost results in this path or near this symbol")],
+                json!({"type": "object", "properties": {"mode": {"type": "string"}, "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}}}})),
+            "/api/v1/projects/{project}/symbols": read_op("Definitions by name", vec![
+                param("name", "query", true, json!({"type": "string"}), "Name or qualified name"),
+                param("match", "query", false, json!({"type": "string", "enum": ["exact", "prefix", "fuzzy"]}), "Default exact"),
+                kind, lang, glob, limit], list_of("SymbolHit")),
+            "/api/v1/projects/{project}/callers": read_op("Who calls a symbol", vec![symbol_param()], list_of("Related")),
+            "/api/v1/projects/{project}/callees": read_op("What a symbol calls", vec![symbol_param()], list_of("Related")),
+            "/api/v1/projects/{project}/impact": read_op("What depends on a symbol", vec![symbol_param(),
+                param("depth", "query", false, json!({"type": "integer", "minimum": 1, "maximum": 10}), "Default 2")], list_of("Reached")),
+            "/api/v1/projects/{project}/path": read_op("Shortest path between two symbols", vec![
+                param("from", "query", true, json!({"type": "string"}), "Start symbol"),
+                param("to", "query", true, json!({"type": "string"}), "End symbol"),
+                param("max_depth", "query", false, json!({"type": "integer", "minimum": 1, "maximum": 10}), "Default 10")], list_of("Node")),
+            "/api/v1/projects/{project}/outline": read_op("A file's definitions", vec![
+                param("path", "query", true, json!({"type": "string"}), "Repository-relative path")], list_of("Reached")),
+            "/api/v1/projects/{project}/neighbours": read_op("The subgraph around a symbol", vec![symbol_param(),
+                param("radius", "query", false, json!({"type": "integer", "minimum": 1, "maximum": 10}), "Default 1"),
+                param("max_nodes", "query", false, json!({"type": "integer", "minimum": 1, "maximum": 5000}), "Default 200")],
+                json!({"type": "object", "properties": {"nodes": {"type": "array"}, "edges": {"type": "array"}}})),
+            "/api/v1/graphql": {"post": {"summary": "The read API over GraphQL", "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["query"], "properties": {"query": {"type": "string"}, "variables": {"type": "object"}}}}}}, "responses": {"200": {"description": "A GraphQL response (errors carry extensions.code)"}, "400": {"description": "Not a GraphQL request (code: invalid_json)"}, "401": {"description": "Missing or invalid token"}}}},
+            "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}}
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_document_names_every_route_and_method() {
+        let doc = super::document();
+        let paths = doc["paths"].as_object().unwrap();
+        let mut documented = 0;
+        for (path, item) in paths {
+            documented += item.as_object().unwrap().len();
+            assert!(
+                super::super::ROUTES.iter().any(|(_, p)| p == path),
+                "{path} is documented but not served"
+            );
+        }
+        for (method, path) in super::super::ROUTES {
+            let item = &paths
+                .get(*path)
+                .unwrap_or_else(|| panic!("{path} is not documented"));
+            assert!(
+                item.get(method.to_lowercase()).is_some(),
+                "{method} {path} is not documented"
+            );
+        }
+        assert_eq!(documented, super::super::ROUTES.len());
+    }
+}

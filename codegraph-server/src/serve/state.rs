@@ -1,0 +1,240 @@
+//! What the server keeps open: one store per tenant, the caches, the embedder, the
+//! job queue.
+//!
+//! Data layout under `--data-dir`:
+//!
+//! ```text
+//! tenants/<tenant>/        a CodeGraph store, as `codegraph index --db` makes it
+//!                          (RocksDB files, text/, vectors/); the CLI can query it
+//! jobs/<id>.json           one file per job, rewritten atomically at each change
+//! uploads/<id>.archive     uploaded archives until their job finishes
+//! ```
+//!
+//! Tenants are isolated by construction: a request's tenant selects the directory, so
+//! no query can reach another tenant's projects.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use codegraph_core::{CacheTier, Embedder};
+use codegraph_store::RocksStore;
+use codegraph_vector::{SemanticIndex, TantivyText};
+
+use super::cache::MokaTier;
+use super::config::Settings;
+use super::jobs::Jobs;
+use super::metrics::Metrics;
+
+/// One tenant's store, full-text index and embeddings directory.
+pub struct TenantStore {
+    pub name: String,
+    pub root: PathBuf,
+    pub store: RocksStore,
+    pub text: TantivyText,
+}
+
+impl TenantStore {
+    pub fn vectors_dir(&self) -> PathBuf {
+        crate::search::vectors_dir(&self.root)
+    }
+
+    /// Bytes on disk of the graph, the text index and the vectors.
+    pub fn sizes(&self) -> [(&'static str, u64); 3] {
+        [
+            ("graph", self.store.disk_size()),
+            ("text", dir_size(&crate::search::text_dir(&self.root))),
+            ("vectors", dir_size(&self.vectors_dir())),
+        ]
+    }
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            Ok(_) => e.metadata().map(|m| m.len()).unwrap_or(0),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// Opens tenants' stores on first use and keeps them open.
+pub struct Tenants {
+    base: PathBuf,
+    open: Mutex<HashMap<String, Arc<TenantStore>>>,
+}
+
+impl Tenants {
+    pub fn new(base: PathBuf) -> Tenants {
+        Tenants {
+            base,
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The tenant's store; `None` when it has none and `create` is false (read
+    /// requests never create directories).
+    pub fn get(
+        &self,
+        tenant: &str,
+        create: bool,
+    ) -> codegraph_core::Result<Option<Arc<TenantStore>>> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = open.get(tenant) {
+            return Ok(Some(Arc::clone(t)));
+        }
+        let root = self.base.join(tenant);
+        if !create && !root.join("CURRENT").is_file() {
+            return Ok(None);
+        }
+        let store = RocksStore::open(&root)?;
+        let text = TantivyText::open(crate::search::text_dir(&root))?;
+        let t = Arc::new(TenantStore {
+            name: tenant.to_string(),
+            root,
+            store,
+            text,
+        });
+        open.insert(tenant.to_string(), Arc::clone(&t));
+        Ok(Some(t))
+    }
+
+    /// Every tenant with a store on disk (for metrics at start).
+    pub fn on_disk(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(&self.base) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = entries
+            .flatten()
+            .filter(|e| e.path().join("CURRENT").is_file())
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .filter(|n| super::auth::valid_name(n))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The stores opened so far.
+    pub fn opened(&self) -> Vec<Arc<TenantStore>> {
+        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.values().cloned().collect()
+    }
+}
+
+/// A project's vector index, opened once and kept in the objects tier until the
+/// project is re-indexed. Searching an HNSW graph adjusts its beam, hence the lock.
+pub struct ProjectHandles {
+    pub semantic: Option<Mutex<SemanticIndex>>,
+}
+
+/// The key of the objects and results tiers: entries of one project are dropped
+/// together when it is re-indexed.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ProjectKey {
+    pub tenant: String,
+    pub project: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ResultKey {
+    pub project: ProjectKey,
+    /// The route and its canonical query string.
+    pub request: String,
+}
+
+/// The query-embedding tier in front of the configured embedder.
+pub struct CachedEmbedder {
+    pub inner: Arc<dyn Embedder>,
+    pub cache: MokaTier<String, Arc<Vec<f32>>>,
+}
+
+impl Embedder for CachedEmbedder {
+    fn model_id(&self) -> &str {
+        self.inner.model_id()
+    }
+
+    fn dimension(&self) -> usize {
+        self.inner.dimension()
+    }
+
+    fn embed_documents(&self, texts: &[&str]) -> codegraph_core::Result<Vec<Vec<f32>>> {
+        self.inner.embed_documents(texts)
+    }
+
+    fn embed_query(&self, text: &str) -> codegraph_core::Result<Vec<f32>> {
+        if let Some(v) = self.cache.get(&text.to_string()) {
+            return Ok(v.as_ref().clone());
+        }
+        let v = self.inner.embed_query(text)?;
+        self.cache.insert(text.to_string(), Arc::new(v.clone()));
+        Ok(v)
+    }
+}
+
+/// Everything handlers and workers share.
+pub struct App {
+    pub settings: Settings,
+    pub tenants: Tenants,
+    pub jobs: Jobs,
+    pub metrics: Arc<Metrics>,
+    pub embedder: Option<Arc<CachedEmbedder>>,
+    pub objects: MokaTier<ProjectKey, Arc<ProjectHandles>>,
+    pub results: MokaTier<ResultKey, axum::body::Bytes>,
+    pub verifier: super::auth::Verifier,
+}
+
+impl App {
+    /// Drops every cached object and answer of a project; called when a job changed it.
+    pub fn invalidate(&self, tenant: &str, project: &str) {
+        let key = ProjectKey {
+            tenant: tenant.to_string(),
+            project: project.to_string(),
+        };
+        self.objects.invalidate(&key);
+        self.results
+            .invalidate_where(&|k: &ResultKey| k.project == key);
+    }
+
+    /// Refreshes the per-tenant size and RocksDB gauges.
+    pub fn record_sizes(&self, tenant: &TenantStore) {
+        for (part, bytes) in tenant.sizes() {
+            self.metrics
+                .index_bytes
+                .with_label_values(&[&tenant.name, part])
+                .set(bytes as i64);
+        }
+        for (cf, property, value) in tenant.store.statistics() {
+            self.metrics
+                .rocksdb
+                .with_label_values(&[&tenant.name, cf, property])
+                .set(value as i64);
+        }
+    }
+
+    /// The project's handles, opening them on a miss.
+    pub fn handles(
+        &self,
+        tenant: &TenantStore,
+        project: &str,
+    ) -> codegraph_core::Result<Arc<ProjectHandles>> {
+        let key = ProjectKey {
+            tenant: tenant.name.clone(),
+            project: project.to_string(),
+        };
+        if let Some(h) = self.objects.get(&key) {
+            return Ok(h);
+        }
+        let semantic = match &self.embedder {
+            Some(_) => SemanticIndex::open(&tenant.vectors_dir(), project)?.map(Mutex::new),
+            None => None,
+        };
+        let h = Arc::new(ProjectHandles { semantic });
+        self.objects.insert(key, Arc::clone(&h));
+        Ok(h)
+    }
+}

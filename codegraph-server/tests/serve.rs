@@ -1,0 +1,904 @@
+//! `codegraph serve`, driven over HTTP: a real server on an ephemeral port per test.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+const SECRET: &str = "a-test-only-shared-secret-of-40-bytes-xx";
+
+struct Server {
+    child: Child,
+    base: String,
+    agent: ureq::Agent,
+}
+
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Value,
+    text: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+fn answer(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
+    let mut r = r.unwrap_or_else(|e| panic!("the server does not answer: {e}"));
+    let status = r.status().as_u16();
+    let headers = r
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let text = r.body_mut().read_to_string().unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Answer {
+        status,
+        headers,
+        body,
+        text,
+    }
+}
+
+impl Server {
+    fn start(data: &Path, root: &Path, extra: &[&str]) -> Server {
+        let mut cmd = common::codegraph();
+        cmd.args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .arg("--allow-root")
+            .arg(root)
+            .args(extra)
+            .env("CODEGRAPH_JWT_SECRET", SECRET)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = cmd.spawn().expect("the server starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("codegraph: listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .new_agent();
+        Server { child, base, agent }
+    }
+
+    fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        let mut req = self.agent.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        answer(req.call())
+    }
+
+    fn get_with(&self, path: &str, authorization: &str) -> Answer {
+        answer(
+            self.agent
+                .get(format!("{}{path}", self.base))
+                .header("Authorization", authorization)
+                .call(),
+        )
+    }
+
+    fn post_json(&self, path: &str, token: &str, body: &Value) -> Answer {
+        answer(
+            self.agent
+                .post(format!("{}{path}", self.base))
+                .header("Authorization", format!("Bearer {token}"))
+                .send_json(body),
+        )
+    }
+
+    fn post_raw(&self, path: &str, token: &str, content_type: &str, body: &[u8]) -> Answer {
+        answer(
+            self.agent
+                .post(format!("{}{path}", self.base))
+                .header("Authorization", format!("Bearer {token}"))
+                .header("Content-Type", content_type)
+                .send(body),
+        )
+    }
+
+    fn delete(&self, path: &str, token: &str) -> Answer {
+        answer(
+            self.agent
+                .delete(format!("{}{path}", self.base))
+                .header("Authorization", format!("Bearer {token}"))
+                .call(),
+        )
+    }
+
+    /// Polls a job until it finishes.
+    fn wait_job(&self, token: &str, id: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let a = self.get(&format!("/api/v1/jobs/{id}"), Some(token));
+            assert_eq!(a.status, 200, "{}", a.text);
+            match a.body["status"].as_str() {
+                Some("succeeded") | Some("failed") => return a.body,
+                _ => {}
+            }
+            assert!(
+                Instant::now() < deadline,
+                "job {id} did not finish: {}",
+                a.text
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGTERM, then waits for a clean exit.
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let ok = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "the server exited with {status}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn now() -> u64 {
+    jsonwebtoken::get_current_timestamp()
+}
+
+fn hs256(claims: Value) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+fn token(tenant: &str) -> String {
+    hs256(json!({"tenant": tenant, "sub": "test", "exp": now() + 600}))
+}
+
+/// A small Python project under an allowed root.
+fn project(root: &Path, name: &str, extra: &str) -> PathBuf {
+    let dir = root.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("app.py"),
+        format!(
+            "def helper(x):\n    return x + 1\n\n\ndef main():\n    return helper(2)\n\n\n\
+             class Greeter:\n    def greet(self, name):\n        return format_name(name)\n\n\n\
+             def format_name(name):\n    \"\"\"Title-case a person's name.\"\"\"\n    return name.title()\n{extra}"
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+fn analyze(server: &Server, token: &str, project: &str, path: &Path) -> Answer {
+    server.post_json(
+        "/api/v1/analyze",
+        token,
+        &json!({"project": project, "path": path}),
+    )
+}
+
+fn b64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n =
+            chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+fn openssl(args: &[&str]) {
+    let ok = std::process::Command::new("openssl")
+        .args(args)
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl is installed")
+        .success();
+    assert!(ok, "openssl {args:?}");
+}
+
+#[test]
+fn the_server_refuses_to_start_without_a_key() {
+    let data = tempfile::tempdir().unwrap();
+    let out = common::codegraph()
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .env_remove("CODEGRAPH_JWT_SECRET")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no JWT key"), "{err}");
+    let short = common::codegraph()
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .env("CODEGRAPH_JWT_SECRET", "short")
+        .output()
+        .unwrap();
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 32"));
+}
+
+#[test]
+fn every_auth_failure_is_a_401_with_a_json_body() {
+    let keys = tempfile::tempdir().unwrap();
+    let k = |n: &str| keys.path().join(n).to_str().unwrap().to_string();
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-out",
+        &k("rsa.pem"),
+    ]);
+    openssl(&[
+        "pkey",
+        "-in",
+        &k("rsa.pem"),
+        "-pubout",
+        "-out",
+        &k("rsa.pub"),
+    ]);
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        &k("ec.pem"),
+    ]);
+    openssl(&["pkey", "-in", &k("ec.pem"), "-pubout", "-out", &k("ec.pub")]);
+    let data = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        data.path(),
+        root.path(),
+        &[
+            "--jwt-public-key",
+            &k("rsa.pub"),
+            "--jwt-public-key",
+            &k("ec.pub"),
+            "--jwt-issuer",
+            "https://issuer.test",
+            "--jwt-audience",
+            "codegraph",
+        ],
+    );
+    let good = json!({"tenant": "acme", "exp": now() + 600, "iss": "https://issuer.test", "aud": "codegraph"});
+    let with = |key: &str, value: Value| {
+        let mut c = good.clone();
+        if value.is_null() {
+            c.as_object_mut().unwrap().remove(key);
+        } else {
+            c[key] = value;
+        }
+        c
+    };
+    // The open routes need nothing.
+    for open in ["/health", "/ready", "/metrics"] {
+        assert_eq!(server.get(open, None).status, 200, "{open}");
+    }
+    // Each valid algorithm is accepted.
+    let rsa = EncodingKey::from_rsa_pem(&std::fs::read(k("rsa.pem")).unwrap()).unwrap();
+    let ec = EncodingKey::from_ec_pem(&std::fs::read(k("ec.pem")).unwrap()).unwrap();
+    let rs256 = jsonwebtoken::encode(&Header::new(Algorithm::RS256), &good, &rsa).unwrap();
+    let es256 = jsonwebtoken::encode(&Header::new(Algorithm::ES256), &good, &ec).unwrap();
+    for t in [&hs256(good.clone()), &rs256, &es256] {
+        let a = server.get("/api/v1/projects", Some(t));
+        assert_eq!(a.status, 200, "{}", a.text);
+        assert_eq!(a.body["projects"], json!([]));
+    }
+    // alg: none, and HS256 signed with the RSA public key (algorithm confusion).
+    let payload = b64(serde_json::to_string(&good).unwrap().as_bytes());
+    let none = format!("{}.{payload}.", b64(br#"{"alg":"none","typ":"JWT"}"#));
+    let confused = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &good,
+        &EncodingKey::from_secret(&std::fs::read(k("rsa.pub")).unwrap()),
+    )
+    .unwrap();
+    let wrong_secret = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &good,
+        &EncodingKey::from_secret(b"another-secret-that-is-long-enough-to-use"),
+    )
+    .unwrap();
+    let hs512 = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS512),
+        &good,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap();
+    let mut tampered = rs256.clone();
+    tampered.insert_str(tampered.find('.').unwrap() + 1, "e30");
+    let cases: Vec<(&str, String)> = vec![
+        ("no header", String::new()),
+        ("basic auth", "Basic dXNlcjpwYXNz".into()),
+        ("garbage", "Bearer not.a.jwt".into()),
+        ("alg none", format!("Bearer {none}")),
+        ("algorithm confusion", format!("Bearer {confused}")),
+        ("wrong secret", format!("Bearer {wrong_secret}")),
+        ("HS512", format!("Bearer {hs512}")),
+        ("tampered payload", format!("Bearer {tampered}")),
+        (
+            "expired",
+            format!("Bearer {}", hs256(with("exp", json!(now() - 120)))),
+        ),
+        (
+            "no exp",
+            format!("Bearer {}", hs256(with("exp", Value::Null))),
+        ),
+        (
+            "not yet valid",
+            format!("Bearer {}", hs256(with("nbf", json!(now() + 600)))),
+        ),
+        (
+            "wrong issuer",
+            format!("Bearer {}", hs256(with("iss", json!("https://evil.test")))),
+        ),
+        (
+            "no issuer",
+            format!("Bearer {}", hs256(with("iss", Value::Null))),
+        ),
+        (
+            "wrong audience",
+            format!("Bearer {}", hs256(with("aud", json!("other")))),
+        ),
+        (
+            "no tenant",
+            format!("Bearer {}", hs256(with("tenant", Value::Null))),
+        ),
+        (
+            "bad tenant",
+            format!("Bearer {}", hs256(with("tenant", json!("../x")))),
+        ),
+    ];
+    for (what, header) in cases {
+        let a = if header.is_empty() {
+            server.get("/api/v1/projects", None)
+        } else {
+            server.get_with("/api/v1/projects", &header)
+        };
+        assert_eq!(a.status, 401, "{what}: {}", a.text);
+        assert_eq!(a.code(), "unauthorized", "{what}: {}", a.text);
+        assert!(a.body["error"]["message"].as_str().is_some(), "{what}");
+        assert_eq!(a.header("content-type"), Some("application/json"), "{what}");
+    }
+    // The metrics count them.
+    let m = server.get("/metrics", None).text;
+    assert!(
+        m.contains("codegraph_http_rejected_total{reason=\"unauthorized\"} 16"),
+        "{m}"
+    );
+}
+
+#[test]
+fn analyze_then_search_and_query_with_caches_and_tenant_isolation() {
+    let data = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let dir = project(root.path(), "demo", "");
+    let server = Server::start(data.path(), root.path(), &[]);
+    let acme = token("acme");
+    let other = token("other");
+
+    let a = analyze(&server, &acme, "demo", &dir);
+    assert_eq!(a.status, 202, "{}", a.text);
+    assert_eq!(a.body["status"], "queued");
+    let id = a.body["job_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        a.header("location"),
+        Some(format!("/api/v1/jobs/{id}").as_str())
+    );
+    let job = server.wait_job(&acme, &id);
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["result"]["parsed"], 1, "{job}");
+
+    // The same content again: the cached result, at once.
+    let again = analyze(&server, &acme, "demo", &dir);
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.body["cached"], true);
+    assert_eq!(again.body["job_id"], id.as_str());
+
+    // Search, twice: the second answer comes from the results tier.
+    let q = "/api/v1/projects/demo/search?q=title+case+person+name&mode=text&limit=5";
+    let first = server.get(q, Some(&acme));
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.header("x-cache"), Some("miss"));
+    assert_eq!(first.body["mode"], "text");
+    let results = first.body["results"].as_array().unwrap();
+    assert_eq!(results[0]["name"], "format_name", "{}", first.text);
+    for field in ["path", "line", "name", "kind", "score"] {
+        assert!(results[0].get(field).is_some(), "{field}");
+    }
+    let second = server.get(q, Some(&acme));
+    assert_eq!(second.header("x-cache"), Some("hit"));
+    assert_eq!(second.body, first.body);
+    // Hybrid without a model falls back to text and says so; semantic says why not.
+    let hybrid = server.get("/api/v1/projects/demo/search?q=helper", Some(&acme));
+    assert_eq!(hybrid.body["mode"], "text", "{}", hybrid.text);
+    let semantic = server.get(
+        "/api/v1/projects/demo/search?q=helper&mode=semantic",
+        Some(&acme),
+    );
+    assert_eq!(
+        (semantic.status, semantic.code()),
+        (400, "semantic_unavailable"),
+        "{}",
+        semantic.text
+    );
+
+    // The graph.
+    let callers = server.get("/api/v1/projects/demo/callers?symbol=helper", Some(&acme));
+    assert_eq!(callers.status, 200, "{}", callers.text);
+    assert_eq!(
+        callers.body["results"][0]["name"], "main",
+        "{}",
+        callers.text
+    );
+    let callees = server.get("/api/v1/projects/demo/callees?symbol=main", Some(&acme));
+    assert_eq!(
+        callees.body["results"][0]["name"], "helper",
+        "{}",
+        callees.text
+    );
+    let impact = server.get(
+        "/api/v1/projects/demo/impact?symbol=format_name&depth=2",
+        Some(&acme),
+    );
+    let names: Vec<&str> = impact.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"greet"), "{}", impact.text);
+    let path = server.get(
+        "/api/v1/projects/demo/path?from=main&to=helper",
+        Some(&acme),
+    );
+    assert_eq!(
+        path.body["results"].as_array().unwrap().len(),
+        2,
+        "{}",
+        path.text
+    );
+    let outline = server.get("/api/v1/projects/demo/outline?path=app.py", Some(&acme));
+    assert!(outline.text.contains("Greeter"), "{}", outline.text);
+    let symbols = server.get(
+        "/api/v1/projects/demo/symbols?name=gre&match=prefix",
+        Some(&acme),
+    );
+    assert_eq!(
+        symbols.body["results"].as_array().unwrap().len(),
+        1,
+        "{}",
+        symbols.text
+    );
+    assert_eq!(
+        symbols.body["results"][0]["name"], "greet",
+        "{}",
+        symbols.text
+    );
+    let hood = server.get(
+        "/api/v1/projects/demo/neighbours?symbol=helper",
+        Some(&acme),
+    );
+    assert!(
+        hood.body["nodes"].as_array().unwrap().len() >= 2,
+        "{}",
+        hood.text
+    );
+    let missing = server.get(
+        "/api/v1/projects/demo/callers?symbol=nothing_here",
+        Some(&acme),
+    );
+    assert_eq!((missing.status, missing.code()), (404, "symbol_not_found"));
+    let bad = server.get("/api/v1/projects/demo/search?q=x&limit=0", Some(&acme));
+    assert_eq!((bad.status, bad.code()), (400, "bad_request"));
+    let bad_mode = server.get("/api/v1/projects/demo/search?q=x&mode=psychic", Some(&acme));
+    assert_eq!(bad_mode.status, 400, "{}", bad_mode.text);
+
+    // GraphQL answers the same questions.
+    let gql = server.post_json(
+        "/api/v1/graphql",
+        &acme,
+        &json!({"query": "{ callers(project: \"demo\", symbol: \"helper\") { node { name line } resolution } projects { name files } }"}),
+    );
+    assert_eq!(gql.status, 200, "{}", gql.text);
+    assert_eq!(
+        gql.body["data"]["callers"][0]["node"]["name"], "main",
+        "{}",
+        gql.text
+    );
+    assert_eq!(gql.body["data"]["projects"][0]["files"], 1, "{}", gql.text);
+    let gql_err = server.post_json(
+        "/api/v1/graphql",
+        &other,
+        &json!({"query": "{ callers(project: \"demo\", symbol: \"helper\") { resolution } }"}),
+    );
+    assert_eq!(
+        gql_err.body["errors"][0]["extensions"]["code"], "project_not_found",
+        "{}",
+        gql_err.text
+    );
+
+    // Another tenant sees none of it.
+    assert_eq!(
+        server.get("/api/v1/projects", Some(&other)).body["projects"],
+        json!([])
+    );
+    for path in [
+        "/api/v1/projects/demo".to_string(),
+        "/api/v1/projects/demo/search?q=helper".to_string(),
+        "/api/v1/projects/demo/callers?symbol=helper".to_string(),
+    ] {
+        let a = server.get(&path, Some(&other));
+        assert_eq!(
+            (a.status, a.code()),
+            (404, "project_not_found"),
+            "{path}: {}",
+            a.text
+        );
+    }
+    let theirs = server.get(&format!("/api/v1/jobs/{id}"), Some(&other));
+    assert_eq!((theirs.status, theirs.code()), (404, "job_not_found"));
+    assert_eq!(
+        server.delete(&format!("/api/v1/jobs/{id}"), &other).status,
+        404
+    );
+
+    // A change re-analyses and drops the cached answers.
+    project(
+        root.path(),
+        "demo",
+        "\n\ndef name_in_title_case(n):\n    return format_name(n)\n",
+    );
+    let changed = analyze(&server, &acme, "demo", &dir);
+    assert_eq!(changed.status, 202, "{}", changed.text);
+    let job2 = server.wait_job(&acme, changed.body["job_id"].as_str().unwrap());
+    assert_eq!(job2["status"], "succeeded", "{job2}");
+    let fresh = server.get(q, Some(&acme));
+    assert_eq!(fresh.header("x-cache"), Some("miss"));
+    assert!(fresh.text.contains("name_in_title_case"), "{}", fresh.text);
+
+    // Metrics: request counts, the cache tiers, the queue, RocksDB.
+    let m = server.get("/metrics", None).text;
+    for needle in [
+        "codegraph_cache_hits_total{tier=\"results\"} 1",
+        "codegraph_http_request_duration_seconds_bucket",
+        "codegraph_jobs_total{status=\"succeeded\"} 2",
+        "codegraph_jobs_queue_depth 0",
+        "codegraph_rocksdb_property{cf=",
+        "codegraph_index_size_bytes{part=\"graph\",tenant=\"acme\"}",
+        "process_resident_memory_bytes",
+    ] {
+        assert!(m.contains(needle), "no {needle} in\n{m}");
+    }
+
+    // Every documented route is served (nothing answers route_not_found).
+    let doc = server.get("/api/v1/openapi.json", Some(&acme));
+    assert_eq!(doc.body["openapi"], "3.1.0");
+    for (path, item) in doc.body["paths"].as_object().unwrap() {
+        let url = path.replace("{project}", "demo").replace("{id}", &id);
+        for method in item.as_object().unwrap().keys() {
+            let a = match method.as_str() {
+                "get" => server.get(&url, Some(&acme)),
+                "post" => server.post_raw(&url, &acme, "application/json", b"{}"),
+                "delete" => server.delete(&url, &acme),
+                m => panic!("{m}"),
+            };
+            assert_ne!(a.code(), "route_not_found", "{method} {url}");
+            assert_ne!(a.status, 405, "{method} {url}");
+        }
+    }
+    server.stop();
+}
+
+#[test]
+fn bad_requests_get_clear_json_errors() {
+    let data = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let inside = project(root.path(), "ok", "");
+    project(outside.path(), "secret", "");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(outside.path().join("secret"), root.path().join("link")).unwrap();
+    let server = Server::start(data.path(), root.path(), &["--max-body-bytes", "100000"]);
+    let t = token("acme");
+    let cases = [
+        (
+            format!("{}/ok/../ok", root.path().display()),
+            403,
+            "path_not_allowed",
+        ),
+        (
+            outside.path().join("secret").display().to_string(),
+            403,
+            "path_not_allowed",
+        ),
+        (
+            format!("{}/link", root.path().display()),
+            403,
+            "path_not_allowed",
+        ),
+        ("relative/path".to_string(), 400, "bad_request"),
+        (
+            format!("{}/missing", root.path().display()),
+            422,
+            "path_unreadable",
+        ),
+    ];
+    for (path, status, code) in cases {
+        let a = server.post_json(
+            "/api/v1/analyze",
+            &t,
+            &json!({"project": "p", "path": path}),
+        );
+        assert_eq!((a.status, a.code()), (status, code), "{path}: {}", a.text);
+    }
+    let bad_project = analyze(&server, &t, "../up", &inside);
+    assert_eq!(
+        (bad_project.status, bad_project.code()),
+        (400, "bad_request")
+    );
+    for body in [
+        &b"{not json"[..],
+        b"{\"project\": \"p\"}",
+        b"{\"project\":\"p\",\"path\":\"/x\",\"extra\":1}",
+    ] {
+        let a = server.post_raw("/api/v1/analyze", &t, "application/json", body);
+        assert_eq!((a.status, a.code()), (400, "invalid_json"), "{}", a.text);
+    }
+    let gql = server.post_raw("/api/v1/graphql", &t, "application/json", b"[1,2");
+    assert_eq!((gql.status, gql.code()), (400, "invalid_json"));
+    let xml = server.post_raw("/api/v1/analyze", &t, "text/xml", b"<a/>");
+    assert_eq!((xml.status, xml.code()), (415, "unsupported_media_type"));
+    // Announced as too large: refused from the headers, before any of the body is
+    // read (a client still sending would see its connection reset, so none is sent).
+    let host = server.base.trim_start_matches("http://");
+    let mut conn = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        conn,
+        "POST /api/v1/analyze?project=p HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {t}\r\n\
+         Content-Type: application/zip\r\nContent-Length: 200000\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut big = String::new();
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let _ = std::io::Read::read_to_string(&mut conn, &mut big);
+    assert!(big.starts_with("HTTP/1.1 413"), "{big}");
+    assert!(big.contains("payload_too_large"), "{big}");
+    let long = server.get(
+        &format!("/api/v1/projects/p/search?q={}", "a".repeat(9000)),
+        Some(&t),
+    );
+    assert_eq!((long.status, long.code()), (414, "uri_too_long"));
+    let nowhere = server.get("/api/v1/nowhere", Some(&t));
+    assert_eq!((nowhere.status, nowhere.code()), (404, "route_not_found"));
+    let method = server.delete("/api/v1/projects", &t);
+    assert_eq!((method.status, method.code()), (405, "method_not_allowed"));
+    assert!(server.get("/health", None).header("x-request-id").is_some());
+}
+
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut z = zip::ZipWriter::new(&mut out);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in entries {
+        z.start_file(*name, opts).unwrap();
+        z.write_all(bytes).unwrap();
+    }
+    z.finish().unwrap();
+    out.into_inner()
+}
+
+#[test]
+fn archives_are_analysed_and_zip_slip_and_bombs_are_refused() {
+    let data = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        data.path(),
+        root.path(),
+        &["--max-unpacked-bytes", "5000000"],
+    );
+    let t = token("acme");
+    let code = b"def upload_me():\n    return 1\n";
+    let slip = zip_of(&[
+        ("pkg/mod.py", code),
+        ("../../escaped.py", code),
+        ("/abs.py", code),
+    ]);
+    let a = server.post_raw("/api/v1/analyze?project=up", &t, "application/zip", &slip);
+    assert_eq!(a.status, 202, "{}", a.text);
+    let job = server.wait_job(&t, a.body["job_id"].as_str().unwrap());
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["result"]["parsed"], 1, "{job}");
+    let skipped = job["result"]["skipped_files"].to_string();
+    assert!(
+        skipped.contains("escaped.py") && skipped.contains("abs.py"),
+        "{job}"
+    );
+    assert!(!data.path().join("escaped.py").exists());
+    let found = server.get("/api/v1/projects/up/symbols?name=upload_me", Some(&t));
+    assert_eq!(
+        found.body["results"][0]["path"], "pkg/mod.py",
+        "{}",
+        found.text
+    );
+
+    // A zip bomb: 50 MB of zeros in a few kilobytes; refused without inflating it.
+    let bomb = zip_of(&[("big.py", &vec![b'#'; 50_000_000])]);
+    assert!(bomb.len() < 200_000);
+    let a = server.post_raw("/api/v1/analyze?project=bomb", &t, "application/zip", &bomb);
+    assert_eq!(a.status, 202, "{}", a.text);
+    let job = server.wait_job(&t, a.body["job_id"].as_str().unwrap());
+    assert_eq!(job["result"]["parsed"].as_u64().unwrap_or(0), 0, "{job}");
+    assert!(
+        job.to_string().contains("big.py") || job["status"] == "failed",
+        "{job}"
+    );
+
+    // A gzip bomb in a tar: stops at the unpacked-size limit; the job fails and says so.
+    let mut tar = tar::Builder::new(Vec::new());
+    for i in 0..8 {
+        let body = vec![b' '; 1_000_000];
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, format!("f{i}.py"), &body[..])
+            .unwrap();
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&tar.into_inner().unwrap()).unwrap();
+    let tgz = gz.finish().unwrap();
+    let a = server.post_raw("/api/v1/analyze?project=tgz", &t, "application/gzip", &tgz);
+    assert_eq!(a.status, 202, "{}", a.text);
+    let job = server.wait_job(&t, a.body["job_id"].as_str().unwrap());
+    assert_eq!(job["status"], "failed", "{job}");
+    assert!(
+        job["error"]["message"].as_str().unwrap().contains("limit"),
+        "{job}"
+    );
+
+    // Not an archive at all.
+    let junk = server.post_raw("/api/v1/analyze?project=j", &t, "application/zip", b"hello");
+    assert_eq!((junk.status, junk.code()), (415, "bad_archive"));
+    // Uploads are removed once their jobs finish.
+    let left: Vec<_> = std::fs::read_dir(data.path().join("uploads"))
+        .unwrap()
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(server.get("/health", None).status, 200);
+}
+
+#[test]
+fn a_full_queue_answers_429_and_a_restart_keeps_queued_jobs() {
+    let data = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let t = token("acme");
+    let dirs: Vec<PathBuf> = (0..3)
+        .map(|i| project(root.path(), &format!("p{i}"), ""))
+        .collect();
+    // No workers: jobs wait.
+    let server = Server::start(
+        data.path(),
+        root.path(),
+        &["--workers", "0", "--queue-capacity", "2"],
+    );
+    let mut ids = Vec::new();
+    for (i, dir) in dirs.iter().enumerate().take(2) {
+        let a = analyze(&server, &t, &format!("p{i}"), dir);
+        assert_eq!(a.status, 202, "{}", a.text);
+        ids.push(a.body["job_id"].as_str().unwrap().to_string());
+    }
+    // The same work again is the same job, not a new one.
+    let dup = analyze(&server, &t, "p0", &dirs[0]);
+    assert_eq!(
+        (dup.status, dup.body["job_id"].as_str()),
+        (202, Some(ids[0].as_str()))
+    );
+    let full = analyze(&server, &t, "p2", &dirs[2]);
+    assert_eq!(
+        (full.status, full.code()),
+        (429, "queue_full"),
+        "{}",
+        full.text
+    );
+    assert!(full.header("retry-after").is_some());
+    // Cancel one, queue the third in its place.
+    let cancelled = server.delete(&format!("/api/v1/jobs/{}", ids[1]), &t);
+    assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+    assert_eq!(cancelled.body["status"], "failed");
+    assert_eq!(cancelled.body["error"]["code"], "cancelled");
+    let third = analyze(&server, &t, "p2", &dirs[2]);
+    assert_eq!(third.status, 202, "{}", third.text);
+    ids.push(third.body["job_id"].as_str().unwrap().to_string());
+    let m = server.get("/metrics", None).text;
+    assert!(m.contains("codegraph_jobs_queue_depth 2"), "{m}");
+    server.stop();
+
+    // A server with a worker on the same data directory runs what was queued.
+    let server = Server::start(data.path(), root.path(), &["--workers", "1"]);
+    for id in [&ids[0], &ids[2]] {
+        let job = server.wait_job(&t, id);
+        assert_eq!(job["status"], "succeeded", "{job}");
+    }
+    let cancelled = server.get(&format!("/api/v1/jobs/{}", ids[1]), Some(&t));
+    assert_eq!(cancelled.body["status"], "failed");
+    let projects = server.get("/api/v1/projects", Some(&t));
+    assert_eq!(
+        projects.body["projects"].as_array().unwrap().len(),
+        2,
+        "{}",
+        projects.text
+    );
+    server.stop();
+}
+
+#[test]
+fn each_token_has_its_own_rate_limit() {
+    let data = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        data.path(),
+        root.path(),
+        &["--rate-limit", "1", "--rate-burst", "3"],
+    );
+    let a = token("acme");
+    let b = hs256(json!({"tenant": "acme", "sub": "other", "exp": now() + 600}));
+    let statuses: Vec<u16> = (0..5)
+        .map(|_| server.get("/api/v1/projects", Some(&a)).status)
+        .collect();
+    assert_eq!(&statuses[..3], &[200, 200, 200]);
+    assert!(statuses[3..].contains(&429), "{statuses:?}");
+    let limited = server.get("/api/v1/projects", Some(&a));
+    if limited.status == 429 {
+        assert_eq!(limited.code(), "rate_limited");
+        assert!(limited.header("retry-after").is_some());
+    }
+    assert_eq!(server.get("/api/v1/projects", Some(&b)).status, 200);
+    // The open routes are not limited.
+    assert_eq!(server.get("/health", None).status, 200);
+}
