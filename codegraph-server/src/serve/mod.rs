@@ -76,27 +76,101 @@ struct Gate {
 
 pub fn serve(mut args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
     let settings = Settings::load(&mut args, std::env::var("CODEGRAPH_JWT_SECRET").ok())?;
-    init_tracing(settings.log_format);
+    let telemetry = init_tracing(settings.log_format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("codegraph-http")
         .build()
         .context("cannot start the async runtime")?;
     let embedder = args.model.load()?;
-    runtime.block_on(run(settings, embedder))?;
+    let result = runtime.block_on(run(settings, embedder));
+    #[cfg(feature = "otlp")]
+    if let Some(provider) = telemetry
+        && let Err(e) = provider.shutdown()
+    {
+        eprintln!("codegraph: flushing OTLP spans failed: {e}");
+    }
+    #[cfg(not(feature = "otlp"))]
+    let _ = telemetry;
+    result?;
     Ok(std::process::ExitCode::SUCCESS)
 }
 
-fn init_tracing(format: LogFormat) {
+/// Logs to standard error (JSON or text), and with the `otlp` feature and
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans to an OpenTelemetry collector too. The
+/// returned guard flushes the exporter when dropped.
+fn init_tracing(format: LogFormat) -> Option<Telemetry> {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.try_init(),
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = match format {
+        LogFormat::Json => fmt.json().flatten_event(true).boxed(),
+        LogFormat::Text => fmt.boxed(),
     };
+    let (otel, telemetry) = otlp_layer();
+    let _ = tracing_subscriber::registry()
+        .with(fmt.with_filter(filter))
+        .with(otel)
+        .try_init();
+    telemetry
+}
+
+#[cfg(feature = "otlp")]
+type Telemetry = opentelemetry_sdk::trace::SdkTracerProvider;
+#[cfg(not(feature = "otlp"))]
+type Telemetry = ();
+
+#[cfg(feature = "otlp")]
+fn otlp_layer<S>() -> (
+    Option<Box<dyn tracing_subscriber::Layer<S> + Send + Sync>>,
+    Option<Telemetry>,
+)
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    use opentelemetry::trace::TracerProvider;
+    use opentelemetry_otlp::WithExportConfig;
+    use tracing_subscriber::Layer;
+    let Ok(endpoint) = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT") else {
+        return (None, None);
+    };
+    let exporter = match opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(format!("{}/v1/traces", endpoint.trim_end_matches('/')))
+        .build()
+    {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("codegraph: OTLP export disabled: {e}");
+            return (None, None);
+        }
+    };
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(
+            opentelemetry_sdk::Resource::builder()
+                .with_service_name("codegraph")
+                .build(),
+        )
+        .build();
+    let layer = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("codegraph"))
+        .with_filter(tracing_subscriber::filter::LevelFilter::INFO);
+    (Some(layer.boxed()), Some(provider))
+}
+
+#[cfg(not(feature = "otlp"))]
+fn otlp_layer<S>() -> (
+    Option<Box<dyn tracing_subscriber::Layer<S> + Send + Sync>>,
+    Option<Telemetry>,
+)
+where
+    S: tracing::Subscriber,
+{
+    (None, None)
 }
 
 /// Builds the shared state: stores, caches, the job queue.

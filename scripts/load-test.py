@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""Load test of `codegraph serve` with wrk, on this machine, in one run.
+
+1. Starts the release server on an ephemeral port with a fresh data directory and a
+   random secret, analyses a real package (Flask, fetched by scripts/fetch-corpus.sh),
+   and waits for the job.
+2. Cached search: one URL over and over (after a warm-up, every answer is a hit of the
+   results tier): p50/p99 latency and requests per second.
+3. Uncached search: a Lua script makes every request's query unique, so each one
+   runs BM25 and reads the graph: p50/p99 and requests per second.
+4. Twice capacity: a server admitting --max-in-flight N requests at once, driven with
+   2N connections of uncached searches: answers by status (200 or 429, never 5xx or a
+   socket error), and the server's resident memory before, at the peak, and after.
+
+wrk and the server share the machine's cores; the figures are what one box does,
+load generator included. Needs wrk (`apt-get install -y wrk`).
+
+Usage:
+    scripts/fetch-corpus.sh python
+    cargo build --profile bench -p codegraph-server --bins
+    scripts/load-test.py [--duration 15] [--connections 32] [--json out.json]
+"""
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+BINARY = os.path.join(TARGET, "release", "codegraph")
+CORPUS = os.path.expanduser("~/.cache/codegraph/corpus/python")
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def jwt(secret: str, tenant: str) -> str:
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    claims = b64(json.dumps({"tenant": tenant, "exp": int(time.time()) + 3600}).encode())
+    sig = hmac.new(secret.encode(), f"{header}.{claims}".encode(), hashlib.sha256).digest()
+    return f"{header}.{claims}.{b64(sig)}"
+
+
+class Server:
+    def __init__(self, data, root, secret, extra):
+        env = dict(os.environ, CODEGRAPH_JWT_SECRET=secret, RUST_LOG="error")
+        for k in ("CODEGRAPH_MODEL_DIR", "CODEGRAPH_EMBED_URL"):
+            env.pop(k, None)
+        self.proc = subprocess.Popen(
+            [BINARY, "serve", "--addr", "127.0.0.1:0", "--data-dir", data, "--allow-root", root]
+            + extra,
+            stdout=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        line = self.proc.stdout.readline().strip()
+        self.base = line.removeprefix("codegraph: listening on ")
+        if not self.base.startswith("http://"):
+            sys.exit(f"the server did not start: {line!r}")
+
+    def rss(self) -> int:
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=60)
+
+
+def request(method, url, token, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=600) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def analyze(server, token, project, path):
+    status, body = request("POST", f"{server.base}/api/v1/analyze", token, {"project": project, "path": path})
+    if status not in (200, 202):
+        sys.exit(f"analyze failed: {status} {body}")
+    job = body["job_id"]
+    while True:
+        _, body = request("GET", f"{server.base}/api/v1/jobs/{job}", token)
+        if body["status"] in ("succeeded", "failed"):
+            if body["status"] != "succeeded":
+                sys.exit(f"the job failed: {body}")
+            return body
+        time.sleep(0.2)
+
+
+def parse_wrk(out: str) -> dict:
+    def seconds(v):
+        m = re.match(r"([\d.]+)(us|ms|s)", v)
+        n, u = float(m.group(1)), m.group(2)
+        return n / 1e6 if u == "us" else n / 1e3 if u == "ms" else n
+
+    lat = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {
+        "requests": total,
+        "rps": rps,
+        "p50_ms": seconds(lat["50"]) * 1e3,
+        "p90_ms": seconds(lat["90"]) * 1e3,
+        "p99_ms": seconds(lat["99"]) * 1e3,
+        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+        "socket_errors": sum(map(int, errors.groups())) if errors else 0,
+    }
+
+
+UNCACHED_LUA = r"""
+local words = {"request", "response", "session", "route", "template", "config", "error",
+  "handler", "blueprint", "json", "cookie", "header", "context", "signal", "url", "file",
+  "static", "test", "client", "app", "view", "redirect", "abort", "stream", "logging"}
+local n = 0
+local statuses = {}
+local token = os.getenv("CG_TOKEN")
+request = function()
+  n = n + 1
+  local a = words[(n % #words) + 1]
+  local b = words[(math.floor(n / #words) % #words) + 1]
+  -- The counter makes each query unique: no answer repeats, so none is cached.
+  local path = "/api/v1/projects/flask/search?mode=text&limit=10&q=" .. a .. "+" .. b .. "+x" .. n .. "_" .. math.random(1, 1000000000)
+  return wrk.format("GET", path, {["Authorization"] = "Bearer " .. token})
+end
+response = function(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+done = function(summary, latency, requests)
+  for k, v in pairs(statuses) do io.write(string.format("status %d %d\n", k, v)) end
+end
+"""
+
+
+def wrk(url, token, duration, connections, threads=2, script=None):
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s"]
+    env = dict(os.environ, CG_TOKEN=token)
+    if script:
+        cmd += ["-s", script]
+    else:
+        cmd += ["-H", f"Authorization: Bearer {token}"]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, env=env, check=True).stdout
+    result = parse_wrk(out)
+    result["statuses"] = {int(k): int(v) for k, v in re.findall(r"^status (\d+) (\d+)", out, re.M)}
+    return result
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--duration", type=int, default=15)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--package", default="flask-3.1.3")
+    ap.add_argument("--json")
+    ap.add_argument("--cache-mb", type=int, default=64, help="cache budget in the twice-capacity run")
+    args = ap.parse_args()
+    if not os.path.exists(BINARY):
+        sys.exit(f"no {BINARY}: cargo build --profile bench -p codegraph-server --bins")
+    src = os.path.join(CORPUS, args.package)
+    if not os.path.isdir(src):
+        sys.exit(f"no {src}: scripts/fetch-corpus.sh python")
+    secret = secrets.token_hex(32)
+    token = jwt(secret, "load")
+    report = {"package": args.package, "cores": os.cpu_count()}
+    with tempfile.TemporaryDirectory() as data, tempfile.TemporaryDirectory() as script_dir:
+        script = os.path.join(script_dir, "uncached.lua")
+        with open(script, "w") as f:
+            f.write(UNCACHED_LUA)
+        # The per-token limit would cap one token far below capacity; raise it here.
+        server = Server(data, CORPUS, secret, ["--rate-limit", "100000000", "--rate-burst", "100000000"])
+        job = analyze(server, token, "flask", src)
+        report["analyze_seconds"] = job["result"]["seconds"]
+        url = f"{server.base}/api/v1/projects/flask/search?q=render+a+template&mode=text&limit=10"
+        wrk(url, token, 2, args.connections)  # warm-up
+        report["cached"] = wrk(url, token, args.duration, args.connections)
+        # Fewer connections: less queueing in front of the two cores.
+        report["cached_8_connections"] = wrk(url, token, args.duration, 8)
+        report["uncached"] = wrk(f"{server.base}/", token, args.duration, args.connections, script=script)
+        report["rss_after_load_bytes"] = server.rss()
+        server.stop()
+
+        # Twice capacity: capacity = the in-flight limit; offered load = twice that.
+        limit = 16
+        server = Server(
+            data,
+            CORPUS,
+            secret,
+            ["--rate-limit", "100000000", "--rate-burst", "100000000", "--max-in-flight", str(limit),
+             "--cache-mb", str(args.cache_mb)],
+        )
+        rss_before = server.rss()
+        peak = [rss_before]
+        stop = threading.Event()
+
+        def sample():
+            while not stop.is_set():
+                peak[0] = max(peak[0], server.rss())
+                time.sleep(0.1)
+
+        t = threading.Thread(target=sample)
+        t.start()
+        over = wrk(f"{server.base}/", token, args.duration, 2 * limit, script=script)
+        stop.set()
+        t.join()
+        over.update(
+            {
+                "max_in_flight": limit,
+                "connections": 2 * limit,
+                "rss_before_bytes": rss_before,
+                "rss_peak_bytes": peak[0],
+                "rss_after_bytes": server.rss(),
+            }
+        )
+        # The server's own count of answers by status.
+        with urllib.request.urlopen(f"{server.base}/metrics") as r:
+            metrics = r.read().decode()
+        by_status = {}
+        for status, n in re.findall(r'^codegraph_http_requests_total\{.*?status="(\d+)"\} (\d+)', metrics, re.M):
+            by_status[status] = by_status.get(status, 0) + int(n)
+        over["server_statuses"] = by_status
+        over["cache_mb"] = args.cache_mb
+        report["twice_capacity"] = over
+        server.stop()
+    print(json.dumps(report, indent=2))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
