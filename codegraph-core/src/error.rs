@@ -21,6 +21,10 @@ pub enum Error {
     Unsupported(String),
     #[error("corrupt data: {0}")]
     Corrupt(String),
+    /// The caller asked a long operation to stop (a cancelled job, a shutdown). What
+    /// was done before stands, and is consistent.
+    #[error("stopped on request")]
+    Stopped,
     #[error("{backend}: {message}")]
     Backend {
         backend: &'static str,

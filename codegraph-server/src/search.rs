@@ -9,7 +9,7 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
@@ -145,6 +145,9 @@ fn http_embedder(url: &str, _model: &str) -> anyhow::Result<Option<Box<dyn Embed
 pub struct EmbedProgress {
     pub total: AtomicU64,
     pub done: AtomicU64,
+    /// Set to stop embedding after the batch in hand (the vectors so far are kept in
+    /// the cache; the commit fails with `Error::Stopped`).
+    pub stop: AtomicBool,
 }
 
 /// Keeps a project's embeddings in step with the graph during `codegraph index`: the
@@ -216,6 +219,11 @@ impl Companion for EmbeddingCompanion<'_> {
             s.commit(self.embedder, &mut |done, total| {
                 self.progress.total.store(total as u64, Ordering::Relaxed);
                 self.progress.done.store(done as u64, Ordering::Relaxed);
+                if self.progress.stop.load(Ordering::Relaxed) {
+                    std::ops::ControlFlow::Break(())
+                } else {
+                    std::ops::ControlFlow::Continue(())
+                }
             })
         })??;
         *lock(&self.report) = Some(report);

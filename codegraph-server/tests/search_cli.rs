@@ -289,66 +289,9 @@ fn semantic_and_hybrid_search_with_a_local_model() {
     );
 }
 
-/// A stand-in for an OpenAI-compatible embeddings API: character-trigram counts folded
-/// into 32 dimensions (similar text, similar vectors). Records the headers it saw.
-fn fake_embedding_api() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use std::io::{BufRead, BufReader, Read};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/v1", listener.local_addr().unwrap());
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let log = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let (mut head, mut length) = (String::new(), 0);
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap();
-                }
-                head.push_str(&line);
-            }
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            log.lock().unwrap().push(head);
-            let request: serde_json::Value = serde_json::from_slice(&body).unwrap();
-            let data: Vec<serde_json::Value> = request["input"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .enumerate()
-                .map(|(i, t)| {
-                    let mut v = vec![0f32; 32];
-                    for w in t.as_str().unwrap().to_lowercase().as_bytes().windows(3) {
-                        let h = w
-                            .iter()
-                            .fold(7u32, |h, b| h.wrapping_mul(31) ^ u32::from(*b));
-                        v[(h % 32) as usize] += 1.0;
-                    }
-                    serde_json::json!({"index": i, "embedding": v})
-                })
-                .collect();
-            let answer = serde_json::json!({ "data": data }).to_string();
-            let _ = std::io::Write::write_all(
-                &mut stream,
-                format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-                    answer.len()
-                )
-                .as_bytes(),
-            );
-        }
-    });
-    (url, seen)
-}
-
 #[test]
 fn embeddings_from_an_http_provider_are_kept_in_step_and_searched() {
-    let (url, seen) = fake_embedding_api();
+    let (url, seen) = common::fake_embedding_api(std::time::Duration::ZERO);
     let dir = tempfile::tempdir().unwrap();
     let (src, db) = (dir.path().join("src"), dir.path().join("db"));
     project(&src);

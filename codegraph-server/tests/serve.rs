@@ -614,9 +614,41 @@ fn analyze_then_search_and_query_with_caches_and_tenant_isolation() {
         "codegraph_jobs_queue_depth 0",
         "codegraph_rocksdb_property{cf=",
         "codegraph_index_size_bytes{part=\"graph\",tenant=\"acme\"}",
-        "process_resident_memory_bytes",
+        "\nprocess_resident_memory_bytes ",
+        "\ncodegraph_jobs_queue_capacity 64\n",
+        "\ncodegraph_memory_limit_bytes ",
+        "\ncodegraph_cpu_cores ",
     ] {
         assert!(m.contains(needle), "no {needle} in\n{m}");
+    }
+    // Every series the alert rules and the dashboard read is served (node_exporter's
+    // aside), so none of them is silently dead.
+    let served: std::collections::BTreeSet<&str> = m
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .collect();
+    for file in ["alerts.yml", "grafana-dashboard.json"] {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../deploy")
+                .join(file),
+        )
+        .unwrap();
+        let mut used: Vec<&str> = text
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| w.starts_with("codegraph_") || w.starts_with("process_"))
+            .filter(|w| !w.ends_with('_'))
+            .collect();
+        used.sort();
+        used.dedup();
+        assert!(!used.is_empty(), "{file} reads no series");
+        for name in used {
+            assert!(
+                served.contains(name),
+                "{file} reads {name}, which /metrics does not serve"
+            );
+        }
     }
 
     // Every documented route is served (nothing answers route_not_found).
@@ -772,15 +804,60 @@ fn archives_are_analysed_and_zip_slip_and_bombs_are_refused() {
         found.text
     );
 
-    // A zip bomb: 50 MB of zeros in a few kilobytes; refused without inflating it.
+    // One entry of 50 MB in a few kilobytes: over the per-file limit by its declared
+    // size, so skipped without inflating it.
     let bomb = zip_of(&[("big.py", &vec![b'#'; 50_000_000])]);
     assert!(bomb.len() < 200_000);
     let a = server.post_raw("/api/v1/analyze?project=bomb", &t, "application/zip", &bomb);
     assert_eq!(a.status, 202, "{}", a.text);
     let job = server.wait_job(&t, a.body["job_id"].as_str().unwrap());
-    assert_eq!(job["result"]["parsed"].as_u64().unwrap_or(0), 0, "{job}");
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["result"]["parsed"], 0, "{job}");
+    let skipped = &job["result"]["skipped_files"][0];
+    assert_eq!(
+        (&skipped["path"], &skipped["reason"]),
+        (&json!("big.py"), &json!("too_large")),
+        "{job}"
+    );
+    // Entries each under the per-file limit but compressed beyond 200:1: each is
+    // refused as unsafe, unread.
+    let filler = vec![b'#'; 1_900_000];
+    let bomb = zip_of(&[("f0.py", &filler[..]), ("f1.py", &filler[..])]);
+    let a = server.post_raw(
+        "/api/v1/analyze?project=bomb2",
+        &t,
+        "application/zip",
+        &bomb,
+    );
+    let job = server.wait_job(&t, a.body["job_id"].as_str().unwrap());
+    assert_eq!(job["result"]["parsed"], 0, "{job}");
+    for f in job["result"]["skipped_files"].as_array().unwrap() {
+        assert_eq!(f["reason"], "unsafe", "{job}");
+    }
+    // Ordinary entries that together unpack beyond --max-unpacked-bytes: the job stops
+    // at the limit and says so.
+    let mut seed = 1u64;
+    let noise: Vec<u8> = (0..1_900_000)
+        .map(|_| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            b"abcdefghijklmnopqrstuvwxyz_ ().\n"[(seed >> 59) as usize]
+        })
+        .collect();
+    let names: Vec<String> = (0..4).map(|i| format!("n{i}.py")).collect();
+    let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &noise[..])).collect();
+    let a = server.post_raw(
+        "/api/v1/analyze?project=bomb3",
+        &t,
+        "application/zip",
+        &zip_of(&entries),
+    );
+    assert_eq!(a.status, 202, "{}", a.text);
+    let job = server.wait_job(&t, a.body["job_id"].as_str().unwrap());
+    assert_eq!(job["status"], "failed", "{job}");
     assert!(
-        job.to_string().contains("big.py") || job["status"] == "failed",
+        job["error"]["message"].as_str().unwrap().contains("limit"),
         "{job}"
     );
 
@@ -878,6 +955,196 @@ fn a_full_queue_answers_429_and_a_restart_keeps_queued_jobs() {
         2,
         "{}",
         projects.text
+    );
+    server.stop();
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let ok = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("git is installed")
+        .success();
+    assert!(ok, "git {args:?}");
+}
+
+/// A git revision is analysed from the object store; a repository that reads its
+/// objects from outside the allowed roots, or one above the path given, is refused.
+#[test]
+fn git_revisions_are_analysed_and_repositories_outside_the_roots_refused() {
+    let data = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let root_dir = outside.path().join("root");
+    std::fs::create_dir(&root_dir).unwrap();
+    let root = root_dir.canonicalize().unwrap();
+    let repo = project(&root, "repo", "");
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "one"]);
+    // Uncommitted work is not part of the revision.
+    std::fs::write(repo.join("wip.py"), "def uncommitted_work():\n    pass\n").unwrap();
+    let server = Server::start(data.path(), &root, &[]);
+    let acme = token("acme");
+
+    let a = server.post_json(
+        "/api/v1/analyze",
+        &acme,
+        &json!({"project": "g", "path": repo, "rev": "HEAD"}),
+    );
+    assert_eq!(a.status, 202, "{}", a.text);
+    let job = server.wait_job(&acme, a.body["job_id"].as_str().unwrap());
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["source"]["kind"], "git", "{job}");
+    assert_eq!(job["source"]["commit"].as_str().map(str::len), Some(40));
+    let found = |name: &str| {
+        let a = server.get(
+            &format!("/api/v1/projects/g/symbols?name={name}"),
+            Some(&acme),
+        );
+        assert_eq!(a.status, 200, "{}", a.text);
+        !a.body["results"].as_array().unwrap().is_empty()
+    };
+    assert!(found("format_name"));
+    assert!(!found("uncommitted_work"));
+    // The same revision again: cached.
+    let again = server.post_json(
+        "/api/v1/analyze",
+        &acme,
+        &json!({"project": "g", "path": repo, "rev": "HEAD"}),
+    );
+    assert_eq!((again.status, &again.body["cached"]), (200, &json!(true)));
+    let bad = server.post_json(
+        "/api/v1/analyze",
+        &acme,
+        &json!({"project": "g", "path": repo, "rev": "no-such-branch"}),
+    );
+    assert_eq!(
+        (bad.status, bad.code()),
+        (422, "bad_revision"),
+        "{}",
+        bad.text
+    );
+
+    // A work tree under the root whose `.git` file points at a repository outside it.
+    let secret = outside.path().join("secret");
+    std::fs::create_dir(&secret).unwrap();
+    std::fs::write(secret.join("secret.py"), "def secret():\n    pass\n").unwrap();
+    git(&secret, &["init", "-q"]);
+    git(&secret, &["add", "."]);
+    git(&secret, &["commit", "-q", "-m", "s"]);
+    let decoy = root.join("decoy");
+    std::fs::create_dir(&decoy).unwrap();
+    std::fs::write(
+        decoy.join(".git"),
+        format!("gitdir: {}\n", secret.join(".git").display()),
+    )
+    .unwrap();
+    let a = server.post_json(
+        "/api/v1/analyze",
+        &acme,
+        &json!({"project": "s", "path": decoy, "rev": "HEAD"}),
+    );
+    assert_eq!(
+        (a.status, a.code()),
+        (403, "path_not_allowed"),
+        "{}",
+        a.text
+    );
+    // A repository under the root borrowing objects from one outside it.
+    let borrower = root.join("borrower");
+    std::fs::create_dir(&borrower).unwrap();
+    git(&borrower, &["init", "-q"]);
+    std::fs::write(
+        borrower.join(".git/objects/info/alternates"),
+        format!("{}\n", secret.join(".git/objects").display()),
+    )
+    .unwrap();
+    let a = server.post_json(
+        "/api/v1/analyze",
+        &acme,
+        &json!({"project": "s", "path": borrower, "rev": "HEAD"}),
+    );
+    assert_eq!(
+        (a.status, a.code()),
+        (403, "path_not_allowed"),
+        "{}",
+        a.text
+    );
+    // A plain directory inside a repository: the repository above is not searched for.
+    std::fs::create_dir(repo.join("sub")).unwrap();
+    let inner = server.post_json(
+        "/api/v1/analyze",
+        &acme,
+        &json!({"project": "s", "path": repo.join("sub"), "rev": "HEAD"}),
+    );
+    assert_eq!(inner.status, 422, "{}", inner.text);
+    server.stop();
+}
+
+/// A shutdown stops a running job after the batch in hand rather than at its end, and
+/// the restart runs it again, reusing what the first run embedded.
+#[test]
+fn a_shutdown_stops_a_running_job_and_the_restart_finishes_it() {
+    // A slow provider: 64 texts a request, 0.3 s each; 700 definitions take three
+    // commits of 256 (about 3.6 s).
+    let (url, _) = common::fake_embedding_api(Duration::from_millis(300));
+    let data = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("many");
+    for f in 0..7 {
+        let text: String = (0..100)
+            .map(|i| format!("def f{f}_{i}(x):\n    return x + {i}\n\n\n"))
+            .collect();
+        common::write(&dir, &format!("m{f}.py"), &text);
+    }
+    let api = [
+        "--embed-url",
+        url.as_str(),
+        "--embed-model",
+        "fake-model",
+        "--shutdown-grace",
+        "0",
+    ];
+    let server = Server::start(data.path(), root.path(), &api);
+    let acme = token("acme");
+    let a = analyze(&server, &acme, "many", &dir);
+    assert_eq!(a.status, 202, "{}", a.text);
+    let id = a.body["job_id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let job = server.get(&format!("/api/v1/jobs/{id}"), Some(&acme));
+        if job.body["progress"]["definitions_to_embed"].as_u64() > Some(0) {
+            break;
+        }
+        assert_ne!(job.body["status"], "succeeded", "embedding never began");
+        assert!(Instant::now() < deadline, "{}", job.text);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.stop();
+
+    let server = Server::start(data.path(), root.path(), &api);
+    let job = server.wait_job(&acme, &id);
+    assert_eq!(job["status"], "succeeded", "{job}");
+    // Stopped part-way the first time (a run left to finish would have succeeded on
+    // its first attempt), finished by the second.
+    assert_eq!(job["attempts"], 2, "{job}");
+    let e = &job["result"]["embeddings"];
+    assert!(e["cached"].as_u64().unwrap() >= 256, "{job}");
+    assert!(
+        e["embedded"].as_u64().unwrap() < e["vectors"].as_u64().unwrap(),
+        "{job}"
+    );
+    let found = server.get("/api/v1/projects/many/symbols?name=f6_99", Some(&acme));
+    assert_eq!(
+        found.body["results"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        found.text
     );
     server.stop();
 }

@@ -18,7 +18,7 @@
 //! `incremental_equals_rebuild` property test checks it over random edit sequences.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -41,6 +41,11 @@ pub struct IndexProgress {
     /// Files whose references are to be resolved, once known.
     pub to_resolve: AtomicU64,
     pub resolved: AtomicU64,
+    /// Set by the caller to stop the run: it returns [`Error::Stopped`] before writing
+    /// anything if parsing is still going, else at the next file it resolves. A run
+    /// stopped while resolving leaves the project dirty, so the next one resolves every
+    /// file (the same as after a crash).
+    pub stop: AtomicBool,
 }
 
 /// What a run did.
@@ -206,6 +211,9 @@ pub fn index_with<S: GraphStore + ?Sized>(
         }
     });
     report.parse_time = started.elapsed();
+    if progress.stop.load(Ordering::Relaxed) {
+        return Err(Error::Stopped);
+    }
     if let Some(e) = companion_error
         .into_inner()
         .unwrap_or_else(|e| e.into_inner())
@@ -362,6 +370,9 @@ pub fn index_with<S: GraphStore + ?Sized>(
                 .map_init(
                     || Resolver::new(view),
                     |resolver, path| -> Result<()> {
+                        if progress.stop.load(Ordering::Relaxed) {
+                            return Err(Error::Stopped);
+                        }
                         let resolution = resolver.resolve_file(path)?;
                         edges_written.fetch_add(resolution.edges.len() as u64, Ordering::Relaxed);
                         store.write_resolution(project, path, &resolution)?;

@@ -356,11 +356,13 @@ impl SemanticStore {
     }
 
     /// Embeds what the cache lacks, calling `progress(done, total)` as it goes, then
-    /// writes the project's vectors and indexes.
+    /// writes the project's vectors and indexes. When `progress` answers
+    /// `ControlFlow::Break`, it stops with [`Error::Stopped`]: the vectors computed so
+    /// far are in the cache, the project's files are as the last commit left them.
     pub fn commit(
         &mut self,
         embedder: &dyn Embedder,
-        progress: &mut dyn FnMut(usize, usize),
+        progress: &mut dyn FnMut(usize, usize) -> std::ops::ControlFlow<()>,
     ) -> Result<EmbedReport> {
         // The dimension is checked on the vectors returned, not asked for.
         if embedder.model_id() != self.model_id {
@@ -379,7 +381,9 @@ impl SemanticStore {
         let mut queue: Vec<(u128, String)> = self.queue.drain().collect();
         queue.sort_unstable_by(|a, b| a.1.len().cmp(&b.1.len()).then(a.0.cmp(&b.0)));
         let total = queue.len();
-        progress(0, total);
+        if progress(0, total).is_break() {
+            return Err(Error::Stopped);
+        }
         for chunk in queue.chunks(EMBED_CHUNK) {
             let texts: Vec<&str> = chunk.iter().map(|(_, t)| t.as_str()).collect();
             let vectors = embedder.embed_documents(&texts)?;
@@ -396,7 +400,9 @@ impl SemanticStore {
             let hashes: Vec<u128> = chunk.iter().map(|(h, _)| *h).collect();
             self.cache.append(&hashes, &vectors)?;
             report.embedded += chunk.len();
-            progress(report.embedded, total);
+            if progress(report.embedded, total).is_break() {
+                return Err(Error::Stopped);
+            }
         }
         report.embed_time = started.elapsed();
         self.cached_hits = 0;
@@ -819,7 +825,9 @@ mod tests {
     }
 
     fn commit(store: &mut SemanticStore, model: &Trigrams) -> EmbedReport {
-        store.commit(model, &mut |_, _| {}).unwrap()
+        store
+            .commit(model, &mut |_, _| std::ops::ControlFlow::Continue(()))
+            .unwrap()
     }
 
     #[test]

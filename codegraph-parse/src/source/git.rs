@@ -24,10 +24,43 @@ fn git_error(context: &str, err: impl std::fmt::Display) -> SourceError {
 }
 
 impl GitSource {
+    /// Opens the repository at `path`, or the one that contains it (as `git` does from a
+    /// subdirectory).
     pub fn open(path: &Path, rev: &str) -> Result<GitSource, SourceError> {
         let repo = gix::open(path)
             .or_else(|_| gix::discover(path))
             .map_err(|e| git_error(&format!("{} is not a git repository", path.display()), e))?;
+        GitSource::at(path, repo, rev)
+    }
+
+    /// Opens the repository at exactly `path` (its work tree or its git directory),
+    /// never one above it, and only if every directory its objects may be read from
+    /// lies under one of `roots` (canonical paths): a `.git` file, a linked work tree
+    /// or an `alternates` entry can point anywhere. For callers that must keep to the
+    /// directories they were given, such as a server.
+    pub fn open_confined(
+        path: &Path,
+        rev: &str,
+        roots: &[PathBuf],
+    ) -> Result<GitSource, SourceError> {
+        let repo = gix::open(path)
+            .map_err(|e| git_error(&format!("{} is not a git repository", path.display()), e))?;
+        for place in object_locations(&repo) {
+            let inside = place
+                .canonicalize()
+                .is_ok_and(|c| roots.iter().any(|r| c.starts_with(r)));
+            if !inside {
+                return Err(SourceError::OutsideRoots(format!(
+                    "the repository at {} reads objects from {}, outside every allowed root",
+                    path.display(),
+                    place.display()
+                )));
+            }
+        }
+        GitSource::at(path, repo, rev)
+    }
+
+    fn at(path: &Path, repo: gix::Repository, rev: &str) -> Result<GitSource, SourceError> {
         let id = repo
             .rev_parse_single(rev)
             .map_err(|e| git_error(&format!("cannot resolve revision {rev:?}"), e))?;
@@ -174,4 +207,23 @@ fn unreadable(path: String, err: impl std::fmt::Display) -> SourceItem {
             error: err.to_string(),
         },
     })
+}
+
+/// The git directory, the common directory (of a linked work tree) and every alternate
+/// object store, as configured (not canonicalised).
+fn object_locations(repo: &gix::Repository) -> Vec<PathBuf> {
+    let objects = repo.common_dir().join("objects");
+    let mut out = vec![
+        repo.git_dir().to_path_buf(),
+        repo.common_dir().to_path_buf(),
+        objects.clone(),
+    ];
+    if let Ok(text) = std::fs::read_to_string(objects.join("info").join("alternates")) {
+        for line in text.lines().map(str::trim) {
+            if !line.is_empty() && !line.starts_with('#') {
+                out.push(objects.join(line));
+            }
+        }
+    }
+    out
 }

@@ -94,6 +94,9 @@ pub enum SourceError {
     Archive(String),
     #[error("{0}")]
     Unsupported(String),
+    /// The input would read from outside the directories the caller confined it to.
+    #[error("{0}")]
+    OutsideRoots(String),
 }
 
 impl SourceError {

@@ -16,6 +16,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use codegraph_core::{CacheTier, Direction, Embedder, GraphStore, Language, Node, NodeKind};
 use codegraph_parse::filter::{Filter, FilterConfig};
+use codegraph_parse::source::SourceError;
 use codegraph_store::query::{self, Filters, Match};
 use serde::{Deserialize, Serialize};
 
@@ -270,6 +271,11 @@ pub async fn analyze(
             ApiError::bad_request("an archive upload names its project: ?project=NAME")
         })?;
         check_project_name(&project)?;
+        // Refuse early when the queue is full, before storing an upload or walking a
+        // directory; `submit` checks again, and decides.
+        if app.jobs.refuses(&id.tenant, &project) {
+            return Err(queue_full(&app));
+        }
         let head = &body[..body.len().min(512)];
         if codegraph_parse::source::ArchiveFormat::sniff(head).is_none() {
             return Err(ApiError::new(
@@ -301,19 +307,28 @@ pub async fn analyze(
             )
         })?;
         check_project_name(&req.project)?;
+        // Refuse early when the queue is full, before storing an upload or walking a
+        // directory; `submit` checks again, and decides.
+        if app.jobs.refuses(&id.tenant, &req.project) {
+            return Err(queue_full(&app));
+        }
         let roots = app.settings.allow_roots.clone();
         let (source, fingerprint) = blocking(move || {
             let path = allowed_path(&roots, &req.path)?;
             match req.rev {
                 Some(rev) => {
                     let git =
-                        codegraph_parse::source::GitSource::open(&path, &rev).map_err(|e| {
-                            ApiError::new(
-                                StatusCode::UNPROCESSABLE_ENTITY,
-                                "bad_revision",
-                                e.to_string(),
-                            )
-                        })?;
+                        codegraph_parse::source::GitSource::open_confined(&path, &rev, &roots)
+                            .map_err(|e| match e {
+                                SourceError::OutsideRoots(m) => {
+                                    ApiError::forbidden(m).with_code("path_not_allowed")
+                                }
+                                e => ApiError::new(
+                                    StatusCode::UNPROCESSABLE_ENTITY,
+                                    "bad_revision",
+                                    e.to_string(),
+                                ),
+                            })?;
                     let commit = git.resolved().to_string();
                     let fp = format!("git:{commit}");
                     Ok((JobSource::Git { path, rev, commit }, fp))
@@ -344,15 +359,23 @@ pub async fn analyze(
         ));
     };
     // Already analysed, unchanged since: answer from the record of that job.
-    if let Some(done) = app.jobs.last_success(&id.tenant, &project)
+    if let Some(done) = app.jobs.current(&id.tenant, &project)
         && done.fingerprint == fingerprint
     {
         let app2 = Arc::clone(&app);
         let (tenant, p) = (id.tenant.clone(), project.clone());
-        let still_there = blocking(move || Ok(project_store(&app2, &tenant, &p).is_ok())).await?;
+        // The store is the last word: a project removed, or left dirty by a run that
+        // died with the process, is analysed again.
+        let still_there = blocking(move || {
+            Ok(project_store(&app2, &tenant, &p)
+                .and_then(|t| project_info(&t, &p))
+                .is_ok_and(|info| !info.dirty))
+        })
+        .await?;
         if still_there {
             if let JobSource::Archive { file, .. } = &source {
-                let _ = std::fs::remove_file(file);
+                let file = file.clone();
+                blocking(move || Ok(std::fs::remove_file(file))).await?.ok();
             }
             let mut body = job_json(&done, None);
             body["cached"] = serde_json::Value::Bool(true);
@@ -373,12 +396,18 @@ pub async fn analyze(
         result: None,
         error: None,
     };
-    let submitted = app.jobs.submit(job);
-    if !matches!(submitted, Ok(Submitted::New(_)))
-        && let JobSource::Archive { file, .. } = &source
-    {
-        let _ = std::fs::remove_file(file);
-    }
+    // Submitting writes the job's file under the queue's lock: off the async threads.
+    let app2 = Arc::clone(&app);
+    let submitted = blocking(move || {
+        let submitted = app2.jobs.submit(job);
+        if !matches!(submitted, Ok(Submitted::New(_)))
+            && let JobSource::Archive { file, .. } = &source
+        {
+            let _ = std::fs::remove_file(file);
+        }
+        Ok(submitted)
+    })
+    .await?;
     let job = match submitted {
         Ok(Submitted::New(j)) => {
             app.metrics.queue_depth.set(app.jobs.depth() as i64);
@@ -386,17 +415,7 @@ pub async fn analyze(
             j
         }
         Ok(Submitted::Existing(j)) => j,
-        Err(SubmitError::Full { waiting }) => {
-            app.metrics
-                .rejected
-                .with_label_values(&["queue_full"])
-                .inc();
-            return Err(ApiError::too_many(
-                "queue_full",
-                format!("{waiting} jobs are waiting; try again later"),
-                5,
-            ));
-        }
+        Err(SubmitError::Full) => return Err(queue_full(&app)),
         Err(SubmitError::ShuttingDown) => {
             return Err(ApiError {
                 retry_after: Some(5),
@@ -420,6 +439,21 @@ pub async fn analyze(
         r.headers_mut().insert(header::LOCATION, loc);
     }
     Ok(r)
+}
+
+fn queue_full(app: &App) -> ApiError {
+    app.metrics
+        .rejected
+        .with_label_values(&["queue_full"])
+        .inc();
+    ApiError::too_many(
+        "queue_full",
+        format!(
+            "{} analysis jobs are waiting, as many as the queue holds; try again later",
+            app.jobs.depth()
+        ),
+        5,
+    )
 }
 
 fn body_error(e: BytesRejection) -> ApiError {
@@ -505,10 +539,13 @@ pub async fn cancel_job(
 ) -> ApiResult<Response> {
     let UrlPath(job_id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
     own_job(&app, &id.tenant, &job_id)?;
-    let job = app
-        .jobs
-        .cancel(&job_id)
-        .ok_or_else(|| ApiError::not_found("job_not_found", format!("no job {job_id:?}")))?;
+    let (app2, id2) = (Arc::clone(&app), job_id.clone());
+    let job = blocking(move || {
+        app2.jobs
+            .cancel(&id2)
+            .ok_or_else(|| ApiError::not_found("job_not_found", format!("no job {id2:?}")))
+    })
+    .await?;
     app.metrics.queue_depth.set(app.jobs.depth() as i64);
     let status = if job.status == Status::Running {
         StatusCode::ACCEPTED
@@ -958,14 +995,12 @@ pub async fn read(
 ) -> ApiResult<Response> {
     check_project_name(&project)?;
     // BTreeMap: parameters in a canonical order, so `?a=1&b=2` and `?b=2&a=1` share
-    // an entry.
+    // an entry; encoded again, so a `&` or `=` inside a value cannot pass for another
+    // parameter.
     let request = format!(
         "{}?{}",
         read.name(),
-        raw.iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("&")
+        serde_urlencoded::to_string(&raw).map_err(|e| ApiError::bad_request(e.to_string()))?
     );
     let key = ResultKey {
         project: ProjectKey {
@@ -978,8 +1013,9 @@ pub async fn read(
         return Ok(json_response(StatusCode::OK, bytes, Some("hit")));
     }
     let app2 = Arc::clone(&app);
+    let seen = app.epoch();
     let bytes = blocking(move || answer(read, &app2, &id.tenant, &project, &raw)).await?;
-    app.results.insert(key, bytes.clone());
+    app.cache_result(seen, key, bytes.clone());
     Ok(json_response(StatusCode::OK, bytes, Some("miss")))
 }
 

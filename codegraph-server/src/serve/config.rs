@@ -254,13 +254,17 @@ impl Settings {
         let rate_burst = args
             .rate_burst
             .or(file.rate_burst)
-            .unwrap_or(rate_limit.max(1) * 2);
+            .unwrap_or(rate_limit.max(1).saturating_mul(2));
         if rate_limit == 0 || rate_burst == 0 {
             bail!("--rate-limit and --rate-burst must be at least 1");
         }
         let max_in_flight = args.max_in_flight.or(file.max_in_flight).unwrap_or(512);
         if max_in_flight == 0 {
             bail!("--max-in-flight must be at least 1");
+        }
+        let request_timeout = args.request_timeout.or(file.request_timeout).unwrap_or(30);
+        if request_timeout == 0 {
+            bail!("--request-timeout must be at least 1 second");
         }
         Ok(Settings {
             addr: args
@@ -280,9 +284,7 @@ impl Settings {
             rate_limit,
             rate_burst,
             max_in_flight,
-            request_timeout: Duration::from_secs(
-                args.request_timeout.or(file.request_timeout).unwrap_or(30),
-            ),
+            request_timeout: Duration::from_secs(request_timeout),
             max_body_bytes: args
                 .max_body_bytes
                 .or(file.max_body_bytes)
@@ -313,4 +315,104 @@ fn read_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
         .rposition(|b| !b.is_ascii_whitespace())
         .map_or(0, |i| i + 1);
     Ok(bytes[..end].to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn args(argv: &[&str]) -> ServeArgs {
+        let mut all = vec!["serve"];
+        all.extend_from_slice(argv);
+        Cli::try_parse_from(all).unwrap().serve
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef-unit";
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        std::fs::create_dir(&root).unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, format!("{SECRET}\n")).unwrap();
+        let config = dir.path().join("codegraph.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "data_dir = {:?}\nallow_roots = [{:?}]\njwt_secret_file = {:?}\n\
+                 workers = 3\nqueue_capacity = 7\nrate_limit = 5\nrequest_timeout = 9\n",
+                dir.path().join("data"),
+                root,
+                secret
+            ),
+        )
+        .unwrap();
+        let c = config.to_str().unwrap();
+        let s = Settings::load(&mut args(&["--config", c, "--workers", "2"]), None).unwrap();
+        assert_eq!(s.workers, 2, "the flag wins");
+        assert_eq!(s.queue_capacity, 7, "from the file");
+        assert_eq!(
+            (s.rate_limit, s.rate_burst),
+            (5, 10),
+            "burst defaults to twice"
+        );
+        assert_eq!(s.request_timeout, Duration::from_secs(9));
+        assert_eq!(s.max_in_flight, 512, "the default");
+        assert_eq!(s.allow_roots, vec![root.canonicalize().unwrap()]);
+        // The file's trailing newline is not part of the secret.
+        assert_eq!(s.jwt.secret.as_deref(), Some(SECRET.as_bytes()));
+        // A secret from the environment and a secret file at once: ambiguous.
+        let both = Settings::load(&mut args(&["--config", c]), Some(SECRET.into()));
+        assert!(both.unwrap_err().to_string().contains("keep one"));
+    }
+
+    #[test]
+    fn bad_settings_are_refused_with_a_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().to_str().unwrap();
+        let refuse = |argv: &[&str], secret: Option<&str>, why: &str| {
+            let e = Settings::load(&mut args(argv), secret.map(String::from)).unwrap_err();
+            assert!(format!("{e:#}").contains(why), "{argv:?}: {e:#}");
+        };
+        refuse(&["--data-dir", data], None, "no JWT key");
+        refuse(&["--data-dir", data], Some("short"), "at least 32");
+        refuse(&[], Some(SECRET), "no data directory");
+        refuse(
+            &["--data-dir", data, "--queue-capacity", "0"],
+            Some(SECRET),
+            "at least 1",
+        );
+        refuse(
+            &["--data-dir", data, "--request-timeout", "0"],
+            Some(SECRET),
+            "at least 1",
+        );
+        refuse(
+            &["--data-dir", data, "--allow-root", "/no/such/dir"],
+            Some(SECRET),
+            "not a readable directory",
+        );
+        let config = dir.path().join("bad.toml");
+        std::fs::write(&config, "wokers = 2\n").unwrap();
+        refuse(
+            &["--data-dir", data, "--config", config.to_str().unwrap()],
+            Some(SECRET),
+            "unknown field",
+        );
+        // The largest rate limit does not overflow its default burst.
+        let s = Settings::load(
+            &mut args(&["--data-dir", data, "--rate-limit", "4294967295"]),
+            Some(SECRET.into()),
+        )
+        .unwrap();
+        assert_eq!(s.rate_burst, u32::MAX);
+    }
 }

@@ -20,6 +20,14 @@ use super::state::App;
 
 pub type GraphSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
 
+/// The largest GraphQL request body.
+const MAX_QUERY_BYTES: usize = 64 * 1024;
+
+/// Blocking queries one request runs at once. Aliases let one request ask for many
+/// fields, which async-graphql resolves concurrently; one request counts once against
+/// the in-flight limit, so it may not take more than this many blocking threads.
+const RESOLVERS_PER_REQUEST: usize = 2;
+
 pub fn schema(app: Arc<App>) -> GraphSchema {
     Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
         .data(app)
@@ -33,6 +41,16 @@ pub async fn handler(
     Extension(id): Extension<Identity>,
     body: Bytes,
 ) -> Response {
+    // A query is text a person wrote; anything larger is refused before it is parsed
+    // on the async thread.
+    if body.len() > MAX_QUERY_BYTES {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("a GraphQL request is at most {MAX_QUERY_BYTES} bytes"),
+        )
+        .into_response();
+    }
     let request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
@@ -44,7 +62,8 @@ pub async fn handler(
             .into_response();
         }
     };
-    let response = schema.execute(request.data(id)).await;
+    let permits = Arc::new(tokio::sync::Semaphore::new(RESOLVERS_PER_REQUEST));
+    let response = schema.execute(request.data(id).data(permits)).await;
     let mut r = (
         StatusCode::OK,
         serde_json::to_vec(&response).expect("responses serialise"),
@@ -71,6 +90,11 @@ async fn call<T: Send + 'static>(
 ) -> async_graphql::Result<T> {
     let app = Arc::clone(ctx.data::<Arc<App>>()?);
     let tenant = ctx.data::<Identity>()?.tenant.clone();
+    let permits = Arc::clone(ctx.data::<Arc<tokio::sync::Semaphore>>()?);
+    let _permit = permits
+        .acquire_owned()
+        .await
+        .map_err(|e| async_graphql::Error::new(format!("a query failed: {e}")))?;
     tokio::task::spawn_blocking(move || f(&app, &tenant))
         .await
         .map_err(|e| async_graphql::Error::new(format!("a query failed: {e}")))?

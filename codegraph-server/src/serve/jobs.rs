@@ -105,9 +105,20 @@ pub const STOP_SHUTDOWN: u8 = 2;
 
 /// A running job's live state, shared with the worker.
 pub struct Live {
+    /// Why the job was asked to stop (`STOP_*`).
     pub stop: AtomicU8,
     pub progress: IndexProgress,
     pub embedding: EmbedProgress,
+}
+
+impl Live {
+    /// Asks every stage of the run to stop: the source at its next file, resolution
+    /// at its next file, embedding after the batch in hand.
+    pub fn request_stop(&self, why: u8) {
+        self.stop.store(why, Ordering::Relaxed);
+        self.progress.stop.store(true, Ordering::Relaxed);
+        self.embedding.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 struct Entry {
@@ -131,7 +142,7 @@ pub enum Submitted {
 
 #[derive(Debug)]
 pub enum SubmitError {
-    Full { waiting: usize },
+    Full,
     ShuttingDown,
     Io(String),
 }
@@ -201,12 +212,27 @@ impl Jobs {
     fn persist(&self, job: &Job) -> std::io::Result<()> {
         let tmp = self.dir.join(format!("{}.json.tmp", job.id));
         let bytes = serde_json::to_vec_pretty(job).expect("jobs serialise");
-        std::fs::write(&tmp, bytes)?;
-        std::fs::rename(&tmp, self.dir.join(format!("{}.json", job.id)))
+        // Synced before the rename, so a power cut leaves the old state or the new
+        // one, never an empty file; the directory is synced so the rename lasts.
+        let mut file = std::fs::File::create(&tmp)?;
+        std::io::Write::write_all(&mut file, &bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, self.dir.join(format!("{}.json", job.id)))?;
+        std::fs::File::open(&self.dir)?.sync_all()
     }
 
     pub fn depth(&self) -> usize {
         self.lock().queue.len()
+    }
+
+    /// Whether a submission for this project would surely be refused: the queue is
+    /// full and holds nothing of the project's (which the submission could join).
+    pub fn refuses(&self, tenant: &str, project: &str) -> bool {
+        let inner = self.lock();
+        inner.queue.len() >= self.capacity
+            && !inner.entries.values().any(|e| {
+                !e.job.status.is_finished() && e.job.tenant == tenant && e.job.project == project
+            })
     }
 
     pub fn running(&self) -> usize {
@@ -232,9 +258,7 @@ impl Jobs {
             return Ok(Submitted::Existing(e.job.clone()));
         }
         if inner.queue.len() >= self.capacity {
-            return Err(SubmitError::Full {
-                waiting: inner.queue.len(),
-            });
+            return Err(SubmitError::Full);
         }
         self.persist(&job)
             .map_err(|e| SubmitError::Io(e.to_string()))?;
@@ -260,19 +284,32 @@ impl Jobs {
             .map(|e| (e.job.clone(), e.live.clone()))
     }
 
-    /// The last successful analysis of this content, if it is still the project's.
-    pub fn last_success(&self, tenant: &str, project: &str) -> Option<Job> {
+    /// The job whose analysis the project holds now: the last one that ran, if it
+    /// succeeded and nothing else for the project is queued or running. A failed or
+    /// stopped run after a success may have re-indexed part of the project, so the
+    /// success no longer describes it.
+    pub fn current(&self, tenant: &str, project: &str) -> Option<Job> {
         let inner = self.lock();
-        inner
-            .entries
-            .values()
-            .filter(|e| {
-                e.job.tenant == tenant
-                    && e.job.project == project
-                    && e.job.status == Status::Succeeded
-            })
-            .max_by_key(|e| (e.job.finished_ms, e.job.created_ms))
-            .map(|e| e.job.clone())
+        let mut last: Option<&Job> = None;
+        for e in inner.entries.values() {
+            let job = &e.job;
+            if job.tenant != tenant || job.project != project {
+                continue;
+            }
+            if !job.status.is_finished() {
+                return None;
+            }
+            // Cancelled while queued: it never touched the project.
+            if job.started_ms.is_none() {
+                continue;
+            }
+            if last
+                .is_none_or(|l| (job.finished_ms, job.created_ms) > (l.finished_ms, l.created_ms))
+            {
+                last = Some(job);
+            }
+        }
+        last.filter(|j| j.status == Status::Succeeded).cloned()
     }
 
     /// Cancels a queued job at once, or asks a running one to stop at its next file.
@@ -294,11 +331,12 @@ impl Jobs {
                     tracing::error!(job = id, error = %e, "cannot persist a cancelled job");
                 }
                 remove_upload(&job);
+                self.trim(&mut inner);
                 Some(job)
             }
             Status::Running => {
                 if let Some(live) = &entry.live {
-                    live.stop.store(STOP_CANCEL, Ordering::Relaxed);
+                    live.request_stop(STOP_CANCEL);
                 }
                 Some(entry.job.clone())
             }
@@ -307,14 +345,24 @@ impl Jobs {
     }
 
     /// Blocks until a job is queued (and marks it running), or returns `None` once the
-    /// queue shuts down.
+    /// queue shuts down. A job waits while another of the same project runs: two
+    /// indexing runs of one project must never interleave.
     pub fn next(&self) -> Option<(Job, Arc<Live>)> {
         let mut inner = self.lock();
         loop {
             if inner.shutting_down {
                 return None;
             }
-            if let Some(id) = inner.queue.pop_front() {
+            let busy = |inner: &Inner, id: &String| {
+                let job = &inner.entries[id].job;
+                inner.entries.values().any(|e| {
+                    e.job.status == Status::Running
+                        && e.job.tenant == job.tenant
+                        && e.job.project == job.project
+                })
+            };
+            let runnable = (0..inner.queue.len()).find(|&i| !busy(&inner, &inner.queue[i]));
+            if let Some(id) = runnable.and_then(|i| inner.queue.remove(i)) {
                 let live = Arc::new(Live {
                     stop: AtomicU8::new(STOP_NONE),
                     progress: IndexProgress::default(),
@@ -372,6 +420,22 @@ impl Jobs {
             remove_upload(&job);
             self.trim(&mut inner);
         }
+        drop(inner);
+        // A job of the same project may have been waiting for this one.
+        self.wake.notify_all();
+    }
+
+    /// The uploads queued or running jobs still need.
+    pub fn pending_uploads(&self) -> Vec<PathBuf> {
+        self.lock()
+            .entries
+            .values()
+            .filter(|e| !e.job.status.is_finished())
+            .filter_map(|e| match &e.job.source {
+                JobSource::Archive { file, .. } => Some(file.clone()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Forgets the oldest finished jobs beyond the history limit.
@@ -403,7 +467,7 @@ impl Jobs {
         let inner = self.lock();
         for e in inner.entries.values() {
             if let Some(live) = &e.live {
-                live.stop.store(STOP_SHUTDOWN, Ordering::Relaxed);
+                live.request_stop(STOP_SHUTDOWN);
             }
         }
     }
@@ -468,7 +532,7 @@ mod tests {
         ));
         assert!(matches!(
             jobs.submit(job("d", "r", "1")),
-            Err(SubmitError::Full { waiting: 2 })
+            Err(SubmitError::Full)
         ));
         // "a" starts, then the process dies; "c" never started.
         let (started, _live) = jobs.next().unwrap();
@@ -480,7 +544,7 @@ mod tests {
         assert_eq!((first.id.as_str(), first.attempts), ("a", 2));
         jobs.finish("a", Ok(serde_json::json!({"parsed": 1})), false);
         assert_eq!(jobs.get("a").unwrap().0.status, Status::Succeeded);
-        assert_eq!(jobs.last_success("t", "p").unwrap().id, "a");
+        assert_eq!(jobs.current("t", "p").unwrap().id, "a");
         // Cancelling a queued job fails it at once.
         let c = jobs.cancel("c").unwrap();
         assert_eq!(c.status, Status::Failed);
@@ -509,5 +573,55 @@ mod tests {
         let (again, _) = reopened.next().unwrap();
         assert_eq!(again.id, "a");
         assert_eq!(again.status, Status::Running);
+    }
+
+    #[test]
+    fn only_a_success_that_is_the_last_run_describes_the_project() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = Jobs::open(dir.path(), 4).unwrap();
+        let fail = || {
+            Err(JobError {
+                code: "x".into(),
+                message: "y".into(),
+            })
+        };
+        jobs.submit(job("a", "p", "1")).ok().unwrap();
+        let (a, _) = jobs.next().unwrap();
+        jobs.finish(&a.id, Ok(serde_json::json!({})), false);
+        assert_eq!(jobs.current("t", "p").unwrap().id, "a");
+        // Queued, then cancelled before it ran: the project is still a's.
+        jobs.submit(job("b", "p", "2")).ok().unwrap();
+        assert!(jobs.current("t", "p").is_none(), "b is queued");
+        jobs.cancel("b");
+        assert_eq!(jobs.current("t", "p").unwrap().id, "a");
+        // A run that failed part-way: a no longer describes the project.
+        std::thread::sleep(Duration::from_millis(2));
+        jobs.submit(job("c", "p", "2")).ok().unwrap();
+        let (c, _) = jobs.next().unwrap();
+        jobs.finish(&c.id, fail(), false);
+        assert!(jobs.current("t", "p").is_none());
+        assert!(jobs.current("t", "q").is_none());
+    }
+
+    #[test]
+    fn two_jobs_of_one_project_never_run_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = Jobs::open(dir.path(), 4).unwrap();
+        jobs.submit(job("a", "p", "1")).ok().unwrap();
+        jobs.submit(job("b", "p", "2")).ok().unwrap();
+        jobs.submit(job("c", "q", "1")).ok().unwrap();
+        let (a, _) = jobs.next().unwrap();
+        assert_eq!(a.id, "a");
+        // b waits for a; c, of another project, goes first.
+        let (c, _) = jobs.next().unwrap();
+        assert_eq!(c.id, "c");
+        let waiter = std::thread::scope(|s| {
+            let w = s.spawn(|| jobs.next().unwrap().0.id);
+            std::thread::sleep(Duration::from_millis(50));
+            assert_eq!(jobs.depth(), 1, "b must still be waiting");
+            jobs.finish("a", Ok(serde_json::json!({})), false);
+            w.join().unwrap()
+        });
+        assert_eq!(waiter, "b");
     }
 }

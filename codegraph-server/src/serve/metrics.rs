@@ -1,7 +1,9 @@
 //! Prometheus metrics, served at `/metrics` in the text exposition format.
 //!
-//! Names follow Prometheus conventions (`_total` counters, `_seconds` histograms); the
-//! alert rules and dashboard in `deploy/` are written against them.
+//! Names follow Prometheus conventions (`_total` counters, `_seconds` histograms): the
+//! server's own carry the prefix `codegraph_`, the process collector's are the standard
+//! unprefixed `process_*`. The alert rules and dashboard in `deploy/` are written
+//! against them.
 
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
@@ -12,6 +14,9 @@ use super::cache::TierCounters;
 
 pub struct Metrics {
     pub registry: Registry,
+    /// The process collector, unprefixed (`process_resident_memory_bytes`), as every
+    /// Prometheus client exports it.
+    process: Registry,
     pub requests: IntCounterVec,
     pub request_seconds: HistogramVec,
     pub in_flight: IntGauge,
@@ -29,6 +34,9 @@ pub struct Metrics {
     pub cache_bytes: IntGaugeVec,
     pub index_bytes: IntGaugeVec,
     pub rocksdb: IntGaugeVec,
+    /// The queue's capacity, which alert rules divide by (as they do by
+    /// `codegraph_memory_limit_bytes` and `codegraph_cpu_cores`, set once here).
+    pub queue_capacity: IntGauge,
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: T) -> T {
@@ -43,6 +51,17 @@ const LATENCY_BUCKETS: &[f64] = &[
     5.0, 10.0,
 ];
 
+/// Every `reason` of `http_rejected_total`.
+pub const REJECT_REASONS: [&str; 7] = [
+    "queue_full",
+    "uri_too_long",
+    "payload_too_large",
+    "overloaded",
+    "timeout",
+    "unauthorized",
+    "rate_limited",
+];
+
 /// Job and parse durations, 10 ms to an hour.
 const JOB_BUCKETS: &[f64] = &[
     0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0,
@@ -51,11 +70,15 @@ const JOB_BUCKETS: &[f64] = &[
 impl Metrics {
     pub fn new() -> Metrics {
         let r = Registry::new_custom(Some("codegraph".into()), None).expect("valid prefix");
+        let process = Registry::new();
         #[cfg(target_os = "linux")]
-        r.register(Box::new(
-            prometheus::process_collector::ProcessCollector::for_self(),
-        ))
-        .expect("registered once");
+        process
+            .register(Box::new(
+                prometheus::process_collector::ProcessCollector::for_self(),
+            ))
+            .expect("registered once");
+        let gauge =
+            |name: &str, help: &str| register(&r, IntGauge::new(name, help).expect("valid metric"));
         let counter_vec = |name: &str, help: &str, labels: &[&str]| {
             register(
                 &r,
@@ -68,6 +91,15 @@ impl Metrics {
                 IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric"),
             )
         };
+        // Constants alert rules divide by: the memory the process may use (its
+        // cgroup's limit, else the machine's) and the cores it may run on.
+        gauge(
+            "memory_limit_bytes",
+            "Memory the process may use: its cgroup's limit, else the machine's.",
+        )
+        .set(memory_limit().min(i64::MAX as u64) as i64);
+        gauge("cpu_cores", "Cores the process may run on.")
+            .set(std::thread::available_parallelism().map_or(1, |n| n.get()) as i64);
         Metrics {
             requests: counter_vec(
                 "http_requests_total",
@@ -88,11 +120,18 @@ impl Metrics {
                 IntGauge::new("http_requests_in_flight", "Requests being handled.")
                     .expect("valid metric"),
             ),
-            rejected: counter_vec(
-                "http_rejected_total",
-                "Requests refused before reaching a handler, by reason.",
-                &["reason"],
-            ),
+            rejected: {
+                let c = counter_vec(
+                    "http_rejected_total",
+                    "Requests refused before reaching a handler, by reason.",
+                    &["reason"],
+                );
+                // Present at zero from the start, so rates and alerts see a series.
+                for reason in REJECT_REASONS {
+                    c.with_label_values(&[reason]);
+                }
+                c
+            },
             queue_depth: register(
                 &r,
                 IntGauge::new("jobs_queue_depth", "Analysis jobs waiting.").expect("valid"),
@@ -101,11 +140,17 @@ impl Metrics {
                 &r,
                 IntGauge::new("jobs_running", "Analysis jobs running.").expect("valid"),
             ),
-            jobs: counter_vec(
-                "jobs_total",
-                "Analysis jobs finished, by outcome.",
-                &["status"],
-            ),
+            jobs: {
+                let c = counter_vec(
+                    "jobs_total",
+                    "Analysis jobs finished, by outcome.",
+                    &["status"],
+                );
+                for status in ["succeeded", "failed"] {
+                    c.with_label_values(&[status]);
+                }
+                c
+            },
             job_seconds: register(
                 &r,
                 Histogram::with_opts(
@@ -153,7 +198,9 @@ impl Metrics {
                 "RocksDB properties per tenant and column family.",
                 &["tenant", "cf", "property"],
             ),
+            queue_capacity: gauge("jobs_queue_capacity", "Analysis jobs the queue holds."),
             registry: r,
+            process,
         }
     }
 
@@ -167,9 +214,32 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut out = Vec::new();
+        let mut families = self.registry.gather();
+        families.extend(self.process.gather());
         TextEncoder::new()
-            .encode(&self.registry.gather(), &mut out)
+            .encode(&families, &mut out)
             .expect("text encoding does not fail");
         String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}
+
+/// The cgroup v2 memory limit, else v1's, else the machine's memory; 0 if none is known.
+fn memory_limit() -> u64 {
+    let read = |p: &str| std::fs::read_to_string(p).ok();
+    let cgroup = read("/sys/fs/cgroup/memory.max")
+        .or_else(|| read("/sys/fs/cgroup/memory/memory.limit_in_bytes"))
+        .and_then(|s| s.trim().parse::<u64>().ok());
+    let machine = read("/proc/meminfo").and_then(|m| {
+        m.lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+    });
+    match (cgroup, machine) {
+        // v1 reports "no limit" as a huge number.
+        (Some(c), Some(m)) => c.min(m),
+        (Some(c), None) => c,
+        (None, Some(m)) => m,
+        (None, None) => 0,
     }
 }

@@ -203,6 +203,16 @@ fn build_app(
     let verifier = auth::Verifier::new(&settings.jwt)?;
     let jobs = jobs::Jobs::open(&data.join("jobs"), settings.queue_capacity)
         .context("cannot open the job queue")?;
+    // Uploads no pending job needs: left by a process that died between storing an
+    // upload and queueing its job.
+    let needed = jobs.pending_uploads();
+    if let Ok(dir) = std::fs::read_dir(data.join("uploads")) {
+        for e in dir.flatten() {
+            if !needed.contains(&e.path()) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
     let app = Arc::new(App {
         tenants: state::Tenants::new(data.join("tenants")),
         jobs,
@@ -220,8 +230,12 @@ fn build_app(
         metrics,
         verifier,
         settings,
+        epoch: std::sync::RwLock::new(0),
     });
     app.metrics.queue_depth.set(app.jobs.depth() as i64);
+    app.metrics
+        .queue_capacity
+        .set(app.settings.queue_capacity as i64);
     for tenant in app.tenants.on_disk() {
         if let Ok(Some(t)) = app.tenants.get(&tenant, false) {
             app.record_sizes(&t);
@@ -548,7 +562,11 @@ async fn admit(State(gate): State<Arc<Gate>>, req: Request, next: Next) -> Respo
         )
         .into_response();
     }
-    let Ok(_permit) = Arc::clone(&gate.in_flight).try_acquire_owned() else {
+    // Probes and scrapes are cheap and must answer under load: a liveness probe that
+    // gets 429 would have the server restarted for being busy.
+    let probe = matches!(req.uri().path(), "/health" | "/ready" | "/metrics");
+    let permit = Arc::clone(&gate.in_flight).try_acquire_owned();
+    if permit.is_err() && !probe {
         gate.app
             .metrics
             .rejected
@@ -560,7 +578,7 @@ async fn admit(State(gate): State<Arc<Gate>>, req: Request, next: Next) -> Respo
             1,
         )
         .into_response();
-    };
+    }
     let timeout = gate.app.settings.request_timeout;
     match tokio::time::timeout(timeout, next.run(req)).await {
         Ok(r) => r,

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use codegraph_core::{CacheTier, Embedder};
 use codegraph_store::RocksStore;
@@ -186,6 +186,11 @@ pub struct App {
     pub objects: MokaTier<ProjectKey, Arc<ProjectHandles>>,
     pub results: MokaTier<ResultKey, axum::body::Bytes>,
     pub verifier: super::auth::Verifier,
+    /// Bumped by every invalidation. An answer computed while a project was being
+    /// re-indexed may describe the old index, so it is cached only if no
+    /// invalidation happened since its computation began: the check and the insert
+    /// hold the read lock, the bump and the invalidation the write lock.
+    pub epoch: RwLock<u64>,
 }
 
 impl App {
@@ -195,9 +200,24 @@ impl App {
             tenant: tenant.to_string(),
             project: project.to_string(),
         };
+        let mut epoch = self.epoch.write().unwrap_or_else(|e| e.into_inner());
+        *epoch += 1;
         self.objects.invalidate(&key);
         self.results
             .invalidate_where(&|k: &ResultKey| k.project == key);
+    }
+
+    /// The epoch to pass to [`App::cache_result`] and friends: read before computing.
+    pub fn epoch(&self) -> u64 {
+        *self.epoch.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Caches an answer unless an invalidation happened since `seen`.
+    pub fn cache_result(&self, seen: u64, key: ResultKey, bytes: axum::body::Bytes) {
+        let epoch = self.epoch.read().unwrap_or_else(|e| e.into_inner());
+        if *epoch == seen {
+            self.results.insert(key, bytes);
+        }
     }
 
     /// Refreshes the per-tenant size and RocksDB gauges.
@@ -229,12 +249,16 @@ impl App {
         if let Some(h) = self.objects.get(&key) {
             return Ok(h);
         }
+        let seen = self.epoch();
         let semantic = match &self.embedder {
             Some(_) => SemanticIndex::open(&tenant.vectors_dir(), project)?.map(Mutex::new),
             None => None,
         };
         let h = Arc::new(ProjectHandles { semantic });
-        self.objects.insert(key, Arc::clone(&h));
+        let epoch = self.epoch.read().unwrap_or_else(|e| e.into_inner());
+        if *epoch == seen {
+            self.objects.insert(key, Arc::clone(&h));
+        }
         Ok(h)
     }
 }

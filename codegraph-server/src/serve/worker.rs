@@ -57,6 +57,18 @@ pub fn work(app: Arc<App>, index: usize) {
     }
 }
 
+/// The error of a run stopped on request, by why it was asked to stop.
+fn stopped(live: &Live) -> JobError {
+    match live.stop.load(Ordering::Relaxed) {
+        STOP_SHUTDOWN => fail("shutdown", "stopped by a server shutdown"),
+        _ => fail(
+            "cancelled",
+            "cancelled while running; what it finished stands (consistent), and the \
+             next analysis of the project completes the rest",
+        ),
+    }
+}
+
 fn fail(code: &str, message: impl Into<String>) -> JobError {
     JobError {
         code: code.into(),
@@ -70,13 +82,21 @@ fn run(app: &App, job: &Job, live: &Live) -> Result<serde_json::Value, JobError>
         .get(&job.tenant, true)
         .map_err(|e| fail("store", format!("cannot open the tenant's store: {e}")))?
         .expect("created on demand");
+    // The path was checked when the job was submitted; it is checked again because a
+    // directory on the way may have been replaced by a symbolic link since.
+    let confined = |path: &std::path::Path| {
+        let p = path.to_string_lossy();
+        super::api::allowed_path(&app.settings.allow_roots, &p)
+            .map_err(|e| fail("path_not_allowed", e.message))
+    };
     let inner: Box<dyn Source> = match &job.source {
-        JobSource::Directory { path } => {
-            Box::new(DirectorySource::new(path).map_err(|e| fail("source", e.to_string()))?)
-        }
-        JobSource::Git { path, commit, .. } => {
-            Box::new(GitSource::open(path, commit).map_err(|e| fail("source", e.to_string()))?)
-        }
+        JobSource::Directory { path } => Box::new(
+            DirectorySource::new(&confined(path)?).map_err(|e| fail("source", e.to_string()))?,
+        ),
+        JobSource::Git { path, commit, .. } => Box::new(
+            GitSource::open_confined(&confined(path)?, commit, &app.settings.allow_roots)
+                .map_err(|e| fail("source", e.to_string()))?,
+        ),
         JobSource::Archive { file, .. } => Box::new(
             ArchiveSource::open(
                 file,
@@ -125,24 +145,20 @@ fn run(app: &App, job: &Job, live: &Live) -> Result<serde_json::Value, JobError>
         &options,
         &live.progress,
     )
-    .map_err(|e| fail("index", e.to_string()))?;
+    .map_err(|e| match e {
+        codegraph_core::Error::Stopped => stopped(live),
+        e => fail("index", e.to_string()),
+    })?;
     app.metrics
         .parse_seconds
         .observe(report.parse_time.as_secs_f64());
     app.metrics.files_parsed.inc_by(report.parsed as u64);
     app.record_sizes(&tenant);
     if let Some(err) = &report.source_error {
-        return Err(match live.stop.load(Ordering::Relaxed) {
-            STOP_NONE => fail(
-                "source",
-                format!("{err} (what was read before is indexed; nothing was removed)"),
-            ),
-            STOP_SHUTDOWN => fail("shutdown", "stopped by a server shutdown"),
-            _ => fail(
-                "cancelled",
-                "cancelled while running (what was read before is indexed; nothing was removed)",
-            ),
-        });
+        return Err(fail(
+            "source",
+            format!("{err} (what was read before is indexed; nothing was removed)"),
+        ));
     }
     let mut result = crate::graph::report_json(&job.project, &report, &tenant.store);
     result["skipped_files"] =
