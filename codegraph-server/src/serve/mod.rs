@@ -129,7 +129,7 @@ fn otlp_layer<S>() -> (
     Option<Telemetry>,
 )
 where
-    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a> + Send + Sync,
 {
     use opentelemetry::trace::TracerProvider;
     use opentelemetry_otlp::WithExportConfig;
@@ -168,7 +168,7 @@ fn otlp_layer<S>() -> (
     Option<Telemetry>,
 )
 where
-    S: tracing::Subscriber,
+    S: tracing::Subscriber + Send + Sync,
 {
     (None, None)
 }
