@@ -1231,7 +1231,9 @@ fn spans_are_exported_over_otlp() {
     use std::sync::{Arc, Mutex};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let collector = format!("http://{}", listener.local_addr().unwrap());
-    let received: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    /// Request lines and bodies, as the collector received them.
+    type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+    let received: Received = Arc::default();
     let sink = Arc::clone(&received);
     std::thread::spawn(move || {
         for conn in listener.incoming() {
