@@ -109,6 +109,9 @@ pub struct PipelineStats {
     pub references: AtomicU64,
     /// Files parsed with syntax errors (tree-sitter recovered what it could).
     pub with_errors: AtomicU64,
+    /// Nanoseconds the source took to deliver its items (the directory walk, reading
+    /// an archive), once it has finished.
+    pub source_nanos: AtomicU64,
 }
 
 impl PipelineStats {
@@ -220,7 +223,13 @@ impl Pipeline {
         std::thread::scope(|scope| {
             let producer = scope.spawn(|| {
                 let mut sink = ChannelSink { tx, stats };
-                source.run(&self.filter, &mut sink)
+                let walking = Instant::now();
+                let result = source.run(&self.filter, &mut sink);
+                stats.source_nanos.store(
+                    u64::try_from(walking.elapsed().as_nanos()).unwrap_or(u64::MAX),
+                    Ordering::Relaxed,
+                );
+                result
                 // Dropping the sink closes the channel and lets the workers finish.
             });
             pool.install(|| {

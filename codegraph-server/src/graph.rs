@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use codegraph_core::{Direction, GraphStore, Language, Node, NodeKind};
+use codegraph_parse::source::{DirectorySource, InputSpec};
 use codegraph_parse::{ExtractOptions, Pipeline, PipelineStats};
 use codegraph_store::query::{self, Filters, Match, NodeSummary};
 use codegraph_store::{IndexOptions, IndexProgress, IndexReport, RocksStore};
@@ -144,6 +145,14 @@ pub fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
     watch(&store, &project, &args, embedder)
 }
 
+/// Where `index` keeps a project's walk cache: beside the store, one file per project.
+pub fn walk_cache_file(db: &Path, project: &str) -> PathBuf {
+    db.join("walk").join(format!(
+        "{:016x}.bin",
+        xxhash_rust::xxh3::xxh3_64(project.as_bytes())
+    ))
+}
+
 fn index_once(
     store: &RocksStore,
     project: &str,
@@ -156,9 +165,24 @@ fn index_once(
     };
     let filter = args.input.filter()?;
     let spec = args.input.spec();
-    let mut source = spec
-        .open()
-        .with_context(|| format!("cannot read {}", args.input.path.display()))?;
+    let mut source: Box<dyn codegraph_parse::source::Source> = match &spec {
+        // A directory is walked from what the last run found, listing only the
+        // directories that changed since (`--force` starts over).
+        InputSpec::Path(dir) => {
+            let cache = walk_cache_file(&args.db.db, project);
+            if args.force {
+                let _ = std::fs::remove_file(&cache);
+            }
+            Box::new(
+                DirectorySource::new(dir)
+                    .with_context(|| format!("cannot read {}", dir.display()))?
+                    .with_walk_cache(cache),
+            )
+        }
+        _ => spec
+            .open()
+            .with_context(|| format!("cannot read {}", args.input.path.display()))?,
+    };
     let mut pipeline = Pipeline::new(filter, ExtractOptions::default());
     if let Some(threads) = args.input.threads {
         pipeline = pipeline.threads(threads);
@@ -271,8 +295,10 @@ pub(crate) fn report_json(project: &str, r: &IndexReport, store: &RocksStore) ->
         "nodes_written": r.nodes_written,
         "edges_written": r.edges_written,
         "parse_seconds": r.parse_time.as_secs_f64(),
+        "walk_seconds": r.walk_time.as_secs_f64(),
         "write_seconds": r.write_time.as_secs_f64(),
         "resolve_seconds": r.resolve_time.as_secs_f64(),
+        "commit_seconds": r.commit_time.as_secs_f64(),
         "seconds": r.total_time.as_secs_f64(),
         "disk_bytes": store.disk_size(),
         "source_error": r.source_error,

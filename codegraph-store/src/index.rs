@@ -70,10 +70,15 @@ pub struct IndexReport {
     pub source_error: Option<String>,
     /// Walking, reading and parsing.
     pub parse_time: Duration,
+    /// The part of `parse_time` the source took to deliver its files (the directory
+    /// walk, with a walk cache mostly `stat`s).
+    pub walk_time: Duration,
     /// Writing the changed files' nodes and references.
     pub write_time: Duration,
     /// Resolving references and writing the edges.
     pub resolve_time: Duration,
+    /// Flushing the store and committing the companions (full text, embeddings).
+    pub commit_time: Duration,
     pub total_time: Duration,
 }
 
@@ -211,6 +216,7 @@ pub fn index_with<S: GraphStore + ?Sized>(
         }
     });
     report.parse_time = started.elapsed();
+    report.walk_time = Duration::from_nanos(progress.parse.source_nanos.load(Ordering::Relaxed));
     if progress.stop.load(Ordering::Relaxed) {
         return Err(Error::Stopped);
     }
@@ -270,12 +276,14 @@ pub fn index_with<S: GraphStore + ?Sized>(
     }
 
     if parsed.is_empty() && removed.is_empty() && !was_dirty {
+        let committing = Instant::now();
         if meta.is_none() {
             store.set_project(&project_meta(project, options, false))?;
         }
         for c in companions {
             c.commit(project)?;
         }
+        report.commit_time = committing.elapsed();
         report.total_time = started.elapsed();
         return Ok(report);
     }
@@ -398,12 +406,14 @@ pub fn index_with<S: GraphStore + ?Sized>(
     report.edges_written = edges_written.into_inner();
     report.resolve_time = resolving.elapsed();
 
+    let committing = Instant::now();
     meta.dirty = false;
     store.set_project(&meta)?;
     store.flush()?;
     for c in companions {
         c.commit(project)?;
     }
+    report.commit_time = committing.elapsed();
     report.total_time = started.elapsed();
     Ok(report)
 }

@@ -157,6 +157,10 @@ impl RocksStore {
         opts.create_missing_column_families(true);
         opts.increase_parallelism(2);
         opts.set_max_open_files(256);
+        // Opening loads the table files' handlers on up to 16 new threads per column
+        // family by default: about 150 thread starts for every process, most of the
+        // time a one-lookup query spends. The files are few and small; load them here.
+        opts.set_max_file_opening_threads(1);
         let db = if read_only {
             let cfs = ALL_CFS.iter().map(|name| (*name, cf_options(name)));
             DB::open_cf_with_opts_for_read_only(&opts, &path, cfs, false)
@@ -638,9 +642,11 @@ impl GraphStore for RocksStore {
     }
 
     fn flush(&self) -> Result<()> {
-        // Memtables go to SST files, not just the WAL to disk: otherwise the next
-        // process to open the store replays the log and writes those tables itself,
-        // which was most of the cost of a one-file `codegraph index`.
+        // Memtables go to SST files, not just the WAL to disk: otherwise every process
+        // that opens the store next replays the log. Measured on Django: a reader
+        // opening after six one-file updates left in the log (3.7 MB) took 36 ms
+        // against 7.7 ms with the log flushed, while leaving the log saved an update
+        // only about 15 ms.
         let cfs: Vec<&ColumnFamily> = ALL_CFS.iter().map(|name| self.cf(name)).collect();
         self.db
             .flush_cfs_opt(&cfs, &rocksdb::FlushOptions::default())

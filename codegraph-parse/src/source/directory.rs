@@ -1,19 +1,38 @@
 //! A directory on disk, walked like ripgrep walks it (the `ignore` crate).
+//!
+//! With a walk cache ([`DirectorySource::with_walk_cache`]), a walk records what it
+//! found and the next one lists only the directories whose stamps moved; see
+//! `dircache.rs` for what is recorded and when the cache is not trusted.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use codegraph_core::{SkipReason, SkippedFile};
 
+use super::dircache::{self, DirRecord, Entry, Snapshot};
 use super::{Content, Sink, Source, SourceError, SourceFile, SourceItem};
 use crate::filter::{Filter, PathDecision};
-use crate::pipeline::stamp_of;
+use crate::pipeline::{RACY_WINDOW, stamp_of};
 
 /// Files under a directory (or a single file), honouring `.gitignore`, `.ignore` and
 /// `.codegraphignore` files. Vendored and excluded directories are not entered; each is
 /// reported once, as a whole.
 pub struct DirectorySource {
     root: PathBuf,
+    cache: Option<PathBuf>,
+    racy_window: Duration,
+    last_walk: Option<WalkKind>,
+}
+
+/// How the last run found the files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WalkKind {
+    /// Every directory was listed.
+    Full,
+    /// The walk cache held; only directories whose stamps moved were listed.
+    Cached { relisted: usize },
 }
 
 impl DirectorySource {
@@ -21,8 +40,335 @@ impl DirectorySource {
         std::fs::metadata(root).map_err(|e| SourceError::io(root, e))?;
         Ok(DirectorySource {
             root: root.to_path_buf(),
+            cache: None,
+            racy_window: RACY_WINDOW,
+            last_walk: None,
         })
     }
+
+    /// Keeps what each walk found in `file`, so the next walk of the same root with the
+    /// same filter lists only the directories that changed. The items are the same as
+    /// without the cache (tested against full walks after random edits). A missing,
+    /// stale or damaged file only means a full walk.
+    pub fn with_walk_cache(mut self, file: PathBuf) -> DirectorySource {
+        self.cache = Some(file);
+        self
+    }
+
+    /// How old a directory's or ignore file's times must be for the walk cache to
+    /// vouch for them ([`RACY_WINDOW`] by default; tests shorten it).
+    pub fn with_racy_window(mut self, window: Duration) -> DirectorySource {
+        self.racy_window = window;
+        self
+    }
+
+    /// How the last run walked, once it has run.
+    pub fn last_walk(&self) -> Option<WalkKind> {
+        self.last_walk
+    }
+
+    fn builder(&self, dir: &Path, filter: &Filter, pruned: Option<Pruned>) -> ignore::WalkBuilder {
+        let config = filter.config();
+        let mut builder = ignore::WalkBuilder::new(dir);
+        builder
+            .hidden(!config.include_hidden)
+            .ignore(config.respect_ignore_files)
+            .git_ignore(config.respect_ignore_files)
+            .git_exclude(config.respect_ignore_files)
+            .git_global(config.respect_ignore_files)
+            .parents(config.respect_ignore_files)
+            // A .gitignore means the same inside an unpacked tarball as in a checkout.
+            .require_git(false)
+            .follow_links(false);
+        if config.respect_ignore_files {
+            builder.add_custom_ignore_filename(".codegraphignore");
+        }
+        if let Some(pruned) = pruned {
+            let root = self.root.clone();
+            let filter = filter.clone();
+            builder.filter_entry(move |entry| {
+                if entry.depth() == 0 || !entry.file_type().is_some_and(|t| t.is_dir()) {
+                    return true;
+                }
+                let rel = relative(&root, entry.path());
+                match filter.check_dir(&rel) {
+                    Some(_) => {
+                        pruned
+                            .lock()
+                            .expect("no panics while holding the lock")
+                            .push(rel);
+                        false
+                    }
+                    None => true,
+                }
+            });
+        }
+        builder
+    }
+
+    /// Lists everything, on all cores, recording a snapshot when `record` is set.
+    fn full_walk(&self, filter: &Filter, record: bool) -> (Vec<SourceItem>, Option<Snapshot>) {
+        let pruned: Pruned = Arc::default();
+        let mut builder = self.builder(&self.root, filter, Some(Arc::clone(&pruned)));
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let collected: Mutex<Vec<SourceItem>> = Mutex::new(Vec::new());
+        let recorder = record.then(Recorder::default);
+        builder.threads(threads).build_parallel().run(|| {
+            let root = &self.root;
+            let collected = &collected;
+            let recorder = recorder.as_ref();
+            Box::new(move |result| {
+                let item = match result {
+                    Ok(entry) => visit(root, filter, entry, recorder, self.racy_window),
+                    Err(err) => {
+                        if let Some(r) = recorder {
+                            r.incomplete();
+                        }
+                        Some(walk_error(root, &err))
+                    }
+                };
+                if let Some(item) = item {
+                    collected
+                        .lock()
+                        .expect("no panics while holding the lock")
+                        .push(item);
+                }
+                ignore::WalkState::Continue
+            })
+        });
+        let mut items = collected.into_inner().expect("walk finished");
+        let pruned = std::mem::take(&mut *pruned.lock().expect("walk finished"));
+        let snapshot = recorder.and_then(|r| r.finish(&pruned));
+        items.extend(
+            pruned
+                .into_iter()
+                .filter_map(|rel| pruned_item(filter, rel)),
+        );
+        (items, snapshot)
+    }
+
+    /// Walks from `snapshot`, listing only directories whose stamps moved; `None` when
+    /// the snapshot cannot be trusted for this walk (then a full walk follows).
+    fn cached_walk(
+        &self,
+        filter: &Filter,
+        snapshot: &Snapshot,
+    ) -> Option<(Vec<SourceItem>, Snapshot, usize, bool)> {
+        if !snapshot.outside.iter().all(|p| p.holds()) {
+            return None;
+        }
+        let mut items = Vec::new();
+        let mut pruned_all = Vec::new();
+        let mut dirs: BTreeMap<String, DirRecord> = BTreeMap::new();
+        let mut relisted = 0;
+        let mut changed = false;
+        let mut stack = vec![String::new()];
+        while let Some(rel) = stack.pop() {
+            let dir = join(&self.root, &rel);
+            let meta = std::fs::symlink_metadata(&dir).ok()?;
+            if !meta.is_dir() {
+                // Its parent's stamp held, yet it is no longer a directory.
+                return None;
+            }
+            let (stamp, trusted) = dircache::dir_stamp(&meta, self.racy_window);
+            let old = snapshot.dirs.get(&rel);
+            let record = match old {
+                Some(old)
+                    if old.trusted
+                        && old.stamp == Some(stamp)
+                        && dircache::rules_hold(&dir, &old.rules) =>
+                {
+                    let mut record = old.clone();
+                    record.files.clear();
+                    for entry in &old.files {
+                        let path = dir.join(entry.name());
+                        // Gone without its directory's stamp moving: not to be trusted.
+                        let meta = std::fs::symlink_metadata(&path).ok()?;
+                        let file_rel = child(&rel, entry.name());
+                        let (item, cached) = examine(filter, &file_rel, path, &meta, Some(entry));
+                        // Unreadable now: a full walk reports it properly.
+                        if item.is_some() && cached.is_none() {
+                            return None;
+                        }
+                        items.extend(item);
+                        record.files.extend(cached);
+                    }
+                    // A `#!` file edited in place: its new decision is kept.
+                    changed |= record.files != old.files;
+                    record
+                }
+                _ => {
+                    relisted += 1;
+                    if relisted > dircache::MAX_RELISTED {
+                        return None;
+                    }
+                    let record = self.relist(filter, &rel, &dir, stamp, trusted, &mut items)?;
+                    // Ignore rules added, removed or edited here would change decisions
+                    // recorded below here.
+                    if old.is_some_and(|old| old.rules != record.rules) {
+                        return None;
+                    }
+                    record
+                }
+            };
+            stack.extend(record.subdirs.iter().rev().map(|name| child(&rel, name)));
+            pruned_all.extend(record.pruned.iter().map(|name| child(&rel, name)));
+            dirs.insert(rel, record);
+        }
+        items.extend(
+            pruned_all
+                .into_iter()
+                .filter_map(|rel| pruned_item(filter, rel)),
+        );
+        // Directories recorded and not reached any more (removed) also change it.
+        changed |= relisted > 0 || dirs.len() != snapshot.dirs.len();
+        let snapshot = Snapshot {
+            key: snapshot.key,
+            outside: snapshot.outside.clone(),
+            dirs,
+        };
+        Some((items, snapshot, relisted, changed))
+    }
+
+    /// Lists one directory with the ignore rules a full walk would apply to it.
+    fn relist(
+        &self,
+        filter: &Filter,
+        rel: &str,
+        dir: &Path,
+        stamp: codegraph_core::FileStamp,
+        trusted: bool,
+        items: &mut Vec<SourceItem>,
+    ) -> Option<DirRecord> {
+        let pruned: Pruned = Arc::default();
+        let (rules, rules_trusted) = if filter.config().respect_ignore_files {
+            dircache::rules_in(dir, self.racy_window)
+        } else {
+            (Vec::new(), true)
+        };
+        // Ignore rules read within the racy window may differ from what their stamps
+        // say; they decide for the whole subtree, so only a full walk will do.
+        if !rules_trusted {
+            return None;
+        }
+        let mut record = DirRecord {
+            stamp: Some(stamp),
+            trusted,
+            rules,
+            ..DirRecord::default()
+        };
+        let mut builder = self.builder(dir, filter, Some(Arc::clone(&pruned)));
+        builder.max_depth(Some(1));
+        for result in builder.build() {
+            // An entry that cannot be read: leave it to a full walk to report.
+            let entry = result.ok()?;
+            if entry.depth() == 0 {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let file_type = entry.file_type()?;
+            if file_type.is_dir() {
+                record.subdirs.push(name);
+                continue;
+            }
+            let meta = entry.metadata().ok()?;
+            let file_rel = child(rel, &name);
+            let (item, cached) = examine(filter, &file_rel, entry.into_path(), &meta, None);
+            if item.is_some() && cached.is_none() {
+                return None;
+            }
+            items.extend(item);
+            record.files.extend(cached);
+        }
+        record.pruned = std::mem::take(&mut *pruned.lock().expect("walk finished"))
+            .iter()
+            .map(|r| r.rsplit('/').next().unwrap_or(r).to_string())
+            .collect();
+        record.subdirs.sort();
+        record.pruned.sort();
+        Some(record)
+    }
+}
+
+type Pruned = Arc<Mutex<Vec<String>>>;
+
+/// What a full walk saw, by directory, gathered from the walk's threads.
+#[derive(Default)]
+struct Recorder {
+    dirs: Mutex<BTreeMap<String, DirRecord>>,
+    /// An entry could not be read: the snapshot would be missing it.
+    failed: std::sync::atomic::AtomicBool,
+}
+
+impl Recorder {
+    fn incomplete(&self) {
+        self.failed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn with_dir(&self, rel: &str, f: impl FnOnce(&mut DirRecord)) {
+        let mut dirs = self.dirs.lock().expect("no panics while holding the lock");
+        f(dirs.entry(rel.to_string()).or_default());
+    }
+
+    fn finish(self, pruned: &[String]) -> Option<Snapshot> {
+        if self.failed.into_inner() {
+            return None;
+        }
+        let mut dirs = self.dirs.into_inner().expect("walk finished");
+        for rel in pruned {
+            let (parent, name) = split(rel);
+            dirs.entry(parent.to_string())
+                .or_default()
+                .pruned
+                .push(name.to_string());
+        }
+        for d in dirs.values_mut() {
+            // Every directory recorded was entered and stamped; one that was not is a
+            // walk this snapshot cannot describe.
+            d.stamp?;
+            d.subdirs.sort();
+            d.pruned.sort();
+            d.files.sort_by(|a, b| a.name().cmp(b.name()));
+        }
+        Some(Snapshot {
+            key: 0,
+            outside: Vec::new(),
+            dirs,
+        })
+    }
+}
+
+/// `rel`'s parent directory and name.
+fn split(rel: &str) -> (&str, &str) {
+    match rel.rsplit_once('/') {
+        Some((parent, name)) => (parent, name),
+        None => ("", rel),
+    }
+}
+
+fn child(rel: &str, name: &str) -> String {
+    if rel.is_empty() {
+        name.to_string()
+    } else {
+        format!("{rel}/{name}")
+    }
+}
+
+fn join(root: &Path, rel: &str) -> PathBuf {
+    if rel.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(rel)
+    }
+}
+
+fn pruned_item(filter: &Filter, rel: String) -> Option<SourceItem> {
+    let reason = filter.check_dir(&rel)?;
+    Some(SourceItem::Skipped(SkippedFile {
+        path: format!("{rel}/"),
+        reason,
+    }))
 }
 
 /// `path` relative to `root`, `/`-separated; lossy for non-UTF-8 names.
@@ -49,72 +395,48 @@ impl Source for DirectorySource {
     }
 
     fn run(&mut self, filter: &Filter, sink: &mut dyn Sink) -> Result<(), SourceError> {
-        let config = filter.config();
-        let pruned: Arc<Mutex<Vec<SkippedFile>>> = Arc::default();
-        let mut builder = ignore::WalkBuilder::new(&self.root);
-        builder
-            .hidden(!config.include_hidden)
-            .ignore(config.respect_ignore_files)
-            .git_ignore(config.respect_ignore_files)
-            .git_exclude(config.respect_ignore_files)
-            .git_global(config.respect_ignore_files)
-            .parents(config.respect_ignore_files)
-            // A .gitignore means the same inside an unpacked tarball as in a checkout.
-            .require_git(false)
-            .follow_links(false);
-        if config.respect_ignore_files {
-            builder.add_custom_ignore_filename(".codegraphignore");
-        }
-        {
-            let root = self.root.clone();
-            let filter = filter.clone();
-            let pruned = Arc::clone(&pruned);
-            builder.filter_entry(move |entry| {
-                if entry.depth() == 0 || !entry.file_type().is_some_and(|t| t.is_dir()) {
-                    return true;
-                }
-                let rel = relative(&root, entry.path());
-                match filter.check_dir(&rel) {
-                    Some(reason) => {
-                        pruned
-                            .lock()
-                            .expect("no panics while holding the lock")
-                            .push(SkippedFile {
-                                path: format!("{rel}/"),
-                                reason,
-                            });
-                        false
-                    }
-                    None => true,
-                }
-            });
-        }
-
         // Walk first, then send: the walk takes a small fraction of the time parsing
         // does, and knowing the count up front gives progress a real bar. Streaming
         // instead would block the walk on the bounded channel, so the count would only
-        // be known at the end. The walk runs on all cores (a re-index that finds
-        // nothing changed is mostly walk) and its items are sorted afterwards, so the
-        // order is the same on every run.
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let collected: Mutex<Vec<SourceItem>> = Mutex::new(Vec::new());
-        builder.threads(threads).build_parallel().run(|| {
-            let root = &self.root;
-            let collected = &collected;
-            Box::new(move |result| {
-                if let Some(item) = visit(root, filter, result) {
-                    collected
-                        .lock()
-                        .expect("no panics while holding the lock")
-                        .push(item);
+        // be known at the end. Items are sorted afterwards, so the order is the same on
+        // every run, cached or not.
+        let root_is_dir = std::fs::metadata(&self.root).is_ok_and(|m| m.is_dir());
+        let cache = self.cache.clone().filter(|_| root_is_dir);
+        let (mut items, kind) = match cache {
+            None => (self.full_walk(filter, false).0, WalkKind::Full),
+            Some(file) => {
+                let key = self.cache_key(filter);
+                let cached = dircache::load(&file, key)
+                    .and_then(|snapshot| self.cached_walk(filter, &snapshot));
+                match cached {
+                    Some((items, snapshot, relisted, changed)) => {
+                        if changed {
+                            let _ = dircache::save(&file, &snapshot);
+                        }
+                        (items, WalkKind::Cached { relisted })
+                    }
+                    None => {
+                        // Taken before the walk, so an edit during it shows next time.
+                        let outside = dircache::outside_inputs(&self.root);
+                        let (items, snapshot) = self.full_walk(filter, true);
+                        match snapshot {
+                            Some(mut s) => {
+                                s.key = key;
+                                s.outside = outside;
+                                let _ = dircache::save(&file, &s);
+                            }
+                            // Unreadable entries: walk in full again next time.
+                            None => {
+                                let _ = std::fs::remove_file(&file);
+                            }
+                        }
+                        (items, WalkKind::Full)
+                    }
                 }
-                ignore::WalkState::Continue
-            })
-        });
-        let mut items = collected.into_inner().expect("walk finished");
+            }
+        };
+        self.last_walk = Some(kind);
         items.sort_by(|a, b| item_path(a).cmp(item_path(b)));
-        let pruned = std::mem::take(&mut *pruned.lock().expect("walk finished"));
-        items.extend(pruned.into_iter().map(SourceItem::Skipped));
         sink.expect(items.len() as u64);
         for item in items {
             if sink.item(item).is_break() {
@@ -125,6 +447,20 @@ impl Source for DirectorySource {
     }
 }
 
+impl DirectorySource {
+    /// What a snapshot must have been made under to be used: the root, the filter and
+    /// git's configuration environment.
+    fn cache_key(&self, filter: &Filter) -> u64 {
+        let text = format!(
+            "{}\0{:?}\0{}",
+            self.root.display(),
+            filter.config(),
+            dircache::environment_key()
+        );
+        xxhash_rust::xxh3::xxh3_64(text.as_bytes())
+    }
+}
+
 fn item_path(item: &SourceItem) -> &str {
     match item {
         SourceItem::File(f) => &f.path,
@@ -132,73 +468,176 @@ fn item_path(item: &SourceItem) -> &str {
     }
 }
 
-/// What one walk entry becomes, if anything.
+fn walk_error(root: &Path, err: &ignore::Error) -> SourceItem {
+    let path = error_path(err)
+        .map(|p| relative(root, &p))
+        .unwrap_or_else(|| root.display().to_string());
+    SourceItem::Skipped(SkippedFile {
+        path,
+        reason: SkipReason::Unreadable {
+            error: err.to_string(),
+        },
+    })
+}
+
+/// What one walk entry becomes, if anything; directories and files are noted in the
+/// recorder when there is one.
 fn visit(
     root: &Path,
     filter: &Filter,
-    result: Result<ignore::DirEntry, ignore::Error>,
+    entry: ignore::DirEntry,
+    recorder: Option<&Recorder>,
+    racy_window: Duration,
 ) -> Option<SourceItem> {
-    let entry = match result {
-        Ok(entry) => entry,
-        Err(err) => {
-            let path = error_path(&err)
-                .map(|p| relative(root, &p))
-                .unwrap_or_else(|| root.display().to_string());
+    let file_type = entry.file_type()?;
+    if file_type.is_dir() {
+        if let Some(r) = recorder {
+            let rel = if entry.depth() == 0 {
+                String::new()
+            } else {
+                relative(root, entry.path())
+            };
+            let meta = entry.metadata().ok();
+            let (rules, rules_trusted) = if filter.config().respect_ignore_files {
+                dircache::rules_in(entry.path(), racy_window)
+            } else {
+                (Vec::new(), true)
+            };
+            match meta {
+                Some(meta) => {
+                    let (stamp, trusted) = dircache::dir_stamp(&meta, racy_window);
+                    // Rules read within the racy window cannot be vouched for, and
+                    // they decide for the whole subtree: no snapshot this time.
+                    if !rules_trusted {
+                        r.incomplete();
+                    }
+                    r.with_dir(&rel, |d| {
+                        d.stamp = Some(stamp);
+                        d.trusted = trusted;
+                        d.rules = rules;
+                    });
+                }
+                None => r.incomplete(),
+            }
+            if entry.depth() > 0 {
+                let (parent, name) = split(&rel);
+                let name = name.to_string();
+                r.with_dir(parent, |d| d.subdirs.push(name));
+            }
+        }
+        return None;
+    }
+    let rel = relative(root, entry.path());
+    // Most files in a tree are not source; decide from the name before paying for a
+    // `stat`.
+    if file_type.is_file() && matches!(filter.check_path(&rel, None), PathDecision::Ignore) {
+        return None;
+    }
+    let meta = match entry.metadata() {
+        Ok(meta) => meta,
+        Err(e) => {
+            if let Some(r) = recorder {
+                r.incomplete();
+            }
             return Some(SourceItem::Skipped(SkippedFile {
-                path,
+                path: rel,
                 reason: SkipReason::Unreadable {
-                    error: err.to_string(),
+                    error: e.to_string(),
                 },
             }));
         }
     };
-    let file_type = entry.file_type()?;
-    if file_type.is_dir() {
-        return None;
-    }
-    let rel = relative(root, entry.path());
-    if !file_type.is_file() {
-        // Symlinks, sockets, devices: only report those that look like source.
-        if matches!(filter.check_path(&rel, None), PathDecision::Ignore) {
-            return None;
+    let (item, cached) = examine(filter, &rel, entry.into_path(), &meta, None);
+    if let Some(r) = recorder {
+        match cached {
+            Some(cached) => r.with_dir(split(&rel).0, |d| d.files.push(cached)),
+            // Reported as unreadable: a snapshot would lose it.
+            None if item.is_some() => r.incomplete(),
+            None => {}
         }
-        return Some(SourceItem::Skipped(SkippedFile {
-            path: rel,
+    }
+    item
+}
+
+/// What a non-directory entry becomes, from its metadata, and what a walk cache keeps
+/// of it (nothing for files that do not matter). `known` is what the cache kept last
+/// time: a `#!` decision is reused while the file's stamp holds.
+fn examine(
+    filter: &Filter,
+    rel: &str,
+    path: PathBuf,
+    meta: &std::fs::Metadata,
+    known: Option<&Entry>,
+) -> (Option<SourceItem>, Option<Entry>) {
+    let name = rel.rsplit('/').next().unwrap_or(rel).to_string();
+    if !meta.is_file() {
+        // Symlinks, sockets, devices: only report those that look like source.
+        if matches!(filter.check_path(rel, None), PathDecision::Ignore) {
+            return (None, None);
+        }
+        let item = SourceItem::Skipped(SkippedFile {
+            path: rel.to_string(),
             reason: SkipReason::NotRegular,
-        }));
+        });
+        return (Some(item), Some(Entry::Named(name)));
     }
-    // Most files in a tree are not source; decide from the name before paying for a
-    // `stat`.
-    if matches!(filter.check_path(&rel, None), PathDecision::Ignore) {
-        return None;
-    }
-    let meta = entry.metadata().ok();
-    let language = match filter.check_path(&rel, meta.as_ref().map(|m| m.len())) {
-        PathDecision::Ignore => return None,
+    let stamp = stamp_of(meta);
+    let language = match filter.check_path(rel, Some(meta.len())) {
+        PathDecision::Ignore => return (None, None),
         PathDecision::Skip(reason) => {
-            return Some(SourceItem::Skipped(SkippedFile { path: rel, reason }));
+            let item = SourceItem::Skipped(SkippedFile {
+                path: rel.to_string(),
+                reason,
+            });
+            return (Some(item), Some(Entry::Named(name)));
         }
         PathDecision::Parse(Some(language)) => language,
-        PathDecision::Parse(None) => match first_line(entry.path()) {
-            Ok(line) => filter.shebang_language(&rel, &line)?,
-            Err(e) => {
-                return Some(SourceItem::Skipped(SkippedFile {
-                    path: rel,
-                    reason: SkipReason::Unreadable {
-                        error: e.to_string(),
-                    },
-                }));
-            }
-        },
+        PathDecision::Parse(None) => {
+            let language = match known {
+                Some(Entry::Shebang {
+                    stamp: s, language, ..
+                }) if *s == stamp => *language,
+                _ => match first_line(&path) {
+                    Ok(line) => filter.shebang_language(rel, &line),
+                    Err(e) => {
+                        let item = SourceItem::Skipped(SkippedFile {
+                            path: rel.to_string(),
+                            reason: SkipReason::Unreadable {
+                                error: e.to_string(),
+                            },
+                        });
+                        return (Some(item), None);
+                    }
+                },
+            };
+            let cached = Entry::Shebang {
+                name,
+                stamp,
+                language,
+            };
+            let Some(language) = language else {
+                return (None, Some(cached));
+            };
+            let item = SourceItem::File(SourceFile {
+                path: rel.to_string(),
+                language,
+                content: Content::Disk {
+                    stamp: Some(stamp),
+                    path,
+                },
+            });
+            return (Some(item), Some(cached));
+        }
     };
-    Some(SourceItem::File(SourceFile {
-        path: rel,
+    let item = SourceItem::File(SourceFile {
+        path: rel.to_string(),
         language,
         content: Content::Disk {
-            stamp: meta.as_ref().map(stamp_of),
-            path: entry.into_path(),
+            stamp: Some(stamp),
+            path,
         },
-    }))
+    });
+    (Some(item), Some(Entry::Named(name)))
 }
 
 /// The start of a file, enough for a `#!` line.

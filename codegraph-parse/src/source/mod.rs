@@ -18,6 +18,7 @@ use crate::filter::Filter;
 
 #[cfg(feature = "archive")]
 mod archive;
+mod dircache;
 mod directory;
 #[cfg(feature = "git")]
 mod git;
@@ -25,7 +26,8 @@ mod memory;
 
 #[cfg(feature = "archive")]
 pub use archive::{ArchiveFormat, ArchiveLimits, ArchiveSource, StreamSource};
-pub use directory::DirectorySource;
+pub use dircache::fuzz_decode as fuzz_walk_cache;
+pub use directory::{DirectorySource, WalkKind};
 #[cfg(feature = "git")]
 pub use git::GitSource;
 pub use memory::MemorySource;

@@ -91,7 +91,9 @@ fn run(app: &App, job: &Job, live: &Live) -> Result<serde_json::Value, JobError>
     };
     let inner: Box<dyn Source> = match &job.source {
         JobSource::Directory { path } => Box::new(
-            DirectorySource::new(&confined(path)?).map_err(|e| fail("source", e.to_string()))?,
+            DirectorySource::new(&confined(path)?)
+                .map_err(|e| fail("source", e.to_string()))?
+                .with_walk_cache(crate::graph::walk_cache_file(&tenant.root, &job.project)),
         ),
         JobSource::Git { path, commit, .. } => Box::new(
             GitSource::open_confined(&confined(path)?, commit, &app.settings.allow_roots)
