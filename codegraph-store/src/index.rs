@@ -573,6 +573,26 @@ impl<S: GraphStore + ?Sized> View for StoreView<'_, S> {
         Ok(data)
     }
 
+    fn file_node(&self, path: &str) -> Result<Option<Def>> {
+        // A file already read whole answers from memory; otherwise its record names its
+        // node, and only that one is read.
+        if let Some(hit) = self
+            .files
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(path)
+        {
+            return Ok(hit.as_ref().and_then(|d| d.nodes.first().cloned()));
+        }
+        let Some(record) = self.store.file(&self.project, path)? else {
+            return Ok(None);
+        };
+        let Some(&id) = record.node_ids.first() else {
+            return Ok(None);
+        };
+        Ok(self.store.node(&self.project, id)?.as_ref().map(Def::of))
+    }
+
     fn paths(&self) -> &PathSet {
         &self.paths
     }

@@ -689,7 +689,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         if !self.rec.has_file(path) {
             return Ok(None);
         }
-        Ok(self.rec.file(path)?.and_then(|d| d.nodes.first().cloned()))
+        self.rec.file_node(path)
     }
 
     // ---- imports ----------------------------------------------------------------------

@@ -57,6 +57,11 @@ pub trait View {
     fn named(&self, name: &str) -> Result<Arc<[Def]>>;
     /// One file's nodes and references.
     fn file(&self, path: &str) -> Result<Option<Arc<FileData>>>;
+    /// A file's own node (its first): what module lookups need, without the rest of
+    /// the file. A store answers it with one read.
+    fn file_node(&self, path: &str) -> Result<Option<Def>> {
+        Ok(self.file(path)?.and_then(|d| d.nodes.first().cloned()))
+    }
     /// Every file path in the project.
     fn paths(&self) -> &PathSet;
 }
@@ -292,6 +297,13 @@ impl<'v, V: View + ?Sized> Recorder<'v, V> {
     pub fn file(&self, path: &str) -> Result<Option<Arc<FileData>>> {
         self.note(path_key(path));
         self.view.file(path)
+    }
+
+    /// Noted under the same key as [`Recorder::file`]: a file's node changes only when
+    /// the file does.
+    pub fn file_node(&self, path: &str) -> Result<Option<Def>> {
+        self.note(path_key(path));
+        self.view.file_node(path)
     }
 
     pub fn has_file(&self, path: &str) -> bool {
