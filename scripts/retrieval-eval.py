@@ -14,7 +14,8 @@ Prints MRR@10 and recall@10 per mode, as one JSON line each.
 
 Semantic and hybrid modes need an embedding model (CODEGRAPH_MODEL_DIR, and
 CODEGRAPH_MAX_TOKENS to cut inputs shorter); indexing then embeds every definition.
-A mode `hybrid@T/S/G` runs hybrid search with those fusion weights (`--weights T,S,G`).
+A mode `hybrid@T/S/G` runs hybrid search with those fusion weights (`--weights T,S,G`),
+and `hybrid:rrf` (or `hybrid:rrf@T/S/G/K`) with rank fusion instead of score fusion.
 
 Queries shorter than three words, and queries that more than one function shares
 (`Return the value.`), are left out: they have no single right answer.
@@ -74,8 +75,11 @@ def evaluate(binary, db, project, mode, items, k):
         queries = f.name
     try:
         base, _, weights = mode.partition("@")
+        base, _, fusion = base.partition(":")
         cmd = [binary, "search", "--db", db, "--project", project, "--mode", base,
                "--format", "jsonl", "--limit", str(k), "--queries-file", queries]
+        if fusion:
+            cmd += ["--fusion", fusion]
         if weights:
             cmd += ["--weights", weights.replace("/", ",")]
         run = subprocess.run(cmd, capture_output=True, text=True)

@@ -317,10 +317,15 @@ pub struct SearchArgs {
     #[arg(long, value_name = "PATH|SYMBOL")]
     pub near: Option<String>,
 
-    /// Hybrid fusion weights TEXT,SEMANTIC,GRAPH[,K], for evaluations; the defaults
-    /// (1,1.5,0,20) are the measured best (docs/PERFORMANCE.md).
+    /// Hybrid: how the text and vector lists are combined.
+    #[arg(long, value_enum, default_value_t = Fusion::Scores)]
+    pub fusion: Fusion,
+
+    /// Hybrid fusion weights TEXT,SEMANTIC,GRAPH[,K] (K: rank fusion only), for
+    /// evaluations; the defaults (0.2,0.8,0 for scores; 1,1.5,0,20 for rrf) are the
+    /// measured best (docs/PERFORMANCE.md).
     #[arg(long, value_name = "T,S,G[,K]")]
-    pub weights: Option<HybridWeights>,
+    pub weights: Option<String>,
 
     /// The query.
     #[arg(required_unless_present = "queries_file")]
@@ -351,39 +356,61 @@ impl Hit {
     }
 }
 
-/// How hybrid search weighs its evidence (see ARCHITECTURE.md for the measurements
+/// How hybrid search combines its two lists (codegraph_vector::fusion).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Fusion {
+    /// A weighted sum of scores: BM25 divided by the query's best, cosine as is.
+    Scores,
+    /// Reciprocal rank fusion: ranks only.
+    Rrf,
+}
+
+/// How hybrid search weighs its evidence (docs/PERFORMANCE.md has the measurements
 /// behind the defaults).
 #[derive(Clone, Copy, Debug)]
 pub struct HybridWeights {
-    /// Weight of the BM25 list in reciprocal rank fusion.
+    pub fusion: Fusion,
+    /// Weight of the BM25 list.
     pub text: f32,
     /// Weight of the vector list.
     pub semantic: f32,
-    /// Boost per e-fold of incoming call edges, in units of a first place's RRF share.
+    /// Boost per e-fold of incoming call edges, in boost units (see [`Self::unit`]).
     pub graph: f32,
-    /// Boost for a result in the file, directory or graph neighbourhood `--near` names.
+    /// Boost, in units, for a result in the file, directory or graph neighbourhood
+    /// `--near` names.
     pub near: f32,
     /// Reciprocal rank fusion's damping constant: lower favours each list's head.
     pub rrf_k: f32,
 }
 
-impl Default for HybridWeights {
-    fn default() -> Self {
-        // Measured on four Python packages (docs/PERFORMANCE.md): semantic 1.5 and
-        // K = 20 beat 1/1/60 on each of them; every graph-centrality boost tried hurt.
-        HybridWeights {
-            text: 1.0,
-            semantic: 1.5,
-            graph: 0.0,
-            near: 1.0,
-            rrf_k: 20.0,
+impl HybridWeights {
+    /// The defaults for one fusion. Measured on four Python packages
+    /// (docs/PERFORMANCE.md): score fusion at text 0.2, semantic 0.8 is the best of
+    /// all tried; for rank fusion, semantic 1.5 and K = 20 beat 1/1/60 on each of them.
+    /// Every graph-centrality boost tried hurt.
+    pub fn defaults(fusion: Fusion) -> HybridWeights {
+        match fusion {
+            Fusion::Scores => HybridWeights {
+                fusion,
+                text: 0.2,
+                semantic: 0.8,
+                graph: 0.0,
+                near: 1.0,
+                rrf_k: 20.0,
+            },
+            Fusion::Rrf => HybridWeights {
+                fusion,
+                text: 1.0,
+                semantic: 1.5,
+                graph: 0.0,
+                near: 1.0,
+                rrf_k: 20.0,
+            },
         }
     }
-}
 
-impl std::str::FromStr for HybridWeights {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
+    /// Parses `TEXT,SEMANTIC,GRAPH[,K]` (K: rank fusion only) over `fusion`'s defaults.
+    pub fn parse(fusion: Fusion, s: &str) -> std::result::Result<HybridWeights, String> {
         let parts: Vec<f32> = s
             .split(',')
             .map(|p| p.trim().parse::<f32>().map_err(|e| format!("{p:?}: {e}")))
@@ -394,20 +421,35 @@ impl std::str::FromStr for HybridWeights {
         {
             return Err(
                 "expected three non-negative numbers TEXT,SEMANTIC,GRAPH and optionally \
-                 the fusion constant K >= 1"
+                 the rank-fusion constant K >= 1"
                     .into(),
             );
         }
+        let defaults = HybridWeights::defaults(fusion);
         Ok(HybridWeights {
             text: parts[0],
             semantic: parts[1],
             graph: parts[2],
-            rrf_k: parts
-                .get(3)
-                .copied()
-                .unwrap_or(HybridWeights::default().rrf_k),
-            ..HybridWeights::default()
+            rrf_k: parts.get(3).copied().unwrap_or(defaults.rrf_k),
+            ..defaults
         })
+    }
+
+    /// What one unit of the graph and `--near` boosts adds to a fused score: for
+    /// scores a fifth of the largest possible one (at the default weights, what a first
+    /// place in the text list adds), for ranks a first place at weight 1, `1 / (K + 1)`.
+    /// Both scale with the weights, so a boost keeps its meaning when they change.
+    fn unit(&self) -> f32 {
+        match self.fusion {
+            Fusion::Scores => 0.2 * (self.text + self.semantic),
+            Fusion::Rrf => 1.0 / (self.rrf_k + 1.0),
+        }
+    }
+}
+
+impl Default for HybridWeights {
+    fn default() -> Self {
+        HybridWeights::defaults(Fusion::Scores)
     }
 }
 
@@ -471,6 +513,11 @@ pub fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
     if let Some(g) = &params.path_glob {
         codegraph_store::query::Filters::path_glob(g)?;
     }
+    let weights = match &args.weights {
+        Some(w) => HybridWeights::parse(args.fusion, w)
+            .map_err(|e| anyhow::anyhow!("--weights {w:?}: {e}"))?,
+        None => HybridWeights::defaults(args.fusion),
+    };
     let near = match &args.near {
         Some(n) => Some(resolve_near(&store, &project, n)?),
         None => None,
@@ -481,7 +528,7 @@ pub fn search(args: SearchArgs) -> anyhow::Result<ExitCode> {
         text: text.as_ref(),
         semantic: semantic.as_mut().map(|(e, i)| (&**e as &dyn Embedder, i)),
         strategy: args.strategy.into(),
-        weights: args.weights.unwrap_or_default(),
+        weights,
         near,
     };
     let queries: Vec<String> = match (&args.query, &args.queries_file) {
@@ -672,12 +719,17 @@ impl Searcher<'_> {
         };
         let ranked: Vec<ScoredNode> = match (text, semantic) {
             (Some(t), Some(s)) => {
+                use codegraph_vector::fusion::{Scale, reciprocal_rank_fusion, score_fusion};
                 let w = self.weights;
-                codegraph_vector::fusion::reciprocal_rank_fusion(
-                    &[(&t, w.text), (&s, w.semantic)],
-                    w.rrf_k,
-                    depth,
-                )
+                match w.fusion {
+                    Fusion::Scores => score_fusion(
+                        &[(&t, w.text, Scale::ByBest), (&s, w.semantic, Scale::AsIs)],
+                        depth,
+                    ),
+                    Fusion::Rrf => {
+                        reciprocal_rank_fusion(&[(&t, w.text), (&s, w.semantic)], w.rrf_k, depth)
+                    }
+                }
             }
             (Some(t), None) => t,
             (None, Some(s)) => {
@@ -714,7 +766,7 @@ impl Searcher<'_> {
     /// Adds graph context to fused scores: a boost growing with the log of a
     /// definition's callers, and one for results near what `--near` names.
     fn rerank(&self, ranked: &[ScoredNode], nodes: &[Node]) -> anyhow::Result<Vec<f32>> {
-        let unit = 1.0 / (self.weights.rrf_k + 1.0);
+        let unit = self.weights.unit();
         let mut out = Vec::with_capacity(ranked.len());
         for (hit, node) in ranked.iter().zip(nodes) {
             let mut score = hit.score;
@@ -767,4 +819,48 @@ fn read_queries(path: &Path) -> anyhow::Result<Vec<String>> {
         out.push(line.trim_end_matches('\r').to_string());
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_parse_over_each_fusions_defaults() {
+        let w = HybridWeights::parse(Fusion::Scores, "0.3,0.7,0").unwrap();
+        assert_eq!(
+            (w.fusion, w.text, w.semantic, w.graph),
+            (Fusion::Scores, 0.3, 0.7, 0.0)
+        );
+        let w = HybridWeights::parse(Fusion::Rrf, "1,2,0.5").unwrap();
+        assert_eq!((w.fusion, w.rrf_k), (Fusion::Rrf, 20.0));
+        assert_eq!(
+            HybridWeights::parse(Fusion::Rrf, "1,2,0,60").unwrap().rrf_k,
+            60.0
+        );
+        for bad in [
+            "",
+            "1,2",
+            "1,2,3,4,5",
+            "1,-2,0",
+            "1,2,0,0.5",
+            "a,b,c",
+            "1,inf,0",
+        ] {
+            assert!(
+                HybridWeights::parse(Fusion::Scores, bad).is_err(),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_boost_unit_is_a_text_first_place_at_the_defaults() {
+        let rrf = HybridWeights::defaults(Fusion::Rrf);
+        assert_eq!(rrf.unit(), 1.0 / 21.0);
+        let scores = HybridWeights::default();
+        assert_eq!(scores.fusion, Fusion::Scores);
+        // A first place in the text list adds text * 1 (BM25 divided by its best).
+        assert!((scores.unit() - scores.text).abs() < 1e-6);
+    }
 }

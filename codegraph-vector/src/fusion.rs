@@ -1,10 +1,17 @@
 //! Combining ranked lists from different retrievers (BM25, vectors) into one.
 //!
-//! Reciprocal rank fusion (Cormack, Clarke and Büttcher, 2009) uses ranks only, so it
-//! needs no calibration between BM25 scores (unbounded) and cosine similarities
-//! (within [-1, 1]): each list contributes `weight / (k + rank)` to every item it
-//! holds, ranks starting at 1. `k` damps the head of each list; 60 is the value the
-//! paper found robust.
+//! Two ways, both measured in docs/PERFORMANCE.md:
+//!
+//! - [`score_fusion`], a weighted sum of scores put on one scale (Bruch, Gai and
+//!   Ingber, 2023, found such convex combinations beat rank fusion once tuned):
+//!   BM25 scores are unbounded and depend on the query's length, so each BM25 list is
+//!   divided by its own best score ([`Scale::ByBest`]); cosine similarities already share
+//!   one scale across queries and are used as they are ([`Scale::AsIs`]). An item a
+//!   list does not hold counts as that list's lowest score: it ranked below the cut.
+//! - [`reciprocal_rank_fusion`] (Cormack, Clarke and Büttcher, 2009) uses ranks only,
+//!   so it needs no calibration at all: each list contributes `weight / (k + rank)`
+//!   to every item it holds, ranks starting at 1. `k` damps the head of each list; 60
+//!   is the value the paper found robust. Use it for scores of unknown scale.
 
 use std::collections::HashMap;
 
@@ -29,6 +36,63 @@ pub fn reciprocal_rank_fusion(
     let mut fused: Vec<ScoredNode> = scores
         .into_iter()
         .map(|(id, score)| ScoredNode { id, score })
+        .collect();
+    fused.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+    fused.truncate(limit);
+    fused
+}
+
+/// How [`score_fusion`] puts one list's scores on the common scale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scale {
+    /// Divide by the list's best score (for BM25: positive, unbounded, query-dependent).
+    ByBest,
+    /// Use as they are (for cosine similarities: comparable across queries).
+    AsIs,
+}
+
+/// Fuses scored lists (each best first) into `sum weight * scaled score`; an item
+/// missing from a list gets that list's lowest scaled score. Returns at most `limit`
+/// items, best first, ties broken by node id so the order is deterministic.
+pub fn score_fusion(lists: &[(&[ScoredNode], f32, Scale)], limit: usize) -> Vec<ScoredNode> {
+    let scaled: Vec<(HashMap<NodeId, f32>, f32, f32)> = lists
+        .iter()
+        .map(|(list, weight, scale)| {
+            let divisor = match scale {
+                Scale::ByBest => list
+                    .iter()
+                    .map(|h| h.score)
+                    .filter(|s| s.is_finite())
+                    .fold(0.0f32, f32::max),
+                Scale::AsIs => 1.0,
+            };
+            // A list whose best score is 0 (or empty) says nothing; keep it neutral.
+            let divisor = if divisor > 0.0 { divisor } else { 1.0 };
+            let scores: HashMap<NodeId, f32> = list
+                .iter()
+                .filter(|h| h.score.is_finite())
+                .map(|h| (h.id, h.score / divisor))
+                .collect();
+            let floor = scores.values().copied().fold(f32::INFINITY, f32::min);
+            let floor = if floor.is_finite() { floor } else { 0.0 };
+            (scores, *weight, floor)
+        })
+        .collect();
+    let mut ids: Vec<NodeId> = scaled
+        .iter()
+        .flat_map(|(s, _, _)| s.keys().copied())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut fused: Vec<ScoredNode> = ids
+        .into_iter()
+        .map(|id| ScoredNode {
+            id,
+            score: scaled
+                .iter()
+                .map(|(scores, weight, floor)| weight * scores.get(&id).copied().unwrap_or(*floor))
+                .sum(),
+        })
         .collect();
     fused.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
     fused.truncate(limit);
@@ -62,6 +126,51 @@ mod tests {
         assert_eq!(fused.len(), 5);
         // Ties (1 and 4 both first once) fall back to id order.
         assert_eq!(ids(&fused)[1..3], [1, 4]);
+    }
+
+    fn scored(pairs: &[(u64, f32)]) -> Vec<ScoredNode> {
+        pairs
+            .iter()
+            .map(|&(id, score)| ScoredNode {
+                id: NodeId(id),
+                score,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn score_fusion_scales_bm25_by_its_best_and_keeps_cosines() {
+        // BM25 12 / 6 becomes 1 / 0.5; cosines stay. 2 is in both lists.
+        let text = scored(&[(1, 12.0), (2, 6.0)]);
+        let vector = scored(&[(3, 0.9), (2, 0.8)]);
+        let fused = score_fusion(
+            &[(&text, 0.2, Scale::ByBest), (&vector, 0.8, Scale::AsIs)],
+            10,
+        );
+        // 2: 0.2*0.5 + 0.8*0.8 = 0.74; 3: 0.2*0.5 (text floor) + 0.8*0.9 = 0.82;
+        // 1: 0.2*1 + 0.8*0.8 (vector floor) = 0.84.
+        assert_eq!(ids(&fused), [1, 3, 2]);
+        assert!((fused[0].score - 0.84).abs() < 1e-6);
+        assert!((fused[2].score - 0.74).abs() < 1e-6);
+        // Doubling every BM25 score (a longer query) changes nothing.
+        let text2 = scored(&[(1, 24.0), (2, 12.0)]);
+        let again = score_fusion(
+            &[(&text2, 0.2, Scale::ByBest), (&vector, 0.8, Scale::AsIs)],
+            10,
+        );
+        assert_eq!(ids(&again), ids(&fused));
+    }
+
+    #[test]
+    fn score_fusion_edge_cases() {
+        let vector = scored(&[(3, 0.5), (4, 0.5)]);
+        // An empty list, a limit, ties by id, non-finite scores ignored.
+        let fused = score_fusion(&[(&[], 1.0, Scale::ByBest), (&vector, 1.0, Scale::AsIs)], 1);
+        assert_eq!(ids(&fused), [3]);
+        let zeros = scored(&[(1, 0.0), (2, f32::NAN)]);
+        let fused = score_fusion(&[(&zeros, 1.0, Scale::ByBest)], 10);
+        assert_eq!(ids(&fused), [1]);
+        assert!(score_fusion(&[], 10).is_empty());
     }
 
     #[test]
