@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use codegraph_core::{
     Error, FileRecord, FileResolution, FileStamp, FileUpdate, GraphStore, Language, NodeId,
-    ParsedFile, ProjectMeta, Result, SkippedFile,
+    ParsedFile, ProjectMeta, Reference, ReferenceKind, Result, SkippedFile,
 };
 use codegraph_parse::source::Source;
 use codegraph_parse::{FileOutcome, KnownFile, Pipeline, PipelineStats};
@@ -298,7 +298,13 @@ pub fn index_with<S: GraphStore + ?Sized>(
                 for d in old_defs.symmetric_difference(&new_defs) {
                     changed_keys.insert(d.name.clone());
                 }
-                changed_keys.insert(path_key(&file.path));
+                // Files that read this one see its definitions and its non-call
+                // references; an edit that moved code or changed only calls leaves
+                // them nothing to re-resolve.
+                let old_refs = store.references(project, &file.path)?;
+                if old_defs != new_defs || !same_outside_view(&old_refs, &file.references) {
+                    changed_keys.insert(path_key(&file.path));
+                }
             }
             None => {
                 changed_keys.extend(new_defs.iter().map(|d| d.name.clone()));
@@ -468,6 +474,37 @@ fn file_data(file: &ParsedFile) -> FileData {
         nodes: file.nodes.iter().map(Def::of).collect(),
         references: file.references.clone(),
     }
+}
+
+/// Whether two versions of a file's references look the same to *other* files'
+/// resolutions: those read a file's imports, bases and bindings (type, assign and value
+/// references) through [`View::file`], never its calls (resolved only for the file they
+/// occur in), and never positions (an edge's call site comes from the file being
+/// resolved). Order counts: the first binding of a name can win.
+fn same_outside_view(old: &[Reference], new: &[Reference]) -> bool {
+    type Seen<'a> = (
+        ReferenceKind,
+        NodeId,
+        Option<&'a str>,
+        Option<&'a str>,
+        &'a str,
+        Option<&'a str>,
+    );
+    fn seen(refs: &[Reference]) -> impl Iterator<Item = Seen<'_>> {
+        refs.iter()
+            .filter(|r| r.kind != ReferenceKind::Call)
+            .map(|r| {
+                (
+                    r.kind,
+                    r.source,
+                    r.subject.as_deref(),
+                    r.qualifier.as_deref(),
+                    r.name.as_str(),
+                    r.alias.as_deref(),
+                )
+            })
+    }
+    seen(old).eq(seen(new))
 }
 
 fn stored_defs<S: GraphStore + ?Sized>(

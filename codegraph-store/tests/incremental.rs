@@ -256,11 +256,13 @@ fn go(path: &str, items: &[Item]) -> String {
     s
 }
 
-/// One edit: set a file to new content, or delete it.
+/// One edit: set a file to new content, delete it, or push its code down by some
+/// comment lines (every position moves, nothing else does).
 #[derive(Clone, Debug)]
 enum Edit {
     Write(usize, Vec<Item>),
     Delete(usize),
+    Shift(usize, usize),
 }
 
 const ALL_PATHS: usize = PY_PATHS.len() + JS_PATHS.len() + GO_PATHS.len();
@@ -291,6 +293,7 @@ fn edit() -> impl Strategy<Value = Edit> {
         4 => (0..ALL_PATHS, prop::collection::vec(item(), 0..5))
             .prop_map(|(i, items)| Edit::Write(i, items)),
         1 => (0..ALL_PATHS).prop_map(Edit::Delete),
+        2 => (0..ALL_PATHS, 1..4usize).prop_map(|(i, n)| Edit::Shift(i, n)),
     ]
 }
 
@@ -320,6 +323,13 @@ proptest! {
                 }
                 Edit::Delete(i) => {
                     files.remove(path(*i));
+                }
+                Edit::Shift(i, n) => {
+                    let p = path(*i);
+                    let comment = if p.ends_with(".py") { "#" } else { "//" };
+                    if let Some(content) = files.get_mut(p) {
+                        *content = format!("{}{content}", format!("{comment} moved\n").repeat(*n));
+                    }
                 }
             }
             let report = index_files(&live, "p", &as_files(&files));
@@ -367,6 +377,29 @@ fn unchanged_files_are_not_parsed_and_vanished_ones_are_removed() {
     assert!(
         export(&store, "p").contains(r#""resolution":"unresolved","line":2,"column":5,"name":"g""#)
     );
+}
+
+/// Files that import a module read its definitions and bindings, not its calls or
+/// positions: moving its code or changing its calls re-resolves it alone.
+#[test]
+fn moving_code_or_changing_calls_reaches_no_importer() {
+    let store = MemoryStore::new();
+    let a = ("a.py", "from b import g\n\ndef f():\n    g()\n");
+    let b = |body: &str| format!("def h():\n    pass\n\ndef g():\n    {body}\n");
+    let first = b("h()");
+    index_files(&store, "p", &[a, ("b.py", &first)]);
+    for edited in [format!("# a comment\n\n{first}"), b("return h() + h()")] {
+        let files = [a, ("b.py", edited.as_str())];
+        let report = index_files(&store, "p", &files);
+        assert_eq!((report.parsed, report.resolved), (1, 1), "{edited}");
+        let clean = MemoryStore::new();
+        index_files(&clean, "p", &files);
+        assert_eq!(export(&store, "p"), export(&clean, "p"));
+    }
+    // A new binding is something an importer can read: it is re-resolved.
+    let bound = format!("{}\nx = h()\n", b("h()"));
+    let report = index_files(&store, "p", &[a, ("b.py", &bound)]);
+    assert_eq!(report.resolved, 2);
 }
 
 /// A change that alters no definition, only a class's bases, must still reach the
