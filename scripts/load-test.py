@@ -5,7 +5,8 @@
    random secret, analyses a real package (Flask, fetched by scripts/fetch-corpus.sh),
    and waits for the job.
 2. Cached search: one URL over and over (after a warm-up, every answer is a hit of the
-   results tier): p50/p99 latency and requests per second.
+   results tier): p50/p99 latency and requests per second, at --connections, 8 and 4
+   connections (fewer connections, less queueing in front of two cores).
 3. Uncached search: a Lua script makes every request's query unique, so each one
    runs BM25 and reads the graph: p50/p99 and requests per second.
 4. Twice capacity: a server admitting --max-in-flight N requests at once, driven with
@@ -197,6 +198,7 @@ def main():
         report["cached"] = wrk(url, token, args.duration, args.connections)
         # Fewer connections: less queueing in front of the two cores.
         report["cached_8_connections"] = wrk(url, token, args.duration, 8)
+        report["cached_4_connections"] = wrk(url, token, args.duration, 4)
         report["uncached"] = wrk(f"{server.base}/", token, args.duration, args.connections, script=script)
         report["rss_after_load_bytes"] = server.rss()
         server.stop()
