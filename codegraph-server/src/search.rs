@@ -100,8 +100,20 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
-    /// The configured embedder, or `None` when no model is configured.
+    /// The configured embedder, or `None` when no model is configured. A local model's
+    /// weights are read on first use (a re-index with nothing to embed never needs
+    /// them); [`ModelArgs::load_now`] reads them at once.
     pub fn load(&self) -> anyhow::Result<Option<Box<dyn Embedder>>> {
+        self.open(false)
+    }
+
+    /// [`ModelArgs::load`], with a local model's weights read now, so a broken model
+    /// fails here (a server checks at start what every request would need).
+    pub fn load_now(&self) -> anyhow::Result<Option<Box<dyn Embedder>>> {
+        self.open(true)
+    }
+
+    fn open(&self, now: bool) -> anyhow::Result<Option<Box<dyn Embedder>>> {
         if self.embed_url.is_none() && self.embed_model.is_some() {
             bail!(
                 "--embed-model (or CODEGRAPH_EMBED_MODEL) needs --embed-url (or CODEGRAPH_EMBED_URL)"
@@ -122,6 +134,9 @@ impl ModelArgs {
         };
         let model = BertEmbedder::load(dir, &options)
             .with_context(|| format!("cannot load the embedding model in {}", dir.display()))?;
+        if now {
+            model.prepare()?;
+        }
         Ok(Some(Box::new(model)))
     }
 }

@@ -10,8 +10,15 @@
 //! tokenizers often pad every input to a fixed length (all-MiniLM-L6-v2's pads to 128),
 //! which wastes most of the compute on padding. Inputs are batched by length, padded to
 //! the longest in their batch.
+//!
+//! [`BertEmbedder::load`] reads only the small files (what the model is, its dimension
+//! and identity); the tokenizer and the weights are loaded on first use. A run that
+//! has nothing to embed (the common re-index) then costs no model load, which is most
+//! of such a run's time. [`BertEmbedder::prepare`] loads them at once, for callers that
+//! want a broken model to fail at start.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
@@ -47,13 +54,21 @@ impl Default for EmbedderOptions {
 
 /// A BERT sentence-transformer loaded from a local directory.
 pub struct BertEmbedder {
-    model: BertModel,
-    tokenizer: Tokenizer,
+    dir: PathBuf,
+    config: Config,
+    max_tokens: usize,
+    /// The tokenizer and weights, loaded on first use (or the reason they could not be).
+    loaded: OnceLock<std::result::Result<Loaded, String>>,
     pooling: Pooling,
     normalize: bool,
     dim: usize,
     batch_size: usize,
     model_id: String,
+}
+
+struct Loaded {
+    model: BertModel,
+    tokenizer: Tokenizer,
 }
 
 fn err(what: &str, e: impl std::fmt::Display) -> Error {
@@ -122,29 +137,12 @@ impl BertEmbedder {
             .unwrap_or(max_positions)
             .clamp(8, max_positions);
 
-        let tokenizer_path = file("tokenizer.json")?;
-        let mut tokenizer = Tokenizer::from_file(&tokenizer_path)
-            .map_err(|e| err(&tokenizer_path.display().to_string(), e))?;
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: max_tokens,
-                ..TruncationParams::default()
-            }))
-            .map_err(|e| err("truncation", e))?;
-        tokenizer.with_padding(Some(PaddingParams {
-            strategy: PaddingStrategy::BatchLongest,
-            ..PaddingParams::default()
-        }));
-
+        // Present now, read on first use.
+        file("tokenizer.json")?;
         let weights = file("model.safetensors")?;
         let weights_len = std::fs::metadata(&weights)
             .map_err(|e| Error::io(&weights, e))?
             .len();
-        // SAFETY: the file is mapped read-only and not modified while the model lives;
-        // candle validates the safetensors header before using any tensor.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DTYPE, &Device::Cpu) }
-            .map_err(|e| err(&weights.display().to_string(), e))?;
-        let model = BertModel::load(vb, &config).map_err(|e| err("loading BERT", e))?;
 
         let name = dir
             .file_name()
@@ -159,8 +157,10 @@ impl BertEmbedder {
             .concat(),
         );
         Ok(BertEmbedder {
-            model,
-            tokenizer,
+            dir: dir.to_path_buf(),
+            config,
+            max_tokens,
+            loaded: OnceLock::new(),
             pooling,
             normalize,
             dim,
@@ -169,14 +169,53 @@ impl BertEmbedder {
         })
     }
 
+    /// Loads the tokenizer and the weights now, if they are not loaded yet.
+    pub fn prepare(&self) -> Result<()> {
+        self.loaded().map(|_| ())
+    }
+
+    fn loaded(&self) -> Result<&Loaded> {
+        self.loaded
+            .get_or_init(|| self.load_weights().map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| Error::Backend {
+                backend: "candle",
+                message: format!("cannot load the model in {}: {e}", self.dir.display()),
+                source: None,
+            })
+    }
+
+    fn load_weights(&self) -> Result<Loaded> {
+        let tokenizer_path = self.dir.join("tokenizer.json");
+        let mut tokenizer = Tokenizer::from_file(&tokenizer_path)
+            .map_err(|e| err(&tokenizer_path.display().to_string(), e))?;
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: self.max_tokens,
+                ..TruncationParams::default()
+            }))
+            .map_err(|e| err("truncation", e))?;
+        tokenizer.with_padding(Some(PaddingParams {
+            strategy: PaddingStrategy::BatchLongest,
+            ..PaddingParams::default()
+        }));
+        let weights = self.dir.join("model.safetensors");
+        // SAFETY: the file is mapped read-only and not modified while the model lives;
+        // candle validates the safetensors header before using any tensor.
+        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DTYPE, &Device::Cpu) }
+            .map_err(|e| err(&weights.display().to_string(), e))?;
+        let model = BertModel::load(vb, &self.config).map_err(|e| err("loading BERT", e))?;
+        Ok(Loaded { model, tokenizer })
+    }
+
     pub fn pooling(&self) -> Pooling {
         self.pooling
     }
 
     /// One forward pass over texts of similar length.
     fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let encodings = self
-            .tokenizer
+        let Loaded { model, tokenizer } = self.loaded()?;
+        let encodings = tokenizer
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| err("tokenizing", e))?;
         let rows = encodings.len();
@@ -194,8 +233,7 @@ impl BertEmbedder {
             Tensor::from_vec(v, (rows, len), device).map_err(|e| err("input tensor", e))
         };
         let (ids, types, mask) = (tensor(ids)?, tensor(types)?, tensor(mask)?);
-        let hidden = self
-            .model
+        let hidden = model
             .forward(&ids, &types, Some(&mask))
             .map_err(|e| err("forward", e))?;
         let pooled = self.pool(&hidden, &mask).map_err(|e| err("pooling", e))?;

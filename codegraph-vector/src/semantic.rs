@@ -118,6 +118,23 @@ impl Cache {
         h
     }
 
+    /// Whether `cache.bin` in `dir` was made by `model_id` at `dim`: its header alone,
+    /// so a run that embeds nothing never reads the vectors.
+    fn matches(dir: &Path, model_id: &str, dim: usize) -> Result<bool> {
+        let path = dir.join(CACHE);
+        let header = Cache::header(dim, model_id);
+        let mut start = vec![0u8; header.len()];
+        match File::open(&path) {
+            Ok(mut f) => match f.read_exact(&mut start) {
+                Ok(()) => Ok(start == header),
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+                Err(e) => Err(Error::io(&path, e)),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io(&path, e)),
+        }
+    }
+
     /// Opens the cache for `model_id`, starting it over if it was made by another model
     /// or is not a cache at all. Returns whether the old one was kept.
     fn open(dir: &Path, model_id: &str, dim: usize) -> Result<(Cache, bool)> {
@@ -262,10 +279,12 @@ pub struct SemanticStore {
     files: BTreeMap<String, FileVectors>,
     /// Each definition's text hash as of the last commit: what the saved HNSW holds.
     committed: HashMap<NodeId, u128>,
-    cache: Cache,
-    /// Texts to embed at commit, by hash.
-    queue: HashMap<u128, String>,
-    cached_hits: usize,
+    /// Read on first need ([`SemanticStore::cache`]): a commit with nothing staged and
+    /// nothing changed never reads it.
+    cache: Option<Cache>,
+    /// Texts staged this run, by hash, with how many definitions have each; at commit
+    /// those the cache holds count as cached, the rest are embedded.
+    queue: HashMap<u128, (String, usize)>,
     changed: bool,
     hnsw_min: usize,
 }
@@ -289,7 +308,7 @@ impl SemanticStore {
                 "embedder {model_id} reports vectors of length {dim} (is it reachable?)"
             )));
         }
-        let (cache, kept) = Cache::open(&dir, &model_id, dim)?;
+        let kept = Cache::matches(&dir, &model_id, dim)?;
         let same_model = meta.is_some_and(|m| m.dim == dim);
         // Files embedded by another model are not held: every file is parsed again
         // and embedded afresh.
@@ -304,9 +323,8 @@ impl SemanticStore {
             dim,
             committed: def_hashes(&files),
             files,
-            cache,
+            cache: None,
             queue: HashMap::new(),
-            cached_hits: 0,
             changed: !(kept && same_model),
             hnsw_min: HNSW_MIN_VECTORS,
         })
@@ -331,11 +349,7 @@ impl SemanticStore {
     pub fn stage_file(&mut self, path: &str, content_hash: u64, inputs: EmbeddingInputs) {
         let mut defs = Vec::with_capacity(inputs.0.len());
         for (id, hash, text) in inputs.0 {
-            if self.cache.get(hash).is_some() {
-                self.cached_hits += 1;
-            } else {
-                self.queue.entry(hash).or_insert(text);
-            }
+            self.queue.entry(hash).or_insert((text, 0)).1 += 1;
             defs.push((id, hash));
         }
         let entry = FileVectors { content_hash, defs };
@@ -373,12 +387,25 @@ impl SemanticStore {
             )));
         }
         let started = Instant::now();
-        let mut report = EmbedReport {
-            cached: self.cached_hits,
-            ..EmbedReport::default()
-        };
+        let mut report = EmbedReport::default();
+        // Nothing staged differs from the last commit: the files on disk stand, and the
+        // cache need not be read.
+        if self.queue.is_empty() && !self.changed && self.dir.join(flat::FILE).exists() {
+            report.vectors = self.committed.len();
+            report.hnsw = self.dir.join(crate::hnsw::FILE).exists();
+            return Ok(report);
+        }
+        let staged = std::mem::take(&mut self.queue);
+        let cache = self.cache()?;
+        let mut queue: Vec<(u128, String)> = Vec::with_capacity(staged.len());
+        for (hash, (text, defs)) in staged {
+            if cache.get(hash).is_some() {
+                report.cached += defs;
+            } else {
+                queue.push((hash, text));
+            }
+        }
         // Similar lengths together: the embedder pads each batch to its longest input.
-        let mut queue: Vec<(u128, String)> = self.queue.drain().collect();
         queue.sort_unstable_by(|a, b| a.1.len().cmp(&b.1.len()).then(a.0.cmp(&b.0)));
         let total = queue.len();
         if progress(0, total).is_break() {
@@ -398,14 +425,13 @@ impl SemanticStore {
                 });
             }
             let hashes: Vec<u128> = chunk.iter().map(|(h, _)| *h).collect();
-            self.cache.append(&hashes, &vectors)?;
+            self.cache()?.append(&hashes, &vectors)?;
             report.embedded += chunk.len();
             if progress(report.embedded, total).is_break() {
                 return Err(Error::Stopped);
             }
         }
         report.embed_time = started.elapsed();
-        self.cached_hits = 0;
 
         // Nothing staged differs from the last commit: the files on disk stand.
         if !self.changed && self.dir.join(flat::FILE).exists() {
@@ -440,7 +466,8 @@ impl SemanticStore {
                 .values()
                 .flat_map(|f| f.defs.iter().map(|(_, h)| *h))
                 .collect();
-            self.cache.compact(&live, &self.model_id)?;
+            let model_id = self.model_id.clone();
+            self.cache()?.compact(&live, &model_id)?;
             self.changed = false;
         }
         report.hnsw = self.dir.join(crate::hnsw::FILE).exists();
@@ -491,6 +518,14 @@ impl SemanticStore {
         VectorIndex::save(&hnsw, &self.dir)
     }
 
+    /// The cache, read now if it was not yet.
+    fn cache(&mut self) -> Result<&mut Cache> {
+        if self.cache.is_none() {
+            self.cache = Some(Cache::open(&self.dir, &self.model_id, self.dim)?.0);
+        }
+        Ok(self.cache.as_mut().expect("opened above"))
+    }
+
     /// Every staged definition with its vector, in path order; a node id that two
     /// files claim (never expected) keeps its first.
     fn live_vectors(&self) -> Result<(Vec<NodeId>, Vec<f32>)> {
@@ -499,7 +534,7 @@ impl SemanticStore {
         let mut vectors = Vec::new();
         for (path, file) in &self.files {
             for (id, hash) in &file.defs {
-                let Some(v) = self.cache.get(*hash) else {
+                let Some(v) = self.cache.as_ref().and_then(|c| c.get(*hash)) else {
                     return Err(Error::Corrupt(format!(
                         "{}: no vector for a definition in {path}",
                         self.dir.display()
@@ -879,6 +914,35 @@ mod tests {
             .unwrap();
         let ids: HashSet<NodeId> = hits.iter().map(|h| h.id).collect();
         assert_eq!(ids, HashSet::from([a[0].id, a2[1].id]));
+    }
+
+    #[test]
+    fn a_commit_with_nothing_staged_never_reads_the_cache() {
+        let root = tempfile::tempdir().unwrap();
+        let model = Trigrams::new("tri");
+        let docs = [doc("a.py", "f", "one"), doc("a.py", "g", "two")];
+        let mut store = SemanticStore::open(root.path(), "p", &model).unwrap();
+        store.stage_file("a.py", 1, EmbeddingInputs::of(&docs));
+        commit(&mut store, &model);
+        drop(store);
+        // Half a record at the end: reading the cache would cut it off.
+        let cache = root.path().join("p-p").join(CACHE);
+        let mut bytes = std::fs::read(&cache).unwrap();
+        bytes.extend_from_slice(&[7; 10]);
+        std::fs::write(&cache, &bytes).unwrap();
+        let mut store = SemanticStore::open(root.path(), "p", &model).unwrap();
+        let report = commit(&mut store, &model);
+        assert_eq!((report.vectors, report.embedded, report.cached), (2, 0, 0));
+        assert_eq!(
+            std::fs::read(&cache).unwrap(),
+            bytes,
+            "the cache was not opened"
+        );
+        // Staging reads it (and cuts the torn record) at commit.
+        store.stage_file("a.py", 1, EmbeddingInputs::of(&docs));
+        let report = commit(&mut store, &model);
+        assert_eq!((report.embedded, report.cached), (0, 2));
+        assert_eq!(std::fs::read(&cache).unwrap().len(), bytes.len() - 10);
     }
 
     #[test]

@@ -56,3 +56,26 @@ fn a_directory_without_a_model_is_a_clear_error() {
         .to_string();
     assert!(e.contains("config.json is missing"), "{e}");
 }
+
+#[test]
+fn broken_weights_fail_on_first_use_with_the_directory_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = r#"{"vocab_size": 30, "hidden_size": 8, "num_hidden_layers": 1,
+        "num_attention_heads": 2, "intermediate_size": 16, "hidden_act": "gelu",
+        "hidden_dropout_prob": 0.0, "max_position_embeddings": 16, "type_vocab_size": 2,
+        "initializer_range": 0.02, "layer_norm_eps": 1e-12, "pad_token_id": 0}"#;
+    std::fs::write(dir.path().join("config.json"), config).unwrap();
+    std::fs::write(dir.path().join("tokenizer.json"), "{}").unwrap();
+    std::fs::write(dir.path().join("model.safetensors"), b"not safetensors").unwrap();
+    // Loading reads only the small files: the model says what it is...
+    let e = BertEmbedder::load(dir.path(), &EmbedderOptions::default()).unwrap();
+    assert_eq!(e.dimension(), 8);
+    // ...and the broken files surface, named, when it is first asked to work.
+    let message = e.prepare().unwrap_err().to_string();
+    assert!(
+        message.contains(&dir.path().display().to_string()),
+        "{message}"
+    );
+    let again = e.embed_query("x").unwrap_err().to_string();
+    assert_eq!(message, again);
+}

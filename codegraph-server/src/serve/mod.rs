@@ -82,7 +82,7 @@ pub fn serve(mut args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
         .thread_name("codegraph-http")
         .build()
         .context("cannot start the async runtime")?;
-    let embedder = args.model.load()?;
+    let embedder = args.model.load_now()?;
     let result = runtime.block_on(run(settings, embedder));
     #[cfg(feature = "otlp")]
     if let Some(provider) = telemetry
