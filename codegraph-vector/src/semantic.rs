@@ -916,15 +916,20 @@ mod tests {
         assert_eq!(ids, HashSet::from([a[0].id, a2[1].id]));
     }
 
-    #[test]
-    fn a_commit_with_nothing_staged_never_reads_the_cache() {
+    /// A project whose one file, `a.py`, holds two embedded definitions.
+    fn two_definitions_committed() -> (tempfile::TempDir, Trigrams, [TextDocument; 2]) {
         let root = tempfile::tempdir().unwrap();
         let model = Trigrams::new("tri");
         let docs = [doc("a.py", "f", "one"), doc("a.py", "g", "two")];
         let mut store = SemanticStore::open(root.path(), "p", &model).unwrap();
         store.stage_file("a.py", 1, EmbeddingInputs::of(&docs));
         commit(&mut store, &model);
-        drop(store);
+        (root, model, docs)
+    }
+
+    #[test]
+    fn a_commit_with_nothing_staged_never_reads_the_cache() {
+        let (root, model, docs) = two_definitions_committed();
         // Half a record at the end: reading the cache would cut it off.
         let cache = root.path().join("p-p").join(CACHE);
         let mut bytes = std::fs::read(&cache).unwrap();
@@ -964,13 +969,7 @@ mod tests {
 
     #[test]
     fn a_torn_cache_and_a_damaged_file_list_lose_only_work_not_correctness() {
-        let root = tempfile::tempdir().unwrap();
-        let model = Trigrams::new("tri");
-        let docs = [doc("a.py", "f", "one"), doc("a.py", "g", "two")];
-        let mut store = SemanticStore::open(root.path(), "p", &model).unwrap();
-        store.stage_file("a.py", 1, EmbeddingInputs::of(&docs));
-        commit(&mut store, &model);
-        drop(store);
+        let (root, model, docs) = two_definitions_committed();
         let dir = root.path().join("p-p");
         // A crash mid-append: half a record at the end of the cache.
         let cache = dir.join(CACHE);
