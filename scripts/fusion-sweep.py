@@ -77,7 +77,9 @@ def scale(hits, how):
 def weighted(wt, ws, how_t, how_s, depth=50):
     def fuse(t, s):
         a, b = scale(t[:depth], how_t), scale(s[:depth], how_s)
-        fa, fb = min(a.values(), default=0.0), min(b.values(), default=0.0)
+        # Missing from a full list: below the cut (its lowest); from a short one: not found.
+        fa = min(a.values(), default=0.0) if len(t) >= depth else 0.0
+        fb = min(b.values(), default=0.0) if len(s) >= depth else 0.0
         keys = set(a) | set(b)
         score = {x: wt * a.get(x, fa) + ws * b.get(x, fb) for x in keys}
         return sorted(keys, key=lambda x: (-score[x], x))

@@ -740,6 +740,7 @@ impl Searcher<'_> {
                     Fusion::Scores => score_fusion(
                         &[(&t, w.text, Scale::ByBest), (&s, w.semantic, Scale::AsIs)],
                         depth,
+                        depth,
                     ),
                     Fusion::Rrf => {
                         reciprocal_rank_fusion(&[(&t, w.text), (&s, w.semantic)], w.rrf_k, depth)

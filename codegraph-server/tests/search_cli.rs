@@ -334,6 +334,42 @@ fn embeddings_from_an_http_provider_are_kept_in_step_and_searched() {
         first("hybrid", "parse http response"),
         "parse_http_response"
     );
+    // Both fusions; weights that zero one list give the other's ranking. On "split
+    // data" the two lists disagree at the top.
+    let top = |extra: &[&str], q: &str| -> String {
+        let mut args = vec!["--format", "jsonl"];
+        args.extend_from_slice(&api);
+        args.extend_from_slice(extra);
+        args.push(q);
+        ok_jsonl(&search(&db, &args))[0]["results"][0]["name"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let hybrid_rrf = ["--mode", "hybrid", "--fusion", "rrf"];
+    assert_eq!(
+        top(&hybrid_rrf, "parse http response"),
+        "parse_http_response"
+    );
+    let (text, semantic) = (
+        top(&["--mode", "text"], "split data"),
+        top(&["--mode", "semantic"], "split data"),
+    );
+    assert_ne!(text, semantic);
+    for fusion in ["scores", "rrf"] {
+        let weighted = |w: &str| {
+            top(
+                &["--mode", "hybrid", "--fusion", fusion, "--weights", w],
+                "split data",
+            )
+        };
+        assert_eq!(weighted("1,0,0"), text, "{fusion}");
+        assert_eq!(weighted("0,1,0"), semantic, "{fusion}");
+    }
+    let bad = search(&db, &["--mode", "hybrid", "--weights", "1,2", "x"]);
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("--weights"), "{stderr}");
 
     // Unchanged: nothing parsed, nothing sent. One file gone: its vectors go too.
     let before = seen.lock().unwrap().len();

@@ -7,7 +7,9 @@
 //!   BM25 scores are unbounded and depend on the query's length, so each BM25 list is
 //!   divided by its own best score ([`Scale::ByBest`]); cosine similarities already share
 //!   one scale across queries and are used as they are ([`Scale::AsIs`]). An item a
-//!   list does not hold counts as that list's lowest score: it ranked below the cut.
+//!   full list (cut at `depth`) does not hold counts as that list's lowest score, since
+//!   it ranked below the cut; one missing from a shorter list was not found at all and
+//!   counts 0.
 //! - [`reciprocal_rank_fusion`] (Cormack, Clarke and Büttcher, 2009) uses ranks only,
 //!   so it needs no calibration at all: each list contributes `weight / (k + rank)`
 //!   to every item it holds, ranks starting at 1. `k` damps the head of each list; 60
@@ -51,10 +53,15 @@ pub enum Scale {
     AsIs,
 }
 
-/// Fuses scored lists (each best first) into `sum weight * scaled score`; an item
-/// missing from a list gets that list's lowest scaled score. Returns at most `limit`
-/// items, best first, ties broken by node id so the order is deterministic.
-pub fn score_fusion(lists: &[(&[ScoredNode], f32, Scale)], limit: usize) -> Vec<ScoredNode> {
+/// Fuses scored lists (each best first, each cut at `depth`) into `sum weight * scaled
+/// score`; an item missing from a full list gets that list's lowest scaled score, from a
+/// shorter one 0. Returns at most `limit` items, best first, ties broken by node id so
+/// the order is deterministic.
+pub fn score_fusion(
+    lists: &[(&[ScoredNode], f32, Scale)],
+    depth: usize,
+    limit: usize,
+) -> Vec<ScoredNode> {
     let scaled: Vec<(HashMap<NodeId, f32>, f32, f32)> = lists
         .iter()
         .map(|(list, weight, scale)| {
@@ -74,7 +81,11 @@ pub fn score_fusion(lists: &[(&[ScoredNode], f32, Scale)], limit: usize) -> Vec<
                 .map(|h| (h.id, h.score / divisor))
                 .collect();
             let floor = scores.values().copied().fold(f32::INFINITY, f32::min);
-            let floor = if floor.is_finite() { floor } else { 0.0 };
+            let floor = if floor.is_finite() && list.len() >= depth {
+                floor
+            } else {
+                0.0
+            };
             (scores, *weight, floor)
         })
         .collect();
@@ -143,8 +154,10 @@ mod tests {
         // BM25 12 / 6 becomes 1 / 0.5; cosines stay. 2 is in both lists.
         let text = scored(&[(1, 12.0), (2, 6.0)]);
         let vector = scored(&[(3, 0.9), (2, 0.8)]);
+        // Both lists are full at depth 2.
         let fused = score_fusion(
             &[(&text, 0.2, Scale::ByBest), (&vector, 0.8, Scale::AsIs)],
+            2,
             10,
         );
         // 2: 0.2*0.5 + 0.8*0.8 = 0.74; 3: 0.2*0.5 (text floor) + 0.8*0.9 = 0.82;
@@ -156,21 +169,41 @@ mod tests {
         let text2 = scored(&[(1, 24.0), (2, 12.0)]);
         let again = score_fusion(
             &[(&text2, 0.2, Scale::ByBest), (&vector, 0.8, Scale::AsIs)],
+            2,
             10,
         );
         assert_eq!(ids(&again), ids(&fused));
+        // At depth 50 the lists are short: what one lacks it did not find (0 there).
+        // 1: 0.2; 2: 0.1 + 0.64 = 0.74; 3: 0.72.
+        let short = score_fusion(
+            &[(&text, 0.2, Scale::ByBest), (&vector, 0.8, Scale::AsIs)],
+            50,
+            10,
+        );
+        assert_eq!(ids(&short), [2, 3, 1]);
+        // A text-only weighting then ranks by text alone, whatever the vectors say.
+        let text_only = score_fusion(
+            &[(&text, 1.0, Scale::ByBest), (&vector, 0.0, Scale::AsIs)],
+            50,
+            10,
+        );
+        assert_eq!(ids(&text_only)[..2], [1, 2]);
     }
 
     #[test]
     fn score_fusion_edge_cases() {
         let vector = scored(&[(3, 0.5), (4, 0.5)]);
         // An empty list, a limit, ties by id, non-finite scores ignored.
-        let fused = score_fusion(&[(&[], 1.0, Scale::ByBest), (&vector, 1.0, Scale::AsIs)], 1);
+        let fused = score_fusion(
+            &[(&[], 1.0, Scale::ByBest), (&vector, 1.0, Scale::AsIs)],
+            50,
+            1,
+        );
         assert_eq!(ids(&fused), [3]);
         let zeros = scored(&[(1, 0.0), (2, f32::NAN)]);
-        let fused = score_fusion(&[(&zeros, 1.0, Scale::ByBest)], 10);
+        let fused = score_fusion(&[(&zeros, 1.0, Scale::ByBest)], 50, 10);
         assert_eq!(ids(&fused), [1]);
-        assert!(score_fusion(&[], 10).is_empty());
+        assert!(score_fusion(&[], 50, 10).is_empty());
     }
 
     #[test]
