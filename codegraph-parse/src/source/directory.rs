@@ -618,26 +618,30 @@ fn examine(
             let Some(language) = language else {
                 return (None, Some(cached));
             };
-            let item = SourceItem::File(SourceFile {
-                path: rel.to_string(),
-                language,
-                content: Content::Disk {
-                    stamp: Some(stamp),
-                    path,
-                },
-            });
-            return (Some(item), Some(cached));
+            return (Some(disk_file(rel, language, path, stamp)), Some(cached));
         }
     };
-    let item = SourceItem::File(SourceFile {
+    (
+        Some(disk_file(rel, language, path, stamp)),
+        Some(Entry::Named(name)),
+    )
+}
+
+/// A file the walk found, to be read from disk with the stamp taken before reading.
+fn disk_file(
+    rel: &str,
+    language: codegraph_core::Language,
+    path: PathBuf,
+    stamp: codegraph_core::FileStamp,
+) -> SourceItem {
+    SourceItem::File(SourceFile {
         path: rel.to_string(),
         language,
         content: Content::Disk {
             stamp: Some(stamp),
             path,
         },
-    });
-    (Some(item), Some(Entry::Named(name)))
+    })
 }
 
 /// The start of a file, enough for a `#!` line.
