@@ -301,8 +301,10 @@ pub fn index_with<S: GraphStore + ?Sized>(
                 // Files that read this one see its definitions and its non-call
                 // references; an edit that moved code or changed only calls leaves
                 // them nothing to re-resolve.
-                let old_refs = store.references(project, &file.path)?;
-                if old_defs != new_defs || !same_outside_view(&old_refs, &file.references) {
+                // The old references are read only when the definitions agree.
+                if old_defs != new_defs
+                    || !same_outside_view(&store.references(project, &file.path)?, &file.references)
+                {
                     changed_keys.insert(path_key(&file.path));
                 }
             }
