@@ -15,7 +15,7 @@
 //!   for vectors that do not fit in memory;
 //! - [`semantic`]: a project's embeddings kept beside the graph ([`SemanticStore`],
 //!   with its embedding cache) and searched ([`SemanticIndex`]);
-//! - [`fusion`]: reciprocal rank fusion of ranked lists, for hybrid search;
+//! - [`fusion`]: score fusion and reciprocal rank fusion of ranked lists, for hybrid search;
 //! - [`embed`] (feature `candle`, on by default): [`BertEmbedder`], a local
 //!   sentence-transformer (all-MiniLM-L6-v2 and kin) run in-process.
 
