@@ -19,8 +19,8 @@ use codegraph_core::{
 };
 use codegraph_store::{Companion, RocksStore};
 use codegraph_vector::{
-    BertEmbedder, DocumentOptions, EmbedReport, EmbedderOptions, EmbeddingInputs, SearchStrategy,
-    SemanticIndex, SemanticStore, TantivyText, text_documents,
+    BertEmbedder, DocumentOptions, EmbedReport, EmbedderOptions, EmbeddingInputs, Precision,
+    SearchStrategy, SemanticIndex, SemanticStore, TantivyText, text_documents,
 };
 use serde::Serialize;
 
@@ -82,6 +82,20 @@ pub struct ModelArgs {
     )]
     pub max_tokens: usize,
 
+    /// How a local model's linear layers compute: `int8` (8-bit weights and
+    /// activations; about 2.5 times as fast where the CPU has AVX-512 VNNI, vectors
+    /// within a cosine of 0.99 of f32), `f32`, or `auto`: int8 where the CPU has
+    /// VNNI, f32 elsewhere. Vectors of different precisions are never mixed: the
+    /// precision is part of the model's id, and a change re-embeds.
+    #[arg(
+        long,
+        env = "CODEGRAPH_EMBED_PRECISION",
+        value_name = "P",
+        default_value = "auto",
+        value_parser = ["auto", "f32", "int8"]
+    )]
+    pub precision: String,
+
     /// An OpenAI-compatible embeddings API instead of a local model, such as
     /// `https://api.openai.com/v1` or Ollama's `http://localhost:11434/v1`. The key,
     /// if the API needs one, is read from CODEGRAPH_EMBED_API_KEY.
@@ -130,7 +144,7 @@ impl ModelArgs {
         };
         let options = EmbedderOptions {
             max_tokens: (self.max_tokens > 0).then_some(self.max_tokens),
-            ..EmbedderOptions::default()
+            precision: Precision::parse(&self.precision),
         };
         let model = BertEmbedder::load(dir, &options)
             .with_context(|| format!("cannot load the embedding model in {}", dir.display()))?;

@@ -6,10 +6,12 @@
 //! `modules.json`, `sentence_bert_config.json`). Pooling and normalisation follow those
 //! files, as the model card specifies; nothing is downloaded.
 //!
-//! Truncation and padding are set here, not taken from `tokenizer.json`: exported
-//! tokenizers often pad every input to a fixed length (all-MiniLM-L6-v2's pads to 128),
-//! which wastes most of the compute on padding. Inputs are batched by length, padded to
-//! the longest in their batch.
+//! The forward pass is our own ([`crate::bert`]): each input runs at its own length
+//! (no padding) on one core, the inputs of a call spread over the cores, and the
+//! linear layers run on 8-bit integers where the CPU has AVX-512 VNNI
+//! ([`Precision`]); the precision is part of the model id, so vectors of different
+//! precisions are never mixed in a cache. Truncation is set here, not taken from
+//! `tokenizer.json` (exported tokenizers often pad and truncate to a fixed length).
 //!
 //! [`BertEmbedder::load`] reads only the small files (what the model is, its dimension
 //! and identity); the tokenizer and the weights are loaded on first use. A run that
@@ -20,11 +22,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config, DTYPE};
 use codegraph_core::{Embedder, Error, Result};
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use rayon::prelude::*;
+use tokenizers::{Tokenizer, TruncationParams};
+
+pub use crate::bert::Precision;
+use crate::bert::{BertConfig, Encoder};
 
 /// How token vectors become one vector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,45 +38,36 @@ pub enum Pooling {
 }
 
 /// Settings a caller may override.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct EmbedderOptions {
     /// Longest input in tokens; `None` takes the model's `max_seq_length`.
     pub max_tokens: Option<usize>,
-    /// Inputs per forward pass.
-    pub batch_size: usize,
-}
-
-impl Default for EmbedderOptions {
-    fn default() -> Self {
-        EmbedderOptions {
-            max_tokens: None,
-            batch_size: 32,
-        }
-    }
+    /// How the linear layers compute; `None` takes [`Precision::best_for_this_cpu`].
+    pub precision: Option<Precision>,
 }
 
 /// A BERT sentence-transformer loaded from a local directory.
 pub struct BertEmbedder {
     dir: PathBuf,
-    config: Config,
+    config: BertConfig,
+    precision: Precision,
     max_tokens: usize,
     /// The tokenizer and weights, loaded on first use (or the reason they could not be).
     loaded: OnceLock<std::result::Result<Loaded, String>>,
     pooling: Pooling,
     normalize: bool,
     dim: usize,
-    batch_size: usize,
     model_id: String,
 }
 
 struct Loaded {
-    model: BertModel,
+    encoder: Encoder,
     tokenizer: Tokenizer,
 }
 
 fn err(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Backend {
-        backend: "candle",
+        backend: "bert",
         message: format!("{what}: {e}"),
         source: None,
     }
@@ -101,19 +95,15 @@ impl BertEmbedder {
         };
         let config_path = file("config.json")?;
         let config_bytes = std::fs::read(&config_path).map_err(|e| Error::io(&config_path, e))?;
-        let config: Config = serde_json::from_slice(&config_bytes).map_err(|e| {
-            Error::InvalidInput(format!("{}: not a BERT config: {e}", config_path.display()))
-        })?;
         let raw: serde_json::Value = serde_json::from_slice(&config_bytes)
             .map_err(|e| Error::InvalidInput(format!("{}: {e}", config_path.display())))?;
-        let dim = raw["hidden_size"].as_u64().unwrap_or(0) as usize;
-        let max_positions = raw["max_position_embeddings"].as_u64().unwrap_or(512) as usize;
-        if dim == 0 {
-            return Err(Error::InvalidInput(format!(
-                "{}: no hidden_size",
+        let config = BertConfig::from_json(&raw).map_err(|e| {
+            Error::InvalidInput(format!(
+                "{}: not a BERT config we run: {e}",
                 config_path.display()
-            )));
-        }
+            ))
+        })?;
+        let (dim, max_positions) = (config.hidden, config.max_positions);
 
         // Pooling as the sentence-transformers files say; mean is their default.
         let pooling = match read_json(&dir.join("1_Pooling/config.json")) {
@@ -148,6 +138,9 @@ impl BertEmbedder {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        let precision = options
+            .precision
+            .unwrap_or_else(Precision::best_for_this_cpu);
         let fingerprint = xxhash_rust::xxh3::xxh3_64(
             &[
                 config_bytes.as_slice(),
@@ -159,13 +152,13 @@ impl BertEmbedder {
         Ok(BertEmbedder {
             dir: dir.to_path_buf(),
             config,
+            precision,
             max_tokens,
             loaded: OnceLock::new(),
             pooling,
             normalize,
             dim,
-            batch_size: options.batch_size.max(1),
-            model_id: format!("bert:{name}:{fingerprint:016x}"),
+            model_id: format!("bert:{name}:{fingerprint:016x}:{}", precision.name()),
         })
     }
 
@@ -179,7 +172,7 @@ impl BertEmbedder {
             .get_or_init(|| self.load_weights().map_err(|e| e.to_string()))
             .as_ref()
             .map_err(|e| Error::Backend {
-                backend: "candle",
+                backend: "bert",
                 message: format!("cannot load the model in {}: {e}", self.dir.display()),
                 source: None,
             })
@@ -195,80 +188,73 @@ impl BertEmbedder {
                 ..TruncationParams::default()
             }))
             .map_err(|e| err("truncation", e))?;
-        tokenizer.with_padding(Some(PaddingParams {
-            strategy: PaddingStrategy::BatchLongest,
-            ..PaddingParams::default()
-        }));
-        let weights = self.dir.join("model.safetensors");
-        // SAFETY: the file is mapped read-only and not modified while the model lives;
-        // candle validates the safetensors header before using any tensor.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DTYPE, &Device::Cpu) }
-            .map_err(|e| err(&weights.display().to_string(), e))?;
-        let model = BertModel::load(vb, &self.config).map_err(|e| err("loading BERT", e))?;
-        Ok(Loaded { model, tokenizer })
+        // Each input is encoded at its own length.
+        tokenizer.with_padding(None);
+        let encoder = Encoder::load(
+            &self.dir.join("model.safetensors"),
+            self.config.clone(),
+            self.precision,
+        )?;
+        Ok(Loaded { encoder, tokenizer })
     }
 
     pub fn pooling(&self) -> Pooling {
         self.pooling
     }
 
-    /// One forward pass over texts of similar length.
-    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let Loaded { model, tokenizer } = self.loaded()?;
+    /// How the linear layers compute.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// One vector per text, the texts spread over the cores.
+    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        let Loaded { encoder, tokenizer } = self.loaded()?;
         let encodings = tokenizer
             .encode_batch(texts.to_vec(), true)
             .map_err(|e| err("tokenizing", e))?;
-        let rows = encodings.len();
-        let len = encodings.first().map_or(0, |e| e.len());
-        let mut ids = Vec::with_capacity(rows * len);
-        let mut types = Vec::with_capacity(rows * len);
-        let mut mask = Vec::with_capacity(rows * len);
-        for e in &encodings {
-            ids.extend_from_slice(e.get_ids());
-            types.extend_from_slice(e.get_type_ids());
-            mask.extend_from_slice(e.get_attention_mask());
-        }
-        let device = &Device::Cpu;
-        let tensor = |v: Vec<u32>| {
-            Tensor::from_vec(v, (rows, len), device).map_err(|e| err("input tensor", e))
-        };
-        let (ids, types, mask) = (tensor(ids)?, tensor(types)?, tensor(mask)?);
-        let hidden = model
-            .forward(&ids, &types, Some(&mask))
-            .map_err(|e| err("forward", e))?;
-        let pooled = self.pool(&hidden, &mask).map_err(|e| err("pooling", e))?;
-        let pooled = if self.normalize {
-            let norm = pooled
-                .sqr()
-                .and_then(|s| s.sum_keepdim(1))
-                .and_then(|s| s.sqrt())
-                .and_then(|n| n.clamp(1e-12f32, f32::MAX))
-                .map_err(|e| err("normalising", e))?;
-            pooled
-                .broadcast_div(&norm)
-                .map_err(|e| err("normalising", e))?
-        } else {
-            pooled
-        };
-        pooled.to_vec2::<f32>().map_err(|e| err("output", e))
+        encodings
+            .par_iter()
+            .map(|e| {
+                let hidden = encoder.encode(e.get_ids(), e.get_type_ids())?;
+                Ok(self.pool(&hidden))
+            })
+            .collect()
     }
 
-    fn pool(&self, hidden: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+    /// Token vectors (`len` rows of `dim`) to one vector, normalised if the model says so.
+    fn pool(&self, hidden: &[f32]) -> Vec<f32> {
+        let dim = self.dim;
+        let rows = hidden.len() / dim;
+        let mut out = vec![0f32; dim];
         match self.pooling {
-            Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1),
+            Pooling::Cls => out.copy_from_slice(&hidden[..dim.min(hidden.len())]),
             Pooling::Mean => {
-                let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-                let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
-                let counts = mask.sum(1)?.clamp(1e-9f32, f32::MAX)?;
-                summed.broadcast_div(&counts)
+                for row in hidden.chunks_exact(dim) {
+                    for (o, v) in out.iter_mut().zip(row) {
+                        *o += v;
+                    }
+                }
+                let inv = 1.0 / rows.max(1) as f32;
+                out.iter_mut().for_each(|o| *o *= inv);
             }
             Pooling::Max => {
-                // Padding must never win: push it far below any real activation.
-                let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-                let penalty = ((mask.ones_like()? - &mask)? * -1e9f64)?;
-                hidden.broadcast_add(&penalty)?.max(1)
+                out.fill(f32::NEG_INFINITY);
+                for row in hidden.chunks_exact(dim) {
+                    for (o, v) in out.iter_mut().zip(row) {
+                        *o = o.max(*v);
+                    }
+                }
+                if rows == 0 {
+                    out.fill(0.0);
+                }
             }
         }
+        if self.normalize {
+            let norm = out.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+            out.iter_mut().for_each(|v| *v /= norm);
+        }
+        out
     }
 }
 
@@ -282,24 +268,10 @@ impl Embedder for BertEmbedder {
     }
 
     fn embed_documents(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        // Similar lengths together, so little of each batch is padding.
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| texts[i].len());
-        let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
-        for chunk in order.chunks(self.batch_size) {
-            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-            for (&i, v) in chunk.iter().zip(self.embed_batch(&batch)?) {
-                out[i] = v;
-            }
-        }
-        Ok(out)
+        self.embed(texts)
     }
 
     fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
-        Ok(self
-            .embed_batch(&[text])?
-            .into_iter()
-            .next()
-            .unwrap_or_default())
+        Ok(self.embed(&[text])?.into_iter().next().unwrap_or_default())
     }
 }

@@ -17,8 +17,11 @@
 //!   with its embedding cache) and searched ([`SemanticIndex`]);
 //! - [`fusion`]: score fusion and reciprocal rank fusion of ranked lists, for hybrid search;
 //! - [`embed`] (feature `candle`, on by default): [`BertEmbedder`], a local
-//!   sentence-transformer (all-MiniLM-L6-v2 and kin) run in-process.
+//!   sentence-transformer (all-MiniLM-L6-v2 and kin) run in-process, on our own BERT
+//!   forward pass (`bert`) with 8-bit linear layers (`int8`) where the CPU has VNNI.
 
+#[cfg(feature = "candle")]
+mod bert;
 pub mod documents;
 #[cfg(feature = "candle")]
 pub mod embed;
@@ -29,7 +32,11 @@ pub mod fusion;
 pub mod hnsw;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "candle")]
+mod int8;
 pub mod semantic;
+#[cfg(feature = "candle")]
+mod simd;
 pub mod sq8;
 #[cfg(feature = "tantivy")]
 pub mod text;
@@ -37,7 +44,7 @@ pub mod tokenize;
 
 pub use documents::{DocumentOptions, embedding_text, text_documents};
 #[cfg(feature = "candle")]
-pub use embed::{BertEmbedder, EmbedderOptions, Pooling};
+pub use embed::{BertEmbedder, EmbedderOptions, Pooling, Precision};
 #[cfg(feature = "faiss")]
 pub use faiss::FaissIndex;
 pub use flat::{FlatIndex, MappedFlat};

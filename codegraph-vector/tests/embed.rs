@@ -6,7 +6,7 @@
 #![cfg(feature = "candle")]
 
 use codegraph_core::Embedder;
-use codegraph_vector::{BertEmbedder, EmbedderOptions, Pooling};
+use codegraph_vector::{BertEmbedder, EmbedderOptions, Pooling, Precision};
 
 fn model() -> BertEmbedder {
     let dir = std::env::var_os("CODEGRAPH_MODEL_DIR")
@@ -78,4 +78,143 @@ fn broken_weights_fail_on_first_use_with_the_directory_named() {
     );
     let again = e.embed_query("x").unwrap_err().to_string();
     assert_eq!(message, again);
+}
+
+/// Up to 200 pieces of real code (our extraction fixtures, cut at blank lines) and
+/// one-line descriptions: inputs of every length up to and past the token limit.
+fn code_pieces() -> Vec<String> {
+    let root = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../codegraph-parse/tests/fixtures"
+    );
+    let mut files = Vec::new();
+    let mut dirs = vec![std::path::PathBuf::from(root)];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let mut pieces: Vec<String> = files
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .flat_map(|s| {
+            s.split("\n\n")
+                .filter(|p| p.trim().len() > 20)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .take(200)
+        .collect();
+    pieces.extend(
+        [
+            "parse the configuration file",
+            "resolve a call to its definition",
+            "open the database and read the index",
+        ]
+        .map(String::from),
+    );
+    pieces
+}
+
+#[test]
+#[ignore = "needs CODEGRAPH_MODEL_DIR"]
+fn int8_vectors_stay_close_to_f32_and_rank_alike() {
+    let dir = std::env::var_os("CODEGRAPH_MODEL_DIR").unwrap();
+    let load = |precision| {
+        let options = EmbedderOptions {
+            precision: Some(precision),
+            ..EmbedderOptions::default()
+        };
+        BertEmbedder::load(std::path::Path::new(&dir), &options).unwrap()
+    };
+    let (exact, quantised) = (load(Precision::F32), load(Precision::Int8));
+    assert_ne!(
+        exact.model_id(),
+        quantised.model_id(),
+        "caches must not mix them"
+    );
+    let pieces = code_pieces();
+    let texts: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    assert!(texts.len() > 100, "{}", texts.len());
+    let (a, b) = (
+        exact.embed_documents(&texts).unwrap(),
+        quantised.embed_documents(&texts).unwrap(),
+    );
+    let cosines: Vec<f32> = a.iter().zip(&b).map(|(x, y)| cos(x, y)).collect();
+    let mean = cosines.iter().sum::<f32>() / cosines.len() as f32;
+    let worst = cosines.iter().copied().fold(1.0, f32::min);
+    eprintln!(
+        "int8 vs f32 over {} inputs: mean cosine {mean:.5}, worst {worst:.5}",
+        texts.len()
+    );
+    assert!(mean > 0.99 && worst > 0.97, "mean {mean}, worst {worst}");
+    // Each description's nearest pieces of code are the same under both.
+    for q in texts.len() - 3..texts.len() {
+        let top = |v: &[Vec<f32>]| {
+            let mut order: Vec<usize> = (0..v.len() - 3).collect();
+            order.sort_by(|&i, &j| cos(&v[q], &v[j]).total_cmp(&cos(&v[q], &v[i])));
+            order[0]
+        };
+        assert_eq!(top(&a), top(&b), "{}", texts[q]);
+    }
+}
+
+#[test]
+#[ignore = "needs CODEGRAPH_MODEL_DIR"]
+fn the_f32_encoder_matches_candle_on_the_real_model() {
+    use candle_core::{DType, Device, Tensor};
+    let dir = std::path::PathBuf::from(std::env::var_os("CODEGRAPH_MODEL_DIR").unwrap());
+    let ours = BertEmbedder::load(
+        &dir,
+        &EmbedderOptions {
+            precision: Some(Precision::F32),
+            ..EmbedderOptions::default()
+        },
+    )
+    .unwrap();
+    let config: candle_transformers::models::bert::Config =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    // SAFETY: the file is not modified while mapped.
+    let vb = unsafe {
+        candle_nn::VarBuilder::from_mmaped_safetensors(
+            &[dir.join("model.safetensors")],
+            DType::F32,
+            &Device::Cpu,
+        )
+    }
+    .unwrap();
+    let reference = candle_transformers::models::bert::BertModel::load(vb, &config).unwrap();
+    let mut tokenizer = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).unwrap();
+    tokenizer.with_padding(None);
+    tokenizer
+        .with_truncation(Some(tokenizers::TruncationParams {
+            max_length: 128,
+            ..Default::default()
+        }))
+        .unwrap();
+    let pieces = code_pieces();
+    for text in pieces.iter().step_by(10) {
+        let e = tokenizer.encode(text.as_str(), true).unwrap();
+        let input = |v: &[u32]| Tensor::new(v, &Device::Cpu).unwrap().unsqueeze(0).unwrap();
+        let hidden = reference
+            .forward(&input(e.get_ids()), &input(e.get_type_ids()), None)
+            .unwrap();
+        let pooled = hidden
+            .mean(1)
+            .unwrap()
+            .squeeze(0)
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let norm = pooled.iter().map(|v| v * v).sum::<f32>().sqrt();
+        let want: Vec<f32> = pooled.iter().map(|v| v / norm).collect();
+        let got = ours.embed_query(text).unwrap();
+        assert!(cos(&got, &want) > 0.99999, "{}: {}", text, cos(&got, &want));
+    }
 }
