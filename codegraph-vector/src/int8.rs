@@ -139,18 +139,19 @@ impl QuantLinear {
     fn matmul_portable(&self, scratch: &Scratch, m: usize, out: &mut [f32]) {
         let (n, k, groups) = (self.n, self.k, self.k / 4);
         let (xq, xs, zero) = (&scratch.xq, &scratch.xs, &scratch.zero);
-        for i in 0..m {
-            let x = &xq[i * k..][..k];
-            for j in 0..n {
-                let (block, lane) = (j / 16, j % 16);
-                let mut acc = 0i32;
-                for g in 0..groups {
-                    let w = &self.packed[(block * groups + g) * 64 + lane * 4..][..4];
-                    let a = &x[g * 4..][..4];
-                    for t in 0..4 {
-                        acc += a[t] as i32 * w[t] as i32;
-                    }
-                }
+        // One output's weights unpacked into a contiguous row, so the dot products
+        // below are plain integer loops the compiler vectorises (integer sums may be
+        // reordered, unlike float ones).
+        let mut row = vec![0i8; k];
+        for j in 0..n {
+            let (block, lane) = (j / 16, j % 16);
+            for g in 0..groups {
+                row[g * 4..][..4]
+                    .copy_from_slice(&self.packed[(block * groups + g) * 64 + lane * 4..][..4]);
+            }
+            for i in 0..m {
+                let x = &xq[i * k..][..k];
+                let acc: i32 = x.iter().zip(&row).map(|(&a, &w)| a as i32 * w as i32).sum();
                 let shift = zero[i] * self.sums[j];
                 out[i * n + j] = dequantize(acc, shift, xs[i], self.scale[j], self.bias[j]);
             }
