@@ -23,7 +23,9 @@
 //! Resolution is a pure function of the file and the [`View`] it reads, and it notes
 //! every read, so the indexer can tell which files a change can affect.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::sync::Arc;
 
 use codegraph_core::{

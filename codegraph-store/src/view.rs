@@ -10,7 +10,9 @@
 //! read nothing that changed.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::{HashMap, HashSet, HashSetExt};
 use std::sync::Arc;
 
 use codegraph_core::{Language, Node, NodeId, NodeKind, Reference, Result};
