@@ -83,7 +83,7 @@ pub struct ModelArgs {
     pub max_tokens: usize,
 
     /// How a local model's linear layers compute: `int8` (8-bit weights and
-    /// activations; about 2.5 times as fast where the CPU has AVX-512 VNNI, vectors
+    /// activations; about 2.7 times as fast where the CPU has AVX-512 VNNI, vectors
     /// within a cosine of 0.99 of f32), `f32`, or `auto`: int8 where the CPU has
     /// VNNI, f32 elsewhere. Vectors of different precisions are never mixed: the
     /// precision is part of the model's id, and a change re-embeds.

@@ -682,33 +682,22 @@ mod tests {
 
     #[test]
     fn configs_it_cannot_run_are_refused_by_name() {
-        let mut raw: serde_json::Value = serde_json::from_str(CONFIG).unwrap();
-        raw["hidden_act"] = "swish".into();
-        assert!(
-            BertConfig::from_json(&raw)
-                .unwrap_err()
-                .contains("hidden_act")
-        );
-        let mut raw: serde_json::Value = serde_json::from_str(CONFIG).unwrap();
-        raw["position_embedding_type"] = "relative_key".into();
-        assert!(
-            BertConfig::from_json(&raw)
-                .unwrap_err()
-                .contains("position_embedding_type")
-        );
-        let mut raw: serde_json::Value = serde_json::from_str(CONFIG).unwrap();
-        raw["num_attention_heads"] = 5.into();
-        assert!(
-            BertConfig::from_json(&raw)
-                .unwrap_err()
-                .contains("multiple")
-        );
-        raw["hidden_size"] = serde_json::Value::Null;
-        assert!(
-            BertConfig::from_json(&raw)
-                .unwrap_err()
-                .contains("hidden_size")
-        );
+        let cases: [(&str, serde_json::Value, &str); 4] = [
+            ("hidden_act", "swish".into(), "hidden_act"),
+            (
+                "position_embedding_type",
+                "relative_key".into(),
+                "position_embedding_type",
+            ),
+            ("num_attention_heads", 5.into(), "multiple"),
+            ("hidden_size", serde_json::Value::Null, "hidden_size"),
+        ];
+        for (field, value, named) in cases {
+            let mut raw: serde_json::Value = serde_json::from_str(CONFIG).unwrap();
+            raw[field] = value;
+            let e = BertConfig::from_json(&raw).unwrap_err();
+            assert!(e.contains(named), "{field}: {e}");
+        }
     }
 
     #[test]

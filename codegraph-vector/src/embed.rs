@@ -1,4 +1,4 @@
-//! A local sentence-embedding model, run in-process on the CPU with candle.
+//! A local sentence-embedding model, run in-process on the CPU.
 //!
 //! Loads a BERT-family sentence-transformer from a directory in Hugging Face layout:
 //! `config.json`, `tokenizer.json`, `model.safetensors`, and the sentence-transformers

@@ -49,9 +49,9 @@ const META_FORMAT: &str = "codegraph-vectors/1";
 /// needs to beat.
 pub const HNSW_MIN_VECTORS: usize = 20_000;
 
-/// Texts embedded per call while committing: large enough for the embedder to sort
-/// inputs by length into dense batches, small enough that progress moves and a crash
-/// loses little.
+/// Texts embedded per call while committing: large enough to keep every core busy
+/// (the local encoder spreads a call's inputs over them) and an HTTP provider's
+/// batches full, small enough that progress moves and a crash loses little.
 const EMBED_CHUNK: usize = 256;
 
 /// Which index answers a semantic query.
@@ -405,7 +405,9 @@ impl SemanticStore {
                 queue.push((hash, text));
             }
         }
-        // Similar lengths together: the embedder pads each batch to its longest input.
+        // Similar lengths together: a provider that pads a batch to its longest input
+        // (TEI, OpenAI-compatible servers) wastes little, and the local encoder's
+        // inputs of one call take about as long each, so its cores finish together.
         queue.sort_unstable_by(|a, b| a.1.len().cmp(&b.1.len()).then(a.0.cmp(&b.0)));
         let total = queue.len();
         if progress(0, total).is_break() {
