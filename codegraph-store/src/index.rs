@@ -417,10 +417,22 @@ pub fn index_with<S: GraphStore + ?Sized>(
     let committing = Instant::now();
     meta.dirty = false;
     store.set_project(&meta)?;
-    store.flush()?;
-    for c in companions {
-        c.commit(project)?;
-    }
+    // The graph's writes are in its log already, so the flush (memtables to table files,
+    // only so that the next process replays no log) and the companions' commits are
+    // independent: a kill during either leaves the graph whole and a companion that
+    // missed the run, which the next run finds by its file hashes. Side by side they
+    // take the longer of the two instead of the sum (10-15 ms and about 8 ms for a
+    // one-file update of Django).
+    let (flushed, committed) = std::thread::scope(|scope| {
+        let flush = scope.spawn(|| store.flush());
+        let committed = companions.iter().try_for_each(|c| c.commit(project));
+        let flushed = flush
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (flushed, committed)
+    });
+    flushed?;
+    committed?;
     report.commit_time = committing.elapsed();
     report.total_time = started.elapsed();
     Ok(report)

@@ -43,8 +43,11 @@ use crate::tokenize::{CodeToken, code_tokens};
 const CODE_TOKENIZER: &str = "code";
 /// `kind` of the per-file marker documents; never a node kind.
 const FILE_MARKER: &str = "#file";
-/// Memory for one index writer's buffers.
+/// Memory for the buffers of a writer that builds an index from empty.
 const WRITER_HEAP_BYTES: usize = 64 << 20;
+/// Memory for a writer that updates an index: tantivy's smallest for one thread (its
+/// `MEMORY_BUDGET_NUM_BYTES_MIN`, which it does not export).
+const UPDATE_WRITER_HEAP_BYTES: usize = 15_000_000;
 
 /// How much each text field counts. A name match says most about what a definition
 /// is; bodies are long and mention everything they use, so they count least.
@@ -200,13 +203,22 @@ impl ProjectText {
 
     /// Runs `f` with the project's writer, opening it on first use: a writer holds the
     /// index's lock, so read-only users never take one.
+    ///
+    /// An empty index is being built and gets a thread per core. One that already holds
+    /// documents is being updated, usually a few files: one indexing thread with
+    /// tantivy's smallest budget, because each thread sets up buffers sized by its budget
+    /// and writes (and syncs) a segment of its own at commit, which cost a one-file
+    /// update more than the indexing itself.
     fn with_writer<T>(&self, f: impl FnOnce(&mut IndexWriter, &Fields) -> Result<T>) -> Result<T> {
         let mut guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         if guard.is_none() {
-            let writer = self
-                .index
-                .writer(WRITER_HEAP_BYTES)
-                .map_err(|e| err("writer", e))?;
+            let writer = if self.reader.searcher().num_docs() == 0 {
+                self.index.writer(WRITER_HEAP_BYTES)
+            } else {
+                self.index
+                    .writer_with_num_threads(1, UPDATE_WRITER_HEAP_BYTES)
+            }
+            .map_err(|e| err("writer", e))?;
             *guard = Some(writer);
         }
         f(guard.as_mut().expect("just opened"), &self.fields)
