@@ -15,7 +15,8 @@ Prints MRR@10 and recall@10 per mode, as one JSON line each.
 Semantic and hybrid modes need an embedding model (CODEGRAPH_MODEL_DIR, and
 CODEGRAPH_MAX_TOKENS to cut inputs shorter); indexing then embeds every definition.
 A mode `hybrid@T/S/G` runs hybrid search with those fusion weights (`--weights T,S,G`),
-and `hybrid:rrf` (or `hybrid:rrf@T/S/G/K`) with rank fusion instead of score fusion.
+`hybrid:rrf` (or `hybrid:rrf@T/S/G/K`) with rank fusion instead of score fusion, and
+`hybrid:min-max` with both lists min-max scaled (for a model tuned for code).
 
 Queries shorter than three words, and queries that more than one function shares
 (`Return the value.`), are left out: they have no single right answer.

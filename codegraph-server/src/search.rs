@@ -392,6 +392,10 @@ pub enum Fusion {
     Scores,
     /// Reciprocal rank fusion: ranks only.
     Rrf,
+    /// A weighted sum of scores, each list mapped to [0, 1] between its lowest and its
+    /// best; for a model tuned for code (scripts/finetune-embedder.py), whose cosines
+    /// are worth more than BM25's.
+    MinMax,
 }
 
 /// How hybrid search weighs its evidence (docs/PERFORMANCE.md has the measurements
@@ -416,9 +420,19 @@ impl HybridWeights {
     /// The defaults for one fusion. Measured on four Python packages
     /// (docs/PERFORMANCE.md): score fusion at text 0.2, semantic 0.8 is the best of
     /// all tried; for rank fusion, semantic 1.5 and K = 20 beat 1/1/60 on each of them.
-    /// Every graph-centrality boost tried hurt.
+    /// Min-max fusion at text 0.1, semantic 0.9 was the best tried with a model tuned
+    /// by scripts/finetune-embedder.py, and the only setting that beat the tuned
+    /// vectors alone on all five packages. Every graph-centrality boost tried hurt.
     pub fn defaults(fusion: Fusion) -> HybridWeights {
         match fusion {
+            Fusion::MinMax => HybridWeights {
+                fusion,
+                text: 0.1,
+                semantic: 0.9,
+                graph: 0.0,
+                near: 1.0,
+                rrf_k: 20.0,
+            },
             Fusion::Scores => HybridWeights {
                 fusion,
                 text: 0.2,
@@ -470,7 +484,7 @@ impl HybridWeights {
     /// Both scale with the weights, so a boost keeps its meaning when they change.
     fn unit(&self) -> f32 {
         match self.fusion {
-            Fusion::Scores => 0.2 * (self.text + self.semantic),
+            Fusion::Scores | Fusion::MinMax => 0.2 * (self.text + self.semantic),
             Fusion::Rrf => 1.0 / (self.rrf_k + 1.0),
         }
     }
@@ -756,6 +770,11 @@ impl Searcher<'_> {
                         depth,
                         depth,
                     ),
+                    Fusion::MinMax => score_fusion(
+                        &[(&t, w.text, Scale::MinMax), (&s, w.semantic, Scale::MinMax)],
+                        depth,
+                        depth,
+                    ),
                     Fusion::Rrf => {
                         reciprocal_rank_fusion(&[(&t, w.text), (&s, w.semantic)], w.rrf_k, depth)
                     }
@@ -864,6 +883,8 @@ mod tests {
         );
         let w = HybridWeights::parse(Fusion::Rrf, "1,2,0.5").unwrap();
         assert_eq!((w.fusion, w.rrf_k), (Fusion::Rrf, 20.0));
+        let w = HybridWeights::defaults(Fusion::MinMax);
+        assert_eq!((w.fusion, w.text, w.semantic), (Fusion::MinMax, 0.1, 0.9));
         assert_eq!(
             HybridWeights::parse(Fusion::Rrf, "1,2,0,60").unwrap().rrf_k,
             60.0

@@ -356,7 +356,7 @@ fn embeddings_from_an_http_provider_are_kept_in_step_and_searched() {
         top(&["--mode", "semantic"], "split data"),
     );
     assert_ne!(text, semantic);
-    for fusion in ["scores", "rrf"] {
+    for fusion in ["scores", "rrf", "min-max"] {
         let weighted = |w: &str| {
             top(
                 &["--mode", "hybrid", "--fusion", fusion, "--weights", w],

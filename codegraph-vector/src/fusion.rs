@@ -10,6 +10,9 @@
 //!   full list (cut at `depth`) does not hold counts as that list's lowest score, since
 //!   it ranked below the cut; one missing from a shorter list was not found at all and
 //!   counts 0.
+//!   With an embedding model tuned for code the cosines say more than BM25, and both
+//!   lists scaled to [0, 1] between their best and the cut ([`Scale::MinMax`]) with a
+//!   small text weight did best (docs/PERFORMANCE.md, "A model tuned for code search").
 //! - [`reciprocal_rank_fusion`] (Cormack, Clarke and Büttcher, 2009) uses ranks only,
 //!   so it needs no calibration at all: each list contributes `weight / (k + rank)`
 //!   to every item it holds, ranks starting at 1. `k` damps the head of each list; 60
@@ -51,6 +54,9 @@ pub enum Scale {
     ByBest,
     /// Use as they are (for cosine similarities: comparable across queries).
     AsIs,
+    /// Map the list's lowest score to 0 and its best to 1: only the spread within
+    /// the list counts. A list whose scores are all equal maps to 1.
+    MinMax,
 }
 
 /// Fuses scored lists (each best first, each cut at `depth`) into `sum weight * scaled
@@ -65,20 +71,26 @@ pub fn score_fusion(
     let scaled: Vec<(HashMap<NodeId, f32>, f32, f32)> = lists
         .iter()
         .map(|(list, weight, scale)| {
-            let divisor = match scale {
-                Scale::ByBest => list
-                    .iter()
-                    .map(|h| h.score)
-                    .filter(|s| s.is_finite())
-                    .fold(0.0f32, f32::max),
-                Scale::AsIs => 1.0,
+            let finite = || list.iter().map(|h| h.score).filter(|s| s.is_finite());
+            let (offset, divisor) = match scale {
+                Scale::ByBest => (0.0, finite().fold(0.0f32, f32::max)),
+                Scale::AsIs => (0.0, 1.0),
+                Scale::MinMax => {
+                    let lo = finite().fold(f32::INFINITY, f32::min);
+                    let hi = finite().fold(f32::NEG_INFINITY, f32::max);
+                    if hi > lo {
+                        (lo, hi - lo)
+                    } else {
+                        (hi - 1.0, 1.0)
+                    }
+                }
             };
             // A list whose best score is 0 (or empty) says nothing; keep it neutral.
             let divisor = if divisor > 0.0 { divisor } else { 1.0 };
             let scores: HashMap<NodeId, f32> = list
                 .iter()
                 .filter(|h| h.score.is_finite())
-                .map(|h| (h.id, h.score / divisor))
+                .map(|h| (h.id, (h.score - offset) / divisor))
                 .collect();
             let floor = scores.values().copied().fold(f32::INFINITY, f32::min);
             let floor = if floor.is_finite() && list.len() >= depth {
@@ -188,6 +200,34 @@ mod tests {
             10,
         );
         assert_eq!(ids(&text_only)[..2], [1, 2]);
+    }
+
+    #[test]
+    fn min_max_scaling_keeps_only_the_spread_within_each_list() {
+        // Text 12 / 6 / 3 becomes 1 / 1/3 / 0; cosines 0.9 / 0.8 / 0.5 become 1 / 0.75 / 0.
+        let text = scored(&[(1, 12.0), (2, 6.0), (5, 3.0)]);
+        let vector = scored(&[(3, 0.9), (2, 0.8), (6, 0.5)]);
+        let fused = score_fusion(
+            &[(&text, 0.1, Scale::MinMax), (&vector, 0.9, Scale::MinMax)],
+            3,
+            10,
+        );
+        // 3: 0.9; 2: 0.1/3 + 0.675; 1: 0.1; 5 and 6: 0, ties by id.
+        assert_eq!(ids(&fused), [3, 2, 1, 5, 6]);
+        assert!((fused[1].score - (0.1 / 3.0 + 0.675)).abs() < 1e-6);
+        // Shifting every cosine by the same amount changes nothing, unlike `AsIs`.
+        let shifted = scored(&[(3, 0.5), (2, 0.4), (6, 0.1)]);
+        let again = score_fusion(
+            &[(&text, 0.1, Scale::MinMax), (&shifted, 0.9, Scale::MinMax)],
+            3,
+            10,
+        );
+        assert_eq!(ids(&again), ids(&fused));
+        // Equal scores all map to 1, not to a division by zero.
+        let flat = scored(&[(7, 2.0), (8, 2.0)]);
+        let fused = score_fusion(&[(&flat, 1.0, Scale::MinMax)], 50, 10);
+        assert_eq!(ids(&fused), [7, 8]);
+        assert!(fused.iter().all(|h| (h.score - 1.0).abs() < 1e-6));
     }
 
     #[test]
