@@ -187,6 +187,9 @@ def batches(pairs, size, seed):
 def eval_queries(corpus):
     """Every docstring first sentence of the held-out packages, if they are fetched."""
     out = set()
+    if not os.path.isdir(corpus):
+        print(f"warning: {corpus} is missing (scripts/fetch-corpus.sh --lang python): "
+              "evaluation queries cannot be kept out of training", file=sys.stderr)
     for root, _, files in os.walk(corpus):
         for name in files:
             if name.endswith(".py"):
