@@ -66,14 +66,20 @@ fn use_mimalloc_for_tree_sitter() {
 /// Turns transparent huge pages off for this process. mimalloc asks the kernel for huge
 /// pages on its arenas, and every first touch of a fresh 2 MiB region then zeroes all of
 /// it: in a one-file `index` run that was half of all CPU samples, and a full index of
-/// the 2.2M-line corpus took 17.7-18.4 s with them and 16.9-17.0 s without (sys time
-/// 2.5-3.1 s against 1.3-1.4 s; docs/PERFORMANCE.md). Best effort: kernels without the
-/// call simply keep their default.
+/// the 2.2M-line corpus took 17.7-18.3 s with them and 17.2-17.4 s without (sys time
+/// 2.5-3.1 s against 1.3 s; docs/PERFORMANCE.md). Child processes inherit the setting.
+/// Best effort: kernels without the call simply keep their default.
 fn disable_transparent_huge_pages() {
     #[cfg(target_os = "linux")]
     // SAFETY: PR_SET_THP_DISABLE takes plain integers and touches no memory of ours.
     unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+        libc::prctl(
+            libc::PR_SET_THP_DISABLE,
+            1 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        );
     }
 }
 

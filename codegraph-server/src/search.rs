@@ -351,8 +351,8 @@ pub struct SearchArgs {
     pub fusion: Fusion,
 
     /// Hybrid fusion weights TEXT,SEMANTIC,GRAPH[,K] (K: rank fusion only), for
-    /// evaluations; the defaults (0.2,0.8,0 for scores; 1,1.5,0,20 for rrf) are the
-    /// measured best (docs/PERFORMANCE.md).
+    /// evaluations; the defaults (0.2,0.8,0 for scores; 0.1,0.9,0 for min-max;
+    /// 1,1.5,0,20 for rrf) are the measured best (docs/PERFORMANCE.md).
     #[arg(long, value_name = "T,S,G[,K]")]
     pub weights: Option<String>,
 
@@ -478,9 +478,10 @@ impl HybridWeights {
         })
     }
 
-    /// What one unit of the graph and `--near` boosts adds to a fused score: for
-    /// scores a fifth of the largest possible one (at the default weights, what a first
-    /// place in the text list adds), for ranks a first place at weight 1, `1 / (K + 1)`.
+    /// What one unit of the graph and `--near` boosts adds to a fused score: for the
+    /// score fusions a fifth of the largest possible one (at the default `scores`
+    /// weights, what a first place in the text list adds; twice that under `min-max`),
+    /// for ranks a first place at weight 1, `1 / (K + 1)`.
     /// Both scale with the weights, so a boost keeps its meaning when they change.
     fn unit(&self) -> f32 {
         match self.fusion {

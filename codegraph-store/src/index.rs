@@ -106,9 +106,9 @@ impl Default for IndexOptions {
 
 /// Something kept in step with the graph by the same indexing runs: the full-text
 /// index, embeddings. It is shown every file parsed, with its bytes, and every file
-/// that vanished, and commits after the graph.
+/// that vanished, and commits once the graph's writes are all in its log.
 ///
-/// A companion that missed runs (a crash between the graph's flush and its commit, or
+/// A companion that missed runs (a crash before its commit, or
 /// one added to an existing store) catches up: a file whose hash in [`Companion::held`]
 /// differs from the graph's is parsed again even though it did not change.
 pub trait Companion: Sync {

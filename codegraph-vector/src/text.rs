@@ -204,7 +204,8 @@ impl ProjectText {
     /// Runs `f` with the project's writer, opening it on first use: a writer holds the
     /// index's lock, so read-only users never take one.
     ///
-    /// An empty index is being built and gets a thread per core. One that already holds
+    /// An empty index is being built and gets a thread per core (at most four: tantivy
+    /// wants 15 MB each of the 64 MB). The choice holds for the process. One that already holds
     /// documents is being updated, usually a few files: one indexing thread with
     /// tantivy's smallest budget, because each thread sets up buffers sized by its budget
     /// and writes (and syncs) a segment of its own at commit, which cost a one-file
