@@ -68,10 +68,18 @@ PACKAGES = [
 HELD_OUT = {"flask", "requests", "jinja2", "werkzeug", "django"}
 
 
-def first_sentence(doc):
-    text = " ".join(doc.split())
-    m = re.match(r"(.+?[.!?])(\s|$)", text)
-    return (m.group(1) if m else text).strip()
+def load_eval():
+    """scripts/retrieval-eval.py, for its `first_sentence`: training queries must be cut
+    exactly as evaluation queries are, or the exclusion below would miss some."""
+    import importlib.util
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "retrieval-eval.py")
+    spec = importlib.util.spec_from_file_location("retrieval_eval", here)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+first_sentence = load_eval().first_sentence
 
 
 def fetch(cache):
