@@ -9,9 +9,11 @@
 //!     CODEGRAPH_BENCH_CORPUS=~/.cache/codegraph/corpus cargo bench --bench parse_throughput
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use codegraph::core::Language;
-use codegraph::parse::{ExtractOptions, extract::extract, language};
+use codegraph::parse::extract::{extract, parse_tree};
+use codegraph::parse::{ExtractOptions, language};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const CORPUS_BYTES_PER_LANGUAGE: usize = 2 << 20;
@@ -82,6 +84,18 @@ fn bench(c: &mut Criterion) {
         }
         let bytes: usize = files.iter().map(|(_, b)| b.len()).sum();
         group.throughput(Throughput::Bytes(bytes as u64));
+        // The grammar alone, without queries or extraction: what tree-sitter's parser
+        // costs of the rest.
+        group.bench_function(format!("{}/parse", language.as_str()), |b| {
+            b.iter(|| {
+                let mut nodes = 0;
+                for (_, source) in &files {
+                    let tree = parse_tree(language, source, Duration::from_secs(10)).unwrap();
+                    nodes += tree.root_node().descendant_count();
+                }
+                nodes
+            })
+        });
         // "definitions" is what `codegraph symbols` does by default; "full" what
         // indexing needs.
         for (name, references) in [("definitions", false), ("full", true)] {

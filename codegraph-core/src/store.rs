@@ -158,6 +158,35 @@ pub trait GraphStore: Send + Sync {
         resolution: &FileResolution,
     ) -> Result<()>;
 
+    /// Writes a project's first build in one go: the same graph as [`write_file`] for
+    /// each update and then [`write_resolution`] for each `(path, resolution)`, in
+    /// order. Each path appears at most once in `files` and once in `resolutions`;
+    /// stores may refuse other input. Meant for a project that holds no file yet;
+    /// stores that can build their own files directly override it (RocksDB writes
+    /// sorted table files instead of going through its memtables and log).
+    ///
+    /// After a crash during a load the project holds, besides what was there before,
+    /// either none of the loaded file records or some, and never an edge without its
+    /// nodes; the caller marks the project dirty before and clean after, so the next
+    /// run redoes what is missing.
+    ///
+    /// [`write_file`]: GraphStore::write_file
+    /// [`write_resolution`]: GraphStore::write_resolution
+    fn load(
+        &self,
+        project: &str,
+        files: &[FileUpdate],
+        resolutions: &[(String, FileResolution)],
+    ) -> Result<()> {
+        for update in files {
+            self.write_file(project, update)?;
+        }
+        for (path, resolution) in resolutions {
+            self.write_resolution(project, path, resolution)?;
+        }
+        Ok(())
+    }
+
     /// Records a new stamp for a file whose content was found unchanged (after a
     /// `touch` or a checkout), so the next run can skip it without reading it. Does
     /// nothing when the project has no such file.

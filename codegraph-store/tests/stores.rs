@@ -302,5 +302,58 @@ mod rocks {
             }
             prop_assert_eq!(dump(&rocks, "p"), dump(&memory, "p"));
         }
+
+        /// A bulk load gives the same answers as the same writes one file at a time,
+        /// including for an edge written twice (the later write wins); a load into a
+        /// project that already has files does the same through batches.
+        #[test]
+        fn bulk_load_equals_writes_one_file_at_a_time(
+            files in prop::collection::btree_map(
+                0..6usize,
+                prop::collection::vec(prop::sample::select(vec!["a", "b", "ab", "b_c", "zé"]), 0..5),
+                0..6,
+            ),
+            second in prop::collection::btree_map(
+                0..6usize,
+                prop::collection::vec(prop::sample::select(vec!["a", "c"]), 0..3),
+                0..3,
+            ),
+            twice in any::<bool>(),
+        ) {
+            let build = |files: &std::collections::BTreeMap<usize, Vec<&str>>| -> (Vec<FileUpdate>, Vec<(String, FileResolution)>) {
+                files
+                    .iter()
+                    .map(|(file_no, names)| {
+                        let path = format!("f{file_no}.py");
+                        let mut names = names.clone();
+                        names.sort();
+                        names.dedup();
+                        let (update, mut resolution) = file(&path, &names);
+                        if twice && let Some(first) = resolution.edges.first().cloned() {
+                            resolution.edges.push(Edge { resolution: Resolution::UniqueName, ..first });
+                        }
+                        (update, (path, resolution))
+                    })
+                    .unzip()
+            };
+            let dir = tempfile::tempdir().unwrap();
+            let rocks = RocksStore::open(dir.path()).unwrap();
+            let memory = MemoryStore::new();
+            for batch in [build(&files), build(&second)] {
+                rocks.load("p", &batch.0, &batch.1).unwrap();
+                for update in &batch.0 {
+                    memory.write_file("p", update).unwrap();
+                }
+                for (path, resolution) in &batch.1 {
+                    memory.write_resolution("p", path, resolution).unwrap();
+                }
+                prop_assert_eq!(dump(&rocks, "p"), dump(&memory, "p"));
+            }
+            // Nothing left in the store's directory but RocksDB's own files.
+            prop_assert!(!dir.path().join("load").exists());
+            drop(rocks);
+            let reopened = RocksStore::open(dir.path()).unwrap();
+            prop_assert_eq!(dump(&reopened, "p"), dump(&memory, "p"));
+        }
     }
 }
