@@ -444,6 +444,9 @@ pub enum SkipReason {
     Unreadable { error: String },
     /// The parser gave up (for example it hit the per-file time limit).
     ParseFailed { error: String },
+    /// An earlier entry of the source had the same path (an archive listing `a.py`
+    /// and `./a.py`, or one entry twice); the first one is indexed.
+    Duplicate,
 }
 
 impl fmt::Display for SkipReason {
@@ -461,6 +464,7 @@ impl fmt::Display for SkipReason {
             SkipReason::Unsafe { detail } => write!(f, "unsafe ({detail})"),
             SkipReason::Unreadable { error } => write!(f, "unreadable ({error})"),
             SkipReason::ParseFailed { error } => write!(f, "parse failed ({error})"),
+            SkipReason::Duplicate => f.write_str("duplicate path (the first entry was indexed)"),
         }
     }
 }
@@ -479,6 +483,7 @@ impl SkipReason {
             SkipReason::Unsafe { .. } => "unsafe",
             SkipReason::Unreadable { .. } => "unreadable",
             SkipReason::ParseFailed { .. } => "parse_failed",
+            SkipReason::Duplicate => "duplicate",
         }
     }
 }

@@ -165,10 +165,11 @@ pub trait GraphStore: Send + Sync {
     /// stores that can build their own files directly override it (RocksDB writes
     /// sorted table files instead of going through its memtables and log).
     ///
-    /// After a crash during a load the project holds, besides what was there before,
-    /// either none of the loaded file records or some, and never an edge without its
+    /// Into a project without files, a crash during a load leaves no edge without its
     /// nodes; the caller marks the project dirty before and clean after, so the next
-    /// run redoes what is missing.
+    /// run redoes what is missing. A store may clear keys of such a project that no
+    /// file record refers to (what a killed load left). Into a project that has files,
+    /// a load is a sequence of the writes above, with their guarantees.
     ///
     /// [`write_file`]: GraphStore::write_file
     /// [`write_resolution`]: GraphStore::write_resolution

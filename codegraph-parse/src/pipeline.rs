@@ -7,6 +7,7 @@
 //! are in memory at once, and each syntax tree is dropped as soon as its file is
 //! extracted, so memory stays flat however large the input is.
 
+use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -222,7 +223,11 @@ impl Pipeline {
 
         std::thread::scope(|scope| {
             let producer = scope.spawn(|| {
-                let mut sink = ChannelSink { tx, stats };
+                let mut sink = ChannelSink {
+                    tx,
+                    stats,
+                    delivered: HashSet::new(),
+                };
                 let walking = Instant::now();
                 let result = source.run(&self.filter, &mut sink);
                 stats.source_nanos.store(
@@ -369,6 +374,9 @@ fn read_limited(
 struct ChannelSink<'a> {
     tx: crossbeam_channel::Sender<SourceItem>,
     stats: &'a PipelineStats,
+    /// Paths already sent. A path must reach the store and its companions once: two
+    /// versions parsed in parallel would leave them holding different ones.
+    delivered: HashSet<String>,
 }
 
 impl Sink for ChannelSink<'_> {
@@ -377,6 +385,20 @@ impl Sink for ChannelSink<'_> {
     }
 
     fn item(&mut self, item: SourceItem) -> ControlFlow<()> {
+        let path = match &item {
+            SourceItem::File(f) => &f.path,
+            SourceItem::Skipped(s) => &s.path,
+        };
+        // Sources deliver in order from one thread, so the first entry wins
+        // deterministically.
+        let item = if self.delivered.insert(path.clone()) {
+            item
+        } else {
+            SourceItem::Skipped(SkippedFile {
+                path: path.clone(),
+                reason: SkipReason::Duplicate,
+            })
+        };
         if self.tx.send(item).is_err() {
             ControlFlow::Break(())
         } else {

@@ -284,6 +284,38 @@ fn tar_archives_and_streams() {
 }
 
 #[test]
+fn a_path_given_twice_is_indexed_once() {
+    // `./a` and `a` name the same file once the archive's paths are made relative.
+    let tar = tar_bytes(&[
+        (
+            "pkg/mod.py",
+            tar::EntryType::Regular,
+            b"def first(): pass\n",
+        ),
+        (
+            "./pkg/mod.py",
+            tar::EntryType::Regular,
+            b"def second(): pass\n",
+        ),
+        (
+            "pkg/mod.py",
+            tar::EntryType::Regular,
+            b"def third(): pass\n",
+        ),
+    ]);
+    let mut source = StreamSource::new(
+        "test",
+        Box::new(std::io::Cursor::new(tar)),
+        ArchiveLimits::default(),
+    );
+    let run = run(&mut source);
+    run.result.as_ref().unwrap();
+    assert_eq!(run.parsed.len(), 1, "{:?}", run.parsed);
+    assert_eq!(run.parsed["pkg/mod.py"], vec!["pkg.mod.first"]);
+    assert_eq!(run.skipped["pkg/mod.py"], SkipReason::Duplicate);
+}
+
+#[test]
 fn decompression_bombs_are_refused() {
     // 64 MiB of zeros compresses to about 64 KiB.
     let zeros = vec![0u8; 64 << 20];

@@ -291,8 +291,13 @@ pub fn index_with<S: GraphStore + ?Sized>(
     // Which dependency keys changed: only an update needs them, to find the files to
     // resolve again; a full run resolves every file anyway.
     let full = first_run || was_dirty;
+    let (compared, vanished): (&[ParsedFile], &[String]) = if full {
+        (&[], &[])
+    } else {
+        (&parsed, &removed)
+    };
     let mut changed_keys: BTreeSet<String> = BTreeSet::new();
-    for file in parsed.iter().filter(|_| !full) {
+    for file in compared {
         let new_defs: BTreeSet<Def> = file.nodes.iter().map(Def::of).collect();
         match old.get(&file.path) {
             Some(record) => {
@@ -316,7 +321,7 @@ pub fn index_with<S: GraphStore + ?Sized>(
             }
         }
     }
-    for path in removed.iter().filter(|_| !full) {
+    for path in vanished {
         let record = &old[path];
         changed_keys.extend(
             stored_defs(store, project, record)?

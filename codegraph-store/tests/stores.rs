@@ -210,6 +210,9 @@ mod rocks {
             "{:?}\n",
             store.find_by_name(project, "", false, usize::MAX).unwrap()
         );
+        for name in ["a", "b", "ab", "b_c", "zé", "x\u{0}y", "c"] {
+            out += &format!("{name}: {:?}\n", store.dependents(project, name).unwrap());
+        }
         out
     }
 
