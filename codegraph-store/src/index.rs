@@ -400,7 +400,10 @@ pub fn index_with<S: GraphStore + ?Sized>(
         report.resolve_time = resolving.elapsed();
         let writing = Instant::now();
         let updates = with_pool(options.threads, "codegraph-write", || {
-            let updates: Vec<FileUpdate> = parsed.par_iter().map(file_update).collect();
+            let updates: Vec<FileUpdate> = std::mem::take(&mut parsed)
+                .into_par_iter()
+                .map(into_update)
+                .collect();
             store.load(project, &updates, &resolutions)?;
             Ok(updates)
         })?;
@@ -516,17 +519,31 @@ fn project_meta(project: &str, options: &IndexOptions, dirty: bool) -> ProjectMe
 /// What a store is given for a parsed file.
 pub fn file_update(file: &ParsedFile) -> FileUpdate {
     FileUpdate {
-        file: FileRecord {
-            path: file.path.clone(),
-            language: file.language,
-            content_hash: file.content_hash,
-            stamp: file.stamp,
-            lines: file.lines,
-            has_errors: file.has_errors,
-            node_ids: file.nodes.iter().map(|n| n.id).collect(),
-        },
+        file: file_record(file),
         nodes: file.nodes.clone(),
         references: file.references.clone(),
+    }
+}
+
+/// [`file_update`], taking the nodes and references instead of copying them: a first
+/// build holds every file's at once.
+fn into_update(file: ParsedFile) -> FileUpdate {
+    FileUpdate {
+        file: file_record(&file),
+        nodes: file.nodes,
+        references: file.references,
+    }
+}
+
+fn file_record(file: &ParsedFile) -> FileRecord {
+    FileRecord {
+        path: file.path.clone(),
+        language: file.language,
+        content_hash: file.content_hash,
+        stamp: file.stamp,
+        lines: file.lines,
+        has_errors: file.has_errors,
+        node_ids: file.nodes.iter().map(|n| n.id).collect(),
     }
 }
 
