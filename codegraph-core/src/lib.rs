@@ -38,7 +38,7 @@ pub use model::{
 pub use parser::ParserRegistry;
 pub use store::{
     ArchivedFileRecord, ArchivedFileResolution, Direction, FileRecord, FileResolution, FileStamp,
-    FileUpdate, GraphStore, ProjectMeta,
+    FileUpdate, GraphStore, ProjectMeta, load_by_writes,
 };
 pub use text::{ScoredNode, TextDocument, TextIndex, TextQuery};
 pub use vector::VectorIndex;

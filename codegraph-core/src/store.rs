@@ -179,13 +179,7 @@ pub trait GraphStore: Send + Sync {
         files: &[FileUpdate],
         resolutions: &[(String, FileResolution)],
     ) -> Result<()> {
-        for update in files {
-            self.write_file(project, update)?;
-        }
-        for (path, resolution) in resolutions {
-            self.write_resolution(project, path, resolution)?;
-        }
-        Ok(())
+        load_by_writes(self, project, files, resolutions)
     }
 
     /// Records a new stamp for a file whose content was found unchanged (after a
@@ -263,4 +257,22 @@ pub trait GraphStore: Send + Sync {
 
     /// Makes everything written so far durable.
     fn flush(&self) -> Result<()>;
+}
+
+/// [`GraphStore::load`] as a sequence of [`GraphStore::write_file`] and
+/// [`GraphStore::write_resolution`] calls: the default, and what a store falls back to
+/// when its faster path does not apply.
+pub fn load_by_writes<S: GraphStore + ?Sized>(
+    store: &S,
+    project: &str,
+    files: &[FileUpdate],
+    resolutions: &[(String, FileResolution)],
+) -> Result<()> {
+    for update in files {
+        store.write_file(project, update)?;
+    }
+    for (path, resolution) in resolutions {
+        store.write_resolution(project, path, resolution)?;
+    }
+    Ok(())
 }

@@ -558,13 +558,7 @@ impl RocksStore {
         let pid = project_id(project);
         let _loading = self.load_lock.lock().unwrap_or_else(|e| e.into_inner());
         if self.any_key(CF_FILES, &pid)? {
-            for update in files {
-                self.write_file(project, update)?;
-            }
-            for (path, resolution) in resolutions {
-                self.write_resolution(project, path, resolution)?;
-            }
-            return Ok(());
+            return codegraph_core::load_by_writes(self, project, files, resolutions);
         }
         // Keys without file records are what a load killed part-way left: nothing
         // refers to them, so they go.
