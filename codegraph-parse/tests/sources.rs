@@ -60,6 +60,12 @@ fn run(source: &mut dyn Source) -> Run {
     run_with(source, FilterConfig::default())
 }
 
+/// Runs `bytes` given as a stream (what `codegraph index -` reads from stdin).
+fn run_stream(bytes: Vec<u8>, limits: ArchiveLimits) -> Run {
+    let mut source = StreamSource::new("test", Box::new(std::io::Cursor::new(bytes)), limits);
+    run(&mut source)
+}
+
 fn write(root: &Path, rel: &str, bytes: &[u8]) {
     let path = root.join(rel);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -272,12 +278,7 @@ fn tar_archives_and_streams() {
     }
     // The same bytes as a stream, plain and compressed.
     for bytes in [tar.clone(), gzip(&tar)] {
-        let mut source = StreamSource::new(
-            "test",
-            Box::new(std::io::Cursor::new(bytes)),
-            ArchiveLimits::default(),
-        );
-        let run = run(&mut source);
+        let run = run_stream(bytes, ArchiveLimits::default());
         run.result.as_ref().unwrap();
         assert_eq!(run.parsed.len(), 2);
     }
@@ -303,12 +304,7 @@ fn a_path_given_twice_is_indexed_once() {
             b"def third(): pass\n",
         ),
     ]);
-    let mut source = StreamSource::new(
-        "test",
-        Box::new(std::io::Cursor::new(tar)),
-        ArchiveLimits::default(),
-    );
-    let run = run(&mut source);
+    let run = run_stream(tar, ArchiveLimits::default());
     run.result.as_ref().unwrap();
     assert_eq!(run.parsed.len(), 1, "{:?}", run.parsed);
     assert_eq!(run.parsed["pkg/mod.py"], vec!["pkg.mod.first"]);
@@ -329,8 +325,7 @@ fn decompression_bombs_are_refused() {
         max_total_bytes: 16 << 20,
         ..ArchiveLimits::default()
     };
-    let mut source = StreamSource::new("bomb", Box::new(std::io::Cursor::new(compressed)), limits);
-    let run = run(&mut source);
+    let run = run_stream(compressed, limits);
     let err = run.result.expect_err("the bomb is refused");
     assert!(err.to_string().contains("decompression bomb"), "{err}");
     // What came before the bomb stands.
@@ -364,16 +359,7 @@ fn zip_archives() {
 
     // A zip cannot be streamed; that is an error, not a panic.
     let bytes = std::fs::read(&path).unwrap();
-    let mut source = StreamSource::new(
-        "zip",
-        Box::new(std::io::Cursor::new(bytes)),
-        ArchiveLimits::default(),
-    );
-    assert!(
-        run_with(&mut source, FilterConfig::default())
-            .result
-            .is_err()
-    );
+    assert!(run_stream(bytes, ArchiveLimits::default()).result.is_err());
 }
 
 #[test]

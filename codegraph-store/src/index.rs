@@ -381,21 +381,8 @@ pub fn index_with<S: GraphStore + ?Sized>(
         }
         view.finish();
         let resolutions: Vec<(String, FileResolution)> =
-            with_pool(options.threads, "codegraph-resolve", || {
-                affected
-                    .par_iter()
-                    .map_init(
-                        || Resolver::new(&view),
-                        |resolver, path| -> Result<(String, FileResolution)> {
-                            if progress.stop.load(Ordering::Relaxed) {
-                                return Err(Error::Stopped);
-                            }
-                            let resolution = resolver.resolve_file(path)?;
-                            progress.resolved.fetch_add(1, Ordering::Relaxed);
-                            Ok((path.clone(), resolution))
-                        },
-                    )
-                    .collect::<Result<_>>()
+            resolve_each(&view, &affected, options, progress, |path, resolution| {
+                Ok((path.to_string(), resolution))
             })?;
         report.resolve_time = resolving.elapsed();
         let writing = Instant::now();
@@ -430,23 +417,9 @@ pub fn index_with<S: GraphStore + ?Sized>(
         let resolving = Instant::now();
         let edges_written = AtomicU64::new(0);
         let view = StoreView::new(store, project)?;
-        with_pool(options.threads, "codegraph-resolve", || {
-            affected
-                .par_iter()
-                .map_init(
-                    || Resolver::new(&view),
-                    |resolver, path| -> Result<()> {
-                        if progress.stop.load(Ordering::Relaxed) {
-                            return Err(Error::Stopped);
-                        }
-                        let resolution = resolver.resolve_file(path)?;
-                        edges_written.fetch_add(resolution.edges.len() as u64, Ordering::Relaxed);
-                        store.write_resolution(project, path, &resolution)?;
-                        progress.resolved.fetch_add(1, Ordering::Relaxed);
-                        Ok(())
-                    },
-                )
-                .collect::<Result<()>>()
+        resolve_each(&view, &affected, options, progress, |path, resolution| {
+            edges_written.fetch_add(resolution.edges.len() as u64, Ordering::Relaxed);
+            store.write_resolution(project, path, &resolution)
         })?;
         report.edges_written = edges_written.into_inner();
         report.resolve_time = resolving.elapsed();
@@ -476,6 +449,34 @@ pub fn index_with<S: GraphStore + ?Sized>(
     report.total_time = started.elapsed();
     drop_in_background(parsed);
     Ok(report)
+}
+
+/// Resolves every file of `paths` against `view` in parallel, handing each resolution
+/// to `sink` (on the worker that made it) and collecting what `sink` returns. Checks
+/// the stop flag before each file and counts resolved files for the progress bar.
+fn resolve_each<V: View + Sync, T: Send>(
+    view: &V,
+    paths: &[String],
+    options: &IndexOptions,
+    progress: &IndexProgress,
+    sink: impl Fn(&str, FileResolution) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    with_pool(options.threads, "codegraph-resolve", || {
+        paths
+            .par_iter()
+            .map_init(
+                || Resolver::new(view),
+                |resolver, path| {
+                    if progress.stop.load(Ordering::Relaxed) {
+                        return Err(Error::Stopped);
+                    }
+                    let made = sink(path, resolver.resolve_file(path)?)?;
+                    progress.resolved.fetch_add(1, Ordering::Relaxed);
+                    Ok(made)
+                },
+            )
+            .collect()
+    })
 }
 
 /// Frees `value` on a thread of its own. A first build ends holding gigabytes in

@@ -258,6 +258,41 @@ mod rocks {
         }
         let err = RocksStore::open(&other).err().unwrap().to_string();
         assert!(err.contains("not a CodeGraph store"), "{err}");
+        let err = RocksStore::open_read_only(&other)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("not a CodeGraph store"), "{err}");
+        // Refused before anything was created in it.
+        let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), &other).unwrap();
+        assert_eq!(cfs, vec!["default".to_string()]);
+    }
+
+    #[test]
+    fn a_store_missing_a_column_family_gets_it_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, ra) = file("a.py", &["f"]);
+        {
+            let store = RocksStore::open(dir.path()).unwrap();
+            store.write_file("p", &a).unwrap();
+            store.write_resolution("p", "a.py", &ra).unwrap();
+            store.flush().unwrap();
+        }
+        let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), dir.path()).unwrap();
+        let dropped = cfs
+            .iter()
+            .find(|c| c.as_str() == "edges_in")
+            .unwrap()
+            .clone();
+        {
+            let mut db =
+                rocksdb::DB::open_cf(&rocksdb::Options::default(), dir.path(), &cfs).unwrap();
+            db.drop_cf(&dropped).unwrap();
+        }
+        let store = RocksStore::open(dir.path()).unwrap();
+        assert_eq!(store.file("p", "a.py").unwrap().unwrap(), a.file);
+        let cfs = rocksdb::DB::list_cf(&rocksdb::Options::default(), dir.path()).unwrap();
+        assert!(cfs.contains(&dropped), "{cfs:?}");
     }
 
     #[test]

@@ -152,14 +152,22 @@ impl DirectorySource {
     fn cached_walk(
         &self,
         filter: &Filter,
-        snapshot: &Snapshot,
+        snapshot: Snapshot,
     ) -> Option<(Vec<SourceItem>, Snapshot, usize, bool)> {
         if !snapshot.outside.iter().all(|p| p.holds()) {
             return None;
         }
+        let Snapshot {
+            key,
+            outside,
+            dirs: mut old_dirs,
+        } = snapshot;
+        let recorded = old_dirs.len();
         let mut items = Vec::new();
         let mut pruned_all = Vec::new();
-        let mut dirs: BTreeMap<String, DirRecord> = BTreeMap::new();
+        // Records move from the old snapshot to the new one (in walk order, sorted once
+        // at the end) instead of being copied: most of them hold.
+        let mut dirs: Vec<(String, DirRecord)> = Vec::with_capacity(recorded);
         let mut relisted = 0;
         let mut changed = false;
         let mut stack = vec![String::new()];
@@ -171,16 +179,15 @@ impl DirectorySource {
                 return None;
             }
             let (stamp, trusted) = dircache::dir_stamp(&meta, self.racy_window);
-            let old = snapshot.dirs.get(&rel);
+            let old = old_dirs.remove(&rel);
             let record = match old {
-                Some(old)
-                    if old.trusted
-                        && old.stamp == Some(stamp)
-                        && dircache::rules_hold(&dir, &old.rules) =>
+                Some(mut record)
+                    if record.trusted
+                        && record.stamp == Some(stamp)
+                        && dircache::rules_hold(&dir, &record.rules) =>
                 {
-                    let mut record = old.clone();
-                    record.files.clear();
-                    for entry in &old.files {
+                    let old_files = std::mem::take(&mut record.files);
+                    for entry in &old_files {
                         let path = dir.join(entry.name());
                         // Gone without its directory's stamp moving: not to be trusted.
                         let meta = std::fs::symlink_metadata(&path).ok()?;
@@ -194,10 +201,10 @@ impl DirectorySource {
                         record.files.extend(cached);
                     }
                     // A `#!` file edited in place: its new decision is kept.
-                    changed |= record.files != old.files;
+                    changed |= record.files != old_files;
                     record
                 }
-                _ => {
+                old => {
                     relisted += 1;
                     if relisted > dircache::MAX_RELISTED {
                         return None;
@@ -213,7 +220,7 @@ impl DirectorySource {
             };
             stack.extend(record.subdirs.iter().rev().map(|name| child(&rel, name)));
             pruned_all.extend(record.pruned.iter().map(|name| child(&rel, name)));
-            dirs.insert(rel, record);
+            dirs.push((rel, record));
         }
         items.extend(
             pruned_all
@@ -221,11 +228,11 @@ impl DirectorySource {
                 .filter_map(|rel| pruned_item(filter, rel)),
         );
         // Directories recorded and not reached any more (removed) also change it.
-        changed |= relisted > 0 || dirs.len() != snapshot.dirs.len();
+        changed |= relisted > 0 || dirs.len() != recorded;
         let snapshot = Snapshot {
-            key: snapshot.key,
-            outside: snapshot.outside.clone(),
-            dirs,
+            key,
+            outside,
+            dirs: BTreeMap::from_iter(dirs),
         };
         Some((items, snapshot, relisted, changed))
     }
@@ -407,7 +414,7 @@ impl Source for DirectorySource {
             Some(file) => {
                 let key = self.cache_key(filter);
                 let cached = dircache::load(&file, key)
-                    .and_then(|snapshot| self.cached_walk(filter, &snapshot));
+                    .and_then(|snapshot| self.cached_walk(filter, snapshot));
                 match cached {
                     Some((items, snapshot, relisted, changed)) => {
                         if changed {
