@@ -386,7 +386,8 @@ impl Hit {
 }
 
 /// How hybrid search combines its two lists (codegraph_vector::fusion).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Fusion {
     /// A weighted sum of scores: BM25 divided by the query's best, cosine as is.
     Scores,

@@ -541,6 +541,28 @@ fn analyze_then_search_and_query_with_caches_and_tenant_isolation() {
     assert_eq!((bad.status, bad.code()), (400, "bad_request"));
     let bad_mode = server.get("/api/v1/projects/demo/search?q=x&mode=psychic", Some(&acme));
     assert_eq!(bad_mode.status, 400, "{}", bad_mode.text);
+    let bad_fusion = server.get(
+        "/api/v1/projects/demo/search?q=x&fusion=average",
+        Some(&acme),
+    );
+    assert_eq!(bad_fusion.status, 400, "{}", bad_fusion.text);
+    for weights in ["1,2", "1,-1,0", "1,1,0,0.5", "a,b,c"] {
+        let bad = server.get(
+            &format!("/api/v1/projects/demo/search?q=x&fusion=rrf&weights={weights}"),
+            Some(&acme),
+        );
+        assert_eq!(
+            (bad.status, bad.code()),
+            (400, "bad_request"),
+            "{weights}: {}",
+            bad.text
+        );
+    }
+    let fused = server.get(
+        "/api/v1/projects/demo/search?q=helper&fusion=min-max&weights=0.1,0.9,0",
+        Some(&acme),
+    );
+    assert_eq!(fused.status, 200, "{}", fused.text);
 
     // GraphQL answers the same questions.
     let gql = server.post_json(
@@ -1219,6 +1241,31 @@ fn semantic_search_through_the_server_with_a_local_model() {
         m.contains("codegraph_cache_hits_total{tier=\"embeddings\"} 1"),
         "{m}"
     );
+    // Each fusion is selectable per request, with or without weights; with the text
+    // weight at 0 the semantic list's first answer stays first.
+    for fusion in ["scores", "rrf", "min-max"] {
+        let f = server.get(
+            &format!("/api/v1/projects/demo/search?q=capitalise+a+name&fusion={fusion}"),
+            Some(&t),
+        );
+        assert_eq!(f.body["mode"], "hybrid", "{fusion}: {}", f.text);
+        assert_eq!(
+            f.body["results"][0]["name"], "format_name",
+            "{fusion}: {}",
+            f.text
+        );
+        let semantic_only = server.get(
+            &format!(
+                "/api/v1/projects/demo/search?q=download+a+web+page&fusion={fusion}&weights=0,1,0"
+            ),
+            Some(&t),
+        );
+        assert_eq!(
+            semantic_only.body["results"][0]["name"], "fetch_url",
+            "{fusion}: {}",
+            semantic_only.text
+        );
+    }
     server.stop();
 }
 

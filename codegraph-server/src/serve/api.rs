@@ -24,7 +24,7 @@ use super::auth::{Identity, valid_name};
 use super::error::{ApiError, ApiResult};
 use super::jobs::{Job, JobSource, Status, SubmitError, Submitted, now_ms};
 use super::state::{App, ProjectKey, ResultKey, TenantStore};
-use crate::search::{HybridWeights, Mode, SearchParams, Searcher, Strategy};
+use crate::search::{Fusion, HybridWeights, Mode, SearchParams, Searcher, Strategy};
 
 pub type AppState = State<Arc<App>>;
 
@@ -598,6 +598,11 @@ pub struct SearchQuery {
     pub path: Option<String>,
     pub strategy: Option<Strategy>,
     pub near: Option<String>,
+    /// How hybrid search fuses its lists: scores, rrf or min-max (the server's
+    /// `--fusion` when absent).
+    pub fusion: Option<Fusion>,
+    /// Hybrid weights `TEXT,SEMANTIC,GRAPH[,K]`, over the fusion's defaults.
+    pub weights: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -641,6 +646,12 @@ pub fn run_search(
     if let Some(g) = &params.path_glob {
         Filters::path_glob(g).map_err(|e| ApiError::bad_request(format!("bad path glob: {e}")))?;
     }
+    let fusion = q.fusion.unwrap_or(app.settings.fusion);
+    let weights = match &q.weights {
+        Some(w) => HybridWeights::parse(fusion, w)
+            .map_err(|e| ApiError::bad_request(format!("bad weights {w:?}: {e}")))?,
+        None => HybridWeights::defaults(fusion),
+    };
     let store = project_store(app, tenant, project)?;
     let handles = if mode == Mode::Text {
         None
@@ -707,7 +718,7 @@ pub fn run_search(
         text: (mode != Mode::Semantic).then_some(&store.text),
         semantic,
         strategy: q.strategy.unwrap_or(Strategy::Balanced).into(),
-        weights: HybridWeights::default(),
+        weights,
         near,
     };
     let results = searcher.search(&q.q, &params)?;

@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
 
-use crate::search::ModelArgs;
+use crate::search::{Fusion, ModelArgs};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -117,6 +117,12 @@ pub struct ServeArgs {
     #[arg(long, value_enum, env = "CODEGRAPH_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
 
+    /// How hybrid search fuses text and semantic results when a request does not say
+    /// (`fusion=`): `min-max` suits a model tuned for code (docs/PERFORMANCE.md).
+    /// [default: scores]
+    #[arg(long, value_enum, env = "CODEGRAPH_FUSION")]
+    pub fusion: Option<Fusion>,
+
     #[command(flatten)]
     pub model: ModelArgs,
 }
@@ -144,6 +150,7 @@ struct FileConfig {
     cache_mb: Option<u64>,
     shutdown_grace: Option<u64>,
     log_format: Option<LogFormat>,
+    fusion: Option<Fusion>,
     model_dir: Option<PathBuf>,
 }
 
@@ -176,6 +183,8 @@ pub struct Settings {
     pub cache_bytes: u64,
     pub shutdown_grace: Duration,
     pub log_format: LogFormat,
+    /// Hybrid search's fusion when a request names none.
+    pub fusion: Fusion,
 }
 
 /// HMAC keys shorter than the hash are guessable; RFC 7518 asks for at least 256 bits.
@@ -302,6 +311,7 @@ impl Settings {
                 .log_format
                 .or(file.log_format)
                 .unwrap_or(LogFormat::Text),
+            fusion: args.fusion.or(file.fusion).unwrap_or(Fusion::Scores),
         })
     }
 }
@@ -348,7 +358,8 @@ mod tests {
             &config,
             format!(
                 "data_dir = {:?}\nallow_roots = [{:?}]\njwt_secret_file = {:?}\n\
-                 workers = 3\nqueue_capacity = 7\nrate_limit = 5\nrequest_timeout = 9\n",
+                 workers = 3\nqueue_capacity = 7\nrate_limit = 5\nrequest_timeout = 9\n\
+                 fusion = \"min-max\"\n",
                 dir.path().join("data"),
                 root,
                 secret
@@ -366,12 +377,23 @@ mod tests {
         );
         assert_eq!(s.request_timeout, Duration::from_secs(9));
         assert_eq!(s.max_in_flight, 512, "the default");
+        assert_eq!(s.fusion, Fusion::MinMax, "from the file");
+        let rrf = Settings::load(&mut args(&["--config", c, "--fusion", "rrf"]), None).unwrap();
+        assert_eq!(rrf.fusion, Fusion::Rrf, "the flag wins");
         assert_eq!(s.allow_roots, vec![root.canonicalize().unwrap()]);
         // The file's trailing newline is not part of the secret.
         assert_eq!(s.jwt.secret.as_deref(), Some(SECRET.as_bytes()));
         // A secret from the environment and a secret file at once: ambiguous.
         let both = Settings::load(&mut args(&["--config", c]), Some(SECRET.into()));
         assert!(both.unwrap_err().to_string().contains("keep one"));
+    }
+
+    #[test]
+    fn the_shipped_config_file_is_valid() {
+        let file: FileConfig = toml::from_str(include_str!("../../../deploy/codegraph.toml"))
+            .expect("deploy/codegraph.toml parses");
+        assert_eq!(file.fusion, Some(Fusion::Scores));
+        assert_eq!(file.log_format, Some(LogFormat::Json));
     }
 
     #[test]

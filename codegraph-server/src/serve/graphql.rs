@@ -219,7 +219,10 @@ impl QueryRoot {
         .await
     }
 
-    /// Full-text, semantic or hybrid search (mode: text, semantic, hybrid).
+    // One Rust argument per GraphQL argument.
+    #[allow(clippy::too_many_arguments)]
+    /// Full-text, semantic or hybrid search (mode: text, semantic, hybrid; fusion:
+    /// scores, rrf, min-max; weights: TEXT,SEMANTIC,GRAPH[,K]).
     async fn search(
         &self,
         ctx: &Context<'_>,
@@ -227,12 +230,22 @@ impl QueryRoot {
         q: String,
         mode: Option<String>,
         limit: Option<i32>,
+        fusion: Option<String>,
+        weights: Option<String>,
     ) -> async_graphql::Result<GqlSearch> {
         let mode = match mode.as_deref() {
             None => None,
             Some(m) => Some(
                 serde_json::from_value(serde_json::Value::String(m.to_string())).map_err(|_| {
                     async_graphql::Error::new("mode must be text, semantic or hybrid")
+                })?,
+            ),
+        };
+        let fusion = match fusion.as_deref() {
+            None => None,
+            Some(f) => Some(
+                serde_json::from_value(serde_json::Value::String(f.to_string())).map_err(|_| {
+                    async_graphql::Error::new("fusion must be scores, rrf or min-max")
                 })?,
             ),
         };
@@ -245,6 +258,8 @@ impl QueryRoot {
             path: None,
             strategy: None,
             near: None,
+            fusion,
+            weights,
         };
         call(ctx, move |app, tenant| {
             let a = api::run_search(app, tenant, &project, &query)?;

@@ -175,7 +175,9 @@ pub fn document() -> Value {
                 param("mode", "query", false, json!({"type": "string", "enum": ["text", "semantic", "hybrid"]}), "Default hybrid"),
                 limit.clone(), lang.clone(), kind.clone(), glob.clone(),
                 param("strategy", "query", false, json!({"type": "string", "enum": ["exact", "balanced", "fast", "compact"]}), "Vector index"),
-                param("near", "query", false, json!({"type": "string"}), "Boost results in this path or near this symbol")],
+                param("near", "query", false, json!({"type": "string"}), "Boost results in this path or near this symbol"),
+                param("fusion", "query", false, json!({"type": "string", "enum": ["scores", "rrf", "min-max"]}), "How hybrid search fuses its lists (default: the server's --fusion)"),
+                param("weights", "query", false, json!({"type": "string"}), "Hybrid weights TEXT,SEMANTIC,GRAPH[,K] over the fusion's defaults")],
                 json!({"type": "object", "properties": {"mode": {"type": "string"}, "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}}}})),
             "/api/v1/projects/{project}/symbols": read_op("Definitions by name", vec![
                 param("name", "query", true, json!({"type": "string"}), "Name or qualified name"),
