@@ -71,7 +71,10 @@ def main():
             walls = {b: [] for b in args.binaries}
             cpus = {b: [] for b in args.binaries}
             for run in range(args.runs + 1):
-                for binary in args.binaries:
+                # Every other round in reverse order, so that no binary always runs
+                # right after another's writes.
+                order = args.binaries if run % 2 == 0 else args.binaries[::-1]
+                for binary in order:
                     if mode == "update":
                         with open(target, "w", encoding="utf-8") as f:
                             f.write(f"{original}# edit {run}\n")

@@ -459,13 +459,16 @@ impl HybridWeights {
             .split(',')
             .map(|p| p.trim().parse::<f32>().map_err(|e| format!("{p:?}: {e}")))
             .collect::<std::result::Result<_, _>>()?;
+        // Weights are relative, so nothing needs more than a few digits; the cap keeps
+        // products of weights and scores finite.
+        const MAX: f32 = 1e6;
         if !(3..=4).contains(&parts.len())
-            || parts.iter().any(|w| !w.is_finite() || *w < 0.0)
+            || parts.iter().any(|w| !w.is_finite() || *w < 0.0 || *w > MAX)
             || parts.get(3).is_some_and(|k| *k < 1.0)
         {
             return Err(
-                "expected three non-negative numbers TEXT,SEMANTIC,GRAPH and optionally \
-                 the rank-fusion constant K >= 1"
+                "expected three numbers TEXT,SEMANTIC,GRAPH between 0 and 1000000 and \
+                 optionally the rank-fusion constant K (1 to 1000000)"
                     .into(),
             );
         }

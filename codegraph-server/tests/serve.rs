@@ -546,7 +546,7 @@ fn analyze_then_search_and_query_with_caches_and_tenant_isolation() {
         Some(&acme),
     );
     assert_eq!(bad_fusion.status, 400, "{}", bad_fusion.text);
-    for weights in ["1,2", "1,-1,0", "1,1,0,0.5", "a,b,c"] {
+    for weights in ["1,2", "1,-1,0", "1,1,0,0.5", "a,b,c", "1e30,1e30,1"] {
         let bad = server.get(
             &format!("/api/v1/projects/demo/search?q=x&fusion=rrf&weights={weights}"),
             Some(&acme),

@@ -166,8 +166,24 @@ impl RocksStore {
                 path.display()
             )));
         }
+        if !fresh {
+            // Before anything writes: a read-write open, even one that then fails,
+            // replays the log and writes a new manifest in the directory.
+            let cfs = DB::list_cf(&Options::default(), &path).map_err(|e| db_err(&path, e))?;
+            if !cfs.iter().any(|c| c == CF_META) {
+                // A damaged database can list too few column families: open it to tell
+                // "corrupt" from "someone else's".
+                DB::open_cf_for_read_only(&Options::default(), &path, &cfs, false)
+                    .map_err(|e| db_err(&path, e))?;
+                return Err(Error::InvalidInput(format!(
+                    "{} is a RocksDB database but not a CodeGraph store",
+                    path.display()
+                )));
+            }
+        }
         let mut opts = Options::default();
         opts.create_if_missing(fresh);
+        opts.create_missing_column_families(true);
         opts.increase_parallelism(2);
         opts.set_max_open_files(256);
         // Opening loads the table files' handlers on up to 16 new threads per column
@@ -190,45 +206,16 @@ impl RocksStore {
         // At open RocksDB would read the properties of table files to seed compaction
         // statistics, tens of reads for a store that one command uses for 50 ms.
         opts.set_skip_stats_update_on_db_open(true);
-        let open = |opts: &Options| {
-            if read_only {
-                let cfs = ALL_CFS.iter().map(|name| (*name, cf_options(name)));
-                DB::open_cf_with_opts_for_read_only(opts, &path, cfs, false)
-            } else {
-                let descriptors = ALL_CFS
-                    .iter()
-                    .map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name)));
-                DB::open_cf_descriptors(opts, &path, descriptors)
-            }
-        };
-        // An existing store is opened as it is, without first listing its column
-        // families (a second read of the manifest on every open). Only if that fails is
-        // it looked at more closely: someone else's database is refused before anything
-        // is created in it.
-        opts.create_missing_column_families(fresh);
-        let db = match open(&opts) {
-            Ok(db) => db,
-            Err(e) if fresh => return Err(db_err(&path, e)),
-            Err(first) => {
-                let cfs = DB::list_cf(&Options::default(), &path).map_err(|e| db_err(&path, e))?;
-                if !cfs.iter().any(|c| c == CF_META) {
-                    // A damaged database can list too few column families: open it to
-                    // tell "corrupt" from "someone else's".
-                    DB::open_cf_for_read_only(&Options::default(), &path, &cfs, false)
-                        .map_err(|e| db_err(&path, e))?;
-                    return Err(Error::InvalidInput(format!(
-                        "{} is a RocksDB database but not a CodeGraph store",
-                        path.display()
-                    )));
-                }
-                if read_only {
-                    return Err(db_err(&path, first));
-                }
-                // Ours, with a column family missing: let RocksDB add it.
-                opts.create_missing_column_families(true);
-                open(&opts).map_err(|e| db_err(&path, e))?
-            }
-        };
+        let db = if read_only {
+            let cfs = ALL_CFS.iter().map(|name| (*name, cf_options(name)));
+            DB::open_cf_with_opts_for_read_only(&opts, &path, cfs, false)
+        } else {
+            let descriptors = ALL_CFS
+                .iter()
+                .map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name)));
+            DB::open_cf_descriptors(&opts, &path, descriptors)
+        }
+        .map_err(|e| db_err(&path, e))?;
         let store = RocksStore {
             db,
             path,

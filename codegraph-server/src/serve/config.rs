@@ -392,8 +392,12 @@ mod tests {
     fn the_shipped_config_file_is_valid() {
         let file: FileConfig = toml::from_str(include_str!("../../../deploy/codegraph.toml"))
             .expect("deploy/codegraph.toml parses");
-        assert_eq!(file.fusion, Some(Fusion::Scores));
         assert_eq!(file.log_format, Some(LogFormat::Json));
+        // Its commented-out settings are valid too.
+        let uncommented =
+            include_str!("../../../deploy/codegraph.toml").replace("# fusion", "fusion");
+        let file: FileConfig = toml::from_str(&uncommented).expect("with fusion set");
+        assert_eq!(file.fusion, Some(Fusion::MinMax));
     }
 
     #[test]
