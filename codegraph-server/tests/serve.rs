@@ -587,6 +587,31 @@ fn analyze_then_search_and_query_with_caches_and_tenant_isolation() {
         "{}",
         gql_err.text
     );
+    let gql_search = server.post_json(
+        "/api/v1/graphql",
+        &acme,
+        &json!({"query": "{ search(project: \"demo\", q: \"helper\", fusion: \"min-max\", weights: \"0.1,0.9,0\") { mode results { name } } }"}),
+    );
+    assert_eq!(
+        gql_search.body["data"]["search"]["results"][0]["name"], "helper",
+        "{}",
+        gql_search.text
+    );
+    for (args, expected) in [
+        ("mode: \"psychic\"", "mode must be"),
+        ("fusion: \"average\"", "fusion must be"),
+        ("weights: \"1,2\"", "bad weights"),
+    ] {
+        let bad = server.post_json(
+            "/api/v1/graphql",
+            &acme,
+            &json!({"query": format!("{{ search(project: \"demo\", q: \"helper\", {args}) {{ mode }} }}")}),
+        );
+        let message = bad.body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(message.contains(expected), "{args}: {}", bad.text);
+    }
 
     // Another tenant sees none of it.
     assert_eq!(

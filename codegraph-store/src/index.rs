@@ -407,9 +407,9 @@ pub fn index_with<S: GraphStore + ?Sized>(
         }
         report.nodes_written = parsed.iter().map(|f| f.nodes.len() as u64).sum();
         with_pool(options.threads, "codegraph-write", || {
-            parsed
-                .par_iter()
-                .try_for_each(|file| store.write_file(project, &file_update(file)))
+            std::mem::take(&mut parsed)
+                .into_par_iter()
+                .try_for_each(|file| store.write_file(project, &into_update(file)))
         })?;
         report.write_time = writing.elapsed();
 
@@ -447,7 +447,6 @@ pub fn index_with<S: GraphStore + ?Sized>(
     committed?;
     report.commit_time = committing.elapsed();
     report.total_time = started.elapsed();
-    drop_in_background(parsed);
     Ok(report)
 }
 
@@ -517,34 +516,21 @@ fn project_meta(project: &str, options: &IndexOptions, dirty: bool) -> ProjectMe
     }
 }
 
-/// What a store is given for a parsed file.
-pub fn file_update(file: &ParsedFile) -> FileUpdate {
-    FileUpdate {
-        file: file_record(file),
-        nodes: file.nodes.clone(),
-        references: file.references.clone(),
-    }
-}
-
-/// [`file_update`], taking the nodes and references instead of copying them: a first
-/// build holds every file's at once.
+/// What a store is given for a parsed file, which it consumes: the nodes and
+/// references move (a first build holds every file's at once).
 fn into_update(file: ParsedFile) -> FileUpdate {
     FileUpdate {
-        file: file_record(&file),
+        file: FileRecord {
+            node_ids: file.nodes.iter().map(|n| n.id).collect(),
+            path: file.path,
+            language: file.language,
+            content_hash: file.content_hash,
+            stamp: file.stamp,
+            lines: file.lines,
+            has_errors: file.has_errors,
+        },
         nodes: file.nodes,
         references: file.references,
-    }
-}
-
-fn file_record(file: &ParsedFile) -> FileRecord {
-    FileRecord {
-        path: file.path.clone(),
-        language: file.language,
-        content_hash: file.content_hash,
-        stamp: file.stamp,
-        lines: file.lines,
-        has_errors: file.has_errors,
-        node_ids: file.nodes.iter().map(|n| n.id).collect(),
     }
 }
 

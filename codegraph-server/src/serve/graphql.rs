@@ -191,6 +191,20 @@ pub struct GqlProject {
     dirty: bool,
 }
 
+/// A string argument naming one of an enum's values, read with the same names the
+/// REST query string takes (the enum's serde names).
+fn one_of<T: serde::de::DeserializeOwned>(
+    value: Option<String>,
+    expected: &str,
+) -> async_graphql::Result<Option<T>> {
+    value
+        .map(|v| {
+            serde_json::from_value(serde_json::Value::String(v))
+                .map_err(|_| async_graphql::Error::new(expected))
+        })
+        .transpose()
+}
+
 fn to_usize(v: Option<i32>) -> Option<usize> {
     v.map(|n| n.max(0) as usize)
 }
@@ -233,22 +247,8 @@ impl QueryRoot {
         fusion: Option<String>,
         weights: Option<String>,
     ) -> async_graphql::Result<GqlSearch> {
-        let mode = match mode.as_deref() {
-            None => None,
-            Some(m) => Some(
-                serde_json::from_value(serde_json::Value::String(m.to_string())).map_err(|_| {
-                    async_graphql::Error::new("mode must be text, semantic or hybrid")
-                })?,
-            ),
-        };
-        let fusion = match fusion.as_deref() {
-            None => None,
-            Some(f) => Some(
-                serde_json::from_value(serde_json::Value::String(f.to_string())).map_err(|_| {
-                    async_graphql::Error::new("fusion must be scores, rrf or min-max")
-                })?,
-            ),
-        };
+        let mode = one_of(mode, "mode must be text, semantic or hybrid")?;
+        let fusion = one_of(fusion, "fusion must be scores, rrf or min-max")?;
         let query = api::SearchQuery {
             q,
             mode,
