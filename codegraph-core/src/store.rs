@@ -255,8 +255,16 @@ pub trait GraphStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<(String, NodeId)>>;
 
-    /// Makes everything written so far durable.
+    /// Makes everything written so far durable, in the layout the next process to
+    /// open the store reads fastest.
     fn flush(&self) -> Result<()>;
+
+    /// Makes everything written so far durable, as cheaply as the store can (RocksDB:
+    /// syncs its log and leaves the memtables in memory). For a long-lived process that
+    /// calls [`GraphStore::flush`] later, when idle.
+    fn sync(&self) -> Result<()> {
+        self.flush()
+    }
 }
 
 /// [`GraphStore::load`] as a sequence of [`GraphStore::write_file`] and

@@ -1,5 +1,6 @@
 //! `codegraph index`, `codegraph query ...`, `codegraph export`, `codegraph projects`.
 
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -18,7 +19,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::input::InputArgs;
-use crate::symbols::print_skipped;
+use crate::symbols::write_skipped;
 
 /// Where the graph lives.
 #[derive(Debug, Args)]
@@ -127,22 +128,35 @@ fn default_project(path: &Path) -> String {
 }
 
 pub fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
-    let store = args.db.open()?;
     let project = args
         .db
         .project
         .clone()
         .unwrap_or_else(|| default_project(&args.input.path));
+    // A watcher holding the store does the run itself, with everything already open.
+    if let Some(done) = crate::handoff::try_hand_off(&args, &project) {
+        return done;
+    }
+    let store = args.db.open()?;
     let embedder = if args.no_embed {
         None
     } else {
         args.model.load()?
     };
-    let embedder = embedder.as_deref();
+    let mut indexer = Indexer {
+        store: &store,
+        project: &project,
+        args: &args,
+        embedder: embedder.as_deref(),
+        text: None,
+        defer_flush: args.watch,
+        resolve_cache: args.watch.then(Default::default),
+    };
     if !args.watch {
-        return index_once(&store, &project, &args, embedder);
+        let ran = indexer.run(args.force, !args.quiet)?;
+        return Ok(ran.print(args.json, args.quiet));
     }
-    watch(&store, &project, &args, embedder)
+    watch(&mut indexer)
 }
 
 /// Where `index` keeps a project's walk cache: beside the store, one file per project.
@@ -153,96 +167,140 @@ pub fn walk_cache_file(db: &Path, project: &str) -> PathBuf {
     ))
 }
 
-fn index_once(
-    store: &RocksStore,
-    project: &str,
-    args: &IndexArgs,
-    embedder: Option<&dyn codegraph_core::Embedder>,
-) -> anyhow::Result<ExitCode> {
-    let documents = codegraph_vector::DocumentOptions {
-        include_docs: !args.without_docs,
-        ..Default::default()
-    };
-    let filter = args.input.filter()?;
-    let spec = args.input.spec();
-    let mut source: Box<dyn codegraph_parse::source::Source> = match &spec {
-        // A directory is walked from what the last run found, listing only the
-        // directories that changed since (`--force` starts over).
-        InputSpec::Path(dir) => {
-            let cache = walk_cache_file(&args.db.db, project);
-            if args.force {
-                let _ = std::fs::remove_file(&cache);
-            }
-            Box::new(
-                DirectorySource::new(dir)
-                    .with_context(|| format!("cannot read {}", dir.display()))?
-                    .with_walk_cache(cache),
-            )
+/// What stays open between the runs of one `codegraph index` process: with `--watch`,
+/// the store, the full-text index (and its writer) and the compiled queries serve every
+/// run after the first.
+pub(crate) struct Indexer<'a> {
+    pub store: &'a RocksStore,
+    pub project: &'a str,
+    pub args: &'a IndexArgs,
+    pub embedder: Option<&'a dyn codegraph_core::Embedder>,
+    text: Option<codegraph_vector::TantivyText>,
+    /// Sync the store's log at the end of a run and leave the memtable flush to
+    /// [`Indexer::flush`], called when idle.
+    defer_flush: bool,
+    /// What resolution read, kept for the next run (only a watcher has one).
+    resolve_cache: Option<std::sync::Arc<codegraph_store::ResolveCache>>,
+}
+
+/// One run's outcome: printed by the process that ran it, or sent to the
+/// `codegraph index` that handed its run to a watcher.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Ran {
+    pub report: serde_json::Value,
+    /// The summary and the skipped files (not shown with `--quiet`).
+    pub summary: String,
+    /// What is shown even with `--quiet`.
+    pub errors: String,
+    pub exit: u8,
+}
+
+impl Ran {
+    pub fn print(&self, json: bool, quiet: bool) -> ExitCode {
+        if json {
+            let mut out = std::io::stdout().lock();
+            let _ = serde_json::to_writer(&mut out, &self.report);
+            let _ = out.write_all(b"\n");
+            let _ = out.flush();
         }
-        _ => spec
-            .open()
-            .with_context(|| format!("cannot read {}", args.input.path.display()))?,
-    };
-    let mut pipeline = Pipeline::new(filter, ExtractOptions::default());
-    if let Some(threads) = args.input.threads {
-        pipeline = pipeline.threads(threads);
+        if !quiet {
+            eprint!("{}", self.summary);
+        }
+        eprint!("{}", self.errors);
+        ExitCode::from(self.exit)
     }
-    let options = IndexOptions {
-        force: args.force,
-        threads: args
-            .input
-            .threads
-            .unwrap_or(IndexOptions::default().threads),
-        source_label: Some(source.describe()),
-    };
-    let text_index = if args.no_text {
-        None
-    } else {
-        let dir = crate::search::text_dir(&args.db.db);
-        Some(
-            codegraph_vector::TantivyText::open(&dir)
-                .with_context(|| format!("cannot open the full-text index in {}", dir.display()))?,
-        )
-    };
-    let text = text_index
-        .as_ref()
-        .map(|text| crate::search::TextCompanion {
+}
+
+impl Indexer<'_> {
+    pub fn flush(&self) -> anyhow::Result<()> {
+        self.store.flush().context("cannot flush the store")
+    }
+
+    /// Brings the project up to date with its directory (or other input).
+    pub fn run(&mut self, force: bool, progress_bar: bool) -> anyhow::Result<Ran> {
+        let args = self.args;
+        let project = self.project;
+        let store = self.store;
+        let embedder = self.embedder;
+        let documents = codegraph_vector::DocumentOptions {
+            include_docs: !args.without_docs,
+            ..Default::default()
+        };
+        let filter = args.input.filter()?;
+        let spec = args.input.spec();
+        let mut source: Box<dyn codegraph_parse::source::Source> = match &spec {
+            // A directory is walked from what the last run found, listing only the
+            // directories that changed since (`--force` starts over).
+            InputSpec::Path(dir) => {
+                let cache = walk_cache_file(&args.db.db, project);
+                if force {
+                    let _ = std::fs::remove_file(&cache);
+                }
+                Box::new(
+                    DirectorySource::new(dir)
+                        .with_context(|| format!("cannot read {}", dir.display()))?
+                        .with_walk_cache(cache),
+                )
+            }
+            _ => spec
+                .open()
+                .with_context(|| format!("cannot read {}", args.input.path.display()))?,
+        };
+        let mut pipeline = Pipeline::new(filter, ExtractOptions::default());
+        if let Some(threads) = args.input.threads {
+            pipeline = pipeline.threads(threads);
+        }
+        let options = IndexOptions {
+            force,
+            threads: args
+                .input
+                .threads
+                .unwrap_or(IndexOptions::default().threads),
+            source_label: Some(source.describe()),
+            defer_flush: self.defer_flush,
+            resolve_cache: self.resolve_cache.clone(),
+        };
+        if self.text.is_none() && !args.no_text {
+            let dir = crate::search::text_dir(&args.db.db);
+            self.text = Some(codegraph_vector::TantivyText::open(&dir).with_context(|| {
+                format!("cannot open the full-text index in {}", dir.display())
+            })?);
+        }
+        let text = self.text.as_ref().map(|text| crate::search::TextCompanion {
             text,
             options: documents.clone(),
         });
-    let embed_progress = crate::search::EmbedProgress::default();
-    let embeddings = match embedder {
-        Some(model) if !args.no_embed => Some(crate::search::EmbeddingCompanion::new(
-            crate::search::vectors_dir(&args.db.db),
-            model,
-            documents.clone(),
-            &embed_progress,
-        )),
-        _ => None,
-    };
-    let mut members: Vec<&dyn codegraph_store::Companion> = Vec::new();
-    if let Some(t) = &text {
-        members.push(t);
-    }
-    if let Some(e) = &embeddings {
-        members.push(e);
-    }
-    let progress = IndexProgress::default();
-    let report = with_index_progress(&progress, &embed_progress, args.quiet, || {
-        codegraph_store::index_with(
-            store,
-            &members,
-            project,
-            source.as_mut(),
-            pipeline,
-            &options,
-            &progress,
-        )
-    })
-    .with_context(|| format!("indexing {} failed", source.describe()))?;
-    let embedded = embeddings.as_ref().and_then(|e| e.report());
-    if args.json {
-        let mut out = std::io::stdout().lock();
+        let embed_progress = crate::search::EmbedProgress::default();
+        let embeddings = match embedder {
+            Some(model) if !args.no_embed => Some(crate::search::EmbeddingCompanion::new(
+                crate::search::vectors_dir(&args.db.db),
+                model,
+                documents.clone(),
+                &embed_progress,
+            )),
+            _ => None,
+        };
+        let mut members: Vec<&dyn codegraph_store::Companion> = Vec::new();
+        if let Some(t) = &text {
+            members.push(t);
+        }
+        if let Some(e) = &embeddings {
+            members.push(e);
+        }
+        let progress = IndexProgress::default();
+        let report = with_index_progress(&progress, &embed_progress, !progress_bar, || {
+            codegraph_store::index_with(
+                store,
+                &members,
+                project,
+                source.as_mut(),
+                pipeline,
+                &options,
+                &progress,
+            )
+        })
+        .with_context(|| format!("indexing {} failed", source.describe()))?;
+        let embedded = embeddings.as_ref().and_then(|e| e.report());
         let mut json = report_json(project, &report, store);
         if let Some(e) = &embedded {
             json["embeddings"] = serde_json::json!({
@@ -253,33 +311,39 @@ fn index_once(
                 "hnsw": e.hnsw,
             });
         }
-        serde_json::to_writer(&mut out, &json)?;
-        out.write_all(b"\n")?;
-    }
-    if !args.quiet {
-        print_report(project, &report, &source.describe());
+        let mut summary = String::new();
+        write_report(&mut summary, project, &report, &source.describe());
         if let Some(e) = &embedded
             && e.embedded > 0
         {
             let secs = e.embed_time.as_secs_f64();
-            eprintln!(
+            let _ = writeln!(
+                summary,
                 "codegraph: {project}: embedded {} definitions in {secs:.1} s ({:.0}/s); {} vectors held",
                 e.embedded,
                 e.embedded as f64 / secs.max(1e-9),
                 e.vectors
             );
         }
+        let mut errors = String::new();
+        let exit = match &report.source_error {
+            Some(e) => {
+                let _ = writeln!(
+                    errors,
+                    "codegraph: error: {} stopped early: {e} (what was read is indexed; nothing was removed)",
+                    source.describe()
+                );
+                1
+            }
+            None => 0,
+        };
+        Ok(Ran {
+            report: json,
+            summary,
+            errors,
+            exit,
+        })
     }
-    Ok(match &report.source_error {
-        Some(e) => {
-            eprintln!(
-                "codegraph: error: {} stopped early: {e} (what was read is indexed; nothing was removed)",
-                source.describe()
-            );
-            ExitCode::from(1)
-        }
-        None => ExitCode::SUCCESS,
-    })
 }
 
 pub(crate) fn report_json(project: &str, r: &IndexReport, store: &RocksStore) -> serde_json::Value {
@@ -305,15 +369,17 @@ pub(crate) fn report_json(project: &str, r: &IndexReport, store: &RocksStore) ->
     })
 }
 
-fn print_report(project: &str, r: &IndexReport, what: &str) {
+fn write_report(out: &mut String, project: &str, r: &IndexReport, what: &str) {
     let secs = r.total_time.as_secs_f64();
     if r.parsed == 0 && r.removed == 0 && r.resolved == 0 {
-        eprintln!(
+        let _ = writeln!(
+            out,
             "codegraph: {project}: up to date ({} files unchanged, {:.3} s)",
             r.unchanged, secs
         );
     } else {
-        eprintln!(
+        let _ = writeln!(
+            out,
             "codegraph: {project} from {what}: {} files parsed ({} lines), {} unchanged, {} removed; {} files resolved{}, {} edges; {:.2} s ({:.0} lines/s)",
             r.parsed,
             r.lines,
@@ -330,7 +396,7 @@ fn print_report(project: &str, r: &IndexReport, what: &str) {
             },
         );
     }
-    print_skipped(&r.skipped);
+    write_skipped(out, &r.skipped);
 }
 
 /// Draws parsing progress, then resolution progress, while `work` runs.
@@ -391,21 +457,20 @@ fn with_index_progress<T>(
     })
 }
 
-/// Re-indexes whenever files under the input directory change, until interrupted.
-fn watch(
-    store: &RocksStore,
-    project: &str,
-    args: &IndexArgs,
-    embedder: Option<&dyn codegraph_core::Embedder>,
-) -> anyhow::Result<ExitCode> {
+/// Re-indexes whenever files under the input directory change, until interrupted, and
+/// runs the `codegraph index` commands of the same project handed to it.
+fn watch(indexer: &mut Indexer) -> anyhow::Result<ExitCode> {
     use notify::{RecursiveMode, Watcher};
+    use std::sync::mpsc::RecvTimeoutError;
+    let args = indexer.args;
     let root = &args.input.path;
     if !root.is_dir() || args.input.rev.is_some() {
         bail!("--watch needs a directory (not an archive, a stream or a git revision)");
     }
     let (tx, rx) = std::sync::mpsc::channel();
+    let events = tx.clone();
     let mut watcher = notify::recommended_watcher(move |event| {
-        let _ = tx.send(event);
+        let _ = events.send(Wake::Files(event));
     })
     .context("cannot watch files")?;
     watcher
@@ -417,30 +482,101 @@ fn watch(
         .canonicalize()
         .unwrap_or_else(|_| args.db.db.clone());
     // Armed before the first run, so an edit made while it runs is not missed.
-    index_once(store, project, args, embedder)?;
+    let first = indexer.run(args.force, !args.quiet)?;
+    first.print(args.json, args.quiet);
+    let listening = match crate::handoff::Listener::start(&args.db.db, tx) {
+        Ok(l) => Some(l),
+        Err(e) => {
+            eprintln!(
+                "codegraph: note: other `codegraph index` runs cannot hand their work to this one: {e:#}"
+            );
+            None
+        }
+    };
     eprintln!("codegraph: watching {} (Ctrl-C to stop)", root.display());
+    // The memtables are flushed once the store has been left alone this long: until
+    // then a reader opening it replays the log (a few ms for a one-file update).
+    const IDLE_FLUSH: Duration = Duration::from_millis(500);
+    let mut flush_due: Option<Instant> = Some(Instant::now());
     loop {
-        let first: notify::Result<notify::Event> = match rx.recv() {
-            Ok(e) => e,
-            Err(_) => return Ok(ExitCode::SUCCESS),
+        let wake = match flush_due {
+            Some(due) => match rx.recv_timeout(due.saturating_duration_since(Instant::now())) {
+                Ok(wake) => wake,
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Err(e) = indexer.flush() {
+                        eprintln!("codegraph: error: {e:#}");
+                    }
+                    flush_due = None;
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            },
+            None => match rx.recv() {
+                Ok(wake) => wake,
+                Err(_) => break,
+            },
         };
-        // Editors write in bursts (temp file, rename, chmod): wait for quiet.
-        let mut relevant = is_relevant(&first, &db);
-        let deadline = Instant::now() + Duration::from_millis(200);
-        while let Ok(e) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            relevant |= is_relevant(&e, &db);
-        }
-        if !relevant {
-            continue;
-        }
-        if let Err(e) = index_once(store, project, args, embedder) {
-            eprintln!("codegraph: error: {e:#}");
+        let client = match wake {
+            Wake::Client(client) => Some(client),
+            Wake::Files(first) => {
+                // Editors write in bursts (temp file, rename, chmod): wait for quiet,
+                // unless a `codegraph index` asks for a run, which covers the burst.
+                let mut relevant = is_relevant(&first, &db);
+                let mut client = None;
+                let deadline = Instant::now() + Duration::from_millis(200);
+                while let Ok(wake) =
+                    rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                {
+                    match wake {
+                        Wake::Files(e) => relevant |= is_relevant(&e, &db),
+                        Wake::Client(c) => {
+                            client = Some(c);
+                            break;
+                        }
+                    }
+                }
+                if !relevant && client.is_none() {
+                    continue;
+                }
+                if client.is_none() {
+                    match indexer.run(false, false) {
+                        Ok(ran) => {
+                            ran.print(args.json, args.quiet);
+                        }
+                        Err(e) => eprintln!("codegraph: error: {e:#}"),
+                    }
+                    flush_due = Some(Instant::now() + IDLE_FLUSH);
+                }
+                client
+            }
+        };
+        if let Some(client) = client {
+            // Logged like the watcher's own runs: one report per run.
+            if let Some(ran) = crate::handoff::serve(client, indexer) {
+                ran.print(args.json, args.quiet);
+            }
+            flush_due = Some(Instant::now() + IDLE_FLUSH);
         }
     }
+    drop(listening);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What wakes a watcher: files changing, or a `codegraph index` handing it a run.
+pub(crate) enum Wake {
+    Files(notify::Result<notify::Event>),
+    Client(std::os::unix::net::UnixStream),
 }
 
 fn is_relevant(event: &notify::Result<notify::Event>, db: &Path) -> bool {
+    use notify::EventKind;
+    use notify::event::{AccessKind, AccessMode};
     match event {
+        // Reading a file or listing a directory is reported too, and indexing does both:
+        // counting those would have every run set off the next, forever.
+        Ok(e) if matches!(e.kind, EventKind::Access(kind) if kind != AccessKind::Close(AccessMode::Write)) => {
+            false
+        }
         Ok(e) => e.paths.iter().any(|p| !p.starts_with(db)),
         Err(_) => true,
     }

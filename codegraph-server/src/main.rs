@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod graph;
+mod handoff;
 mod input;
 mod progress;
 mod search;

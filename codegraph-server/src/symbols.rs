@@ -339,10 +339,17 @@ fn summary(
 
 /// Lists skipped files on standard error, grouped by reason (all of them when few).
 pub fn print_skipped(skipped: &[SkippedFile]) {
+    let mut out = String::new();
+    write_skipped(&mut out, skipped);
+    eprint!("{out}");
+}
+
+pub fn write_skipped(out: &mut String, skipped: &[SkippedFile]) {
+    use std::fmt::Write as _;
     if skipped.is_empty() {
         return;
     }
-    eprintln!("codegraph: skipped {} files:", skipped.len());
+    let _ = writeln!(out, "codegraph: skipped {} files:", skipped.len());
     let mut by_reason: BTreeMap<&str, Vec<&SkippedFile>> = BTreeMap::new();
     for s in skipped {
         by_reason.entry(s.reason.label()).or_default().push(s);
@@ -350,12 +357,13 @@ pub fn print_skipped(skipped: &[SkippedFile]) {
     const SHOWN: usize = 10;
     let all = skipped.len() <= 50;
     for (label, items) in &by_reason {
-        eprintln!("  {label} ({}):", items.len());
+        let _ = writeln!(out, "  {label} ({}):", items.len());
         for s in items.iter().take(if all { usize::MAX } else { SHOWN }) {
-            eprintln!("    {}: {}", s.path, s.reason);
+            let _ = writeln!(out, "    {}: {}", s.path, s.reason);
         }
         if !all && items.len() > SHOWN {
-            eprintln!(
+            let _ = writeln!(
+                out,
                 "    ... and {} more (--skipped-report FILE lists all)",
                 items.len() - SHOWN
             );

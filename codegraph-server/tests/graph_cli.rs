@@ -323,9 +323,69 @@ fn watch_applies_edits_as_they_happen() {
     );
     let second = next_report("adding a file");
     assert_eq!(second["parsed"], 1, "{second}");
+    // Indexing reads files and lists directories, which the watch is told of too: those
+    // must not set off run after run.
+    if let Ok(line) = rx.recv_timeout(Duration::from_millis(1500)) {
+        panic!("a run with nothing changed: {line}");
+    }
     // Readers open the store read-only, so they answer while the watcher holds it.
     let callers = query(&db, &["--project", "demo", "callers", "app.core.helper"]);
     assert!(callers.contains("app.extra.extra"), "{callers}");
+
+    // `codegraph index` of the same directory, project and options hands its run to
+    // the watcher (it cannot open the store the watcher holds) and prints its report.
+    write(
+        &src,
+        "app/more.py",
+        "from app.extra import extra\n\ndef more():\n    return extra()\n",
+    );
+    let handed = index(&src, &db);
+    assert_eq!(handed["parsed"], 1, "{handed}");
+    assert_eq!(handed["unchanged"], 4, "{handed}");
+    let callers = query(&db, &["--project", "demo", "callers", "app.extra.extra"]);
+    assert!(callers.contains("app.more.more"), "{callers}");
+    // The watcher logs the run it made for the other process; the file's own events
+    // then find nothing left to do.
+    let logged = next_report("a handed-over run");
+    assert_eq!(logged["parsed"], 1, "{logged}");
+    // Anything else is refused, with the reason.
+    let other = codegraph()
+        .arg("index")
+        .arg(&src)
+        .arg("--db")
+        .arg(&db)
+        .args(["--project", "other", "-q"])
+        .output()
+        .unwrap();
+    assert!(!other.status.success());
+    let err = String::from_utf8_lossy(&other.stderr);
+    assert!(
+        err.contains("held by a `codegraph index --watch` that indexes project \"demo\""),
+        "{err}"
+    );
+    let other = codegraph()
+        .arg("index")
+        .arg(&src)
+        .arg("--db")
+        .arg(&db)
+        .args(["--project", "demo", "--no-text", "-q"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&other.stderr);
+    assert!(err.contains("indexes with other options"), "{err}");
+
+    // A watcher killed outright leaves its socket behind; nobody answers there, so the
+    // next `codegraph index` opens the store itself.
     child.kill().unwrap();
     child.wait().unwrap();
+    assert!(db.join("watch.sock").exists());
+    write(
+        &src,
+        "app/more.py",
+        "from app.core import helper\n\ndef more():\n    return helper()\n",
+    );
+    let alone = index(&src, &db);
+    assert_eq!(alone["parsed"], 1, "{alone}");
+    let callers = query(&db, &["--project", "demo", "callers", "app.core.helper"]);
+    assert!(callers.contains("app.more.more"), "{callers}");
 }

@@ -90,6 +90,13 @@ pub struct IndexOptions {
     pub threads: usize,
     /// Where the project came from, recorded in its metadata.
     pub source_label: Option<String>,
+    /// End the run with [`GraphStore::sync`] instead of [`GraphStore::flush`]: as
+    /// durable, but the next process to open the store replays the log. For a
+    /// long-lived process that flushes when idle (`codegraph index --watch`).
+    pub defer_flush: bool,
+    /// Keep what resolution reads from the store for the next run (a long-lived
+    /// process that indexes the same store and project again and again).
+    pub resolve_cache: Option<Arc<ResolveCache>>,
 }
 
 impl Default for IndexOptions {
@@ -100,6 +107,8 @@ impl Default for IndexOptions {
                 .map(|n| n.get())
                 .unwrap_or(1),
             source_label: None,
+            defer_flush: false,
+            resolve_cache: None,
         }
     }
 }
@@ -348,12 +357,31 @@ pub fn index_with<S: GraphStore + ?Sized>(
         }
     }
 
+    let view_maps = match &options.resolve_cache {
+        Some(cache) => cache.for_run(
+            project,
+            full,
+            changed_keys
+                .iter()
+                .map(|k| k.as_str())
+                .chain(parsed.iter().map(|p| p.path.as_str()))
+                .chain(removed.iter().map(|p| p.as_str())),
+        ),
+        None => Arc::default(),
+    };
+
     let mut meta = meta.unwrap_or_else(|| project_meta(project, options, true));
     meta.dirty = true;
     if options.source_label.is_some() {
         meta.source = options.source_label.clone();
     }
     store.set_project(&meta)?;
+
+    let added: Vec<String> = parsed
+        .iter()
+        .filter(|p| !old.contains_key(&p.path))
+        .map(|p| p.path.clone())
+        .collect();
 
     // Phase 1: clear the edges of affected files that are not rewritten.
     let rewritten: BTreeSet<&str> = parsed.iter().map(|p| p.path.as_str()).collect();
@@ -416,7 +444,15 @@ pub fn index_with<S: GraphStore + ?Sized>(
         // Phase 3: resolve against the store, which now holds the new state.
         let resolving = Instant::now();
         let edges_written = AtomicU64::new(0);
-        let view = StoreView::new(store, project)?;
+        // The files the store holds now: those it held, less those removed, plus
+        // those added (read from what is known instead of from the store again).
+        let mut paths = PathSet::default();
+        for path in old.keys().chain(&added) {
+            if !removed_set.contains(path.as_str()) {
+                paths.insert(path);
+            }
+        }
+        let view = StoreView::with_maps(store, project, paths, view_maps);
         resolve_each(&view, &affected, options, progress, |path, resolution| {
             edges_written.fetch_add(resolution.edges.len() as u64, Ordering::Relaxed);
             store.write_resolution(project, path, &resolution)
@@ -436,7 +472,13 @@ pub fn index_with<S: GraphStore + ?Sized>(
     // take the longer of the two instead of the sum (10-15 ms and about 8 ms for a
     // one-file update of Django).
     let (flushed, committed) = std::thread::scope(|scope| {
-        let flush = scope.spawn(|| store.flush());
+        let flush = scope.spawn(|| {
+            if options.defer_flush {
+                store.sync()
+            } else {
+                store.flush()
+            }
+        });
         let committed = companions.iter().try_for_each(|c| c.commit(project));
         let flushed = flush
             .join()
@@ -586,11 +628,18 @@ fn stored_defs<S: GraphStore + ?Sized>(
         .collect())
 }
 
-/// A [`View`] answering from a store, with the answers cached for the run.
+/// A [`View`] answering from a store, with the answers cached for the run (or, with
+/// a [`ResolveCache`], for as long as they hold).
 pub struct StoreView<'s, S: GraphStore + ?Sized> {
     store: &'s S,
     project: String,
     paths: PathSet,
+    maps: Arc<ViewMaps>,
+}
+
+/// A [`StoreView`]'s answers.
+#[derive(Default)]
+struct ViewMaps {
     names: RwLock<HashMap<String, Arc<[Def]>>>,
     files: RwLock<HashMap<String, Option<Arc<FileData>>>>,
 }
@@ -601,19 +650,69 @@ impl<'s, S: GraphStore + ?Sized> StoreView<'s, S> {
         for f in store.files(project)? {
             paths.insert(&f.path);
         }
-        Ok(StoreView {
+        Ok(Self::with_maps(store, project, paths, Arc::default()))
+    }
+
+    fn with_maps(store: &'s S, project: &str, paths: PathSet, maps: Arc<ViewMaps>) -> Self {
+        StoreView {
             store,
             project: project.to_string(),
             paths,
-            names: RwLock::new(HashMap::new()),
-            files: RwLock::new(HashMap::new()),
-        })
+            maps,
+        }
+    }
+}
+
+/// What resolution read from the store ([`View::named`] and [`View::file`] answers),
+/// kept from one run to the next by a long-lived process that indexes one project of
+/// one store again and again (`codegraph index --watch`), so that a one-file update
+/// does not read and decode every definition of `get` or `__init__` again.
+///
+/// Each run first drops what its own changes make stale, using the keys it computes
+/// anyway to find the files to resolve again: the names whose definitions were added,
+/// removed or changed (as [`Def`]s: moving code changes none) and every file parsed or
+/// removed. A run that resolves everything, or another project, starts empty. This
+/// holds only while nothing else writes the project (the watcher holds the store's
+/// lock); a run that fails part-way leaves the project marked dirty, so the next run
+/// resolves everything and starts empty too. `incremental_equals_rebuild` runs its
+/// edit sequences with a cache as well as without.
+#[derive(Default)]
+pub struct ResolveCache {
+    state: Mutex<Option<(String, Arc<ViewMaps>)>>,
+}
+
+impl ResolveCache {
+    fn for_run<'k>(
+        &self,
+        project: &str,
+        full: bool,
+        stale: impl Iterator<Item = &'k str>,
+    ) -> Arc<ViewMaps> {
+        let mut state = lock(&self.state);
+        match &*state {
+            Some((p, maps)) if p == project && !full => {
+                let mut names = maps.names.write().unwrap_or_else(|e| e.into_inner());
+                let mut files = maps.files.write().unwrap_or_else(|e| e.into_inner());
+                for key in stale {
+                    names.remove(key);
+                    files.remove(key);
+                }
+                drop((names, files));
+                Arc::clone(maps)
+            }
+            _ => {
+                let maps = Arc::new(ViewMaps::default());
+                *state = Some((project.to_string(), Arc::clone(&maps)));
+                maps
+            }
+        }
     }
 }
 
 impl<S: GraphStore + ?Sized> View for StoreView<'_, S> {
     fn named(&self, name: &str) -> Result<Arc<[Def]>> {
         if let Some(hit) = self
+            .maps
             .names
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -636,7 +735,8 @@ impl<S: GraphStore + ?Sized> View for StoreView<'_, S> {
             .collect();
         defs.sort_by_key(|d| d.id);
         let defs: Arc<[Def]> = Arc::from(defs);
-        self.names
+        self.maps
+            .names
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(name.to_string(), Arc::clone(&defs));
@@ -645,6 +745,7 @@ impl<S: GraphStore + ?Sized> View for StoreView<'_, S> {
 
     fn file(&self, path: &str) -> Result<Option<Arc<FileData>>> {
         if let Some(hit) = self
+            .maps
             .files
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -669,7 +770,8 @@ impl<S: GraphStore + ?Sized> View for StoreView<'_, S> {
             }
             None => None,
         };
-        self.files
+        self.maps
+            .files
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(path.to_string(), data.clone());
@@ -680,6 +782,7 @@ impl<S: GraphStore + ?Sized> View for StoreView<'_, S> {
         // A file already read whole answers from memory; otherwise its record names its
         // node, and only that one is read.
         if let Some(hit) = self
+            .maps
             .files
             .read()
             .unwrap_or_else(|e| e.into_inner())

@@ -22,7 +22,8 @@ pub mod view;
 use codegraph_core::{Edge, EdgeKind, Error, FileUpdate, NodeId, Resolution, Result};
 
 pub use index::{
-    Companion, IndexOptions, IndexProgress, IndexReport, StoreView, index, index_with, verify,
+    Companion, IndexOptions, IndexProgress, IndexReport, ResolveCache, StoreView, index,
+    index_with, verify,
 };
 pub use memory::MemoryStore;
 #[cfg(feature = "rocksdb")]

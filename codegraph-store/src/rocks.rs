@@ -915,6 +915,10 @@ impl GraphStore for RocksStore {
             .flush_cfs_opt(&cfs, &rocksdb::FlushOptions::default())
             .map_err(|e| self.err(e))
     }
+
+    fn sync(&self) -> Result<()> {
+        self.db.flush_wal(true).map_err(|e| self.err(e))
+    }
 }
 
 #[cfg(test)]

@@ -4,9 +4,10 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use codegraph_store::MemoryStore;
-use common::{export, index_files};
+use codegraph_store::{IndexOptions, MemoryStore};
+use common::{export, index_files, index_files_with};
 use proptest::prelude::*;
 
 const PY_PATHS: [&str; 4] = ["a.py", "b.py", "pkg/__init__.py", "pkg/c.py"];
@@ -316,6 +317,14 @@ proptest! {
         }
         let live = MemoryStore::new();
         index_files(&live, "p", &as_files(&files));
+        // The same runs in one long-lived process, keeping resolution's reads between
+        // them (as `codegraph index --watch` does).
+        let resident = MemoryStore::new();
+        let cache = IndexOptions {
+            resolve_cache: Some(Arc::default()),
+            ..IndexOptions::default()
+        };
+        index_files_with(&resident, "p", &as_files(&files), &cache);
         for (step, e) in edits.iter().enumerate() {
             match e {
                 Edit::Write(i, items) => {
@@ -340,6 +349,13 @@ proptest! {
             if got != want {
                 let diff: Vec<String> = diff_lines(&want, &got);
                 prop_assert!(false, "step {step} ({e:?}) differs from a clean rebuild:\n{}", diff.join("\n"));
+            }
+            let report = index_files_with(&resident, "p", &as_files(&files), &cache);
+            prop_assert!(!report.full);
+            let got = export(&resident, "p");
+            if got != want {
+                let diff: Vec<String> = diff_lines(&want, &got);
+                prop_assert!(false, "step {step} ({e:?}) with a resolve cache differs from a clean rebuild:\n{}", diff.join("\n"));
             }
         }
     }

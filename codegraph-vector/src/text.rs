@@ -197,6 +197,10 @@ fn schema() -> (Schema, Fields) {
     (b.build(), fields)
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn err(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Backend {
         backend: "tantivy",
@@ -210,6 +214,18 @@ struct ProjectText {
     reader: IndexReader,
     writer: Mutex<Option<IndexWriter>>,
     fields: Fields,
+    hashes: Mutex<HashCache>,
+}
+
+/// [`TantivyText::file_hashes`] kept between runs of a long-lived process (reading
+/// them back means fetching every file's marker document, about 10 ms for Django). Only
+/// while this process holds the writer: then nobody else can change the index, and
+/// every change goes through [`TantivyText::replace_file`] and
+/// [`TantivyText::remove_file`], noted in `pending` until a commit makes them count.
+#[derive(Default)]
+struct HashCache {
+    committed: Option<HashMap<String, u64>>,
+    pending: Vec<(String, Option<u64>)>,
 }
 
 impl ProjectText {
@@ -236,6 +252,7 @@ impl ProjectText {
             reader,
             writer: Mutex::new(None),
             fields,
+            hashes: Mutex::new(HashCache::default()),
         })
     }
 
@@ -335,6 +352,10 @@ impl TantivyText {
             marker.add_text(f.kind, FILE_MARKER);
             marker.add_u64(f.hash, content_hash);
             w.add_document(marker).map_err(|e| err("add", e))?;
+            // Noted under the writer's lock, so no commit falls in between.
+            lock(&p.hashes)
+                .pending
+                .push((path.to_string(), Some(content_hash)));
             Ok(())
         })
     }
@@ -344,6 +365,7 @@ impl TantivyText {
         let p = self.project(project)?;
         p.with_writer(|w, f| {
             w.delete_term(Term::from_field_text(f.path, path));
+            lock(&p.hashes).pending.push((path.to_string(), None));
             Ok(())
         })
     }
@@ -351,6 +373,21 @@ impl TantivyText {
     /// The content hash each indexed file's documents were built from (as committed).
     pub fn file_hashes(&self, project: &str) -> Result<HashMap<String, u64>> {
         let p = self.project(project)?;
+        // The writer's lock is taken first and held throughout, as in `commit`.
+        let writer = lock(&p.writer);
+        let mut cache = lock(&p.hashes);
+        let holds_writer = writer.is_some();
+        if holds_writer && let Some(hashes) = &cache.committed {
+            return Ok(hashes.clone());
+        }
+        let hashes = Self::read_file_hashes(&p)?;
+        if holds_writer && cache.pending.is_empty() {
+            cache.committed = Some(hashes.clone());
+        }
+        Ok(hashes)
+    }
+
+    fn read_file_hashes(p: &ProjectText) -> Result<HashMap<String, u64>> {
         let searcher = p.reader.searcher();
         let f = p.fields;
         let markers = TermQuery::new(
@@ -428,7 +465,23 @@ impl TextIndex for TantivyText {
         let Some(writer) = guard.as_mut() else {
             return Ok(());
         };
-        writer.commit().map_err(|e| err("commit", e))?;
+        let committed = writer.commit();
+        {
+            let mut cache = lock(&p.hashes);
+            let pending = std::mem::take(&mut cache.pending);
+            match (&committed, cache.committed.as_mut()) {
+                (Ok(_), Some(hashes)) => {
+                    for (path, hash) in pending {
+                        match hash {
+                            Some(hash) => hashes.insert(path, hash),
+                            None => hashes.remove(&path),
+                        };
+                    }
+                }
+                _ => cache.committed = None,
+            }
+        }
+        committed.map_err(|e| err("commit", e))?;
         drop(guard);
         p.reader.reload().map_err(|e| err("reload", e))
     }

@@ -153,6 +153,56 @@ fn files_are_replaced_whole_and_survive_a_reopen() {
     assert!(text.file_hashes("other").unwrap().is_empty());
 }
 
+/// A long-lived writer keeps the file hashes in memory between commits; what it answers
+/// must be what the index holds, as read back by a fresh reader.
+#[test]
+fn file_hashes_kept_by_a_writer_match_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = || {
+        TantivyText::open(dir.path())
+            .unwrap()
+            .file_hashes("p")
+            .unwrap()
+    };
+    let text = TantivyText::open(dir.path()).unwrap();
+    let pairs = |h: std::collections::HashMap<String, u64>| {
+        let mut v: Vec<(String, u64)> = h.into_iter().collect();
+        v.sort();
+        v
+    };
+    let edited = PY.replace("open_connection", "connect");
+    let rounds: [&[(&str, Option<&str>)]; 4] = [
+        &[("net/parser.py", Some(PY)), ("web/http.ts", Some(TS))],
+        &[("net/parser.py", Some(&edited)), ("web/http.ts", None)],
+        &[("web/http.ts", Some(TS)), ("web/other.ts", Some(TS))],
+        &[("net/parser.py", None)],
+    ];
+    for (round, changes) in rounds.iter().enumerate() {
+        let before = text.file_hashes("p").unwrap();
+        for (path, source) in changes.iter() {
+            match source {
+                Some(source) => index_file(&text, path, source),
+                None => text.remove_file("p", path).unwrap(),
+            }
+        }
+        // Uncommitted changes do not count yet.
+        assert_eq!(
+            pairs(text.file_hashes("p").unwrap()),
+            pairs(before),
+            "round {round}"
+        );
+        text.commit("p").unwrap();
+        assert_eq!(
+            pairs(text.file_hashes("p").unwrap()),
+            pairs(fresh()),
+            "round {round}"
+        );
+    }
+    let last = pairs(fresh());
+    let paths: Vec<&str> = last.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(paths, ["web/http.ts", "web/other.ts"]);
+}
+
 #[test]
 fn any_query_string_is_safe() {
     let dir = tempfile::tempdir().unwrap();

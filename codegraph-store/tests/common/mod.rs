@@ -21,6 +21,15 @@ pub fn index_files<S: GraphStore + ?Sized>(
     project: &str,
     files: &[(&str, &str)],
 ) -> IndexReport {
+    index_files_with(store, project, files, &IndexOptions::default())
+}
+
+pub fn index_files_with<S: GraphStore + ?Sized>(
+    store: &S,
+    project: &str,
+    files: &[(&str, &str)],
+    options: &IndexOptions,
+) -> IndexReport {
     let files = files
         .iter()
         .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec()))
@@ -31,7 +40,7 @@ pub fn index_files<S: GraphStore + ?Sized>(
         project,
         &mut source,
         pipeline(),
-        &IndexOptions::default(),
+        options,
         &IndexProgress::default(),
     )
     .expect("indexing succeeds")
