@@ -349,29 +349,24 @@ fn watch_applies_edits_as_they_happen() {
     let logged = next_report("a handed-over run");
     assert_eq!(logged["parsed"], 1, "{logged}");
     // Anything else is refused, with the reason.
-    let other = codegraph()
-        .arg("index")
-        .arg(&src)
-        .arg("--db")
-        .arg(&db)
-        .args(["--project", "other", "-q"])
-        .output()
-        .unwrap();
-    assert!(!other.status.success());
-    let err = String::from_utf8_lossy(&other.stderr);
+    let refused = |args: &[&str]| {
+        let out = codegraph()
+            .arg("index")
+            .arg(&src)
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = refused(&["--project", "other", "-q"]);
     assert!(
         err.contains("held by a `codegraph index --watch` that indexes project \"demo\""),
         "{err}"
     );
-    let other = codegraph()
-        .arg("index")
-        .arg(&src)
-        .arg("--db")
-        .arg(&db)
-        .args(["--project", "demo", "--no-text", "-q"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&other.stderr);
+    let err = refused(&["--project", "demo", "--no-text", "-q"]);
     assert!(err.contains("indexes with other options"), "{err}");
 
     // A watcher killed outright leaves its socket behind; nobody answers there, so the
