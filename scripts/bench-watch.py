@@ -5,9 +5,9 @@
   - `handed`: a `codegraph index --watch` holds another store of the same copy, and
     `codegraph index` hands it the run (see codegraph-server/src/handoff.rs).
 
-Each round appends a comment line to one file, runs the handed-over update at once
-(before the watcher's own debounce would pick the edit up), then the lone one, and
-waits for the watcher to settle (its idle flush). Both must parse exactly one file.
+Each round appends a comment line to one file in each way's own copy of Django just
+before that way's run (so the watcher's own debounce never picks the edit up first),
+which way first alternating, and waits for the watcher to settle (its idle flush). Both must parse exactly one file.
 
     scripts/fetch-corpus.sh --lang python
     scripts/bench-watch.py BINARY [--runs 20] [--files django/contrib/postgres/apps.py,...]
@@ -59,29 +59,33 @@ def main():
     work = tempfile.mkdtemp(prefix="codegraph-watch-")
     watcher = None
     try:
-        repo = os.path.join(work, "repo")
-        shutil.copytree(REPO, repo, symlinks=True)
-        alone, handed = os.path.join(work, "alone"), os.path.join(work, "handed")
-        for db in (alone, handed):
-            index(args.binary, repo, db)
+        # One copy each: an edit is made just before the run that takes it, so the
+        # watcher's own debounce (200 ms) never gets to it first.
+        repos = {way: os.path.join(work, "repo-" + way) for way in ("alone", "handed")}
+        dbs = {way: os.path.join(work, "db-" + way) for way in ("alone", "handed")}
+        for way in ("alone", "handed"):
+            shutil.copytree(REPO, repos[way], symlinks=True)
+            index(args.binary, repos[way], dbs[way])
         watcher = subprocess.Popen(
-            [args.binary, "index", repo, "--db", handed, "--project", "django", "-q",
-             "--watch"],
+            [args.binary, "index", repos["handed"], "--db", dbs["handed"], "--project",
+             "django", "-q", "--watch"],
             stderr=subprocess.DEVNULL,
         )
-        while not os.path.exists(os.path.join(handed, "watch.sock")):
+        while not os.path.exists(os.path.join(dbs["handed"], "watch.sock")):
             if watcher.poll() is not None:
                 sys.exit("the watcher stopped")
             time.sleep(0.1)
         for rel in args.files.split(","):
-            target = os.path.join(repo, rel)
             walls = {"handed": [], "alone": []}
             phases = {"handed": {p: [] for p in PHASES}, "alone": {p: [] for p in PHASES}}
             for run in range(args.runs + 1):
-                with open(target, "a", encoding="utf-8") as f:
-                    f.write(f"# edit {run}\n")
-                for way, db in (("handed", handed), ("alone", alone)):
-                    wall, report = index(args.binary, repo, db)
+                # Which way goes first alternates: the first process after the pause
+                # meets idle CPUs (a VM's vCPUs wake slowly), the second does not.
+                ways = ["handed", "alone"]
+                for way in ways if run % 2 else ways[::-1]:
+                    with open(os.path.join(repos[way], rel), "a", encoding="utf-8") as f:
+                        f.write(f"# edit {run}\n")
+                    wall, report = index(args.binary, repos[way], dbs[way])
                     if report["parsed"] != 1:
                         sys.exit(f"{way}: {rel}: parsed {report['parsed']} files, not 1")
                     if run > 0:  # the first round warms caches

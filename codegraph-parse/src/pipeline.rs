@@ -227,6 +227,8 @@ impl Pipeline {
                     tx,
                     stats,
                     delivered: HashSet::new(),
+                    pipeline: self,
+                    on_outcome,
                 };
                 let walking = Instant::now();
                 let result = source.run(&self.filter, &mut sink);
@@ -272,6 +274,28 @@ impl Pipeline {
         Ok(started.elapsed())
     }
 
+    /// The outcome of a file whose stamp `seen` is the known one: it is not read.
+    fn unchanged(
+        &self,
+        path: &str,
+        known: Option<KnownFile>,
+        seen: Option<FileStamp>,
+    ) -> Option<FileOutcome> {
+        match known {
+            Some(KnownFile {
+                content_hash,
+                stamp: Some(stamp),
+            }) if stamp.size <= self.filter.config().max_file_size && seen == Some(stamp) => {
+                Some(FileOutcome::Unchanged {
+                    path: path.to_string(),
+                    content_hash,
+                    stamp: Some(stamp),
+                })
+            }
+            _ => None,
+        }
+    }
+
     /// Reads (if needed), filters and extracts one file.
     fn process(&self, file: SourceFile) -> FileOutcome {
         let SourceFile {
@@ -293,19 +317,14 @@ impl Pipeline {
                 path: disk_path,
                 stamp: seen,
             } => {
-                if let Some(KnownFile {
-                    content_hash,
-                    stamp: Some(stamp),
-                }) = known
-                    && stamp.size <= limit
-                    && seen.or_else(|| std::fs::metadata(&disk_path).ok().map(|m| stamp_of(&m)))
-                        == Some(stamp)
-                {
-                    return FileOutcome::Unchanged {
-                        path,
-                        content_hash,
-                        stamp: Some(stamp),
-                    };
+                let seen = match (seen, known) {
+                    (None, Some(KnownFile { stamp: Some(_), .. })) => {
+                        std::fs::metadata(&disk_path).ok().map(|m| stamp_of(&m))
+                    }
+                    (seen, _) => seen,
+                };
+                if let Some(unchanged) = self.unchanged(&path, known, seen) {
+                    return unchanged;
                 }
                 match read_limited(&disk_path, limit, self.racy_window) {
                     Ok(Some(read)) => read,
@@ -377,6 +396,8 @@ struct ChannelSink<'a> {
     /// Paths already sent. A path must reach the store and its companions once: two
     /// versions parsed in parallel would leave them holding different ones.
     delivered: HashSet<String>,
+    pipeline: &'a Pipeline,
+    on_outcome: &'a (dyn Fn(FileOutcome) + Sync),
 }
 
 impl Sink for ChannelSink<'_> {
@@ -392,6 +413,22 @@ impl Sink for ChannelSink<'_> {
         // Sources deliver in order from one thread, so the first entry wins
         // deterministically.
         let item = if self.delivered.insert(path.clone()) {
+            // A file the walk stamped as the caller knows it is answered here: handing
+            // it to a worker costs more than the check (most files of an update).
+            if let SourceItem::File(SourceFile {
+                path,
+                content: Content::Disk {
+                    stamp: Some(seen), ..
+                },
+                ..
+            }) = &item
+                && let Some(lookup) = &self.pipeline.known
+                && let Some(outcome) = self.pipeline.unchanged(path, lookup(path), Some(*seen))
+            {
+                PipelineStats::add(&self.stats.processed, 1);
+                (self.on_outcome)(outcome);
+                return ControlFlow::Continue(());
+            }
             item
         } else {
             SourceItem::Skipped(SkippedFile {

@@ -236,6 +236,165 @@ proptest! {
     }
 }
 
+/// Every path under `root` with what an edit would change about it (is a directory,
+/// size, modification time).
+type Entries = std::collections::BTreeMap<PathBuf, (bool, u64, std::time::SystemTime)>;
+
+/// What a watcher of the tree is told of is the paths whose entry differs between two
+/// of these.
+fn entries(root: &Path) -> Entries {
+    let mut out = std::collections::BTreeMap::new();
+    for d in dirs(root) {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let meta = e.metadata().unwrap();
+            out.insert(
+                e.path(),
+                (meta.is_dir(), meta.len(), meta.modified().unwrap()),
+            );
+        }
+    }
+    out
+}
+
+fn touched(before: &Entries, after: &Entries) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = before
+        .iter()
+        .filter(|(p, e)| after.get(*p) != Some(e))
+        .map(|(p, _)| p.clone())
+        .collect();
+    out.extend(after.keys().filter(|p| !before.contains_key(*p)).cloned());
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// A long-lived source told what changed (as a watcher would be: the paths under
+    /// the root, never the ignore files above it) yields what a full walk yields.
+    #[test]
+    fn walks_told_what_changed_equal_full_walks(ops in prop::collection::vec(op(), 1..7)) {
+        let top = tempfile::tempdir().unwrap();
+        let root = top.path().join("repo");
+        initial_tree(&root);
+        let cache_dir = tempfile::tempdir().unwrap();
+        std::thread::sleep(WINDOW * 2);
+        let mut source = DirectorySource::new(&root)
+            .unwrap()
+            .with_walk_cache(cache_dir.path().join("walk.bin"))
+            .with_racy_window(WINDOW)
+            .remember();
+        prop_assert_eq!(walk(&mut source), walk(&mut DirectorySource::new(&root).unwrap()));
+        for (step, op) in ops.iter().enumerate() {
+            let before = entries(&root);
+            apply(&root, op, step);
+            let changed = touched(&before, &entries(&root));
+            std::thread::sleep(WINDOW * 2);
+            source.set_changed(changed.clone());
+            let got = walk(&mut source);
+            let want = walk(&mut DirectorySource::new(&root).unwrap());
+            prop_assert_eq!(got, want, "after {:?} (changed: {:?})", op, changed);
+        }
+    }
+}
+
+#[test]
+fn an_edit_in_place_is_looked_at_alone() {
+    let top = tempfile::tempdir().unwrap();
+    let root = top.path().join("repo");
+    initial_tree(&root);
+    let cache_dir = tempfile::tempdir().unwrap();
+    std::thread::sleep(WINDOW * 2);
+    let mut source = DirectorySource::new(&root)
+        .unwrap()
+        .with_walk_cache(cache_dir.path().join("walk.bin"))
+        .with_racy_window(WINDOW)
+        .remember();
+    walk(&mut source);
+    let edited = root.join("pkg/mod.py");
+    let appended = |path: &Path| {
+        let mut text = std::fs::read_to_string(path).unwrap_or_default();
+        text.push_str("\ndef more():\n    pass\n");
+        std::fs::write(path, text).unwrap();
+    };
+    appended(&edited);
+    // Files no walk yields may come and go: a log, an editor's swap file.
+    write(&root.join("pkg/notes.txt"), "notes\n");
+    source.set_changed(vec![edited.clone(), root.join("pkg/notes.txt")]);
+    let got = walk(&mut source);
+    assert_eq!(got, walk(&mut DirectorySource::new(&root).unwrap()));
+    assert_eq!(source.last_walk(), Some(WalkKind::Changed { examined: 2 }));
+    assert!(
+        got.iter().any(|i| i.starts_with("file pkg/mod.py")),
+        "{got:?}"
+    );
+
+    // Told nothing: the usual walk, from the cache.
+    appended(&edited);
+    let got = walk(&mut source);
+    assert_eq!(got, walk(&mut DirectorySource::new(&root).unwrap()));
+    assert!(matches!(source.last_walk(), Some(WalkKind::Cached { .. })));
+
+    // What events alone cannot settle goes to the usual walk too: a new file that may
+    // be source, a removal, an ignore file, an ignore file above the tree (which a
+    // watcher of the tree never hears of).
+    type Change<'a> = Box<dyn Fn() -> Vec<PathBuf> + 'a>;
+    let cases: Vec<(&str, Change)> = vec![
+        (
+            "new source",
+            Box::new(|| {
+                write(&root.join("pkg/new.py"), "def new():\n    pass\n");
+                vec![root.join("pkg/new.py")]
+            }),
+        ),
+        (
+            "removal",
+            Box::new(|| {
+                std::fs::remove_file(root.join("pkg/new.py")).unwrap();
+                vec![root.join("pkg/new.py")]
+            }),
+        ),
+        (
+            "directory removed",
+            Box::new(|| {
+                std::fs::remove_dir_all(root.join("pkg/sub")).unwrap();
+                vec![root.join("pkg/sub")]
+            }),
+        ),
+        (
+            "ignore file",
+            Box::new(|| {
+                write(&root.join("web/.gitignore"), "app.js\n");
+                vec![root.join("web/.gitignore")]
+            }),
+        ),
+        (
+            "above the tree",
+            Box::new(|| {
+                write(&top.path().join(".gitignore"), "setup.py\n");
+                appended(&edited);
+                vec![edited.clone()]
+            }),
+        ),
+    ];
+    for (what, change) in cases {
+        std::thread::sleep(WINDOW * 2);
+        let changed = change();
+        std::thread::sleep(WINDOW * 2);
+        source.set_changed(changed);
+        let got = walk(&mut source);
+        assert_eq!(
+            got,
+            walk(&mut DirectorySource::new(&root).unwrap()),
+            "{what}"
+        );
+        assert!(
+            !matches!(source.last_walk(), Some(WalkKind::Changed { .. })),
+            "{what}: {:?}",
+            source.last_walk()
+        );
+    }
+}
+
 #[test]
 fn a_damaged_or_foreign_cache_file_means_a_full_walk() {
     let top = tempfile::tempdir().unwrap();

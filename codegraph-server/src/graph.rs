@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use codegraph_core::{Direction, GraphStore, Language, Node, NodeKind};
-use codegraph_parse::source::{DirectorySource, InputSpec};
+use codegraph_parse::source::{DirectorySource, InputSpec, WalkKind};
 use codegraph_parse::{ExtractOptions, Pipeline, PipelineStats};
 use codegraph_store::query::{self, Filters, Match, NodeSummary};
 use codegraph_store::{IndexOptions, IndexProgress, IndexReport, RocksStore};
@@ -151,6 +151,8 @@ pub fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
         text: None,
         defer_flush: args.watch,
         resolve_cache: args.watch.then(Default::default),
+        walker: None,
+        changed: None,
     };
     if !args.watch {
         let ran = indexer.run(args.force, !args.quiet)?;
@@ -181,6 +183,10 @@ pub(crate) struct Indexer<'a> {
     defer_flush: bool,
     /// What resolution read, kept for the next run (only a watcher has one).
     resolve_cache: Option<std::sync::Arc<codegraph_store::ResolveCache>>,
+    /// A directory input's walk, kept between runs (it remembers what it found).
+    walker: Option<DirectorySource>,
+    /// What a watcher saw change since the last run, for the next one.
+    changed: Option<Vec<PathBuf>>,
 }
 
 /// One run's outcome: printed by the process that ran it, or sent to the
@@ -212,6 +218,12 @@ impl Ran {
 }
 
 impl Indexer<'_> {
+    /// The paths changed since the last run, as the watcher saw them (`None`: not
+    /// known); see [`DirectorySource::set_changed`].
+    pub fn set_changed(&mut self, changed: Option<Vec<PathBuf>>) {
+        self.changed = changed;
+    }
+
     pub fn flush(&self) -> anyhow::Result<()> {
         self.store.flush().context("cannot flush the store")
     }
@@ -228,24 +240,45 @@ impl Indexer<'_> {
         };
         let filter = args.input.filter()?;
         let spec = args.input.spec();
-        let mut source: Box<dyn codegraph_parse::source::Source> = match &spec {
+        let changed = self.changed.take();
+        let mut opened;
+        let source: &mut dyn codegraph_parse::source::Source = match &spec {
             // A directory is walked from what the last run found, listing only the
-            // directories that changed since (`--force` starts over).
+            // directories that changed since (`--force` starts over); a watcher's
+            // walk, kept between runs, looks at just the files it saw change.
             InputSpec::Path(dir) => {
                 let cache = walk_cache_file(&args.db.db, project);
                 if force {
                     let _ = std::fs::remove_file(&cache);
+                    self.walker = None;
                 }
-                Box::new(
-                    DirectorySource::new(dir)
-                        .with_context(|| format!("cannot read {}", dir.display()))?
-                        .with_walk_cache(cache),
-                )
+                let walker = match self.walker.take() {
+                    Some(walker) => walker,
+                    None => {
+                        let walker = DirectorySource::new(dir)
+                            .with_context(|| format!("cannot read {}", dir.display()))?
+                            .with_walk_cache(cache);
+                        if self.defer_flush {
+                            walker.remember()
+                        } else {
+                            walker
+                        }
+                    }
+                };
+                let walker = self.walker.insert(walker);
+                if let Some(changed) = changed {
+                    walker.set_changed(changed);
+                }
+                walker
             }
-            _ => spec
-                .open()
-                .with_context(|| format!("cannot read {}", args.input.path.display()))?,
+            _ => {
+                opened = spec
+                    .open()
+                    .with_context(|| format!("cannot read {}", args.input.path.display()))?;
+                opened.as_mut()
+            }
         };
+        let described = source.describe();
         let mut pipeline = Pipeline::new(filter, ExtractOptions::default());
         if let Some(threads) = args.input.threads {
             pipeline = pipeline.threads(threads);
@@ -256,15 +289,20 @@ impl Indexer<'_> {
                 .input
                 .threads
                 .unwrap_or(IndexOptions::default().threads),
-            source_label: Some(source.describe()),
+            source_label: Some(described.clone()),
             defer_flush: self.defer_flush,
             resolve_cache: self.resolve_cache.clone(),
         };
         if self.text.is_none() && !args.no_text {
             let dir = crate::search::text_dir(&args.db.db);
-            self.text = Some(codegraph_vector::TantivyText::open(&dir).with_context(|| {
-                format!("cannot open the full-text index in {}", dir.display())
-            })?);
+            let text = codegraph_vector::TantivyText::open(&dir)
+                .with_context(|| format!("cannot open the full-text index in {}", dir.display()))?;
+            // A watcher (the only one that defers its flushes) commits again and again.
+            self.text = Some(if self.defer_flush {
+                text.long_lived()
+            } else {
+                text
+            });
         }
         let text = self.text.as_ref().map(|text| crate::search::TextCompanion {
             text,
@@ -290,18 +328,23 @@ impl Indexer<'_> {
         let progress = IndexProgress::default();
         let report = with_index_progress(&progress, &embed_progress, !progress_bar, || {
             codegraph_store::index_with(
-                store,
-                &members,
-                project,
-                source.as_mut(),
-                pipeline,
-                &options,
-                &progress,
+                store, &members, project, source, pipeline, &options, &progress,
             )
         })
-        .with_context(|| format!("indexing {} failed", source.describe()))?;
+        .with_context(|| format!("indexing {described} failed"))?;
         let embedded = embeddings.as_ref().and_then(|e| e.report());
         let mut json = report_json(project, &report, store);
+        if let Some(kind) = self.walker.as_ref().and_then(|w| w.last_walk()) {
+            json["walk"] = match kind {
+                WalkKind::Full => serde_json::json!({"kind": "full"}),
+                WalkKind::Cached { relisted } => {
+                    serde_json::json!({"kind": "cached", "relisted": relisted})
+                }
+                WalkKind::Changed { examined } => {
+                    serde_json::json!({"kind": "changed", "examined": examined})
+                }
+            };
+        }
         if let Some(e) = &embedded {
             json["embeddings"] = serde_json::json!({
                 "vectors": e.vectors,
@@ -312,7 +355,7 @@ impl Indexer<'_> {
             });
         }
         let mut summary = String::new();
-        write_report(&mut summary, project, &report, &source.describe());
+        write_report(&mut summary, project, &report, &described);
         if let Some(e) = &embedded
             && e.embedded > 0
         {
@@ -331,7 +374,7 @@ impl Indexer<'_> {
                 let _ = writeln!(
                     errors,
                     "codegraph: error: {} stopped early: {e} (what was read is indexed; nothing was removed)",
-                    source.describe()
+                    described
                 );
                 1
             }
@@ -473,14 +516,36 @@ fn watch(indexer: &mut Indexer) -> anyhow::Result<ExitCode> {
         let _ = events.send(Wake::Files(event));
     })
     .context("cannot watch files")?;
+    // Events name paths under the watched directory as given: canonical, to compare.
+    let watched = root.canonicalize().unwrap_or_else(|_| root.clone());
     watcher
-        .watch(root, RecursiveMode::Recursive)
+        .watch(&watched, RecursiveMode::Recursive)
         .with_context(|| format!("cannot watch {}", root.display()))?;
     let db = args
         .db
         .db
         .canonicalize()
         .unwrap_or_else(|_| args.db.db.clone());
+    // Written by the watcher when a `codegraph index` hands it a run, and watched by the
+    // same inotify instance as the tree: once its event arrives, so have those of every
+    // edit made before the client connected (one queue per instance, in order). In a
+    // directory of its own, so that the store's writes wake nobody.
+    let barrier_dir = db.join("watch");
+    std::fs::create_dir_all(&barrier_dir)
+        .with_context(|| format!("cannot create {}", barrier_dir.display()))?;
+    let barrier = barrier_dir.join("barrier");
+    let mut changes = Changes {
+        watched,
+        walked: root.clone(),
+        db: db.clone(),
+        paths: Vec::new(),
+        unknown: false,
+    };
+    if !db.starts_with(&changes.watched) {
+        watcher
+            .watch(&barrier_dir, RecursiveMode::NonRecursive)
+            .with_context(|| format!("cannot watch {}", barrier_dir.display()))?;
+    }
     // Armed before the first run, so an edit made while it runs is not missed.
     let first = indexer.run(args.force, !args.quiet)?;
     first.print(args.json, args.quiet);
@@ -498,37 +563,43 @@ fn watch(indexer: &mut Indexer) -> anyhow::Result<ExitCode> {
     // then a reader opening it replays the log (a few ms for a one-file update).
     const IDLE_FLUSH: Duration = Duration::from_millis(500);
     let mut flush_due: Option<Instant> = Some(Instant::now());
+    let mut waiting: std::collections::VecDeque<std::os::unix::net::UnixStream> =
+        Default::default();
     loop {
-        let wake = match flush_due {
-            Some(due) => match rx.recv_timeout(due.saturating_duration_since(Instant::now())) {
-                Ok(wake) => wake,
-                Err(RecvTimeoutError::Timeout) => {
-                    if let Err(e) = indexer.flush() {
-                        eprintln!("codegraph: error: {e:#}");
+        let wake = if let Some(client) = waiting.pop_front() {
+            Wake::Client(client)
+        } else {
+            match flush_due {
+                Some(due) => match rx.recv_timeout(due.saturating_duration_since(Instant::now())) {
+                    Ok(wake) => wake,
+                    Err(RecvTimeoutError::Timeout) => {
+                        if let Err(e) = indexer.flush() {
+                            eprintln!("codegraph: error: {e:#}");
+                        }
+                        flush_due = None;
+                        continue;
                     }
-                    flush_due = None;
-                    continue;
-                }
-                Err(RecvTimeoutError::Disconnected) => break,
-            },
-            None => match rx.recv() {
-                Ok(wake) => wake,
-                Err(_) => break,
-            },
+                    Err(RecvTimeoutError::Disconnected) => break,
+                },
+                None => match rx.recv() {
+                    Ok(wake) => wake,
+                    Err(_) => break,
+                },
+            }
         };
         let client = match wake {
             Wake::Client(client) => Some(client),
             Wake::Files(first) => {
                 // Editors write in bursts (temp file, rename, chmod): wait for quiet,
                 // unless a `codegraph index` asks for a run, which covers the burst.
-                let mut relevant = is_relevant(&first, &db);
+                let mut relevant = changes.note(&first);
                 let mut client = None;
                 let deadline = Instant::now() + Duration::from_millis(200);
                 while let Ok(wake) =
                     rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
                 {
                     match wake {
-                        Wake::Files(e) => relevant |= is_relevant(&e, &db),
+                        Wake::Files(e) => relevant |= changes.note(&e),
                         Wake::Client(c) => {
                             client = Some(c);
                             break;
@@ -539,6 +610,7 @@ fn watch(indexer: &mut Indexer) -> anyhow::Result<ExitCode> {
                     continue;
                 }
                 if client.is_none() {
+                    indexer.set_changed(changes.take());
                     match indexer.run(false, false) {
                         Ok(ran) => {
                             ran.print(args.json, args.quiet);
@@ -551,6 +623,10 @@ fn watch(indexer: &mut Indexer) -> anyhow::Result<ExitCode> {
             }
         };
         if let Some(client) = client {
+            if !catch_up(&rx, &barrier, &mut changes, &mut waiting) {
+                changes.unknown = true;
+            }
+            indexer.set_changed(changes.take());
             // Logged like the watcher's own runs: one report per run.
             if let Some(ran) = crate::handoff::serve(client, indexer) {
                 ran.print(args.json, args.quiet);
@@ -559,7 +635,81 @@ fn watch(indexer: &mut Indexer) -> anyhow::Result<ExitCode> {
         }
     }
     drop(listening);
+    let _ = std::fs::remove_dir_all(&barrier_dir);
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a watcher saw change since its last run.
+struct Changes {
+    /// The input directory as watched (canonical), and as walked (as given).
+    watched: PathBuf,
+    walked: PathBuf,
+    /// The store's directory (canonical): what happens there is the watcher's own doing.
+    db: PathBuf,
+    paths: Vec<PathBuf>,
+    /// Events were lost (the kernel's queue overflowed), could not be read, or named a
+    /// path outside the input.
+    unknown: bool,
+}
+
+impl Changes {
+    /// Notes `event`; true when it is one a run should follow.
+    fn note(&mut self, event: &notify::Result<notify::Event>) -> bool {
+        let relevant = is_relevant(event, &self.db);
+        match event {
+            Ok(e) if e.need_rescan() => self.unknown = true,
+            Ok(e) if relevant => {
+                for path in e.paths.iter().filter(|p| !p.starts_with(&self.db)) {
+                    match path.strip_prefix(&self.watched) {
+                        Ok(rel) => self.paths.push(self.walked.join(rel)),
+                        Err(_) => self.unknown = true,
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(_) => self.unknown = true,
+        }
+        relevant
+    }
+
+    /// The paths for the next run, `None` when they are not all known; starts over.
+    fn take(&mut self) -> Option<Vec<PathBuf>> {
+        let mut paths = std::mem::take(&mut self.paths);
+        // A save is several events on one path (modified, closed after writing).
+        paths.sort_unstable();
+        paths.dedup();
+        (!std::mem::take(&mut self.unknown)).then_some(paths)
+    }
+}
+
+/// Makes sure every file event from before now has been noted: writes `barrier` and
+/// notes events until its own arrives. Clients arriving meanwhile wait their turn.
+/// False when the barrier's event did not come (then what changed is not known).
+fn catch_up(
+    rx: &std::sync::mpsc::Receiver<Wake>,
+    barrier: &Path,
+    changes: &mut Changes,
+    waiting: &mut std::collections::VecDeque<std::os::unix::net::UnixStream>,
+) -> bool {
+    if std::fs::write(barrier, b"").is_err() {
+        return false;
+    }
+    let deadline = Instant::now() + Duration::from_millis(500);
+    while let Ok(wake) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        match wake {
+            Wake::Files(event) => {
+                let ours = event
+                    .as_ref()
+                    .is_ok_and(|e| e.paths.iter().any(|p| p == barrier));
+                changes.note(&event);
+                if ours {
+                    return true;
+                }
+            }
+            Wake::Client(client) => waiting.push_back(client),
+        }
+    }
+    false
 }
 
 /// What wakes a watcher: files changing, or a `codegraph index` handing it a run.

@@ -277,7 +277,7 @@ fn index_named(src: &Path, db: &Path, project: &str) -> serde_json::Value {
 
 #[test]
 fn watch_applies_edits_as_they_happen() {
-    use std::io::{BufRead, BufReader};
+    use std::io::{BufRead, BufReader, Write as _};
     use std::process::Stdio;
     use std::sync::mpsc;
     use std::time::Duration;
@@ -344,10 +344,34 @@ fn watch_applies_edits_as_they_happen() {
     assert_eq!(handed["unchanged"], 4, "{handed}");
     let callers = query(&db, &["--project", "demo", "callers", "app.extra.extra"]);
     assert!(callers.contains("app.more.more"), "{callers}");
-    // The watcher logs the run it made for the other process; the file's own events
-    // then find nothing left to do.
+    // The watcher logs the run it made for the other process.
     let logged = next_report("a handed-over run");
     assert_eq!(logged["parsed"], 1, "{logged}");
+    // A file edited in place: the watcher has seen its events (it waits for them before
+    // running), so it looks at that file alone, and no run of its own follows.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(src.join("app/more.py"))
+        .unwrap()
+        .write_all(b"\ndef most():\n    return more()\n")
+        .unwrap();
+    let edited = index(&src, &db);
+    assert_eq!(edited["parsed"], 1, "{edited}");
+    assert_eq!(edited["unchanged"], 4, "{edited}");
+    assert_eq!(edited["walk"]["kind"], "changed", "{edited}");
+    assert_eq!(edited["walk"]["examined"], 1, "{edited}");
+    let callers = query(&db, &["--project", "demo", "callers", "app.more.more"]);
+    assert!(callers.contains("app.more.most"), "{callers}");
+    assert_eq!(next_report("an edit handed over")["parsed"], 1);
+    if let Ok(line) = rx.recv_timeout(Duration::from_millis(1000)) {
+        panic!("a run of the watcher's own after a handed-over one: {line}");
+    }
+    // A removal is not answered from events alone: the directory is looked at again.
+    std::fs::remove_file(src.join("app/more.py")).unwrap();
+    let removed = index(&src, &db);
+    assert_eq!(removed["removed"], 1, "{removed}");
+    assert_eq!(removed["walk"]["kind"], "cached", "{removed}");
+    next_report("a removal handed over");
     // Anything else is refused, with the reason.
     let refused = |args: &[&str]| {
         let out = codegraph()

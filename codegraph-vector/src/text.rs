@@ -42,6 +42,9 @@ use crate::tokenize::{CodeToken, code_tokens};
 const CODE_TOKENIZER: &str = "code";
 /// `kind` of the per-file marker documents; never a node kind.
 const FILE_MARKER: &str = "#file";
+/// `kind` of the document a long-lived writer adds (and deletes) right after each
+/// commit, so that the next segment is set up then; see [`TantivyText::long_lived`].
+const PRIMER: &str = "#primer";
 /// Memory for the buffers of a writer that builds an index from empty.
 const WRITER_HEAP_BYTES: usize = 64 << 20;
 /// Memory for a writer that updates an index: tantivy's smallest for one thread (its
@@ -212,9 +215,15 @@ fn err(what: &str, e: impl std::fmt::Display) -> Error {
 struct ProjectText {
     index: Index,
     reader: IndexReader,
-    writer: Mutex<Option<IndexWriter>>,
+    writer: Mutex<Option<Writer>>,
     fields: Fields,
     hashes: Mutex<HashCache>,
+}
+
+struct Writer {
+    inner: IndexWriter,
+    /// Something was added or deleted since the last commit.
+    changed: bool,
 }
 
 /// [`TantivyText::file_hashes`] kept between runs of a long-lived process (reading
@@ -275,9 +284,15 @@ impl ProjectText {
                     .writer_with_num_threads(1, UPDATE_WRITER_HEAP_BYTES)
             }
             .map_err(|e| err("writer", e))?;
-            *guard = Some(writer);
+            *guard = Some(Writer {
+                inner: writer,
+                changed: false,
+            });
         }
-        f(guard.as_mut().expect("just opened"), &self.fields)
+        let writer = guard.as_mut().expect("just opened");
+        // Set first: an error part-way may still have queued some of the changes.
+        writer.changed = true;
+        f(&mut writer.inner, &self.fields)
     }
 
     fn document(&self, d: &TextDocument) -> TantivyDocument {
@@ -307,6 +322,7 @@ impl ProjectText {
 pub struct TantivyText {
     root: PathBuf,
     projects: Mutex<HashMap<String, Arc<ProjectText>>>,
+    long_lived: bool,
 }
 
 impl TantivyText {
@@ -317,7 +333,19 @@ impl TantivyText {
         Ok(TantivyText {
             root,
             projects: Mutex::new(HashMap::new()),
+            long_lived: false,
         })
+    }
+
+    /// For a process that updates the index again and again (`codegraph index --watch`):
+    /// right after each commit, the writer is handed a document that is deleted again
+    /// at once, so that tantivy sets up the next segment (its buffers, about 13 MB
+    /// written, and six new files, each recorded with a sync) while the process waits
+    /// for the next edit, instead of at the start of the next run's commit. The
+    /// document has no text and is never seen by a search; merges drop it.
+    pub fn long_lived(mut self) -> TantivyText {
+        self.long_lived = true;
+        self
     }
 
     fn project(&self, project: &str) -> Result<Arc<ProjectText>> {
@@ -458,14 +486,16 @@ impl TextIndex for TantivyText {
 
     fn commit(&self, project: &str) -> Result<()> {
         let p = self.project(project)?;
-        // No writer means nothing was added or deleted since the last commit: opening
-        // one (and its indexing threads) only to commit nothing costs a no-change run
-        // more than the rest of its text work.
+        // Nothing added or deleted since the last commit (no writer, or one that is
+        // kept): a commit would still write and sync the index's metadata, and opening
+        // a writer (and its indexing threads) for it costs a no-change run more than
+        // the rest of its text work.
         let mut guard = p.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(writer) = guard.as_mut() else {
+        let Some(writer) = guard.as_mut().filter(|w| w.changed) else {
             return Ok(());
         };
-        let committed = writer.commit();
+        let committed = writer.inner.commit();
+        writer.changed = false;
         {
             let mut cache = lock(&p.hashes);
             let pending = std::mem::take(&mut cache.pending);
@@ -482,6 +512,17 @@ impl TextIndex for TantivyText {
             }
         }
         committed.map_err(|e| err("commit", e))?;
+        if self.long_lived {
+            let mut primer = TantivyDocument::default();
+            primer.add_text(p.fields.kind, PRIMER);
+            writer
+                .inner
+                .add_document(primer)
+                .map_err(|e| err("add", e))?;
+            writer
+                .inner
+                .delete_term(Term::from_field_text(p.fields.kind, PRIMER));
+        }
         drop(guard);
         p.reader.reload().map_err(|e| err("reload", e))
     }

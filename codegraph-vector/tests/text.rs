@@ -55,6 +55,11 @@ fn hits(text: &TantivyText, query: TextQuery) -> Vec<NodeId> {
         .collect()
 }
 
+fn sorted(mut ids: Vec<NodeId>) -> Vec<NodeId> {
+    ids.sort();
+    ids
+}
+
 fn query(text: &str) -> TextQuery {
     TextQuery {
         text: text.into(),
@@ -201,6 +206,84 @@ fn file_hashes_kept_by_a_writer_match_the_index() {
     let last = pairs(fresh());
     let paths: Vec<&str> = last.iter().map(|(p, _)| p.as_str()).collect();
     assert_eq!(paths, ["web/http.ts", "web/other.ts"]);
+}
+
+#[test]
+fn a_long_lived_writer_answers_like_new_processes() {
+    // One index written by a watcher (one long-lived writer, which sets up each next
+    // segment right after a commit), one by a new process per round.
+    let watcher_dir = tempfile::tempdir().unwrap();
+    let rounds_dir = tempfile::tempdir().unwrap();
+    let watcher = TantivyText::open(watcher_dir.path()).unwrap().long_lived();
+    let edited = PY.replace("open_connection", "connect");
+    let rounds: [&[(&str, Option<&str>)]; 4] = [
+        &[("net/parser.py", Some(PY)), ("web/http.ts", Some(TS))],
+        &[("net/parser.py", Some(&edited)), ("web/http.ts", None)],
+        &[("web/http.ts", Some(TS)), ("web/other.ts", Some(TS))],
+        &[("net/parser.py", None)],
+    ];
+    let queries = ["open connection", "connect", "parse", "http", "request"];
+    for (round, changes) in rounds.iter().enumerate() {
+        let process = TantivyText::open(rounds_dir.path()).unwrap();
+        for text in [&watcher, &process] {
+            for (path, source) in changes.iter() {
+                match source {
+                    Some(source) => index_file(text, path, source),
+                    None => text.remove_file("p", path).unwrap(),
+                }
+            }
+            text.commit("p").unwrap();
+        }
+        // The same documents; their order may differ where scores nearly tie: tantivy's
+        // BM25 counts deleted documents, and the watcher's index holds one more per
+        // commit (the set-up document) until a merge drops them, as it does the old
+        // versions of replaced files.
+        for q in queries {
+            assert_eq!(
+                sorted(hits(&watcher, query(q))),
+                sorted(hits(&process, query(q))),
+                "round {round}, {q:?}"
+            );
+        }
+        assert_eq!(
+            watcher.file_hashes("p").unwrap(),
+            process.file_hashes("p").unwrap()
+        );
+    }
+    // Reopened, as the next process finds it.
+    drop(watcher);
+    let reopened = TantivyText::open(watcher_dir.path()).unwrap();
+    let process = TantivyText::open(rounds_dir.path()).unwrap();
+    for q in queries {
+        assert_eq!(
+            sorted(hits(&reopened, query(q))),
+            sorted(hits(&process, query(q))),
+            "{q:?}"
+        );
+    }
+    assert!(!hits(&reopened, query("http")).is_empty());
+}
+
+#[test]
+fn a_commit_with_nothing_to_commit_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for text in [
+        TantivyText::open(dir.path()).unwrap(),
+        TantivyText::open(dir.path()).unwrap().long_lived(),
+    ] {
+        index_file(&text, "net/parser.py", PY);
+        text.commit("p").unwrap();
+        let meta = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|d| d.path().join("meta.json"))
+            .find(|p| p.exists())
+            .unwrap();
+        let before = std::fs::read(&meta).unwrap();
+        // A run that changed nothing still commits; no new opstamp is written.
+        text.commit("p").unwrap();
+        assert_eq!(std::fs::read(&meta).unwrap(), before);
+    }
 }
 
 #[test]

@@ -3,13 +3,18 @@
 //! With a walk cache ([`DirectorySource::with_walk_cache`]), a walk records what it
 //! found and the next one lists only the directories whose stamps moved; see
 //! `dircache.rs` for what is recorded and when the cache is not trusted.
+//!
+//! A long-lived source that remembers its walks ([`DirectorySource::remember`]) can
+//! be told which paths changed since the last one by a caller that watches the tree
+//! ([`DirectorySource::set_changed`]); it then looks at those paths alone when they
+//! are files it already yielded, edited in place, which is what an editor's save is.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use codegraph_core::{SkipReason, SkippedFile};
+use codegraph_core::{FileStamp, Language, SkipReason, SkippedFile};
 
 use super::dircache::{self, DirRecord, Entry, Snapshot};
 use super::{Content, Sink, Source, SourceError, SourceFile, SourceItem};
@@ -24,6 +29,27 @@ pub struct DirectorySource {
     cache: Option<PathBuf>,
     racy_window: Duration,
     last_walk: Option<WalkKind>,
+    remember: bool,
+    memory: Option<Memory>,
+    changed: Option<Vec<PathBuf>>,
+}
+
+/// What the last walk yielded, kept by a source that remembers.
+struct Memory {
+    /// [`DirectorySource::cache_key`] of the walk.
+    key: u64,
+    /// Ignore files outside the tree, as they were before the walk.
+    outside: Vec<dircache::Probe>,
+    items: BTreeMap<String, Remembered>,
+}
+
+enum Remembered {
+    File {
+        language: Language,
+        path: PathBuf,
+        stamp: Option<FileStamp>,
+    },
+    Skipped(SkipReason),
 }
 
 /// How the last run found the files.
@@ -33,6 +59,8 @@ pub enum WalkKind {
     Full,
     /// The walk cache held; only directories whose stamps moved were listed.
     Cached { relisted: usize },
+    /// Only the paths named by [`DirectorySource::set_changed`] were looked at.
+    Changed { examined: usize },
 }
 
 impl DirectorySource {
@@ -43,7 +71,29 @@ impl DirectorySource {
             cache: None,
             racy_window: RACY_WINDOW,
             last_walk: None,
+            remember: false,
+            memory: None,
+            changed: None,
         })
+    }
+
+    /// Keeps what each walk yields in memory, for a source that is run again and again
+    /// by one process (`codegraph index --watch`), so that [`DirectorySource::set_changed`]
+    /// can spare the next walk.
+    pub fn remember(mut self) -> DirectorySource {
+        self.remember = true;
+        self
+    }
+
+    /// Every path created, written, removed or renamed under the root since the last
+    /// run, as a caller watching the tree saw it; for the next run only. The caller
+    /// vouches that nothing else changed. When each path is a file the last walk
+    /// yielded, still a regular file (edited in place), or a file no walk could yield
+    /// (by its name), the run looks at those paths and nothing else; anything else (a
+    /// directory, an ignore file, a file that may be new source, a removal) means the
+    /// usual walk. Without [`DirectorySource::remember`] it changes nothing.
+    pub fn set_changed(&mut self, paths: Vec<PathBuf>) {
+        self.changed = Some(paths);
     }
 
     /// Keeps what each walk found in `file`, so the next walk of the same root with the
@@ -408,11 +458,23 @@ impl Source for DirectorySource {
         // be known at the end. Items are sorted afterwards, so the order is the same on
         // every run, cached or not.
         let root_is_dir = std::fs::metadata(&self.root).is_ok_and(|m| m.is_dir());
+        let key = self.cache_key(filter);
+        let changed = self.changed.take();
+        if let Some(changed) = changed
+            && root_is_dir
+            && let Some(items) = self.changed_walk(filter, key, &changed)
+        {
+            self.last_walk = Some(WalkKind::Changed {
+                examined: changed.len(),
+            });
+            return send(items, sink);
+        }
+        // Taken before the walk, so an edit during it shows next time.
+        let outside = self.remember.then(|| dircache::outside_inputs(&self.root));
         let cache = self.cache.clone().filter(|_| root_is_dir);
         let (mut items, kind) = match cache {
             None => (self.full_walk(filter, false).0, WalkKind::Full),
             Some(file) => {
-                let key = self.cache_key(filter);
                 let cached = dircache::load(&file, key)
                     .and_then(|snapshot| self.cached_walk(filter, snapshot));
                 match cached {
@@ -444,13 +506,130 @@ impl Source for DirectorySource {
         };
         self.last_walk = Some(kind);
         items.sort_by(|a, b| item_path(a).cmp(item_path(b)));
-        sink.expect(items.len() as u64);
-        for item in items {
-            if sink.item(item).is_break() {
-                break;
+        self.memory = outside.filter(|_| root_is_dir).and_then(|outside| {
+            let items = items.iter().map(remembered).collect::<Option<_>>()?;
+            Some(Memory {
+                key,
+                outside,
+                items,
+            })
+        });
+        send(items, sink)
+    }
+}
+
+fn send(items: Vec<SourceItem>, sink: &mut dyn Sink) -> Result<(), SourceError> {
+    sink.expect(items.len() as u64);
+    for item in items {
+        if sink.item(item).is_break() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn remembered(item: &SourceItem) -> Option<(String, Remembered)> {
+    match item {
+        SourceItem::File(SourceFile {
+            path: rel,
+            language,
+            content: Content::Disk { path, stamp },
+        }) => Some((
+            rel.clone(),
+            Remembered::File {
+                language: *language,
+                path: path.clone(),
+                stamp: *stamp,
+            },
+        )),
+        SourceItem::File(_) => None,
+        SourceItem::Skipped(s) => Some((s.path.clone(), Remembered::Skipped(s.reason.clone()))),
+    }
+}
+
+impl DirectorySource {
+    /// The last walk's items with `changed` looked at again, when that is enough (see
+    /// [`DirectorySource::set_changed`]); `None` sends the run to the usual walk.
+    fn changed_walk(
+        &mut self,
+        filter: &Filter,
+        key: u64,
+        changed: &[PathBuf],
+    ) -> Option<Vec<SourceItem>> {
+        let memory = self.memory.as_mut()?;
+        if memory.key != key || !memory.outside.iter().all(|p| p.holds()) {
+            return None;
+        }
+        let mut updates = Vec::new();
+        for path in changed {
+            let Ok(under) = path.strip_prefix(&self.root) else {
+                continue;
+            };
+            let rel = relative(&self.root, path);
+            if under.as_os_str().is_empty()
+                || under.components().any(|c| {
+                    let c = c.as_os_str();
+                    c == ".git" || dircache::RULE_FILES.iter().any(|r| c == *r)
+                })
+            {
+                return None;
+            }
+            let known = memory.items.contains_key(&rel);
+            match std::fs::symlink_metadata(path) {
+                Ok(meta) if meta.is_file() && known => {
+                    // Named for its extension (not a `#!` script): the name decides
+                    // again, from a fresh `lstat`.
+                    match examine(filter, &rel, path.clone(), &meta, None) {
+                        (Some(item), Some(Entry::Named(_))) => updates.push(remembered(&item)?),
+                        _ => return None,
+                    }
+                }
+                Ok(meta) if !known && !meta.is_dir() => {
+                    // No walk yields what its name rules out, wherever it is.
+                    if !matches!(filter.check_path(&rel, None), PathDecision::Ignore) {
+                        return None;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let inside = format!("{rel}/");
+                    let held = known
+                        || memory
+                            .items
+                            .range(inside.clone()..)
+                            .next()
+                            .is_some_and(|(k, _)| k.starts_with(&inside));
+                    if held {
+                        return None;
+                    }
+                }
+                _ => return None,
             }
         }
-        Ok(())
+        memory.items.extend(updates);
+        Some(
+            memory
+                .items
+                .iter()
+                .map(|(rel, item)| match item {
+                    Remembered::File {
+                        language,
+                        path,
+                        stamp,
+                    } => SourceItem::File(SourceFile {
+                        path: rel.clone(),
+                        language: *language,
+                        content: Content::Disk {
+                            path: path.clone(),
+                            stamp: *stamp,
+                        },
+                    }),
+                    Remembered::Skipped(reason) => SourceItem::Skipped(SkippedFile {
+                        path: rel.clone(),
+                        reason: reason.clone(),
+                    }),
+                })
+                .collect(),
+        )
     }
 }
 
