@@ -11,6 +11,7 @@ which way first alternating, and waits for the watcher to settle (its idle flush
 
     scripts/fetch-corpus.sh --lang python
     scripts/bench-watch.py BINARY [--runs 20] [--files django/contrib/postgres/apps.py,...]
+                                  [--no-text]
 
 Prints, per file and way, the minimum and median wall-clock time of the process and the
 median of the phase times the run reported.
@@ -53,7 +54,10 @@ def main():
     ap.add_argument("binary")
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--files", default=FILES)
+    ap.add_argument("--no-text", action="store_true",
+                    help="the graph alone, without the full-text index")
     args = ap.parse_args()
+    extra = ["--no-text"] if args.no_text else []
     if not os.path.isdir(REPO):
         sys.exit(f"{REPO} is missing: run scripts/fetch-corpus.sh --lang python")
     work = tempfile.mkdtemp(prefix="codegraph-watch-")
@@ -65,10 +69,10 @@ def main():
         dbs = {way: os.path.join(work, "db-" + way) for way in ("alone", "handed")}
         for way in ("alone", "handed"):
             shutil.copytree(REPO, repos[way], symlinks=True)
-            index(args.binary, repos[way], dbs[way])
+            index(args.binary, repos[way], dbs[way], extra)
         watcher = subprocess.Popen(
             [args.binary, "index", repos["handed"], "--db", dbs["handed"], "--project",
-             "django", "-q", "--watch"],
+             "django", "-q", "--watch", *extra],
             stderr=subprocess.DEVNULL,
         )
         while not os.path.exists(os.path.join(dbs["handed"], "watch.sock")):
@@ -85,7 +89,7 @@ def main():
                 for way in ways if run % 2 else ways[::-1]:
                     with open(os.path.join(repos[way], rel), "a", encoding="utf-8") as f:
                         f.write(f"# edit {run}\n")
-                    wall, report = index(args.binary, repos[way], dbs[way])
+                    wall, report = index(args.binary, repos[way], dbs[way], extra)
                     if report["parsed"] != 1:
                         sys.exit(f"{way}: {rel}: parsed {report['parsed']} files, not 1")
                     if run > 0:  # the first round warms caches
@@ -96,6 +100,7 @@ def main():
             for way in ("alone", "handed"):
                 print(json.dumps({
                     "file": rel,
+                    "text": not args.no_text,
                     "way": way,
                     "runs": len(walls[way]),
                     "wall_min_ms": round(min(walls[way]), 1),

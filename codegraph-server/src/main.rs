@@ -92,10 +92,30 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// Has mimalloc keep freed memory for `ms` before giving it back to the kernel (its
+/// default: one second). For a process that does the same work again every few seconds
+/// (`index --watch`): memory given back is faulted in and zeroed again on the next run,
+/// and on this project's 2-vCPU VM a one-file update spent a third of its time there
+/// (docs/PERFORMANCE.md). The cost is keeping the last run's peak resident that long.
+fn keep_freed_memory_for(ms: i64) {
+    // `mi_option_purge_delay`, which the bindings do not name: the 16th option in both
+    // mimalloc 2 and 3 (`mimalloc.h`).
+    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: mi_option_set takes plain integers; it is called before any other thread
+    // exists, as it must be (it is not thread-safe).
+    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, ms as std::ffi::c_long) }
+}
+
 fn main() -> ExitCode {
     disable_transparent_huge_pages();
     use_mimalloc_for_tree_sitter();
     let cli = Cli::parse();
+    if let Command::Index(args) = &cli.command
+        && args.watch
+    {
+        // Before any other thread exists: the option is not set atomically.
+        keep_freed_memory_for(30_000);
+    }
     let result = match cli.command {
         Command::Symbols(args) => symbols::run(args),
         Command::Ast(args) => symbols::ast(args),
