@@ -11,7 +11,7 @@ which way first alternating, and waits for the watcher to settle (its idle flush
 
     scripts/fetch-corpus.sh --lang python
     scripts/bench-watch.py BINARY [--runs 20] [--files django/contrib/postgres/apps.py,...]
-                                  [--no-text]
+                                  [--no-text] [--pause 1.5] [--only handed|alone]
 
 Prints, per file and way, the minimum and median wall-clock time of the process and the
 median of the phase times the run reported.
@@ -56,6 +56,10 @@ def main():
     ap.add_argument("--files", default=FILES)
     ap.add_argument("--no-text", action="store_true",
                     help="the graph alone, without the full-text index")
+    ap.add_argument("--pause", type=float, default=1.5,
+                    help="seconds between rounds (the watcher flushes after 0.5 s idle)")
+    ap.add_argument("--only", choices=["handed", "alone"],
+                    help="run one way only (edits back to back with a short --pause)")
     args = ap.parse_args()
     extra = ["--no-text"] if args.no_text else []
     if not os.path.isdir(REPO):
@@ -85,7 +89,7 @@ def main():
             for run in range(args.runs + 1):
                 # Which way goes first alternates: the first process after the pause
                 # meets idle CPUs (a VM's vCPUs wake slowly), the second does not.
-                ways = ["handed", "alone"]
+                ways = [args.only] if args.only else ["handed", "alone"]
                 for way in ways if run % 2 else ways[::-1]:
                     with open(os.path.join(repos[way], rel), "a", encoding="utf-8") as f:
                         f.write(f"# edit {run}\n")
@@ -96,8 +100,8 @@ def main():
                         walls[way].append(wall)
                         for p in PHASES:
                             phases[way][p].append(report[p] * 1000)
-                time.sleep(1.5)
-            for way in ("alone", "handed"):
+                time.sleep(args.pause)
+            for way in [args.only] if args.only else ["alone", "handed"]:
                 print(json.dumps({
                     "file": rel,
                     "text": not args.no_text,
