@@ -169,6 +169,14 @@ fn apply(root: &Path, op: &Op, step: usize) -> bool {
     false
 }
 
+/// A source with a walk cache in `cache` and the test's short racy window.
+fn cached_source(root: &Path, cache: &Path) -> DirectorySource {
+    DirectorySource::new(root)
+        .unwrap()
+        .with_walk_cache(cache.to_path_buf())
+        .with_racy_window(WINDOW)
+}
+
 fn initial_tree(root: &Path) {
     write(&root.join("setup.py"), "def setup():\n    pass\n");
     write(&root.join("pkg/mod.py"), "def mod():\n    pass\n");
@@ -201,12 +209,7 @@ proptest! {
         initial_tree(&root);
         let cache_dir = tempfile::tempdir().unwrap();
         let cache = cache_dir.path().join("walk.bin");
-        let cached = |root: &Path| {
-            DirectorySource::new(root)
-                .unwrap()
-                .with_walk_cache(cache.clone())
-                .with_racy_window(WINDOW)
-        };
+        let cached = |root: &Path| cached_source(root, &cache);
         std::thread::sleep(WINDOW * 2);
         let mut first = cached(&root);
         prop_assert_eq!(walk(&mut first), walk(&mut DirectorySource::new(&root).unwrap()));
@@ -278,11 +281,7 @@ proptest! {
         initial_tree(&root);
         let cache_dir = tempfile::tempdir().unwrap();
         std::thread::sleep(WINDOW * 2);
-        let mut source = DirectorySource::new(&root)
-            .unwrap()
-            .with_walk_cache(cache_dir.path().join("walk.bin"))
-            .with_racy_window(WINDOW)
-            .remember();
+        let mut source = cached_source(&root, &cache_dir.path().join("walk.bin")).remember();
         prop_assert_eq!(walk(&mut source), walk(&mut DirectorySource::new(&root).unwrap()));
         for (step, op) in ops.iter().enumerate() {
             let before = entries(&root);
@@ -304,11 +303,7 @@ fn an_edit_in_place_is_looked_at_alone() {
     initial_tree(&root);
     let cache_dir = tempfile::tempdir().unwrap();
     std::thread::sleep(WINDOW * 2);
-    let mut source = DirectorySource::new(&root)
-        .unwrap()
-        .with_walk_cache(cache_dir.path().join("walk.bin"))
-        .with_racy_window(WINDOW)
-        .remember();
+    let mut source = cached_source(&root, &cache_dir.path().join("walk.bin")).remember();
     walk(&mut source);
     let edited = root.join("pkg/mod.py");
     let appended = |path: &Path| {

@@ -158,6 +158,39 @@ fn files_are_replaced_whole_and_survive_a_reopen() {
     assert!(text.file_hashes("other").unwrap().is_empty());
 }
 
+/// Four rounds of edits to project `p`: files added, edited, removed, added back (`None`
+/// removes).
+fn rounds() -> [Vec<(&'static str, Option<String>)>; 4] {
+    let (py, ts) = (PY.to_string(), TS.to_string());
+    [
+        vec![
+            ("net/parser.py", Some(py.clone())),
+            ("web/http.ts", Some(ts.clone())),
+        ],
+        vec![
+            (
+                "net/parser.py",
+                Some(py.replace("open_connection", "connect")),
+            ),
+            ("web/http.ts", None),
+        ],
+        vec![
+            ("web/http.ts", Some(ts.clone())),
+            ("web/other.ts", Some(ts)),
+        ],
+        vec![("net/parser.py", None)],
+    ]
+}
+
+fn apply(text: &TantivyText, changes: &[(&str, Option<String>)]) {
+    for (path, source) in changes {
+        match source {
+            Some(source) => index_file(text, path, source),
+            None => text.remove_file("p", path).unwrap(),
+        }
+    }
+}
+
 /// A long-lived writer keeps the file hashes in memory between commits; what it answers
 /// must be what the index holds, as read back by a fresh reader.
 #[test]
@@ -175,21 +208,9 @@ fn file_hashes_kept_by_a_writer_match_the_index() {
         v.sort();
         v
     };
-    let edited = PY.replace("open_connection", "connect");
-    let rounds: [&[(&str, Option<&str>)]; 4] = [
-        &[("net/parser.py", Some(PY)), ("web/http.ts", Some(TS))],
-        &[("net/parser.py", Some(&edited)), ("web/http.ts", None)],
-        &[("web/http.ts", Some(TS)), ("web/other.ts", Some(TS))],
-        &[("net/parser.py", None)],
-    ];
-    for (round, changes) in rounds.iter().enumerate() {
+    for (round, changes) in rounds().iter().enumerate() {
         let before = text.file_hashes("p").unwrap();
-        for (path, source) in changes.iter() {
-            match source {
-                Some(source) => index_file(&text, path, source),
-                None => text.remove_file("p", path).unwrap(),
-            }
-        }
+        apply(&text, changes);
         // Uncommitted changes do not count yet.
         assert_eq!(
             pairs(text.file_hashes("p").unwrap()),
@@ -215,23 +236,11 @@ fn a_long_lived_writer_answers_like_new_processes() {
     let watcher_dir = tempfile::tempdir().unwrap();
     let rounds_dir = tempfile::tempdir().unwrap();
     let watcher = TantivyText::open(watcher_dir.path()).unwrap().long_lived();
-    let edited = PY.replace("open_connection", "connect");
-    let rounds: [&[(&str, Option<&str>)]; 4] = [
-        &[("net/parser.py", Some(PY)), ("web/http.ts", Some(TS))],
-        &[("net/parser.py", Some(&edited)), ("web/http.ts", None)],
-        &[("web/http.ts", Some(TS)), ("web/other.ts", Some(TS))],
-        &[("net/parser.py", None)],
-    ];
     let queries = ["open connection", "connect", "parse", "http", "request"];
-    for (round, changes) in rounds.iter().enumerate() {
+    for (round, changes) in rounds().iter().enumerate() {
         let process = TantivyText::open(rounds_dir.path()).unwrap();
         for text in [&watcher, &process] {
-            for (path, source) in changes.iter() {
-                match source {
-                    Some(source) => index_file(text, path, source),
-                    None => text.remove_file("p", path).unwrap(),
-                }
-            }
+            apply(text, changes);
             text.commit("p").unwrap();
         }
         // The same documents; their order may differ where scores nearly tie: tantivy's
