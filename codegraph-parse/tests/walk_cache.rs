@@ -169,6 +169,31 @@ fn apply(root: &Path, op: &Op, step: usize) -> bool {
     false
 }
 
+/// [`initial_tree`] in a fresh temporary directory, its stamps aged past the racy
+/// window, with a walk cache file beside it (outside the root).
+struct Tree {
+    top: tempfile::TempDir,
+    root: PathBuf,
+    cache: PathBuf,
+}
+
+fn tree() -> Tree {
+    let top = tempfile::tempdir().unwrap();
+    let root = top.path().join("repo");
+    initial_tree(&root);
+    std::thread::sleep(WINDOW * 2);
+    Tree {
+        cache: top.path().join("walk.bin"),
+        root,
+        top,
+    }
+}
+
+/// What a full walk of `root` yields, the reference every other walk must equal.
+fn full(root: &Path) -> Vec<String> {
+    walk(&mut DirectorySource::new(root).unwrap())
+}
+
 /// A source with a walk cache in `cache` and the test's short racy window.
 fn cached_source(root: &Path, cache: &Path) -> DirectorySource {
     DirectorySource::new(root)
@@ -204,33 +229,27 @@ proptest! {
 
     #[test]
     fn cached_walks_equal_full_walks(ops in prop::collection::vec(op(), 1..7)) {
-        let top = tempfile::tempdir().unwrap();
-        let root = top.path().join("repo");
-        initial_tree(&root);
-        let cache_dir = tempfile::tempdir().unwrap();
-        let cache = cache_dir.path().join("walk.bin");
-        let cached = |root: &Path| cached_source(root, &cache);
-        std::thread::sleep(WINDOW * 2);
-        let mut first = cached(&root);
-        prop_assert_eq!(walk(&mut first), walk(&mut DirectorySource::new(&root).unwrap()));
+        let Tree { root, cache, .. } = &tree();
+        let cached = |root: &Path| cached_source(root, cache);
+        let mut first = cached(root);
+        prop_assert_eq!(walk(&mut first), full(root));
         prop_assert_eq!(first.last_walk(), Some(WalkKind::Full));
         let mut used_cache = 0;
         let mut rule_edits = 0;
         for (step, op) in ops.iter().enumerate() {
-            rule_edits += usize::from(apply(&root, op, step));
+            rule_edits += usize::from(apply(root, op, step));
             std::thread::sleep(WINDOW * 2);
-            let mut source = cached(&root);
+            let mut source = cached(root);
             let got = walk(&mut source);
-            let want = walk(&mut DirectorySource::new(&root).unwrap());
-            prop_assert_eq!(got, want, "after {:?}", op);
+            prop_assert_eq!(got, full(root), "after {:?}", op);
             if matches!(source.last_walk(), Some(WalkKind::Cached { .. })) {
                 used_cache += 1;
             }
         }
         // Unchanged since the last walk: nothing is listed again.
-        let mut again = cached(&root);
+        let mut again = cached(root);
         let got = walk(&mut again);
-        prop_assert_eq!(got, walk(&mut DirectorySource::new(&root).unwrap()));
+        prop_assert_eq!(got, full(root));
         prop_assert_eq!(again.last_walk(), Some(WalkKind::Cached { relisted: 0 }));
         // Edits of files and directories inside the tree are answered from the cache
         // (only edits of ignore files change that); the test would mean little
@@ -276,34 +295,25 @@ proptest! {
     /// the root, never the ignore files above it) yields what a full walk yields.
     #[test]
     fn walks_told_what_changed_equal_full_walks(ops in prop::collection::vec(op(), 1..7)) {
-        let top = tempfile::tempdir().unwrap();
-        let root = top.path().join("repo");
-        initial_tree(&root);
-        let cache_dir = tempfile::tempdir().unwrap();
-        std::thread::sleep(WINDOW * 2);
-        let mut source = cached_source(&root, &cache_dir.path().join("walk.bin")).remember();
-        prop_assert_eq!(walk(&mut source), walk(&mut DirectorySource::new(&root).unwrap()));
+        let Tree { root, cache, .. } = &tree();
+        let mut source = cached_source(root, cache).remember();
+        prop_assert_eq!(walk(&mut source), full(root));
         for (step, op) in ops.iter().enumerate() {
-            let before = entries(&root);
-            apply(&root, op, step);
-            let changed = touched(&before, &entries(&root));
+            let before = entries(root);
+            apply(root, op, step);
+            let changed = touched(&before, &entries(root));
             std::thread::sleep(WINDOW * 2);
             source.set_changed(changed.clone());
             let got = walk(&mut source);
-            let want = walk(&mut DirectorySource::new(&root).unwrap());
-            prop_assert_eq!(got, want, "after {:?} (changed: {:?})", op, changed);
+            prop_assert_eq!(got, full(root), "after {:?} (changed: {:?})", op, changed);
         }
     }
 }
 
 #[test]
 fn an_edit_in_place_is_looked_at_alone() {
-    let top = tempfile::tempdir().unwrap();
-    let root = top.path().join("repo");
-    initial_tree(&root);
-    let cache_dir = tempfile::tempdir().unwrap();
-    std::thread::sleep(WINDOW * 2);
-    let mut source = cached_source(&root, &cache_dir.path().join("walk.bin")).remember();
+    let Tree { top, root, cache } = tree();
+    let mut source = cached_source(&root, &cache).remember();
     walk(&mut source);
     let edited = root.join("pkg/mod.py");
     let appended = |path: &Path| {
@@ -316,7 +326,7 @@ fn an_edit_in_place_is_looked_at_alone() {
     write(&root.join("pkg/notes.txt"), "notes\n");
     source.set_changed(vec![edited.clone(), root.join("pkg/notes.txt")]);
     let got = walk(&mut source);
-    assert_eq!(got, walk(&mut DirectorySource::new(&root).unwrap()));
+    assert_eq!(got, full(&root));
     assert_eq!(source.last_walk(), Some(WalkKind::Changed { examined: 2 }));
     assert!(
         got.iter().any(|i| i.starts_with("file pkg/mod.py")),
@@ -326,7 +336,7 @@ fn an_edit_in_place_is_looked_at_alone() {
     // Told nothing: the usual walk, from the cache.
     appended(&edited);
     let got = walk(&mut source);
-    assert_eq!(got, walk(&mut DirectorySource::new(&root).unwrap()));
+    assert_eq!(got, full(&root));
     assert!(matches!(source.last_walk(), Some(WalkKind::Cached { .. })));
 
     // What events alone cannot settle goes to the usual walk too: a new file that may
@@ -377,11 +387,7 @@ fn an_edit_in_place_is_looked_at_alone() {
         std::thread::sleep(WINDOW * 2);
         source.set_changed(changed);
         let got = walk(&mut source);
-        assert_eq!(
-            got,
-            walk(&mut DirectorySource::new(&root).unwrap()),
-            "{what}"
-        );
+        assert_eq!(got, full(&root), "{what}");
         assert!(
             !matches!(source.last_walk(), Some(WalkKind::Changed { .. })),
             "{what}: {:?}",
@@ -396,7 +402,7 @@ fn a_damaged_or_foreign_cache_file_means_a_full_walk() {
     let root = top.path().join("repo");
     initial_tree(&root);
     let cache = top.path().join("walk.bin");
-    let want = walk(&mut DirectorySource::new(&root).unwrap());
+    let want = full(&root);
     for junk in [&b""[..], b"CGWALK01", &[0xff; 100]] {
         std::fs::write(&cache, junk).unwrap();
         let mut source = DirectorySource::new(&root)
