@@ -5,8 +5,8 @@
 //!         cargo bench --bench graph
 //!
 //! Without `CODEGRAPH_BENCH_REPO` it runs on the hand-written parse fixtures, which
-//! only checks that it works. `--test` (as `cargo bench -- --test` passes) runs it once
-//! on the fixtures with few samples. The repository is copied to a temporary directory
+//! only checks that it works. Unless `cargo bench` starts it, or with `--test` (as
+//! `cargo bench -- --test` passes), it runs once on the fixtures with few samples. The repository is copied to a temporary directory
 //! first, since the incremental step edits a file. Whole-process timings of the
 //! `codegraph` binary are taken by `scripts/bench-graph.sh`.
 
@@ -72,7 +72,10 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 fn main() {
-    let test_mode = std::env::args().any(|a| a == "--test");
+    // One quick pass unless `cargo bench` started it (it passes `--bench`), as criterion
+    // decides: `cargo bench -- --test` and `cargo test --benches` (CI) only check it works.
+    let args: Vec<String> = std::env::args().collect();
+    let test_mode = args.iter().any(|a| a == "--test") || !args.iter().any(|a| a == "--bench");
     let repo: PathBuf = match std::env::var_os("CODEGRAPH_BENCH_REPO") {
         Some(p) if !test_mode => p.into(),
         _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("codegraph-parse/tests/fixtures"),

@@ -55,8 +55,9 @@ fn args() -> Args {
         backends: Vec::new(),
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    // `cargo bench -- --test` (CI's smoke run) asks for a quick pass.
-    if argv.iter().any(|s| s == "--test") {
+    // A quick pass unless `cargo bench` started it (it passes `--bench`), as criterion
+    // decides: `cargo bench -- --test` and `cargo test --benches` (CI) only check it works.
+    if argv.iter().any(|s| s == "--test") || !argv.iter().any(|s| s == "--bench") {
         a.n = 2000;
         a.dim = 32;
         a.queries = 50;

@@ -25,6 +25,10 @@ pub enum Error {
     /// was done before stands, and is consistent.
     #[error("stopped on request")]
     Stopped,
+    /// Another process holds what this needs for itself (a store open for writing):
+    /// the same call may succeed once it lets go.
+    #[error("busy: {0}")]
+    Busy(String),
     #[error("{backend}: {message}")]
     Backend {
         backend: &'static str,

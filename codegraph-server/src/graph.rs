@@ -35,11 +35,6 @@ pub struct DbArgs {
 }
 
 impl DbArgs {
-    fn open(&self) -> anyhow::Result<RocksStore> {
-        RocksStore::open(&self.db)
-            .with_context(|| format!("cannot open store {}", self.db.display()))
-    }
-
     /// Opens an existing store for reading: never creates one, and takes no lock, so
     /// queries run while `codegraph index --watch` holds the store.
     pub fn open_existing(&self) -> anyhow::Result<RocksStore> {
@@ -133,11 +128,28 @@ pub fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
         .project
         .clone()
         .unwrap_or_else(|| default_project(&args.input.path));
-    // A watcher holding the store does the run itself, with everything already open.
-    if let Some(done) = crate::handoff::try_hand_off(&args, &project) {
-        return done;
-    }
-    let store = args.db.open()?;
+    let mut waited = false;
+    let store = loop {
+        // A watcher holding the store does the run itself, with everything already open.
+        if let Some(done) = crate::handoff::try_hand_off(&args, &project) {
+            return done;
+        }
+        match RocksStore::open(&args.db.db) {
+            // Another writer: wait for it as cargo waits for its build directory, and
+            // ask again for a watcher (one may be starting, its socket not yet there).
+            Err(codegraph_core::Error::Busy(who)) => {
+                if !waited {
+                    eprintln!("codegraph: waiting: {who}");
+                    waited = true;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            opened => {
+                break opened
+                    .with_context(|| format!("cannot open store {}", args.db.db.display()))?;
+            }
+        }
+    };
     let embedder = if args.no_embed {
         None
     } else {
@@ -546,9 +558,8 @@ fn watch(indexer: &mut Indexer) -> anyhow::Result<ExitCode> {
             .watch(&barrier_dir, RecursiveMode::NonRecursive)
             .with_context(|| format!("cannot watch {}", barrier_dir.display()))?;
     }
-    // Armed before the first run, so an edit made while it runs is not missed.
-    let first = indexer.run(args.force, !args.quiet)?;
-    first.print(args.json, args.quiet);
+    // Listening before the first run: a `codegraph index` arriving meanwhile waits in
+    // the queue for its turn instead of finding the store locked.
     let listening = match crate::handoff::Listener::start(&args.db.db, tx) {
         Ok(l) => Some(l),
         Err(e) => {
@@ -558,6 +569,9 @@ fn watch(indexer: &mut Indexer) -> anyhow::Result<ExitCode> {
             None
         }
     };
+    // Armed before the first run, so an edit made while it runs is not missed.
+    let first = indexer.run(args.force, !args.quiet)?;
+    first.print(args.json, args.quiet);
     eprintln!("codegraph: watching {} (Ctrl-C to stop)", root.display());
     // The memtables are flushed once the store has been left alone this long: until
     // then a reader opening it replays the log (a few ms for a one-file update).

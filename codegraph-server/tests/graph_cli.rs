@@ -408,3 +408,90 @@ fn watch_applies_edits_as_they_happen() {
     let callers = query(&db, &["--project", "demo", "callers", "app.core.helper"]);
     assert!(callers.contains("app.more.more"), "{callers}");
 }
+
+/// A `codegraph index` finding the store held by another writer says who holds it and
+/// waits for it instead of failing.
+#[test]
+fn a_store_held_by_another_writer_is_waited_for() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (src, db) = (dir.path().join("src"), dir.path().join("db"));
+    project(&src);
+    index(&src, &db);
+    // This test process is the other writer.
+    let held = codegraph_store::RocksStore::open(&db).unwrap();
+    write(&src, "app/extra.py", "def extra():\n    return 1\n");
+    let mut child = codegraph()
+        .arg("index")
+        .arg(&src)
+        .arg("--db")
+        .arg(&db)
+        .args(["--project", "demo", "--json", "-q"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut said)
+        .unwrap();
+    assert!(said.contains("waiting"), "{said}");
+    assert!(
+        said.contains(&format!(
+            "open for writing by process {}",
+            std::process::id()
+        )),
+        "{said}"
+    );
+    drop(held);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(report["parsed"], 1, "{report}");
+}
+
+/// A `codegraph index` arriving while a watcher makes its first run (which can take
+/// minutes on a large tree) waits for its turn and is then answered by the watcher.
+#[test]
+fn a_run_arriving_during_a_watchers_first_run_waits_for_it() {
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (src, db) = (dir.path().join("src"), dir.path().join("db"));
+    big_project(&src);
+    let mut watcher = codegraph()
+        .arg("index")
+        .arg(&src)
+        .arg("--db")
+        .arg(&db)
+        .args(["--project", "big", "-q", "--watch"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Once the store exists the watcher holds it and is in its first run (1,500 files).
+    let start = std::time::Instant::now();
+    while !db.join("CURRENT").exists() {
+        assert!(
+            start.elapsed().as_secs() < 60,
+            "the watcher never opened the store"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let report = index_named(&src, &db, "big");
+    watcher.kill().unwrap();
+    watcher.wait().unwrap();
+    assert_eq!(report["source_error"], serde_json::Value::Null, "{report}");
+    assert_eq!(
+        report["parsed"].as_u64().unwrap() + report["unchanged"].as_u64().unwrap(),
+        1500,
+        "{report}"
+    );
+    run(codegraph()
+        .arg("check")
+        .arg("--db")
+        .arg(&db)
+        .args(["--project", "big"]));
+}

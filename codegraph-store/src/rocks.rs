@@ -86,6 +86,52 @@ fn db_err(path: &Path, e: rocksdb::Error) -> Error {
     }
 }
 
+/// Tells a store that another writer holds ([`Error::Busy`]) from other failures to open.
+fn open_err(path: &Path, e: rocksdb::Error) -> Error {
+    // RocksDB's wording for its `LOCK` file: it takes an fcntl lock on it for as long as
+    // a writer has the store open, and tracks its own opens by file name.
+    let message = e.to_string();
+    if message.contains("lock hold by current process") {
+        return Error::Busy(format!(
+            "{} is already open for writing in this process",
+            path.display()
+        ));
+    }
+    if message.contains("While lock file") && message.contains("temporarily unavailable") {
+        let who = match lock_holder(path) {
+            Some(pid) => format!("process {pid}"),
+            None => "another process".to_string(),
+        };
+        return Error::Busy(format!("{} is open for writing by {who}", path.display()));
+    }
+    db_err(path, e)
+}
+
+/// The process holding the write lock on the store in `path`, if one does.
+///
+/// Only for after RocksDB reported the lock taken by another process: fcntl locks belong
+/// to a process and closing any descriptor of the file drops them all, so this must not
+/// run while this process holds the lock (it cannot then: its own attempt succeeded).
+#[cfg(unix)]
+fn lock_holder(path: &Path) -> Option<libc::pid_t> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::open(path.join("LOCK")).ok()?;
+    // SAFETY: a zeroed `flock` is a valid value (plain integers).
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = libc::F_WRLCK as libc::c_short;
+    lock.l_whence = libc::SEEK_SET as libc::c_short;
+    // SAFETY: the descriptor is open for the whole call and `lock` is a valid `flock`
+    // that F_GETLK fills in.
+    let r = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETLK, &mut lock) };
+    (r == 0 && lock.l_type != libc::F_UNLCK as libc::c_short && lock.l_pid > 0)
+        .then_some(lock.l_pid)
+}
+
+#[cfg(not(unix))]
+fn lock_holder(_path: &Path) -> Option<u32> {
+    None
+}
+
 fn cf_options(name: &str) -> Options {
     let mut opts = Options::default();
     opts.set_compression_type(DBCompressionType::Lz4);
@@ -215,7 +261,7 @@ impl RocksStore {
                 .map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name)));
             DB::open_cf_descriptors(&opts, &path, descriptors)
         }
-        .map_err(|e| db_err(&path, e))?;
+        .map_err(|e| open_err(&path, e))?;
         let store = RocksStore {
             db,
             path,

@@ -22,6 +22,8 @@
 
 #[cfg(feature = "candle")]
 mod bert;
+#[cfg(feature = "tantivy")]
+mod commit_sync;
 pub mod documents;
 #[cfg(feature = "candle")]
 pub mod embed;

@@ -26,7 +26,6 @@ use std::sync::{Arc, Mutex};
 
 use codegraph_core::{Error, NodeId, Result, ScoredNode, TextDocument, TextIndex, TextQuery};
 use tantivy::collector::{DocSetCollector, TopDocs};
-use tantivy::directory::MmapDirectory;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery, TermSetQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
@@ -35,6 +34,7 @@ use tantivy::schema::{
 use tantivy::tokenizer::{TextAnalyzer, Token, TokenStream, Tokenizer};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
+use crate::commit_sync::CommitSync;
 use crate::project_dir;
 use crate::tokenize::{CodeToken, code_tokens};
 
@@ -241,7 +241,7 @@ impl ProjectText {
     fn open(dir: &Path) -> Result<ProjectText> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let (schema, fields) = schema();
-        let directory = MmapDirectory::open(dir).map_err(|e| err("open", e))?;
+        let directory = CommitSync::open(dir).map_err(|e| err("open", e))?;
         let index = Index::open_or_create(directory, schema.clone())
             .map_err(|e| err(&format!("{}", dir.display()), e))?;
         if index.schema() != schema {
