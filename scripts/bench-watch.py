@@ -74,15 +74,19 @@ def main():
         for way in ("alone", "handed"):
             shutil.copytree(REPO, repos[way], symlinks=True)
             index(args.binary, repos[way], dbs[way], extra)
+        log = open(os.path.join(work, "watcher.log"), "wb")
         watcher = subprocess.Popen(
             [args.binary, "index", repos["handed"], "--db", dbs["handed"], "--project",
              "django", "-q", "--watch", *extra],
-            stderr=subprocess.DEVNULL,
+            stderr=log,
         )
-        while not os.path.exists(os.path.join(dbs["handed"], "watch.sock")):
+        # The socket exists before the watcher's first run; an edit made during that
+        # run is that run's, and the handed-over run after it would parse nothing.
+        # The watcher says "watching" once its first run is done.
+        while b"codegraph: watching" not in open(log.name, "rb").read():
             if watcher.poll() is not None:
                 sys.exit("the watcher stopped")
-            time.sleep(0.1)
+            time.sleep(0.05)
         for rel in args.files.split(","):
             walls = {"handed": [], "alone": []}
             phases = {"handed": {p: [] for p in PHASES}, "alone": {p: [] for p in PHASES}}
