@@ -109,6 +109,12 @@ pub struct ProjectMeta {
     /// Set while an indexing run is writing; a run that finds it set knows the previous
     /// one was interrupted and resolves every file again.
     pub dirty: bool,
+    /// The language most of the project's files were in after the last run. The next
+    /// run compiles its query as soon as it reads this, before it reads the file
+    /// records: compiling is the largest single cost of a one-file update in a new
+    /// process. Absent in stores written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub main_language: Option<Language>,
 }
 
 /// Which way to follow edges from a node.
@@ -283,4 +289,30 @@ pub fn load_by_writes<S: GraphStore + ?Sized>(
         store.write_resolution(project, path, resolution)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Stores keep project metadata as JSON: one written before `main_language` existed
+    /// still reads, and the field is left out when there is none to say.
+    #[test]
+    fn project_metadata_reads_across_versions() {
+        let old: ProjectMeta =
+            serde_json::from_str(r#"{"name":"p","source":null,"dirty":false}"#).unwrap();
+        assert_eq!(old.main_language, None);
+        assert!(
+            !serde_json::to_string(&old)
+                .unwrap()
+                .contains("main_language")
+        );
+        let new = ProjectMeta {
+            main_language: Some(Language::Python),
+            ..old
+        };
+        let json = serde_json::to_string(&new).unwrap();
+        assert!(json.contains(r#""main_language":"python""#), "{json}");
+        assert_eq!(serde_json::from_str::<ProjectMeta>(&json).unwrap(), new);
+    }
 }

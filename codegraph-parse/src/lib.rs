@@ -29,7 +29,7 @@ use codegraph_core::{Error, Language, ParsedFile, ParserRegistry, Result};
 pub use extract::{ExtractError, ExtractOptions};
 pub use pipeline::{
     FileOutcome, KnownFile, KnownFiles, Pipeline, PipelineStats, RACY_WINDOW, stamp_of,
-    trusted_stamp,
+    trusted_stamp, warm_up,
 };
 
 /// The tree-sitter [`ParserRegistry`] for every supported language.

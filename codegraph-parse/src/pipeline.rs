@@ -136,6 +136,27 @@ pub struct Pipeline {
     warm: Vec<Language>,
 }
 
+/// Starts compiling the queries that extraction with `options` uses for `languages`,
+/// on a thread of its own, and returns at once. Compiling a language's query takes
+/// tens of milliseconds (tree-sitter analyses every pattern against the grammar's parse
+/// table), which a process that will parse one changed file can spend while it opens
+/// its store instead of after its walk. Compiled queries are process-wide: a run that
+/// needs one still being compiled waits for it, and one that needs none does not.
+pub fn warm_up(languages: &[Language], options: &ExtractOptions) {
+    if languages.is_empty() {
+        return;
+    }
+    let (languages, references, docs) = (languages.to_vec(), options.references, options.docs);
+    // Detached: a run that finds nothing to parse must not wait for the compile.
+    let _ = std::thread::Builder::new()
+        .name("codegraph-warm".into())
+        .spawn(move || {
+            for language in languages {
+                crate::queries::query(language, references, docs);
+            }
+        });
+}
+
 impl Pipeline {
     /// A pipeline with the given filter, on all available cores.
     pub fn new(filter: Filter, options: ExtractOptions) -> Pipeline {
@@ -177,6 +198,13 @@ impl Pipeline {
         self
     }
 
+    /// [`warm_up`] with this pipeline's extraction options, for a caller that knows
+    /// what it will parse before it calls [`Pipeline::run`] and has other work to do
+    /// first.
+    pub fn warm_up(&self, languages: &[Language]) {
+        warm_up(languages, &self.options);
+    }
+
     /// Worker threads to parse with (at least one).
     pub fn threads(mut self, threads: usize) -> Pipeline {
         self.threads = threads.max(1);
@@ -198,22 +226,7 @@ impl Pipeline {
         on_outcome: &(dyn Fn(FileOutcome) + Sync),
     ) -> Result<Duration, SourceError> {
         let started = Instant::now();
-        if !self.warm.is_empty() {
-            let (languages, references, docs) = (
-                self.warm.clone(),
-                self.options.references,
-                self.options.docs,
-            );
-            // Detached: the compiled queries are process-wide, and a run that finds
-            // nothing to parse must not wait for them.
-            let _ = std::thread::Builder::new()
-                .name("codegraph-warm".into())
-                .spawn(move || {
-                    for language in languages {
-                        crate::queries::query(language, references, docs);
-                    }
-                });
-        }
+        self.warm_up(&self.warm);
         let (tx, rx) = crossbeam_channel::bounded::<SourceItem>(self.queue);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.threads)

@@ -150,6 +150,12 @@ pub fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
             }
         }
     };
+    // The query of the project's main language compiles while the full-text index
+    // opens and the file records are read: for a one-file update it is the largest
+    // single cost of the process (see docs/PERFORMANCE.md).
+    if let Ok(Some(meta)) = store.project(&project) {
+        codegraph_parse::warm_up(meta.main_language.as_slice(), &extract_options());
+    }
     let embedder = if args.no_embed {
         None
     } else {
@@ -171,6 +177,11 @@ pub fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
         return Ok(ran.print(args.json, args.quiet));
     }
     watch(&mut indexer)
+}
+
+/// How `index` extracts: the same for the run and for compiling its query early.
+fn extract_options() -> ExtractOptions {
+    ExtractOptions::default()
 }
 
 /// Where `index` keeps a project's walk cache: beside the store, one file per project.
@@ -291,7 +302,7 @@ impl Indexer<'_> {
             }
         };
         let described = source.describe();
-        let mut pipeline = Pipeline::new(filter, ExtractOptions::default());
+        let mut pipeline = Pipeline::new(filter, extract_options());
         if let Some(threads) = args.input.threads {
             pipeline = pipeline.threads(threads);
         }

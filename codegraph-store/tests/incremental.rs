@@ -350,6 +350,11 @@ proptest! {
                 let diff: Vec<String> = diff_lines(&want, &got);
                 prop_assert!(false, "step {step} ({e:?}) differs from a clean rebuild:\n{}", diff.join("\n"));
             }
+            prop_assert_eq!(
+                main_language(&live),
+                main_language(&clean),
+                "step {} ({:?}): another main language than a clean rebuild", step, e
+            );
             let kept = index_files_with(&resident, "p", &as_files(&files), &cache);
             prop_assert!(!kept.full);
             // The same work: the file records it kept match the store's.
@@ -363,8 +368,47 @@ proptest! {
                 let diff: Vec<String> = diff_lines(&want, &got);
                 prop_assert!(false, "step {step} ({e:?}) with a resolve cache differs from a clean rebuild:\n{}", diff.join("\n"));
             }
+            prop_assert_eq!(main_language(&resident), main_language(&clean));
         }
     }
+}
+
+fn main_language(store: &MemoryStore) -> Option<codegraph_core::Language> {
+    use codegraph_core::GraphStore;
+    store.project("p").unwrap().and_then(|m| m.main_language)
+}
+
+/// The metadata names the language most files are in, so that the next process can
+/// compile its query before it reads anything else. A store written before the field
+/// existed gets it on its next run, even one that changes nothing.
+#[test]
+fn the_main_language_is_recorded_and_follows_the_files() {
+    use codegraph_core::{GraphStore, Language};
+    let store = MemoryStore::new();
+    let py = [
+        ("a.py", "def f():\n    pass\n"),
+        ("b.py", "def g():\n    pass\n"),
+    ];
+    index_files(&store, "p", &py);
+    assert_eq!(main_language(&store), Some(Language::Python));
+    // Three Go files outnumber the two Python ones.
+    let mut files = py.to_vec();
+    files.extend([
+        ("s1.go", "package s\n"),
+        ("s2.go", "package s\n"),
+        ("s3.go", "package s\n"),
+    ]);
+    index_files(&store, "p", &files);
+    assert_eq!(main_language(&store), Some(Language::Go));
+    let mut meta = store.project("p").unwrap().unwrap();
+    meta.main_language = None;
+    store.set_project(&meta).unwrap();
+    let report = index_files(&store, "p", &files);
+    assert_eq!(report.parsed, 0);
+    assert_eq!(main_language(&store), Some(Language::Go));
+    // Deleting two Go files hands the majority back.
+    index_files(&store, "p", &files[..3]);
+    assert_eq!(main_language(&store), Some(Language::Python));
 }
 
 fn diff_lines(want: &str, got: &str) -> Vec<String> {

@@ -105,6 +105,7 @@ fn contract(store: &dyn GraphStore) {
             name: "p".into(),
             source: Some("test".into()),
             dirty: false,
+            main_language: Some(codegraph_core::Language::Python),
         })
         .unwrap();
     assert_eq!(store.projects().unwrap(), ["p"]);
