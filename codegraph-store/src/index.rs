@@ -625,23 +625,23 @@ fn project_meta(project: &str, options: &IndexOptions, dirty: bool) -> ProjectMe
 }
 
 /// The language most of the project's files are in once this run's changes count (ties
-/// go to the greater [`Language`]): the files it held, less those removed, plus those
-/// added. A path keeps its language, so changed files count as before.
+/// go to the greater [`Language`]): every file parsed, with the language it has now
+/// (detection may read a file's first line), and the files held before that were
+/// neither parsed again nor removed.
 fn main_language_after(
     old: &HashMap<String, FileRecord>,
     parsed: &[ParsedFile],
     removed: &BTreeSet<&str>,
 ) -> Option<Language> {
+    let reparsed: BTreeSet<&str> = parsed.iter().map(|p| p.path.as_str()).collect();
     let mut counts: HashMap<Language, usize> = HashMap::new();
     for f in old.values() {
-        if !removed.contains(f.path.as_str()) {
+        if !removed.contains(f.path.as_str()) && !reparsed.contains(f.path.as_str()) {
             *counts.entry(f.language).or_default() += 1;
         }
     }
     for p in parsed {
-        if !old.contains_key(&p.path) {
-            *counts.entry(p.language).or_default() += 1;
-        }
+        *counts.entry(p.language).or_default() += 1;
     }
     counts
         .into_iter()

@@ -409,6 +409,21 @@ fn the_main_language_is_recorded_and_follows_the_files() {
     // Deleting two Go files hands the majority back.
     index_files(&store, "p", &files[..3]);
     assert_eq!(main_language(&store), Some(Language::Python));
+    // Scripts are known by their first line, which an edit may change: a file parsed
+    // again counts with the language it has now.
+    let mut scripts = files[..3].to_vec();
+    scripts.extend([
+        ("tool1", "#!/usr/bin/env python3\nprint(1)\n"),
+        ("tool2", "#!/usr/bin/env python3\nprint(2)\n"),
+        ("tool3", "#!/usr/bin/env python3\nprint(3)\n"),
+    ]);
+    index_files(&store, "p", &scripts);
+    assert_eq!(main_language(&store), Some(Language::Python));
+    for (i, (path, _)) in scripts.clone().into_iter().enumerate().skip(3) {
+        scripts[i] = (path, "#!/usr/bin/env node\nconsole.log(1);\n");
+    }
+    index_files(&store, "p", &scripts);
+    assert_eq!(main_language(&store), Some(Language::JavaScript));
 }
 
 fn diff_lines(want: &str, got: &str) -> Vec<String> {
