@@ -1,5 +1,5 @@
 //! Index a directory into a store, ask who calls a function, then change a file and
-//! update the graph incrementally, all through the library API.
+//! update the graph incrementally, all through the engine's API (`codegraph::Db`).
 //!
 //!     cargo run --release --example callers -- path/to/repo [SYMBOL]
 //!
@@ -8,26 +8,16 @@
 
 use std::path::{Path, PathBuf};
 
-use codegraph::core::Direction;
-use codegraph::parse::filter::{Filter, FilterConfig};
-use codegraph::parse::source::DirectorySource;
-use codegraph::parse::{ExtractOptions, Pipeline};
-use codegraph::store::query;
-use codegraph::store::{IndexOptions, IndexProgress, RocksStore, index};
+use codegraph::{Cancel, Db, DbOptions, IndexConfig, Input, Progress};
 
-fn index_dir(store: &RocksStore, dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
-    let mut source = DirectorySource::new(dir)?;
-    let pipeline = Pipeline::new(
-        Filter::new(FilterConfig::default())?,
-        ExtractOptions::default(),
-    );
-    let report = index(
-        store,
+fn index_dir(db: &Db, dir: &Path) -> codegraph::Result<()> {
+    let input = Input::directory(dir);
+    let report = db.index(
         "demo",
-        &mut source,
-        pipeline,
-        &IndexOptions::default(),
-        &IndexProgress::default(),
+        input,
+        &IndexConfig::default(),
+        &Progress::default(),
+        &Cancel::new(),
     )?;
     println!(
         "indexed: {} parsed, {} unchanged, {} removed, {} resolved, {} edges, {:.3} s",
@@ -36,18 +26,18 @@ fn index_dir(store: &RocksStore, dir: &Path) -> Result<(), Box<dyn std::error::E
         report.removed,
         report.resolved,
         report.edges_written,
-        report.total_time.as_secs_f64()
+        report.seconds
     );
     Ok(())
 }
 
-fn print_callers(store: &RocksStore, symbol: &str) -> Result<(), Box<dyn std::error::Error>> {
-    for node in query::lookup(store, "demo", symbol)? {
+fn print_callers(db: &Db, symbol: &str) -> codegraph::Result<()> {
+    for node in db.lookup("demo", symbol)? {
         println!(
             "callers of {} ({}:{}):",
             node.qualified_name, node.path, node.span.start_line
         );
-        for caller in query::calls(store, "demo", node.id, Direction::Incoming)? {
+        for caller in db.callers("demo", node.id)? {
             println!(
                 "  {}:{}  {}  [{}]",
                 caller.site_path.unwrap_or_default(),
@@ -84,9 +74,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             (dir, "shop.prices.total".to_string(), true)
         }
     };
-    let store = RocksStore::open(demo.path().join("db"))?;
-    index_dir(&store, &dir)?;
-    print_callers(&store, &symbol)?;
+    let db = Db::open(demo.path().join("db"), DbOptions::default())?;
+    index_dir(&db, &dir)?;
+    print_callers(&db, &symbol)?;
 
     if is_demo {
         // A second caller appears; only the changed file is parsed again.
@@ -94,8 +84,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             dir.join("shop/report.py"),
             "from shop.prices import total\n\ndef daily(carts):\n    return [total(c.items) for c in carts]\n",
         )?;
-        index_dir(&store, &dir)?;
-        print_callers(&store, &symbol)?;
+        index_dir(&db, &dir)?;
+        print_callers(&db, &symbol)?;
     }
     Ok(())
 }

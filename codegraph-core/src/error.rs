@@ -27,8 +27,13 @@ pub enum Error {
     Stopped,
     /// Another process holds what this needs for itself (a store open for writing):
     /// the same call may succeed once it lets go.
-    #[error("busy: {0}")]
-    Busy(String),
+    #[error("busy: {message}")]
+    Busy {
+        /// What is held, and by whom, in words.
+        message: String,
+        /// The process holding it, when the platform tells.
+        pid: Option<u32>,
+    },
     #[error("{backend}: {message}")]
     Backend {
         backend: &'static str,

@@ -16,11 +16,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use xxhash_rust::xxh3::Xxh3;
 
-use crate::model::NodeKind;
-
-/// A stable 64-bit node id, written as 16 lowercase hex digits.
+/// A stable 64-bit node id, written as 16 lowercase hex digits. [`NodeId::new`]
+/// (beside [`NodeKind`](crate::NodeKind), which it hashes) computes one.
 ///
 /// Serialised as a hex string rather than a JSON number because JavaScript and many
 /// JSON tools lose precision above 2^53.
@@ -40,21 +38,6 @@ use crate::model::NodeKind;
 pub struct NodeId(pub u64);
 
 impl NodeId {
-    /// The id of a definition.
-    pub fn new(path: &str, qualified_name: &str, kind: NodeKind, disambiguator: &str) -> NodeId {
-        let mut hasher = Xxh3::new();
-        for part in [path, qualified_name, kind.as_str(), disambiguator] {
-            hasher.update(&(part.len() as u64).to_le_bytes());
-            hasher.update(part.as_bytes());
-        }
-        NodeId(hasher.digest())
-    }
-
-    /// The id of a file's own node.
-    pub fn for_file(path: &str) -> NodeId {
-        NodeId::new(path, path, NodeKind::File, "")
-    }
-
     /// Big-endian bytes, for keys that sort like the number.
     pub fn to_be_bytes(self) -> [u8; 8] {
         self.0.to_be_bytes()
@@ -113,6 +96,7 @@ impl<'de> Deserialize<'de> for NodeId {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::NodeKind;
     use proptest::prelude::*;
 
     #[test]

@@ -17,6 +17,7 @@
 //! derives serde (for JSON at the edges) and rkyv (for zero-copy reads in stores).
 
 mod cache;
+mod cancel;
 mod embed;
 mod error;
 mod id;
@@ -27,18 +28,19 @@ mod text;
 mod vector;
 
 pub use cache::{CacheStats, CacheTier};
+pub use cancel::Cancel;
 pub use embed::Embedder;
 pub use error::{Error, Result};
 pub use id::{ArchivedNodeId, NodeId};
 pub use model::{
     ArchivedEdge, ArchivedNode, ArchivedParsedFile, ArchivedReference, ArchivedSpan, Edge,
-    EdgeKind, Language, Node, NodeKind, ParsedFile, Reference, ReferenceKind, Resolution,
-    SkipReason, SkippedFile, Span, Visibility,
+    EdgeKind, FileStamp, Language, Node, NodeKind, ParsedFile, Reference, ReferenceKind,
+    Resolution, SkipReason, SkippedFile, Span, Visibility,
 };
 pub use parser::ParserRegistry;
 pub use store::{
-    ArchivedFileRecord, ArchivedFileResolution, Direction, FileRecord, FileResolution, FileStamp,
-    FileUpdate, GraphStore, ProjectMeta, load_by_writes,
+    ArchivedFileRecord, ArchivedFileResolution, Direction, FileRecord, FileResolution, FileUpdate,
+    GraphStore, ProjectMeta, load_by_writes,
 };
 pub use text::{ScoredNode, TextDocument, TextIndex, TextQuery};
 pub use vector::VectorIndex;

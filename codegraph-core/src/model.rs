@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use xxhash_rust::xxh3::Xxh3;
+
 use crate::id::NodeId;
 
 /// Declares a fieldless enum with a stable snake_case string form shared by
@@ -496,6 +498,55 @@ pub struct SkippedFile {
     pub reason: SkipReason,
 }
 
+impl NodeId {
+    /// The id of a definition.
+    pub fn new(path: &str, qualified_name: &str, kind: NodeKind, disambiguator: &str) -> NodeId {
+        let mut hasher = Xxh3::new();
+        for part in [path, qualified_name, kind.as_str(), disambiguator] {
+            hasher.update(&(part.len() as u64).to_le_bytes());
+            hasher.update(part.as_bytes());
+        }
+        NodeId(hasher.digest())
+    }
+
+    /// The id of a file's own node.
+    pub fn for_file(path: &str) -> NodeId {
+        NodeId::new(path, path, NodeKind::File, "")
+    }
+}
+
+/// What the file system said about a file when its bytes were read. When a later run
+/// finds the same stamp it trusts that the content did not change and neither reads nor
+/// hashes the file (the way git trusts its index). A stamp is only recorded once the
+/// file's times are safely in the past, so an edit in the same clock tick as the read is
+/// never mistaken for no edit.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    rkyv::Archive,
+    rkyv::Serialize,
+    rkyv::Deserialize,
+)]
+#[rkyv(derive(Debug))]
+pub struct FileStamp {
+    pub size: u64,
+    /// Modification time, nanoseconds since the Unix epoch.
+    pub mtime_ns: i64,
+    /// Status-change time where the platform has one (0 otherwise): unlike the
+    /// modification time, no tool can set it back, so `cp -p` or `touch -d` cannot
+    /// hide an edit.
+    pub ctime_ns: i64,
+    /// The inode number where the platform has one (0 otherwise): editors that save
+    /// by renaming a new file over the old one change it.
+    pub inode: u64,
+}
+
 /// Everything extracted from one source file.
 #[derive(
     Clone,
@@ -519,7 +570,7 @@ pub struct ParsedFile {
     /// The file's stamp when it was read from disk, when it can be trusted; stores
     /// keep it so that the next run need not read the file at all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stamp: Option<crate::store::FileStamp>,
+    pub stamp: Option<FileStamp>,
     pub lines: u32,
     /// Whether tree-sitter had to recover from syntax errors. The nodes are whatever it
     /// recovered.

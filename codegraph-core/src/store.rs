@@ -4,39 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Result;
 use crate::id::NodeId;
-use crate::model::{Edge, EdgeKind, Language, Node, Reference};
-
-/// What the file system said about a file when its bytes were read. When a later run
-/// finds the same stamp it trusts that the content did not change and neither reads nor
-/// hashes the file (the way git trusts its index). A stamp is only recorded once the
-/// file's times are safely in the past, so an edit in the same clock tick as the read is
-/// never mistaken for no edit.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    rkyv::Archive,
-    rkyv::Serialize,
-    rkyv::Deserialize,
-)]
-#[rkyv(derive(Debug))]
-pub struct FileStamp {
-    pub size: u64,
-    /// Modification time, nanoseconds since the Unix epoch.
-    pub mtime_ns: i64,
-    /// Status-change time where the platform has one (0 otherwise): unlike the
-    /// modification time, no tool can set it back, so `cp -p` or `touch -d` cannot
-    /// hide an edit.
-    pub ctime_ns: i64,
-    /// The inode number where the platform has one (0 otherwise): editors that save
-    /// by renaming a new file over the old one change it.
-    pub inode: u64,
-}
+use crate::model::{Edge, EdgeKind, FileStamp, Language, Node, Reference};
 
 /// What a store remembers about one file, so re-indexing can skip it when unchanged.
 #[derive(

@@ -17,7 +17,7 @@ use codegraph_core::{
 };
 use tree_sitter::{Parser, QueryCursor, StreamingIterator, Tree};
 
-use crate::lang::{self, CommentSpan, Rules};
+use crate::lang::{self, CommentSpan, ImportBinding, Rules};
 use crate::queries::{self, CompiledQuery, Role};
 use crate::text::{collapse_whitespace, declared_type, lossy, normalize_type_name, truncate_chars};
 
@@ -307,14 +307,6 @@ struct Captures<'t> {
 enum Container {
     Def(usize),
     Scope(usize),
-}
-
-/// One import binding as a language's rules expand it from an import statement.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImportBinding {
-    pub qualifier: Option<String>,
-    pub name: String,
-    pub alias: Option<String>,
 }
 
 struct Extraction<'a, 't> {

@@ -27,10 +27,8 @@ mod text;
 use codegraph_core::{Error, Language, ParsedFile, ParserRegistry, Result};
 
 pub use extract::{ExtractError, ExtractOptions};
-pub use pipeline::{
-    FileOutcome, KnownFile, KnownFiles, Pipeline, PipelineStats, RACY_WINDOW, stamp_of,
-    trusted_stamp, warm_up,
-};
+pub use pipeline::{FileOutcome, KnownFile, KnownFiles, Pipeline, PipelineStats, warm_up};
+pub use source::{RACY_WINDOW, stamp_of, trusted_stamp};
 
 /// The tree-sitter [`ParserRegistry`] for every supported language.
 #[derive(Clone, Debug, Default)]

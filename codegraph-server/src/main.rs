@@ -4,14 +4,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod graph;
-mod handoff;
-mod input;
-mod progress;
-mod search;
+mod cli;
+mod options;
+#[cfg(feature = "serve")]
 mod serve;
-mod symbols;
-mod tags;
+
+use cli::{graph, index, search, symbols};
 
 /// Code intelligence for real codebases: definitions, references and their graph.
 #[derive(Debug, Parser)]
@@ -28,7 +26,7 @@ enum Command {
     /// Print a file's syntax tree (for writing and debugging query files).
     Ast(symbols::AstArgs),
     /// Build or update the code graph of a directory, git revision or archive.
-    Index(graph::IndexArgs),
+    Index(cli::run::IndexArgs),
     /// Ask the graph: find, callers, callees, impact, path, outline, neighbours.
     Query(graph::QueryArgs),
     /// Write a project's whole graph as JSON lines.
@@ -40,6 +38,7 @@ enum Command {
     /// Search definitions by text (BM25), meaning (embeddings) or both.
     Search(search::SearchArgs),
     /// Run the HTTP server: analysis jobs, search and graph APIs, metrics.
+    #[cfg(feature = "serve")]
     Serve(serve::config::ServeArgs),
 }
 
@@ -119,12 +118,13 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Symbols(args) => symbols::run(args),
         Command::Ast(args) => symbols::ast(args),
-        Command::Index(args) => graph::index(args),
+        Command::Index(args) => index::index(args),
         Command::Query(args) => graph::query(args),
         Command::Export(args) => graph::export(args),
         Command::Projects(args) => graph::projects(args),
         Command::Check(args) => graph::check(args),
         Command::Search(args) => search::search(args),
+        #[cfg(feature = "serve")]
         Command::Serve(args) => serve::serve(args),
     };
     match result {

@@ -421,7 +421,7 @@ fn a_store_held_by_another_writer_is_waited_for() {
     project(&src);
     index(&src, &db);
     // This test process is the other writer.
-    let held = codegraph_store::RocksStore::open(&db).unwrap();
+    let held = codegraph::store::RocksStore::open(&db).unwrap();
     write(&src, "app/extra.py", "def extra():\n    return 1\n");
     let mut child = codegraph()
         .arg("index")

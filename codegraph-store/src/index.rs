@@ -18,12 +18,12 @@
 //! `incremental_equals_rebuild` property test checks it over random edit sequences.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use codegraph_core::{
-    Error, FileRecord, FileResolution, FileStamp, FileUpdate, GraphStore, Language, NodeId,
+    Cancel, Error, FileRecord, FileResolution, FileStamp, FileUpdate, GraphStore, Language, NodeId,
     ParsedFile, ProjectMeta, Reference, ReferenceKind, Result, SkippedFile,
 };
 use codegraph_parse::source::Source;
@@ -41,11 +41,6 @@ pub struct IndexProgress {
     /// Files whose references are to be resolved, once known.
     pub to_resolve: AtomicU64,
     pub resolved: AtomicU64,
-    /// Set by the caller to stop the run: it returns [`Error::Stopped`] before writing
-    /// anything if parsing is still going, else at the next file it resolves. A run
-    /// stopped while resolving leaves the project dirty, so the next one resolves every
-    /// file (the same as after a crash).
-    pub stop: AtomicBool,
 }
 
 /// What a run did.
@@ -97,6 +92,11 @@ pub struct IndexOptions {
     /// Keep what resolution reads from the store for the next run (a long-lived
     /// process that indexes the same store and project again and again).
     pub resolve_cache: Option<Arc<ResolveCache>>,
+    /// Stops the run when set: it returns [`Error::Stopped`] before writing anything
+    /// if parsing is still going, else at the next file it resolves. A run stopped
+    /// while resolving leaves the project dirty, so the next one resolves every file
+    /// (the same as after a crash).
+    pub cancel: Cancel,
 }
 
 impl Default for IndexOptions {
@@ -109,6 +109,7 @@ impl Default for IndexOptions {
             source_label: None,
             defer_flush: false,
             resolve_cache: None,
+            cancel: Cancel::default(),
         }
     }
 }
@@ -245,9 +246,7 @@ pub fn index_with<S: GraphStore + ?Sized>(
     });
     report.parse_time = started.elapsed();
     report.walk_time = Duration::from_nanos(progress.parse.source_nanos.load(Ordering::Relaxed));
-    if progress.stop.load(Ordering::Relaxed) {
-        return Err(Error::Stopped);
-    }
+    options.cancel.check()?;
     if let Some(e) = companion_error
         .into_inner()
         .unwrap_or_else(|e| e.into_inner())
@@ -573,9 +572,7 @@ fn resolve_each<V: View + Sync, T: Send>(
             .map_init(
                 || Resolver::new(view),
                 |resolver, path| {
-                    if progress.stop.load(Ordering::Relaxed) {
-                        return Err(Error::Stopped);
-                    }
+                    options.cancel.check()?;
                     let made = sink(path, resolver.resolve_file(path)?)?;
                     progress.resolved.fetch_add(1, Ordering::Relaxed);
                     Ok(made)

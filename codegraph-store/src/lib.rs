@@ -3,7 +3,7 @@
 //!
 //! - [`GraphStore`](codegraph_core::GraphStore) implementations: [`RocksStore`] (feature
 //!   `rocksdb`, on by default; layout in ARCHITECTURE.md) and [`MemoryStore`];
-//! - [`resolve`]: references to edges across files, language by language, each edge
+//! - resolution (`resolve`, internal): references to edges across files, language by language, each edge
 //!   saying how it was found;
 //! - [`index()`]: builds a project from a source and keeps it up to date incrementally,
 //!   equal to a clean rebuild;
@@ -14,10 +14,10 @@ mod codec;
 pub mod index;
 mod memory;
 pub mod query;
-pub mod resolve;
+mod resolve;
 #[cfg(feature = "rocksdb")]
 mod rocks;
-pub mod view;
+mod view;
 
 use codegraph_core::{Edge, EdgeKind, Error, FileUpdate, NodeId, Resolution, Result};
 

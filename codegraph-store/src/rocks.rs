@@ -92,17 +92,24 @@ fn open_err(path: &Path, e: rocksdb::Error) -> Error {
     // a writer has the store open, and tracks its own opens by file name.
     let message = e.to_string();
     if message.contains("lock hold by current process") {
-        return Error::Busy(format!(
-            "{} is already open for writing in this process",
-            path.display()
-        ));
+        return Error::Busy {
+            message: format!(
+                "{} is already open for writing in this process",
+                path.display()
+            ),
+            pid: Some(std::process::id()),
+        };
     }
     if message.contains("While lock file") && message.contains("temporarily unavailable") {
-        let who = match lock_holder(path) {
+        let pid = lock_holder(path).and_then(|pid| u32::try_from(pid).ok());
+        let who = match pid {
             Some(pid) => format!("process {pid}"),
             None => "another process".to_string(),
         };
-        return Error::Busy(format!("{} is open for writing by {who}", path.display()));
+        return Error::Busy {
+            message: format!("{} is open for writing by {who}", path.display()),
+            pid,
+        };
     }
     db_err(path, e)
 }

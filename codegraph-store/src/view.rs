@@ -87,16 +87,6 @@ impl PathSet {
             .insert(path.to_string());
     }
 
-    pub fn remove(&mut self, path: &str) {
-        let dir = dir_of(path);
-        if let Some(set) = self.by_dir.get_mut(dir) {
-            set.remove(path);
-            if set.is_empty() {
-                self.by_dir.remove(dir);
-            }
-        }
-    }
-
     pub fn contains(&self, path: &str) -> bool {
         self.by_dir
             .get(dir_of(path))

@@ -20,12 +20,12 @@
 //!   sentence-transformer (all-MiniLM-L6-v2 and kin) run in-process, on our own BERT
 //!   forward pass (`bert`) with 8-bit linear layers (`int8`) where the CPU has VNNI.
 
-#[cfg(feature = "candle")]
+#[cfg(feature = "embed-local")]
 mod bert;
 #[cfg(feature = "tantivy")]
 mod commit_sync;
 pub mod documents;
-#[cfg(feature = "candle")]
+#[cfg(feature = "embed-local")]
 pub mod embed;
 #[cfg(feature = "faiss")]
 pub mod faiss;
@@ -34,10 +34,10 @@ pub mod fusion;
 pub mod hnsw;
 #[cfg(feature = "http")]
 pub mod http;
-#[cfg(feature = "candle")]
+#[cfg(feature = "embed-local")]
 mod int8;
 pub mod semantic;
-#[cfg(feature = "candle")]
+#[cfg(feature = "embed-local")]
 mod simd;
 pub mod sq8;
 #[cfg(feature = "tantivy")]
@@ -45,7 +45,7 @@ pub mod text;
 pub mod tokenize;
 
 pub use documents::{DocumentOptions, embedding_text, text_documents};
-#[cfg(feature = "candle")]
+#[cfg(feature = "embed-local")]
 pub use embed::{BertEmbedder, EmbedderOptions, Pooling, Precision};
 #[cfg(feature = "faiss")]
 pub use faiss::FaissIndex;

@@ -563,6 +563,17 @@ pub struct SemanticIndex {
     sq8: Option<Sq8Index>,
 }
 
+/// Removes everything kept for `project` under `root` (its vectors, its cache of
+/// embedded texts). Absent is not an error.
+pub fn remove_project(root: &Path, project: &str) -> Result<()> {
+    let dir = root.join(project_dir(project));
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(&dir, e)),
+    }
+}
+
 impl SemanticIndex {
     /// Opens the vectors of `project` under `root`; `Ok(None)` when there are none.
     pub fn open(root: &Path, project: &str) -> Result<Option<SemanticIndex>> {

@@ -3,7 +3,7 @@
 //! opt-in:
 //!
 //!     CODEGRAPH_MODEL_DIR=... cargo test -p codegraph-vector --test embed -- --ignored
-#![cfg(feature = "candle")]
+#![cfg(feature = "embed-local")]
 
 use codegraph_core::Embedder;
 use codegraph_vector::{BertEmbedder, EmbedderOptions, Pooling, Precision};

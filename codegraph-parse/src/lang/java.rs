@@ -2,8 +2,8 @@
 
 use codegraph_core::{NodeKind, Visibility};
 
+use super::ImportBinding;
 use super::{CommentStyle, Rules, VisibilityInput, node_text};
-use crate::extract::ImportBinding;
 use crate::text::collapse_whitespace;
 
 pub struct JavaRules;

@@ -3,8 +3,8 @@
 
 use codegraph_core::{NodeKind, Visibility};
 
+use super::ImportBinding;
 use super::{CommentStyle, Rules, VisibilityInput, node_text};
-use crate::extract::ImportBinding;
 
 pub struct JavaScriptRules;
 

@@ -4,14 +4,20 @@
 
 use codegraph_core::{Language, NodeKind, Visibility};
 
-use crate::extract::ImportBinding;
-
 mod cpp;
 mod go;
 mod java;
 mod javascript;
 mod python;
 mod rust;
+
+/// One import binding as a language's rules expand it from an import statement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportBinding {
+    pub qualifier: Option<String>,
+    pub name: String,
+    pub alias: Option<String>,
+}
 
 /// The facts a visibility rule may look at.
 pub struct VisibilityInput<'a, 't> {

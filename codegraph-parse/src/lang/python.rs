@@ -2,8 +2,8 @@
 
 use codegraph_core::Visibility;
 
+use super::ImportBinding;
 use super::{CommentSpan, Rules, VisibilityInput, node_text};
-use crate::extract::ImportBinding;
 use crate::text::collapse_whitespace;
 
 pub struct PythonRules;

@@ -2,8 +2,8 @@
 
 use codegraph_core::{NodeKind, Visibility};
 
+use super::ImportBinding;
 use super::{CommentSpan, CommentStyle, Rules, VisibilityInput, clean_comment, node_text};
-use crate::extract::ImportBinding;
 use crate::text::collapse_whitespace;
 
 pub struct RustRules;

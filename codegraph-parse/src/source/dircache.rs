@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use codegraph_core::{FileStamp, Language};
 
-use crate::pipeline::{stamp_of, trusted_stamp};
+use super::{stamp_of, trusted_stamp};
 
 const MAGIC: &[u8; 8] = b"CGWALK01";
 

@@ -18,8 +18,8 @@ use codegraph_core::{FileStamp, Language, SkipReason, SkippedFile};
 
 use super::dircache::{self, DirRecord, Entry, Snapshot};
 use super::{Content, Sink, Source, SourceError, SourceFile, SourceItem};
+use super::{RACY_WINDOW, stamp_of};
 use crate::filter::{Filter, PathDecision};
-use crate::pipeline::{RACY_WINDOW, stamp_of};
 
 /// Files under a directory (or a single file), honouring `.gitignore`, `.ignore` and
 /// `.codegraphignore` files. Vendored and excluded directories are not entered; each is

@@ -23,14 +23,17 @@ mod directory;
 #[cfg(feature = "git")]
 mod git;
 mod memory;
+mod stamp;
 
 #[cfg(feature = "archive")]
 pub use archive::{ArchiveFormat, ArchiveLimits, ArchiveSource, StreamSource};
+#[doc(hidden)]
 pub use dircache::fuzz_decode as fuzz_walk_cache;
 pub use directory::{DirectorySource, WalkKind};
 #[cfg(feature = "git")]
 pub use git::GitSource;
 pub use memory::MemorySource;
+pub use stamp::{RACY_WINDOW, stamp_of, trusted_stamp};
 
 /// A file's bytes, or where to read them. Directory sources hand out paths so that
 /// workers read files in parallel; archive and git sources must decompress in order
@@ -99,6 +102,9 @@ pub enum SourceError {
     /// The input would read from outside the directories the caller confined it to.
     #[error("{0}")]
     OutsideRoots(String),
+    /// The caller asked the run to stop; what was read before is consistent.
+    #[error("stopped on request")]
+    Stopped,
 }
 
 impl SourceError {

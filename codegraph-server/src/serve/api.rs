@@ -5,7 +5,7 @@
 //! drops its entries. Uncached work runs on the blocking pool, never on the runtime.
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use axum::Extension;
@@ -14,17 +14,20 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use codegraph_core::{CacheTier, Direction, Embedder, GraphStore, Language, Node, NodeKind};
+use codegraph::store::query;
+use codegraph::{
+    Filters, Fusion, HybridWeights, Match, Mode, SearchRequest, SearchResults, Strategy,
+};
+use codegraph_core::{CacheTier, Direction, Language, Node, NodeKind};
 use codegraph_parse::filter::{Filter, FilterConfig};
 use codegraph_parse::source::SourceError;
-use codegraph_store::query::{self, Filters, Match};
 use serde::{Deserialize, Serialize};
 
 use super::auth::{Identity, valid_name};
 use super::error::{ApiError, ApiResult};
 use super::jobs::{Job, JobSource, Status, SubmitError, Submitted, now_ms};
+use super::paths::allowed_path;
 use super::state::{App, ProjectKey, ResultKey, TenantStore};
-use crate::search::{Fusion, HybridWeights, Mode, SearchParams, Searcher, Strategy};
 
 pub type AppState = State<Arc<App>>;
 
@@ -86,7 +89,7 @@ pub fn project_store(app: &App, tenant: &str, project: &str) -> ApiResult<Arc<Te
     let Some(store) = app.tenants.get(tenant, false)? else {
         return Err(not_found(project));
     };
-    if store.store.project(project)?.is_none() {
+    if store.db.project(project)?.is_none() {
         return Err(not_found(project));
     }
     Ok(store)
@@ -103,13 +106,13 @@ pub struct ProjectInfo {
 
 pub fn project_info(store: &TenantStore, project: &str) -> ApiResult<ProjectInfo> {
     let meta = store
-        .store
+        .db
         .project(project)?
         .ok_or_else(|| not_found(project))?;
     Ok(ProjectInfo {
         name: meta.name,
         source: meta.source,
-        files: store.store.files(project)?.len(),
+        files: store.db.files(project)?.len(),
         dirty: meta.dirty,
     })
 }
@@ -119,7 +122,7 @@ pub fn list_projects(app: &App, tenant: &str) -> ApiResult<Vec<ProjectInfo>> {
         return Ok(Vec::new());
     };
     store
-        .store
+        .db
         .projects()?
         .iter()
         .map(|p| project_info(&store, p))
@@ -181,46 +184,6 @@ fn is_archive_type(content_type: &str) -> bool {
             | "application/x-gtar"
             | "application/octet-stream"
     )
-}
-
-/// `path` if it lies under an allowed root once `..` and symbolic links are resolved.
-pub fn allowed_path(roots: &[PathBuf], path: &str) -> ApiResult<PathBuf> {
-    let p = Path::new(path);
-    if !p.is_absolute() {
-        return Err(ApiError::bad_request("`path` must be absolute"));
-    }
-    if p.components().any(|c| c == Component::ParentDir) {
-        return Err(
-            ApiError::forbidden("`path` may not contain `..`").with_code("path_not_allowed")
-        );
-    }
-    if roots.is_empty() {
-        return Err(ApiError::forbidden(
-            "this server analyses no directories (start it with --allow-root DIR)",
-        )
-        .with_code("path_not_allowed"));
-    }
-    let canonical = p.canonicalize().map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "path_unreadable",
-            format!("cannot read {path}: {e}"),
-        )
-    })?;
-    if !roots.iter().any(|r| canonical.starts_with(r)) {
-        return Err(ApiError::forbidden(format!(
-            "{path} is outside every allowed root (after resolving symbolic links)"
-        ))
-        .with_code("path_not_allowed"));
-    }
-    Ok(canonical)
-}
-
-impl ApiError {
-    fn with_code(mut self, code: &'static str) -> ApiError {
-        self.code = code;
-        self
-    }
 }
 
 /// Identifies a directory's content cheaply: every file the index would read, with
@@ -480,15 +443,15 @@ pub fn job_json(job: &Job, live: Option<&super::jobs::Live>) -> serde_json::Valu
         JobSource::Archive { bytes, .. } => serde_json::json!({"kind": "archive", "bytes": bytes}),
     };
     let progress = live.map(|l| {
-        let p = &l.progress;
+        let p = &l.progress.graph;
         serde_json::json!({
             "files_expected": codegraph_parse::PipelineStats::get(&p.parse.expected),
             "files_read": codegraph_parse::PipelineStats::get(&p.parse.processed),
             "files_parsed": codegraph_parse::PipelineStats::get(&p.parse.parsed),
             "files_to_resolve": p.to_resolve.load(Relaxed),
             "files_resolved": p.resolved.load(Relaxed),
-            "definitions_to_embed": l.embedding.total.load(Relaxed),
-            "definitions_embedded": l.embedding.done.load(Relaxed),
+            "definitions_to_embed": l.progress.embedding.total.load(Relaxed),
+            "definitions_embedded": l.progress.embedding.done.load(Relaxed),
             "stopping": l.stop.load(Relaxed) != super::jobs::STOP_NONE,
         })
     });
@@ -605,28 +568,12 @@ pub struct SearchQuery {
     pub weights: Option<String>,
 }
 
-#[derive(Serialize)]
-pub struct SearchAnswer {
-    /// What answered: `hybrid` falls back to `text` when the project has no vectors or
-    /// the server no model.
-    pub mode: &'static str,
-    pub results: Vec<crate::search::Hit>,
-}
-
-fn mode_name(m: Mode) -> &'static str {
-    match m {
-        Mode::Text => "text",
-        Mode::Semantic => "semantic",
-        Mode::Hybrid => "hybrid",
-    }
-}
-
 pub fn run_search(
     app: &App,
     tenant: &str,
     project: &str,
     q: &SearchQuery,
-) -> ApiResult<SearchAnswer> {
+) -> ApiResult<SearchResults> {
     if q.q.trim().is_empty() {
         return Err(ApiError::bad_request("`q` is empty"));
     }
@@ -636,96 +583,43 @@ pub fn run_search(
         )));
     }
     let mode = q.mode.unwrap_or(Mode::Hybrid);
-    let params = SearchParams {
+    let fusion = q.fusion.unwrap_or(app.settings.fusion);
+    let request = SearchRequest {
+        query: q.q.clone(),
         mode,
         limit: check_limit(q.limit, 10)?,
         languages: split_list::<Language>(q.lang.as_deref(), "language")?,
         kinds: split_list::<NodeKind>(q.kind.as_deref(), "kind")?,
         path_glob: q.path.clone(),
+        strategy: q.strategy.unwrap_or_default(),
+        weights: match &q.weights {
+            Some(w) => HybridWeights::parse(fusion, w)
+                .map_err(|e| ApiError::bad_request(format!("bad weights {w:?}: {e}")))?,
+            None => HybridWeights::defaults(fusion),
+        },
+        near: q.near.clone(),
     };
-    if let Some(g) = &params.path_glob {
+    if let Some(g) = &request.path_glob {
         Filters::path_glob(g).map_err(|e| ApiError::bad_request(format!("bad path glob: {e}")))?;
     }
-    let fusion = q.fusion.unwrap_or(app.settings.fusion);
-    let weights = match &q.weights {
-        Some(w) => HybridWeights::parse(fusion, w)
-            .map_err(|e| ApiError::bad_request(format!("bad weights {w:?}: {e}")))?,
-        None => HybridWeights::defaults(fusion),
-    };
     let store = project_store(app, tenant, project)?;
-    let handles = if mode == Mode::Text {
+    // The project's vectors come from the objects tier, opened on a miss.
+    let handles = if mode == Mode::Text || app.embedder.is_none() {
         None
     } else {
         Some(app.handles(&store, project)?)
     };
-    let unavailable =
-        |why: String| ApiError::new(StatusCode::BAD_REQUEST, "semantic_unavailable", why);
-    let mut guard = match (
-        &app.embedder,
-        handles.as_ref().and_then(|h| h.semantic.as_ref()),
-    ) {
-        (Some(e), Some(index)) => {
-            let guard = index.lock().unwrap_or_else(|e| e.into_inner());
-            if guard.model_id() != e.model_id() {
-                if mode == Mode::Semantic {
-                    return Err(unavailable(format!(
-                        "the project's vectors were made by {}, and the server's model is {}; analyse it again",
-                        guard.model_id(),
-                        e.model_id()
-                    )));
-                }
-                None
-            } else {
-                Some(guard)
+    let vectors = handles.as_ref().and_then(|h| h.semantic.as_ref());
+    store
+        .db
+        .search_with(project, &request, vectors)
+        .map_err(|e| match e {
+            codegraph::Error::Unsupported(why) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "semantic_unavailable", why)
             }
-        }
-        (None, _) if mode == Mode::Semantic => {
-            return Err(unavailable(
-                "semantic search needs an embedding model, and this server has none \
-                 (start it with --model-dir DIR or --embed-url URL)"
-                    .into(),
-            ));
-        }
-        (Some(_), None) if mode == Mode::Semantic => {
-            return Err(unavailable(format!(
-                "project {project:?} has no embeddings yet (analyse it again with a model configured)"
-            )));
-        }
-        _ => None,
-    };
-    let near = match &q.near {
-        Some(n) => Some(
-            crate::search::resolve_near(&store.store, project, n)
-                .map_err(|e| ApiError::bad_request(format!("{e:#}")))?,
-        ),
-        None => None,
-    };
-    let embedder: Option<&dyn codegraph_core::Embedder> = app
-        .embedder
-        .as_deref()
-        .map(|e| e as &dyn codegraph_core::Embedder);
-    let semantic = match (embedder, guard.as_mut()) {
-        (Some(e), Some(g)) => Some((e, &mut **g)),
-        _ => None,
-    };
-    let effective = match (mode, semantic.is_some()) {
-        (Mode::Hybrid, false) => Mode::Text,
-        (m, _) => m,
-    };
-    let mut searcher = Searcher {
-        store: &store.store,
-        project,
-        text: (mode != Mode::Semantic).then_some(&store.text),
-        semantic,
-        strategy: q.strategy.unwrap_or(Strategy::Balanced).into(),
-        weights,
-        near,
-    };
-    let results = searcher.search(&q.q, &params)?;
-    Ok(SearchAnswer {
-        mode: mode_name(effective),
-        results,
-    })
+            codegraph::Error::InvalidInput(why) => ApiError::bad_request(why),
+            e => e.into(),
+        })
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -772,14 +666,9 @@ pub fn run_symbols(
             .map_err(|e| ApiError::bad_request(format!("bad path glob: {e}")))?,
     };
     let store = project_store(app, tenant, project)?;
-    Ok(query::find(
-        &store.store,
-        project,
-        &q.name,
-        how,
-        &filters,
-        check_limit(q.limit, 50)?,
-    )?)
+    Ok(store
+        .db
+        .find(project, &q.name, how, &filters, check_limit(q.limit, 50)?)?)
 }
 
 /// One symbol, or 404 / 409 (ambiguous, with the candidates).
@@ -789,7 +678,7 @@ pub fn one_symbol(store: &TenantStore, project: &str, spec: &str) -> ApiResult<N
             "a symbol has 1 to {MAX_QUERY_CHARS} characters"
         )));
     }
-    let mut nodes = query::lookup(&store.store, project, spec)?;
+    let mut nodes = store.db.lookup(project, spec)?;
     match nodes.len() {
         0 => Err(ApiError::not_found(
             "symbol_not_found",
@@ -849,7 +738,10 @@ pub fn run_calls(
 ) -> ApiResult<(query::NodeSummary, Vec<query::Related>)> {
     let store = project_store(app, tenant, project)?;
     let node = one_symbol(&store, project, symbol)?;
-    let related = query::calls(&store.store, project, node.id, direction)?;
+    let related = match direction {
+        Direction::Incoming => store.db.callers(project, node.id)?,
+        Direction::Outgoing => store.db.callees(project, node.id)?,
+    };
     Ok((query::NodeSummary::of(&node), related))
 }
 
@@ -862,7 +754,7 @@ pub fn run_impact(
     let depth = check_depth(q.depth, 2, "depth")?;
     let store = project_store(app, tenant, project)?;
     let node = one_symbol(&store, project, &q.symbol)?;
-    let reached = query::impact(&store.store, project, node.id, depth)?;
+    let reached = store.db.impact(project, node.id, depth)?;
     Ok((query::NodeSummary::of(&node), reached))
 }
 
@@ -876,13 +768,7 @@ pub fn run_path(
     let store = project_store(app, tenant, project)?;
     let a = one_symbol(&store, project, &q.from)?;
     let b = one_symbol(&store, project, &q.to)?;
-    Ok(query::shortest_path(
-        &store.store,
-        project,
-        a.id,
-        b.id,
-        depth,
-    )?)
+    Ok(store.db.path(project, a.id, b.id, depth)?)
 }
 
 pub fn run_outline(
@@ -892,8 +778,8 @@ pub fn run_outline(
     q: &OutlineQuery,
 ) -> ApiResult<Vec<query::Reached>> {
     let store = project_store(app, tenant, project)?;
-    let items = query::outline(&store.store, project, &q.path)?;
-    if items.is_empty() && !store.store.files(project)?.iter().any(|f| f.path == q.path) {
+    let items = store.db.outline(project, &q.path)?;
+    if items.is_empty() && !store.db.files(project)?.iter().any(|f| f.path == q.path) {
         return Err(ApiError::not_found(
             "file_not_found",
             format!("no file {:?} in project {project}", q.path),
@@ -917,13 +803,7 @@ pub fn run_neighbours(
     }
     let store = project_store(app, tenant, project)?;
     let node = one_symbol(&store, project, &q.symbol)?;
-    Ok(query::neighbourhood(
-        &store.store,
-        project,
-        node.id,
-        radius,
-        max_nodes,
-    )?)
+    Ok(store.db.neighbours(project, node.id, radius, max_nodes)?)
 }
 
 /// The read routes under `/api/v1/projects/{project}/`.
@@ -1053,65 +933,3 @@ read_handler!(impact, Read::Impact);
 read_handler!(path, Read::Path);
 read_handler!(outline, Read::Outline);
 read_handler!(neighbours, Read::Neighbours);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    proptest::proptest! {
-        /// Whatever path a client names, it is refused or resolves inside a root.
-        #[test]
-        fn allowed_paths_stay_inside_the_roots(
-            parts in proptest::collection::vec(
-                proptest::prop_oneof!["\\.\\.", "\\.", "inside", "link", "[a-z]{1,4}", "\\PC{0,6}"],
-                0..6,
-            ),
-        ) {
-            let (root, _outside) = fixture();
-            let raw = format!("{}/{}", root.display(), parts.join("/"));
-            if let Ok(p) = allowed_path(std::slice::from_ref(&root), &raw) {
-                proptest::prop_assert!(p.starts_with(&root), "{} escaped to {}", raw, p.display());
-            }
-        }
-    }
-
-    /// A root holding a directory and a symbolic link to a directory outside it.
-    fn fixture() -> (PathBuf, PathBuf) {
-        static DIRS: std::sync::OnceLock<(tempfile::TempDir, tempfile::TempDir)> =
-            std::sync::OnceLock::new();
-        let (root, outside) = DIRS.get_or_init(|| {
-            let root = tempfile::tempdir().unwrap();
-            let outside = tempfile::tempdir().unwrap();
-            std::fs::create_dir(root.path().join("inside")).unwrap();
-            #[cfg(unix)]
-            std::os::unix::fs::symlink(outside.path(), root.path().join("link")).unwrap();
-            (root, outside)
-        });
-        (
-            root.path().canonicalize().unwrap(),
-            outside.path().canonicalize().unwrap(),
-        )
-    }
-
-    #[test]
-    fn escapes_are_refused() {
-        let (root, outside) = fixture();
-        let roots = std::slice::from_ref(&root);
-        let inside = allowed_path(roots, &format!("{}/inside", root.display())).unwrap();
-        assert_eq!(inside, root.join("inside"));
-        for bad in [
-            format!("{}/inside/../inside", root.display()),
-            format!("{}/link", root.display()),
-            outside.display().to_string(),
-            "/".to_string(),
-        ] {
-            let e = allowed_path(roots, &bad).unwrap_err();
-            assert_eq!(
-                (e.status.as_u16(), e.code),
-                (403, "path_not_allowed"),
-                "{bad}"
-            );
-        }
-        assert_eq!(allowed_path(roots, "relative").unwrap_err().status, 400);
-    }
-}

@@ -13,7 +13,9 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
 
-use crate::search::{Fusion, ModelArgs};
+use codegraph::Fusion;
+
+use crate::options::ModelArgs;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -120,7 +122,7 @@ pub struct ServeArgs {
     /// How hybrid search fuses text and semantic results when a request does not say
     /// (`fusion=`): `min-max` suits a model tuned for code (docs/PERFORMANCE.md).
     /// [default: scores]
-    #[arg(long, value_enum, env = "CODEGRAPH_FUSION")]
+    #[arg(long, value_parser = crate::options::fusion(), env = "CODEGRAPH_FUSION")]
     pub fusion: Option<Fusion>,
 
     #[command(flatten)]

@@ -10,8 +10,8 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use codegraph::{NodeSummary, Reached, Related};
 use codegraph_core::Direction;
-use codegraph_store::query::{NodeSummary, Reached, Related};
 
 use super::api;
 use super::auth::Identity;

@@ -15,10 +15,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use codegraph_store::IndexProgress;
+use codegraph::{Cancel, Progress};
 use serde::{Deserialize, Serialize};
-
-use crate::search::EmbedProgress;
 
 /// Finished jobs remembered (on disk and in memory); the oldest go first.
 const HISTORY: usize = 1000;
@@ -107,17 +105,17 @@ pub const STOP_SHUTDOWN: u8 = 2;
 pub struct Live {
     /// Why the job was asked to stop (`STOP_*`).
     pub stop: AtomicU8,
-    pub progress: IndexProgress,
-    pub embedding: EmbedProgress,
+    /// The engine's flag: the source stops at its next file, resolution at its next
+    /// file, embedding after the batch in hand.
+    pub cancel: Cancel,
+    pub progress: Progress,
 }
 
 impl Live {
-    /// Asks every stage of the run to stop: the source at its next file, resolution
-    /// at its next file, embedding after the batch in hand.
+    /// Asks every stage of the run to stop.
     pub fn request_stop(&self, why: u8) {
         self.stop.store(why, Ordering::Relaxed);
-        self.progress.stop.store(true, Ordering::Relaxed);
-        self.embedding.stop.store(true, Ordering::Relaxed);
+        self.cancel.cancel();
     }
 }
 
@@ -365,8 +363,8 @@ impl Jobs {
             if let Some(id) = runnable.and_then(|i| inner.queue.remove(i)) {
                 let live = Arc::new(Live {
                     stop: AtomicU8::new(STOP_NONE),
-                    progress: IndexProgress::default(),
-                    embedding: EmbedProgress::default(),
+                    cancel: Cancel::new(),
+                    progress: Progress::default(),
                 });
                 let entry = inner
                     .entries

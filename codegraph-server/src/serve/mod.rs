@@ -15,6 +15,7 @@ mod graphql;
 mod jobs;
 mod metrics;
 mod openapi;
+mod paths;
 mod state;
 mod worker;
 
@@ -31,7 +32,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use codegraph_core::{CacheTier, GraphStore};
+use codegraph_core::CacheTier;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::Semaphore;
 use tracing::Instrument;
@@ -82,7 +83,7 @@ pub fn serve(mut args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
         .thread_name("codegraph-http")
         .build()
         .context("cannot start the async runtime")?;
-    let embedder = args.model.load_now()?;
+    let embedder = args.model.load(true)?;
     let result = runtime.block_on(run(settings, embedder));
     #[cfg(feature = "otlp")]
     if let Some(provider) = telemetry
@@ -176,7 +177,7 @@ where
 /// Builds the shared state: stores, caches, the job queue.
 fn build_app(
     settings: Settings,
-    embedder: Option<Box<dyn codegraph_core::Embedder>>,
+    embedder: Option<Arc<dyn codegraph_core::Embedder>>,
 ) -> anyhow::Result<Arc<App>> {
     let data = &settings.data_dir;
     for sub in ["tenants", "jobs", "uploads"] {
@@ -190,7 +191,7 @@ fn build_app(
     let embed_bytes = settings.cache_bytes / 3;
     let embedder = embedder.map(|e| {
         Arc::new(CachedEmbedder {
-            inner: Arc::from(e),
+            inner: e,
             cache: MokaTier::new(
                 "embeddings",
                 embed_bytes,
@@ -214,7 +215,12 @@ fn build_app(
         }
     }
     let app = Arc::new(App {
-        tenants: state::Tenants::new(data.join("tenants")),
+        tenants: state::Tenants::new(
+            data.join("tenants"),
+            embedder
+                .clone()
+                .map(|e| e as Arc<dyn codegraph::core::Embedder>),
+        ),
         jobs,
         objects: MokaTier::new("objects", 256, ttl, |_, _| 1, metrics.tier("objects")),
         results: MokaTier::new(
@@ -246,7 +252,7 @@ fn build_app(
 
 async fn run(
     settings: Settings,
-    embedder: Option<Box<dyn codegraph_core::Embedder>>,
+    embedder: Option<Arc<dyn codegraph_core::Embedder>>,
 ) -> anyhow::Result<()> {
     let addr = settings.addr;
     let grace = settings.shutdown_grace;
@@ -312,7 +318,7 @@ async fn run(
             let _ = w.join();
         }
         for t in app2.tenants.opened() {
-            if let Err(e) = t.store.flush() {
+            if let Err(e) = t.db.flush() {
                 tracing::error!(tenant = %t.name, error = %e, "cannot flush a store");
             }
         }
@@ -455,7 +461,7 @@ async fn metrics_handler(State(app): State<Arc<App>>) -> Response {
                 .set(s.weighted_size as i64);
         }
         for t in app2.tenants.opened() {
-            for (cf, property, value) in t.store.statistics() {
+            for (cf, property, value) in t.db.statistics() {
                 app2.metrics
                     .rocksdb
                     .with_label_values(&[&t.name, cf, property])

@@ -14,65 +14,37 @@
 //! no query can reach another tenant's projects.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
-use codegraph_core::{CacheTier, Embedder};
-use codegraph_store::RocksStore;
-use codegraph_vector::{SemanticIndex, TantivyText};
+use codegraph::core::{CacheTier, Embedder};
+use codegraph::{Db, DbOptions, Vectors};
 
 use super::cache::MokaTier;
 use super::config::Settings;
 use super::jobs::Jobs;
 use super::metrics::Metrics;
 
-/// One tenant's store, full-text index and embeddings directory.
+/// One tenant's store: a [`Db`] (graph, full text, embeddings) under
+/// `tenants/<tenant>/`.
 pub struct TenantStore {
     pub name: String,
-    pub root: PathBuf,
-    pub store: RocksStore,
-    pub text: TantivyText,
-}
-
-impl TenantStore {
-    pub fn vectors_dir(&self) -> PathBuf {
-        crate::search::vectors_dir(&self.root)
-    }
-
-    /// Bytes on disk of the graph, the text index and the vectors.
-    pub fn sizes(&self) -> [(&'static str, u64); 3] {
-        [
-            ("graph", self.store.disk_size()),
-            ("text", dir_size(&crate::search::text_dir(&self.root))),
-            ("vectors", dir_size(&self.vectors_dir())),
-        ]
-    }
-}
-
-fn dir_size(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_size(&e.path()),
-            Ok(_) => e.metadata().map(|m| m.len()).unwrap_or(0),
-            Err(_) => 0,
-        })
-        .sum()
+    pub db: Db,
 }
 
 /// Opens tenants' stores on first use and keeps them open.
 pub struct Tenants {
     base: PathBuf,
+    embedder: Option<Arc<dyn Embedder>>,
     open: Mutex<HashMap<String, Arc<TenantStore>>>,
 }
 
 impl Tenants {
-    pub fn new(base: PathBuf) -> Tenants {
+    /// Tenants' stores under `base`, each with `embedder` (shared) as its model.
+    pub fn new(base: PathBuf, embedder: Option<Arc<dyn Embedder>>) -> Tenants {
         Tenants {
             base,
+            embedder,
             open: Mutex::new(HashMap::new()),
         }
     }
@@ -92,13 +64,13 @@ impl Tenants {
         if !create && !root.join("CURRENT").is_file() {
             return Ok(None);
         }
-        let store = RocksStore::open(&root)?;
-        let text = TantivyText::open(crate::search::text_dir(&root))?;
+        let options = DbOptions {
+            embedder: self.embedder.clone(),
+            ..DbOptions::default()
+        };
         let t = Arc::new(TenantStore {
             name: tenant.to_string(),
-            root,
-            store,
-            text,
+            db: Db::open(&root, options)?,
         });
         open.insert(tenant.to_string(), Arc::clone(&t));
         Ok(Some(t))
@@ -127,9 +99,9 @@ impl Tenants {
 }
 
 /// A project's vector index, opened once and kept in the objects tier until the
-/// project is re-indexed. Searching an HNSW graph adjusts its beam, hence the lock.
+/// project is re-indexed.
 pub struct ProjectHandles {
-    pub semantic: Option<Mutex<SemanticIndex>>,
+    pub semantic: Option<Vectors>,
 }
 
 /// The key of the objects and results tiers: entries of one project are dropped
@@ -222,13 +194,13 @@ impl App {
 
     /// Refreshes the per-tenant size and RocksDB gauges.
     pub fn record_sizes(&self, tenant: &TenantStore) {
-        for (part, bytes) in tenant.sizes() {
+        for (part, bytes) in tenant.db.disk_sizes() {
             self.metrics
                 .index_bytes
                 .with_label_values(&[&tenant.name, part])
                 .set(bytes as i64);
         }
-        for (cf, property, value) in tenant.store.statistics() {
+        for (cf, property, value) in tenant.db.statistics() {
             self.metrics
                 .rocksdb
                 .with_label_values(&[&tenant.name, cf, property])
@@ -251,7 +223,7 @@ impl App {
         }
         let seen = self.epoch();
         let semantic = match &self.embedder {
-            Some(_) => SemanticIndex::open(&tenant.vectors_dir(), project)?.map(Mutex::new),
+            Some(_) => tenant.db.open_vectors(project)?,
             None => None,
         };
         let h = Arc::new(ProjectHandles { semantic });

@@ -14,9 +14,9 @@ use codegraph_parse::{ExtractOptions, FileOutcome, Pipeline, PipelineStats};
 use rayon::slice::ParallelSliceMut;
 use serde::Serialize;
 
-use crate::input::InputArgs;
-use crate::progress::with_progress;
-use crate::tags;
+use super::input::InputArgs;
+use super::progress::with_progress;
+use super::tags::{self, Symbol};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum SymbolFormat {
@@ -91,13 +91,6 @@ pub struct SymbolRecord<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope_kind: Option<NodeKind>,
     pub id: String,
-}
-
-/// A definition with the context the writers need from its file.
-pub struct Symbol<'a> {
-    pub node: &'a Node,
-    /// The kind and qualified name of the enclosing definition, when it is not the file.
-    pub scope: Option<(NodeKind, &'a str)>,
 }
 
 /// One file's output, formatted on the worker that parsed it so that only sorting

@@ -26,7 +26,13 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::graph::{IndexArgs, Indexer, Ran, Wake};
+use super::run::{IndexArgs, Indexer, Ran};
+
+/// What wakes a watcher: files changing, or a `codegraph index` handing it a run.
+pub(crate) enum Wake {
+    Files(notify::Result<notify::Event>),
+    Client(std::os::unix::net::UnixStream),
+}
 
 const SOCKET: &str = "watch.sock";
 /// Bumped whenever [`Request`] or [`Reply`] change, so that two versions of codegraph
@@ -48,7 +54,7 @@ struct Request {
 
 #[derive(Debug, Serialize, Deserialize)]
 enum Reply {
-    Ran(Ran),
+    Ran(Box<Ran>),
     Refused(String),
     Failed(String),
 }
@@ -176,7 +182,7 @@ pub fn serve(client: UnixStream, indexer: &mut Indexer) -> Option<Ran> {
             Ok(request) => match refusal(&request, indexer) {
                 Some(why) => Reply::Refused(why),
                 None => match indexer.run(request.force, false) {
-                    Ok(ran) => Reply::Ran(ran),
+                    Ok(ran) => Reply::Ran(Box::new(ran)),
                     Err(e) => Reply::Failed(format!("{e:#}")),
                 },
             },
@@ -188,7 +194,7 @@ pub fn serve(client: UnixStream, indexer: &mut Indexer) -> Option<Ran> {
         let _ = (&client).write_all(&answer);
     }
     match reply {
-        Reply::Ran(ran) => Some(ran),
+        Reply::Ran(ran) => Some(*ran),
         _ => None,
     }
 }

@@ -2,9 +2,14 @@
 
 use std::io::Write;
 
-use codegraph_core::ParsedFile;
+use codegraph_core::{Node, NodeKind, ParsedFile};
 
-use crate::symbols::Symbol;
+/// A definition with the context the writers need from its file.
+pub struct Symbol<'a> {
+    pub node: &'a Node,
+    /// The kind and qualified name of the enclosing definition, when it is not the file.
+    pub scope: Option<(NodeKind, &'a str)>,
+}
 
 /// A tag field may not hold tabs or line breaks.
 fn clean(text: &str) -> String {

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use codegraph_core::Language;
-use codegraph_parse::filter::{Filter, FilterConfig};
-use codegraph_parse::source::InputSpec;
+use codegraph::Language;
+use codegraph::parse::filter::{Filter, FilterConfig};
+use codegraph::parse::source::InputSpec;
 
 /// Where to read files from and which to keep.
 #[derive(Debug, Args)]
@@ -59,8 +59,14 @@ pub struct InputArgs {
 }
 
 impl InputArgs {
+    /// The files to parse, checked (a bad `--exclude` glob is an error here).
     pub fn filter(&self) -> anyhow::Result<Filter> {
-        let config = FilterConfig {
+        Filter::new(self.filter_config()).context("bad --exclude pattern")
+    }
+
+    /// The files to parse, as the engine takes them.
+    pub fn filter_config(&self) -> FilterConfig {
+        FilterConfig {
             max_file_size: self.max_file_size,
             skip_vendored: !self.include_vendored,
             skip_generated: !self.include_generated,
@@ -74,8 +80,7 @@ impl InputArgs {
             include_hidden: self.hidden,
             respect_ignore_files: !self.no_ignore,
             ..FilterConfig::default()
-        };
-        Filter::new(config).context("bad --exclude pattern")
+        }
     }
 
     pub fn spec(&self) -> InputSpec {

@@ -1,0 +1,239 @@
+//! `codegraph index --watch`: re-index as files change, and run the `codegraph index`
+//! commands handed over by other processes.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use super::handoff::Wake;
+use super::run::Indexer;
+
+/// Re-indexes whenever files under the input directory change, until interrupted, and
+/// runs the `codegraph index` commands of the same project handed to it.
+pub(crate) fn watch(indexer: &mut Indexer) -> anyhow::Result<ExitCode> {
+    use notify::{RecursiveMode, Watcher};
+    use std::sync::mpsc::RecvTimeoutError;
+    let args = indexer.args;
+    let root = &args.input.path;
+    if !root.is_dir() || args.input.rev.is_some() {
+        bail!("--watch needs a directory (not an archive, a stream or a git revision)");
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let events = tx.clone();
+    let mut watcher = notify::recommended_watcher(move |event| {
+        let _ = events.send(Wake::Files(event));
+    })
+    .context("cannot watch files")?;
+    // Events name paths under the watched directory as given: canonical, to compare.
+    let watched = root.canonicalize().unwrap_or_else(|_| root.clone());
+    watcher
+        .watch(&watched, RecursiveMode::Recursive)
+        .with_context(|| format!("cannot watch {}", root.display()))?;
+    let db = args
+        .db
+        .db
+        .canonicalize()
+        .unwrap_or_else(|_| args.db.db.clone());
+    // Written by the watcher when a `codegraph index` hands it a run, and watched by the
+    // same inotify instance as the tree: once its event arrives, so have those of every
+    // edit made before the client connected (one queue per instance, in order). In a
+    // directory of its own, so that the store's writes wake nobody.
+    let barrier_dir = db.join("watch");
+    std::fs::create_dir_all(&barrier_dir)
+        .with_context(|| format!("cannot create {}", barrier_dir.display()))?;
+    let barrier = barrier_dir.join("barrier");
+    let mut changes = Changes {
+        watched,
+        walked: root.clone(),
+        db: db.clone(),
+        paths: Vec::new(),
+        unknown: false,
+    };
+    if !db.starts_with(&changes.watched) {
+        watcher
+            .watch(&barrier_dir, RecursiveMode::NonRecursive)
+            .with_context(|| format!("cannot watch {}", barrier_dir.display()))?;
+    }
+    // Listening before the first run: a `codegraph index` arriving meanwhile waits in
+    // the queue for its turn instead of finding the store locked.
+    let listening = match super::handoff::Listener::start(&args.db.db, tx) {
+        Ok(l) => Some(l),
+        Err(e) => {
+            eprintln!(
+                "codegraph: note: other `codegraph index` runs cannot hand their work to this one: {e:#}"
+            );
+            None
+        }
+    };
+    // Armed before the first run, so an edit made while it runs is not missed.
+    let first = indexer.run(args.force, !args.quiet)?;
+    first.print(args.json, args.quiet);
+    eprintln!("codegraph: watching {} (Ctrl-C to stop)", root.display());
+    // The memtables are flushed once the store has been left alone this long: until
+    // then a reader opening it replays the log (a few ms for a one-file update).
+    const IDLE_FLUSH: Duration = Duration::from_millis(500);
+    let mut flush_due: Option<Instant> = Some(Instant::now());
+    let mut waiting: std::collections::VecDeque<std::os::unix::net::UnixStream> =
+        Default::default();
+    loop {
+        let wake = if let Some(client) = waiting.pop_front() {
+            Wake::Client(client)
+        } else {
+            match flush_due {
+                Some(due) => match rx.recv_timeout(due.saturating_duration_since(Instant::now())) {
+                    Ok(wake) => wake,
+                    Err(RecvTimeoutError::Timeout) => {
+                        if let Err(e) = indexer.flush() {
+                            eprintln!("codegraph: error: {e:#}");
+                        }
+                        flush_due = None;
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                },
+                None => match rx.recv() {
+                    Ok(wake) => wake,
+                    Err(_) => break,
+                },
+            }
+        };
+        let client = match wake {
+            Wake::Client(client) => Some(client),
+            Wake::Files(first) => {
+                // Editors write in bursts (temp file, rename, chmod): wait for quiet,
+                // unless a `codegraph index` asks for a run, which covers the burst.
+                let mut relevant = changes.note(&first);
+                let mut client = None;
+                let deadline = Instant::now() + Duration::from_millis(200);
+                while let Ok(wake) =
+                    rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                {
+                    match wake {
+                        Wake::Files(e) => relevant |= changes.note(&e),
+                        Wake::Client(c) => {
+                            client = Some(c);
+                            break;
+                        }
+                    }
+                }
+                if !relevant && client.is_none() {
+                    continue;
+                }
+                if client.is_none() {
+                    indexer.set_changed(changes.take());
+                    match indexer.run(false, false) {
+                        Ok(ran) => {
+                            ran.print(args.json, args.quiet);
+                        }
+                        Err(e) => eprintln!("codegraph: error: {e:#}"),
+                    }
+                    flush_due = Some(Instant::now() + IDLE_FLUSH);
+                }
+                client
+            }
+        };
+        if let Some(client) = client {
+            if !catch_up(&rx, &barrier, &mut changes, &mut waiting) {
+                changes.unknown = true;
+            }
+            indexer.set_changed(changes.take());
+            // Logged like the watcher's own runs: one report per run.
+            if let Some(ran) = super::handoff::serve(client, indexer) {
+                ran.print(args.json, args.quiet);
+            }
+            flush_due = Some(Instant::now() + IDLE_FLUSH);
+        }
+    }
+    drop(listening);
+    let _ = std::fs::remove_dir_all(&barrier_dir);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What a watcher saw change since its last run.
+struct Changes {
+    /// The input directory as watched (canonical), and as walked (as given).
+    watched: PathBuf,
+    walked: PathBuf,
+    /// The store's directory (canonical): what happens there is the watcher's own doing.
+    db: PathBuf,
+    paths: Vec<PathBuf>,
+    /// Events were lost (the kernel's queue overflowed), could not be read, or named a
+    /// path outside the input.
+    unknown: bool,
+}
+
+impl Changes {
+    /// Notes `event`; true when it is one a run should follow.
+    fn note(&mut self, event: &notify::Result<notify::Event>) -> bool {
+        let relevant = is_relevant(event, &self.db);
+        match event {
+            Ok(e) if e.need_rescan() => self.unknown = true,
+            Ok(e) if relevant => {
+                for path in e.paths.iter().filter(|p| !p.starts_with(&self.db)) {
+                    match path.strip_prefix(&self.watched) {
+                        Ok(rel) => self.paths.push(self.walked.join(rel)),
+                        Err(_) => self.unknown = true,
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(_) => self.unknown = true,
+        }
+        relevant
+    }
+
+    /// The paths for the next run, `None` when they are not all known; starts over.
+    fn take(&mut self) -> Option<Vec<PathBuf>> {
+        let mut paths = std::mem::take(&mut self.paths);
+        // A save is several events on one path (modified, closed after writing).
+        paths.sort_unstable();
+        paths.dedup();
+        (!std::mem::take(&mut self.unknown)).then_some(paths)
+    }
+}
+
+/// Makes sure every file event from before now has been noted: writes `barrier` and
+/// notes events until its own arrives. Clients arriving meanwhile wait their turn.
+/// False when the barrier's event did not come (then what changed is not known).
+fn catch_up(
+    rx: &std::sync::mpsc::Receiver<Wake>,
+    barrier: &Path,
+    changes: &mut Changes,
+    waiting: &mut std::collections::VecDeque<std::os::unix::net::UnixStream>,
+) -> bool {
+    if std::fs::write(barrier, b"").is_err() {
+        return false;
+    }
+    let deadline = Instant::now() + Duration::from_millis(500);
+    while let Ok(wake) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        match wake {
+            Wake::Files(event) => {
+                let ours = event
+                    .as_ref()
+                    .is_ok_and(|e| e.paths.iter().any(|p| p == barrier));
+                changes.note(&event);
+                if ours {
+                    return true;
+                }
+            }
+            Wake::Client(client) => waiting.push_back(client),
+        }
+    }
+    false
+}
+
+fn is_relevant(event: &notify::Result<notify::Event>, db: &Path) -> bool {
+    use notify::EventKind;
+    use notify::event::{AccessKind, AccessMode};
+    match event {
+        // Reading a file or listing a directory is reported too, and indexing does both:
+        // counting those would have every run set off the next, forever.
+        Ok(e) if matches!(e.kind, EventKind::Access(kind) if kind != AccessKind::Close(AccessMode::Write)) => {
+            false
+        }
+        Ok(e) => e.paths.iter().any(|p| !p.starts_with(db)),
+        Err(_) => true,
+    }
+}
