@@ -435,7 +435,7 @@ fn resolve_near<S: GraphStore>(store: &S, project: &str, near: &str) -> Result<N
     let mut seen = HashSet::new();
     let mut frontier = Vec::new();
     for hit in &found {
-        let id: NodeId = hit.node.id.parse()?;
+        let id = hit.node.id;
         if seen.insert(id) {
             frontier.push(id);
         }

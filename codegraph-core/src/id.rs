@@ -43,12 +43,14 @@ impl NodeId {
         self.0.to_be_bytes()
     }
 
+    /// The inverse of [`NodeId::to_be_bytes`], for reading ids back out of keys.
     pub fn from_be_bytes(bytes: [u8; 8]) -> NodeId {
         NodeId(u64::from_be_bytes(bytes))
     }
 }
 
 impl ArchivedNodeId {
+    /// The id as a native [`NodeId`], read from its archived (little-endian) form.
     pub fn get(&self) -> NodeId {
         NodeId(self.0.to_native())
     }

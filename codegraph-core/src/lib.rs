@@ -15,6 +15,19 @@
 //!
 //! It has no I/O and few dependencies, so anything can depend on it. Every model type
 //! derives serde (for JSON at the edges) and rkyv (for zero-copy reads in stores).
+//!
+//! ```
+//! use codegraph_core::{NodeId, NodeKind};
+//!
+//! // Ids depend only on where and what a definition is, so they survive edits to its
+//! // body and to other files, and print as 16 hex digits.
+//! let id = NodeId::new("src/lib.rs", "shapes::Circle::area", NodeKind::Method, "");
+//! assert_eq!(id, NodeId::new("src/lib.rs", "shapes::Circle::area", NodeKind::Method, ""));
+//! assert_eq!(id.to_string().parse::<NodeId>().unwrap(), id);
+//! assert_eq!("method".parse::<NodeKind>().unwrap(), NodeKind::Method);
+//! ```
+
+#![warn(missing_docs)]
 
 mod cache;
 mod cancel;

@@ -65,13 +65,22 @@ string_enum! {
     /// TSX is separate from TypeScript because it needs its own grammar; code
     /// that does not care can use [`Language::family`].
     pub enum Language {
+        /// Rust (`.rs`).
         Rust => "rust",
+        /// Python (`.py`, `.pyi`, or a `python` `#!` line).
         Python => "python",
+        /// JavaScript, JSX included (`.js`, `.jsx`, `.mjs`, `.cjs`, or a `node` `#!` line).
         JavaScript => "javascript",
+        /// TypeScript without JSX (`.ts`, `.mts`, `.cts`).
         TypeScript => "typescript",
+        /// TypeScript with JSX (`.tsx`), which needs a grammar of its own.
         Tsx => "tsx",
+        /// Go (`.go`).
         Go => "go",
+        /// Java (`.java`).
         Java => "java",
+        /// C++ (`.cc`, `.cpp`, `.cxx`, `.hpp` and kin). Plain C headers (`.h`) are
+        /// parsed as C++ too.
         Cpp => "cpp",
     }
 }
@@ -119,22 +128,37 @@ string_enum! {
         Namespace => "namespace",
         /// A Java or Go package clause.
         Package => "package",
+        /// A class (Python, JavaScript, TypeScript, Java, C++).
         Class => "class",
+        /// A struct (Rust, Go, C++).
         Struct => "struct",
+        /// A union (Rust, C++).
         Union => "union",
         /// An interface (Java, TypeScript, Go).
         Interface => "interface",
         /// A Rust trait.
         Trait => "trait",
+        /// An enumeration (Rust, Java, TypeScript, C++); its members are
+        /// [`EnumMember`](NodeKind::EnumMember)s.
         Enum => "enum",
         /// A member of an enum: Rust variant, Java enum constant, C++ enumerator.
         EnumMember => "enum_member",
+        /// A function that belongs to no type: free, or nested in another function.
         Function => "function",
+        /// A function that belongs to a type: defined in its body, in a Rust `impl`
+        /// block, or with a Go receiver.
         Method => "method",
+        /// A method that initialises its type's instances: Java and C++ constructors,
+        /// Python `__init__`, JavaScript and TypeScript `constructor`. Rust and Go have
+        /// none; their `new` functions are methods or functions.
         Constructor => "constructor",
+        /// A data member of a type: a struct field, a Java or C++ field, a Python class
+        /// attribute.
         Field => "field",
         /// A property: Python `@property`, getters/setters, TypeScript property signatures.
         Property => "property",
+        /// A named constant: Rust and Go `const`, Java `static final` fields, and
+        /// module-level `UPPER_CASE` names in Python, JavaScript and TypeScript.
         Constant => "constant",
         /// A module-level (global) variable. Locals are never nodes.
         Variable => "variable",
@@ -180,10 +204,17 @@ string_enum! {
     /// What an edge means. Edges point from the user to the used: `a calls b`,
     /// `class inherits base`, `file contains definition`.
     pub enum EdgeKind {
+        /// From a node to one it encloses (a file to its top-level definitions, a type
+        /// to its members), as given by [`Node::parent`]. Always [`Resolution::Syntax`].
         Contains => "contains",
+        /// From the function (or file) holding a call site to the callable it resolved to.
         Calls => "calls",
+        /// From an import binding to the definition, module or file it names.
         Imports => "imports",
+        /// From a type to a base class, an extended interface, a supertrait or a Go
+        /// embedded type.
         Inherits => "inherits",
+        /// From a type to an interface or trait it implements.
         Implements => "implements",
         /// A non-call use of a definition, such as a type in a signature.
         References => "references",
@@ -292,11 +323,18 @@ impl ReferenceKind {
 )]
 #[rkyv(derive(Debug))]
 pub struct Span {
+    /// Offset of the first byte from the start of the file.
     pub start_byte: u32,
+    /// Offset just past the last byte; `end_byte - start_byte` is the length.
     pub end_byte: u32,
+    /// Line of the first byte, from 1.
     pub start_line: u32,
+    /// Column of the first byte, from 1, counted in bytes.
     pub start_column: u32,
+    /// Line of the end position, from 1. A span that ends with its line's newline
+    /// ends on the next line, at column 1.
     pub end_line: u32,
+    /// Column just past the last byte, from 1, counted in bytes.
     pub end_column: u32,
 }
 
@@ -323,7 +361,9 @@ impl Span {
 pub struct Node {
     /// Stable across runs and machines; see [`NodeId`].
     pub id: NodeId,
+    /// What the node is; part of its id.
     pub kind: NodeKind,
+    /// The language of the file the node is in.
     pub language: Language,
     /// The simple name as written (`parse`, `operator==`, `~Widget`, `default`).
     pub name: String,
@@ -341,6 +381,7 @@ pub struct Node {
     pub signature: Option<String>,
     /// The doc comment or docstring, markers stripped.
     pub doc: Option<String>,
+    /// Who may use the definition, normalised across languages. Files are public.
     pub visibility: Visibility,
     /// The enclosing node (a type, a function, a namespace, or the file); `None` only for files.
     pub parent: Option<NodeId>,
@@ -383,6 +424,7 @@ pub struct Node {
 )]
 #[rkyv(derive(Debug))]
 pub struct Reference {
+    /// What kind of use this is; decides the [`EdgeKind`] it becomes once resolved.
     pub kind: ReferenceKind,
     /// The innermost node the reference occurs in: the calling function, the inheriting class,
     /// the import binding, or the file.
@@ -391,8 +433,14 @@ pub struct Reference {
     /// by a Rust `impl Trait for Type` block (`Type`). For type and assign references: the
     /// variable, as written (`x`, `self.x`, `this.x`).
     pub subject: Option<String>,
+    /// Everything written before the last segment (a receiver, a module path, a
+    /// namespace), joined as the source wrote it; `None` when the name stands alone.
     pub qualifier: Option<String>,
+    /// The last segment, the name looked up: a function, a type, an imported item, a
+    /// whole module, or `*` for a wildcard import.
     pub name: String,
+    /// The local name an import binds when it renames (`as`); `None` when it binds
+    /// `name` itself.
     pub alias: Option<String>,
     /// The call site, import statement or base-type expression.
     pub span: Span,
@@ -413,9 +461,13 @@ pub struct Reference {
 )]
 #[rkyv(derive(Debug))]
 pub struct Edge {
+    /// The user: the caller, the importing binding, the subtype, the container.
     pub src: NodeId,
+    /// The used: the callee, the imported definition, the base type, the contained node.
     pub dst: NodeId,
+    /// What the relation means.
     pub kind: EdgeKind,
+    /// How `dst` was found, so a consumer can weigh how certain the edge is.
     pub resolution: Resolution,
     /// Where the relation is written (the call site); `None` for structural edges.
     pub span: Option<Span>,
@@ -426,26 +478,49 @@ pub struct Edge {
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum SkipReason {
     /// Inside a vendored directory such as `node_modules/` or `vendor/`.
-    Vendored { rule: String },
+    Vendored {
+        /// The directory rule that matched, such as `node_modules/`.
+        rule: String,
+    },
     /// Named or marked as generated (`*.pb.go`, `// Code generated ... DO NOT EDIT.`).
-    Generated { rule: String },
+    Generated {
+        /// The file-name glob or header marker that matched.
+        rule: String,
+    },
     /// Minified JavaScript or TypeScript.
     Minified,
     /// Matched a user exclusion pattern.
-    Excluded { pattern: String },
+    Excluded {
+        /// The user's pattern that matched.
+        pattern: String,
+    },
     /// Larger than the configured limit.
-    TooLarge { size: u64, limit: u64 },
+    TooLarge {
+        /// The file's size, in bytes.
+        size: u64,
+        /// The configured maximum, in bytes.
+        limit: u64,
+    },
     /// Contains NUL bytes.
     Binary,
     /// A symlink, device, or other non-regular entry.
     NotRegular,
     /// An archive entry refused for safety: a path escaping the archive root, or a
     /// compression ratio typical of decompression bombs.
-    Unsafe { detail: String },
+    Unsafe {
+        /// What was wrong with the entry, in words.
+        detail: String,
+    },
     /// Reading the file failed.
-    Unreadable { error: String },
+    Unreadable {
+        /// The read error's message.
+        error: String,
+    },
     /// The parser gave up (for example it hit the per-file time limit).
-    ParseFailed { error: String },
+    ParseFailed {
+        /// The parser's error message.
+        error: String,
+    },
     /// An earlier entry of the source had the same path (an archive listing `a.py`
     /// and `./a.py`, or one entry twice); the first one is indexed.
     Duplicate,
@@ -493,7 +568,9 @@ impl SkipReason {
 /// A file that was not parsed, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SkippedFile {
+    /// Repository-relative, `/`-separated, as the source named it.
     pub path: String,
+    /// Why it was skipped; flattened into the same JSON object as `path`.
     #[serde(flatten)]
     pub reason: SkipReason,
 }
@@ -535,6 +612,7 @@ impl NodeId {
 )]
 #[rkyv(derive(Debug))]
 pub struct FileStamp {
+    /// The file's length in bytes.
     pub size: u64,
     /// Modification time, nanoseconds since the Unix epoch.
     pub mtime_ns: i64,
@@ -563,20 +641,26 @@ pub struct FileStamp {
 pub struct ParsedFile {
     /// Repository-relative, `/`-separated.
     pub path: String,
+    /// The language the file was parsed as.
     pub language: Language,
     /// xxh3-64 of the file's bytes; unchanged content is never parsed twice.
     pub content_hash: u64,
+    /// The file's length in bytes.
     pub size: u64,
     /// The file's stamp when it was read from disk, when it can be trusted; stores
     /// keep it so that the next run need not read the file at all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stamp: Option<FileStamp>,
+    /// Lines in the file: newlines, plus one for a last line without a newline (so an
+    /// empty file has none).
     pub lines: u32,
     /// Whether tree-sitter had to recover from syntax errors. The nodes are whatever it
     /// recovered.
     pub has_errors: bool,
     /// The file node first, then definitions in source order (parents before children).
     pub nodes: Vec<Node>,
+    /// Every use of a name in the file, unresolved, in source order; resolution
+    /// against the rest of the project turns them into edges.
     pub references: Vec<Reference>,
 }
 

@@ -19,12 +19,15 @@ use crate::model::{Edge, EdgeKind, FileStamp, Language, Node, Reference};
     rkyv::Deserialize,
 )]
 pub struct FileRecord {
+    /// Repository-relative, `/`-separated; the record's key within its project.
     pub path: String,
+    /// The language the file was parsed as.
     pub language: Language,
     /// xxh3-64 of the file's bytes.
     pub content_hash: u64,
     /// The file's stamp when those bytes were read, if it can be trusted.
     pub stamp: Option<FileStamp>,
+    /// Lines in the file, as counted by [`ParsedFile::lines`](crate::ParsedFile::lines).
     pub lines: u32,
     /// Whether tree-sitter had to recover from syntax errors.
     pub has_errors: bool,
@@ -38,8 +41,12 @@ pub struct FileRecord {
 /// ([`GraphStore::write_resolution`]) because they change when *other* files change.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileUpdate {
+    /// The file's new record; its `node_ids` are the ids of `nodes`, in order.
     pub file: FileRecord,
+    /// Every node of the file, file node first, replacing the ones stored before.
     pub nodes: Vec<Node>,
+    /// The file's unresolved references, in source order. [`FileResolution::unresolved`]
+    /// indexes into this list.
     pub references: Vec<Reference>,
 }
 
@@ -71,6 +78,7 @@ pub struct FileResolution {
 /// What a store keeps about a project as a whole.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectMeta {
+    /// The project's name, the key every other [`GraphStore`] call takes as `project`.
     pub name: String,
     /// The directory, repository or archive it was last indexed from, for display.
     pub source: Option<String>,

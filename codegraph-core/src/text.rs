@@ -9,21 +9,37 @@ use crate::model::{Language, NodeKind};
 /// The searchable text of one definition.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TextDocument {
+    /// The definition's node; documents are added, replaced and removed by it, and a
+    /// hit returns it.
     pub id: NodeId,
+    /// The file the definition is in, repository-relative; what
+    /// [`TextQuery::path_glob`] matches.
     pub path: String,
+    /// The definition's language, for [`TextQuery::languages`].
     pub language: Language,
+    /// The definition's kind, for [`TextQuery::kinds`].
     pub kind: NodeKind,
+    /// The simple name as written; a match here says most about a definition, so
+    /// indexes usually weigh it highest.
     pub name: String,
+    /// The name with its enclosing module, namespace or types.
     pub qualified_name: String,
+    /// The declaration up to its body, if the parser extracted one.
     pub signature: Option<String>,
+    /// The doc comment or docstring; `None` when there is none or docs are left out.
     pub doc: Option<String>,
+    /// The definition's source text, possibly truncated to keep documents small;
+    /// `None` when there is none.
     pub body: Option<String>,
 }
 
 /// A keyword query with optional filters.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TextQuery {
+    /// Words to look for, as a user typed them: a bag of words, not a query language,
+    /// so any string is a valid query.
     pub text: String,
+    /// The most hits to return; 0 returns none.
     pub limit: usize,
     /// Empty means any language.
     pub languages: Vec<Language>,
@@ -37,7 +53,10 @@ pub struct TextQuery {
 /// result list).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScoredNode {
+    /// The node that matched.
     pub id: NodeId,
+    /// How well it matched; its scale depends on the index (BM25, inner product, fused
+    /// rank), so only compare scores from the same list.
     pub score: f32,
 }
 

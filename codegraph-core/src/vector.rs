@@ -21,6 +21,7 @@ pub trait VectorIndex: Send + Sync {
     /// The number of vectors held.
     fn len(&self) -> usize;
 
+    /// Whether the index holds no vector.
     fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -3,7 +3,7 @@
 //!
 //! All language knowledge lives in two places: the query files under `queries/`
 //! (which syntax is a definition, a call, an import, a base type) and a small
-//! [`Rules`] implementation per language (module paths, visibility, doc comments,
+//! `Rules` implementation per language (module paths, visibility, doc comments,
 //! import shapes). The engine itself only knows the capture-name conventions
 //! documented in `queries/README.md`.
 
@@ -54,10 +54,14 @@ impl Default for ExtractOptions {
 /// tree-sitter recovers from them.
 #[derive(Debug, thiserror::Error)]
 pub enum ExtractError {
+    /// Parsing ran past [`ExtractOptions::parse_timeout`] (the limit it was given)
+    /// and was abandoned.
     #[error("parsing took longer than {0:?}")]
     Timeout(Duration),
+    /// The file is longer (in bytes) than tree-sitter's 32-bit offsets can address.
     #[error("file too large for the parser ({0} bytes; the limit is 4 GiB)")]
     TooLarge(usize),
+    /// tree-sitter gave up without saying why and without timing out.
     #[error("tree-sitter returned no tree")]
     NoTree,
 }

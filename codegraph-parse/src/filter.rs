@@ -78,10 +78,16 @@ const MINIFIED_SNIFF_BYTES: usize = 64 * 1024;
 pub struct FilterConfig {
     /// Files larger than this are skipped (bytes).
     pub max_file_size: u64,
+    /// Skip (and report) everything under a directory named in `vendored_dirs`:
+    /// third-party code would swamp the project's own definitions.
     pub skip_vendored: bool,
     /// Directory names treated as vendored when `skip_vendored` is set.
     pub vendored_dirs: Vec<String>,
+    /// Skip files named like generated code ([`DEFAULT_GENERATED_GLOBS`]) or with a
+    /// "generated, do not edit" marker near the top.
     pub skip_generated: bool,
+    /// Skip minified JavaScript and TypeScript, by name (`*.min.js`) or by having
+    /// few, very long lines.
     pub skip_minified: bool,
     /// Extra glob patterns over repository-relative paths to skip (`tests/fixtures/**`).
     pub exclude: Vec<String>,
@@ -163,6 +169,10 @@ fn file_name(path: &str) -> &str {
 }
 
 impl Filter {
+    /// Compiles `config`'s glob patterns.
+    ///
+    /// # Errors
+    /// [`FilterError`] when a pattern in [`FilterConfig::exclude`] is not a valid glob.
     pub fn new(config: FilterConfig) -> Result<Filter, FilterError> {
         let exclude = glob_set(config.exclude.iter().map(String::as_str))?;
         Ok(Filter {
@@ -174,6 +184,8 @@ impl Filter {
         })
     }
 
+    /// The configuration the filter was compiled from; directory walks read the
+    /// hidden-file and ignore-file settings from it.
     pub fn config(&self) -> &FilterConfig {
         &self.config
     }

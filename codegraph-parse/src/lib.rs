@@ -14,13 +14,28 @@
 //!
 //! What counts as a definition or a reference is written in tree-sitter query files
 //! under `queries/<language>/`; see `queries/README.md` for their conventions.
+//!
+//! ```
+//! use codegraph_core::{Language, NodeKind, ParserRegistry};
+//! use codegraph_parse::Extractor;
+//!
+//! let source = b"class Greeter:\n    def greet(self):\n        print('hi')\n";
+//! let parsed = Extractor::default().parse(Language::Python, "app/greeter.py", source)?;
+//! let names: Vec<_> = parsed.definitions().map(|n| (n.kind, n.qualified_name.as_str())).collect();
+//! assert_eq!(names, [(NodeKind::Class, "app.greeter.Greeter"),
+//!                    (NodeKind::Method, "app.greeter.Greeter.greet")]);
+//! assert!(parsed.references.iter().any(|r| r.name == "print"));
+//! # Ok::<(), codegraph_core::Error>(())
+//! ```
+
+#![warn(missing_docs)]
 
 pub mod extract;
 pub mod filter;
 mod lang;
 pub mod language;
 pub mod pipeline;
-pub mod queries;
+mod queries;
 pub mod source;
 mod text;
 
@@ -37,10 +52,13 @@ pub struct Extractor {
 }
 
 impl Extractor {
+    /// An extractor applying `options` (limits, and whether to extract references and
+    /// docs) to every file it parses.
     pub fn new(options: ExtractOptions) -> Extractor {
         Extractor { options }
     }
 
+    /// The options every parse uses.
     pub fn options(&self) -> &ExtractOptions {
         &self.options
     }

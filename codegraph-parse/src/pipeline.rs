@@ -28,14 +28,21 @@ pub enum FileOutcome {
     /// The extraction and the bytes it came from, for consumers that need bodies or
     /// line text (full-text indexing, etags). Dropping them is free.
     Parsed(ParsedFile, Vec<u8>),
+    /// The file was refused by a filter, could not be read, or failed to parse; the
+    /// reason says which. The run goes on.
     Skipped(SkippedFile),
     /// The caller already has this content (see [`Pipeline::known_files`]): either the
     /// file's stamp matched the known one, so it was not even read, or its bytes hashed
     /// to the known hash. `stamp` is the file's trusted stamp now, which differs from
     /// the known one after a `touch`.
     Unchanged {
+        /// Repository-relative, `/`-separated.
         path: String,
+        /// The hash of the content the caller holds, which the file still has.
         content_hash: u64,
+        /// The file's stamp now, if it can be trusted; `None` when the file was
+        /// changed too recently for its times to be relied on, or does not come from
+        /// disk.
         stamp: Option<FileStamp>,
     },
 }
@@ -44,7 +51,11 @@ pub enum FileOutcome {
 /// the file's stamp when that content was read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KnownFile {
+    /// xxh3-64 of the bytes the caller indexed, compared with a fresh hash when the
+    /// file has to be read.
     pub content_hash: u64,
+    /// The stamp recorded when those bytes were read; `None` means the file is always
+    /// read and hashed.
     pub stamp: Option<FileStamp>,
 }
 
@@ -58,11 +69,17 @@ pub struct PipelineStats {
     pub expected: AtomicU64,
     /// Files parsed or skipped so far.
     pub processed: AtomicU64,
+    /// Files parsed so far (not counting unchanged ones).
     pub parsed: AtomicU64,
+    /// Files skipped so far, for any [`SkipReason`].
     pub skipped: AtomicU64,
+    /// Bytes of the files parsed so far.
     pub bytes: AtomicU64,
+    /// Lines of the files parsed so far.
     pub lines: AtomicU64,
+    /// Definitions extracted so far (file nodes and import bindings excluded).
     pub definitions: AtomicU64,
+    /// Unresolved references extracted so far.
     pub references: AtomicU64,
     /// Files parsed with syntax errors (tree-sitter recovered what it could).
     pub with_errors: AtomicU64,
@@ -76,6 +93,9 @@ impl PipelineStats {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Reads one of the counters, as in `PipelineStats::get(&stats.parsed)`. Each
+    /// counter is read on its own: during a run, two of them may disagree by the files
+    /// in flight.
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
     }
@@ -167,6 +187,7 @@ impl Pipeline {
         self
     }
 
+    /// The filter the pipeline applies to every path and every file's content.
     pub fn filter(&self) -> &Filter {
         &self.filter
     }

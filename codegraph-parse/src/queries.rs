@@ -57,7 +57,10 @@ pub enum Role {
 
 /// A compiled query and the role of each of its captures.
 pub struct CompiledQuery {
+    /// Definitions and (when compiled with them) references of one language, in one
+    /// query so that a tree is walked once.
     pub query: Query,
+    /// The role of each capture, indexed by capture index.
     pub roles: Vec<Role>,
     /// Per pattern, from `#not-parent-type? @capture "kind"...`: a match is dropped
     /// when the captured node's parent has one of the kinds.
@@ -68,17 +71,32 @@ pub struct CompiledQuery {
 /// test suite compiles every language.
 #[derive(Debug, thiserror::Error)]
 pub enum QueryCompileError {
+    /// tree-sitter refused the query: a syntax error, or a node type or field the
+    /// grammar does not have.
     #[error("{language} query: {source}")]
     Syntax {
+        /// The language whose query files failed.
         language: Language,
+        /// tree-sitter's error, with the offending row and column.
         #[source]
         source: tree_sitter::QueryError,
     },
+    /// A capture name the engine gives no meaning (see [`Role`]); captures used only
+    /// by predicates must start with `_`.
     #[error("{language} query: unknown capture @{capture}")]
-    UnknownCapture { language: Language, capture: String },
+    UnknownCapture {
+        /// The language whose query files hold the capture.
+        language: Language,
+        /// The capture's name, without the `@`.
+        capture: String,
+    },
+    /// A predicate that neither tree-sitter nor the engine evaluates; the engine only
+    /// adds `#not-parent-type?`.
     #[error("{language} query: unsupported predicate #{predicate}")]
     UnknownPredicate {
+        /// The language whose query files use the predicate.
         language: Language,
+        /// The predicate's name, without the `#`.
         predicate: String,
     },
 }

@@ -14,7 +14,7 @@
 //! phase 1 and clean after phase 3; a run that finds it dirty resolves every file.
 //!
 //! *Affected* means: changed, added, or holding a resolution that read something that
-//! changed (see [`crate::view`]). The result equals a clean rebuild; the
+//! changed (see the `view` module). The result equals a clean rebuild; the
 //! `incremental_equals_rebuild` property test checks it over random edit sequences.
 
 use std::collections::{BTreeSet, HashMap};
@@ -40,6 +40,7 @@ pub struct IndexProgress {
     pub parse: PipelineStats,
     /// Files whose references are to be resolved, once known.
     pub to_resolve: AtomicU64,
+    /// Files resolved so far.
     pub resolved: AtomicU64,
 }
 
@@ -50,15 +51,19 @@ pub struct IndexReport {
     pub parsed: usize,
     /// Files whose content matched the store.
     pub unchanged: usize,
+    /// Files gone from the source, removed from the project.
     pub removed: usize,
     /// Files whose references were resolved (changed ones and those they affect).
     pub resolved: usize,
     /// Whether every file was resolved (first run, or after an interrupted one).
     pub full: bool,
+    /// Files not parsed, with the reason (too large, binary, generated, unsafe path, ...).
     pub skipped: Vec<SkippedFile>,
     /// Lines in the parsed files.
     pub lines: u64,
+    /// Nodes written (definitions of the parsed files).
     pub nodes_written: u64,
+    /// Edges written by resolution.
     pub edges_written: u64,
     /// The source stopped with this error part-way; what it delivered was indexed and
     /// nothing was removed.
@@ -74,6 +79,7 @@ pub struct IndexReport {
     pub resolve_time: Duration,
     /// Flushing the store and committing the companions (full text, embeddings).
     pub commit_time: Duration,
+    /// The whole run.
     pub total_time: Duration,
 }
 
@@ -716,7 +722,7 @@ fn stored_defs<S: GraphStore + ?Sized>(
         .collect())
 }
 
-/// A [`View`] answering from a store, with the answers cached for the run (or, with
+/// The resolver's view of a project (the internal `View`) answering from a store, with the answers cached for the run (or, with
 /// a [`ResolveCache`], for as long as they hold).
 pub struct StoreView<'s, S: GraphStore + ?Sized> {
     store: &'s S,
@@ -733,6 +739,8 @@ struct ViewMaps {
 }
 
 impl<'s, S: GraphStore + ?Sized> StoreView<'s, S> {
+    /// A view of `project` in `store`: reads the set of paths once; nodes, references
+    /// and file records are read on demand.
     pub fn new(store: &'s S, project: &str) -> Result<Self> {
         let mut paths = PathSet::default();
         for f in store.files(project)? {
@@ -751,14 +759,14 @@ impl<'s, S: GraphStore + ?Sized> StoreView<'s, S> {
     }
 }
 
-/// What resolution read from the store ([`View::named`] and [`View::file`] answers),
+/// What resolution read from the store (its definitions by name and its files),
 /// kept from one run to the next by a long-lived process that indexes one project of
 /// one store again and again (`codegraph index --watch`), so that a one-file update
 /// does not read and decode every definition of `get` or `__init__` again.
 ///
 /// Each run first drops what its own changes make stale, using the keys it computes
 /// anyway to find the files to resolve again: the names whose definitions were added,
-/// removed or changed (as [`Def`]s: moving code changes none) and every file parsed or
+/// removed or changed (as resolution sees them: moving code changes none) and every file parsed or
 /// removed. A run that resolves everything, or another project, starts empty. This
 /// holds only while nothing else writes the project (the watcher holds the store's
 /// lock); a run that fails part-way leaves the project marked dirty, so the next run

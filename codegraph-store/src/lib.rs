@@ -3,12 +3,35 @@
 //!
 //! - [`GraphStore`](codegraph_core::GraphStore) implementations: [`RocksStore`] (feature
 //!   `rocksdb`, on by default; layout in ARCHITECTURE.md) and [`MemoryStore`];
-//! - resolution (`resolve`, internal): references to edges across files, language by language, each edge
-//!   saying how it was found;
+//! - resolution (internal): references to edges across files, language by language,
+//!   each edge saying how it was found;
 //! - [`index()`]: builds a project from a source and keeps it up to date incrementally,
 //!   equal to a clean rebuild;
 //! - [`query`]: symbol search, callers and callees, impact, paths, outlines,
 //!   neighbourhoods, and a deterministic export.
+//!
+//! ```
+//! use codegraph_core::{Cancel, GraphStore};
+//! use codegraph_parse::filter::{Filter, FilterConfig};
+//! use codegraph_parse::source::MemorySource;
+//! use codegraph_parse::{ExtractOptions, Pipeline};
+//! use codegraph_store::{IndexOptions, IndexProgress, MemoryStore, index, query};
+//!
+//! let store = MemoryStore::new();
+//! let files = vec![("lib.rs".to_string(), b"fn a() { b() }\nfn b() {}\n".to_vec())];
+//! let mut source = MemorySource::new("example", files);
+//! let pipeline = Pipeline::new(Filter::new(FilterConfig::default())?, ExtractOptions::default());
+//! let report = index(&store, "demo", &mut source, pipeline, &IndexOptions::default(),
+//!                    &IndexProgress::default())?;
+//! assert_eq!(report.parsed, 1);
+//! let b = &query::lookup(&store, "demo", "b")?[0];
+//! let callers = query::calls(&store, "demo", b.id, codegraph_core::Direction::Incoming)?;
+//! assert_eq!(callers[0].node.name, "a");
+//! # let _ = Cancel::new();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![warn(missing_docs)]
 
 mod codec;
 pub mod index;

@@ -27,19 +27,24 @@ pub enum Match {
 /// Filters shared by the queries that list nodes.
 #[derive(Clone, Debug, Default)]
 pub struct Filters {
+    /// Only these kinds (empty: any).
     pub kinds: Vec<NodeKind>,
+    /// Only these languages (empty: any; a language matches its family, so `typescript`
+    /// takes `tsx` too).
     pub languages: Vec<Language>,
     /// A glob over repository-relative paths (`src/**/*.rs`).
     pub path: Option<globset::GlobMatcher>,
 }
 
 impl Filters {
+    /// Compiles a glob over repository-relative paths; a bad glob is `InvalidInput`.
     pub fn path_glob(glob: &str) -> Result<globset::GlobMatcher> {
         globset::Glob::new(glob)
             .map(|g| g.compile_matcher())
             .map_err(|e| Error::InvalidInput(format!("path glob {glob:?}: {e}")))
     }
 
+    /// Whether `node` passes every filter.
     pub fn accepts(&self, node: &Node) -> bool {
         (self.kinds.is_empty() || self.kinds.contains(&node.kind))
             && (self.languages.is_empty()
@@ -55,32 +60,44 @@ impl Filters {
 #[derive(Clone, Debug, Serialize)]
 pub struct Hit {
     #[serde(flatten)]
+    /// The definition.
     pub node: NodeSummary,
+    /// How well it matched: 1 for an exact match, less for prefix and fuzzy ones.
     pub score: f64,
 }
 
 /// The fields of a node that query output shows.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct NodeSummary {
+    /// The file, repository-relative.
     pub path: String,
+    /// First line (1-based).
     pub line: u32,
+    /// Last line (1-based).
     pub end_line: u32,
-    pub id: String,
+    /// The node's stable id.
+    pub id: NodeId,
+    /// What it is.
     pub kind: NodeKind,
+    /// Its simple name.
     pub name: String,
+    /// Its qualified name (`pkg.mod.Class.method`, `crate::a::f`).
     pub qualified_name: String,
+    /// Its language.
     pub language: Language,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The declaration's signature, when it has one.
     pub signature: Option<String>,
 }
 
 impl NodeSummary {
+    /// The summary of `node`.
     pub fn of(node: &Node) -> NodeSummary {
         NodeSummary {
             path: node.path.clone(),
             line: node.span.start_line,
             end_line: node.span.end_line,
-            id: node.id.to_string(),
+            id: node.id,
             kind: node.kind,
             name: node.name.clone(),
             qualified_name: node.qualified_name.clone(),
@@ -234,9 +251,7 @@ pub fn lookup<S: GraphStore + ?Sized>(store: &S, project: &str, spec: &str) -> R
         exact_q
     };
     for h in chosen {
-        if let Ok(id) = h.node.id.parse::<NodeId>()
-            && let Some(node) = store.node(project, id)?
-        {
+        if let Some(node) = store.node(project, h.node.id)? {
             out.push(node);
         }
     }
@@ -249,7 +264,9 @@ pub struct Related {
     /// The node at the other end.
     #[serde(flatten)]
     pub node: NodeSummary,
+    /// The edge's kind (`calls` here).
     pub edge: EdgeKind,
+    /// How the edge was found (scope, import, inferred, ...).
     pub resolution: Resolution,
     /// The line of the call site or reference.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -316,7 +333,9 @@ pub const DEPENDENCY_EDGES: [EdgeKind; 5] = [
 #[derive(Clone, Debug, Serialize)]
 pub struct Reached {
     #[serde(flatten)]
+    /// The node reached.
     pub node: NodeSummary,
+    /// Edges from the starting node (1: direct).
     pub depth: u32,
 }
 
@@ -456,26 +475,34 @@ pub fn outline<S: GraphStore + ?Sized>(
 /// A subgraph: nodes and the edges among them.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Subgraph {
+    /// The nodes, in a fixed order.
     pub nodes: Vec<NodeSummary>,
+    /// The edges among them, sorted.
     pub edges: Vec<EdgeSummary>,
 }
 
 /// An edge in query output.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct EdgeSummary {
-    pub src: String,
-    pub dst: String,
+    /// Where the edge starts.
+    pub src: NodeId,
+    /// Where it points.
+    pub dst: NodeId,
+    /// What kind of edge it is.
     pub kind: EdgeKind,
+    /// How it was found.
     pub resolution: Resolution,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The line of the reference that made it (a call site), if any.
     pub line: Option<u32>,
 }
 
 impl EdgeSummary {
+    /// The summary of `edge`.
     pub fn of(edge: &Edge) -> EdgeSummary {
         EdgeSummary {
-            src: edge.src.to_string(),
-            dst: edge.dst.to_string(),
+            src: edge.src,
+            dst: edge.dst,
             kind: edge.kind,
             resolution: edge.resolution,
             line: edge.span.map(|s| s.start_line),
@@ -695,8 +722,11 @@ fn write_edge(out: &mut dyn Write, edge: &ExportEdge) -> Result<()> {
 /// How much an export wrote.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ExportCounts {
+    /// Node records written.
     pub nodes: u64,
+    /// Edge records written.
     pub edges: u64,
+    /// References written with no target (`"dst": null`).
     pub unresolved: u64,
 }
 

@@ -784,7 +784,7 @@ impl GraphStore for RocksStore {
     }
 
     /// Builds one sorted table file per column family (in parallel, on the caller's
-    /// rayon pool) and has RocksDB take them in, in [`LOAD_ORDER`]: no memtable, no
+    /// rayon pool) and has RocksDB take them in, nodes first and file records last: no memtable, no
     /// log, and, in a store whose other projects' files do not overlap the key range,
     /// no flush or compaction afterwards, since the files land in the bottom level.
     /// Falls back to batches when the project already has files.

@@ -197,9 +197,9 @@ def run(car: Car, other):
     let to_make: Vec<_> = calls
         .iter()
         .filter(|c| c.node.name == "make")
-        .map(|c| c.node.id.clone())
+        .map(|c| c.node.id)
         .collect();
-    assert_eq!(to_make, [make_impl.id.to_string()]);
+    assert_eq!(to_make, [make_impl.id]);
     assert_eq!(
         callees(&store, "py", "main.run"),
         [

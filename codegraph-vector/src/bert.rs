@@ -41,6 +41,8 @@ impl Precision {
         }
     }
 
+    /// `f32` or `int8`: the spelling [`Precision::parse`] reads, and the suffix of
+    /// the embedder's model id.
     pub fn name(self) -> &'static str {
         match self {
             Precision::F32 => "f32",
@@ -48,6 +50,8 @@ impl Precision {
         }
     }
 
+    /// The precision named `f32` or `int8` (exactly, lower case), as from a command
+    /// line; `None` for anything else.
     pub fn parse(s: &str) -> Option<Precision> {
         match s {
             "f32" => Some(Precision::F32),

@@ -6,7 +6,7 @@
 //! `modules.json`, `sentence_bert_config.json`). Pooling and normalisation follow those
 //! files, as the model card specifies; nothing is downloaded.
 //!
-//! The forward pass is our own ([`crate::bert`]): each input runs at its own length
+//! The forward pass is our own (`src/bert.rs`): each input runs at its own length
 //! (no padding) on one core, the inputs of a call spread over the cores, and the
 //! linear layers run on 8-bit integers where the CPU has AVX-512 VNNI
 //! ([`Precision`]); the precision is part of the model id, so vectors of different
@@ -32,8 +32,11 @@ use crate::bert::{BertConfig, Encoder};
 /// How token vectors become one vector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pooling {
+    /// The average of every token's vector: the sentence-transformers default.
     Mean,
+    /// The first token's (`[CLS]`) vector.
     Cls,
+    /// The largest value of each dimension over all tokens.
     Max,
 }
 
@@ -198,6 +201,8 @@ impl BertEmbedder {
         Ok(Loaded { encoder, tokenizer })
     }
 
+    /// How token vectors become one vector, as the model's
+    /// `1_Pooling/config.json` says (mean when it says nothing).
     pub fn pooling(&self) -> Pooling {
         self.pooling
     }

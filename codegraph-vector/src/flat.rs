@@ -102,6 +102,10 @@ pub fn top_k(scores: impl Iterator<Item = (f32, usize)>, k: usize) -> Vec<(f32, 
 }
 
 impl FlatIndex {
+    /// An empty index for vectors of `dim` floats.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when `dim` is 0 or above [`MAX_DIMENSION`].
     pub fn new(dim: usize) -> Result<FlatIndex> {
         if dim == 0 || dim > MAX_DIMENSION {
             return Err(Error::InvalidInput(format!(
@@ -312,14 +316,17 @@ impl MappedFlat {
         Ok(MappedFlat { map, dim, n })
     }
 
+    /// The length of every vector in the file.
     pub fn dimension(&self) -> usize {
         self.dim
     }
 
+    /// The number of vectors in the file.
     pub fn len(&self) -> usize {
         self.n
     }
 
+    /// Whether the file holds no vector.
     pub fn is_empty(&self) -> bool {
         self.n == 0
     }

@@ -72,6 +72,12 @@ pub struct HnswIndex {
 }
 
 impl HnswIndex {
+    /// An empty index for vectors of `dim` floats, built and searched with `params`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when `dim` is 0 or above
+    /// [`MAX_DIMENSION`](crate::flat::MAX_DIMENSION), `m` is outside `2..=`[`MAX_M`],
+    /// or `ef_construction` is 0.
     pub fn new(dim: usize, params: HnswParams) -> Result<HnswIndex> {
         if dim == 0
             || dim > crate::flat::MAX_DIMENSION
@@ -96,6 +102,7 @@ impl HnswIndex {
         })
     }
 
+    /// The length of every vector in the index.
     pub fn dimension(&self) -> usize {
         self.dim
     }
@@ -105,10 +112,13 @@ impl HnswIndex {
         self.live.len()
     }
 
+    /// Whether the index holds no live vector (deleted ones may still be routing).
     pub fn is_empty(&self) -> bool {
         self.live.is_empty()
     }
 
+    /// Changes [`HnswParams::ef_search`] (at least 1) without rebuilding: wider finds
+    /// more true neighbours, narrower answers sooner. Saved with the index.
     pub fn set_ef_search(&mut self, ef: usize) {
         self.params.ef_search = ef.max(1);
     }
@@ -394,7 +404,7 @@ impl Reader<'_> {
 }
 
 impl HnswIndex {
-    /// Loads an index saved by [`VectorIndex::save`].
+    /// Loads an index saved by [`VectorIndex::save`](codegraph_core::VectorIndex::save).
     pub fn load(dir: &std::path::Path) -> Result<HnswIndex> {
         let path = dir.join(FILE);
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;

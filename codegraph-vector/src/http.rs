@@ -20,12 +20,18 @@ use serde::Deserialize;
 pub struct HttpEmbedderConfig {
     /// The API base, such as `https://api.openai.com/v1`; `/embeddings` is appended.
     pub base_url: String,
+    /// The model's name as the provider knows it (`text-embedding-3-small`,
+    /// `nomic-embed-text`); sent with every request and part of the embedder's model
+    /// id, so vectors from different models never mix.
     pub model: String,
+    /// Sent as a bearer token; `None` sends no `Authorization` header (local servers
+    /// usually need none).
     pub api_key: Option<String>,
     /// The vector length, when known; otherwise learned from the first answer.
     pub dimension: Option<usize>,
     /// Texts per request.
     pub batch_size: usize,
+    /// The longest one request may take, connecting and reading included.
     pub timeout: Duration,
     /// Texts are cut to this many characters before sending (providers reject
     /// inputs past their context; they count tokens, we cannot).
@@ -33,6 +39,9 @@ pub struct HttpEmbedderConfig {
 }
 
 impl HttpEmbedderConfig {
+    /// A configuration for `model` at `base_url` (trailing `/` removed), with no API
+    /// key, the dimension learned from the first answer, batches of 64 texts, a
+    /// two-minute timeout and inputs cut to 2,000 characters.
     pub fn new(base_url: &str, model: &str) -> HttpEmbedderConfig {
         HttpEmbedderConfig {
             base_url: base_url.trim_end_matches('/').to_string(),

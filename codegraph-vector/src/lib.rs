@@ -6,19 +6,37 @@
 //! - [`documents`]: one searchable document per definition, cut from a parsed file;
 //! - [`text`] (feature `tantivy`, on by default): [`TantivyText`], a per-project BM25
 //!   index implementing [`codegraph_core::TextIndex`];
-//! - [`http`] (feature `http`): [`HttpEmbedder`], an OpenAI-compatible embedding API
+//! - `http` (feature `http`): `HttpEmbedder`, an OpenAI-compatible embedding API
 //!   (OpenAI, Ollama, TEI);
 //! - [`flat`]: [`FlatIndex`], exact inner-product search, the reference for recall;
-//! - [`faiss`] (feature `faiss`): [`FaissIndex`], any FAISS index-factory index;
+//! - `faiss` (feature `faiss`): `FaissIndex`, any FAISS index-factory index;
 //! - [`hnsw`]: [`HnswIndex`], approximate search on a navigable small-world graph;
 //! - [`sq8`]: [`Sq8Index`], 8-bit codes in memory with exact re-ranking from disk,
 //!   for vectors that do not fit in memory;
 //! - [`semantic`]: a project's embeddings kept beside the graph ([`SemanticStore`],
 //!   with its embedding cache) and searched ([`SemanticIndex`]);
 //! - [`fusion`]: score fusion and reciprocal rank fusion of ranked lists, for hybrid search;
-//! - [`embed`] (feature `candle`, on by default): [`BertEmbedder`], a local
+//! - [`embed`] (feature `embed-local`, on by default): [`BertEmbedder`], a local
 //!   sentence-transformer (all-MiniLM-L6-v2 and kin) run in-process, on our own BERT
 //!   forward pass (`bert`) with 8-bit linear layers (`int8`) where the CPU has VNNI.
+//!
+//! ```
+//! use codegraph_core::{NodeId, VectorIndex};
+//! use codegraph_vector::FlatIndex;
+//! use codegraph_vector::tokenize::code_tokens;
+//!
+//! // Identifiers are found by their parts as well as whole.
+//! let words: Vec<String> = code_tokens("parseHTTPResponse").into_iter().map(|t| t.text).collect();
+//! assert!(words.contains(&"parsehttpresponse".into()) && words.contains(&"http".into()));
+//!
+//! // Exact inner-product search, the reference the approximate indexes are held to.
+//! let mut index = FlatIndex::new(2)?;
+//! index.upsert(&[NodeId(1), NodeId(2)], &[1.0, 0.0, 0.0, 1.0])?;
+//! assert_eq!(index.search(&[0.9, 0.1], 1)?[0].id, NodeId(1));
+//! # Ok::<(), codegraph_core::Error>(())
+//! ```
+
+#![warn(missing_docs)]
 
 #[cfg(feature = "embed-local")]
 mod bert;

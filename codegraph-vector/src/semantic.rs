@@ -89,6 +89,8 @@ pub struct EmbedReport {
     pub embedded: usize,
     /// Definitions staged this run whose vector came from the cache.
     pub cached: usize,
+    /// Wall time spent getting the vectors (reading the cache, calling the model),
+    /// before any file is written.
     pub embed_time: Duration,
     /// Whether an HNSW index is kept.
     pub hnsw: bool,
@@ -255,6 +257,7 @@ impl Cache {
 pub struct EmbeddingInputs(Vec<(NodeId, u128, String)>);
 
 impl EmbeddingInputs {
+    /// The [`embedding_text`] of each of `docs`, and its hash.
     pub fn of(docs: &[TextDocument]) -> EmbeddingInputs {
         EmbeddingInputs(
             docs.iter()
@@ -596,10 +599,12 @@ impl SemanticIndex {
         &self.meta.model_id
     }
 
+    /// The number of vectors, as recorded when they were committed.
     pub fn len(&self) -> usize {
         self.meta.count
     }
 
+    /// Whether no vector was committed.
     pub fn is_empty(&self) -> bool {
         self.meta.count == 0
     }

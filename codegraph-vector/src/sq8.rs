@@ -10,6 +10,8 @@
 //! full vectors from `flat.bin` to rank them exactly. With the default re-rank factor
 //! of 10 the result matches exact search except where 8-bit rounding pushes a true
 //! neighbour below hundreds of others (see `vector_recall`).
+//!
+//! [`FlatIndex`]: crate::FlatIndex
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -118,14 +120,17 @@ impl Sq8Index {
         self.rerank = factor.max(1);
     }
 
+    /// The number of vectors coded.
     pub fn len(&self) -> usize {
         self.ids.len()
     }
 
+    /// Whether the index codes no vector.
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
     }
 
+    /// The length of every vector in the index.
     pub fn dimension(&self) -> usize {
         self.dim
     }

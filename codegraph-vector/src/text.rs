@@ -108,6 +108,7 @@ impl StemCache {
     }
 }
 
+/// The tokens of one text from [`CodeTokenizer`], stemmed as they are taken.
 pub struct CodeTokenStream<'a> {
     tokens: std::vec::IntoIter<CodeToken>,
     token: &'a mut Token,

@@ -10,9 +10,13 @@
 /// Parts of an identifier share the identifier's position with the whole.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CodeToken {
+    /// The word or part, lowercased (not stemmed).
     pub text: String,
+    /// Byte offset in the input where the word or part starts.
     pub start: usize,
+    /// Byte offset just past its end.
     pub end: usize,
+    /// The ordinal of its word among the input's words, from 0.
     pub position: usize,
 }
 

@@ -23,8 +23,11 @@ use crate::filter::{Filter, PathDecision};
 /// The container formats understood.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ArchiveFormat {
+    /// An uncompressed tar (`.tar`).
     Tar,
+    /// A gzip-compressed tar (`.tar.gz`, `.tgz`, `.crate`).
     TarGz,
+    /// A zip (`.zip`, `.whl`, `.jar`). Never read from a stream: its index is at the end.
     Zip,
 }
 
@@ -63,6 +66,7 @@ impl ArchiveFormat {
 pub struct ArchiveLimits {
     /// Total uncompressed bytes read from the archive, skipped entries included.
     pub max_total_bytes: u64,
+    /// Entries the archive may hold, directories and skipped entries included.
     pub max_entries: u64,
     /// Largest uncompressed/compressed ratio accepted for a zip entry over 1 MiB.
     pub max_ratio: u64,
@@ -87,6 +91,13 @@ pub struct ArchiveSource {
 }
 
 impl ArchiveSource {
+    /// An archive file on disk, read within `limits`. The format comes from the
+    /// first bytes, or else from the file name; the file is read again from the start
+    /// by each run.
+    ///
+    /// # Errors
+    /// [`SourceError::Io`] when the file cannot be read, and [`SourceError::Archive`]
+    /// when it is in no known format.
     pub fn open(path: &Path, limits: ArchiveLimits) -> Result<ArchiveSource, SourceError> {
         let mut file = File::open(path).map_err(|e| SourceError::io(path, e))?;
         let mut head = [0u8; 512];
@@ -182,6 +193,9 @@ pub struct StreamSource {
 }
 
 impl StreamSource {
+    /// A source over the tar stream `reader`, gzip-compressed or not (sniffed from
+    /// its first bytes), read within `limits`; `name` is for messages. A stream can
+    /// be read only once: a second run fails.
     pub fn new(name: &str, reader: Box<dyn Read + Send>, limits: ArchiveLimits) -> StreamSource {
         StreamSource {
             name: name.to_string(),

@@ -58,12 +58,23 @@ pub enum WalkKind {
     /// Every directory was listed.
     Full,
     /// The walk cache held; only directories whose stamps moved were listed.
-    Cached { relisted: usize },
+    Cached {
+        /// How many directories were listed again.
+        relisted: usize,
+    },
     /// Only the paths named by [`DirectorySource::set_changed`] were looked at.
-    Changed { examined: usize },
+    Changed {
+        /// How many paths were looked at.
+        examined: usize,
+    },
 }
 
 impl DirectorySource {
+    /// A source over `root`, a directory or a single file. Yielded paths are relative
+    /// to it.
+    ///
+    /// # Errors
+    /// [`SourceError::Io`] when `root` does not exist or cannot be examined.
     pub fn new(root: &Path) -> Result<DirectorySource, SourceError> {
         std::fs::metadata(root).map_err(|e| SourceError::io(root, e))?;
         Ok(DirectorySource {

@@ -16,6 +16,8 @@ pub struct MemorySource {
 }
 
 impl MemorySource {
+    /// A source over `files`, yielded in path order; `name` is for messages. The files
+    /// are handed over by the first run: running it again yields nothing.
     pub fn new(name: &str, files: Vec<(String, Vec<u8>)>) -> MemorySource {
         MemorySource {
             name: name.to_string(),

@@ -40,8 +40,12 @@ pub use stamp::{RACY_WINDOW, stamp_of, trusted_stamp};
 /// and hand out bytes.
 #[derive(Debug)]
 pub enum Content {
+    /// The whole file, already read (from an archive, a git object, memory).
     Bytes(Vec<u8>),
+    /// A file on disk for a worker to read.
     Disk {
+        /// Where to read it, as the walk found it under the source's root (not the
+        /// repository-relative path).
         path: PathBuf,
         /// The file's stamp when the walk saw it, if it was taken then.
         stamp: Option<FileStamp>,
@@ -53,14 +57,18 @@ pub enum Content {
 pub struct SourceFile {
     /// Repository-relative, `/`-separated.
     pub path: String,
+    /// The language to parse it as, chosen from its extension or `#!` line.
     pub language: Language,
+    /// Its bytes, or where to read them.
     pub content: Content,
 }
 
 /// What a source produces.
 #[derive(Debug)]
 pub enum SourceItem {
+    /// A file that passed the path rules, to be read (if needed), checked and parsed.
     File(SourceFile),
+    /// A file or directory the source refused, and why; reported, never parsed.
     Skipped(SkippedFile),
 }
 
@@ -85,18 +93,29 @@ pub trait Source: Send {
 /// A failure of a whole input.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
+    /// The input itself could not be opened or read (a missing root, an unreadable
+    /// archive file).
     #[error("{}: {source}", path.display())]
     Io {
+        /// The path that failed.
         path: PathBuf,
+        /// What the operating system said.
         #[source]
         source: std::io::Error,
     },
+    /// A directory walk failed as a whole. The string is the message.
     #[error("{0}")]
     Walk(String),
+    /// The repository could not be opened, the revision did not resolve, or an object
+    /// could not be read. The string is the message, with its context.
     #[error("git: {0}")]
     Git(String),
+    /// Not an archive of a known format, malformed, or refused for exceeding its
+    /// `ArchiveLimits` (feature `archive`). The string is the message.
     #[error("archive: {0}")]
     Archive(String),
+    /// The input needs something this build or machine lacks (a compiled-out
+    /// feature, worker threads). The string says what.
     #[error("{0}")]
     Unsupported(String),
     /// The input would read from outside the directories the caller confined it to.
@@ -122,7 +141,13 @@ pub enum InputSpec {
     /// A directory or a single file.
     Path(PathBuf),
     /// A git repository (work tree or bare) at a revision.
-    Git { repo: PathBuf, rev: String },
+    Git {
+        /// The repository (its work tree or git directory), or a directory inside it.
+        repo: PathBuf,
+        /// The revision: `HEAD`, a branch, a tag, a commit id, or an expression such
+        /// as `main~3`.
+        rev: String,
+    },
     /// An archive file.
     Archive(PathBuf),
     /// A tar stream (optionally gzip-compressed) on standard input.

@@ -286,8 +286,8 @@ fn star<'a>(
             graph.nodes.push(n.clone());
         }
         let (src, dst) = match direction {
-            Direction::Incoming => (n.id.clone(), center.id.to_string()),
-            Direction::Outgoing => (center.id.to_string(), n.id.clone()),
+            Direction::Incoming => (n.id, center.id),
+            Direction::Outgoing => (center.id, n.id),
         };
         graph.edges.push(query::EdgeSummary {
             src,

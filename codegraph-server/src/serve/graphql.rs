@@ -117,7 +117,7 @@ pub struct GqlNode {
 impl From<NodeSummary> for GqlNode {
     fn from(n: NodeSummary) -> GqlNode {
         GqlNode {
-            id: n.id,
+            id: n.id.to_string(),
             kind: n.kind.to_string(),
             name: n.name,
             qualified_name: n.qualified_name,
