@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use codegraph_core::{Embedder, Error, FileRecord, GraphStore, ProjectMeta, Result};
+use codegraph_core::{Embedder, Error, FileRecord, GraphStore, ProjectMeta, Result, TextIndex};
 #[cfg(feature = "rocksdb")]
 use codegraph_store::RocksStore;
 use codegraph_store::{MemoryStore, ResolveCache};
@@ -108,8 +108,8 @@ pub struct Db {
     pub(crate) graph: Graph,
     read_only: bool,
     pub(crate) options: DbOptions,
-    #[cfg(feature = "tantivy")]
-    text: Mutex<Option<Arc<codegraph_vector::TantivyText>>>,
+    /// The full-text index, opened on first use.
+    text: Mutex<Option<Arc<dyn TextIndex>>>,
     /// Opened vector indexes, by project; dropped when this `Db` re-indexes one.
     pub(crate) vectors: Mutex<HashMap<String, Arc<Vectors>>>,
     pub(crate) warm: Mutex<HashMap<String, Warm>>,
@@ -167,7 +167,6 @@ impl Db {
             graph,
             read_only,
             options,
-            #[cfg(feature = "tantivy")]
             text: Mutex::new(None),
             vectors: Mutex::new(HashMap::new()),
             warm: Mutex::new(HashMap::new()),
@@ -251,12 +250,11 @@ impl Db {
         self.check_writable()?;
         let _run = lock(&self.run_lock);
         with_graph!(&self.graph, s => s.remove_project(project))?;
-        #[cfg(feature = "tantivy")]
         if let Some(text) = self.text_if_present()? {
             for (path, _) in text.file_hashes(project)? {
                 text.remove_file(project, &path)?;
             }
-            codegraph_core::TextIndex::commit(&*text, project)?;
+            text.commit(project)?;
         }
         let vectors = layout::vectors_dir(&self.dir);
         codegraph_vector::semantic::remove_project(&vectors, project)?;
@@ -336,31 +334,41 @@ impl Db {
         Ok(())
     }
 
-    /// The full-text index, opened (and created) on first use.
-    #[cfg(feature = "tantivy")]
-    pub(crate) fn text(&self) -> Result<Arc<codegraph_vector::TantivyText>> {
+    /// The full-text index, opened (and created) on first use; `None` in a build
+    /// without one (feature `tantivy`).
+    pub(crate) fn text(&self) -> Result<Option<Arc<dyn TextIndex>>> {
         let mut guard = lock(&self.text);
         if let Some(t) = &*guard {
-            return Ok(Arc::clone(t));
+            return Ok(Some(Arc::clone(t)));
         }
-        let dir = layout::text_dir(&self.dir);
-        let text = codegraph_vector::TantivyText::open(&dir)?;
-        let text = Arc::new(if self.options.long_lived {
+        let Some(text) = self.open_text()? else {
+            return Ok(None);
+        };
+        *guard = Some(Arc::clone(&text));
+        Ok(Some(text))
+    }
+
+    #[cfg(feature = "tantivy")]
+    fn open_text(&self) -> Result<Option<Arc<dyn TextIndex>>> {
+        let text = codegraph_vector::TantivyText::open(layout::text_dir(&self.dir))?;
+        Ok(Some(Arc::new(if self.options.long_lived {
             text.long_lived()
         } else {
             text
-        });
-        *guard = Some(Arc::clone(&text));
-        Ok(text)
+        })))
+    }
+
+    #[cfg(not(feature = "tantivy"))]
+    fn open_text(&self) -> Result<Option<Arc<dyn TextIndex>>> {
+        Ok(None)
     }
 
     /// The full-text index if the store has one (never creates it).
-    #[cfg(feature = "tantivy")]
-    pub(crate) fn text_if_present(&self) -> Result<Option<Arc<codegraph_vector::TantivyText>>> {
+    pub(crate) fn text_if_present(&self) -> Result<Option<Arc<dyn TextIndex>>> {
         if lock(&self.text).is_none() && !layout::text_dir(&self.dir).is_dir() {
             return Ok(None);
         }
-        self.text().map(Some)
+        self.text()
     }
 
     /// A project's vector index, opened once and kept until this `Db` re-indexes the

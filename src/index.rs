@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use codegraph_core::{Cancel, Embedder, Error, ParsedFile, Result, SkippedFile};
+use codegraph_core::{Cancel, Embedder, Error, ParsedFile, Result, SkippedFile, TextIndex};
 use codegraph_parse::filter::{Filter, FilterConfig};
 use codegraph_parse::source::{
     DirectorySource, InputSpec, Sink, Source, SourceError, SourceItem, WalkKind,
@@ -299,10 +299,9 @@ impl Db {
             include_docs: config.include_docs,
             ..Default::default()
         };
-        #[cfg(feature = "tantivy")]
         let text = match config.text {
-            true => Some(TextCompanion {
-                text: self.text()?,
+            true => self.text()?.map(|text| TextCompanion {
+                text,
                 options: documents.clone(),
             }),
             false => None,
@@ -320,7 +319,6 @@ impl Db {
             _ => None,
         };
         let mut members: Vec<&dyn Companion> = Vec::new();
-        #[cfg(feature = "tantivy")]
         if let Some(t) = &text {
             members.push(t);
         }
@@ -417,13 +415,11 @@ impl Db {
 }
 
 /// Keeps the full-text index in step with the graph.
-#[cfg(feature = "tantivy")]
 struct TextCompanion {
-    text: std::sync::Arc<codegraph_vector::TantivyText>,
+    text: std::sync::Arc<dyn TextIndex>,
     options: DocumentOptions,
 }
 
-#[cfg(feature = "tantivy")]
 impl Companion for TextCompanion {
     fn held(&self, project: &str) -> Result<HashMap<String, u64>> {
         self.text.file_hashes(project)
@@ -440,7 +436,7 @@ impl Companion for TextCompanion {
     }
 
     fn commit(&self, project: &str) -> Result<()> {
-        codegraph_core::TextIndex::commit(&*self.text, project)
+        self.text.commit(project)
     }
 }
 

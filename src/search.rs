@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use codegraph_core::{
     Direction, EdgeKind, Error, GraphStore, Language, Node, NodeId, NodeKind, Result, ScoredNode,
+    TextQuery,
 };
 use codegraph_store::query::{Filters, Match};
 use codegraph_vector::SearchStrategy;
@@ -555,14 +556,16 @@ impl<S: GraphStore> Run<'_, S> {
             .collect())
     }
 
-    #[cfg(feature = "tantivy")]
     fn text(&self, depth: usize) -> Result<Vec<ScoredNode>> {
-        use codegraph_core::{TextIndex, TextQuery};
         let Some(text) = self.db.text_if_present()? else {
-            return Err(Error::NotFound(format!(
-                "{} has no full-text index; index the project again to build it",
-                self.db.dir().display()
-            )));
+            return Err(if cfg!(feature = "tantivy") {
+                Error::NotFound(format!(
+                    "{} has no full-text index; index the project again to build it",
+                    self.db.dir().display()
+                ))
+            } else {
+                Error::Unsupported("this build has no full-text search (feature `tantivy`)".into())
+            });
         };
         let req = self.request;
         let query = TextQuery {
@@ -573,14 +576,6 @@ impl<S: GraphStore> Run<'_, S> {
             path_glob: req.path_glob.clone(),
         };
         text.search(self.project, &query)
-    }
-
-    #[cfg(not(feature = "tantivy"))]
-    fn text(&self, _depth: usize) -> Result<Vec<ScoredNode>> {
-        let _ = self.db;
-        Err(Error::Unsupported(
-            "this build has no full-text search (feature `tantivy`)".into(),
-        ))
     }
 
     /// Adds graph context to fused scores: a boost growing with the log of a

@@ -11,7 +11,6 @@
 //! | full text       | [`TextIndex`]        | `codegraph-vector`  |
 //! | embeddings      | [`Embedder`]         | `codegraph-vector`  |
 //! | vector search   | [`VectorIndex`]      | `codegraph-vector`  |
-//! | caching         | [`CacheTier`]        | `codegraph-server`  |
 //!
 //! It has no I/O and few dependencies, so anything can depend on it. Every model type
 //! derives serde (for JSON at the edges) and rkyv (for zero-copy reads in stores).
@@ -29,7 +28,6 @@
 
 #![warn(missing_docs)]
 
-mod cache;
 mod cancel;
 mod embed;
 mod error;
@@ -40,7 +38,6 @@ mod store;
 mod text;
 mod vector;
 
-pub use cache::{CacheStats, CacheTier};
 pub use cancel::Cancel;
 pub use embed::Embedder;
 pub use error::{Error, Result};

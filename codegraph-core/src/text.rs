@@ -1,5 +1,7 @@
 //! The full-text seam: keyword search over definitions.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::Result;
@@ -75,4 +77,22 @@ pub trait TextIndex: Send + Sync {
 
     /// The best `query.limit` matches, best first.
     fn search(&self, project: &str, query: &TextQuery) -> Result<Vec<ScoredNode>>;
+
+    /// Replaces everything indexed for one file with `documents`, recording the
+    /// content hash they were built from. This is how an indexer keeps the index in
+    /// step with the graph, a file at a time. Visible after [`TextIndex::commit`].
+    fn replace_file(
+        &self,
+        project: &str,
+        path: &str,
+        content_hash: u64,
+        documents: &[TextDocument],
+    ) -> Result<()>;
+
+    /// Removes everything indexed for one file. Visible after [`TextIndex::commit`].
+    fn remove_file(&self, project: &str, path: &str) -> Result<()>;
+
+    /// The content hash each indexed file's documents were built from, as of the last
+    /// commit: a file whose hash differs from the graph's is indexed again.
+    fn file_hashes(&self, project: &str) -> Result<HashMap<String, u64>>;
 }

@@ -463,6 +463,24 @@ impl TantivyText {
 }
 
 impl TextIndex for TantivyText {
+    fn replace_file(
+        &self,
+        project: &str,
+        path: &str,
+        content_hash: u64,
+        documents: &[TextDocument],
+    ) -> Result<()> {
+        TantivyText::replace_file(self, project, path, content_hash, documents)
+    }
+
+    fn remove_file(&self, project: &str, path: &str) -> Result<()> {
+        TantivyText::remove_file(self, project, path)
+    }
+
+    fn file_hashes(&self, project: &str) -> Result<HashMap<String, u64>> {
+        TantivyText::file_hashes(self, project)
+    }
+
     fn upsert(&self, project: &str, documents: &[TextDocument]) -> Result<()> {
         let p = self.project(project)?;
         let docs: Vec<TantivyDocument> = documents.iter().map(|d| p.document(d)).collect();

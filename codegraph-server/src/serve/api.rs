@@ -18,12 +18,13 @@ use codegraph::store::query;
 use codegraph::{
     Filters, Fusion, HybridWeights, Match, Mode, SearchRequest, SearchResults, Strategy,
 };
-use codegraph_core::{CacheTier, Direction, Language, Node, NodeKind};
+use codegraph_core::{Direction, Language, Node, NodeKind};
 use codegraph_parse::filter::{Filter, FilterConfig};
 use codegraph_parse::source::SourceError;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{Identity, valid_name};
+use super::cache::CacheTier;
 use super::error::{ApiError, ApiResult};
 use super::jobs::{Job, JobSource, Status, SubmitError, Submitted, now_ms};
 use super::paths::allowed_path;

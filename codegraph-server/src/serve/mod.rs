@@ -32,7 +32,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use codegraph_core::CacheTier;
+use cache::CacheTier;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::Semaphore;
 use tracing::Instrument;
@@ -444,12 +444,12 @@ async fn metrics_handler(State(app): State<Arc<App>>) -> Response {
         app2.objects.sync();
         app2.results.sync();
         let tiers = [
-            ("objects", app2.objects.stats()),
-            ("results", app2.results.stats()),
+            (app2.objects.name(), app2.objects.stats()),
+            (app2.results.name(), app2.results.stats()),
         ];
         for (name, s) in tiers.into_iter().chain(app2.embedder.as_ref().map(|e| {
             e.cache.sync();
-            ("embeddings", e.cache.stats())
+            (e.cache.name(), e.cache.stats())
         })) {
             app2.metrics
                 .cache_entries

@@ -17,10 +17,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
-use codegraph::core::{CacheTier, Embedder};
+use codegraph::core::Embedder;
 use codegraph::{Db, DbOptions, Vectors};
 
-use super::cache::MokaTier;
+use super::cache::{CacheTier, MokaTier};
 use super::config::Settings;
 use super::jobs::Jobs;
 use super::metrics::Metrics;
