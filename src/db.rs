@@ -113,9 +113,9 @@ pub struct Db {
     /// Opened vector indexes, by project; dropped when this `Db` re-indexes one.
     pub(crate) vectors: Mutex<HashMap<String, Arc<Vectors>>>,
     pub(crate) warm: Mutex<HashMap<String, Warm>>,
-    /// One indexing run at a time per `Db`: runs of different projects share the
-    /// text writer and the store's bulk load.
-    pub(crate) run_lock: Mutex<()>,
+    /// One indexing run (or removal) at a time per project; runs of different
+    /// projects go side by side, as the server's workers run them.
+    run_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
 
 impl Db {
@@ -170,7 +170,7 @@ impl Db {
             text: Mutex::new(None),
             vectors: Mutex::new(HashMap::new()),
             warm: Mutex::new(HashMap::new()),
-            run_lock: Mutex::new(()),
+            run_locks: Mutex::new(HashMap::new()),
         })
     }
 
@@ -248,7 +248,8 @@ impl Db {
     /// embeddings and walk cache.
     pub fn remove_project(&self, project: &str) -> Result<()> {
         self.check_writable()?;
-        let _run = lock(&self.run_lock);
+        let run = self.run_lock(project);
+        let _run = lock(&run);
         with_graph!(&self.graph, s => s.remove_project(project))?;
         if let Some(text) = self.text_if_present()? {
             for (path, _) in text.file_hashes(project)? {
@@ -322,6 +323,15 @@ impl Db {
     pub fn forget(&self, project: &str) {
         lock(&self.vectors).remove(project);
         lock(&self.warm).remove(project);
+    }
+
+    /// The lock that keeps a project's runs apart.
+    pub(crate) fn run_lock(&self, project: &str) -> Arc<Mutex<()>> {
+        Arc::clone(
+            lock(&self.run_locks)
+                .entry(project.to_string())
+                .or_default(),
+        )
     }
 
     pub(crate) fn check_writable(&self) -> Result<()> {

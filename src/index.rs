@@ -226,7 +226,8 @@ impl Db {
         cancel: &Cancel,
     ) -> Result<IndexReport> {
         self.check_writable()?;
-        let _run = lock(&self.run_lock);
+        let run = self.run_lock(project);
+        let _run = lock(&run);
         // Whatever a search kept open of the project is stale once it changes.
         lock(&self.vectors).remove(project);
         let mut warm = if self.options.long_lived {

@@ -270,3 +270,36 @@ fn a_long_lived_db_looks_at_just_the_paths_it_is_told_changed() {
     assert!(db.callers("app", node.id).unwrap().is_empty());
     db.flush().unwrap();
 }
+
+#[test]
+fn projects_of_one_db_index_side_by_side() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    sample(&src);
+    let db = Db::open(tmp.path().join("db"), DbOptions::default()).unwrap();
+    std::thread::scope(|s| {
+        for project in ["one", "two"] {
+            let (db, src) = (&db, &src);
+            s.spawn(move || {
+                let report = db
+                    .index(
+                        project,
+                        Input::directory(src),
+                        &IndexConfig::default(),
+                        &Progress::default(),
+                        &Cancel::new(),
+                    )
+                    .unwrap();
+                assert_eq!(report.parsed, 3);
+            });
+        }
+    });
+    assert_eq!(db.projects().unwrap(), ["one", "two"]);
+    for project in ["one", "two"] {
+        assert!(db.verify(project).unwrap().is_empty());
+        let found = db
+            .search(project, &SearchRequest::new("settings").mode(Mode::Text))
+            .unwrap();
+        assert_eq!(found.results[0].name, "load_settings");
+    }
+}
