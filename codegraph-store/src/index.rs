@@ -166,234 +166,52 @@ pub fn index_with<S: GraphStore + ?Sized>(
     if project.is_empty() {
         return Err(Error::InvalidInput("project name is empty".into()));
     }
-    let started = Instant::now();
-    let mut report = IndexReport::default();
+    let mut run = Run {
+        store,
+        companions,
+        project,
+        options,
+        progress,
+        started: Instant::now(),
+        report: IndexReport::default(),
+    };
     let meta = store.project(project)?;
     let was_dirty = meta.as_ref().is_some_and(|m| m.dirty);
     // The query of the language the last run found most is compiled while the file
     // records are read (10-17 ms for Django), not only once the walk starts.
     let warmed = meta.as_ref().and_then(|m| m.main_language);
     pipeline.warm_up(warmed.as_slice());
-    // A watcher has the records as its last run left them (reading them back costs a
-    // one-file update of Django 10-17 ms); taken, so a run that fails leaves none.
-    let kept = options
-        .resolve_cache
-        .as_ref()
-        .and_then(|c| c.take_files(project));
-    let old: HashMap<String, FileRecord> = match kept {
-        Some(files) => files,
-        None => store
-            .files(project)?
-            .into_iter()
-            .map(|f| (f.path.clone(), f))
-            .collect(),
-    };
-    let first_run = old.is_empty();
+    let old = run.old_records()?;
 
     // Parse what changed, with the query of the project's main language compiled
     // while the source is walked. Only that one: compiling costs 2 to 100 ms of CPU
     // per language, taken from the walk, and most runs parse nothing.
-    let mut by_language: HashMap<Language, usize> = HashMap::new();
-    for f in old.values() {
-        *by_language.entry(f.language).or_default() += 1;
-    }
-    let main_language = by_language.into_iter().max_by_key(|(l, n)| (*n, *l));
-    let main_language = main_language.map(|(l, _)| l);
+    let main_language = main_language_before(&old);
     let pipeline = pipeline.prepare(
         main_language
             .filter(|l| Some(*l) != warmed)
             .into_iter()
             .collect(),
     );
-    let held: Vec<HashMap<String, u64>> = companions
-        .iter()
-        .map(|c| c.held(project))
-        .collect::<Result<_>>()?;
-    let pipeline = if options.force {
-        pipeline
-    } else {
-        let known: HashMap<String, KnownFile> = old
-            .values()
-            .filter(|f| held.iter().all(|h| h.get(&f.path) == Some(&f.content_hash)))
-            .map(|f| {
-                let known = KnownFile {
-                    content_hash: f.content_hash,
-                    stamp: f.stamp,
-                };
-                (f.path.clone(), known)
-            })
-            .collect();
-        pipeline.known_files(Box::new(move |path| known.get(path).copied()))
-    };
-    let parsed: Mutex<Vec<ParsedFile>> = Mutex::new(Vec::new());
-    let unchanged: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
-    // Unchanged files whose stamp moved (a `touch`, a checkout): recorded so the next
-    // run need not read them.
-    let restamped: Mutex<Vec<(String, Option<FileStamp>)>> = Mutex::new(Vec::new());
-    let skipped: Mutex<Vec<SkippedFile>> = Mutex::new(Vec::new());
-    let companion_error: Mutex<Option<Error>> = Mutex::new(None);
-    let parse_result = pipeline.run(source, &progress.parse, &|outcome| match outcome {
-        FileOutcome::Parsed(file, bytes) => {
-            if let Err(e) = companions
-                .iter()
-                .try_for_each(|c| c.parsed(project, &file, &bytes))
-            {
-                lock(&companion_error).get_or_insert(e);
-            }
-            lock(&parsed).push(file)
-        }
-        FileOutcome::Skipped(s) => lock(&skipped).push(s),
-        FileOutcome::Unchanged { path, stamp, .. } => {
-            if old.get(&path).is_some_and(|f| f.stamp != stamp) {
-                lock(&restamped).push((path.clone(), stamp));
-            }
-            lock(&unchanged).insert(path);
-        }
-    });
-    report.parse_time = started.elapsed();
-    report.walk_time = Duration::from_nanos(progress.parse.source_nanos.load(Ordering::Relaxed));
-    options.cancel.check()?;
-    if let Some(e) = companion_error
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-    {
-        return Err(e);
-    }
-    let mut parsed = parsed.into_inner().unwrap_or_else(|e| e.into_inner());
-    parsed.sort_by(|a, b| a.path.cmp(&b.path));
-    let unchanged = unchanged.into_inner().unwrap_or_else(|e| e.into_inner());
-    report.skipped = skipped.into_inner().unwrap_or_else(|e| e.into_inner());
-    report.skipped.sort_by(|a, b| a.path.cmp(&b.path));
-    let complete = match parse_result {
-        Ok(_) => true,
-        Err(e) => {
-            report.source_error = Some(e.to_string());
-            false
-        }
-    };
-    report.parsed = parsed.len();
-    report.unchanged = unchanged.len();
-    // Every path whose record this run rewrites (the kept records are refreshed from
-    // these at the end).
-    let mut rewritten_records: Vec<String> = parsed.iter().map(|p| p.path.clone()).collect();
-    for (path, stamp) in restamped.into_inner().unwrap_or_else(|e| e.into_inner()) {
-        store.restamp_file(project, &path, stamp)?;
-        rewritten_records.push(path);
-    }
-    report.lines = parsed.iter().map(|p| u64::from(p.lines)).sum();
+    let mut walked = run.parse(source, pipeline, &old)?;
+    let present = walked.present();
+    let removed = run.vanished(&old, &walked, &present)?;
 
-    // What vanished: only known when the source ran to the end.
-    let present: BTreeSet<&str> = parsed
-        .iter()
-        .map(|p| p.path.as_str())
-        .chain(unchanged.iter().map(|s| s.as_str()))
-        .collect();
-    let removed: Vec<String> = if complete {
-        let mut r: Vec<String> = old
-            .keys()
-            .filter(|p| !present.contains(p.as_str()))
-            .cloned()
-            .collect();
-        r.sort();
-        r
-    } else {
-        Vec::new()
-    };
-    report.removed = removed.len();
-    if complete {
-        // What each companion holds and the project no longer has: removed files, and
-        // any it kept from a run whose graph never committed.
-        for (c, held) in companions.iter().zip(&held) {
-            for path in held.keys() {
-                if !present.contains(path.as_str()) {
-                    c.removed(project, path)?;
-                }
-            }
-        }
-    }
-
-    if parsed.is_empty() && removed.is_empty() && !was_dirty {
-        let committing = Instant::now();
-        match meta {
-            None => store.set_project(&ProjectMeta {
-                main_language,
-                ..project_meta(project, options, false)
-            })?,
-            // A store written before the field existed gets it on its first run.
-            Some(mut meta) if meta.main_language != main_language => {
-                meta.main_language = main_language;
-                store.set_project(&meta)?;
-            }
-            Some(_) => {}
-        }
-        for c in companions {
-            c.commit(project)?;
-        }
-        keep_files(store, project, options, old, &rewritten_records, &[])?;
-        report.commit_time = committing.elapsed();
-        report.total_time = started.elapsed();
-        return Ok(report);
+    if walked.parsed.is_empty() && removed.is_empty() && !was_dirty {
+        return run.nothing_changed(meta, main_language, old, &walked.rewritten_records);
     }
 
     // Which dependency keys changed: only an update needs them, to find the files to
     // resolve again; a full run resolves every file anyway.
-    let full = first_run || was_dirty;
-    let (compared, vanished): (&[ParsedFile], &[String]) = if full {
-        (&[], &[])
+    let full = old.is_empty() || was_dirty;
+    let changed_keys = if full {
+        BTreeSet::new()
     } else {
-        (&parsed, &removed)
+        run.changed_keys(&old, &walked.parsed, &removed)?
     };
-    let mut changed_keys: BTreeSet<String> = BTreeSet::new();
-    for file in compared {
-        let new_defs: BTreeSet<Def> = file.nodes.iter().map(Def::of).collect();
-        match old.get(&file.path) {
-            Some(record) => {
-                let old_defs: BTreeSet<Def> = stored_defs(store, project, record)?;
-                for d in old_defs.symmetric_difference(&new_defs) {
-                    changed_keys.insert(d.name.clone());
-                }
-                // Files that read this one see its definitions and its non-call
-                // references; an edit that moved code or changed only calls leaves
-                // them nothing to re-resolve.
-                // The old references are read only when the definitions agree.
-                if old_defs != new_defs
-                    || !same_outside_view(&store.references(project, &file.path)?, &file.references)
-                {
-                    changed_keys.insert(path_key(&file.path));
-                }
-            }
-            None => {
-                changed_keys.extend(new_defs.iter().map(|d| d.name.clone()));
-                changed_keys.extend(path_presence_keys(&file.path));
-            }
-        }
-    }
-    for path in vanished {
-        let record = &old[path];
-        changed_keys.extend(
-            stored_defs(store, project, record)?
-                .into_iter()
-                .map(|d| d.name),
-        );
-        changed_keys.extend(path_presence_keys(path));
-    }
-
-    // Which files to resolve.
-    report.full = full;
+    run.report.full = full;
     let removed_set: BTreeSet<&str> = removed.iter().map(|s| s.as_str()).collect();
-    let mut affected: BTreeSet<String> = BTreeSet::new();
-    if full {
-        affected.extend(present.iter().map(|s| s.to_string()));
-    } else {
-        affected.extend(parsed.iter().map(|p| p.path.clone()));
-        for key in &changed_keys {
-            for path in store.dependents(project, key)? {
-                if !removed_set.contains(path.as_str()) && present.contains(path.as_str()) {
-                    affected.insert(path);
-                }
-            }
-        }
-    }
+    let affected = run.affected(full, &walked.parsed, &present, &removed_set, &changed_keys)?;
 
     let view_maps = match &options.resolve_cache {
         Some(cache) => cache.for_run(
@@ -402,7 +220,7 @@ pub fn index_with<S: GraphStore + ?Sized>(
             changed_keys
                 .iter()
                 .map(|k| k.as_str())
-                .chain(parsed.iter().map(|p| p.path.as_str()))
+                .chain(walked.parsed.iter().map(|p| p.path.as_str()))
                 .chain(removed.iter().map(|p| p.as_str())),
         ),
         None => Arc::default(),
@@ -415,29 +233,357 @@ pub fn index_with<S: GraphStore + ?Sized>(
     }
     store.set_project(&meta)?;
 
-    let added: Vec<String> = parsed
+    let added: Vec<String> = walked
+        .parsed
         .iter()
         .filter(|p| !old.contains_key(&p.path))
         .map(|p| p.path.clone())
         .collect();
-    let main_language = main_language_after(&old, &parsed, &removed_set);
+    let main_language = main_language_after(&old, &walked.parsed, &removed_set);
 
-    // Phase 1: clear the edges of affected files that are not rewritten.
-    let rewritten: BTreeSet<&str> = parsed.iter().map(|p| p.path.as_str()).collect();
-    for path in &affected {
-        if !rewritten.contains(path.as_str()) && old.contains_key(path) {
-            store.write_resolution(project, path, &FileResolution::default())?;
-        }
-    }
-
+    run.clear_edges(&old, &walked.parsed, &affected)?;
     progress
         .to_resolve
         .store(affected.len() as u64, Ordering::Relaxed);
     let affected: Vec<String> = affected.into_iter().collect();
+    let parsed = std::mem::take(&mut walked.parsed);
     if old.is_empty() {
-        // A first build: resolve against the parse results in memory, then hand the
-        // store the whole graph at once (RocksDB writes its table files directly
-        // instead of taking 600,000 small writes through its memtables).
+        run.build_in_memory(parsed, &affected)?;
+    } else {
+        run.write_files(parsed, &removed)?;
+        // The files the store holds now: those it held, less those removed, plus
+        // those added (read from what is known instead of from the store again).
+        let mut paths = PathSet::default();
+        for path in old.keys().chain(&added) {
+            if !removed_set.contains(path.as_str()) {
+                paths.insert(path);
+            }
+        }
+        run.resolve_in_store(paths, view_maps, &affected)?;
+    }
+    run.report.resolved = affected.len();
+    run.commit(
+        meta,
+        main_language,
+        old,
+        &walked.rewritten_records,
+        &removed,
+    )
+}
+
+/// One indexing run: what it works on and the report it fills in, phase by phase. The
+/// phases are its methods, called in order by [`index_with`].
+struct Run<'a, S: GraphStore + ?Sized> {
+    store: &'a S,
+    companions: &'a [&'a dyn Companion],
+    project: &'a str,
+    options: &'a IndexOptions,
+    progress: &'a IndexProgress,
+    started: Instant,
+    report: IndexReport,
+}
+
+/// What the walk of the source found.
+struct Walked {
+    /// Files parsed (new, changed, or missing from a companion), sorted by path.
+    parsed: Vec<ParsedFile>,
+    /// Files whose content matched the store.
+    unchanged: BTreeSet<String>,
+    /// Whether the source ran to the end; only then is a missing file removed.
+    complete: bool,
+    /// What each companion held before the run.
+    held: Vec<HashMap<String, u64>>,
+    /// Every path whose record this run rewrites (the kept records are refreshed from
+    /// these at the end).
+    rewritten_records: Vec<String>,
+}
+
+impl Walked {
+    /// Every path the source delivered.
+    fn present(&self) -> BTreeSet<&str> {
+        self.parsed
+            .iter()
+            .map(|p| p.path.as_str())
+            .chain(self.unchanged.iter().map(|s| s.as_str()))
+            .collect()
+    }
+}
+
+impl<S: GraphStore + ?Sized> Run<'_, S> {
+    /// The project's file records as the last run left them.
+    fn old_records(&self) -> Result<HashMap<String, FileRecord>> {
+        // A watcher has the records as its last run left them (reading them back costs
+        // a one-file update of Django 10-17 ms); taken, so a run that fails leaves
+        // none.
+        let kept = self
+            .options
+            .resolve_cache
+            .as_ref()
+            .and_then(|c| c.take_files(self.project));
+        Ok(match kept {
+            Some(files) => files,
+            None => self
+                .store
+                .files(self.project)?
+                .into_iter()
+                .map(|f| (f.path.clone(), f))
+                .collect(),
+        })
+    }
+
+    /// Walks the source and parses what changed, showing each parsed file to the
+    /// companions; records new stamps of unchanged files.
+    fn parse(
+        &mut self,
+        source: &mut dyn Source,
+        pipeline: Pipeline,
+        old: &HashMap<String, FileRecord>,
+    ) -> Result<Walked> {
+        let (store, project, companions) = (self.store, self.project, self.companions);
+        let held: Vec<HashMap<String, u64>> = companions
+            .iter()
+            .map(|c| c.held(project))
+            .collect::<Result<_>>()?;
+        let pipeline = if self.options.force {
+            pipeline
+        } else {
+            let known: HashMap<String, KnownFile> = old
+                .values()
+                .filter(|f| held.iter().all(|h| h.get(&f.path) == Some(&f.content_hash)))
+                .map(|f| {
+                    let known = KnownFile {
+                        content_hash: f.content_hash,
+                        stamp: f.stamp,
+                    };
+                    (f.path.clone(), known)
+                })
+                .collect();
+            pipeline.known_files(Box::new(move |path| known.get(path).copied()))
+        };
+        let parsed: Mutex<Vec<ParsedFile>> = Mutex::new(Vec::new());
+        let unchanged: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+        // Unchanged files whose stamp moved (a `touch`, a checkout): recorded so the
+        // next run need not read them.
+        let restamped: Mutex<Vec<(String, Option<FileStamp>)>> = Mutex::new(Vec::new());
+        let skipped: Mutex<Vec<SkippedFile>> = Mutex::new(Vec::new());
+        let companion_error: Mutex<Option<Error>> = Mutex::new(None);
+        let parse_result = pipeline.run(source, &self.progress.parse, &|outcome| match outcome {
+            FileOutcome::Parsed(file, bytes) => {
+                if let Err(e) = companions
+                    .iter()
+                    .try_for_each(|c| c.parsed(project, &file, &bytes))
+                {
+                    lock(&companion_error).get_or_insert(e);
+                }
+                lock(&parsed).push(file)
+            }
+            FileOutcome::Skipped(s) => lock(&skipped).push(s),
+            FileOutcome::Unchanged { path, stamp, .. } => {
+                if old.get(&path).is_some_and(|f| f.stamp != stamp) {
+                    lock(&restamped).push((path.clone(), stamp));
+                }
+                lock(&unchanged).insert(path);
+            }
+        });
+        let report = &mut self.report;
+        report.parse_time = self.started.elapsed();
+        report.walk_time =
+            Duration::from_nanos(self.progress.parse.source_nanos.load(Ordering::Relaxed));
+        self.options.cancel.check()?;
+        if let Some(e) = into_inner(companion_error) {
+            return Err(e);
+        }
+        let mut parsed = into_inner(parsed);
+        parsed.sort_by(|a, b| a.path.cmp(&b.path));
+        let unchanged = into_inner(unchanged);
+        report.skipped = into_inner(skipped);
+        report.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+        let complete = match parse_result {
+            Ok(_) => true,
+            Err(e) => {
+                report.source_error = Some(e.to_string());
+                false
+            }
+        };
+        report.parsed = parsed.len();
+        report.unchanged = unchanged.len();
+        let mut rewritten_records: Vec<String> = parsed.iter().map(|p| p.path.clone()).collect();
+        for (path, stamp) in into_inner(restamped) {
+            store.restamp_file(project, &path, stamp)?;
+            rewritten_records.push(path);
+        }
+        report.lines = parsed.iter().map(|p| u64::from(p.lines)).sum();
+        Ok(Walked {
+            parsed,
+            unchanged,
+            complete,
+            held,
+            rewritten_records,
+        })
+    }
+
+    /// The files the project had and the source no longer delivered, sorted; tells
+    /// each companion of every file it holds that is not present. Nothing is removed
+    /// when the source stopped part-way.
+    fn vanished(
+        &mut self,
+        old: &HashMap<String, FileRecord>,
+        walked: &Walked,
+        present: &BTreeSet<&str>,
+    ) -> Result<Vec<String>> {
+        if !walked.complete {
+            return Ok(Vec::new());
+        }
+        let mut removed: Vec<String> = old
+            .keys()
+            .filter(|p| !present.contains(p.as_str()))
+            .cloned()
+            .collect();
+        removed.sort();
+        self.report.removed = removed.len();
+        // What each companion holds and the project no longer has: removed files, and
+        // any it kept from a run whose graph never committed.
+        for (c, held) in self.companions.iter().zip(&walked.held) {
+            for path in held.keys() {
+                if !present.contains(path.as_str()) {
+                    c.removed(self.project, path)?;
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Ends a run that found nothing to write: records the main language of a new
+    /// project (or of a store written before the field existed) and commits the
+    /// companions.
+    fn nothing_changed(
+        mut self,
+        meta: Option<ProjectMeta>,
+        main_language: Option<Language>,
+        old: HashMap<String, FileRecord>,
+        rewritten_records: &[String],
+    ) -> Result<IndexReport> {
+        let (store, project) = (self.store, self.project);
+        let committing = Instant::now();
+        match meta {
+            None => store.set_project(&ProjectMeta {
+                main_language,
+                ..project_meta(project, self.options, false)
+            })?,
+            // A store written before the field existed gets it on its first run.
+            Some(mut meta) if meta.main_language != main_language => {
+                meta.main_language = main_language;
+                store.set_project(&meta)?;
+            }
+            Some(_) => {}
+        }
+        for c in self.companions {
+            c.commit(project)?;
+        }
+        keep_files(store, project, self.options, old, rewritten_records, &[])?;
+        self.report.commit_time = committing.elapsed();
+        self.report.total_time = self.started.elapsed();
+        Ok(self.report)
+    }
+
+    /// The dependency keys an update changed: the names of definitions added, removed
+    /// or altered, and the path keys of files whose outside view changed, appeared or
+    /// vanished.
+    fn changed_keys(
+        &self,
+        old: &HashMap<String, FileRecord>,
+        parsed: &[ParsedFile],
+        removed: &[String],
+    ) -> Result<BTreeSet<String>> {
+        let (store, project) = (self.store, self.project);
+        let mut changed_keys: BTreeSet<String> = BTreeSet::new();
+        for file in parsed {
+            let new_defs: BTreeSet<Def> = file.nodes.iter().map(Def::of).collect();
+            match old.get(&file.path) {
+                Some(record) => {
+                    let old_defs: BTreeSet<Def> = stored_defs(store, project, record)?;
+                    for d in old_defs.symmetric_difference(&new_defs) {
+                        changed_keys.insert(d.name.clone());
+                    }
+                    // Files that read this one see its definitions and its non-call
+                    // references; an edit that moved code or changed only calls leaves
+                    // them nothing to re-resolve.
+                    // The old references are read only when the definitions agree.
+                    if old_defs != new_defs
+                        || !same_outside_view(
+                            &store.references(project, &file.path)?,
+                            &file.references,
+                        )
+                    {
+                        changed_keys.insert(path_key(&file.path));
+                    }
+                }
+                None => {
+                    changed_keys.extend(new_defs.iter().map(|d| d.name.clone()));
+                    changed_keys.extend(path_presence_keys(&file.path));
+                }
+            }
+        }
+        for path in removed {
+            let record = &old[path];
+            changed_keys.extend(
+                stored_defs(store, project, record)?
+                    .into_iter()
+                    .map(|d| d.name),
+            );
+            changed_keys.extend(path_presence_keys(path));
+        }
+        Ok(changed_keys)
+    }
+
+    /// The files to resolve: every present one in a full run; otherwise the parsed
+    /// ones and the present dependents of a changed key.
+    fn affected(
+        &self,
+        full: bool,
+        parsed: &[ParsedFile],
+        present: &BTreeSet<&str>,
+        removed: &BTreeSet<&str>,
+        changed_keys: &BTreeSet<String>,
+    ) -> Result<BTreeSet<String>> {
+        let mut affected: BTreeSet<String> = BTreeSet::new();
+        if full {
+            affected.extend(present.iter().map(|s| s.to_string()));
+        } else {
+            affected.extend(parsed.iter().map(|p| p.path.clone()));
+            for key in changed_keys {
+                for path in self.store.dependents(self.project, key)? {
+                    if !removed.contains(path.as_str()) && present.contains(path.as_str()) {
+                        affected.insert(path);
+                    }
+                }
+            }
+        }
+        Ok(affected)
+    }
+
+    /// Phase 1: clears the edges of affected files that are not rewritten.
+    fn clear_edges(
+        &self,
+        old: &HashMap<String, FileRecord>,
+        parsed: &[ParsedFile],
+        affected: &BTreeSet<String>,
+    ) -> Result<()> {
+        let rewritten: BTreeSet<&str> = parsed.iter().map(|p| p.path.as_str()).collect();
+        for path in affected {
+            if !rewritten.contains(path.as_str()) && old.contains_key(path) {
+                self.store
+                    .write_resolution(self.project, path, &FileResolution::default())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A first build: resolves against the parse results in memory, then hands the
+    /// store the whole graph at once (RocksDB writes its table files directly instead
+    /// of taking 600,000 small writes through its memtables).
+    fn build_in_memory(&mut self, parsed: Vec<ParsedFile>, affected: &[String]) -> Result<()> {
+        let (store, project, options) = (self.store, self.project, self.options);
         let resolving = Instant::now();
         let data: Vec<FileData> = with_pool(options.threads, "codegraph-resolve", || {
             Ok(parsed.par_iter().map(file_data).collect())
@@ -447,93 +593,134 @@ pub fn index_with<S: GraphStore + ?Sized>(
             view.add(file);
         }
         view.finish();
-        let resolutions: Vec<(String, FileResolution)> =
-            resolve_each(&view, &affected, options, progress, |path, resolution| {
-                Ok((path.to_string(), resolution))
-            })?;
-        report.resolve_time = resolving.elapsed();
+        let resolutions: Vec<(String, FileResolution)> = resolve_each(
+            &view,
+            affected,
+            options,
+            self.progress,
+            |path, resolution| Ok((path.to_string(), resolution)),
+        )?;
+        self.report.resolve_time = resolving.elapsed();
         let writing = Instant::now();
         let updates = with_pool(options.threads, "codegraph-write", || {
-            let updates: Vec<FileUpdate> = std::mem::take(&mut parsed)
-                .into_par_iter()
-                .map(into_update)
-                .collect();
+            let updates: Vec<FileUpdate> = parsed.into_par_iter().map(into_update).collect();
             store.load(project, &updates, &resolutions)?;
             Ok(updates)
         })?;
-        report.nodes_written = updates.iter().map(|u| u.nodes.len() as u64).sum();
-        report.edges_written = resolutions.iter().map(|(_, r)| r.edges.len() as u64).sum();
-        report.write_time = writing.elapsed();
+        self.report.nodes_written = updates.iter().map(|u| u.nodes.len() as u64).sum();
+        self.report.edges_written = resolutions.iter().map(|(_, r)| r.edges.len() as u64).sum();
+        self.report.write_time = writing.elapsed();
         drop_in_background((view, updates, resolutions));
-    } else {
-        // Phase 2: the new nodes. Files are independent batches, so they are written
-        // in parallel.
+        Ok(())
+    }
+
+    /// Phase 2: removes the vanished files and writes the parsed ones. Files are
+    /// independent batches, so they are written in parallel.
+    fn write_files(&mut self, parsed: Vec<ParsedFile>, removed: &[String]) -> Result<()> {
+        let (store, project) = (self.store, self.project);
         let writing = Instant::now();
-        for path in &removed {
+        for path in removed {
             store.remove_file(project, path)?;
         }
-        report.nodes_written = parsed.iter().map(|f| f.nodes.len() as u64).sum();
-        with_pool(options.threads, "codegraph-write", || {
-            std::mem::take(&mut parsed)
+        self.report.nodes_written = parsed.iter().map(|f| f.nodes.len() as u64).sum();
+        with_pool(self.options.threads, "codegraph-write", || {
+            parsed
                 .into_par_iter()
                 .try_for_each(|file| store.write_file(project, &into_update(file)))
         })?;
-        report.write_time = writing.elapsed();
+        self.report.write_time = writing.elapsed();
+        Ok(())
+    }
 
-        // Phase 3: resolve against the store, which now holds the new state.
+    /// Phase 3: resolves the affected files against the store, which now holds the
+    /// new state, and writes their edges.
+    fn resolve_in_store(
+        &mut self,
+        paths: PathSet,
+        view_maps: Arc<ViewMaps>,
+        affected: &[String],
+    ) -> Result<()> {
+        let (store, project) = (self.store, self.project);
         let resolving = Instant::now();
         let edges_written = AtomicU64::new(0);
-        // The files the store holds now: those it held, less those removed, plus
-        // those added (read from what is known instead of from the store again).
-        let mut paths = PathSet::default();
-        for path in old.keys().chain(&added) {
-            if !removed_set.contains(path.as_str()) {
-                paths.insert(path);
-            }
-        }
         let view = StoreView::with_maps(store, project, paths, view_maps);
-        resolve_each(&view, &affected, options, progress, |path, resolution| {
-            edges_written.fetch_add(resolution.edges.len() as u64, Ordering::Relaxed);
-            store.write_resolution(project, path, &resolution)
-        })?;
-        report.edges_written = edges_written.into_inner();
-        report.resolve_time = resolving.elapsed();
+        resolve_each(
+            &view,
+            affected,
+            self.options,
+            self.progress,
+            |path, resolution| {
+                edges_written.fetch_add(resolution.edges.len() as u64, Ordering::Relaxed);
+                store.write_resolution(project, path, &resolution)
+            },
+        )?;
+        self.report.edges_written = edges_written.into_inner();
+        self.report.resolve_time = resolving.elapsed();
+        Ok(())
     }
-    report.resolved = affected.len();
 
-    let committing = Instant::now();
-    meta.dirty = false;
-    meta.main_language = main_language;
-    store.set_project(&meta)?;
-    // The graph's writes are in its log already, so the flush (memtables to table files,
-    // only so that the next process replays no log) and the companions' commits are
-    // independent: a kill during either leaves the graph whole and a companion that
-    // missed the run, which the next run finds by its file hashes. Side by side they
-    // take the longer of the two instead of the sum (10-15 ms and about 8 ms for a
-    // one-file update of Django).
-    let (flushed, committed) = std::thread::scope(|scope| {
-        let flush = scope.spawn(|| {
-            if options.defer_flush {
-                store.sync()
-            } else {
-                store.flush()
-            }
+    /// Marks the project clean, flushes the graph, commits the companions and hands a
+    /// watcher's cache the records as the run leaves them.
+    fn commit(
+        mut self,
+        mut meta: ProjectMeta,
+        main_language: Option<Language>,
+        old: HashMap<String, FileRecord>,
+        rewritten_records: &[String],
+        removed: &[String],
+    ) -> Result<IndexReport> {
+        let (store, project, options) = (self.store, self.project, self.options);
+        let committing = Instant::now();
+        meta.dirty = false;
+        meta.main_language = main_language;
+        store.set_project(&meta)?;
+        // The graph's writes are in its log already, so the flush (memtables to table
+        // files, only so that the next process replays no log) and the companions'
+        // commits are independent: a kill during either leaves the graph whole and a
+        // companion that missed the run, which the next run finds by its file hashes.
+        // Side by side they take the longer of the two instead of the sum (10-15 ms and
+        // about 8 ms for a one-file update of Django).
+        let (flushed, committed) = std::thread::scope(|scope| {
+            let flush = scope.spawn(|| {
+                if options.defer_flush {
+                    store.sync()
+                } else {
+                    store.flush()
+                }
+            });
+            let committed = self.companions.iter().try_for_each(|c| c.commit(project));
+            let flushed = flush
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (flushed, committed)
         });
-        let committed = companions.iter().try_for_each(|c| c.commit(project));
-        let flushed = flush
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (flushed, committed)
-    });
-    flushed?;
-    committed?;
-    // Not after a first build: the next run reads them once.
-    if !old.is_empty() {
-        keep_files(store, project, options, old, &rewritten_records, &removed)?;
+        flushed?;
+        committed?;
+        // Not after a first build: the next run reads them once.
+        if !old.is_empty() {
+            keep_files(store, project, options, old, rewritten_records, removed)?;
+        }
+        self.report.commit_time = committing.elapsed();
+        self.report.total_time = self.started.elapsed();
+        Ok(self.report)
     }
-    report.commit_time = committing.elapsed();
-    report.total_time = started.elapsed();
-    Ok(report)
+}
+
+/// The language most of the project's files were in before this run (ties go to the
+/// greater [`Language`]).
+fn main_language_before(old: &HashMap<String, FileRecord>) -> Option<Language> {
+    let mut by_language: HashMap<Language, usize> = HashMap::new();
+    for f in old.values() {
+        *by_language.entry(f.language).or_default() += 1;
+    }
+    by_language
+        .into_iter()
+        .max_by_key(|(l, n)| (*n, *l))
+        .map(|(l, _)| l)
+}
+
+fn into_inner<T>(m: Mutex<T>) -> T {
+    m.into_inner().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Hands a watcher's cache the project's file records as the run leaves them: `old`
