@@ -20,6 +20,7 @@ Usage:
     scripts/fetch-corpus.sh python
     cargo build --profile bench -p codegraph-server --bins
     scripts/load-test.py [--duration 15] [--connections 32] [--json out.json]
+                         [--binary PATH] [--search-only]
 """
 
 import argparse
@@ -55,12 +56,12 @@ def jwt(secret: str, tenant: str) -> str:
 
 
 class Server:
-    def __init__(self, data, root, secret, extra):
+    def __init__(self, binary, data, root, secret, extra):
         env = dict(os.environ, CODEGRAPH_JWT_SECRET=secret, RUST_LOG="error")
         for k in ("CODEGRAPH_MODEL_DIR", "CODEGRAPH_EMBED_URL"):
             env.pop(k, None)
         self.proc = subprocess.Popen(
-            [BINARY, "serve", "--addr", "127.0.0.1:0", "--data-dir", data, "--allow-root", root]
+            [binary, "serve", "--addr", "127.0.0.1:0", "--data-dir", data, "--allow-root", root]
             + extra,
             stdout=subprocess.PIPE,
             env=env,
@@ -176,9 +177,12 @@ def main():
     ap.add_argument("--package", default="flask-3.1.3")
     ap.add_argument("--json")
     ap.add_argument("--cache-mb", type=int, default=64, help="cache budget in the twice-capacity run")
+    ap.add_argument("--binary", default=BINARY, help="the codegraph binary to serve with")
+    ap.add_argument("--search-only", action="store_true",
+                    help="only the cached and uncached search runs, not the twice-capacity one")
     args = ap.parse_args()
-    if not os.path.exists(BINARY):
-        sys.exit(f"no {BINARY}: cargo build --profile bench -p codegraph-server --bins")
+    if not os.path.exists(args.binary):
+        sys.exit(f"no {args.binary}: cargo build --profile bench -p codegraph-server --bins")
     src = os.path.join(CORPUS, args.package)
     if not os.path.isdir(src):
         sys.exit(f"no {src}: scripts/fetch-corpus.sh python")
@@ -190,7 +194,7 @@ def main():
         with open(script, "w") as f:
             f.write(UNCACHED_LUA)
         # The per-token limit would cap one token far below capacity; raise it here.
-        server = Server(data, CORPUS, secret, ["--rate-limit", "100000000", "--rate-burst", "100000000"])
+        server = Server(args.binary, data, CORPUS, secret, ["--rate-limit", "100000000", "--rate-burst", "100000000"])
         job = analyze(server, token, "flask", src)
         report["analyze_seconds"] = job["result"]["seconds"]
         url = f"{server.base}/api/v1/projects/flask/search?q=render+a+template&mode=text&limit=10"
@@ -202,10 +206,14 @@ def main():
         report["uncached"] = wrk(f"{server.base}/", token, args.duration, args.connections, script=script)
         report["rss_after_load_bytes"] = server.rss()
         server.stop()
+        if args.search_only:
+            emit(report, args.json)
+            return
 
         # Twice capacity: capacity = the in-flight limit; offered load = twice that.
         limit = 16
         server = Server(
+            args.binary,
             data,
             CORPUS,
             secret,
@@ -245,9 +253,13 @@ def main():
         over["cache_mb"] = args.cache_mb
         report["twice_capacity"] = over
         server.stop()
+    emit(report, args.json)
+
+
+def emit(report, path):
     print(json.dumps(report, indent=2))
-    if args.json:
-        with open(args.json, "w") as f:
+    if path:
+        with open(path, "w") as f:
             json.dump(report, f, indent=2)
 
 
