@@ -23,7 +23,8 @@
 //! Resolution is a pure function of the file and the [`View`] it reads, and it notes
 //! every read, so the indexer can tell which files a change can affect.
 
-use std::collections::BTreeSet;
+mod context;
+mod lang;
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::sync::Arc;
@@ -32,7 +33,9 @@ use codegraph_core::{
     Edge, FileResolution, Language, NodeId, NodeKind, Reference, ReferenceKind, Resolution, Result,
 };
 
-use crate::view::{Def, FileData, Reads, Recorder, View, dir_of};
+use crate::view::{Def, Reads, Recorder, View};
+use context::{FileCtx, Found, Target, weaker};
+use lang::rules;
 
 /// More candidates than this for one name make a reference unresolved rather than an
 /// ambiguous fan of edges: a call to `get` with forty candidates says nothing.
@@ -43,194 +46,7 @@ const MAX_DEPTH: usize = 12;
 
 /// Languages that import each other's modules.
 fn ecosystem(lang: Language) -> u8 {
-    match lang {
-        Language::JavaScript | Language::TypeScript | Language::Tsx => 0,
-        Language::Rust => 1,
-        Language::Python => 2,
-        Language::Go => 3,
-        Language::Java => 4,
-        Language::Cpp => 5,
-    }
-}
-
-/// What a name stands for once resolved.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Target {
-    /// A definition (or a file node standing for a module).
-    Def(Def),
-    /// A module made of several files (a Go package, a Java package, a Python namespace).
-    Package(Vec<Def>),
-}
-
-/// A stage's answer: candidates and how they were found.
-#[derive(Clone, Debug)]
-struct Found {
-    targets: Vec<Target>,
-    how: Resolution,
-}
-
-impl Found {
-    fn new(targets: Vec<Target>, how: Resolution) -> Option<Found> {
-        if targets.is_empty() {
-            None
-        } else {
-            Some(Found { targets, how })
-        }
-    }
-}
-
-/// The weaker of two resolutions, for chains (`alias.member`).
-fn weaker(a: Resolution, b: Resolution) -> Resolution {
-    fn rank(r: Resolution) -> u8 {
-        match r {
-            Resolution::Syntax => 0,
-            Resolution::Scope => 1,
-            Resolution::Import => 2,
-            Resolution::Inferred => 3,
-            Resolution::UniqueName => 4,
-            Resolution::Ambiguous => 5,
-            Resolution::Unresolved => 6,
-        }
-    }
-    if rank(a) >= rank(b) { a } else { b }
-}
-
-/// One file being resolved.
-struct FileCtx {
-    data: Arc<FileData>,
-    language: Language,
-    file_node: Def,
-    by_id: HashMap<NodeId, usize>,
-    /// Children of each node, by name.
-    children: HashMap<(NodeId, String), Vec<usize>>,
-    /// Import reference index of each import node.
-    import_ref: HashMap<NodeId, usize>,
-    /// Import nodes that bring whole modules into scope (`from m import *`, `use m::*`,
-    /// Java `import p.*`, C++ `#include`).
-    wildcards: Vec<Def>,
-    /// Type and assign references by (source, variable): what a scope's names hold.
-    /// (Keyed by scope, then name, so a lookup by `&str` allocates nothing: it runs for
-    /// every scope around every receiver.)
-    bindings: HashMap<NodeId, HashMap<String, Vec<usize>>>,
-    /// `self.x = ...` / `this.x: T` in a type's methods, by (type, attribute).
-    attribute_bindings: HashMap<(NodeId, String), Vec<usize>>,
-}
-
-impl FileCtx {
-    fn new(data: Arc<FileData>) -> Option<FileCtx> {
-        let file_node = data.nodes.first()?.clone();
-        let language = file_node.language;
-        let mut by_id = HashMap::new();
-        let mut children: HashMap<(NodeId, String), Vec<usize>> = HashMap::new();
-        for (i, d) in data.nodes.iter().enumerate() {
-            by_id.insert(d.id, i);
-            if let Some(p) = d.parent {
-                children.entry((p, d.name.clone())).or_default().push(i);
-            }
-        }
-        let mut import_ref = HashMap::new();
-        let mut wildcards = Vec::new();
-        for (i, r) in data.references.iter().enumerate() {
-            if r.kind == ReferenceKind::Import {
-                import_ref.insert(r.source, i);
-                let whole = r.name == "*" || (language == Language::Cpp && r.qualifier.is_none());
-                if whole && let Some(&n) = by_id.get(&r.source) {
-                    wildcards.push(data.nodes[n].clone());
-                }
-            }
-        }
-        let mut ctx = FileCtx {
-            data,
-            language,
-            file_node,
-            by_id,
-            children,
-            import_ref,
-            wildcards,
-            bindings: HashMap::new(),
-            attribute_bindings: HashMap::new(),
-        };
-        let mut bindings: HashMap<NodeId, HashMap<String, Vec<usize>>> = HashMap::new();
-        let mut attribute_bindings: HashMap<(NodeId, String), Vec<usize>> = HashMap::new();
-        for (i, r) in ctx.data.references.iter().enumerate() {
-            if !matches!(
-                r.kind,
-                ReferenceKind::Type | ReferenceKind::Assign | ReferenceKind::Value
-            ) {
-                continue;
-            }
-            let subject = r.subject.clone().unwrap_or_default();
-            if let Some((head, attr)) = subject.split_once('.')
-                && is_self_like(language, head)
-                && is_identifier(attr)
-            {
-                if let Some(ty) = ctx.enclosing_type(r.source) {
-                    attribute_bindings
-                        .entry((ty.id, attr.to_string()))
-                        .or_default()
-                        .push(i);
-                }
-                continue;
-            }
-            bindings
-                .entry(r.source)
-                .or_default()
-                .entry(subject)
-                .or_default()
-                .push(i);
-        }
-        ctx.bindings = bindings;
-        ctx.attribute_bindings = attribute_bindings;
-        Some(ctx)
-    }
-
-    /// Of some binding references, the declarations if there are any (what the code
-    /// promises), else the assignments (which only hint).
-    fn declared_first(&self, refs: &[usize]) -> Vec<usize> {
-        let declared: Vec<usize> = refs
-            .iter()
-            .copied()
-            .filter(|&i| self.data.references[i].kind == ReferenceKind::Type)
-            .collect();
-        if declared.is_empty() {
-            refs.to_vec()
-        } else {
-            declared
-        }
-    }
-
-    /// Type and assign references binding `name` in scope `scope` (an empty name: the
-    /// scope's own type, such as a function's return type).
-    fn bindings_of(&self, scope: NodeId, name: &str) -> &[usize] {
-        self.bindings
-            .get(&scope)
-            .and_then(|names| names.get(name))
-            .map_or(&[], |v| v.as_slice())
-    }
-
-    fn node(&self, id: NodeId) -> Option<&Def> {
-        self.by_id.get(&id).map(|&i| &self.data.nodes[i])
-    }
-
-    fn children_named(&self, parent: NodeId, name: &str) -> impl Iterator<Item = &Def> {
-        self.children
-            .get(&(parent, name.to_string()))
-            .into_iter()
-            .flatten()
-            .map(|&i| &self.data.nodes[i])
-    }
-
-    /// The innermost type enclosing `id` (itself included).
-    fn enclosing_type(&self, id: NodeId) -> Option<&Def> {
-        let mut cur = self.node(id);
-        while let Some(d) = cur {
-            if d.kind.is_type() {
-                return Some(d);
-            }
-            cur = d.parent.and_then(|p| self.node(p));
-        }
-        None
-    }
+    rules(lang).ecosystem()
 }
 
 /// Resolves files against a view, noting what it reads.
@@ -310,7 +126,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 // A declared type is a use of that type. The language's own types are
                 // nobody's definitions, and there are many of them: skip the lookups.
                 ReferenceKind::Type
-                    if r.qualifier.is_none() && is_builtin_type(ctx.language, &r.name) =>
+                    if r.qualifier.is_none() && rules(ctx.language).is_builtin_type(&r.name) =>
                 {
                     None
                 }
@@ -319,15 +135,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 ReferenceKind::Assign | ReferenceKind::Value => continue,
             };
             let found = match found {
-                Some(f)
-                    if matches!(
-                        ctx.language,
-                        Language::Python
-                            | Language::JavaScript
-                            | Language::TypeScript
-                            | Language::Tsx
-                    ) =>
-                {
+                Some(f) if rules(ctx.language).keeps_last_definition() => {
                     Some(self.last_definitions(f)?)
                 }
                 other => other,
@@ -658,25 +466,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
 
     /// `pkg.sub` where `pkg` is a Python package or a Rust module directory.
     fn submodule(&mut self, module: &Def, name: &str) -> Result<Vec<Target>> {
-        let dir = dir_of(&module.path);
-        let candidates: Vec<String> = match module.language {
-            Language::Python if module.path.ends_with("__init__.py") => vec![
-                format!("{}/{name}.py", join_dir(dir, "")),
-                format!("{}/{name}/__init__.py", join_dir(dir, "")),
-            ],
-            Language::Rust => {
-                let base = if module.path.ends_with("/mod.rs")
-                    || module.path.ends_with("/lib.rs")
-                    || module.path.ends_with("/main.rs")
-                {
-                    dir.to_string()
-                } else {
-                    module.path.trim_end_matches(".rs").to_string()
-                };
-                vec![format!("{base}/{name}.rs"), format!("{base}/{name}/mod.rs")]
-            }
-            _ => Vec::new(),
-        };
+        let candidates = rules(module.language).submodule_paths(&module.path, name);
         let mut out = Vec::new();
         for c in candidates {
             let c = c.trim_start_matches('/').to_string();
@@ -699,500 +489,8 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     /// What import reference `i` of `ctx` refers to.
     fn import_targets(&mut self, ctx: &FileCtx, i: usize) -> Result<Option<Found>> {
         let r = &ctx.data.references[i];
-        let targets = match ctx.language {
-            Language::Python => self.python_import(ctx, r)?,
-            Language::Rust => self.rust_import(ctx, r)?,
-            Language::JavaScript | Language::TypeScript | Language::Tsx => {
-                self.js_import(ctx, r)?
-            }
-            Language::Go => self.go_package(ctx, &r.name)?.into_iter().collect(),
-            Language::Java => self.java_import(r)?,
-            Language::Cpp => self.cpp_include(ctx, r)?,
-        };
+        let targets = self.language_import(ctx, r)?;
         Ok(Found::new(targets, Resolution::Import))
-    }
-
-    /// A module given as an absolute dotted Python path, or a Rust `::` path relative to
-    /// a crate root directory.
-    fn python_module(&mut self, ctx: &FileCtx, dotted: &str) -> Result<Vec<Target>> {
-        let rel = dotted.replace('.', "/");
-        let mut out = Vec::new();
-        // Absolute imports start where `sys.path` would: above the importing file's
-        // outermost package, or at the repository root. (Not at any ancestor: `import
-        // json` inside the package `flask.json` is the standard library's.) Then any
-        // directory that ends with the path and is a top-level package there (`src/`
-        // layouts, vendored trees).
-        let mut roots = vec![self.python_root(&ctx.data.path)];
-        if !roots[0].is_empty() {
-            roots.push(String::new());
-        }
-        for root in &roots {
-            for cand in [
-                format!("{}{rel}.py", join_dir(root, "/")),
-                format!("{}{rel}/__init__.py", join_dir(root, "/")),
-                format!("{}{rel}.pyi", join_dir(root, "/")),
-            ] {
-                if let Some(f) = self.file_node(&cand)? {
-                    out.push(Target::Def(f));
-                }
-            }
-            if !out.is_empty() {
-                return Ok(out);
-            }
-        }
-        // `src/pkg/mod.py` imported as `pkg.mod` from outside `src/`.
-        let (parent, last) = match rel.rfind('/') {
-            Some(i) => (&rel[..i], &rel[i + 1..]),
-            None => ("", rel.as_str()),
-        };
-        let dirs = if parent.is_empty() {
-            Vec::new()
-        } else {
-            self.rec.dirs_ending_with(parent)
-        };
-        for dir in dirs {
-            // `dir` ends with `parent`; the package the import names first sits at `top`.
-            let top = dir[..dir.len() - parent.len()].trim_end_matches('/');
-            let first = format!("{}{}", join_dir(top, "/"), first_segment(parent));
-            if !self.is_top_level_package(&first) {
-                continue;
-            }
-            for cand in [
-                format!("{dir}/{last}.py"),
-                format!("{dir}/{last}/__init__.py"),
-            ] {
-                if let Some(f) = self.file_node(&cand)? {
-                    out.push(Target::Def(f));
-                }
-            }
-        }
-        if parent.is_empty() {
-            for dir in self.rec.dirs_ending_with(last) {
-                if !self.is_top_level_package(&dir) {
-                    continue;
-                }
-                if let Some(f) = self.file_node(&format!("{dir}/__init__.py"))? {
-                    out.push(Target::Def(f));
-                }
-            }
-        }
-        out.sort();
-        out.dedup();
-        Ok(out)
-    }
-
-    /// The directory `sys.path` would hold for a file: the one above its outermost
-    /// package (a package being a directory with `__init__.py`).
-    fn python_root(&mut self, path: &str) -> String {
-        let mut d = dir_of(path).to_string();
-        while !d.is_empty() && self.rec.has_file(&format!("{d}/__init__.py")) {
-            d = dir_of(&d).to_string();
-        }
-        d
-    }
-
-    /// Whether `dir` is a package importable by its own name: its parent is no package.
-    fn is_top_level_package(&mut self, dir: &str) -> bool {
-        let parent = dir_of(dir);
-        parent.is_empty() || !self.rec.has_file(&format!("{parent}/__init__.py"))
-    }
-
-    fn python_import(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Vec<Target>> {
-        match r.qualifier.as_deref() {
-            // `import a.b.c [as x]`
-            None => {
-                let name = r.name.as_str();
-                self.python_module(ctx, name)
-            }
-            Some(q) => {
-                let module = if q.starts_with('.') {
-                    let Some(abs) = python_relative(&ctx.data.path, q) else {
-                        return Ok(Vec::new());
-                    };
-                    // `from . import x`: the package itself.
-                    if abs.is_empty() {
-                        let dir = dir_of(&ctx.data.path).to_string();
-                        let init = join_dir(&dir, "/") + "__init__.py";
-                        let mut out = Vec::new();
-                        if let Some(f) = self.file_node(&init)? {
-                            out.push(Target::Def(f));
-                        }
-                        if r.name != "*" {
-                            let cand = format!("{}{}.py", join_dir(&dir, "/"), r.name);
-                            if let Some(f) = self.file_node(&cand)? {
-                                return Ok(vec![Target::Def(f)]);
-                            }
-                        }
-                        out
-                    } else {
-                        self.python_module_from(&abs)?
-                    }
-                } else {
-                    self.python_module(ctx, q)?
-                };
-                if r.name == "*" {
-                    return Ok(module);
-                }
-                let mut out = Vec::new();
-                for m in &module {
-                    out.extend(self.members(m, &r.name, 0)?);
-                }
-                Ok(out)
-            }
-        }
-    }
-
-    /// A relative Python module, given as a path relative to the repository root.
-    fn python_module_from(&mut self, rel: &str) -> Result<Vec<Target>> {
-        let mut out = Vec::new();
-        for cand in [format!("{rel}.py"), format!("{rel}/__init__.py")] {
-            if let Some(f) = self.file_node(&cand)? {
-                out.push(Target::Def(f));
-            }
-        }
-        Ok(out)
-    }
-
-    fn rust_import(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Vec<Target>> {
-        let Some(q) = r.qualifier.as_deref() else {
-            // `use foo;` / `mod foo;`
-            return self.rust_path(ctx, &r.name);
-        };
-        if r.name == "*" {
-            return self.rust_path(ctx, q);
-        }
-        let mut out = Vec::new();
-        for m in self.rust_path(ctx, q)? {
-            out.extend(self.members(&m, &r.name, 0)?);
-        }
-        Ok(out)
-    }
-
-    /// A Rust path such as `crate::a::b`, `super::x`, `self::y` or `a::b` (a module
-    /// declared in scope, else one at the crate root), to modules or items.
-    fn rust_path(&mut self, ctx: &FileCtx, path: &str) -> Result<Vec<Target>> {
-        let segments: Vec<&str> = path.split("::").filter(|s| !s.is_empty()).collect();
-        let Some((&first, rest)) = segments.split_first() else {
-            return Ok(Vec::new());
-        };
-        let root = rust_crate_root(&ctx.data.path);
-        let mut current: Vec<Target> = match first {
-            "crate" => self.rust_crate_root_file(&root)?,
-            "self" => vec![Target::Def(ctx.file_node.clone())],
-            "super" => self.rust_parent_module(&ctx.file_node)?,
-            "std" | "core" | "alloc" => return Ok(Vec::new()),
-            name => {
-                // A module or item declared in this file, then one at the crate root.
-                let local: Vec<Target> = ctx
-                    .children_named(ctx.file_node.id, name)
-                    .cloned()
-                    .map(Target::Def)
-                    .collect();
-                let mut found = Vec::new();
-                for t in local {
-                    match t {
-                        Target::Def(d) if d.kind == NodeKind::Import => {
-                            found.extend(self.follow(d, 1)?)
-                        }
-                        Target::Def(d) if d.kind == NodeKind::Module => {
-                            let sub = self.submodule(&ctx.file_node, name)?;
-                            if sub.is_empty() {
-                                found.push(Target::Def(d));
-                            } else {
-                                found.extend(sub);
-                            }
-                        }
-                        other => found.push(other),
-                    }
-                }
-                if found.is_empty() {
-                    for r in self.rust_crate_root_file(&root)? {
-                        found.extend(self.members(&r, name, 0)?);
-                    }
-                }
-                found
-            }
-        };
-        for seg in rest {
-            let mut next = Vec::new();
-            for t in &current {
-                if *seg == "super" {
-                    if let Target::Def(d) = t {
-                        next.extend(self.rust_parent_module(d)?);
-                    }
-                    continue;
-                }
-                let members = self.members(t, seg, 0)?;
-                // `mod x;` declares a module node whose body is another file.
-                for m in members {
-                    match m {
-                        Target::Def(d) if d.kind == NodeKind::Module => {
-                            let parent_file = match t {
-                                Target::Def(p) if p.kind == NodeKind::File => Some(p.clone()),
-                                _ => None,
-                            };
-                            let sub = match parent_file {
-                                Some(p) => self.submodule(&p, seg)?,
-                                None => Vec::new(),
-                            };
-                            if sub.is_empty() {
-                                next.push(Target::Def(d));
-                            } else {
-                                next.extend(sub);
-                            }
-                        }
-                        other => next.push(other),
-                    }
-                }
-                if let Target::Def(d) = t
-                    && d.kind == NodeKind::File
-                    && next.is_empty()
-                {
-                    next.extend(self.submodule(d, seg)?);
-                }
-            }
-            next.sort();
-            next.dedup();
-            current = next;
-            if current.is_empty() {
-                break;
-            }
-        }
-        Ok(current)
-    }
-
-    fn rust_crate_root_file(&mut self, root: &str) -> Result<Vec<Target>> {
-        for cand in ["lib.rs", "main.rs"] {
-            let path = format!("{}{cand}", join_dir(root, "/"));
-            if let Some(f) = self.file_node(&path)? {
-                return Ok(vec![Target::Def(f)]);
-            }
-        }
-        Ok(Vec::new())
-    }
-
-    fn rust_parent_module(&mut self, module: &Def) -> Result<Vec<Target>> {
-        if module.kind != NodeKind::File {
-            return Ok(Vec::new());
-        }
-        let dir = dir_of(&module.path);
-        let is_dir_module = ["/mod.rs", "/lib.rs", "/main.rs"]
-            .iter()
-            .any(|s| module.path.ends_with(s));
-        let parent_dir = if is_dir_module { dir_of(dir) } else { dir };
-        let parent_dir_name = parent_dir.rsplit('/').next().unwrap_or(parent_dir);
-        let mut cands = vec![
-            format!("{}mod.rs", join_dir(parent_dir, "/")),
-            format!("{}lib.rs", join_dir(parent_dir, "/")),
-            format!("{}main.rs", join_dir(parent_dir, "/")),
-        ];
-        if !parent_dir.is_empty() {
-            cands.push(format!(
-                "{}{parent_dir_name}.rs",
-                join_dir(dir_of(parent_dir), "/")
-            ));
-        }
-        for c in cands {
-            if let Some(f) = self.file_node(&c)? {
-                return Ok(vec![Target::Def(f)]);
-            }
-        }
-        Ok(Vec::new())
-    }
-
-    fn js_module(&mut self, ctx: &FileCtx, spec: &str) -> Result<Vec<Target>> {
-        if !(spec.starts_with("./") || spec.starts_with("../") || spec == "." || spec == "..") {
-            // A package from node_modules: outside the project.
-            return Ok(Vec::new());
-        }
-        let Some(base) = normalize_path(dir_of(&ctx.data.path), spec) else {
-            return Ok(Vec::new());
-        };
-        let stripped = ["js", "mjs", "cjs", "jsx"]
-            .iter()
-            .find_map(|e| base.strip_suffix(&format!(".{e}")))
-            .map(str::to_string);
-        let mut cands = vec![base.clone()];
-        for stem in std::iter::once(base.clone()).chain(stripped) {
-            for ext in ["ts", "tsx", "d.ts", "js", "jsx", "mjs", "cjs"] {
-                cands.push(format!("{stem}.{ext}"));
-            }
-            for ext in ["ts", "tsx", "js", "jsx"] {
-                cands.push(format!("{}index.{ext}", join_dir(&stem, "/")));
-            }
-        }
-        for c in cands {
-            if let Some(f) = self.file_node(&c)? {
-                return Ok(vec![Target::Def(f)]);
-            }
-        }
-        Ok(Vec::new())
-    }
-
-    fn js_import(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Vec<Target>> {
-        let Some(spec) = r.qualifier.as_deref() else {
-            // `import './x'`, `x = require('./x')`
-            return self.js_module(ctx, &r.name);
-        };
-        let module = self.js_module(ctx, spec)?;
-        if r.name == "*" {
-            return Ok(module);
-        }
-        let mut out = Vec::new();
-        for m in &module {
-            let name = if r.name == "default" {
-                // Default exports carry no name of their own in the syntax tree; the
-                // conventional default is a definition named like the binding.
-                r.alias.as_deref().unwrap_or("default")
-            } else {
-                r.name.as_str()
-            };
-            out.extend(self.members(m, name, 0)?);
-            if out.is_empty() {
-                // `export * from './y'` re-exports: follow the module's wildcard imports.
-                if let Target::Def(file) = m {
-                    for star in self.named_wildcards(file)? {
-                        out.extend(self.members(&star, name, 1)?);
-                    }
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Modules a file imports wholesale (`export * from`, `from x import *`).
-    fn named_wildcards(&mut self, file: &Def) -> Result<Vec<Target>> {
-        let mut out = Vec::new();
-        for imp in self.rec.named("*")?.iter() {
-            if imp.path == file.path && imp.kind == NodeKind::Import {
-                out.extend(self.import_node_targets(imp)?);
-            }
-        }
-        Ok(out)
-    }
-
-    /// A Go import path to the package directory's files (the file's own package when
-    /// `import_path` is empty).
-    fn go_package(&mut self, ctx: &FileCtx, import_path: &str) -> Result<Option<Target>> {
-        let dirs = if import_path.is_empty() {
-            vec![dir_of(&ctx.data.path).to_string()]
-        } else {
-            // The module prefix (from go.mod) is unknown: the longest directory suffix of
-            // the import path that exists wins.
-            let segs: Vec<&str> = import_path.split('/').collect();
-            let mut found = Vec::new();
-            for start in 0..segs.len() {
-                let suffix = segs[start..].join("/");
-                let dirs = self.rec.dirs_ending_with(&suffix);
-                if !dirs.is_empty() {
-                    found = dirs;
-                    break;
-                }
-            }
-            found
-        };
-        let mut files = Vec::new();
-        for dir in dirs {
-            for path in self.rec.files_in_dir(&dir) {
-                if !path.ends_with(".go") || path.ends_with("_test.go") && !import_path.is_empty() {
-                    continue;
-                }
-                if let Some(f) = self.file_node(&path)? {
-                    files.push(f);
-                }
-            }
-        }
-        files.sort();
-        Ok(if files.is_empty() {
-            None
-        } else {
-            Some(Target::Package(files))
-        })
-    }
-
-    fn java_import(&mut self, r: &Reference) -> Result<Vec<Target>> {
-        let Some(q) = r.qualifier.as_deref() else {
-            return Ok(Vec::new());
-        };
-        if r.name == "*" {
-            return Ok(self.java_package(q)?.into_iter().collect());
-        }
-        // `import a.b.C` or `import static a.b.C.m`.
-        let qualified = format!("{q}.{}", r.name);
-        Ok(self
-            .rec
-            .named(&r.name)?
-            .iter()
-            .filter(|d| d.language == Language::Java && d.qualified_name == qualified)
-            .filter(|d| d.kind != NodeKind::Import)
-            .cloned()
-            .map(Target::Def)
-            .collect())
-    }
-
-    /// The files declaring a Java package.
-    fn java_package(&mut self, package: &str) -> Result<Option<Target>> {
-        let key = MemoKey::JavaPackage(package.to_string());
-        let package = package.to_string();
-        let found = self.memoised(key, move |this| {
-            // Package nodes are named by the whole dotted name.
-            let files: Vec<Def> = this
-                .rec
-                .named(&package)?
-                .iter()
-                .filter(|d| {
-                    d.kind == NodeKind::Package
-                        && d.language == Language::Java
-                        && d.qualified_name == package
-                })
-                .map(|d| d.path.clone())
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .filter_map(|p| this.file_node(&p).transpose())
-                .collect::<Result<_>>()?;
-            Ok(if files.is_empty() {
-                Vec::new()
-            } else {
-                vec![Target::Package(files)]
-            })
-        })?;
-        Ok(found.into_iter().next())
-    }
-
-    fn cpp_include(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Vec<Target>> {
-        let raw = r.name.as_str();
-        let (system, inner) = if let Some(s) = raw.strip_prefix('<') {
-            (true, s.trim_end_matches('>'))
-        } else {
-            (false, raw.trim_matches('"'))
-        };
-        if !system
-            && let Some(p) = normalize_path(dir_of(&ctx.data.path), &format!("./{inner}"))
-            && let Some(f) = self.file_node(&p)?
-        {
-            return Ok(vec![Target::Def(f)]);
-        }
-        // Include directories are unknown: any file whose path ends with the include.
-        let (dir, file) = match inner.rfind('/') {
-            Some(i) => (&inner[..i], &inner[i + 1..]),
-            None => ("", inner),
-        };
-        let dirs = if dir.is_empty() {
-            // Only the includer's own tree; a bare `<vector>` stays external.
-            if system {
-                return Ok(Vec::new());
-            }
-            vec![dir_of(&ctx.data.path).to_string()]
-        } else {
-            self.rec.dirs_ending_with(dir)
-        };
-        let mut out = Vec::new();
-        for d in dirs {
-            if let Some(f) = self.file_node(&format!("{}{file}", join_dir(&d, "/")))? {
-                out.push(Target::Def(f));
-            }
-        }
-        Ok(out)
     }
 
     // ---- names in a file's scope ------------------------------------------------------
@@ -1201,7 +499,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     /// enclosing types (for languages whose members are in scope), the file's imports,
     /// the language's implicit module scope.
     fn lookup_name(&mut self, ctx: &FileCtx, from: NodeId, name: &str) -> Result<Option<Found>> {
-        let members_in_scope = matches!(ctx.language, Language::Java | Language::Cpp);
+        let members_in_scope = rules(ctx.language).members_in_scope();
         // Lexical scopes, innermost first.
         let mut cur = ctx.node(from).cloned();
         while let Some(scope) = cur {
@@ -1225,7 +523,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                             how = Resolution::Import;
                             targets.extend(self.import_node_targets(&d)?);
                         } else if d.kind == NodeKind::Module
-                            && ctx.language == Language::Rust
+                            && rules(ctx.language).modules_in_files()
                             && d.parent == Some(ctx.file_node.id)
                             && let sub = self.submodule(&ctx.file_node, name)?
                             && !sub.is_empty()
@@ -1247,57 +545,19 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             cur = scope.parent.and_then(|p| ctx.node(p)).cloned();
         }
         // The language's implicit module scope and wildcard imports.
-        let mut targets = Vec::new();
-        match ctx.language {
-            Language::Go => {
-                if let Some(pkg) = self.go_package(ctx, "")? {
-                    targets.extend(self.members(&pkg, name, 0)?);
-                }
-            }
-            Language::Java => {
-                let package = ctx
-                    .data
-                    .nodes
-                    .iter()
-                    .find(|d| d.kind == NodeKind::Package)
-                    .map(|d| d.qualified_name.clone());
-                if let Some(p) = package
-                    && let Some(pkg) = self.java_package(&p)?
-                {
-                    targets.extend(self.members(&pkg, name, 0)?);
-                }
-            }
-            _ => {}
-        }
+        let mut targets = self.implicit_scope(ctx, name)?;
         targets.retain(|t| !matches!(t, Target::Def(d) if d.path == ctx.data.path));
         if targets.is_empty() {
             for import in ctx.wildcards.clone() {
                 for m in self.import_node_targets(&import)? {
                     targets.extend(self.members(&m, name, 1)?);
-                    if ctx.language == Language::Cpp {
-                        targets.extend(self.cpp_namespace_members(&m, name)?);
-                    }
+                    targets.extend(self.wildcard_extras(ctx, &m, name)?);
                 }
             }
         }
         targets.sort();
         targets.dedup();
         Ok(Found::new(targets, Resolution::Import))
-    }
-
-    /// Definitions named `name` in the namespaces an included C++ file declares.
-    fn cpp_namespace_members(&mut self, file: &Target, name: &str) -> Result<Vec<Target>> {
-        let Target::Def(f) = file else {
-            return Ok(Vec::new());
-        };
-        Ok(self
-            .rec
-            .named(name)?
-            .iter()
-            .filter(|d| d.path == f.path && d.kind != NodeKind::Import)
-            .cloned()
-            .map(Target::Def)
-            .collect())
     }
 
     /// Resolves a qualifier (`np`, `os.path`, `Foo`, `crate::a`, `geo::Shape`) to what
@@ -1308,16 +568,8 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         from: NodeId,
         qualifier: &str,
     ) -> Result<Option<Found>> {
-        let sep = if ctx.language == Language::Rust || ctx.language == Language::Cpp {
-            "::"
-        } else {
-            "."
-        };
-        if ctx.language == Language::Rust
-            && let Some(first) = qualifier.split("::").next()
-            && matches!(first, "crate" | "super" | "self")
-        {
-            let t = self.rust_path(ctx, qualifier)?;
+        let sep = ctx.language.path_separator();
+        if let Some(t) = self.rooted_qualifier(ctx, qualifier)? {
             return Ok(Found::new(t, Resolution::Import));
         }
         let segments: Vec<&str> = qualifier.split(sep).collect();
@@ -1325,15 +577,8 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             return Ok(None);
         }
         let Some(mut found) = self.lookup_name(ctx, from, segments[0])? else {
-            // Python `import a.b` binds `a`, but the whole dotted path is the module.
-            if ctx.language == Language::Python && segments.len() > 1 {
-                let has_import = ctx.data.references.iter().any(|r| {
-                    r.kind == ReferenceKind::Import && r.qualifier.is_none() && r.name == qualifier
-                });
-                if has_import {
-                    let t = self.python_module(ctx, qualifier)?;
-                    return Ok(Found::new(t, Resolution::Import));
-                }
+            if let Some(t) = self.unbound_qualifier(ctx, qualifier, &segments)? {
+                return Ok(Found::new(t, Resolution::Import));
             }
             return Ok(None);
         };
@@ -1355,11 +600,11 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     // ---- references ---------------------------------------------------------------------
 
     fn resolve_call(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Option<Found>> {
-        let lang = ctx.language;
+        let lang = rules(ctx.language);
         match r.qualifier.as_deref() {
             None => {
                 // Python's `super()` only finds the bases; `super().f()` is the call.
-                if lang == Language::Python && r.name == "super" {
+                if lang.super_is_proxy() && r.name == "super" {
                     return Ok(None);
                 }
                 if matches!(r.name.as_str(), "super" | "this") {
@@ -1383,25 +628,18 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 }
                 // A name the file binds itself (an import from outside the project, a
                 // local variable) or a builtin is not some other file's definition.
-                if self.bound_in_scope(ctx, r.source, &r.name)
-                    || (lang == Language::Python && PYTHON_BUILTINS.contains(&r.name.as_str()))
+                if self.bound_in_scope(ctx, r.source, &r.name) || lang.is_builtin_function(&r.name)
                 {
                     return Ok(None);
                 }
                 self.unique_name(ctx, &r.name, CallKind::Call)
             }
             Some(q) => {
-                let self_like = is_self_like(lang, q) || (lang == Language::Rust && q == "Self");
+                let self_like = lang.is_self_like(q) || lang.is_self_type(q);
                 let super_like = matches!(q, "super" | "super()");
                 if self_like || super_like {
                     let Some(ty) = ctx.enclosing_type(r.source).cloned() else {
-                        // Rust methods of a type defined in another file hang off the file;
-                        // their qualified name still names the type.
-                        if lang == Language::Rust {
-                            return self.rust_self_type_call(ctx, r);
-                        }
-                        // A method assembled outside its class: `def f(self: "Cls")`.
-                        return self.inferred_call(ctx, r, q);
+                        return self.detached_self_call(ctx, r, q);
                     };
                     let owners = if super_like {
                         self.bases(&ty)?
@@ -1434,9 +672,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 if let Some(found) = self.inferred_call(ctx, r, q)? {
                     return Ok(Some(found));
                 }
-                if lang == Language::Go
-                    && let Some(found) = self.go_receiver_call(ctx, r)?
-                {
+                if let Some(found) = self.receiver_call(ctx, r)? {
                     return Ok(Some(found));
                 }
                 // The receiver's type is unknown (`x.append()`): a name-only guess was
@@ -1445,76 +681,6 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 Ok(None)
             }
         }
-    }
-
-    /// `Self::new()` / `self.f()` in a Rust impl of a type defined in another file.
-    fn rust_self_type_call(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Option<Found>> {
-        let Some(src) = ctx.node(r.source) else {
-            return Ok(None);
-        };
-        let Some((ty_qname, _)) = src.qualified_name.rsplit_once("::") else {
-            return Ok(None);
-        };
-        let ty_name = ty_qname.rsplit("::").next().unwrap_or(ty_qname);
-        let types: Vec<Def> = self
-            .rec
-            .named(ty_name)?
-            .iter()
-            .filter(|d| d.kind.is_type() && d.qualified_name == ty_qname)
-            .cloned()
-            .collect();
-        let mut out = Vec::new();
-        for t in &types {
-            out.extend(self.type_members(t, &r.name)?.into_iter().map(Target::Def));
-        }
-        if out.is_empty() {
-            // Methods in impl blocks of the same type, wherever they are.
-            let qualified = format!("{ty_qname}::{}", r.name);
-            out.extend(
-                self.rec
-                    .named(&r.name)?
-                    .iter()
-                    .filter(|d| d.qualified_name == qualified && d.language == Language::Rust)
-                    .cloned()
-                    .map(Target::Def),
-            );
-        }
-        out.sort();
-        out.dedup();
-        Ok(Found::new(out, Resolution::Scope))
-    }
-
-    /// `s.init()` inside a Go method: the receiver's type has the method.
-    fn go_receiver_call(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Option<Found>> {
-        let Some(src) = ctx.node(r.source) else {
-            return Ok(None);
-        };
-        if src.kind != NodeKind::Method {
-            return Ok(None);
-        }
-        let Some(q) = r.qualifier.as_deref() else {
-            return Ok(None);
-        };
-        if !is_identifier(q) {
-            return Ok(None);
-        }
-        let Some((ty_qname, _)) = src.qualified_name.rsplit_once('.') else {
-            return Ok(None);
-        };
-        let ty_name = ty_qname.rsplit('.').next().unwrap_or(ty_qname);
-        let dir = dir_of(&ctx.data.path).to_string();
-        let types: Vec<Def> = self
-            .rec
-            .named(ty_name)?
-            .iter()
-            .filter(|d| d.kind.is_type() && d.qualified_name == ty_qname && dir_of(&d.path) == dir)
-            .cloned()
-            .collect();
-        let mut out = Vec::new();
-        for t in &types {
-            out.extend(self.type_members(t, &r.name)?.into_iter().map(Target::Def));
-        }
-        Ok(Found::new(out, Resolution::Scope))
     }
 
     /// `Foo()` / `new Foo()` name the class: the call goes to its constructor when it
@@ -1543,19 +709,8 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     }
 
     fn constructor_of(&mut self, ty: &Def) -> Result<Vec<Target>> {
-        let names: &[&str] = match ty.language {
-            Language::Python => &["__init__"],
-            Language::JavaScript | Language::TypeScript | Language::Tsx => &["constructor"],
-            Language::Java | Language::Cpp => &[],
-            Language::Rust | Language::Go => return Ok(Vec::new()),
-        };
         let mut out = Vec::new();
-        let own: Vec<&str> = if names.is_empty() {
-            vec![ty.name.as_str()]
-        } else {
-            names.to_vec()
-        };
-        for n in own {
+        for n in rules(ty.language).constructor_names(&ty.name) {
             for m in self.direct_members(ty, n)? {
                 if m.kind == NodeKind::Constructor || m.kind == NodeKind::Method {
                     out.push(Target::Def(m));
@@ -1607,7 +762,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 // C++; elsewhere it names a function or a class.
                 CallKind::Call => {
                     (d.kind.is_callable() || d.kind.is_type())
-                        && (matches!(ctx.language, Language::Java | Language::Cpp)
+                        && (rules(ctx.language).members_in_scope()
                             || !matches!(d.kind, NodeKind::Method | NodeKind::Constructor))
                 }
                 CallKind::Type => d.kind.is_type(),
@@ -1740,7 +895,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         } else if let Some(scope) = self.local_binding_scope(ctx, from, head) {
             // An annotated `self` (a method assembled outside its class) counts too.
             self.bound_types(ctx, scope, head)?
-        } else if is_self_like(ctx.language, head) {
+        } else if rules(ctx.language).is_self_like(head) {
             ctx.enclosing_type(from).cloned().into_iter().collect()
         } else {
             // A module-level variable, here or imported.
@@ -1799,7 +954,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     fn type_of_ref(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Vec<Def>> {
         let found = match r.kind {
             ReferenceKind::Type
-                if r.qualifier.is_none() && is_builtin_type(ctx.language, &r.name) =>
+                if r.qualifier.is_none() && rules(ctx.language).is_builtin_type(&r.name) =>
             {
                 return Ok(Vec::new());
             }
@@ -1971,148 +1126,6 @@ enum CallKind {
 /// attribute's type, and so on.
 const MAX_TYPE_DEPTH: usize = 4;
 
-/// Python's builtin functions and classes: a bare call of one of these names that no
-/// scope or import binds is the builtin, never a project definition of that name.
-const PYTHON_BUILTINS: &[&str] = &[
-    "abs",
-    "aiter",
-    "all",
-    "anext",
-    "any",
-    "ascii",
-    "bin",
-    "bool",
-    "breakpoint",
-    "bytearray",
-    "bytes",
-    "callable",
-    "chr",
-    "classmethod",
-    "compile",
-    "complex",
-    "delattr",
-    "dict",
-    "dir",
-    "divmod",
-    "enumerate",
-    "eval",
-    "exec",
-    "filter",
-    "float",
-    "format",
-    "frozenset",
-    "getattr",
-    "globals",
-    "hasattr",
-    "hash",
-    "help",
-    "hex",
-    "id",
-    "input",
-    "int",
-    "isinstance",
-    "issubclass",
-    "iter",
-    "len",
-    "list",
-    "locals",
-    "map",
-    "max",
-    "memoryview",
-    "min",
-    "next",
-    "object",
-    "oct",
-    "open",
-    "ord",
-    "pow",
-    "print",
-    "property",
-    "range",
-    "repr",
-    "reversed",
-    "round",
-    "set",
-    "setattr",
-    "slice",
-    "sorted",
-    "staticmethod",
-    "str",
-    "sum",
-    "super",
-    "tuple",
-    "type",
-    "vars",
-    "zip",
-    "__import__",
-];
-
-/// Types the language itself provides, which no project definition can be the target
-/// of a declaration naming them.
-fn is_builtin_type(lang: Language, name: &str) -> bool {
-    match lang {
-        Language::Python => matches!(
-            name,
-            "int"
-                | "str"
-                | "float"
-                | "bool"
-                | "bytes"
-                | "dict"
-                | "list"
-                | "set"
-                | "tuple"
-                | "object"
-                | "None"
-                | "Any"
-                | "type"
-                | "complex"
-                | "frozenset"
-                | "bytearray"
-        ),
-        Language::JavaScript | Language::TypeScript | Language::Tsx => matches!(
-            name,
-            "string"
-                | "number"
-                | "boolean"
-                | "any"
-                | "unknown"
-                | "void"
-                | "never"
-                | "object"
-                | "symbol"
-                | "bigint"
-                | "undefined"
-                | "null"
-                | "this"
-                | "Promise"
-                | "Array"
-                | "Record"
-                | "Partial"
-                | "Readonly"
-                | "Map"
-                | "Set"
-                | "Date"
-                | "Error"
-                | "Function"
-                | "RegExp"
-                | "ReadonlyArray"
-        ),
-        _ => false,
-    }
-}
-
-/// `self`, `this`, `cls`: the receiver that is the enclosing type's instance.
-fn is_self_like(lang: Language, head: &str) -> bool {
-    match lang {
-        Language::Python => matches!(head, "self" | "cls"),
-        Language::Rust => head == "self",
-        Language::JavaScript | Language::TypeScript | Language::Tsx => head == "this",
-        Language::Java | Language::Cpp => head == "this",
-        Language::Go => false,
-    }
-}
-
 /// Kinds that hold a value of some type.
 fn is_value(kind: NodeKind) -> bool {
     matches!(
@@ -2157,10 +1170,6 @@ fn receiver_segments(q: &str) -> Option<Vec<(&str, bool)>> {
     (depth == 0).then_some(out)
 }
 
-fn first_segment(path: &str) -> &str {
-    path.split('/').next().unwrap_or(path)
-}
-
 fn is_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
@@ -2193,64 +1202,14 @@ fn normalize_path(dir: &str, spec: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
-/// `from ..a.b import x` in `pkg/sub/mod.py`: the module `pkg/a/b`, as a path without
-/// extension relative to the repository root (empty for the file's own package).
-fn python_relative(path: &str, qualifier: &str) -> Option<String> {
-    let dots = qualifier.chars().take_while(|c| *c == '.').count();
-    let rest = &qualifier[dots..];
-    let mut dir: Vec<&str> = dir_of(path).split('/').filter(|s| !s.is_empty()).collect();
-    for _ in 1..dots {
-        dir.pop()?;
-    }
-    let mut parts: Vec<String> = dir.iter().map(|s| s.to_string()).collect();
-    parts.extend(
-        rest.split('.')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string),
-    );
-    if rest.is_empty() && dots == 1 {
-        return Some(String::new());
-    }
-    Some(parts.join("/"))
-}
-
-/// The directory holding a Rust file's crate root (`src/`, or the file's own directory
-/// for files outside `src/`).
-fn rust_crate_root(path: &str) -> String {
-    let parts: Vec<&str> = path.split('/').collect();
-    match parts[..parts.len().saturating_sub(1)]
-        .iter()
-        .rposition(|c| *c == "src")
-    {
-        Some(i) => parts[..=i].join("/"),
-        None => dir_of(path).to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn relative_python_modules() {
-        assert_eq!(python_relative("pkg/sub/mod.py", ".").as_deref(), Some(""));
-        assert_eq!(
-            python_relative("pkg/sub/mod.py", ".util").as_deref(),
-            Some("pkg/sub/util")
-        );
-        assert_eq!(
-            python_relative("pkg/sub/mod.py", "..base").as_deref(),
-            Some("pkg/base")
-        );
-        assert_eq!(python_relative("mod.py", "...x"), None);
-    }
 
     #[test]
     fn paths_normalise() {
         assert_eq!(normalize_path("a/b", "../c").as_deref(), Some("a/c"));
         assert_eq!(normalize_path("a", "./x/y").as_deref(), Some("a/x/y"));
         assert_eq!(normalize_path("", "../x"), None);
-        assert_eq!(rust_crate_root("crates/x/src/a/b.rs"), "crates/x/src");
-        assert_eq!(rust_crate_root("tests/it.rs"), "tests");
     }
 }

@@ -1,0 +1,133 @@
+//! JavaScript and TypeScript: relative specifiers with their extensions and index
+//! files, default exports, `export *` re-exports; `this`; the builtin types.
+
+use codegraph_core::{NodeKind, Reference, Result};
+
+use super::ResolveRules;
+use crate::resolve::context::{FileCtx, Target};
+use crate::resolve::{Resolver, join_dir, normalize_path};
+use crate::view::{Def, View, dir_of};
+
+pub(super) struct JavaScriptRules;
+
+impl ResolveRules for JavaScriptRules {
+    fn ecosystem(&self) -> u8 {
+        0
+    }
+
+    fn is_self_like(&self, head: &str) -> bool {
+        head == "this"
+    }
+
+    fn is_builtin_type(&self, name: &str) -> bool {
+        matches!(
+            name,
+            "string"
+                | "number"
+                | "boolean"
+                | "any"
+                | "unknown"
+                | "void"
+                | "never"
+                | "object"
+                | "symbol"
+                | "bigint"
+                | "undefined"
+                | "null"
+                | "this"
+                | "Promise"
+                | "Array"
+                | "Record"
+                | "Partial"
+                | "Readonly"
+                | "Map"
+                | "Set"
+                | "Date"
+                | "Error"
+                | "Function"
+                | "RegExp"
+                | "ReadonlyArray"
+        )
+    }
+
+    fn keeps_last_definition(&self) -> bool {
+        true
+    }
+
+    fn constructor_names<'a>(&self, _type_name: &'a str) -> Vec<&'a str> {
+        vec!["constructor"]
+    }
+}
+
+impl<'v, V: View + ?Sized> Resolver<'v, V> {
+    fn js_module(&mut self, ctx: &FileCtx, spec: &str) -> Result<Vec<Target>> {
+        if !(spec.starts_with("./") || spec.starts_with("../") || spec == "." || spec == "..") {
+            // A package from node_modules: outside the project.
+            return Ok(Vec::new());
+        }
+        let Some(base) = normalize_path(dir_of(&ctx.data.path), spec) else {
+            return Ok(Vec::new());
+        };
+        let stripped = ["js", "mjs", "cjs", "jsx"]
+            .iter()
+            .find_map(|e| base.strip_suffix(&format!(".{e}")))
+            .map(str::to_string);
+        let mut cands = vec![base.clone()];
+        for stem in std::iter::once(base.clone()).chain(stripped) {
+            for ext in ["ts", "tsx", "d.ts", "js", "jsx", "mjs", "cjs"] {
+                cands.push(format!("{stem}.{ext}"));
+            }
+            for ext in ["ts", "tsx", "js", "jsx"] {
+                cands.push(format!("{}index.{ext}", join_dir(&stem, "/")));
+            }
+        }
+        for c in cands {
+            if let Some(f) = self.file_node(&c)? {
+                return Ok(vec![Target::Def(f)]);
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    pub(super) fn js_import(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Vec<Target>> {
+        let Some(spec) = r.qualifier.as_deref() else {
+            // `import './x'`, `x = require('./x')`
+            return self.js_module(ctx, &r.name);
+        };
+        let module = self.js_module(ctx, spec)?;
+        if r.name == "*" {
+            return Ok(module);
+        }
+        let mut out = Vec::new();
+        for m in &module {
+            let name = if r.name == "default" {
+                // Default exports carry no name of their own in the syntax tree; the
+                // conventional default is a definition named like the binding.
+                r.alias.as_deref().unwrap_or("default")
+            } else {
+                r.name.as_str()
+            };
+            out.extend(self.members(m, name, 0)?);
+            if out.is_empty() {
+                // `export * from './y'` re-exports: follow the module's wildcard imports.
+                if let Target::Def(file) = m {
+                    for star in self.named_wildcards(file)? {
+                        out.extend(self.members(&star, name, 1)?);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Modules a file imports wholesale (`export * from`, `from x import *`).
+    fn named_wildcards(&mut self, file: &Def) -> Result<Vec<Target>> {
+        let mut out = Vec::new();
+        for imp in self.rec.named("*")?.iter() {
+            if imp.path == file.path && imp.kind == NodeKind::Import {
+                out.extend(self.import_node_targets(imp)?);
+            }
+        }
+        Ok(out)
+    }
+}

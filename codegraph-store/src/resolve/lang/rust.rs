@@ -1,0 +1,270 @@
+//! Rust: `use` and `mod` paths from the crate root, `crate::`, `super::` and `self::`,
+//! modules in files of their own, `Self`, impls of a type in other files.
+
+use codegraph_core::{Language, NodeKind, Reference, Resolution, Result};
+
+use super::ResolveRules;
+use crate::resolve::context::{FileCtx, Found, Target};
+use crate::resolve::{Resolver, join_dir};
+use crate::view::{Def, View, dir_of};
+
+pub(super) struct RustRules;
+
+impl ResolveRules for RustRules {
+    fn ecosystem(&self) -> u8 {
+        1
+    }
+
+    fn is_self_like(&self, head: &str) -> bool {
+        head == "self"
+    }
+
+    fn is_self_type(&self, qualifier: &str) -> bool {
+        qualifier == "Self"
+    }
+
+    fn submodule_paths(&self, module_path: &str, name: &str) -> Vec<String> {
+        let dir = dir_of(module_path);
+        let base = if module_path.ends_with("/mod.rs")
+            || module_path.ends_with("/lib.rs")
+            || module_path.ends_with("/main.rs")
+        {
+            dir.to_string()
+        } else {
+            module_path.trim_end_matches(".rs").to_string()
+        };
+        vec![format!("{base}/{name}.rs"), format!("{base}/{name}/mod.rs")]
+    }
+
+    fn modules_in_files(&self) -> bool {
+        true
+    }
+}
+
+impl<'v, V: View + ?Sized> Resolver<'v, V> {
+    pub(super) fn rust_import(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Vec<Target>> {
+        let Some(q) = r.qualifier.as_deref() else {
+            // `use foo;` / `mod foo;`
+            return self.rust_path(ctx, &r.name);
+        };
+        if r.name == "*" {
+            return self.rust_path(ctx, q);
+        }
+        let mut out = Vec::new();
+        for m in self.rust_path(ctx, q)? {
+            out.extend(self.members(&m, &r.name, 0)?);
+        }
+        Ok(out)
+    }
+
+    /// A Rust path such as `crate::a::b`, `super::x`, `self::y` or `a::b` (a module
+    /// declared in scope, else one at the crate root), to modules or items.
+    fn rust_path(&mut self, ctx: &FileCtx, path: &str) -> Result<Vec<Target>> {
+        let segments: Vec<&str> = path.split("::").filter(|s| !s.is_empty()).collect();
+        let Some((&first, rest)) = segments.split_first() else {
+            return Ok(Vec::new());
+        };
+        let root = rust_crate_root(&ctx.data.path);
+        let mut current: Vec<Target> = match first {
+            "crate" => self.rust_crate_root_file(&root)?,
+            "self" => vec![Target::Def(ctx.file_node.clone())],
+            "super" => self.rust_parent_module(&ctx.file_node)?,
+            "std" | "core" | "alloc" => return Ok(Vec::new()),
+            name => {
+                // A module or item declared in this file, then one at the crate root.
+                let local: Vec<Target> = ctx
+                    .children_named(ctx.file_node.id, name)
+                    .cloned()
+                    .map(Target::Def)
+                    .collect();
+                let mut found = Vec::new();
+                for t in local {
+                    match t {
+                        Target::Def(d) if d.kind == NodeKind::Import => {
+                            found.extend(self.follow(d, 1)?)
+                        }
+                        Target::Def(d) if d.kind == NodeKind::Module => {
+                            let sub = self.submodule(&ctx.file_node, name)?;
+                            if sub.is_empty() {
+                                found.push(Target::Def(d));
+                            } else {
+                                found.extend(sub);
+                            }
+                        }
+                        other => found.push(other),
+                    }
+                }
+                if found.is_empty() {
+                    for r in self.rust_crate_root_file(&root)? {
+                        found.extend(self.members(&r, name, 0)?);
+                    }
+                }
+                found
+            }
+        };
+        for seg in rest {
+            let mut next = Vec::new();
+            for t in &current {
+                if *seg == "super" {
+                    if let Target::Def(d) = t {
+                        next.extend(self.rust_parent_module(d)?);
+                    }
+                    continue;
+                }
+                let members = self.members(t, seg, 0)?;
+                // `mod x;` declares a module node whose body is another file.
+                for m in members {
+                    match m {
+                        Target::Def(d) if d.kind == NodeKind::Module => {
+                            let parent_file = match t {
+                                Target::Def(p) if p.kind == NodeKind::File => Some(p.clone()),
+                                _ => None,
+                            };
+                            let sub = match parent_file {
+                                Some(p) => self.submodule(&p, seg)?,
+                                None => Vec::new(),
+                            };
+                            if sub.is_empty() {
+                                next.push(Target::Def(d));
+                            } else {
+                                next.extend(sub);
+                            }
+                        }
+                        other => next.push(other),
+                    }
+                }
+                if let Target::Def(d) = t
+                    && d.kind == NodeKind::File
+                    && next.is_empty()
+                {
+                    next.extend(self.submodule(d, seg)?);
+                }
+            }
+            next.sort();
+            next.dedup();
+            current = next;
+            if current.is_empty() {
+                break;
+            }
+        }
+        Ok(current)
+    }
+
+    fn rust_crate_root_file(&mut self, root: &str) -> Result<Vec<Target>> {
+        for cand in ["lib.rs", "main.rs"] {
+            let path = format!("{}{cand}", join_dir(root, "/"));
+            if let Some(f) = self.file_node(&path)? {
+                return Ok(vec![Target::Def(f)]);
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    fn rust_parent_module(&mut self, module: &Def) -> Result<Vec<Target>> {
+        if module.kind != NodeKind::File {
+            return Ok(Vec::new());
+        }
+        let dir = dir_of(&module.path);
+        let is_dir_module = ["/mod.rs", "/lib.rs", "/main.rs"]
+            .iter()
+            .any(|s| module.path.ends_with(s));
+        let parent_dir = if is_dir_module { dir_of(dir) } else { dir };
+        let parent_dir_name = parent_dir.rsplit('/').next().unwrap_or(parent_dir);
+        let mut cands = vec![
+            format!("{}mod.rs", join_dir(parent_dir, "/")),
+            format!("{}lib.rs", join_dir(parent_dir, "/")),
+            format!("{}main.rs", join_dir(parent_dir, "/")),
+        ];
+        if !parent_dir.is_empty() {
+            cands.push(format!(
+                "{}{parent_dir_name}.rs",
+                join_dir(dir_of(parent_dir), "/")
+            ));
+        }
+        for c in cands {
+            if let Some(f) = self.file_node(&c)? {
+                return Ok(vec![Target::Def(f)]);
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    /// `Self::new()` / `self.f()` in a Rust impl of a type defined in another file.
+    pub(super) fn rust_self_type_call(
+        &mut self,
+        ctx: &FileCtx,
+        r: &Reference,
+    ) -> Result<Option<Found>> {
+        let Some(src) = ctx.node(r.source) else {
+            return Ok(None);
+        };
+        let Some((ty_qname, _)) = src.qualified_name.rsplit_once("::") else {
+            return Ok(None);
+        };
+        let ty_name = ty_qname.rsplit("::").next().unwrap_or(ty_qname);
+        let types: Vec<Def> = self
+            .rec
+            .named(ty_name)?
+            .iter()
+            .filter(|d| d.kind.is_type() && d.qualified_name == ty_qname)
+            .cloned()
+            .collect();
+        let mut out = Vec::new();
+        for t in &types {
+            out.extend(self.type_members(t, &r.name)?.into_iter().map(Target::Def));
+        }
+        if out.is_empty() {
+            // Methods in impl blocks of the same type, wherever they are.
+            let qualified = format!("{ty_qname}::{}", r.name);
+            out.extend(
+                self.rec
+                    .named(&r.name)?
+                    .iter()
+                    .filter(|d| d.qualified_name == qualified && d.language == Language::Rust)
+                    .cloned()
+                    .map(Target::Def),
+            );
+        }
+        out.sort();
+        out.dedup();
+        Ok(Found::new(out, Resolution::Scope))
+    }
+
+    /// A qualifier starting at `crate`, `super` or `self`.
+    pub(super) fn rust_rooted_path(
+        &mut self,
+        ctx: &FileCtx,
+        qualifier: &str,
+    ) -> Result<Option<Vec<Target>>> {
+        if let Some(first) = qualifier.split("::").next()
+            && matches!(first, "crate" | "super" | "self")
+        {
+            return Ok(Some(self.rust_path(ctx, qualifier)?));
+        }
+        Ok(None)
+    }
+}
+
+/// The directory holding a Rust file's crate root (`src/`, or the file's own directory
+/// for files outside `src/`).
+fn rust_crate_root(path: &str) -> String {
+    let parts: Vec<&str> = path.split('/').collect();
+    match parts[..parts.len().saturating_sub(1)]
+        .iter()
+        .rposition(|c| *c == "src")
+    {
+        Some(i) => parts[..=i].join("/"),
+        None => dir_of(path).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crate_roots() {
+        assert_eq!(rust_crate_root("crates/x/src/a/b.rs"), "crates/x/src");
+        assert_eq!(rust_crate_root("tests/it.rs"), "tests");
+    }
+}
