@@ -6,7 +6,7 @@ use std::sync::Arc;
 use codegraph_core::{Language, NodeId, ReferenceKind, Resolution};
 
 use super::is_identifier;
-use super::lang::rules;
+use super::rules::ResolveRules;
 use crate::view::{Def, FileData};
 
 /// What a name stands for once resolved.
@@ -73,7 +73,9 @@ pub(super) struct FileCtx {
 }
 
 impl FileCtx {
-    pub(super) fn new(data: Arc<FileData>) -> Option<FileCtx> {
+    /// The context of a file, `None` for one without nodes; `rules` are those of the
+    /// file's language.
+    pub(super) fn new(data: Arc<FileData>, rules: &dyn ResolveRules) -> Option<FileCtx> {
         let file_node = data.nodes.first()?.clone();
         let language = file_node.language;
         let mut by_id = HashMap::new();
@@ -89,8 +91,8 @@ impl FileCtx {
         for (i, r) in data.references.iter().enumerate() {
             if r.kind == ReferenceKind::Import {
                 import_ref.insert(r.source, i);
-                let whole = r.name == "*"
-                    || (rules(language).bare_import_is_wildcard() && r.qualifier.is_none());
+                let whole =
+                    r.name == "*" || (rules.bare_import_is_wildcard() && r.qualifier.is_none());
                 if whole && let Some(&n) = by_id.get(&r.source) {
                     wildcards.push(data.nodes[n].clone());
                 }
@@ -118,7 +120,7 @@ impl FileCtx {
             }
             let subject = r.subject.clone().unwrap_or_default();
             if let Some((head, attr)) = subject.split_once('.')
-                && rules(language).is_self_like(head)
+                && rules.is_self_like(head)
                 && is_identifier(attr)
             {
                 if let Some(ty) = ctx.enclosing_type(r.source) {

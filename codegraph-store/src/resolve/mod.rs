@@ -25,6 +25,7 @@
 
 mod context;
 mod lang;
+mod rules;
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::sync::Arc;
@@ -33,7 +34,7 @@ use codegraph_core::{
     Edge, FileResolution, Language, NodeId, NodeKind, Reference, ReferenceKind, Resolution, Result,
 };
 
-use crate::view::{Def, Reads, Recorder, View};
+use crate::view::{Def, FileData, Reads, Recorder, View};
 use context::{FileCtx, Found, Target, weaker};
 use lang::rules;
 
@@ -108,7 +109,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         let Some(data) = self.rec.file(path)? else {
             return Ok(FileResolution::default());
         };
-        let Some(ctx) = FileCtx::new(data) else {
+        let Some(ctx) = file_context(data) else {
             return Ok(FileResolution::default());
         };
         let mut edges = Vec::new();
@@ -289,7 +290,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             let Some(data) = this.rec.file(&import.path)? else {
                 return Ok(Vec::new());
             };
-            let Some(ctx) = FileCtx::new(data) else {
+            let Some(ctx) = file_context(data) else {
                 return Ok(Vec::new());
             };
             let Some(&i) = ctx.import_ref.get(&import.id) else {
@@ -310,7 +311,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             let Some(data) = this.rec.file(&ty.path)? else {
                 return Ok(out);
             };
-            let Some(ctx) = FileCtx::new(data) else {
+            let Some(ctx) = file_context(data) else {
                 return Ok(out);
             };
             let refs: Vec<Reference> = ctx
@@ -800,7 +801,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         let Some(data) = self.rec.file(path)? else {
             return Ok(None);
         };
-        let Some(ctx) = FileCtx::new(data) else {
+        let Some(ctx) = file_context(data) else {
             return Ok(None);
         };
         let ctx = Arc::new(ctx);
@@ -1120,6 +1121,12 @@ enum CallKind {
     Call,
     /// A base type.
     Type,
+}
+
+/// A file's context under its language's rules; `None` for a file without nodes.
+fn file_context(data: Arc<FileData>) -> Option<FileCtx> {
+    let language = data.nodes.first()?.language;
+    FileCtx::new(data, rules(language))
 }
 
 /// How many inferences may stack: a variable's type from a call's return type from an

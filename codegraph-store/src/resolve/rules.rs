@@ -1,0 +1,72 @@
+//! [`ResolveRules`]: what the generic stages ask of a language. Its own module, apart
+//! from the implementations in `lang/`, so that the file context (`context.rs`) can
+//! take a language's rules without importing the module that imports it.
+
+/// Language-specific decisions of the generic stages. The defaults are those of a
+/// language with none of the feature in question.
+pub(super) trait ResolveRules: Sync {
+    /// Languages that import each other's modules share a number, and only definitions
+    /// of the same number are candidates for a name.
+    fn ecosystem(&self) -> u8;
+
+    /// `self`, `this`, `cls`: the receiver that is the enclosing type's instance.
+    fn is_self_like(&self, head: &str) -> bool;
+
+    /// A qualifier naming the enclosing type itself (Rust `Self::f`).
+    fn is_self_type(&self, _qualifier: &str) -> bool {
+        false
+    }
+
+    /// Types the language itself provides, which no project definition can be the
+    /// target of a declaration naming them.
+    fn is_builtin_type(&self, _name: &str) -> bool {
+        false
+    }
+
+    /// Builtin functions and classes: a bare call of one of these names that no scope
+    /// or import binds is the builtin, never a project definition of that name.
+    fn is_builtin_function(&self, _name: &str) -> bool {
+        false
+    }
+
+    /// Whether a bare `super()` only finds the bases (Python) rather than calling a
+    /// base's constructor (Java, JavaScript).
+    fn super_is_proxy(&self) -> bool {
+        false
+    }
+
+    /// Whether a type's members are in scope inside it without `this.` (Java, C++).
+    fn members_in_scope(&self) -> bool {
+        false
+    }
+
+    /// Whether an import without a qualifier brings a whole file into scope (C++
+    /// `#include`).
+    fn bare_import_is_wildcard(&self) -> bool {
+        false
+    }
+
+    /// Whether only the last of several definitions of one name in one scope counts:
+    /// Python's `@overload` stubs and redefinitions, TypeScript's overload signatures.
+    fn keeps_last_definition(&self) -> bool {
+        false
+    }
+
+    /// The files that may hold submodule `name` of the module in file `module_path`, in
+    /// the order they are tried.
+    fn submodule_paths(&self, _module_path: &str, _name: &str) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Whether a module declared in a file may have its body in a file of its own (Rust
+    /// `mod x;`).
+    fn modules_in_files(&self) -> bool {
+        false
+    }
+
+    /// The names of a type's constructors, given the type's name; none where
+    /// constructors are ordinary functions (Rust, Go).
+    fn constructor_names<'a>(&self, _type_name: &'a str) -> Vec<&'a str> {
+        Vec::new()
+    }
+}
