@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use codegraph::core::{Direction, GraphStore, NodeKind};
+use codegraph::core::{Budget, Direction, GraphStore, NodeKind};
 use codegraph::parse::filter::{Filter, FilterConfig};
 use codegraph::parse::source::DirectorySource;
 use codegraph::parse::{ExtractOptions, Pipeline};
@@ -131,13 +131,14 @@ fn main() {
     let mut callers_t = Vec::with_capacity(chosen.len());
     let mut impact_t = Vec::with_capacity(chosen.len());
     let mut found = 0usize;
+    let all = Budget::unlimited();
     for round in 0..2 {
         for id in &chosen {
             let t = Instant::now();
-            let callers = query::calls(&store, "bench", *id, Direction::Incoming).unwrap();
+            let callers = query::calls(&store, "bench", *id, Direction::Incoming, &all).unwrap();
             let c = t.elapsed();
             let t = Instant::now();
-            let reached = query::impact(&store, "bench", *id, 2).unwrap();
+            let reached = query::impact(&store, "bench", *id, 2, &all).unwrap();
             let i = t.elapsed();
             // The first round warms the block cache; the second is measured.
             if round == 1 {

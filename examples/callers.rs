@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use codegraph::{Cancel, Db, DbOptions, IndexConfig, Input, Progress};
+use codegraph::{Budget, Cancel, Db, DbOptions, IndexConfig, Input, Progress};
 
 fn index_dir(db: &Db, dir: &Path) -> codegraph::Result<()> {
     let input = Input::directory(dir);
@@ -32,12 +32,14 @@ fn index_dir(db: &Db, dir: &Path) -> codegraph::Result<()> {
 }
 
 fn print_callers(db: &Db, symbol: &str) -> codegraph::Result<()> {
-    for node in db.lookup("demo", symbol)? {
+    // Whole answers: a server would give each request a bounded budget instead.
+    let all = Budget::unlimited();
+    for node in db.lookup("demo", symbol, &all)? {
         println!(
             "callers of {} ({}:{}):",
             node.qualified_name, node.path, node.span.start_line
         );
-        for caller in db.callers("demo", node.id)? {
+        for caller in db.callers("demo", node.id, &all)? {
             println!(
                 "  {}:{}  {}  [{}]",
                 caller.site_path.unwrap_or_default(),

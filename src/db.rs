@@ -86,7 +86,7 @@ pub(crate) struct Warm {
 ///
 /// ```
 /// # fn main() -> codegraph::Result<()> {
-/// use codegraph::{Db, DbOptions, Backend, IndexConfig, Input, Progress, Cancel};
+/// use codegraph::{Backend, Budget, Cancel, Db, DbOptions, IndexConfig, Input, Progress};
 ///
 /// let dir = tempfile::tempdir().unwrap();
 /// let src = dir.path().join("src");
@@ -98,8 +98,8 @@ pub(crate) struct Warm {
 /// let report = db.index("demo", Input::directory(&src), &IndexConfig::default(),
 ///                       &Progress::default(), &Cancel::new())?;
 /// assert_eq!(report.parsed, 1);
-/// let parse = db.symbol("demo", "parse")?;
-/// let callers = db.callers("demo", parse.id)?;
+/// let parse = db.symbol("demo", "parse", &Budget::unlimited())?;
+/// let callers = db.callers("demo", parse.id, &Budget::unlimited())?;
 /// assert_eq!(callers[0].node.name, "run");
 /// # Ok(()) }
 /// ```

@@ -7,7 +7,7 @@
 //!
 //! ```
 //! # fn main() -> codegraph::Result<()> {
-//! use codegraph::{Cancel, Db, DbOptions, IndexConfig, Input, Mode, Progress, SearchRequest};
+//! use codegraph::{Budget, Cancel, Db, DbOptions, IndexConfig, Input, Mode, Progress, SearchRequest};
 //!
 //! # let tmp = tempfile::tempdir().unwrap();
 //! # let repo = tmp.path().join("repo");
@@ -23,7 +23,8 @@
 //!
 //! let found = db.search("repo", &SearchRequest::new("read settings").mode(Mode::Text))?;
 //! assert_eq!(found.results[0].name, "load_config");
-//! let callers = db.callers("repo", found.results[0].id)?;
+//! // Graph answers take a budget of work; a server gives each request a bounded one.
+//! let callers = db.callers("repo", found.results[0].id, &Budget::unlimited())?;
 //! assert_eq!(callers[0].node.name, "main");
 //! # Ok(()) }
 //! ```
@@ -60,7 +61,7 @@ pub use codegraph_parse as parse;
 pub use codegraph_store as store;
 pub use codegraph_vector as vector;
 
-pub use codegraph_core::{Cancel, Error, Language, Node, NodeId, NodeKind, Result};
+pub use codegraph_core::{Budget, Cancel, Error, Language, Node, NodeId, NodeKind, Result};
 pub use codegraph_parse::filter::FilterConfig;
 pub use codegraph_store::query::{Filters, Match, NodeSummary, Reached, Related, Subgraph};
 pub use db::{Backend, Db, DbOptions, Vectors};

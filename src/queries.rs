@@ -1,6 +1,10 @@
 //! Graph answers: typed results over the store's queries ([`codegraph_store::query`]).
+//!
+//! Each takes a [`Budget`]: the work it may do and its stop flag. A command line passes
+//! [`Budget::unlimited`]; a server gives each request its own, and reports
+//! [`Budget::truncated`] beside the answer.
 
-use codegraph_core::{Direction, Error, Node, NodeId, Result};
+use codegraph_core::{Budget, Direction, Error, Node, NodeId, Result};
 use codegraph_store::query::{self, Filters, Match, NodeSummary, Reached, Related, Subgraph};
 
 use crate::db::{Db, with_graph};
@@ -18,20 +22,21 @@ impl Db {
         how: Match,
         filters: &Filters,
         limit: usize,
+        budget: &Budget,
     ) -> Result<Vec<SymbolHit>> {
-        with_graph!(&self.graph, s => query::find(s, project, pattern, how, filters, limit))
+        with_graph!(&self.graph, s => query::find(s, project, pattern, how, filters, limit, budget))
     }
 
     /// Every node a user's words may name: a 16-digit node id, `path:line`, a
     /// qualified name or a simple name.
-    pub fn lookup(&self, project: &str, spec: &str) -> Result<Vec<Node>> {
-        with_graph!(&self.graph, s => query::lookup(s, project, spec))
+    pub fn lookup(&self, project: &str, spec: &str, budget: &Budget) -> Result<Vec<Node>> {
+        with_graph!(&self.graph, s => query::lookup(s, project, spec, budget))
     }
 
     /// The one node `spec` names ([`Db::lookup`]); [`Error::NotFound`] when none,
     /// [`Error::InvalidInput`] listing up to 20 candidates when several.
-    pub fn symbol(&self, project: &str, spec: &str) -> Result<Node> {
-        let mut nodes = self.lookup(project, spec)?;
+    pub fn symbol(&self, project: &str, spec: &str, budget: &Budget) -> Result<Node> {
+        let mut nodes = self.lookup(project, spec, budget)?;
         match nodes.len() {
             0 => Err(Error::NotFound(format!(
                 "no symbol {spec:?} in project {project}"
@@ -58,19 +63,25 @@ impl Db {
     }
 
     /// Who calls `id`, one entry per call site.
-    pub fn callers(&self, project: &str, id: NodeId) -> Result<Vec<Related>> {
-        with_graph!(&self.graph, s => query::calls(s, project, id, Direction::Incoming))
+    pub fn callers(&self, project: &str, id: NodeId, budget: &Budget) -> Result<Vec<Related>> {
+        with_graph!(&self.graph, s => query::calls(s, project, id, Direction::Incoming, budget))
     }
 
     /// What `id` calls, one entry per call site.
-    pub fn callees(&self, project: &str, id: NodeId) -> Result<Vec<Related>> {
-        with_graph!(&self.graph, s => query::calls(s, project, id, Direction::Outgoing))
+    pub fn callees(&self, project: &str, id: NodeId, budget: &Budget) -> Result<Vec<Related>> {
+        with_graph!(&self.graph, s => query::calls(s, project, id, Direction::Outgoing, budget))
     }
 
     /// Everything that depends on `id` within `depth` edges (callers, subclasses,
     /// importers, and theirs).
-    pub fn impact(&self, project: &str, id: NodeId, depth: u32) -> Result<Vec<Reached>> {
-        with_graph!(&self.graph, s => query::impact(s, project, id, depth))
+    pub fn impact(
+        &self,
+        project: &str,
+        id: NodeId,
+        depth: u32,
+        budget: &Budget,
+    ) -> Result<Vec<Reached>> {
+        with_graph!(&self.graph, s => query::impact(s, project, id, depth, budget))
     }
 
     /// The shortest chain of calls, inheritance or imports from `from` to `to`; empty
@@ -81,13 +92,14 @@ impl Db {
         from: NodeId,
         to: NodeId,
         max_depth: u32,
+        budget: &Budget,
     ) -> Result<Vec<NodeSummary>> {
-        with_graph!(&self.graph, s => query::shortest_path(s, project, from, to, max_depth))
+        with_graph!(&self.graph, s => query::shortest_path(s, project, from, to, max_depth, budget))
     }
 
     /// A file's definitions in source order, each with its nesting depth.
-    pub fn outline(&self, project: &str, path: &str) -> Result<Vec<Reached>> {
-        with_graph!(&self.graph, s => query::outline(s, project, path))
+    pub fn outline(&self, project: &str, path: &str, budget: &Budget) -> Result<Vec<Reached>> {
+        with_graph!(&self.graph, s => query::outline(s, project, path, budget))
     }
 
     /// The nodes within `radius` edges of `id` (at most `max_nodes`) and the edges
@@ -98,7 +110,8 @@ impl Db {
         id: NodeId,
         radius: u32,
         max_nodes: usize,
+        budget: &Budget,
     ) -> Result<Subgraph> {
-        with_graph!(&self.graph, s => query::neighbourhood(s, project, id, radius, max_nodes))
+        with_graph!(&self.graph, s => query::neighbourhood(s, project, id, radius, max_nodes, budget))
     }
 }

@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 
 use codegraph_core::{
-    Direction, EdgeKind, Error, GraphStore, Language, Node, NodeId, NodeKind, Result, ScoredNode,
-    TextQuery,
+    Budget, Direction, EdgeKind, Error, GraphStore, Language, Node, NodeId, NodeKind, Result,
+    ScoredNode, TextQuery,
 };
 use codegraph_store::query::{Filters, Match};
 use codegraph_vector::SearchStrategy;
@@ -301,7 +301,14 @@ pub struct SearchResults {
     /// Why the answer is not what was asked for (a fallback), for people.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The request's budget ran out while `near` walked the graph: the boost covers
+    /// only the part of the neighbourhood it reached.
+    #[serde(default)]
+    pub truncated: bool,
 }
+
+/// The longest `near` accepted, in bytes: a path or a symbol name, never a document.
+pub const MAX_NEAR_BYTES: usize = 1024;
 
 /// What `near` resolved to.
 enum Near {
@@ -319,18 +326,30 @@ impl Db {
             Mode::Text => None,
             Mode::Semantic | Mode::Hybrid => self.vectors(project)?,
         };
-        self.search_with(project, request, vectors.as_deref())
+        self.search_with(project, request, vectors.as_deref(), &Budget::unlimited())
     }
 
-    /// [`Db::search`] with vectors the caller keeps open itself ([`Db::open_vectors`]).
+    /// [`Db::search`] with vectors the caller keeps open itself ([`Db::open_vectors`]),
+    /// and a budget for the graph walk of `near` (the text and vector searches are
+    /// bounded by `limit` already).
     pub fn search_with(
         &self,
         project: &str,
         request: &SearchRequest,
         vectors: Option<&Vectors>,
+        budget: &Budget,
     ) -> Result<SearchResults> {
         if request.query.trim().is_empty() {
             return Err(Error::InvalidInput("the query is empty".into()));
+        }
+        if request
+            .near
+            .as_ref()
+            .is_some_and(|n| n.len() > MAX_NEAR_BYTES)
+        {
+            return Err(Error::InvalidInput(format!(
+                "`near` is longer than {MAX_NEAR_BYTES} bytes"
+            )));
         }
         if self.project(project)?.is_none() {
             return Err(Error::NotFound(format!("no project {project:?}")));
@@ -345,7 +364,7 @@ impl Db {
                 .transpose()?,
         };
         let near = match &request.near {
-            Some(n) => Some(self.resolve_near(project, n)?),
+            Some(n) => Some(self.resolve_near(project, n, budget)?),
             None => None,
         };
         let mut notes = Vec::new();
@@ -374,6 +393,7 @@ impl Db {
             mode,
             results,
             notes,
+            truncated: budget.truncated(),
         })
     }
 
@@ -404,16 +424,24 @@ impl Db {
 
     /// `near`: a path prefix when some file of the project lies under it, otherwise a
     /// symbol whose graph neighbourhood (two steps along any edge) is boosted.
-    fn resolve_near(&self, project: &str, near: &str) -> Result<Near> {
-        with_graph!(&self.graph, s => resolve_near(s, project, near))
+    fn resolve_near(&self, project: &str, near: &str, budget: &Budget) -> Result<Near> {
+        with_graph!(&self.graph, s => resolve_near(s, project, near, budget))
     }
 }
 
-fn resolve_near<S: GraphStore>(store: &S, project: &str, near: &str) -> Result<Near> {
+fn resolve_near<S: GraphStore>(
+    store: &S,
+    project: &str,
+    near: &str,
+    budget: &Budget,
+) -> Result<Near> {
     let prefix = near.trim_start_matches("./").trim_end_matches('/');
     let under = format!("{prefix}/");
-    if store
-        .files(project)?
+    let files = store.files(project)?;
+    // Reading the file records is bounded by the project, not by the request; it
+    // counts against the budget all the same.
+    budget.spend(files.len() as u64)?;
+    if files
         .iter()
         .any(|f| f.path == prefix || f.path.starts_with(&under))
     {
@@ -426,6 +454,7 @@ fn resolve_near<S: GraphStore>(store: &S, project: &str, near: &str) -> Result<N
         Match::Exact,
         &Filters::default(),
         usize::MAX,
+        budget,
     )?;
     if found.is_empty() {
         return Err(Error::InvalidInput(format!(
@@ -441,11 +470,15 @@ fn resolve_near<S: GraphStore>(store: &S, project: &str, near: &str) -> Result<N
             frontier.push(id);
         }
     }
-    for _ in 0..2 {
+    'walk: for _ in 0..2 {
         let mut next = Vec::new();
         for id in frontier {
             for dir in [Direction::Incoming, Direction::Outgoing] {
-                for n in store.neighbours(project, id, dir, None)? {
+                let found = store.neighbours(project, id, dir, None)?;
+                if !budget.spend(1 + found.len() as u64)? {
+                    break 'walk;
+                }
+                for n in found {
                     if seen.insert(n) {
                         next.push(n);
                     }

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use codegraph::parse::source::MemorySource;
 use codegraph::{
-    Backend, Cancel, Db, DbOptions, Error, Filters, IndexConfig, IndexReport, Input, Match, Mode,
-    Progress, SearchRequest,
+    Backend, Budget, Cancel, Db, DbOptions, Error, Filters, IndexConfig, IndexReport, Input, Match,
+    Mode, Progress, SearchRequest,
 };
 
 fn write(root: &Path, path: &str, text: &str) {
@@ -47,9 +47,9 @@ fn index(db: &Db, dir: &Path) -> codegraph::Result<IndexReport> {
 }
 
 fn caller_names(db: &Db, symbol: &str) -> Vec<String> {
-    let node = db.symbol("app", symbol).unwrap();
+    let node = db.symbol("app", symbol, &Budget::unlimited()).unwrap();
     let mut names: Vec<String> = db
-        .callers("app", node.id)
+        .callers("app", node.id, &Budget::unlimited())
         .unwrap()
         .into_iter()
         .map(|r| r.node.qualified_name)
@@ -81,7 +81,14 @@ fn indexes_searches_and_answers_on_both_backends() {
         assert_eq!(caller_names(&db, "load_settings"), ["app.main.main"]);
 
         let hits = db
-            .find("app", "load", Match::Prefix, &Filters::default(), 10)
+            .find(
+                "app",
+                "load",
+                Match::Prefix,
+                &Filters::default(),
+                10,
+                &Budget::unlimited(),
+            )
             .unwrap();
         assert_eq!(hits[0].node.qualified_name, "app.config.load_settings");
 
@@ -266,8 +273,9 @@ fn a_long_lived_db_looks_at_just_the_paths_it_is_told_changed() {
         told.walk,
         Some(codegraph::WalkReport::Changed { examined: 1 })
     );
-    let node = db.symbol("app", "load_settings").unwrap();
-    assert!(db.callers("app", node.id).unwrap().is_empty());
+    let all = Budget::unlimited();
+    let node = db.symbol("app", "load_settings", &all).unwrap();
+    assert!(db.callers("app", node.id, &all).unwrap().is_empty());
     db.flush().unwrap();
 }
 

@@ -38,7 +38,7 @@ mod store;
 mod text;
 mod vector;
 
-pub use cancel::Cancel;
+pub use cancel::{Budget, Cancel};
 pub use embed::Embedder;
 pub use error::{Error, Result};
 pub use id::{ArchivedNodeId, NodeId};

@@ -1370,3 +1370,186 @@ fn spans_are_exported_over_otlp() {
         "no request span in the export"
     );
 }
+
+/// A Python project of `files` files of `per_file` functions each, every one calling
+/// `hub` (so `hub` has `files * per_file` callers): names to scan and edges to walk.
+fn wide_project(root: &Path, name: &str, files: usize, per_file: usize) -> PathBuf {
+    let dir = root.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("hub.py"), "def hub():\n    return 1\n").unwrap();
+    for f in 0..files {
+        let mut text = String::from("from hub import hub\n\n");
+        for i in 0..per_file {
+            text += &format!("def fn_{f}_{i}():\n    return hub()\n\n");
+        }
+        std::fs::write(dir.join(format!("m{f}.py")), text).unwrap();
+    }
+    dir
+}
+
+fn metric(server: &Server, name: &str) -> Option<f64> {
+    let text = server.get("/metrics", None).text;
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+#[test]
+fn a_query_stops_at_its_budget_and_says_it_was_truncated() {
+    let root = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let dir = wide_project(root.path(), "wide", 3, 100);
+    let server = Server::start(data.path(), root.path(), &["--query-budget", "200"]);
+    let t = token("acme");
+    let a = analyze(&server, &t, "wide", &dir);
+    assert_eq!(a.status, 202, "{}", a.text);
+    let job = server.wait_job(&t, a.body["job_id"].as_str().unwrap());
+    assert_eq!(job["status"], "succeeded", "{job}");
+
+    // A revision that searches history by message has no bound: refused up front.
+    for rev in [":/fix", "main^{/fix}"] {
+        let search = server.post_json(
+            "/api/v1/analyze",
+            &t,
+            &json!({"project": "wide", "path": dir, "rev": rev}),
+        );
+        assert_eq!(search.status, 400, "{}", search.text);
+        assert_eq!(search.code(), "bad_revision", "{}", search.text);
+    }
+
+    // 301 names to score: more than the budget of 200 visits.
+    let fuzzy = server.get(
+        "/api/v1/projects/wide/symbols?name=fn&match=fuzzy&limit=5",
+        Some(&t),
+    );
+    assert_eq!(fuzzy.status, 200, "{}", fuzzy.text);
+    assert_eq!(fuzzy.body["truncated"], true, "{}", fuzzy.text);
+    let exact = server.get("/api/v1/projects/wide/symbols?name=fn_1_7", Some(&t));
+    assert_eq!(exact.body["truncated"], false, "{}", exact.text);
+    assert_eq!(exact.body["results"].as_array().unwrap().len(), 1);
+
+    // 300 callers: the walk stops part-way, with what it found.
+    let impact = server.get(
+        "/api/v1/projects/wide/impact?symbol=hub.hub&depth=3",
+        Some(&t),
+    );
+    assert_eq!(impact.status, 200, "{}", impact.text);
+    assert_eq!(impact.body["truncated"], true, "{}", impact.text);
+    let reached = impact.body["results"].as_array().unwrap().len();
+    assert!(reached < 300, "{reached} reached past the budget");
+    let callers = server.get("/api/v1/projects/wide/callers?symbol=hub.hub", Some(&t));
+    assert_eq!(callers.body["truncated"], true, "{}", callers.text);
+    assert!(callers.body["results"].as_array().unwrap().len() <= 200);
+
+    // `near` walks the graph under the same budget, and has a length cap.
+    let near = server.get(
+        "/api/v1/projects/wide/search?q=hub&mode=text&near=hub.hub",
+        Some(&t),
+    );
+    assert_eq!(near.status, 200, "{}", near.text);
+    assert_eq!(near.body["truncated"], true, "{}", near.text);
+    let long = "x".repeat(2000);
+    let too_long = server.get(
+        &format!("/api/v1/projects/wide/search?q=hub&near={long}"),
+        Some(&t),
+    );
+    assert_eq!(too_long.status, 400, "{}", too_long.text);
+
+    // GraphQL: every alias of a query counts, and the request's fields share one
+    // budget.
+    let aliases: String = (0..10)
+        .map(|i| format!("c{i}: callers(project: \"wide\", symbol: \"hub.hub\") {{ resolution }} "))
+        .collect();
+    let many = server.post_json(
+        "/api/v1/graphql",
+        &t,
+        &json!({ "query": format!("{{ {aliases} }}") }),
+    );
+    let message = many.body["errors"][0]["message"].as_str().unwrap_or("");
+    assert!(message.contains("complex"), "{}", many.text);
+    assert!(many.body["data"].is_null(), "{}", many.text);
+    let two = server.post_json(
+        "/api/v1/graphql",
+        &t,
+        &json!({ "query": "{ a: symbols(project: \"wide\", name: \"fn\", match: \"fuzzy\") { name } \
+                             b: symbols(project: \"wide\", name: \"hub\") { name } }" }),
+    );
+    assert_eq!(two.status, 200, "{}", two.text);
+    assert_eq!(two.body["extensions"]["truncated"], true, "{}", two.text);
+}
+
+#[test]
+fn a_flooding_tenant_leaves_room_for_others_and_its_work_ends_with_its_requests() {
+    let root = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let dir = wide_project(root.path(), "big", 20, 1000);
+    let server = Server::start(
+        data.path(),
+        root.path(),
+        &[
+            "--request-timeout",
+            "1",
+            "--max-in-flight",
+            "8",
+            "--query-budget",
+            "1000000000",
+            "--rate-limit",
+            "100000",
+            "--rate-burst",
+            "100000",
+        ],
+    );
+    let flooder = token("flood");
+    let neighbour = token("quiet");
+    let a = analyze(&server, &flooder, "big", &dir);
+    assert_eq!(a.status, 202, "{}", a.text);
+    let job = server.wait_job(&flooder, a.body["job_id"].as_str().unwrap());
+    assert_eq!(job["status"], "succeeded", "{job}");
+
+    // 100 fuzzy queries at once over 20,000 names, each a different one (no cache).
+    let statuses = std::sync::Mutex::new(Vec::new());
+    let (quiet_status, quiet_took) = std::thread::scope(|scope| {
+        for i in 0..100 {
+            let (server, flooder, statuses) = (&server, &flooder, &statuses);
+            scope.spawn(move || {
+                let a = server.get(
+                    &format!("/api/v1/projects/big/symbols?name=fn{i}z&match=fuzzy&limit=1000"),
+                    Some(flooder),
+                );
+                statuses.lock().unwrap().push(a.status);
+            });
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        let started = Instant::now();
+        let quiet = server.get("/api/v1/projects", Some(&neighbour));
+        (quiet.status, started.elapsed())
+    });
+    assert_eq!(quiet_status, 200, "the other tenant was refused");
+    assert!(
+        quiet_took < Duration::from_secs(2),
+        "the other tenant waited {quiet_took:?}"
+    );
+    let statuses = statuses.into_inner().unwrap();
+    assert!(
+        statuses.iter().all(|s| matches!(s, 200 | 429 | 503)),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&429),
+        "the flood was never refused: {statuses:?}"
+    );
+    // What the flood started ends within the request timeout once its requests have.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let running = metric(&server, "codegraph_blocking_work_running").unwrap();
+        if running == 0.0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{running} requests' work still running"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let idle = metric(&server, "codegraph_http_requests_in_flight").unwrap();
+    assert!(idle <= 1.0, "{idle} requests still in flight");
+}

@@ -11,7 +11,7 @@
 //!   neighbourhoods, and a deterministic export.
 //!
 //! ```
-//! use codegraph_core::{Cancel, GraphStore};
+//! use codegraph_core::{Budget, Cancel, GraphStore};
 //! use codegraph_parse::filter::{Filter, FilterConfig};
 //! use codegraph_parse::source::MemorySource;
 //! use codegraph_parse::{ExtractOptions, Pipeline};
@@ -24,8 +24,9 @@
 //! let report = index(&store, "demo", &mut source, pipeline, &IndexOptions::default(),
 //!                    &IndexProgress::default())?;
 //! assert_eq!(report.parsed, 1);
-//! let b = &query::lookup(&store, "demo", "b")?[0];
-//! let callers = query::calls(&store, "demo", b.id, codegraph_core::Direction::Incoming)?;
+//! let all = Budget::unlimited();
+//! let b = &query::lookup(&store, "demo", "b", &all)?[0];
+//! let callers = query::calls(&store, "demo", b.id, codegraph_core::Direction::Incoming, &all)?;
 //! assert_eq!(callers[0].node.name, "a");
 //! # let _ = Cancel::new();
 //! # Ok::<(), Box<dyn std::error::Error>>(())

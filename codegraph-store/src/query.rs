@@ -2,13 +2,17 @@
 //!
 //! Every query answers in a fixed order (by path, then line, then id) so that the same
 //! graph always gives the same output.
+//!
+//! Every query takes a [`Budget`]: it spends one visit per name scanned, node read or
+//! edge followed, and stops with what it found when the budget runs out (the caller
+//! reads [`Budget::truncated`]) or with [`Error::Stopped`] when its stop flag is set.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::io::Write;
 
 use codegraph_core::{
-    Direction, Edge, EdgeKind, Error, GraphStore, Language, Node, NodeId, NodeKind, Resolution,
-    Result,
+    Budget, Direction, Edge, EdgeKind, Error, GraphStore, Language, Node, NodeId, NodeKind,
+    Resolution, Result,
 };
 use serde::Serialize;
 
@@ -115,6 +119,7 @@ pub fn find<S: GraphStore + ?Sized>(
     how: Match,
     filters: &Filters,
     limit: usize,
+    budget: &Budget,
 ) -> Result<Vec<Hit>> {
     let mut hits: Vec<Hit> = Vec::new();
     let accept = |node: Node, score: f64| {
@@ -130,7 +135,10 @@ pub fn find<S: GraphStore + ?Sized>(
                 .rsplit(['.', ':', '/'])
                 .find(|s| !s.is_empty())
                 .unwrap_or(pattern);
-            for (_, id) in store.find_by_name(project, last, true, usize::MAX)? {
+            for (_, id) in names(store, project, last, true, budget)? {
+                if !budget.spend(1)? {
+                    break;
+                }
                 if let Some(node) = store.node(project, id)?
                     && (node.name == pattern
                         || node.qualified_name == pattern
@@ -142,7 +150,10 @@ pub fn find<S: GraphStore + ?Sized>(
             }
         }
         Match::Prefix => {
-            for (_, id) in store.find_by_name(project, pattern, false, usize::MAX)? {
+            for (_, id) in names(store, project, pattern, false, budget)? {
+                if !budget.spend(1)? {
+                    break;
+                }
                 if let Some(node) = store.node(project, id)? {
                     let score = pattern.len() as f64 / node.name.len().max(1) as f64;
                     hits.extend(accept(node, score));
@@ -152,14 +163,20 @@ pub fn find<S: GraphStore + ?Sized>(
         Match::Fuzzy => {
             let needle: Vec<char> = pattern.to_lowercase().chars().collect();
             let mut scored: Vec<(f64, NodeId)> = Vec::new();
-            for (name, id) in store.find_by_name(project, "", false, usize::MAX)? {
+            for (i, (name, id)) in names(store, project, "", false, budget)?
+                .into_iter()
+                .enumerate()
+            {
+                if i % 4096 == 0 {
+                    budget.cancel().check()?;
+                }
                 if let Some(score) = fuzzy_score(&needle, &name) {
                     scored.push((score, id));
                 }
             }
             scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
             for (score, id) in scored {
-                if hits.len() >= limit {
+                if hits.len() >= limit || !budget.spend(1)? {
                     break;
                 }
                 if let Some(node) = store.node(project, id)? {
@@ -171,6 +188,27 @@ pub fn find<S: GraphStore + ?Sized>(
     hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.node.cmp(&b.node)));
     hits.truncate(limit);
     Ok(hits)
+}
+
+/// The `(name, id)` pairs [`GraphStore::find_by_name`] gives, as many as the budget
+/// has visits left (each is one visit); one more is asked for, to tell a budget that
+/// ran out from a list that ended.
+fn names<S: GraphStore + ?Sized>(
+    store: &S,
+    project: &str,
+    prefix: &str,
+    exact: bool,
+    budget: &Budget,
+) -> Result<Vec<(String, NodeId)>> {
+    let cap = usize::try_from(budget.left()).unwrap_or(usize::MAX);
+    let mut names = store.find_by_name(project, prefix, exact, cap.saturating_add(1))?;
+    if names.len() > cap {
+        names.truncate(cap);
+        budget.spend(u64::MAX)?;
+    } else {
+        budget.spend(names.len() as u64)?;
+    }
+    Ok(names)
 }
 
 /// A subsequence match score in (0, 1]: 1 for an exact (case-insensitive) match, less
@@ -204,7 +242,12 @@ pub fn fuzzy_score(needle: &[char], name: &str) -> Option<f64> {
 
 /// Resolves what a user typed to nodes: a 16-digit id, `path:line`, a qualified name,
 /// or a simple name.
-pub fn lookup<S: GraphStore + ?Sized>(store: &S, project: &str, spec: &str) -> Result<Vec<Node>> {
+pub fn lookup<S: GraphStore + ?Sized>(
+    store: &S,
+    project: &str,
+    spec: &str,
+    budget: &Budget,
+) -> Result<Vec<Node>> {
     if spec.len() == 16
         && let Ok(id) = spec.parse::<NodeId>()
         && let Some(node) = store.node(project, id)?
@@ -218,6 +261,9 @@ pub fn lookup<S: GraphStore + ?Sized>(store: &S, project: &str, spec: &str) -> R
         // The innermost definition spanning the line.
         let mut best: Option<Node> = None;
         for id in &record.node_ids {
+            if !budget.spend(1)? {
+                break;
+            }
             if let Some(node) = store.node(project, *id)?
                 && node.kind.is_definition()
                 && node.span.start_line <= line
@@ -238,6 +284,7 @@ pub fn lookup<S: GraphStore + ?Sized>(store: &S, project: &str, spec: &str) -> R
         Match::Exact,
         &Filters::default(),
         usize::MAX,
+        budget,
     )?;
     let mut out = Vec::new();
     // Prefer exact qualified-name matches over simple-name ones.
@@ -282,10 +329,14 @@ pub fn calls<S: GraphStore + ?Sized>(
     project: &str,
     id: NodeId,
     direction: Direction,
+    budget: &Budget,
 ) -> Result<Vec<Related>> {
     let mut out = Vec::new();
     let mut cache: HashMap<NodeId, Option<Node>> = HashMap::new();
     for edge in store.edges(project, id, direction, Some(EdgeKind::Calls))? {
+        if !budget.spend(1)? {
+            break;
+        }
         let other = match direction {
             Direction::Outgoing => edge.dst,
             Direction::Incoming => edge.src,
@@ -347,15 +398,20 @@ pub fn impact<S: GraphStore + ?Sized>(
     project: &str,
     id: NodeId,
     depth: u32,
+    budget: &Budget,
 ) -> Result<Vec<Reached>> {
     let mut seen: HashSet<NodeId> = HashSet::from([id]);
     let mut frontier = vec![id];
     let mut out = Vec::new();
-    for d in 1..=depth {
+    'walk: for d in 1..=depth {
         let mut next = Vec::new();
         for &n in &frontier {
             for kind in DEPENDENCY_EDGES {
-                for src in store.neighbours(project, n, Direction::Incoming, Some(kind))? {
+                let sources = store.neighbours(project, n, Direction::Incoming, Some(kind))?;
+                if !budget.spend(1 + sources.len() as u64)? {
+                    break 'walk;
+                }
+                for src in sources {
                     // Imports are bindings; what depends on the import node depends on us.
                     if seen.insert(src) {
                         next.push(src);
@@ -365,6 +421,9 @@ pub fn impact<S: GraphStore + ?Sized>(
         }
         next.sort_unstable();
         for &n in &next {
+            if !budget.spend(1)? {
+                break 'walk;
+            }
             if let Some(node) = store.node(project, n)? {
                 if node.kind == NodeKind::Import {
                     // Report the file that imports, not the binding.
@@ -393,6 +452,7 @@ pub fn shortest_path<S: GraphStore + ?Sized>(
     from: NodeId,
     to: NodeId,
     max_depth: u32,
+    budget: &Budget,
 ) -> Result<Vec<NodeSummary>> {
     let mut prev: HashMap<NodeId, NodeId> = HashMap::new();
     let mut queue = VecDeque::from([(from, 0u32)]);
@@ -408,6 +468,9 @@ pub fn shortest_path<S: GraphStore + ?Sized>(
         }
         // Members count as part of their type: a path may go from a class to its methods.
         next.extend(store.neighbours(project, n, Direction::Outgoing, Some(EdgeKind::Contains))?);
+        if !budget.spend(1 + next.len() as u64)? {
+            break;
+        }
         next.sort_unstable();
         next.dedup();
         for m in next {
@@ -445,6 +508,7 @@ pub fn outline<S: GraphStore + ?Sized>(
     store: &S,
     project: &str,
     path: &str,
+    budget: &Budget,
 ) -> Result<Vec<Reached>> {
     let Some(record) = store.file(project, path)? else {
         return Err(Error::NotFound(format!(
@@ -454,6 +518,9 @@ pub fn outline<S: GraphStore + ?Sized>(
     let mut depth: HashMap<NodeId, u32> = HashMap::new();
     let mut out = Vec::new();
     for id in &record.node_ids {
+        if !budget.spend(1)? {
+            break;
+        }
         let Some(node) = store.node(project, *id)? else {
             continue;
         };
@@ -518,15 +585,20 @@ pub fn neighbourhood<S: GraphStore + ?Sized>(
     id: NodeId,
     radius: u32,
     max_nodes: usize,
+    budget: &Budget,
 ) -> Result<Subgraph> {
     let mut seen: BTreeSet<NodeId> = BTreeSet::from([id]);
     let mut frontier = vec![id];
-    for _ in 0..radius {
+    'walk: for _ in 0..radius {
         let mut next = Vec::new();
         for &n in &frontier {
             for dir in [Direction::Outgoing, Direction::Incoming] {
                 for kind in DEPENDENCY_EDGES {
-                    for m in store.neighbours(project, n, dir, Some(kind))? {
+                    let found = store.neighbours(project, n, dir, Some(kind))?;
+                    if !budget.spend(1 + found.len() as u64)? {
+                        break 'walk;
+                    }
+                    for m in found {
                         if seen.len() < max_nodes && seen.insert(m) {
                             next.push(m);
                         }
@@ -542,6 +614,9 @@ pub fn neighbourhood<S: GraphStore + ?Sized>(
     let mut graph = Subgraph::default();
     let mut edges = BTreeSet::new();
     for &n in &seen {
+        // The nodes found are all summarised, budget or not: they are at most
+        // `max_nodes`, and a graph with nodes missing would mislead.
+        budget.cancel().check()?;
         if let Some(node) = store.node(project, n)? {
             graph.nodes.push(NodeSummary::of(&node));
         }
@@ -769,6 +844,98 @@ struct ExportEdge {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{IndexOptions, IndexProgress, MemoryStore, index};
+    use codegraph_core::Cancel;
+    use codegraph_parse::filter::{Filter, FilterConfig};
+    use codegraph_parse::source::MemorySource;
+    use codegraph_parse::{ExtractOptions, Pipeline};
+
+    /// `hub` called by 50 functions.
+    fn store() -> MemoryStore {
+        let store = MemoryStore::new();
+        let mut text = String::from("def hub():\n    pass\n");
+        for i in 0..50 {
+            text += &format!("def f{i}():\n    hub()\n");
+        }
+        let mut source = MemorySource::new("t", vec![("m.py".to_string(), text.into_bytes())]);
+        let pipeline = Pipeline::new(
+            Filter::new(FilterConfig::default()).unwrap(),
+            ExtractOptions::default(),
+        );
+        index(
+            &store,
+            "p",
+            &mut source,
+            pipeline,
+            &IndexOptions::default(),
+            &IndexProgress::default(),
+        )
+        .unwrap();
+        store
+    }
+
+    #[test]
+    fn queries_stop_at_their_budget_and_at_a_stop() {
+        let store = store();
+        let all = Budget::unlimited();
+        let hub = lookup(&store, "p", "m.hub", &all).unwrap()[0].id;
+        let f0 = lookup(&store, "p", "m.f0", &all).unwrap()[0].id;
+        let whole = calls(&store, "p", hub, Direction::Incoming, &all).unwrap();
+        assert_eq!(whole.len(), 50);
+        assert!(!all.truncated());
+
+        let small = Budget::new(10, Cancel::new());
+        let part = calls(&store, "p", hub, Direction::Incoming, &small).unwrap();
+        assert!(part.len() <= 10 && small.truncated(), "{}", part.len());
+        let small = Budget::new(10, Cancel::new());
+        let fuzzy = find(
+            &store,
+            "p",
+            "f",
+            Match::Fuzzy,
+            &Filters::default(),
+            100,
+            &small,
+        );
+        assert!(fuzzy.unwrap().len() <= 10 && small.truncated());
+        let small = Budget::new(10, Cancel::new());
+        let reached = impact(&store, "p", hub, 3, &small).unwrap();
+        assert!(reached.len() < 50 && small.truncated());
+
+        let stopped = Budget::new(u64::MAX, Cancel::new());
+        stopped.cancel().cancel();
+        let is_stop = |r: Result<usize>| matches!(r, Err(Error::Stopped));
+        assert!(is_stop(
+            find(
+                &store,
+                "p",
+                "f",
+                Match::Fuzzy,
+                &Filters::default(),
+                9,
+                &stopped
+            )
+            .map(|v| v.len())
+        ));
+        assert!(is_stop(
+            lookup(&store, "p", "m.hub", &stopped).map(|v| v.len())
+        ));
+        assert!(is_stop(
+            calls(&store, "p", hub, Direction::Incoming, &stopped).map(|v| v.len())
+        ));
+        assert!(is_stop(
+            impact(&store, "p", hub, 2, &stopped).map(|v| v.len())
+        ));
+        assert!(is_stop(
+            shortest_path(&store, "p", f0, hub, 5, &stopped).map(|v| v.len())
+        ));
+        assert!(is_stop(
+            outline(&store, "p", "m.py", &stopped).map(|v| v.len())
+        ));
+        assert!(is_stop(
+            neighbourhood(&store, "p", hub, 1, 10, &stopped).map(|g| g.nodes.len())
+        ));
+    }
 
     #[test]
     fn fuzzy_prefers_tight_early_matches() {

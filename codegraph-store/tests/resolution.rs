@@ -191,9 +191,14 @@ def run(car: Car, other):
         .max_by_key(|n| n.span.start_line)
         .unwrap();
     let run = common::node(&store, "py", "main.run");
-    let calls =
-        codegraph_store::query::calls(&store, "py", run.id, codegraph_core::Direction::Outgoing)
-            .unwrap();
+    let calls = codegraph_store::query::calls(
+        &store,
+        "py",
+        run.id,
+        codegraph_core::Direction::Outgoing,
+        &codegraph_core::Budget::unlimited(),
+    )
+    .unwrap();
     let to_make: Vec<_> = calls
         .iter()
         .filter(|c| c.node.name == "make")

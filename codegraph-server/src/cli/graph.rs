@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use codegraph::core::{Direction, Embedder, Node};
 use codegraph::store::query;
-use codegraph::{Db, DbOptions, Filters, Language, Match, NodeKind, NodeSummary};
+use codegraph::{Budget, Db, DbOptions, Filters, Language, Match, NodeKind, NodeSummary};
 use serde::Serialize;
 
 /// Where the graph lives.
@@ -139,6 +139,8 @@ pub enum Query {
 pub fn query(args: QueryArgs) -> anyhow::Result<ExitCode> {
     let db = args.db.open_existing(None)?;
     let project = args.db.project_of(&db)?;
+    // A command line asks for whole answers: Ctrl-C is its stop.
+    let all = Budget::unlimited();
     let stdout = std::io::stdout().lock();
     let mut out = BufWriter::new(stdout);
     let format = args.format;
@@ -164,7 +166,7 @@ pub fn query(args: QueryArgs) -> anyhow::Result<ExitCode> {
             } else {
                 Match::Exact
             };
-            let hits = db.find(&project, pattern, how, &filters, *limit)?;
+            let hits = db.find(&project, pattern, how, &filters, *limit, &all)?;
             write_list(&mut out, format, &hits, |h| {
                 format!("{}  {:.3}", text_node(&h.node), h.score)
             })?;
@@ -176,10 +178,10 @@ pub fn query(args: QueryArgs) -> anyhow::Result<ExitCode> {
             } else {
                 Direction::Outgoing
             };
-            let node = db.symbol(&project, &s.symbol)?;
+            let node = db.symbol(&project, &s.symbol, &all)?;
             let related = match direction {
-                Direction::Incoming => db.callers(&project, node.id)?,
-                Direction::Outgoing => db.callees(&project, node.id)?,
+                Direction::Incoming => db.callers(&project, node.id, &all)?,
+                Direction::Outgoing => db.callees(&project, node.id, &all)?,
             };
             if format == OutputFormat::Dot {
                 let graph = star(&node, related.iter().map(|r| (&r.node, r)), direction);
@@ -198,8 +200,8 @@ pub fn query(args: QueryArgs) -> anyhow::Result<ExitCode> {
             !related.is_empty()
         }
         Query::Impact { symbol, depth } => {
-            let node = db.symbol(&project, &symbol.symbol)?;
-            let reached = db.impact(&project, node.id, *depth)?;
+            let node = db.symbol(&project, &symbol.symbol, &all)?;
+            let reached = db.impact(&project, node.id, *depth, &all)?;
             write_list(&mut out, format, &reached, |r| {
                 format!(
                     "{}{}",
@@ -214,9 +216,9 @@ pub fn query(args: QueryArgs) -> anyhow::Result<ExitCode> {
             to,
             max_depth,
         } => {
-            let a = db.symbol(&project, from)?;
-            let b = db.symbol(&project, to)?;
-            let chain = db.path(&project, a.id, b.id, *max_depth)?;
+            let a = db.symbol(&project, from, &all)?;
+            let b = db.symbol(&project, to, &all)?;
+            let chain = db.path(&project, a.id, b.id, *max_depth, &all)?;
             write_list(&mut out, format, &chain, text_node)?;
             if chain.is_empty() && format == OutputFormat::Text {
                 eprintln!(
@@ -227,7 +229,7 @@ pub fn query(args: QueryArgs) -> anyhow::Result<ExitCode> {
             !chain.is_empty()
         }
         Query::Outline { path } => {
-            let items = db.outline(&project, path)?;
+            let items = db.outline(&project, path, &all)?;
             write_list(&mut out, format, &items, |r| {
                 format!("{}{}", "  ".repeat(r.depth as usize), text_node(&r.node))
             })?;
@@ -238,8 +240,8 @@ pub fn query(args: QueryArgs) -> anyhow::Result<ExitCode> {
             radius,
             max_nodes,
         } => {
-            let node = db.symbol(&project, &symbol.symbol)?;
-            let graph = db.neighbours(&project, node.id, *radius, *max_nodes)?;
+            let node = db.symbol(&project, &symbol.symbol, &all)?;
+            let graph = db.neighbours(&project, node.id, *radius, *max_nodes, &all)?;
             match format {
                 OutputFormat::Dot => query::write_dot(&mut out, &graph)?,
                 OutputFormat::Json => {

@@ -5,6 +5,7 @@
 //! drops its entries. Uncached work runs on the blocking pool, never on the runtime.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -14,13 +15,16 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use codegraph::IndexConfig;
 use codegraph::store::query;
 use codegraph::{
     Filters, Fusion, HybridWeights, Match, Mode, SearchRequest, SearchResults, Strategy,
 };
-use codegraph_core::{Direction, Language, Node, NodeKind};
-use codegraph_parse::filter::{Filter, FilterConfig};
-use codegraph_parse::source::SourceError;
+use codegraph_core::{Budget, Direction, Language, Node, NodeKind};
+use codegraph_parse::filter::Filter;
+use codegraph_parse::source::{
+    Content, DirectorySource, Sink, Source, SourceError, SourceFile, SourceItem,
+};
 use serde::{Deserialize, Serialize};
 
 use super::auth::{Identity, valid_name};
@@ -29,6 +33,7 @@ use super::error::{ApiError, ApiResult};
 use super::jobs::{Job, JobSource, Status, SubmitError, Submitted, now_ms};
 use super::paths::allowed_path;
 use super::state::{App, ProjectKey, ResultKey, TenantStore};
+use super::work::Work;
 
 pub type AppState = State<Arc<App>>;
 
@@ -53,15 +58,6 @@ fn json_response(status: StatusCode, body: Bytes, cache: Option<&'static str>) -
 
 fn to_bytes(value: &impl Serialize) -> Bytes {
     Bytes::from(serde_json::to_vec(value).expect("answers serialise"))
-}
-
-/// Runs blocking work on the blocking pool.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
-) -> ApiResult<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::internal(format!("a request handler failed: {e}")))?
 }
 
 // ---------------------------------------------------------------------------------
@@ -133,8 +129,11 @@ pub fn list_projects(app: &App, tenant: &str) -> ApiResult<Vec<ProjectInfo>> {
 pub async fn projects(
     State(app): AppState,
     Extension(id): Extension<Identity>,
+    Extension(work): Extension<Work>,
 ) -> ApiResult<Response> {
-    let list = blocking(move || list_projects(&app, &id.tenant)).await?;
+    let list = work
+        .blocking(move |_| list_projects(&app, &id.tenant))
+        .await?;
     Ok(json_response(
         StatusCode::OK,
         to_bytes(&serde_json::json!({ "projects": list })),
@@ -145,14 +144,16 @@ pub async fn projects(
 pub async fn project(
     State(app): AppState,
     Extension(id): Extension<Identity>,
+    Extension(work): Extension<Work>,
     path: Result<UrlPath<String>, axum::extract::rejection::PathRejection>,
 ) -> ApiResult<Response> {
     let UrlPath(project) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
-    let info = blocking(move || {
-        let store = project_store(&app, &id.tenant, &project)?;
-        project_info(&store, &project)
-    })
-    .await?;
+    let info = work
+        .blocking(move |_| {
+            let store = project_store(&app, &id.tenant, &project)?;
+            project_info(&store, &project)
+        })
+        .await?;
     Ok(json_response(StatusCode::OK, to_bytes(&info), None))
 }
 
@@ -187,38 +188,109 @@ fn is_archive_type(content_type: &str) -> bool {
     )
 }
 
-/// Identifies a directory's content cheaply: every file the index would read, with
-/// its size and modification time (the indexer itself compares content hashes).
-fn directory_fingerprint(root: &Path) -> ApiResult<String> {
-    let filter =
-        Filter::new(FilterConfig::default()).map_err(|e| ApiError::internal(e.to_string()))?;
-    let mut entries = Vec::new();
-    let walker = ignore::WalkBuilder::new(root)
-        .hidden(!filter.config().include_hidden)
-        .follow_links(false)
-        .build();
-    for e in walker.flatten() {
-        if !e.file_type().is_some_and(|t| t.is_file()) {
-            continue;
-        }
-        let Ok(meta) = e.metadata() else { continue };
-        let mtime = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos());
-        entries.push(format!("{}\0{}\0{mtime}", e.path().display(), meta.len()));
+/// Identifies a directory's content cheaply: every file the indexer would read (the
+/// worker's own source and filter, so `.codegraphignore` and the vendored rules count),
+/// with its size and modification time; the indexer itself compares content hashes.
+/// `None` when the walk ran out of the request's budget (a file is one visit): the
+/// analysis then runs as a job, which finds out itself.
+fn directory_fingerprint(root: &Path, budget: &Budget) -> ApiResult<Option<String>> {
+    struct Stamps<'b> {
+        budget: &'b Budget,
+        entries: Vec<String>,
+        stopped: Option<codegraph_core::Error>,
+        exhausted: bool,
     }
-    entries.sort();
-    Ok(format!(
+    impl Sink for Stamps<'_> {
+        fn item(&mut self, item: SourceItem) -> ControlFlow<()> {
+            match self.budget.spend(1) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.exhausted = true;
+                    return ControlFlow::Break(());
+                }
+                Err(e) => {
+                    self.stopped = Some(e);
+                    return ControlFlow::Break(());
+                }
+            }
+            if let SourceItem::File(SourceFile {
+                path,
+                content: Content::Disk { path: on_disk, .. },
+                ..
+            }) = item
+            {
+                let (len, mtime) = std::fs::symlink_metadata(&on_disk)
+                    .map(|m| {
+                        let mtime = m
+                            .modified()
+                            .ok()
+                            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                            .map_or(0, |d| d.as_nanos());
+                        (m.len(), mtime)
+                    })
+                    .unwrap_or((0, 0));
+                self.entries.push(format!("{path}\0{len}\0{mtime}"));
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let config = IndexConfig::default();
+    let filter = Filter::new(config.filter).map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut source = DirectorySource::new(root).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "path_unreadable",
+            e.to_string(),
+        )
+    })?;
+    let mut stamps = Stamps {
+        budget,
+        entries: Vec::new(),
+        stopped: None,
+        exhausted: false,
+    };
+    // A walk that fails part-way only means no shortcut: the job reports the error.
+    let walked = source.run(&filter, &mut stamps);
+    if let Some(e) = stamps.stopped {
+        return Err(e.into());
+    }
+    if stamps.exhausted || walked.is_err() {
+        return Ok(None);
+    }
+    stamps.entries.sort();
+    Ok(Some(format!(
         "dir:{:032x}",
-        xxhash_rust::xxh3::xxh3_128(entries.join("\n").as_bytes())
-    ))
+        xxhash_rust::xxh3::xxh3_128(stamps.entries.join("\n").as_bytes())
+    )))
+}
+
+/// A revision a request may name: refs, ids and navigation (`main~3`, `v1^{commit}`),
+/// never the forms that search history for a message (`:/fix`, `main^{/fix}`), whose
+/// cost has no bound and cannot be stopped once started.
+fn check_rev(rev: &str) -> ApiResult<()> {
+    let bad = |why: &str| {
+        Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_revision",
+            format!("revision {rev:?}: {why}"),
+        ))
+    };
+    if rev.is_empty() || rev.len() > 256 {
+        return bad("a revision has 1 to 256 bytes");
+    }
+    if rev.chars().any(|c| c.is_control()) {
+        return bad("control characters");
+    }
+    if rev.starts_with(':') || rev.contains("^{/") || rev.contains("@{/") {
+        return bad("searching history by message is not supported; name a ref or commit");
+    }
+    Ok(())
 }
 
 pub async fn analyze(
     State(app): AppState,
     Extension(id): Extension<Identity>,
+    Extension(work): Extension<Work>,
     query: Result<Query<AnalyzeQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -256,7 +328,7 @@ pub async fn analyze(
             .join(format!("{job_id}.archive"));
         let bytes = body.len() as u64;
         let f = file.clone();
-        blocking(move || {
+        work.blocking(move |_| {
             std::fs::write(&f, &body)
                 .map_err(|e| ApiError::internal(format!("cannot store the upload: {e}")))
         })
@@ -277,40 +349,46 @@ pub async fn analyze(
             return Err(queue_full(&app));
         }
         let roots = app.settings.allow_roots.clone();
-        let (source, fingerprint) = blocking(move || {
-            let path = allowed_path(&roots, &req.path)?;
-            match req.rev {
-                Some(rev) => {
-                    let git =
-                        codegraph_parse::source::GitSource::open_confined(&path, &rev, &roots)
-                            .map_err(|e| match e {
-                                SourceError::OutsideRoots(m) => {
-                                    ApiError::forbidden(m).with_code("path_not_allowed")
-                                }
-                                e => ApiError::new(
-                                    StatusCode::UNPROCESSABLE_ENTITY,
-                                    "bad_revision",
-                                    e.to_string(),
-                                ),
-                            })?;
-                    let commit = git.resolved().to_string();
-                    let fp = format!("git:{commit}");
-                    Ok((JobSource::Git { path, rev, commit }, fp))
-                }
-                None => {
-                    if !path.is_dir() {
-                        return Err(ApiError::new(
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            "path_unreadable",
-                            format!("{} is not a directory", path.display()),
-                        ));
+        let (source, fingerprint) = work
+            .blocking(move |budget| {
+                let path = allowed_path(&roots, &req.path)?;
+                match req.rev {
+                    Some(rev) => {
+                        check_rev(&rev)?;
+                        let git =
+                            codegraph_parse::source::GitSource::open_confined(&path, &rev, &roots)
+                                .map_err(|e| match e {
+                                    SourceError::OutsideRoots(m) => {
+                                        ApiError::forbidden(m).with_code("path_not_allowed")
+                                    }
+                                    e => ApiError::new(
+                                        StatusCode::UNPROCESSABLE_ENTITY,
+                                        "bad_revision",
+                                        e.to_string(),
+                                    ),
+                                })?;
+                        let commit = git.resolved().to_string();
+                        let fp = format!("git:{commit}");
+                        Ok((JobSource::Git { path, rev, commit }, fp))
                     }
-                    let fp = directory_fingerprint(&path)?;
-                    Ok((JobSource::Directory { path }, fp))
+                    None => {
+                        if !path.is_dir() {
+                            return Err(ApiError::new(
+                                StatusCode::UNPROCESSABLE_ENTITY,
+                                "path_unreadable",
+                                format!("{} is not a directory", path.display()),
+                            ));
+                        }
+                        // Without a fingerprint (more files than the request may
+                        // walk), one that matches no earlier job.
+                        let fp = directory_fingerprint(&path, budget)?.unwrap_or_else(|| {
+                            format!("dir:unwalked:{}", uuid::Uuid::new_v4().simple())
+                        });
+                        Ok((JobSource::Directory { path }, fp))
+                    }
                 }
-            }
-        })
-        .await?;
+            })
+            .await?;
         (req.project, source, fingerprint)
     } else {
         return Err(ApiError::new(
@@ -330,16 +408,19 @@ pub async fn analyze(
         let (tenant, p) = (id.tenant.clone(), project.clone());
         // The store is the last word: a project removed, or left dirty by a run that
         // died with the process, is analysed again.
-        let still_there = blocking(move || {
-            Ok(project_store(&app2, &tenant, &p)
-                .and_then(|t| project_info(&t, &p))
-                .is_ok_and(|info| !info.dirty))
-        })
-        .await?;
+        let still_there = work
+            .blocking(move |_| {
+                Ok(project_store(&app2, &tenant, &p)
+                    .and_then(|t| project_info(&t, &p))
+                    .is_ok_and(|info| !info.dirty))
+            })
+            .await?;
         if still_there {
             if let JobSource::Archive { file, .. } = &source {
                 let file = file.clone();
-                blocking(move || Ok(std::fs::remove_file(file))).await?.ok();
+                work.blocking(move |_| Ok(std::fs::remove_file(file)))
+                    .await?
+                    .ok();
             }
             let mut body = job_json(&done, None);
             body["cached"] = serde_json::Value::Bool(true);
@@ -362,16 +443,17 @@ pub async fn analyze(
     };
     // Submitting writes the job's file under the queue's lock: off the async threads.
     let app2 = Arc::clone(&app);
-    let submitted = blocking(move || {
-        let submitted = app2.jobs.submit(job);
-        if !matches!(submitted, Ok(Submitted::New(_)))
-            && let JobSource::Archive { file, .. } = &source
-        {
-            let _ = std::fs::remove_file(file);
-        }
-        Ok(submitted)
-    })
-    .await?;
+    let submitted = work
+        .blocking(move |_| {
+            let submitted = app2.jobs.submit(job);
+            if !matches!(submitted, Ok(Submitted::New(_)))
+                && let JobSource::Archive { file, .. } = &source
+            {
+                let _ = std::fs::remove_file(file);
+            }
+            Ok(submitted)
+        })
+        .await?;
     let job = match submitted {
         Ok(Submitted::New(j)) => {
             app.metrics.queue_depth.set(app.jobs.depth() as i64);
@@ -499,17 +581,19 @@ pub async fn get_job(
 pub async fn cancel_job(
     State(app): AppState,
     Extension(id): Extension<Identity>,
+    Extension(work): Extension<Work>,
     path: Result<UrlPath<String>, axum::extract::rejection::PathRejection>,
 ) -> ApiResult<Response> {
     let UrlPath(job_id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
     own_job(&app, &id.tenant, &job_id)?;
     let (app2, id2) = (Arc::clone(&app), job_id.clone());
-    let job = blocking(move || {
-        app2.jobs
-            .cancel(&id2)
-            .ok_or_else(|| ApiError::not_found("job_not_found", format!("no job {id2:?}")))
-    })
-    .await?;
+    let job = work
+        .blocking(move |_| {
+            app2.jobs
+                .cancel(&id2)
+                .ok_or_else(|| ApiError::not_found("job_not_found", format!("no job {id2:?}")))
+        })
+        .await?;
     app.metrics.queue_depth.set(app.jobs.depth() as i64);
     let status = if job.status == Status::Running {
         StatusCode::ACCEPTED
@@ -574,6 +658,7 @@ pub fn run_search(
     tenant: &str,
     project: &str,
     q: &SearchQuery,
+    budget: &Budget,
 ) -> ApiResult<SearchResults> {
     if q.q.trim().is_empty() {
         return Err(ApiError::bad_request("`q` is empty"));
@@ -613,7 +698,7 @@ pub fn run_search(
     let vectors = handles.as_ref().and_then(|h| h.semantic.as_ref());
     store
         .db
-        .search_with(project, &request, vectors)
+        .search_with(project, &request, vectors, budget)
         .map_err(|e| match e {
             codegraph::Error::Unsupported(why) => {
                 ApiError::new(StatusCode::BAD_REQUEST, "semantic_unavailable", why)
@@ -640,6 +725,7 @@ pub fn run_symbols(
     tenant: &str,
     project: &str,
     q: &SymbolsQuery,
+    budget: &Budget,
 ) -> ApiResult<Vec<query::Hit>> {
     let how = match q.how.as_deref().unwrap_or("exact") {
         "exact" => Match::Exact,
@@ -667,19 +753,29 @@ pub fn run_symbols(
             .map_err(|e| ApiError::bad_request(format!("bad path glob: {e}")))?,
     };
     let store = project_store(app, tenant, project)?;
-    Ok(store
-        .db
-        .find(project, &q.name, how, &filters, check_limit(q.limit, 50)?)?)
+    Ok(store.db.find(
+        project,
+        &q.name,
+        how,
+        &filters,
+        check_limit(q.limit, 50)?,
+        budget,
+    )?)
 }
 
 /// One symbol, or 404 / 409 (ambiguous, with the candidates).
-pub fn one_symbol(store: &TenantStore, project: &str, spec: &str) -> ApiResult<Node> {
+pub fn one_symbol(
+    store: &TenantStore,
+    project: &str,
+    spec: &str,
+    budget: &Budget,
+) -> ApiResult<Node> {
     if spec.is_empty() || spec.chars().count() > MAX_QUERY_CHARS {
         return Err(ApiError::bad_request(format!(
             "a symbol has 1 to {MAX_QUERY_CHARS} characters"
         )));
     }
-    let mut nodes = store.db.lookup(project, spec)?;
+    let mut nodes = store.db.lookup(project, spec, budget)?;
     match nodes.len() {
         0 => Err(ApiError::not_found(
             "symbol_not_found",
@@ -736,12 +832,13 @@ pub fn run_calls(
     project: &str,
     symbol: &str,
     direction: Direction,
+    budget: &Budget,
 ) -> ApiResult<(query::NodeSummary, Vec<query::Related>)> {
     let store = project_store(app, tenant, project)?;
-    let node = one_symbol(&store, project, symbol)?;
+    let node = one_symbol(&store, project, symbol, budget)?;
     let related = match direction {
-        Direction::Incoming => store.db.callers(project, node.id)?,
-        Direction::Outgoing => store.db.callees(project, node.id)?,
+        Direction::Incoming => store.db.callers(project, node.id, budget)?,
+        Direction::Outgoing => store.db.callees(project, node.id, budget)?,
     };
     Ok((query::NodeSummary::of(&node), related))
 }
@@ -751,11 +848,12 @@ pub fn run_impact(
     tenant: &str,
     project: &str,
     q: &SymbolQuery,
+    budget: &Budget,
 ) -> ApiResult<(query::NodeSummary, Vec<query::Reached>)> {
     let depth = check_depth(q.depth, 2, "depth")?;
     let store = project_store(app, tenant, project)?;
-    let node = one_symbol(&store, project, &q.symbol)?;
-    let reached = store.db.impact(project, node.id, depth)?;
+    let node = one_symbol(&store, project, &q.symbol, budget)?;
+    let reached = store.db.impact(project, node.id, depth, budget)?;
     Ok((query::NodeSummary::of(&node), reached))
 }
 
@@ -764,12 +862,13 @@ pub fn run_path(
     tenant: &str,
     project: &str,
     q: &PathQuery,
+    budget: &Budget,
 ) -> ApiResult<Vec<query::NodeSummary>> {
     let depth = check_depth(q.max_depth, 10, "max_depth")?;
     let store = project_store(app, tenant, project)?;
-    let a = one_symbol(&store, project, &q.from)?;
-    let b = one_symbol(&store, project, &q.to)?;
-    Ok(store.db.path(project, a.id, b.id, depth)?)
+    let a = one_symbol(&store, project, &q.from, budget)?;
+    let b = one_symbol(&store, project, &q.to, budget)?;
+    Ok(store.db.path(project, a.id, b.id, depth, budget)?)
 }
 
 pub fn run_outline(
@@ -777,9 +876,10 @@ pub fn run_outline(
     tenant: &str,
     project: &str,
     q: &OutlineQuery,
+    budget: &Budget,
 ) -> ApiResult<Vec<query::Reached>> {
     let store = project_store(app, tenant, project)?;
-    let items = store.db.outline(project, &q.path)?;
+    let items = store.db.outline(project, &q.path, budget)?;
     if items.is_empty() && !store.db.files(project)?.iter().any(|f| f.path == q.path) {
         return Err(ApiError::not_found(
             "file_not_found",
@@ -794,6 +894,7 @@ pub fn run_neighbours(
     tenant: &str,
     project: &str,
     q: &SymbolQuery,
+    budget: &Budget,
 ) -> ApiResult<query::Subgraph> {
     let radius = check_depth(q.radius, 1, "radius")?;
     let max_nodes = q.max_nodes.unwrap_or(200);
@@ -803,8 +904,10 @@ pub fn run_neighbours(
         )));
     }
     let store = project_store(app, tenant, project)?;
-    let node = one_symbol(&store, project, &q.symbol)?;
-    Ok(store.db.neighbours(project, node.id, radius, max_nodes)?)
+    let node = one_symbol(&store, project, &q.symbol, budget)?;
+    Ok(store
+        .db
+        .neighbours(project, node.id, radius, max_nodes, budget)?)
 }
 
 /// The read routes under `/api/v1/projects/{project}/`.
@@ -847,12 +950,15 @@ fn answer(
     tenant: &str,
     project: &str,
     raw: &BTreeMap<String, String>,
+    budget: &Budget,
 ) -> ApiResult<Bytes> {
+    let truncated = || budget.truncated();
     Ok(match read {
-        Read::Search => to_bytes(&run_search(app, tenant, project, &parse(raw)?)?),
-        Read::Symbols => to_bytes(&serde_json::json!({
-            "results": run_symbols(app, tenant, project, &parse(raw)?)?
-        })),
+        Read::Search => to_bytes(&run_search(app, tenant, project, &parse(raw)?, budget)?),
+        Read::Symbols => {
+            let results = run_symbols(app, tenant, project, &parse(raw)?, budget)?;
+            to_bytes(&serde_json::json!({ "results": results, "truncated": truncated() }))
+        }
         Read::Callers | Read::Callees => {
             let q: SymbolQuery = parse(raw)?;
             let direction = if matches!(read, Read::Callers) {
@@ -860,20 +966,31 @@ fn answer(
             } else {
                 Direction::Outgoing
             };
-            let (node, related) = run_calls(app, tenant, project, &q.symbol, direction)?;
-            to_bytes(&serde_json::json!({ "symbol": node, "results": related }))
+            let (node, related) = run_calls(app, tenant, project, &q.symbol, direction, budget)?;
+            to_bytes(&serde_json::json!({
+                "symbol": node, "results": related, "truncated": truncated()
+            }))
         }
         Read::Impact => {
-            let (node, reached) = run_impact(app, tenant, project, &parse(raw)?)?;
-            to_bytes(&serde_json::json!({ "symbol": node, "results": reached }))
+            let (node, reached) = run_impact(app, tenant, project, &parse(raw)?, budget)?;
+            to_bytes(&serde_json::json!({
+                "symbol": node, "results": reached, "truncated": truncated()
+            }))
         }
-        Read::Path => to_bytes(&serde_json::json!({
-            "results": run_path(app, tenant, project, &parse(raw)?)?
-        })),
-        Read::Outline => to_bytes(&serde_json::json!({
-            "results": run_outline(app, tenant, project, &parse(raw)?)?
-        })),
-        Read::Neighbours => to_bytes(&run_neighbours(app, tenant, project, &parse(raw)?)?),
+        Read::Path => {
+            let results = run_path(app, tenant, project, &parse(raw)?, budget)?;
+            to_bytes(&serde_json::json!({ "results": results, "truncated": truncated() }))
+        }
+        Read::Outline => {
+            let results = run_outline(app, tenant, project, &parse(raw)?, budget)?;
+            to_bytes(&serde_json::json!({ "results": results, "truncated": truncated() }))
+        }
+        Read::Neighbours => {
+            let graph = run_neighbours(app, tenant, project, &parse(raw)?, budget)?;
+            to_bytes(&serde_json::json!({
+                "nodes": graph.nodes, "edges": graph.edges, "truncated": truncated()
+            }))
+        }
     })
 }
 
@@ -882,6 +999,7 @@ pub async fn read(
     read: Read,
     app: Arc<App>,
     id: Identity,
+    work: Work,
     project: String,
     raw: BTreeMap<String, String>,
 ) -> ApiResult<Response> {
@@ -906,7 +1024,9 @@ pub async fn read(
     }
     let app2 = Arc::clone(&app);
     let seen = app.epoch();
-    let bytes = blocking(move || answer(read, &app2, &id.tenant, &project, &raw)).await?;
+    let bytes = work
+        .blocking(move |budget| answer(read, &app2, &id.tenant, &project, &raw, budget))
+        .await?;
     app.cache_result(seen, key, bytes.clone());
     Ok(json_response(StatusCode::OK, bytes, Some("miss")))
 }
@@ -916,12 +1036,13 @@ macro_rules! read_handler {
         pub async fn $name(
             State(app): AppState,
             Extension(id): Extension<Identity>,
+            Extension(work): Extension<Work>,
             path: Result<UrlPath<String>, axum::extract::rejection::PathRejection>,
             query: Result<Query<BTreeMap<String, String>>, QueryRejection>,
         ) -> ApiResult<Response> {
             let UrlPath(project) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
             let Query(raw) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
-            read($read, app, id, project, raw).await
+            read($read, app, id, work, project, raw).await
         }
     };
 }

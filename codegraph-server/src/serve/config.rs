@@ -92,9 +92,19 @@ pub struct ServeArgs {
     #[arg(long, env = "CODEGRAPH_MAX_IN_FLIGHT")]
     pub max_in_flight: Option<usize>,
 
-    /// Seconds a request may take before it is answered 503.
+    /// Requests one tenant may have in flight at once (default: half of
+    /// --max-in-flight), so that one tenant cannot take every slot.
+    #[arg(long, env = "CODEGRAPH_MAX_IN_FLIGHT_PER_TENANT")]
+    pub max_in_flight_per_tenant: Option<usize>,
+
+    /// Seconds a request may take before it is answered 503. Its work stops then too.
     #[arg(long, env = "CODEGRAPH_REQUEST_TIMEOUT")]
     pub request_timeout: Option<u64>,
+
+    /// Work one request's queries may do, in visits (a name scanned, a node read, an
+    /// edge followed); an answer that ran out says `"truncated": true`.
+    #[arg(long, env = "CODEGRAPH_QUERY_BUDGET")]
+    pub query_budget: Option<u64>,
 
     /// Largest request body (archive uploads) in bytes.
     #[arg(long, env = "CODEGRAPH_MAX_BODY")]
@@ -145,7 +155,9 @@ struct FileConfig {
     rate_limit: Option<u32>,
     rate_burst: Option<u32>,
     max_in_flight: Option<usize>,
+    max_in_flight_per_tenant: Option<usize>,
     request_timeout: Option<u64>,
+    query_budget: Option<u64>,
     max_body_bytes: Option<usize>,
     max_unpacked_bytes: Option<u64>,
     cache_ttl: Option<u64>,
@@ -178,7 +190,9 @@ pub struct Settings {
     pub rate_limit: u32,
     pub rate_burst: u32,
     pub max_in_flight: usize,
+    pub max_in_flight_per_tenant: usize,
     pub request_timeout: Duration,
+    pub query_budget: u64,
     pub max_body_bytes: usize,
     pub max_unpacked_bytes: u64,
     pub cache_ttl: Duration,
@@ -273,9 +287,20 @@ impl Settings {
         if max_in_flight == 0 {
             bail!("--max-in-flight must be at least 1");
         }
+        let max_in_flight_per_tenant = args
+            .max_in_flight_per_tenant
+            .or(file.max_in_flight_per_tenant)
+            .unwrap_or((max_in_flight / 2).max(1));
+        if max_in_flight_per_tenant == 0 {
+            bail!("--max-in-flight-per-tenant must be at least 1");
+        }
         let request_timeout = args.request_timeout.or(file.request_timeout).unwrap_or(30);
         if request_timeout == 0 {
             bail!("--request-timeout must be at least 1 second");
+        }
+        let query_budget = args.query_budget.or(file.query_budget).unwrap_or(500_000);
+        if query_budget == 0 {
+            bail!("--query-budget must be at least 1");
         }
         Ok(Settings {
             addr: args
@@ -295,7 +320,9 @@ impl Settings {
             rate_limit,
             rate_burst,
             max_in_flight,
+            max_in_flight_per_tenant,
             request_timeout: Duration::from_secs(request_timeout),
+            query_budget,
             max_body_bytes: args
                 .max_body_bytes
                 .or(file.max_body_bytes)

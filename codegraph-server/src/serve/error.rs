@@ -108,6 +108,13 @@ impl From<codegraph_core::Error> for ApiError {
         match e {
             E::InvalidInput(m) => ApiError::bad_request(m),
             E::NotFound(m) => ApiError::not_found("not_found", m),
+            // The request ended (timed out, or its client left) and its work stopped:
+            // nobody reads this answer; the timeout's own answer was sent.
+            E::Stopped => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "stopped",
+                "the request ended before its work did",
+            ),
             other => {
                 tracing::error!(error = %other, "internal error");
                 ApiError::internal("internal error (see the server log)")

@@ -11,12 +11,13 @@ use axum::body::Bytes;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use codegraph::{NodeSummary, Reached, Related};
-use codegraph_core::Direction;
+use codegraph_core::{Budget, Direction};
 
 use super::api;
 use super::auth::Identity;
 use super::error::ApiError;
 use super::state::App;
+use super::work::Work;
 
 pub type GraphSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
 
@@ -28,17 +29,25 @@ const MAX_QUERY_BYTES: usize = 64 * 1024;
 /// the in-flight limit, so it may not take more than this many blocking threads.
 const RESOLVERS_PER_REQUEST: usize = 2;
 
+/// The complexity of one query field (a search, a graph walk), against the limit of
+/// [`MAX_COMPLEXITY`] per request: every alias of a field counts again, so one request
+/// holds at most nine queries. The work they do together is bounded by the request's
+/// one budget besides.
+const QUERY: usize = 100;
+const MAX_COMPLEXITY: usize = 1000;
+
 pub fn schema(app: Arc<App>) -> GraphSchema {
     Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
         .data(app)
         .limit_depth(8)
-        .limit_complexity(1000)
+        .limit_complexity(MAX_COMPLEXITY)
         .finish()
 }
 
 pub async fn handler(
     Extension(schema): Extension<GraphSchema>,
     Extension(id): Extension<Identity>,
+    Extension(work): Extension<Work>,
     body: Bytes,
 ) -> Response {
     // A query is text a person wrote; anything larger is refused before it is parsed
@@ -63,7 +72,15 @@ pub async fn handler(
         }
     };
     let permits = Arc::new(tokio::sync::Semaphore::new(RESOLVERS_PER_REQUEST));
-    let response = schema.execute(request.data(id).data(permits)).await;
+    let mut response = schema
+        .execute(request.data(id).data(permits).data(work.clone()))
+        .await;
+    // The request's fields share one budget: when it ran out, some answers are partial.
+    if work.budget().truncated() {
+        response
+            .extensions
+            .insert("truncated".to_string(), async_graphql::Value::Boolean(true));
+    }
     let mut r = (
         StatusCode::OK,
         serde_json::to_vec(&response).expect("responses serialise"),
@@ -83,22 +100,26 @@ fn gql_error(e: ApiError) -> async_graphql::Error {
     })
 }
 
-/// Runs a blocking query for the caller's tenant.
+/// Runs a blocking query for the caller's tenant, with the request's budget.
 async fn call<T: Send + 'static>(
     ctx: &Context<'_>,
-    f: impl FnOnce(&App, &str) -> Result<T, ApiError> + Send + 'static,
+    f: impl FnOnce(&App, &str, &Budget) -> Result<T, ApiError> + Send + 'static,
 ) -> async_graphql::Result<T> {
     let app = Arc::clone(ctx.data::<Arc<App>>()?);
     let tenant = ctx.data::<Identity>()?.tenant.clone();
+    let work = ctx.data::<Work>()?;
     let permits = Arc::clone(ctx.data::<Arc<tokio::sync::Semaphore>>()?);
-    let _permit = permits
+    let permit = permits
         .acquire_owned()
         .await
         .map_err(|e| async_graphql::Error::new(format!("a query failed: {e}")))?;
-    tokio::task::spawn_blocking(move || f(&app, &tenant))
-        .await
-        .map_err(|e| async_graphql::Error::new(format!("a query failed: {e}")))?
-        .map_err(gql_error)
+    work.blocking(move |budget| {
+        // Held by the work, which may outlive the request.
+        let _permit = permit;
+        f(&app, &tenant, budget)
+    })
+    .await
+    .map_err(gql_error)
 }
 
 #[derive(SimpleObject)]
@@ -218,8 +239,9 @@ pub struct QueryRoot;
 #[Object]
 impl QueryRoot {
     /// The caller's projects.
+    #[graphql(complexity = "QUERY + child_complexity")]
     async fn projects(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<GqlProject>> {
-        call(ctx, |app, tenant| {
+        call(ctx, |app, tenant, _| {
             Ok(api::list_projects(app, tenant)?
                 .into_iter()
                 .map(|p| GqlProject {
@@ -237,6 +259,7 @@ impl QueryRoot {
     #[allow(clippy::too_many_arguments)]
     /// Full-text, semantic or hybrid search (mode: text, semantic, hybrid; fusion:
     /// scores, rrf, min-max; weights: TEXT,SEMANTIC,GRAPH[,K]).
+    #[graphql(complexity = "QUERY + child_complexity")]
     async fn search(
         &self,
         ctx: &Context<'_>,
@@ -261,8 +284,8 @@ impl QueryRoot {
             fusion,
             weights,
         };
-        call(ctx, move |app, tenant| {
-            let a = api::run_search(app, tenant, &project, &query)?;
+        call(ctx, move |app, tenant, budget| {
+            let a = api::run_search(app, tenant, &project, &query, budget)?;
             Ok(GqlSearch {
                 mode: a.mode.to_string(),
                 results: a
@@ -284,6 +307,7 @@ impl QueryRoot {
 
     /// Definitions by name (match: exact, prefix, fuzzy).
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "QUERY + child_complexity")]
     async fn symbols(
         &self,
         ctx: &Context<'_>,
@@ -303,8 +327,8 @@ impl QueryRoot {
             path,
             limit: to_usize(limit),
         };
-        call(ctx, move |app, tenant| {
-            Ok(api::run_symbols(app, tenant, &project, &query)?
+        call(ctx, move |app, tenant, budget| {
+            Ok(api::run_symbols(app, tenant, &project, &query, budget)?
                 .into_iter()
                 .map(|h| h.node.into())
                 .collect())
@@ -313,34 +337,39 @@ impl QueryRoot {
     }
 
     /// Who calls `symbol`, one entry per call site.
+    #[graphql(complexity = "QUERY + child_complexity")]
     async fn callers(
         &self,
         ctx: &Context<'_>,
         project: String,
         symbol: String,
     ) -> async_graphql::Result<Vec<GqlRelated>> {
-        call(ctx, move |app, tenant| {
-            let (_, r) = api::run_calls(app, tenant, &project, &symbol, Direction::Incoming)?;
+        call(ctx, move |app, tenant, budget| {
+            let (_, r) =
+                api::run_calls(app, tenant, &project, &symbol, Direction::Incoming, budget)?;
             Ok(r.into_iter().map(Into::into).collect())
         })
         .await
     }
 
     /// What `symbol` calls, one entry per call site.
+    #[graphql(complexity = "QUERY + child_complexity")]
     async fn callees(
         &self,
         ctx: &Context<'_>,
         project: String,
         symbol: String,
     ) -> async_graphql::Result<Vec<GqlRelated>> {
-        call(ctx, move |app, tenant| {
-            let (_, r) = api::run_calls(app, tenant, &project, &symbol, Direction::Outgoing)?;
+        call(ctx, move |app, tenant, budget| {
+            let (_, r) =
+                api::run_calls(app, tenant, &project, &symbol, Direction::Outgoing, budget)?;
             Ok(r.into_iter().map(Into::into).collect())
         })
         .await
     }
 
     /// Everything depending on `symbol`, up to `depth` steps.
+    #[graphql(complexity = "QUERY + child_complexity")]
     async fn impact(
         &self,
         ctx: &Context<'_>,
@@ -354,14 +383,15 @@ impl QueryRoot {
             radius: None,
             max_nodes: None,
         };
-        call(ctx, move |app, tenant| {
-            let (_, r) = api::run_impact(app, tenant, &project, &q)?;
+        call(ctx, move |app, tenant, budget| {
+            let (_, r) = api::run_impact(app, tenant, &project, &q, budget)?;
             Ok(r.into_iter().map(Into::into).collect())
         })
         .await
     }
 
     /// The shortest chain of edges from one symbol to another.
+    #[graphql(complexity = "QUERY + child_complexity")]
     async fn path(
         &self,
         ctx: &Context<'_>,
@@ -375,8 +405,8 @@ impl QueryRoot {
             to,
             max_depth: to_u32(max_depth),
         };
-        call(ctx, move |app, tenant| {
-            Ok(api::run_path(app, tenant, &project, &q)?
+        call(ctx, move |app, tenant, budget| {
+            Ok(api::run_path(app, tenant, &project, &q, budget)?
                 .into_iter()
                 .map(Into::into)
                 .collect())
@@ -385,6 +415,7 @@ impl QueryRoot {
     }
 
     /// A file's definitions, with their nesting depth.
+    #[graphql(complexity = "QUERY + child_complexity")]
     async fn outline(
         &self,
         ctx: &Context<'_>,
@@ -392,8 +423,8 @@ impl QueryRoot {
         path: String,
     ) -> async_graphql::Result<Vec<GqlReached>> {
         let q = api::OutlineQuery { path };
-        call(ctx, move |app, tenant| {
-            Ok(api::run_outline(app, tenant, &project, &q)?
+        call(ctx, move |app, tenant, budget| {
+            Ok(api::run_outline(app, tenant, &project, &q, budget)?
                 .into_iter()
                 .map(Into::into)
                 .collect())

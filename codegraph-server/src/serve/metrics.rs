@@ -20,6 +20,9 @@ pub struct Metrics {
     pub requests: IntCounterVec,
     pub request_seconds: HistogramVec,
     pub in_flight: IntGauge,
+    /// Requests' blocking work running now: it outlives a request that timed out
+    /// until it reaches its next stop check.
+    pub blocking: IntGauge,
     pub rejected: IntCounterVec,
     pub queue_depth: IntGauge,
     pub jobs_running: IntGauge,
@@ -52,11 +55,12 @@ const LATENCY_BUCKETS: &[f64] = &[
 ];
 
 /// Every `reason` of `http_rejected_total`.
-pub const REJECT_REASONS: [&str; 7] = [
+pub const REJECT_REASONS: [&str; 8] = [
     "queue_full",
     "uri_too_long",
     "payload_too_large",
     "overloaded",
+    "tenant_overloaded",
     "timeout",
     "unauthorized",
     "rate_limited",
@@ -119,6 +123,11 @@ impl Metrics {
                 &r,
                 IntGauge::new("http_requests_in_flight", "Requests being handled.")
                     .expect("valid metric"),
+            ),
+            blocking: gauge(
+                "blocking_work_running",
+                "Requests' blocking work (queries, walks) running now, including work of \
+                 requests that already timed out and has yet to reach a stop check.",
             ),
             rejected: {
                 let c = counter_vec(

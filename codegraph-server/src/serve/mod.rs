@@ -3,8 +3,9 @@
 //!
 //! A request passes, in order: request id and tracing span, metrics, the in-flight
 //! limit (429 when full), the timeout, the query-size check, then for `/api/v1` the
-//! JWT check and the per-token rate limit, and finally its handler. See
-//! ARCHITECTURE.md for the map.
+//! JWT check, the per-token rate limit and the tenant's share of the in-flight limit,
+//! and finally its handler. Its blocking work holds its slots until it really ends
+//! and stops when the request does (`work.rs`). See ARCHITECTURE.md for the map.
 
 mod api;
 mod auth;
@@ -17,12 +18,14 @@ mod metrics;
 mod openapi;
 mod paths;
 mod state;
+mod work;
 mod worker;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -41,6 +44,7 @@ use self::cache::MokaTier;
 use self::config::{LogFormat, ServeArgs, Settings};
 use self::error::ApiError;
 use self::state::{App, CachedEmbedder};
+use self::work::{StopOnDrop, Work};
 
 /// Longest query string accepted, in bytes.
 const MAX_QUERY_STRING: usize = 8 * 1024;
@@ -71,8 +75,36 @@ pub const ROUTES: &[(&str, &str)] = &[
 struct Gate {
     app: Arc<App>,
     in_flight: Arc<Semaphore>,
+    /// Each tenant's share of the in-flight limit, made on its first request.
+    tenant_slots: Mutex<HashMap<String, Arc<Semaphore>>>,
     limiter: DefaultKeyedRateLimiter<u64>,
     ready: AtomicBool,
+}
+
+impl Gate {
+    /// A slot of `tenant`'s share, or `None` when the tenant has all its share in
+    /// flight.
+    fn tenant_slot(&self, tenant: &str) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let semaphore = {
+            let mut slots = self.tenant_slots.lock().unwrap_or_else(|e| e.into_inner());
+            let per_tenant = self.app.settings.max_in_flight_per_tenant;
+            Arc::clone(
+                slots
+                    .entry(tenant.to_string())
+                    .or_insert_with(|| Arc::new(Semaphore::new(per_tenant))),
+            )
+        };
+        semaphore.try_acquire_owned().ok()
+    }
+
+    /// Forgets the shares of tenants with nothing in flight (a permit holds its
+    /// semaphore, so only the map holds an idle one).
+    fn forget_idle_tenants(&self) {
+        self.tenant_slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, s| Arc::strong_count(s) > 1);
+    }
 }
 
 pub fn serve(mut args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
@@ -272,6 +304,7 @@ async fn run(
     let gate = Arc::new(Gate {
         app: Arc::clone(&app),
         in_flight: Arc::new(Semaphore::new(s.max_in_flight)),
+        tenant_slots: Mutex::new(HashMap::new()),
         limiter: RateLimiter::keyed(quota),
         ready: AtomicBool::new(true),
     });
@@ -292,6 +325,7 @@ async fn run(
                 tick.tick().await;
                 gate.limiter.retain_recent();
                 gate.limiter.shrink_to_fit();
+                gate.forget_idle_tenants();
             }
         })
     };
@@ -529,7 +563,7 @@ async fn observe(State(gate): State<Arc<Gate>>, req: Request, next: Next) -> Res
 }
 
 /// The in-flight limit, the timeout and the query-size limit.
-async fn admit(State(gate): State<Arc<Gate>>, req: Request, next: Next) -> Response {
+async fn admit(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) -> Response {
     if req
         .uri()
         .query()
@@ -585,6 +619,16 @@ async fn admit(State(gate): State<Arc<Gate>>, req: Request, next: Next) -> Respo
         )
         .into_response();
     }
+    let cancel = codegraph_core::Cancel::new();
+    let work = Work::new(
+        permit.ok(),
+        gate.app.settings.query_budget,
+        cancel.clone(),
+        gate.app.metrics.blocking.clone(),
+    );
+    req.extensions_mut().insert(work);
+    // Answered, timed out or abandoned: the request's work stops at its next check.
+    let _stop = StopOnDrop(cancel);
     let timeout = gate.app.settings.request_timeout;
     match tokio::time::timeout(timeout, next.run(req)).await {
         Ok(r) => r,
@@ -648,6 +692,28 @@ async fn authenticate(State(gate): State<Arc<Gate>>, mut req: Request, next: Nex
             )
         }
         .into_response();
+    }
+    // The tenant's share of the in-flight limit: one tenant's flood leaves the others
+    // room. Held by the request's work, like the global slot.
+    match (
+        gate.tenant_slot(&identity.tenant),
+        req.extensions().get::<Work>(),
+    ) {
+        (Some(slot), Some(work)) => work.hold(slot),
+        (Some(_), None) => {}
+        (None, _) => {
+            gate.app
+                .metrics
+                .rejected
+                .with_label_values(&["tenant_overloaded"])
+                .inc();
+            return ApiError::too_many(
+                "tenant_overloaded",
+                "this tenant has as many requests in flight as it may; try again shortly",
+                1,
+            )
+            .into_response();
+        }
     }
     tracing::debug!(tenant = %identity.tenant, subject = identity.subject.as_deref().unwrap_or(""), "authenticated");
     req.extensions_mut().insert(identity);

@@ -30,7 +30,7 @@ fn error_responses(codes: &[u16]) -> serde_json::Map<String, Value> {
                         413 => "Body too large (code: payload_too_large)",
                         415 => "Unsupported body (codes: unsupported_media_type, bad_archive)",
                         422 => "Unreadable path or revision (codes: path_unreadable, bad_revision)",
-                        429 => "Rate limited, queue full or overloaded (codes: rate_limited, queue_full, overloaded); see Retry-After",
+                        429 => "Rate limited, queue full or overloaded (codes: rate_limited, queue_full, overloaded, tenant_overloaded); see Retry-After",
                         _ => "Error",
                     },
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
@@ -78,8 +78,12 @@ fn read_op(summary: &str, params: Vec<Value>, schema: Value) -> Value {
     json!({"get": {"summary": summary, "parameters": parameters, "responses": responses}})
 }
 
+/// A list answer. `truncated`: the request's work budget (`--query-budget`) ran out,
+/// and the list holds what was found until then.
 fn list_of(item: &str) -> Value {
-    json!({"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": format!("#/components/schemas/{item}")}}}})
+    json!({"type": "object", "properties": {
+        "results": {"type": "array", "items": {"$ref": format!("#/components/schemas/{item}")}},
+        "truncated": {"type": "boolean"}}})
 }
 
 pub fn document() -> Value {
@@ -160,7 +164,7 @@ pub fn document() -> Value {
                     "application/json": {"schema": {"type": "object", "required": ["project", "path"], "properties": {
                         "project": {"type": "string"},
                         "path": {"type": "string", "description": "An absolute directory under an allowed root"},
-                        "rev": {"type": "string", "description": "Read this git revision of the repository at path"}}}},
+                        "rev": {"type": "string", "minLength": 1, "maxLength": 256, "description": "Read this git revision of the repository at path: a ref, a commit id, or navigation such as main~3 (not a history search such as :/text)"}}}},
                     "application/zip": {"schema": {"type": "string", "format": "binary"}},
                     "application/gzip": {"schema": {"type": "string", "format": "binary"}},
                     "application/x-tar": {"schema": {"type": "string", "format": "binary"}}}},
@@ -175,10 +179,10 @@ pub fn document() -> Value {
                 param("mode", "query", false, json!({"type": "string", "enum": ["text", "semantic", "hybrid"]}), "Default hybrid"),
                 limit.clone(), lang.clone(), kind.clone(), glob.clone(),
                 param("strategy", "query", false, json!({"type": "string", "enum": ["exact", "balanced", "fast", "compact"]}), "Vector index"),
-                param("near", "query", false, json!({"type": "string"}), "Boost results in this path or near this symbol"),
+                param("near", "query", false, json!({"type": "string", "maxLength": 1024}), "Boost results in this path or near this symbol"),
                 param("fusion", "query", false, json!({"type": "string", "enum": ["scores", "rrf", "min-max"]}), "How hybrid search fuses its lists (default: the server's --fusion)"),
                 param("weights", "query", false, json!({"type": "string"}), "Hybrid weights TEXT,SEMANTIC,GRAPH[,K] over the fusion's defaults")],
-                json!({"type": "object", "properties": {"mode": {"type": "string"}, "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}}}})),
+                json!({"type": "object", "properties": {"mode": {"type": "string"}, "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}}, "notes": {"type": "array", "items": {"type": "string"}}, "truncated": {"type": "boolean"}}})),
             "/api/v1/projects/{project}/symbols": read_op("Definitions by name", vec![
                 param("name", "query", true, json!({"type": "string"}), "Name or qualified name"),
                 param("match", "query", false, json!({"type": "string", "enum": ["exact", "prefix", "fuzzy"]}), "Default exact"),
@@ -196,8 +200,8 @@ pub fn document() -> Value {
             "/api/v1/projects/{project}/neighbours": read_op("The subgraph around a symbol", vec![symbol_param(),
                 param("radius", "query", false, json!({"type": "integer", "minimum": 1, "maximum": 10}), "Default 1"),
                 param("max_nodes", "query", false, json!({"type": "integer", "minimum": 1, "maximum": 5000}), "Default 200")],
-                json!({"type": "object", "properties": {"nodes": {"type": "array"}, "edges": {"type": "array"}}})),
-            "/api/v1/graphql": {"post": {"summary": "The read API over GraphQL", "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["query"], "properties": {"query": {"type": "string"}, "variables": {"type": "object"}}}}}}, "responses": {"200": {"description": "A GraphQL response (errors carry extensions.code)"}, "400": {"description": "Not a GraphQL request (code: invalid_json)"}, "401": {"description": "Missing or invalid token"}}}},
+                json!({"type": "object", "properties": {"nodes": {"type": "array"}, "edges": {"type": "array"}, "truncated": {"type": "boolean"}}})),
+            "/api/v1/graphql": {"post": {"summary": "The read API over GraphQL", "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["query"], "properties": {"query": {"type": "string"}, "variables": {"type": "object"}}}}}}, "responses": {"200": {"description": "A GraphQL response (errors carry extensions.code; extensions.truncated when the request's work budget ran out)"}, "400": {"description": "Not a GraphQL request (code: invalid_json)"}, "401": {"description": "Missing or invalid token"}}}},
             "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}}
         }
     })

@@ -1,7 +1,7 @@
 //! Helpers shared by the store's integration tests.
 #![allow(dead_code)]
 
-use codegraph_core::{GraphStore, Node};
+use codegraph_core::{Budget, GraphStore, Node};
 use codegraph_parse::filter::{Filter, FilterConfig};
 use codegraph_parse::source::MemorySource;
 use codegraph_parse::{ExtractOptions, Pipeline};
@@ -55,7 +55,7 @@ pub fn export<S: GraphStore + ?Sized>(store: &S, project: &str) -> String {
 
 /// The one node with this qualified name.
 pub fn node<S: GraphStore + ?Sized>(store: &S, project: &str, qualified: &str) -> Node {
-    let nodes = query::lookup(store, project, qualified).unwrap();
+    let nodes = query::lookup(store, project, qualified, &Budget::unlimited()).unwrap();
     let exact: Vec<&Node> = nodes
         .iter()
         .filter(|n| n.qualified_name == qualified)
@@ -75,12 +75,17 @@ pub fn node<S: GraphStore + ?Sized>(store: &S, project: &str, qualified: &str) -
 /// `(callee qualified name, resolution)` of every call out of a node, sorted.
 pub fn callees<S: GraphStore + ?Sized>(store: &S, project: &str, qualified: &str) -> Vec<String> {
     let n = node(store, project, qualified);
-    let mut out: Vec<String> =
-        query::calls(store, project, n.id, codegraph_core::Direction::Outgoing)
-            .unwrap()
-            .into_iter()
-            .map(|r| format!("{} ({})", r.node.qualified_name, r.resolution))
-            .collect();
+    let mut out: Vec<String> = query::calls(
+        store,
+        project,
+        n.id,
+        codegraph_core::Direction::Outgoing,
+        &Budget::unlimited(),
+    )
+    .unwrap()
+    .into_iter()
+    .map(|r| format!("{} ({})", r.node.qualified_name, r.resolution))
+    .collect();
     out.sort();
     out.dedup();
     out
