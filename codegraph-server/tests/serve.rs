@@ -1553,3 +1553,80 @@ fn a_flooding_tenant_leaves_room_for_others_and_its_work_ends_with_its_requests(
     let idle = metric(&server, "codegraph_http_requests_in_flight").unwrap();
     assert!(idle <= 1.0, "{idle} requests still in flight");
 }
+
+/// Sends `total` bytes of body in 16 KiB chunks (`Transfer-Encoding: chunked`, no
+/// length announced) and returns the status line and body of the answer, or what was
+/// read when the server closed the connection early.
+fn post_chunked(
+    server: &Server,
+    path: &str,
+    token: &str,
+    content_type: &str,
+    total: usize,
+) -> String {
+    use std::io::Read;
+    let addr = server.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let chunk = vec![b' '; 16 * 1024];
+    let mut sent = 0;
+    while sent < total {
+        let head = format!("{:x}\r\n", chunk.len());
+        // The server may answer and close before the body ends.
+        if stream.write_all(head.as_bytes()).is_err()
+            || stream.write_all(&chunk).is_err()
+            || stream.write_all(b"\r\n").is_err()
+        {
+            break;
+        }
+        sent += chunk.len();
+    }
+    let _ = stream.write_all(b"0\r\n\r\n");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+}
+
+#[test]
+fn each_route_reads_only_the_body_it_needs_and_answers_json() {
+    let root = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), root.path(), &[]);
+    let t = token("acme");
+    // Announced too large: refused before any of it is read.
+    let big = vec![b' '; 100 * 1024];
+    for path in ["/api/v1/graphql", "/api/v1/analyze"] {
+        let a = server.post_raw(path, &t, "application/json", &big);
+        assert_eq!(a.status, 413, "{path}: {}", a.text);
+        assert_eq!(a.code(), "payload_too_large", "{path}: {}", a.text);
+    }
+    // Chunked, with no length: refused once past 64 KiB, in the JSON error format,
+    // long before 3 MB are read.
+    for path in ["/api/v1/graphql", "/api/v1/analyze"] {
+        let started = Instant::now();
+        let answer = post_chunked(&server, path, &t, "application/json", 3 << 20);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{path}: {answer}");
+        assert!(answer.contains("\"payload_too_large\""), "{path}: {answer}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{path}");
+    }
+    // An archive may be larger than a JSON body (up to --max-body-bytes).
+    let archive = post_chunked(
+        &server,
+        "/api/v1/analyze?project=p",
+        &t,
+        "application/gzip",
+        200 * 1024,
+    );
+    assert!(
+        !archive.starts_with("HTTP/1.1 413"),
+        "an archive of 200 KiB was refused as too large: {archive}"
+    );
+}

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -42,6 +42,8 @@ pub const MAX_LIMIT: usize = 1000;
 pub const MAX_DEPTH: u32 = 10;
 pub const MAX_NODES: usize = 5000;
 pub const MAX_QUERY_CHARS: usize = 1024;
+/// The largest JSON or GraphQL body: what a person writes, never a document.
+pub const MAX_JSON_BODY: usize = 64 * 1024;
 
 fn json_response(status: StatusCode, body: Bytes, cache: Option<&'static str>) -> Response {
     let mut r = (status, body).into_response();
@@ -293,13 +295,20 @@ pub async fn analyze(
     Extension(work): Extension<Work>,
     query: Result<Query<AnalyzeQuery>, QueryRejection>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: axum::body::Body,
 ) -> ApiResult<Response> {
-    let body = body.map_err(body_error)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    // The archive limit is for archives only: a JSON body is a few names. Counted as
+    // the body streams in, so a chunked body without a length is bounded as well.
+    let limit = if is_archive_type(content_type) {
+        app.settings.max_body_bytes
+    } else {
+        MAX_JSON_BODY
+    };
+    let body = read_body(body, limit).await?;
     let job_id = uuid::Uuid::new_v4().simple().to_string();
     let (project, source, fingerprint) = if is_archive_type(content_type) {
         let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
@@ -502,16 +511,28 @@ fn queue_full(app: &App) -> ApiError {
     )
 }
 
-fn body_error(e: BytesRejection) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            e.body_text(),
-        )
-    } else {
-        ApiError::bad_request(e.body_text())
+/// Reads a request body of at most `limit` bytes, counting as it streams: a chunked
+/// body announces no length, and is refused as soon as it passes the limit.
+pub async fn read_body(mut body: axum::body::Body, limit: usize) -> ApiResult<Bytes> {
+    use axum::body::HttpBody;
+    let mut out = Vec::new();
+    while let Some(frame) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+    {
+        let frame =
+            frame.map_err(|e| ApiError::bad_request(format!("cannot read the body: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            if out.len() + data.len() > limit {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("the body is larger than {limit} bytes"),
+                ));
+            }
+            out.extend_from_slice(&data);
+        }
     }
+    Ok(Bytes::from(out))
 }
 
 /// A job as the API shows it.

@@ -7,7 +7,6 @@ use async_graphql::{
     Context, EmptyMutation, EmptySubscription, ErrorExtensions, Object, Schema, SimpleObject,
 };
 use axum::Extension;
-use axum::body::Bytes;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use codegraph::{NodeSummary, Reached, Related};
@@ -22,7 +21,7 @@ use super::work::Work;
 pub type GraphSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
 
 /// The largest GraphQL request body.
-const MAX_QUERY_BYTES: usize = 64 * 1024;
+const MAX_QUERY_BYTES: usize = api::MAX_JSON_BODY;
 
 /// Blocking queries one request runs at once. Aliases let one request ask for many
 /// fields, which async-graphql resolves concurrently; one request counts once against
@@ -48,18 +47,14 @@ pub async fn handler(
     Extension(schema): Extension<GraphSchema>,
     Extension(id): Extension<Identity>,
     Extension(work): Extension<Work>,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
-    // A query is text a person wrote; anything larger is refused before it is parsed
-    // on the async thread.
-    if body.len() > MAX_QUERY_BYTES {
-        return ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("a GraphQL request is at most {MAX_QUERY_BYTES} bytes"),
-        )
-        .into_response();
-    }
+    // A query is text a person wrote: reading stops as soon as the body passes
+    // MAX_QUERY_BYTES, chunked or not, before anything is parsed.
+    let body = match api::read_body(body, MAX_QUERY_BYTES).await {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
     let request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {

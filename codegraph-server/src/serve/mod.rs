@@ -421,7 +421,9 @@ fn router(gate: Arc<Gate>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app)
-        .layer(DefaultBodyLimit::max(gate.app.settings.max_body_bytes))
+        // Bodies are small JSON everywhere but in archive uploads, which `analyze`
+        // reads itself under the archive limit.
+        .layer(DefaultBodyLimit::max(api::MAX_JSON_BODY))
         .layer(middleware::from_fn_with_state(Arc::clone(&gate), admit))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(middleware::from_fn_with_state(gate, observe))
@@ -581,8 +583,13 @@ async fn admit(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) -> R
         )
         .into_response();
     }
-    // A body announced as too large is refused before any of it is read.
-    let max_body = gate.app.settings.max_body_bytes;
+    // A body announced as too large is refused before any of it is read; only an
+    // upload to `analyze` may be larger than a JSON body.
+    let max_body = if req.uri().path() == "/api/v1/analyze" {
+        gate.app.settings.max_body_bytes
+    } else {
+        api::MAX_JSON_BODY
+    };
     if req
         .headers()
         .get(header::CONTENT_LENGTH)
