@@ -1630,3 +1630,58 @@ fn each_route_reads_only_the_body_it_needs_and_answers_json() {
         "an archive of 200 KiB was refused as too large: {archive}"
     );
 }
+
+#[test]
+fn roots_are_fenced_per_tenant_and_refusals_tell_nothing_of_what_exists() {
+    let root = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let a_dir = project(&root.path().join("a"), "app", "");
+    let b_dir = project(&root.path().join("b"), "app", "");
+    let a_root = format!("acme={}", root.path().join("a").display());
+    let b_root = format!("beta={}", root.path().join("b").display());
+    let mut cmd_args = vec!["--allow-root", &a_root, "--allow-root", &b_root];
+    let shared = root.path().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    let shared_dir = project(&shared, "lib", "");
+    let shared_root = format!("*={}", shared.display());
+    cmd_args.extend(["--allow-root", &shared_root]);
+    // The tests' own bare root (Server::start) is a directory nobody uses here.
+    let unused = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), unused.path(), &cmd_args);
+    let (acme, beta) = (token("acme"), token("beta"));
+
+    assert_eq!(analyze(&server, &acme, "app", &a_dir).status, 202);
+    let stolen = analyze(&server, &beta, "app", &a_dir);
+    assert_eq!(stolen.status, 403, "{}", stolen.text);
+    assert_eq!(stolen.code(), "path_not_allowed");
+    assert_eq!(analyze(&server, &beta, "app", &b_dir).status, 202);
+    // A `*=` root is every tenant's.
+    assert_eq!(analyze(&server, &beta, "lib", &shared_dir).status, 202);
+    assert_eq!(analyze(&server, &acme, "lib", &shared_dir).status, 202);
+
+    // Outside the roots, a path that exists and one that does not get the same answer.
+    let exists = analyze(&server, &acme, "x", Path::new("/etc/passwd"));
+    let missing = analyze(&server, &acme, "x", Path::new("/etc/no-such-file-here"));
+    assert_eq!(
+        (exists.status, exists.code()),
+        (403, "path_not_allowed"),
+        "{}",
+        exists.text
+    );
+    assert_eq!(
+        (missing.status, missing.code()),
+        (403, "path_not_allowed"),
+        "{}",
+        missing.text
+    );
+    assert_eq!(
+        exists.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace("/etc/passwd", "P"),
+        missing.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .replace("/etc/no-such-file-here", "P"),
+    );
+}

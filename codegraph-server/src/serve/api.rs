@@ -357,7 +357,7 @@ pub async fn analyze(
         if app.jobs.refuses(&id.tenant, &req.project) {
             return Err(queue_full(&app));
         }
-        let roots = app.settings.allow_roots.clone();
+        let roots = app.settings.roots_of(&id.tenant);
         let (source, fingerprint) = work
             .blocking(move |budget| {
                 let path = allowed_path(&roots, &req.path)?;

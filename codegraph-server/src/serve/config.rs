@@ -36,15 +36,17 @@ pub struct ServeArgs {
     #[arg(long, env = "CODEGRAPH_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
-    /// A directory clients may ask to analyse (repeatable). Paths outside every root
-    /// are refused, after resolving `..` and symbolic links.
+    /// A directory a tenant may ask to analyse (repeatable): `TENANT=DIR` for one
+    /// tenant, `*=DIR` for every tenant. A bare `DIR` is shared by every tenant too
+    /// (with a warning at start). Paths outside the tenant's roots are refused, after
+    /// resolving `..` and symbolic links, before anything reads them.
     #[arg(
         long = "allow-root",
         env = "CODEGRAPH_ALLOW_ROOTS",
-        value_name = "DIR",
+        value_name = "[TENANT=]DIR",
         value_delimiter = ':'
     )]
-    pub allow_roots: Vec<PathBuf>,
+    pub allow_roots: Vec<String>,
 
     /// A TOML file with any of these settings (flags and environment win).
     #[arg(long, env = "CODEGRAPH_CONFIG", value_name = "FILE")]
@@ -145,7 +147,7 @@ pub struct ServeArgs {
 struct FileConfig {
     addr: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
-    allow_roots: Option<Vec<PathBuf>>,
+    allow_roots: Option<Vec<String>>,
     jwt_secret_file: Option<PathBuf>,
     jwt_public_keys: Option<Vec<PathBuf>>,
     jwt_issuer: Option<String>,
@@ -182,8 +184,8 @@ pub struct JwtSettings {
 pub struct Settings {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
-    /// Canonical paths.
-    pub allow_roots: Vec<PathBuf>,
+    /// The directories tenants may analyse, canonical.
+    pub allow_roots: Vec<AllowedRoot>,
     pub jwt: JwtSettings,
     pub workers: usize,
     pub queue_capacity: usize,
@@ -201,6 +203,48 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Hybrid search's fusion when a request names none.
     pub fusion: Fusion,
+}
+
+/// A directory some tenants may analyse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedRoot {
+    /// The one tenant it is for; `None`: every tenant.
+    pub tenant: Option<String>,
+    /// Canonical.
+    pub path: PathBuf,
+    /// Given as a bare `DIR` (shared without saying so), which start-up warns about.
+    pub bare: bool,
+}
+
+impl Settings {
+    /// The roots `tenant` may analyse under.
+    pub fn roots_of(&self, tenant: &str) -> Vec<PathBuf> {
+        self.allow_roots
+            .iter()
+            .filter(|r| r.tenant.as_deref().is_none_or(|t| t == tenant))
+            .map(|r| r.path.clone())
+            .collect()
+    }
+}
+
+/// The tenant part of `TENANT=DIR` (`*` for every tenant), if `spec` has one: a
+/// directory may contain `=` itself, so the part before it must look like a tenant.
+fn tenant_of(spec: &str) -> Option<&str> {
+    let (tenant, _) = spec.split_once('=')?;
+    let name_like = !tenant.is_empty()
+        && tenant
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    (tenant == "*" || name_like).then_some(tenant)
+}
+
+/// `TENANT=DIR` into the tenant (`None` for `*` and for a bare `DIR`) and the directory.
+fn split_root(spec: &str) -> (Option<String>, &str) {
+    match tenant_of(spec) {
+        Some("*") => (None, &spec[2..]),
+        Some(tenant) => (Some(tenant.to_string()), &spec[tenant.len() + 1..]),
+        None => (None, spec),
+    }
 }
 
 /// HMAC keys shorter than the hash are guessable; RFC 7518 asks for at least 256 bits.
@@ -231,14 +275,19 @@ impl Settings {
             args.allow_roots.clone()
         };
         let mut allow_roots = Vec::new();
-        for r in roots {
-            let c = r.canonicalize().with_context(|| {
-                format!("--allow-root {}: not a readable directory", r.display())
-            })?;
+        for spec in roots {
+            let (tenant, dir) = split_root(&spec);
+            let c = Path::new(dir)
+                .canonicalize()
+                .with_context(|| format!("--allow-root {spec}: not a readable directory"))?;
             if !c.is_dir() {
-                bail!("--allow-root {}: not a directory", r.display());
+                bail!("--allow-root {spec}: not a directory");
             }
-            allow_roots.push(c);
+            allow_roots.push(AllowedRoot {
+                tenant,
+                path: c,
+                bare: tenant_of(&spec).is_none(),
+            });
         }
         let secret_file = args.jwt_secret_file.clone().or(file.jwt_secret_file);
         let secret = match (env_secret.filter(|s| !s.is_empty()), secret_file) {
@@ -376,6 +425,18 @@ mod tests {
     const SECRET: &str = "0123456789abcdef0123456789abcdef-unit";
 
     #[test]
+    fn roots_are_per_tenant_shared_or_bare() {
+        assert_eq!(
+            split_root("acme=/srv/acme"),
+            (Some("acme".into()), "/srv/acme")
+        );
+        assert_eq!(split_root("*=/srv/shared"), (None, "/srv/shared"));
+        assert_eq!(split_root("/srv/a=b"), (None, "/srv/a=b"));
+        assert_eq!(split_root("/srv/plain"), (None, "/srv/plain"));
+        assert!(tenant_of("/srv/plain").is_none() && tenant_of("*=/x") == Some("*"));
+    }
+
+    #[test]
     fn flags_win_over_the_file_and_the_file_over_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("root");
@@ -409,7 +470,7 @@ mod tests {
         assert_eq!(s.fusion, Fusion::MinMax, "from the file");
         let rrf = Settings::load(&mut args(&["--config", c, "--fusion", "rrf"]), None).unwrap();
         assert_eq!(rrf.fusion, Fusion::Rrf, "the flag wins");
-        assert_eq!(s.allow_roots, vec![root.canonicalize().unwrap()]);
+        assert_eq!(s.roots_of("any"), vec![root.canonicalize().unwrap()]);
         // The file's trailing newline is not part of the secret.
         assert_eq!(s.jwt.secret.as_deref(), Some(SECRET.as_bytes()));
         // A secret from the environment and a secret file at once: ambiguous.

@@ -110,6 +110,14 @@ impl Gate {
 pub fn serve(mut args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
     let settings = Settings::load(&mut args, std::env::var("CODEGRAPH_JWT_SECRET").ok())?;
     let telemetry = init_tracing(settings.log_format);
+    for root in settings.allow_roots.iter().filter(|r| r.bare) {
+        tracing::warn!(
+            root = %root.path.display(),
+            "--allow-root {} is shared by every tenant: write TENANT={0} to fence it to \
+             one tenant, or *={0} to share it on purpose",
+            root.path.display()
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("codegraph-http")

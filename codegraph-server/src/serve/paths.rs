@@ -1,5 +1,6 @@
-//! Which directories a request may name: the server's `--allow-root`s, checked after
-//! `..` and symbolic links are resolved. Used when a job is submitted and again when a
+//! Which directories a request may name: the tenant's `--allow-root`s, checked as
+//! written (before the path is touched, so that refusals tell nothing of what exists
+//! outside) and again after `..` and symbolic links are resolved. Used when a job is submitted and again when a
 //! worker starts it (a directory on the way may have become a link since).
 
 use std::path::{Component, Path, PathBuf};
@@ -21,9 +22,15 @@ pub fn allowed_path(roots: &[PathBuf], path: &str) -> ApiResult<PathBuf> {
     }
     if roots.is_empty() {
         return Err(ApiError::forbidden(
-            "this server analyses no directories (start it with --allow-root DIR)",
+            "this server analyses no directories for this tenant (start it with \
+             --allow-root TENANT=DIR)",
         )
         .with_code("path_not_allowed"));
+    }
+    // Outside every root as written: refused before anything looks at the path, so
+    // the answer says nothing of what exists there.
+    if !roots.iter().any(|r| p.starts_with(r)) {
+        return Err(outside(path));
     }
     let canonical = p.canonicalize().map_err(|e| {
         ApiError::new(
@@ -33,12 +40,17 @@ pub fn allowed_path(roots: &[PathBuf], path: &str) -> ApiResult<PathBuf> {
         )
     })?;
     if !roots.iter().any(|r| canonical.starts_with(r)) {
-        return Err(ApiError::forbidden(format!(
-            "{path} is outside every allowed root (after resolving symbolic links)"
-        ))
-        .with_code("path_not_allowed"));
+        return Err(outside(path));
     }
     Ok(canonical)
+}
+
+fn outside(path: &str) -> ApiError {
+    ApiError::forbidden(format!(
+        "{path} is outside every root this tenant may analyse (named as the roots are, \
+         symbolic links resolved)"
+    ))
+    .with_code("path_not_allowed")
 }
 
 impl ApiError {

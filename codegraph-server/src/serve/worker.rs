@@ -81,15 +81,15 @@ fn run(app: &App, job: &Job, live: &Live) -> Result<codegraph::IndexReport, JobE
         .expect("created on demand");
     // The path was checked when the job was submitted; it is checked again because a
     // directory on the way may have been replaced by a symbolic link since.
+    let roots = app.settings.roots_of(&job.tenant);
     let confined = |path: &std::path::Path| {
         let p = path.to_string_lossy();
-        super::paths::allowed_path(&app.settings.allow_roots, &p)
-            .map_err(|e| fail("path_not_allowed", e.message))
+        super::paths::allowed_path(&roots, &p).map_err(|e| fail("path_not_allowed", e.message))
     };
     let input = match &job.source {
         JobSource::Directory { path } => Input::directory(confined(path)?),
         JobSource::Git { path, commit, .. } => Input::source(
-            GitSource::open_confined(&confined(path)?, commit, &app.settings.allow_roots)
+            GitSource::open_confined(&confined(path)?, commit, &roots)
                 .map_err(|e| fail("source", e.to_string()))?,
         ),
         JobSource::Archive { file, .. } => Input::source(
