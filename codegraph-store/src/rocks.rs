@@ -224,12 +224,32 @@ impl RocksStore {
             // replays the log and writes a new manifest in the directory.
             let cfs = DB::list_cf(&Options::default(), &path).map_err(|e| db_err(&path, e))?;
             if !cfs.iter().any(|c| c == CF_META) {
+                // Another process creating the store right now: RocksDB writes `CURRENT`
+                // before it adds the column families one by one. That process holds the
+                // lock (this one does not yet: it has not opened the store).
+                if let Some(pid) = lock_holder(&path).and_then(|p| u32::try_from(p).ok()) {
+                    return Err(Error::Busy {
+                        message: format!("{} is being created by process {pid}", path.display()),
+                        pid: Some(pid),
+                    });
+                }
                 // A damaged database can list too few column families: open it to tell
                 // "corrupt" from "someone else's".
                 DB::open_cf_for_read_only(&Options::default(), &path, &cfs, false)
                     .map_err(|e| db_err(&path, e))?;
                 return Err(Error::InvalidInput(format!(
                     "{} is a RocksDB database but not a CodeGraph store",
+                    path.display()
+                )));
+            }
+            // Column families are added one by one when a store is created: a process
+            // killed in between leaves some missing. Opening for writing adds them; a
+            // reader has nothing to read, since no run wrote anything before the open
+            // that creates them returned.
+            if read_only && ALL_CFS.iter().any(|name| !cfs.iter().any(|c| c == name)) {
+                return Err(Error::NotFound(format!(
+                    "{} holds no project yet (its creation was interrupted); index into it \
+                     to complete it",
                     path.display()
                 )));
             }

@@ -310,6 +310,7 @@ pub async fn analyze(
     };
     let body = read_body(body, limit).await?;
     let job_id = uuid::Uuid::new_v4().simple().to_string();
+    let mut upload: Option<Upload> = None;
     let (project, source, fingerprint) = if is_archive_type(content_type) {
         let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
         let project = q.project.ok_or_else(|| {
@@ -337,6 +338,9 @@ pub async fn analyze(
             .join(format!("{job_id}.archive"));
         let bytes = body.len() as u64;
         let f = file.clone();
+        // Removed again unless a job takes it: a request that times out or is
+        // abandoned from here on leaves nothing behind.
+        upload = Some(Upload(Some(file.clone())));
         work.blocking(move |_| {
             std::fs::write(&f, &body)
                 .map_err(|e| ApiError::internal(format!("cannot store the upload: {e}")))
@@ -465,6 +469,10 @@ pub async fn analyze(
         .await?;
     let job = match submitted {
         Ok(Submitted::New(j)) => {
+            // The job owns the upload now.
+            if let Some(u) = upload.take() {
+                u.keep();
+            }
             app.metrics.queue_depth.set(app.jobs.depth() as i64);
             tracing::info!(job = %j.id, project = %j.project, "job queued");
             j
@@ -509,6 +517,25 @@ fn queue_full(app: &App) -> ApiError {
         ),
         5,
     )
+}
+
+/// An uploaded archive on disk, removed when dropped unless a job took it.
+struct Upload(Option<std::path::PathBuf>);
+
+impl Upload {
+    /// A job took the file: it stays.
+    fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        // A small unlink; where the file is gone already (removed below) it fails.
+        if let Some(path) = &self.0 {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 /// Reads a request body of at most `limit` bytes, counting as it streams: a chunked

@@ -26,6 +26,8 @@ pub struct Identity {
 struct Claims {
     tenant: Option<String>,
     sub: Option<String>,
+    exp: Option<u64>,
+    iat: Option<u64>,
 }
 
 pub struct Verifier {
@@ -34,6 +36,9 @@ pub struct Verifier {
     ec: Vec<DecodingKey>,
     issuer: Option<String>,
     audience: Option<String>,
+    /// The longest lifetime (`exp - iat`) a token may have; with one set, `iat` is
+    /// required.
+    max_age: Option<u64>,
 }
 
 /// Seconds of clock skew tolerated on `exp` and `nbf`.
@@ -64,6 +69,7 @@ impl Verifier {
             ec,
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
+            max_age: settings.max_age,
         })
     }
 
@@ -133,7 +139,10 @@ impl Verifier {
         let mut last = None;
         for key in keys {
             match jsonwebtoken::decode::<Claims>(token, key, &validation) {
-                Ok(data) => return identity(token, data.claims),
+                Ok(data) => {
+                    self.check_age(&data.claims)?;
+                    return identity(token, data.claims);
+                }
                 // Another configured key may have signed it.
                 Err(e) if matches!(e.kind(), ErrorKind::InvalidSignature) => last = Some(e),
                 Err(e) => return Err(ApiError::unauthorized(describe(&e))),
@@ -142,6 +151,32 @@ impl Verifier {
         Err(ApiError::unauthorized(describe(
             &last.expect("at least one key was tried"),
         )))
+    }
+}
+
+impl Verifier {
+    /// With a maximum age, a token must say when it was issued, and live no longer
+    /// than that: a leaked long-lived token is refused however far off its `exp` is.
+    fn check_age(&self, claims: &Claims) -> Result<(), ApiError> {
+        let Some(max_age) = self.max_age else {
+            return Ok(());
+        };
+        let Some(iat) = claims.iat else {
+            return Err(ApiError::unauthorized(
+                "the token has no `iat` claim, which this server requires (--jwt-max-age)",
+            ));
+        };
+        let exp = claims.exp.unwrap_or(u64::MAX);
+        if exp.saturating_sub(iat) > max_age {
+            return Err(ApiError::unauthorized(format!(
+                "the token lives longer than this server accepts ({max_age} s from `iat` to `exp`)"
+            )));
+        }
+        let now = jsonwebtoken::get_current_timestamp();
+        if iat > now + LEEWAY {
+            return Err(ApiError::unauthorized("the token's `iat` is in the future"));
+        }
+        Ok(())
     }
 }
 
@@ -192,13 +227,46 @@ mod tests {
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef-test-only";
 
     fn verifier() -> Verifier {
+        verifier_with_max_age(None)
+    }
+
+    fn verifier_with_max_age(max_age: Option<u64>) -> Verifier {
         Verifier::new(&JwtSettings {
             secret: Some(SECRET.to_vec()),
             public_keys: vec![],
             issuer: Some("issuer".into()),
             audience: Some("codegraph".into()),
+            max_age,
         })
         .unwrap()
+    }
+
+    #[test]
+    fn a_maximum_age_refuses_long_lived_tokens_and_tokens_without_iat() {
+        let v = verifier_with_max_age(Some(3600));
+        let claims = |extra: serde_json::Value| {
+            let mut c = serde_json::json!({
+                "tenant": "acme", "exp": now() + 600, "iss": "issuer", "aud": "codegraph"
+            });
+            c.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            let t = encode(&Header::default(), &c, &EncodingKey::from_secret(SECRET)).unwrap();
+            v.verify(&t)
+        };
+        assert!(claims(serde_json::json!({"iat": now()})).is_ok());
+        let no_iat = claims(serde_json::json!({})).unwrap_err();
+        assert!(no_iat.message.contains("iat"), "{}", no_iat.message);
+        let long = claims(serde_json::json!({"iat": now(), "exp": now() + 86_400})).unwrap_err();
+        assert!(long.message.contains("longer"), "{}", long.message);
+        let future = claims(serde_json::json!({"iat": now() + 600})).unwrap_err();
+        assert!(future.message.contains("future"), "{}", future.message);
+        // Without a maximum, neither is asked.
+        assert!(verifier().verify(&encode(
+            &Header::default(),
+            &serde_json::json!({"tenant": "acme", "exp": now() + 86_400 * 365, "iss": "issuer", "aud": "codegraph"}),
+            &EncodingKey::from_secret(SECRET),
+        ).unwrap()).is_ok());
     }
 
     fn now() -> u64 {

@@ -73,6 +73,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CODEGRAPH_JWT_AUDIENCE")]
     pub jwt_audience: Option<String>,
 
+    /// The longest lifetime, in seconds from `iat` to `exp`, a token may have; tokens
+    /// must then carry `iat`. Unset: any lifetime.
+    #[arg(long, env = "CODEGRAPH_JWT_MAX_AGE", value_name = "SECONDS")]
+    pub jwt_max_age: Option<u64>,
+
     /// Threads running analysis jobs. `0` only queues them (another server on the same
     /// data directory, or a restart with workers, runs them).
     #[arg(long, env = "CODEGRAPH_WORKERS")]
@@ -152,6 +157,7 @@ struct FileConfig {
     jwt_public_keys: Option<Vec<PathBuf>>,
     jwt_issuer: Option<String>,
     jwt_audience: Option<String>,
+    jwt_max_age: Option<u64>,
     workers: Option<usize>,
     queue_capacity: Option<usize>,
     rate_limit: Option<u32>,
@@ -177,6 +183,7 @@ pub struct JwtSettings {
     pub public_keys: Vec<PathBuf>,
     pub issuer: Option<String>,
     pub audience: Option<String>,
+    pub max_age: Option<u64>,
 }
 
 /// Settings after merging, with defaults applied and checked.
@@ -363,6 +370,7 @@ impl Settings {
                 public_keys,
                 issuer: args.jwt_issuer.clone().or(file.jwt_issuer),
                 audience: args.jwt_audience.clone().or(file.jwt_audience),
+                max_age: args.jwt_max_age.or(file.jwt_max_age),
             },
             workers,
             queue_capacity,

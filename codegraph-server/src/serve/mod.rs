@@ -236,7 +236,9 @@ fn build_app(
                 "embeddings",
                 embed_bytes,
                 ttl,
-                |k: &String, v: &Arc<Vec<f32>>| (k.len() + v.len() * 4 + 64) as u32,
+                |k: &(String, String), v: &Arc<Vec<f32>>| {
+                    (k.0.len() + k.1.len() + v.len() * 4 + 64) as u32
+                },
                 metrics.tier("embeddings"),
             ),
         })
@@ -255,12 +257,7 @@ fn build_app(
         }
     }
     let app = Arc::new(App {
-        tenants: state::Tenants::new(
-            data.join("tenants"),
-            embedder
-                .clone()
-                .map(|e| e as Arc<dyn codegraph::core::Embedder>),
-        ),
+        tenants: state::Tenants::new(data.join("tenants"), embedder.clone()),
         jobs,
         objects: MokaTier::new("objects", 256, ttl, |_, _| 1, metrics.tier("objects")),
         results: MokaTier::new(
@@ -520,6 +517,22 @@ async fn metrics_handler(State(app): State<Arc<App>>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
+/// One request in the in-flight gauge, for as long as this lives.
+struct InFlight<'a>(&'a prometheus::IntGauge);
+
+impl<'a> InFlight<'a> {
+    fn enter(gauge: &'a prometheus::IntGauge) -> InFlight<'a> {
+        gauge.inc();
+        InFlight(gauge)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 /// Request id, tracing span, latency and status metrics.
 async fn observe(State(gate): State<Arc<Gate>>, req: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -538,9 +551,11 @@ async fn observe(State(gate): State<Arc<Gate>>, req: Request, next: Next) -> Res
     let method = req.method().clone();
     let span = tracing::info_span!("request", id = %id, method = %method, route = %route);
     let metrics = &gate.app.metrics;
-    metrics.in_flight.inc();
+    // Counted down however the request ends: a client that disconnects drops this
+    // future before it returns.
+    let in_flight = InFlight::enter(&metrics.in_flight);
     let mut response = next.run(req).instrument(span.clone()).await;
-    metrics.in_flight.dec();
+    drop(in_flight);
     let elapsed = started.elapsed();
     let status = response.status();
     metrics

@@ -5,7 +5,10 @@
 //!
 //! ```text
 //! tenants/<tenant>/        a CodeGraph store, as `codegraph index --db` makes it
-//!                          (RocksDB files, text/, vectors/); the CLI can query it
+//!                          (RocksDB files, text/, vectors/); the CLI can query it.
+//!                          An upper-case letter X is written `^x`, so that `Acme`
+//!                          and `acme` never share a directory on a file system
+//!                          that ignores case
 //! jobs/<id>.json           one file per job, rewritten atomically at each change
 //! uploads/<id>.archive     uploaded archives until their job finishes
 //! ```
@@ -35,13 +38,43 @@ pub struct TenantStore {
 /// Opens tenants' stores on first use and keeps them open.
 pub struct Tenants {
     base: PathBuf,
-    embedder: Option<Arc<dyn Embedder>>,
+    embedder: Option<Arc<CachedEmbedder>>,
     open: Mutex<HashMap<String, Arc<TenantStore>>>,
 }
 
+/// The directory name of a tenant: its name with each upper-case letter `X` written
+/// `^x` (`^` is never part of a name), distinct from every other tenant's even where
+/// the file system ignores case.
+pub fn tenant_dir(tenant: &str) -> String {
+    let mut out = String::with_capacity(tenant.len());
+    for c in tenant.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('^');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The tenant a directory name stands for ([`tenant_dir`] undone).
+fn tenant_of_dir(dir: &str) -> String {
+    let mut out = String::with_capacity(dir.len());
+    let mut chars = dir.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '^' => out.extend(chars.next().map(|c| c.to_ascii_uppercase())),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 impl Tenants {
-    /// Tenants' stores under `base`, each with `embedder` (shared) as its model.
-    pub fn new(base: PathBuf, embedder: Option<Arc<dyn Embedder>>) -> Tenants {
+    /// Tenants' stores under `base`, each with `embedder` (shared, its query cache
+    /// keyed by tenant) as its model.
+    pub fn new(base: PathBuf, embedder: Option<Arc<CachedEmbedder>>) -> Tenants {
         Tenants {
             base,
             embedder,
@@ -60,12 +93,19 @@ impl Tenants {
         if let Some(t) = open.get(tenant) {
             return Ok(Some(Arc::clone(t)));
         }
-        let root = self.base.join(tenant);
+        let root = self.base.join(tenant_dir(tenant));
+        self.move_legacy_dir(tenant, &root);
         if !create && !root.join("CURRENT").is_file() {
             return Ok(None);
         }
+        let embedder = self.embedder.as_ref().map(|cached| {
+            Arc::new(TenantEmbedder {
+                tenant: tenant.to_string(),
+                cached: Arc::clone(cached),
+            }) as Arc<dyn Embedder>
+        });
         let options = DbOptions {
-            embedder: self.embedder.clone(),
+            embedder,
             ..DbOptions::default()
         };
         let t = Arc::new(TenantStore {
@@ -76,6 +116,24 @@ impl Tenants {
         Ok(Some(t))
     }
 
+    /// A store written before upper-case letters were escaped sits under the tenant's
+    /// exact name: moved to its escaped name, once. The listing compares names
+    /// exactly, so on a file system that ignores case `acme`'s directory is never
+    /// taken for `Acme`'s.
+    fn move_legacy_dir(&self, tenant: &str, root: &std::path::Path) {
+        if !tenant.bytes().any(|b| b.is_ascii_uppercase()) || root.exists() {
+            return;
+        }
+        let legacy = std::fs::read_dir(&self.base)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| e.file_name().to_str() == Some(tenant));
+        if legacy && let Err(e) = std::fs::rename(self.base.join(tenant), root) {
+            tracing::warn!(%tenant, error = %e, "cannot move the tenant's store to its escaped name");
+        }
+    }
+
     /// Every tenant with a store on disk (for metrics at start).
     pub fn on_disk(&self) -> Vec<String> {
         let Ok(entries) = std::fs::read_dir(&self.base) else {
@@ -84,7 +142,7 @@ impl Tenants {
         let mut names: Vec<String> = entries
             .flatten()
             .filter(|e| e.path().join("CURRENT").is_file())
-            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .filter_map(|e| e.file_name().to_str().map(tenant_of_dir))
             .filter(|n| super::auth::valid_name(n))
             .collect();
         names.sort();
@@ -122,28 +180,37 @@ pub struct ResultKey {
 /// The query-embedding tier in front of the configured embedder.
 pub struct CachedEmbedder {
     pub inner: Arc<dyn Embedder>,
-    pub cache: MokaTier<String, Arc<Vec<f32>>>,
+    /// Keyed by tenant and query: a tenant's hits must not tell it what another
+    /// tenant asked (a hit is faster than a miss).
+    pub cache: MokaTier<(String, String), Arc<Vec<f32>>>,
 }
 
-impl Embedder for CachedEmbedder {
+/// One tenant's view of the shared embedder.
+struct TenantEmbedder {
+    tenant: String,
+    cached: Arc<CachedEmbedder>,
+}
+
+impl Embedder for TenantEmbedder {
     fn model_id(&self) -> &str {
-        self.inner.model_id()
+        self.cached.inner.model_id()
     }
 
     fn dimension(&self) -> usize {
-        self.inner.dimension()
+        self.cached.inner.dimension()
     }
 
     fn embed_documents(&self, texts: &[&str]) -> codegraph_core::Result<Vec<Vec<f32>>> {
-        self.inner.embed_documents(texts)
+        self.cached.inner.embed_documents(texts)
     }
 
     fn embed_query(&self, text: &str) -> codegraph_core::Result<Vec<f32>> {
-        if let Some(v) = self.cache.get(&text.to_string()) {
+        let key = (self.tenant.clone(), text.to_string());
+        if let Some(v) = self.cached.cache.get(&key) {
             return Ok(v.as_ref().clone());
         }
-        let v = self.inner.embed_query(text)?;
-        self.cache.insert(text.to_string(), Arc::new(v.clone()));
+        let v = self.cached.inner.embed_query(text)?;
+        self.cached.cache.insert(key, Arc::new(v.clone()));
         Ok(v)
     }
 }
@@ -232,5 +299,23 @@ impl App {
             self.objects.insert(key, Arc::clone(&h));
         }
         Ok(h)
+    }
+}
+
+#[cfg(test)]
+mod tenant_dir_tests {
+    use super::*;
+
+    #[test]
+    fn tenants_differing_in_case_get_different_directories() {
+        assert_eq!(tenant_dir("acme"), "acme");
+        assert_eq!(tenant_dir("Acme"), "^acme");
+        assert_ne!(
+            tenant_dir("Acme").to_lowercase(),
+            tenant_dir("acme").to_lowercase()
+        );
+        for name in ["acme", "Acme", "ACME-2.x_Y", "a"] {
+            assert_eq!(tenant_of_dir(&tenant_dir(name)), name);
+        }
     }
 }
