@@ -660,7 +660,8 @@ fn analyze_then_search_and_query_with_caches_and_tenant_isolation() {
         "codegraph_jobs_total{status=\"succeeded\"} 2",
         "codegraph_jobs_queue_depth 0",
         "codegraph_rocksdb_property{cf=",
-        "codegraph_index_size_bytes{part=\"graph\",tenant=\"acme\"}",
+        // Tenant names are opt-in (--metrics-tenants): summed under "all".
+        "codegraph_index_size_bytes{part=\"graph\",tenant=\"all\"}",
         "\nprocess_resident_memory_bytes ",
         "\ncodegraph_jobs_queue_capacity 64\n",
         "\ncodegraph_memory_limit_bytes ",
@@ -668,6 +669,7 @@ fn analyze_then_search_and_query_with_caches_and_tenant_isolation() {
     ] {
         assert!(m.contains(needle), "no {needle} in\n{m}");
     }
+    assert!(!m.contains("acme"), "/metrics names a tenant:\n{m}");
     // Every series the alert rules and the dashboard read is served (node_exporter's
     // aside), so none of them is silently dead.
     let served: std::collections::BTreeSet<&str> = m

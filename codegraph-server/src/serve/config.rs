@@ -121,6 +121,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CODEGRAPH_MAX_UNPACKED")]
     pub max_unpacked_bytes: Option<u64>,
 
+    /// Label per-tenant gauges of `/metrics` with tenant names (otherwise they are
+    /// summed under `tenant="all"`: `/metrics` needs no token).
+    #[arg(long, env = "CODEGRAPH_METRICS_TENANTS")]
+    pub metrics_tenants: bool,
+
     /// Seconds cached entries live.
     #[arg(long, env = "CODEGRAPH_CACHE_TTL")]
     pub cache_ttl: Option<u64>,
@@ -169,6 +174,7 @@ struct FileConfig {
     max_body_bytes: Option<usize>,
     max_unpacked_bytes: Option<u64>,
     cache_ttl: Option<u64>,
+    metrics_tenants: Option<bool>,
     cache_mb: Option<u64>,
     shutdown_grace: Option<u64>,
     log_format: Option<LogFormat>,
@@ -205,6 +211,7 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub max_unpacked_bytes: u64,
     pub cache_ttl: Duration,
+    pub metrics_tenants: bool,
     pub cache_bytes: u64,
     pub shutdown_grace: Duration,
     pub log_format: LogFormat,
@@ -388,6 +395,7 @@ impl Settings {
                 .max_unpacked_bytes
                 .or(file.max_unpacked_bytes)
                 .unwrap_or(1 << 30),
+            metrics_tenants: args.metrics_tenants || file.metrics_tenants.unwrap_or(false),
             cache_ttl: Duration::from_secs(args.cache_ttl.or(file.cache_ttl).unwrap_or(300)),
             cache_bytes: args.cache_mb.or(file.cache_mb).unwrap_or(256) << 20,
             shutdown_grace: Duration::from_secs(

@@ -280,10 +280,9 @@ fn build_app(
         .queue_capacity
         .set(app.settings.queue_capacity as i64);
     for tenant in app.tenants.on_disk() {
-        if let Ok(Some(t)) = app.tenants.get(&tenant, false) {
-            app.record_sizes(&t);
-        }
+        let _ = app.tenants.get(&tenant, false);
     }
+    app.record_sizes();
     Ok(app)
 }
 
@@ -501,14 +500,7 @@ async fn metrics_handler(State(app): State<Arc<App>>) -> Response {
                 .with_label_values(&[name])
                 .set(s.weighted_size as i64);
         }
-        for t in app2.tenants.opened() {
-            for (cf, property, value) in t.db.statistics() {
-                app2.metrics
-                    .rocksdb
-                    .with_label_values(&[&t.name, cf, property])
-                    .set(value as i64);
-            }
-        }
+        app2.record_statistics();
         app2.metrics.queue_depth.set(app2.jobs.depth() as i64);
         app2.metrics.render()
     })

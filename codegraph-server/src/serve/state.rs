@@ -259,19 +259,50 @@ impl App {
         }
     }
 
-    /// Refreshes the per-tenant size and RocksDB gauges.
-    pub fn record_sizes(&self, tenant: &TenantStore) {
-        for (part, bytes) in tenant.db.disk_sizes() {
+    /// Refreshes the disk-size gauges (every open tenant's store is measured).
+    pub fn record_sizes(&self) {
+        let mut sums: HashMap<(String, &'static str), i64> = HashMap::new();
+        for tenant in self.tenants.opened() {
+            for (part, bytes) in tenant.db.disk_sizes() {
+                *sums
+                    .entry((self.tenant_label(&tenant.name), part))
+                    .or_default() += bytes as i64;
+            }
+        }
+        for ((tenant, part), bytes) in sums {
             self.metrics
                 .index_bytes
-                .with_label_values(&[&tenant.name, part])
-                .set(bytes as i64);
+                .with_label_values(&[&tenant, part])
+                .set(bytes);
         }
-        for (cf, property, value) in tenant.db.statistics() {
+    }
+
+    /// Refreshes the RocksDB gauges (cheap: counters RocksDB keeps).
+    pub fn record_statistics(&self) {
+        let mut sums: HashMap<(String, &'static str, &'static str), i64> = HashMap::new();
+        for tenant in self.tenants.opened() {
+            for (cf, property, value) in tenant.db.statistics() {
+                *sums
+                    .entry((self.tenant_label(&tenant.name), cf, property))
+                    .or_default() += value as i64;
+            }
+        }
+        for ((tenant, cf, property), value) in sums {
             self.metrics
                 .rocksdb
-                .with_label_values(&[&tenant.name, cf, property])
-                .set(value as i64);
+                .with_label_values(&[&tenant, cf, property])
+                .set(value);
+        }
+    }
+
+    /// The `tenant` label of per-tenant gauges: the name with `--metrics-tenants`,
+    /// else `all` (the sum): `/metrics` is open to anyone who can reach it, and tenant
+    /// names and their sizes are the tenants' own business.
+    fn tenant_label(&self, tenant: &str) -> String {
+        if self.settings.metrics_tenants {
+            tenant.to_string()
+        } else {
+            "all".to_string()
         }
     }
 
