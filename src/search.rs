@@ -307,8 +307,9 @@ pub struct SearchResults {
     pub truncated: bool,
 }
 
-/// The longest `near` accepted, in bytes: a path or a symbol name, never a document.
-pub const MAX_NEAR_BYTES: usize = 1024;
+/// The longest `near` accepted, in characters: a path or a symbol name, never a
+/// document.
+pub const MAX_NEAR_CHARS: usize = 1024;
 
 /// What `near` resolved to.
 enum Near {
@@ -345,10 +346,10 @@ impl Db {
         if request
             .near
             .as_ref()
-            .is_some_and(|n| n.len() > MAX_NEAR_BYTES)
+            .is_some_and(|n| n.chars().count() > MAX_NEAR_CHARS)
         {
             return Err(Error::InvalidInput(format!(
-                "`near` is longer than {MAX_NEAR_BYTES} bytes"
+                "`near` is longer than {MAX_NEAR_CHARS} characters"
             )));
         }
         if self.project(project)?.is_none() {
@@ -363,11 +364,22 @@ impl Db {
                 .map(Filters::path_glob)
                 .transpose()?,
         };
+        let mut notes_before = Vec::new();
         let near = match &request.near {
-            Some(n) => Some(self.resolve_near(project, n, budget)?),
+            Some(n) => match self.resolve_near(project, n, budget)? {
+                Some(near) => Some(near),
+                // A boost towards what is not there boosts nothing; the answer says so
+                // rather than failing a search that can still answer.
+                None => {
+                    notes_before.push(format!(
+                        "near {n:?} is neither a path in {project} nor a symbol in it; no boost"
+                    ));
+                    None
+                }
+            },
             None => None,
         };
-        let mut notes = Vec::new();
+        let mut notes = notes_before;
         let semantic = match request.mode {
             Mode::Text => None,
             Mode::Semantic | Mode::Hybrid => match self.semantic_source(project, vectors) {
@@ -424,7 +436,7 @@ impl Db {
 
     /// `near`: a path prefix when some file of the project lies under it, otherwise a
     /// symbol whose graph neighbourhood (two steps along any edge) is boosted.
-    fn resolve_near(&self, project: &str, near: &str, budget: &Budget) -> Result<Near> {
+    fn resolve_near(&self, project: &str, near: &str, budget: &Budget) -> Result<Option<Near>> {
         with_graph!(&self.graph, s => resolve_near(s, project, near, budget))
     }
 }
@@ -434,7 +446,7 @@ fn resolve_near<S: GraphStore>(
     project: &str,
     near: &str,
     budget: &Budget,
-) -> Result<Near> {
+) -> Result<Option<Near>> {
     let prefix = near.trim_start_matches("./").trim_end_matches('/');
     let under = format!("{prefix}/");
     let files = store.files(project)?;
@@ -445,7 +457,7 @@ fn resolve_near<S: GraphStore>(
         .iter()
         .any(|f| f.path == prefix || f.path.starts_with(&under))
     {
-        return Ok(Near::Path(prefix.to_string()));
+        return Ok(Some(Near::Path(prefix.to_string())));
     }
     let found = codegraph_store::query::find(
         store,
@@ -457,9 +469,7 @@ fn resolve_near<S: GraphStore>(
         budget,
     )?;
     if found.is_empty() {
-        return Err(Error::InvalidInput(format!(
-            "near {near:?} is neither a path in {project} nor a symbol in it"
-        )));
+        return Ok(None);
     }
     // Every definition of that name: an overloaded or re-declared symbol counts whole.
     let mut seen = HashSet::new();
@@ -487,7 +497,7 @@ fn resolve_near<S: GraphStore>(
         }
         frontier = next;
     }
-    Ok(Near::Nodes(seen))
+    Ok(Some(Near::Nodes(seen)))
 }
 
 /// One search over one concrete store.

@@ -66,6 +66,9 @@ pub async fn handler(
             .into_response();
         }
     };
+    if request.query.trim().is_empty() {
+        return ApiError::bad_request("a GraphQL request has a `query`").into_response();
+    }
     let permits = Arc::new(tokio::sync::Semaphore::new(RESOLVERS_PER_REQUEST));
     let mut response = schema
         .execute(request.data(id).data(permits).data(work.clone()))

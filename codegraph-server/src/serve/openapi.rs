@@ -4,7 +4,27 @@
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use codegraph_core::{Language, NodeKind};
 use serde_json::{Value, json};
+
+/// The names the server takes for projects and tenants (`auth::valid_name`): 1 to 64
+/// of `A-Z a-z 0-9 . _ -`, not starting with `.` or `-`.
+const NAME_PATTERN: &str = "^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$";
+
+/// A comma-separated list of `names`, as the server reads it: spaces around names and
+/// empty items are ignored (an empty list filters nothing).
+fn list_pattern(names: &[&str]) -> String {
+    let one = format!("(?:{})", names.join("|"));
+    format!("^[ ,]*(?:{one} *(?:,[ ,]*{one} *)*)?[ ,]*$")
+}
+
+/// Hybrid weights `TEXT,SEMANTIC,GRAPH[,K]`: numbers from 0 to under a million, K at
+/// least 1 (`HybridWeights::parse`).
+const WEIGHTS_PATTERN: &str = "^ *[0-9]{1,6}(?:\\.[0-9]{1,6})? *(?:, *[0-9]{1,6}(?:\\.[0-9]{1,6})? *){2}(?:, *[1-9][0-9]{0,5}(?:\\.[0-9]{1,6})? *)?$";
+
+/// A revision `check_rev` accepts: no history search (`:/text`, `^{/text}`), no
+/// control characters.
+const REV_PATTERN: &str = "^(?!:)(?!.*\\^\\{/)(?!.*@\\{/)[^\\x00-\\x1f\\x7f]{1,256}$";
 
 pub async fn handler() -> Response {
     (
@@ -28,8 +48,10 @@ fn error_responses(codes: &[u16]) -> serde_json::Map<String, Value> {
                         404 => "Not found (codes: project_not_found, job_not_found, symbol_not_found, file_not_found)",
                         409 => "Ambiguous symbol (code: ambiguous_symbol)",
                         413 => "Body too large (code: payload_too_large)",
+                        414 => "Query string over 8 KiB (code: uri_too_long)",
                         415 => "Unsupported body (codes: unsupported_media_type, bad_archive)",
                         422 => "Unreadable path or revision (codes: path_unreadable, bad_revision)",
+                        503 => "Timed out or shutting down (codes: timeout, shutting_down)",
                         429 => "Rate limited, queue full or overloaded (codes: rate_limited, queue_full, overloaded, tenant_overloaded); see Retry-After",
                         _ => "Error",
                     },
@@ -49,9 +71,14 @@ fn project_param() -> Value {
         "project",
         "path",
         true,
-        json!({"type": "string"}),
+        json!({"type": "string", "pattern": NAME_PATTERN}),
         "Project name",
     )
+}
+
+/// What names a symbol: text a person types, never empty.
+fn symbol_schema() -> Value {
+    json!({"type": "string", "minLength": 1, "maxLength": 1024})
 }
 
 fn symbol_param() -> Value {
@@ -59,13 +86,13 @@ fn symbol_param() -> Value {
         "symbol",
         "query",
         true,
-        json!({"type": "string"}),
+        symbol_schema(),
         "A name, qualified name, 16-digit node id or path:line",
     )
 }
 
-fn read_op(summary: &str, params: Vec<Value>, schema: Value) -> Value {
-    let mut responses = error_responses(&[400, 401, 404, 409, 429]);
+fn read_op(id: &str, summary: &str, params: Vec<Value>, schema: Value) -> Value {
+    let mut responses = error_responses(&[400, 401, 404, 409, 414, 429, 503]);
     responses.insert(
         "200".into(),
         json!({
@@ -75,7 +102,7 @@ fn read_op(summary: &str, params: Vec<Value>, schema: Value) -> Value {
     );
     let mut parameters = vec![project_param()];
     parameters.extend(params);
-    json!({"get": {"summary": summary, "parameters": parameters, "responses": responses}})
+    json!({"get": {"operationId": id, "summary": summary, "parameters": parameters, "responses": responses}})
 }
 
 /// A list answer. `truncated`: the request's work budget (`--query-budget`) ran out,
@@ -94,18 +121,20 @@ pub fn document() -> Value {
         json!({"type": "integer", "minimum": 1, "maximum": 1000}),
         "Results",
     );
+    let languages: Vec<&str> = Language::ALL.iter().map(|l| l.as_str()).collect();
+    let kinds: Vec<&str> = NodeKind::ALL.iter().map(|k| k.as_str()).collect();
     let lang = param(
         "lang",
         "query",
         false,
-        json!({"type": "string"}),
+        json!({"type": "string", "pattern": list_pattern(&languages)}),
         "Languages, comma-separated",
     );
     let kind = param(
         "kind",
         "query",
         false,
-        json!({"type": "string"}),
+        json!({"type": "string", "pattern": list_pattern(&kinds)}),
         "Kinds, comma-separated",
     );
     let glob = param(
@@ -115,14 +144,33 @@ pub fn document() -> Value {
         json!({"type": "string"}),
         "Path glob",
     );
-    let mut analyze_responses = error_responses(&[400, 401, 403, 413, 415, 422, 429]);
+    let mut analyze_responses = error_responses(&[400, 401, 403, 413, 415, 422, 429, 503]);
     analyze_responses.insert("200".into(), json!({"description": "Already analysed with this content: the earlier job, with \"cached\": true", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}}));
-    analyze_responses.insert("202".into(), json!({"description": "Queued", "headers": {"Location": {"schema": {"type": "string"}}}, "content": {"application/json": {"schema": {"type": "object", "properties": {"job_id": {"type": "string"}, "status": {"type": "string"}}}}}}));
-    let mut job_responses = error_responses(&[401, 404]);
+    analyze_responses.insert("202".into(), json!({"description": "Queued", "headers": {"Location": {"schema": {"type": "string"}}}, "content": {"application/json": {"schema": {"type": "object", "properties": {"job_id": {"type": "string"}, "status": {"type": "string"}}}}},
+        "links": {
+            "GetJob": {"operationId": "getJob", "parameters": {"id": "$response.body#/job_id"}},
+            "CancelJob": {"operationId": "cancelJob", "parameters": {"id": "$response.body#/job_id"}}}}));
+    let mut job_responses = error_responses(&[401, 404, 429]);
     job_responses.insert("200".into(), json!({"description": "The job", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}}));
     let mut cancel_responses = job_responses.clone();
     cancel_responses.insert("202".into(), json!({"description": "Running: asked to stop at its next file", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}}));
     let job_id = param("id", "path", true, json!({"type": "string"}), "Job id");
+    let mut projects_responses = error_responses(&[401, 429]);
+    projects_responses.insert(
+        "200".into(),
+        json!({"description": "OK", "content": {"application/json": {"schema": {"type": "object", "properties": {"projects": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}}}}}}}},
+            // Every read route takes a project: schemathesis and other clients follow these.
+            "links": {
+                "GetProject": {"operationId": "getProject", "parameters": {"project": "$response.body#/projects/0/name"}},
+                "Search": {"operationId": "search", "parameters": {"project": "$response.body#/projects/0/name"}},
+                "Symbols": {"operationId": "symbols", "parameters": {"project": "$response.body#/projects/0/name"}},
+                "Callers": {"operationId": "callers", "parameters": {"project": "$response.body#/projects/0/name"}},
+                "Callees": {"operationId": "callees", "parameters": {"project": "$response.body#/projects/0/name"}},
+                "Impact": {"operationId": "impact", "parameters": {"project": "$response.body#/projects/0/name"}},
+                "Path": {"operationId": "path", "parameters": {"project": "$response.body#/projects/0/name"}},
+                "Outline": {"operationId": "outline", "parameters": {"project": "$response.body#/projects/0/name"}},
+                "Neighbours": {"operationId": "neighbours", "parameters": {"project": "$response.body#/projects/0/name"}}}}),
+    );
     let node = json!({"type": "object", "properties": {
         "id": {"type": "string"}, "kind": {"type": "string"}, "name": {"type": "string"},
         "qualified_name": {"type": "string"}, "language": {"type": "string"},
@@ -158,51 +206,52 @@ pub fn document() -> Value {
             "/ready": {"get": {"summary": "Readiness (no token); 503 while shutting down", "security": [], "responses": {"200": {"description": "Ready"}, "503": {"description": "Shutting down"}}}},
             "/metrics": {"get": {"summary": "Prometheus metrics (no token)", "security": [], "responses": {"200": {"description": "Text exposition format"}}}},
             "/api/v1/analyze": {"post": {
+                "operationId": "analyze",
                 "summary": "Analyse a directory, a git revision or an uploaded archive",
-                "parameters": [param("project", "query", false, json!({"type": "string"}), "Project name, for archive uploads")],
+                "parameters": [param("project", "query", false, json!({"type": "string", "pattern": NAME_PATTERN}), "Project name, for archive uploads")],
                 "requestBody": {"required": true, "content": {
-                    "application/json": {"schema": {"type": "object", "required": ["project", "path"], "properties": {
-                        "project": {"type": "string"},
-                        "path": {"type": "string", "description": "An absolute directory under an allowed root"},
-                        "rev": {"type": "string", "minLength": 1, "maxLength": 256, "description": "Read this git revision of the repository at path: a ref, a commit id, or navigation such as main~3 (not a history search such as :/text)"}}}},
+                    "application/json": {"schema": {"type": "object", "required": ["project", "path"], "additionalProperties": false, "properties": {
+                        "project": {"type": "string", "pattern": NAME_PATTERN},
+                        "path": {"type": "string", "pattern": "^/", "description": "An absolute directory under one of the tenant's roots"},
+                        "rev": {"type": "string", "pattern": REV_PATTERN, "description": "Read this git revision of the repository at path: a ref, a commit id, or navigation such as main~3 (not a history search such as :/text)"}}}},
                     "application/zip": {"schema": {"type": "string", "format": "binary"}},
                     "application/gzip": {"schema": {"type": "string", "format": "binary"}},
                     "application/x-tar": {"schema": {"type": "string", "format": "binary"}}}},
                 "responses": analyze_responses}},
             "/api/v1/jobs/{id}": {
-                "get": {"summary": "A job's status, progress and result", "parameters": [job_id.clone()], "responses": job_responses},
-                "delete": {"summary": "Cancel a job", "parameters": [job_id], "responses": cancel_responses}},
-            "/api/v1/projects": {"get": {"summary": "The caller's projects", "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object", "properties": {"projects": {"type": "array", "items": {"type": "object"}}}}}}}}}},
-            "/api/v1/projects/{project}": read_op("A project's summary", vec![], json!({"type": "object"})),
-            "/api/v1/projects/{project}/search": read_op("Search definitions", vec![
-                param("q", "query", true, json!({"type": "string", "maxLength": 1024}), "The query"),
+                "get": {"operationId": "getJob", "summary": "A job's status, progress and result", "parameters": [job_id.clone()], "responses": job_responses},
+                "delete": {"operationId": "cancelJob", "summary": "Cancel a job", "parameters": [job_id], "responses": cancel_responses}},
+            "/api/v1/projects": {"get": {"operationId": "listProjects", "summary": "The caller's projects", "responses": projects_responses}},
+            "/api/v1/projects/{project}": read_op("getProject", "A project's summary", vec![], json!({"type": "object"})),
+            "/api/v1/projects/{project}/search": read_op("search", "Search definitions", vec![
+                param("q", "query", true, json!({"type": "string", "maxLength": 1024, "pattern": "\\S"}), "The query"),
                 param("mode", "query", false, json!({"type": "string", "enum": ["text", "semantic", "hybrid"]}), "Default hybrid"),
                 limit.clone(), lang.clone(), kind.clone(), glob.clone(),
                 param("strategy", "query", false, json!({"type": "string", "enum": ["exact", "balanced", "fast", "compact"]}), "Vector index"),
                 param("near", "query", false, json!({"type": "string", "maxLength": 1024}), "Boost results in this path or near this symbol"),
                 param("fusion", "query", false, json!({"type": "string", "enum": ["scores", "rrf", "min-max"]}), "How hybrid search fuses its lists (default: the server's --fusion)"),
-                param("weights", "query", false, json!({"type": "string"}), "Hybrid weights TEXT,SEMANTIC,GRAPH[,K] over the fusion's defaults")],
+                param("weights", "query", false, json!({"type": "string", "pattern": WEIGHTS_PATTERN}), "Hybrid weights TEXT,SEMANTIC,GRAPH[,K] over the fusion's defaults")],
                 json!({"type": "object", "properties": {"mode": {"type": "string"}, "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}}, "notes": {"type": "array", "items": {"type": "string"}}, "truncated": {"type": "boolean"}}})),
-            "/api/v1/projects/{project}/symbols": read_op("Definitions by name", vec![
-                param("name", "query", true, json!({"type": "string"}), "Name or qualified name"),
+            "/api/v1/projects/{project}/symbols": read_op("symbols", "Definitions by name", vec![
+                param("name", "query", true, symbol_schema(), "Name or qualified name"),
                 param("match", "query", false, json!({"type": "string", "enum": ["exact", "prefix", "fuzzy"]}), "Default exact"),
                 kind, lang, glob, limit], list_of("SymbolHit")),
-            "/api/v1/projects/{project}/callers": read_op("Who calls a symbol", vec![symbol_param()], list_of("Related")),
-            "/api/v1/projects/{project}/callees": read_op("What a symbol calls", vec![symbol_param()], list_of("Related")),
-            "/api/v1/projects/{project}/impact": read_op("What depends on a symbol", vec![symbol_param(),
+            "/api/v1/projects/{project}/callers": read_op("callers", "Who calls a symbol", vec![symbol_param()], list_of("Related")),
+            "/api/v1/projects/{project}/callees": read_op("callees", "What a symbol calls", vec![symbol_param()], list_of("Related")),
+            "/api/v1/projects/{project}/impact": read_op("impact", "What depends on a symbol", vec![symbol_param(),
                 param("depth", "query", false, json!({"type": "integer", "minimum": 1, "maximum": 10}), "Default 2")], list_of("Reached")),
-            "/api/v1/projects/{project}/path": read_op("Shortest path between two symbols", vec![
-                param("from", "query", true, json!({"type": "string"}), "Start symbol"),
-                param("to", "query", true, json!({"type": "string"}), "End symbol"),
+            "/api/v1/projects/{project}/path": read_op("path", "Shortest path between two symbols", vec![
+                param("from", "query", true, symbol_schema(), "Start symbol"),
+                param("to", "query", true, symbol_schema(), "End symbol"),
                 param("max_depth", "query", false, json!({"type": "integer", "minimum": 1, "maximum": 10}), "Default 10")], list_of("Node")),
-            "/api/v1/projects/{project}/outline": read_op("A file's definitions", vec![
-                param("path", "query", true, json!({"type": "string"}), "Repository-relative path")], list_of("Reached")),
-            "/api/v1/projects/{project}/neighbours": read_op("The subgraph around a symbol", vec![symbol_param(),
+            "/api/v1/projects/{project}/outline": read_op("outline", "A file's definitions", vec![
+                param("path", "query", true, json!({"type": "string", "minLength": 1}), "Repository-relative path")], list_of("Reached")),
+            "/api/v1/projects/{project}/neighbours": read_op("neighbours", "The subgraph around a symbol", vec![symbol_param(),
                 param("radius", "query", false, json!({"type": "integer", "minimum": 1, "maximum": 10}), "Default 1"),
                 param("max_nodes", "query", false, json!({"type": "integer", "minimum": 1, "maximum": 5000}), "Default 200")],
                 json!({"type": "object", "properties": {"nodes": {"type": "array"}, "edges": {"type": "array"}, "truncated": {"type": "boolean"}}})),
-            "/api/v1/graphql": {"post": {"summary": "The read API over GraphQL", "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["query"], "properties": {"query": {"type": "string"}, "variables": {"type": "object"}}}}}}, "responses": {"200": {"description": "A GraphQL response (errors carry extensions.code; extensions.truncated when the request's work budget ran out)"}, "400": {"description": "Not a GraphQL request (code: invalid_json)"}, "401": {"description": "Missing or invalid token"}}}},
-            "/api/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}}
+            "/api/v1/graphql": {"post": {"operationId": "graphql", "summary": "The read API over GraphQL", "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["query"], "properties": {"query": {"type": "string", "pattern": "\\S"}, "variables": {"type": "object"}}}}}}, "responses": {"200": {"description": "A GraphQL response (errors carry extensions.code; extensions.truncated when the request's work budget ran out)"}, "400": {"description": "Not a GraphQL request (codes: invalid_json, bad_request)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}, "401": {"description": "Missing or invalid token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}, "413": {"description": "Body over 64 KiB (code: payload_too_large)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}, "429": {"description": "Rate limited or overloaded", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}},
+            "/api/v1/openapi.json": {"get": {"operationId": "openapi", "summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}, "401": {"description": "Missing or invalid token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}, "429": {"description": "Rate limited or overloaded", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}}
         }
     })
 }
