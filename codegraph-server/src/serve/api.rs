@@ -37,6 +37,7 @@ pub const MAX_LIMIT: usize = 1000;
 pub const MAX_DEPTH: u32 = 10;
 pub const MAX_NODES: usize = 5000;
 pub const MAX_QUERY_CHARS: usize = 1024;
+pub const MAX_REV_BYTES: usize = 1024;
 
 fn json_response(status: StatusCode, body: Bytes, cache: Option<&'static str>) -> Response {
     let mut r = (status, body).into_response();
@@ -271,6 +272,16 @@ pub async fn analyze(
             )
         })?;
         check_project_name(&req.project)?;
+        // The revision is kept in the job's record, which stays small.
+        if req
+            .rev
+            .as_ref()
+            .is_some_and(|rev| rev.len() > MAX_REV_BYTES)
+        {
+            return Err(ApiError::bad_request(format!(
+                "a revision is at most {MAX_REV_BYTES} bytes"
+            )));
+        }
         // Refuse early when the queue is full, before storing an upload or walking a
         // directory; `submit` checks again, and decides.
         if app.jobs.refuses(&id.tenant, &req.project) {
