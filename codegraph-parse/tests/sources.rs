@@ -425,3 +425,424 @@ fn git_revisions_come_from_the_object_store() {
     let plain = tempfile::tempdir().unwrap();
     assert!(GitSource::open(plain.path(), "HEAD").is_err());
 }
+
+/// A PAX record, `LEN KEY=VALUE\n`, whose LEN counts itself.
+fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
+    let rest = 1 + key.len() + 1 + value.len() + 1;
+    let mut len = rest + 1;
+    while len.to_string().len() + rest != len {
+        len = len.to_string().len() + rest;
+    }
+    let mut out = format!("{len} {key}=").into_bytes();
+    out.extend_from_slice(value);
+    out.push(b'\n');
+    out
+}
+
+/// A reader of `head` and then `tail_len` bytes of `fill`, counting what was read.
+struct Lazy {
+    head: std::io::Cursor<Vec<u8>>,
+    tail: std::io::Take<std::io::Repeat>,
+    read: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Lazy {
+    fn new(
+        head: Vec<u8>,
+        fill: u8,
+        tail_len: u64,
+    ) -> (Lazy, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+        let read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let lazy = Lazy {
+            head: std::io::Cursor::new(head),
+            tail: std::io::Read::take(std::io::repeat(fill), tail_len),
+            read: std::sync::Arc::clone(&read),
+        };
+        (lazy, read)
+    }
+}
+
+impl std::io::Read for Lazy {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut n = self.head.read(buf)?;
+        if n == 0 {
+            n = self.tail.read(buf)?;
+        }
+        self.read
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// A GNU long name entry header announcing `len` bytes of name.
+fn long_name_header(kind: tar::EntryType, len: u64) -> Vec<u8> {
+    let mut header = tar::Header::new_gnu();
+    header.as_old_mut().name[..13].copy_from_slice(b"././@LongLink");
+    header.set_size(len);
+    header.set_entry_type(kind);
+    header.set_mode(0o644);
+    header.set_cksum();
+    header.as_bytes().to_vec()
+}
+
+#[test]
+fn long_tar_names_are_refused_before_they_are_read() {
+    // A GNU long name announcing 100 MB: refused from its header, the name unread
+    // (the old reader held all of it in memory first).
+    for kind in [tar::EntryType::GNULongName, tar::EntryType::GNULongLink] {
+        let (reader, read) = Lazy::new(long_name_header(kind, 100 << 20), b'.', 100 << 20);
+        let mut source = StreamSource::new("test", Box::new(reader), ArchiveLimits::default());
+        let err = run(&mut source).result.expect_err("refused");
+        let message = err.to_string();
+        assert!(
+            message.contains("longer than the limit of 4096 bytes"),
+            "{message}"
+        );
+        let read = read.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(read < 1 << 20, "{kind:?}: read {read} bytes");
+    }
+    // Just over the limit, and just within it (with its NUL).
+    let name = format!("{}/a.py", "d".repeat(4091));
+    assert_eq!(name.len(), 4096);
+    for (name, ok) in [(name.clone(), true), (format!("d{name}"), false)] {
+        let mut with_nul = name.clone().into_bytes();
+        with_nul.push(0);
+        let tar = tar_bytes(&[
+            ("././@LongLink", tar::EntryType::GNULongName, &with_nul),
+            ("short", tar::EntryType::Regular, b"def f(): pass\n"),
+        ]);
+        let run = run_stream(tar, ArchiveLimits::default());
+        match ok {
+            true => {
+                run.result.as_ref().unwrap();
+                assert_eq!(run.parsed[&name], vec![format!("{}.a.f", "d".repeat(4091))]);
+            }
+            false => assert!(run.result.is_err(), "{} bytes", name.len()),
+        }
+    }
+    // A PAX path or linkpath over the limit, and a header of 50 MB of records.
+    let long = vec![b'a'; 5000];
+    for key in ["path", "linkpath"] {
+        let tar = tar_bytes(&[
+            (
+                "PaxHeader",
+                tar::EntryType::XHeader,
+                &pax_record(key, &long),
+            ),
+            ("short.py", tar::EntryType::Regular, b"def f(): pass\n"),
+        ]);
+        let err = run_stream(tar, ArchiveLimits::default())
+            .result
+            .expect_err("refused");
+        assert!(
+            err.to_string()
+                .contains(&format!("PAX {key} record of 5000 bytes")),
+            "{err}"
+        );
+    }
+    let mut head = long_name_header(tar::EntryType::XHeader, 50 << 20);
+    head.extend_from_slice(b"52428800 path=");
+    let (reader, read) = Lazy::new(head, b'a', 50 << 20);
+    let mut source = StreamSource::new("test", Box::new(reader), ArchiveLimits::default());
+    let err = run(&mut source).result.expect_err("refused");
+    assert!(err.to_string().contains("PAX path record"), "{err}");
+    let read = read.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(read < 1 << 20, "read {read} bytes");
+}
+
+#[test]
+fn tar_long_names_within_the_limit_are_read_as_before() {
+    // GNU long names, PAX paths, and long PAX records of other kinds (extended
+    // attributes) are read as the tar crate reads them.
+    let deep = format!("{}/deep.py", "pkg".repeat(60));
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(14);
+    header.set_mode(0o644);
+    builder
+        .append_data(&mut header, &deep, &b"def f(): pass\n"[..])
+        .unwrap();
+    let gnu = builder.into_inner().unwrap();
+    let mut pax = Vec::new();
+    pax.extend(pax_record("mtime", b"1700000000.5"));
+    pax.extend(pax_record("SCHILY.xattr.user.big", &vec![b'x'; 200_000]));
+    pax.extend(pax_record("path", b"from/pax.py"));
+    pax.extend(pax_record("path", b"second/ignored.py"));
+    pax.extend(pax_record("size", b"14"));
+    let mut tar = gnu[..gnu.len() - 1024].to_vec();
+    let rest = tar_bytes(&[
+        ("PaxHeader", tar::EntryType::XHeader, &pax),
+        (
+            "header-name.py",
+            tar::EntryType::Regular,
+            b"def g(): pass\n",
+        ),
+        ("plain.py", tar::EntryType::Regular, b"def h(): pass\n"),
+    ]);
+    tar.extend(rest);
+    let run = run_stream(tar, ArchiveLimits::default());
+    run.result.as_ref().unwrap();
+    assert_eq!(run.parsed[&deep].len(), 1, "{:?}", run.parsed);
+    assert_eq!(run.parsed["from/pax.py"], vec!["from.pax.g"]);
+    assert_eq!(
+        run.parsed["plain.py"],
+        vec!["plain.h"],
+        "the PAX header applies once"
+    );
+    assert_eq!(run.parsed.len(), 3, "{:?}", run.parsed);
+}
+
+#[test]
+fn refused_tar_names_are_reported_short_and_once() {
+    // 100 entries named with 4 KB of `../`: each skipped, its name cut, the reason not
+    // repeating it.
+    let name = format!("{}x.py", "../".repeat(1360));
+    let entries: Vec<(Vec<u8>, &[u8])> = (0..100)
+        .map(|i| {
+            let mut long = format!("{i}/{name}").into_bytes();
+            long.push(0);
+            (long, &b"def f(): pass\n"[..])
+        })
+        .collect();
+    let mut tar = Vec::new();
+    for (long, body) in &entries {
+        let one = tar_bytes(&[
+            ("././@LongLink", tar::EntryType::GNULongName, long),
+            ("x.py", tar::EntryType::Regular, body),
+        ]);
+        tar.extend_from_slice(&one[..one.len() - 1024]);
+    }
+    tar.extend(std::iter::repeat_n(0u8, 1024));
+    let run = run_stream(gzip(&tar), ArchiveLimits::default());
+    run.result.as_ref().unwrap();
+    assert_eq!(run.skipped.len(), 100, "{:?}", run.skipped.keys());
+    for (path, reason) in &run.skipped {
+        assert!(path.len() < 300, "{} bytes", path.len());
+        assert!(
+            path.ends_with("(4086 bytes)") || path.ends_with("(4087 bytes)"),
+            "{path}"
+        );
+        assert_eq!(
+            reason,
+            &SkipReason::Unsafe {
+                detail: "parent-directory component".into()
+            }
+        );
+    }
+}
+
+#[test]
+fn tar_extensions_the_raw_reader_cannot_follow_are_handled() {
+    // A PAX size other than the header's: the tar crate would read the entry at the PAX
+    // size; refused rather than read differently.
+    let tar = tar_bytes(&[
+        (
+            "PaxHeader",
+            tar::EntryType::XHeader,
+            &pax_record("size", b"4"),
+        ),
+        ("a.py", tar::EntryType::Regular, b"def f(): pass\n"),
+    ]);
+    let err = run_stream(tar, ArchiveLimits::default())
+        .result
+        .expect_err("refused");
+    assert!(err.to_string().contains("PAX size"), "{err}");
+    // Extension entries at the end, describing nothing.
+    let tar = tar_bytes(&[("././@LongLink", tar::EntryType::GNULongName, b"late.py\0")]);
+    assert!(run_stream(tar, ArchiveLimits::default()).result.is_err());
+    // Two long names for one entry.
+    let tar = tar_bytes(&[
+        ("././@LongLink", tar::EntryType::GNULongName, b"a.py\0"),
+        ("././@LongLink", tar::EntryType::GNULongName, b"b.py\0"),
+        ("c.py", tar::EntryType::Regular, b"def f(): pass\n"),
+    ]);
+    let err = run_stream(tar, ArchiveLimits::default())
+        .result
+        .expect_err("refused");
+    assert!(err.to_string().contains("two long name"), "{err}");
+
+    // A GNU sparse entry with 5 data blocks, one more than its header holds, so one
+    // extension block follows the header; the entry after it is read where it is.
+    let mut out = Vec::new();
+    let mut header = tar::Header::new_gnu();
+    header.as_old_mut().name[..8].copy_from_slice(b"holes.py");
+    header.set_entry_type(tar::EntryType::GNUSparse);
+    header.set_mode(0o644);
+    header.set_size(5 * 512);
+    {
+        let gnu = header.as_gnu_mut().unwrap();
+        for (i, block) in gnu.sparse.iter_mut().enumerate() {
+            block.offset = octal12((i as u64) * 4096);
+            block.numbytes = octal12(512);
+        }
+        gnu.isextended[0] = 1;
+        gnu.realsize = octal12(4 * 4096 + 512);
+    }
+    header.set_cksum();
+    out.extend_from_slice(header.as_bytes());
+    let mut ext = tar::GnuExtSparseHeader::new();
+    ext.sparse[0].offset = octal12(4 * 4096);
+    ext.sparse[0].numbytes = octal12(512);
+    out.extend_from_slice(ext.as_bytes());
+    out.extend(std::iter::repeat_n(b'z', 5 * 512));
+    let after = tar_bytes(&[("after.py", tar::EntryType::Regular, b"def after(): pass\n")]);
+    out.extend(after);
+    let run = run_stream(out, ArchiveLimits::default());
+    run.result.as_ref().unwrap();
+    assert_eq!(run.parsed["after.py"], vec!["after.after"]);
+    assert_eq!(label(&run, "holes.py"), "not_regular");
+}
+
+fn octal12(n: u64) -> [u8; 12] {
+    let text = format!("{n:011o}\0");
+    text.as_bytes().try_into().unwrap()
+}
+
+/// A zip built by hand: each entry's data deflated, with its true CRC unless
+/// `bad_crc`; with `shared`, every central directory entry points at the first
+/// entry's local header and data, as overlapping-entry bombs do.
+fn raw_zip(entries: &[(&str, &[u8])], bad_crc: bool, shared: bool) -> Vec<u8> {
+    fn u16le(out: &mut Vec<u8>, v: u16) {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u32le(out: &mut Vec<u8>, v: u32) {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    let mut first: Option<(u32, u32, u32, u32)> = None;
+    for (name, data) in entries {
+        let (offset, crc, compressed_len, size) = match (shared, first) {
+            (true, Some(f)) => f,
+            _ => {
+                let mut encoder =
+                    flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+                encoder.write_all(data).unwrap();
+                let compressed = encoder.finish().unwrap();
+                let mut crc = flate2::Crc::new();
+                crc.update(data);
+                let crc = if bad_crc { crc.sum() ^ 1 } else { crc.sum() };
+                let offset = out.len() as u32;
+                out.extend_from_slice(b"PK\x03\x04");
+                u16le(&mut out, 20);
+                u16le(&mut out, 0);
+                u16le(&mut out, 8);
+                u32le(&mut out, 0);
+                u32le(&mut out, crc);
+                u32le(&mut out, compressed.len() as u32);
+                u32le(&mut out, data.len() as u32);
+                u16le(&mut out, name.len() as u16);
+                u16le(&mut out, 0);
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(&compressed);
+                let f = (offset, crc, compressed.len() as u32, data.len() as u32);
+                first.get_or_insert(f);
+                f
+            }
+        };
+        central.extend_from_slice(b"PK\x01\x02");
+        u16le(&mut central, 20);
+        u16le(&mut central, 20);
+        u16le(&mut central, 0);
+        u16le(&mut central, 8);
+        u32le(&mut central, 0);
+        u32le(&mut central, crc);
+        u32le(&mut central, compressed_len);
+        u32le(&mut central, size);
+        u16le(&mut central, name.len() as u16);
+        u16le(&mut central, 0);
+        u16le(&mut central, 0);
+        u16le(&mut central, 0);
+        u16le(&mut central, 0);
+        u32le(&mut central, 0);
+        u32le(&mut central, offset);
+        central.extend_from_slice(name.as_bytes());
+    }
+    let directory = out.len() as u32;
+    out.extend_from_slice(&central);
+    out.extend_from_slice(b"PK\x05\x06");
+    u16le(&mut out, 0);
+    u16le(&mut out, 0);
+    u16le(&mut out, entries.len() as u16);
+    u16le(&mut out, entries.len() as u16);
+    u32le(&mut out, central.len() as u32);
+    u32le(&mut out, directory);
+    u16le(&mut out, 0);
+    out
+}
+
+fn run_zip(bytes: Vec<u8>, limits: ArchiveLimits) -> Run {
+    let mut source = ArchiveSource::from_bytes("test.zip", bytes, limits).unwrap();
+    run(&mut source)
+}
+
+#[test]
+fn zip_entries_that_fail_count_against_the_budget() {
+    // Ten entries of 900 KB of zeros (each under the ratio check's 1 MiB) whose
+    // checksums are wrong: inflated to the end before that shows, so they count.
+    let zeros = vec![0u8; 900_000];
+    let names: Vec<String> = (0..10).map(|i| format!("z{i}.py")).collect();
+    let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &zeros[..])).collect();
+    let limits = ArchiveLimits {
+        max_total_bytes: 5_000_000,
+        ..ArchiveLimits::default()
+    };
+    let zip = raw_zip(&entries, true, false);
+    assert!(zip.len() < 50_000);
+    let run = run_zip(zip, limits);
+    let err = run.result.expect_err("the budget runs out");
+    assert!(err.to_string().contains("decompression bomb"), "{err}");
+    assert!(run.skipped.len() <= 6, "{:?}", run.skipped);
+    // Within the budget, each is reported unreadable.
+    let run = run_zip(raw_zip(&entries[..3], true, false), limits);
+    run.result.as_ref().unwrap();
+    assert_eq!(label(&run, "z0.py"), "unreadable");
+    // Valid entries are read as before.
+    let run = run_zip(
+        raw_zip(&[("ok.py", b"def f(): pass\n")], false, false),
+        limits,
+    );
+    run.result.as_ref().unwrap();
+    assert_eq!(run.parsed["ok.py"], vec!["ok.f"]);
+}
+
+#[test]
+fn zip_entries_sharing_data_are_refused_before_inflating() {
+    // A thousand entries over one stream of 1 MB: each read alone is fine, together
+    // they inflate a thousand times the stream. Refused before any is read.
+    let comment = vec![b'#'; 1_000_000];
+    let names: Vec<String> = (0..1000).map(|i| format!("s{i}.py")).collect();
+    let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &comment[..])).collect();
+    let run = run_zip(raw_zip(&entries, false, true), ArchiveLimits::default());
+    let err = run.result.expect_err("refused");
+    assert!(err.to_string().contains("overlap"), "{err}");
+    assert!(run.parsed.is_empty() && run.skipped.is_empty());
+    // The same entries each with their own data are fine.
+    let run = run_zip(
+        raw_zip(&entries[..3], false, false),
+        ArchiveLimits::default(),
+    );
+    run.result.as_ref().unwrap();
+    assert_eq!(run.parsed.len(), 3);
+}
+
+#[test]
+fn zip_names_over_the_limit_are_refused() {
+    let name = format!("{}.py", "n".repeat(5000));
+    let run = run_zip(
+        raw_zip(&[(&name, b"def f(): pass\n")], false, false),
+        ArchiveLimits::default(),
+    );
+    let err = run.result.expect_err("refused");
+    assert!(err.to_string().contains("longer than the limit"), "{err}");
+    let limits = ArchiveLimits {
+        max_name_bytes: 10_000,
+        ..ArchiveLimits::default()
+    };
+    let run = run_zip(
+        raw_zip(&[(&name, b"def f(): pass\n")], false, false),
+        limits,
+    );
+    run.result.as_ref().unwrap();
+    assert_eq!(run.parsed.len(), 1);
+}

@@ -39,7 +39,7 @@ enum Command {
     Search(search::SearchArgs),
     /// Run the HTTP server: analysis jobs, search and graph APIs, metrics.
     #[cfg(feature = "serve")]
-    Serve(serve::config::ServeArgs),
+    Serve(Box<serve::config::ServeArgs>),
 }
 
 // Parsing allocates and frees millions of small syntax-tree nodes on every worker;
@@ -125,7 +125,7 @@ fn main() -> ExitCode {
         Command::Check(args) => graph::check(args),
         Command::Search(args) => search::search(args),
         #[cfg(feature = "serve")]
-        Command::Serve(args) => serve::serve(args),
+        Command::Serve(args) => serve::serve(*args),
     };
     match result {
         Ok(code) => code,

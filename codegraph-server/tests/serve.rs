@@ -944,6 +944,270 @@ fn archives_are_analysed_and_zip_slip_and_bombs_are_refused() {
     assert_eq!(server.get("/health", None).status, 200);
 }
 
+/// The server's resident memory, in KiB.
+fn rss_kib(server: &Server) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/<pid>/status")
+}
+
+/// Checks that a finished job's record, as answered and as kept on disk, stays under
+/// 64 KiB, and returns it.
+fn small_job_record(server: &Server, token: &str, data: &Path, id: &str) -> Value {
+    const LIMIT: usize = 64 * 1024;
+    let a = server.get(&format!("/api/v1/jobs/{id}"), Some(token));
+    assert_eq!(a.status, 200, "{}", &a.text[..a.text.len().min(2000)]);
+    assert!(
+        a.text.len() < LIMIT,
+        "the answer is {} bytes: {}",
+        a.text.len(),
+        &a.text[..2000]
+    );
+    let file = data.join("jobs").join(format!("{id}.json"));
+    let on_disk = std::fs::metadata(&file).unwrap().len() as usize;
+    assert!(on_disk < LIMIT, "{} is {on_disk} bytes", file.display());
+    a.body
+}
+
+/// Posts an archive and waits for its job, checking the server stays fast and small.
+fn analyse_hostile(
+    server: &Server,
+    t: &str,
+    data: &Path,
+    project: &str,
+    kind: &str,
+    body: &[u8],
+) -> Value {
+    let before = rss_kib(server);
+    let started = Instant::now();
+    let a = server.post_raw(&format!("/api/v1/analyze?project={project}"), t, kind, body);
+    assert_eq!(a.status, 202, "{}", a.text);
+    let id = a.body["job_id"].as_str().unwrap().to_string();
+    let done = server.wait_job(t, &id);
+    let seconds = started.elapsed().as_secs_f64();
+    let job = small_job_record(server, t, data, &id);
+    assert_eq!(job["status"], done["status"]);
+    let grown = rss_kib(server).saturating_sub(before);
+    eprintln!(
+        "{project}: {} in {seconds:.2} s, record {} bytes, server grew {grown} KiB",
+        job["status"],
+        job.to_string().len()
+    );
+    assert!(grown < 100 * 1024, "the server grew by {grown} KiB: {job}");
+    assert!(seconds < 30.0, "{seconds:.1} s: {job}");
+    job
+}
+
+/// A tar whose entries each have a GNU long name (entry `L`) of `names[i]`.
+fn long_name_tar(names: &[String]) -> Vec<u8> {
+    fn block(out: &mut Vec<u8>, name: &[u8], kind: tar::EntryType, data: &[u8]) {
+        let mut h = tar::Header::new_gnu();
+        h.as_old_mut().name[..name.len()].copy_from_slice(name);
+        h.set_size(data.len() as u64);
+        h.set_entry_type(kind);
+        h.set_mode(0o644);
+        h.set_cksum();
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(data);
+        out.extend(std::iter::repeat_n(0u8, (512 - data.len() % 512) % 512));
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let mut long = name.clone().into_bytes();
+        long.push(0);
+        block(
+            &mut out,
+            b"././@LongLink",
+            tar::EntryType::GNULongName,
+            &long,
+        );
+        block(
+            &mut out,
+            b"x.py",
+            tar::EntryType::Regular,
+            b"def f(): pass\n",
+        );
+    }
+    out.extend(std::iter::repeat_n(0u8, 1024));
+    out
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+#[test]
+fn long_tar_names_fail_the_job_and_job_records_stay_small() {
+    let data = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), root.path(), &[]);
+    let t = token("acme");
+    // 100 entries named with 100 KB of `../` each: 10 MB of names in a few kilobytes.
+    // Refused at the first name, which is never read.
+    let names: Vec<String> = (0..100)
+        .map(|i| format!("{}{i}.py", "../".repeat(33_334)))
+        .collect();
+    let tgz = gzip(&long_name_tar(&names));
+    assert!(tgz.len() < 100_000, "{} bytes", tgz.len());
+    let job = analyse_hostile(&server, &t, data.path(), "names", "application/gzip", &tgz);
+    assert_eq!(job["status"], "failed", "{job}");
+    let message = job["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("has a name longer than the limit of 4096 bytes"),
+        "{message}"
+    );
+
+    // 2,000 names within the limit but refused one by one (4 KB of `../`): the job
+    // succeeds, counting them all, and its record lists a few, cut short.
+    let names: Vec<String> = (0..2000)
+        .map(|i| format!("{i}/{}x.py", "../".repeat(1350)))
+        .collect();
+    let tgz = gzip(&long_name_tar(&names));
+    let job = analyse_hostile(&server, &t, data.path(), "many", "application/gzip", &tgz);
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let result = &job["result"];
+    assert_eq!(result["skipped"], 2000, "{result}");
+    let listed = result["skipped_files"].as_array().unwrap();
+    assert!(
+        !listed.is_empty() && listed.len() <= 100,
+        "{}",
+        listed.len()
+    );
+    assert_eq!(
+        result["skipped_files_omitted"].as_u64().unwrap() as usize,
+        2000 - listed.len()
+    );
+    for f in listed {
+        assert!(f["path"].as_str().unwrap().len() < 300, "{f}");
+        assert_eq!(f["detail"], "parent-directory component", "{f}");
+    }
+}
+
+/// A zip built by hand: each entry's data deflated, with its true CRC unless
+/// `bad_crc`; with `shared`, every central directory entry points at the first
+/// entry's local header and data, as overlapping-entry bombs do.
+fn raw_zip(entries: &[(&str, &[u8])], bad_crc: bool, shared: bool) -> Vec<u8> {
+    fn u16le(out: &mut Vec<u8>, v: u16) {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u32le(out: &mut Vec<u8>, v: u32) {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    let mut first: Option<(u32, u32, u32, u32)> = None;
+    for (name, data) in entries {
+        let (offset, crc, compressed_len, size) = match (shared, first) {
+            (true, Some(f)) => f,
+            _ => {
+                let mut encoder =
+                    flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+                encoder.write_all(data).unwrap();
+                let compressed = encoder.finish().unwrap();
+                let mut crc = flate2::Crc::new();
+                crc.update(data);
+                let crc = if bad_crc { crc.sum() ^ 1 } else { crc.sum() };
+                let offset = out.len() as u32;
+                out.extend_from_slice(b"PK\x03\x04");
+                for v in [20u16, 0, 8, 0, 0] {
+                    u16le(&mut out, v);
+                }
+                for v in [crc, compressed.len() as u32, data.len() as u32] {
+                    u32le(&mut out, v);
+                }
+                u16le(&mut out, name.len() as u16);
+                u16le(&mut out, 0);
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(&compressed);
+                let f = (offset, crc, compressed.len() as u32, data.len() as u32);
+                first.get_or_insert(f);
+                f
+            }
+        };
+        central.extend_from_slice(b"PK\x01\x02");
+        for v in [20u16, 20, 0, 8, 0, 0] {
+            u16le(&mut central, v);
+        }
+        for v in [crc, compressed_len, size] {
+            u32le(&mut central, v);
+        }
+        for v in [name.len() as u16, 0, 0, 0, 0] {
+            u16le(&mut central, v);
+        }
+        u32le(&mut central, 0);
+        u32le(&mut central, offset);
+        central.extend_from_slice(name.as_bytes());
+    }
+    let directory = out.len() as u32;
+    out.extend_from_slice(&central);
+    out.extend_from_slice(b"PK\x05\x06");
+    for v in [0u16, 0, entries.len() as u16, entries.len() as u16] {
+        u16le(&mut out, v);
+    }
+    u32le(&mut out, central.len() as u32);
+    u32le(&mut out, directory);
+    u16le(&mut out, 0);
+    out
+}
+
+#[test]
+fn zip_entries_sharing_one_stream_are_refused_before_inflating() {
+    let data = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        data.path(),
+        root.path(),
+        &["--max-unpacked-bytes", "5000000"],
+    );
+    let t = token("acme");
+    // 10,000 entries over one stream of 1 MB of zeros: 10 GB of inflation in 700 KB.
+    let zeros = vec![0u8; 1_000_000];
+    let names: Vec<String> = (0..10_000).map(|i| format!("s{i}.py")).collect();
+    let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &zeros[..])).collect();
+    let zip = raw_zip(&entries, false, true);
+    assert!(zip.len() < 1_000_000, "{} bytes", zip.len());
+    let job = analyse_hostile(&server, &t, data.path(), "shared", "application/zip", &zip);
+    assert_eq!(job["status"], "failed", "{job}");
+    let message = job["error"]["message"].as_str().unwrap();
+    assert!(message.contains("overlap"), "{message}");
+}
+
+#[test]
+fn zip_entries_with_bad_checksums_count_against_the_unpacked_limit() {
+    let data = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        data.path(),
+        root.path(),
+        &["--max-unpacked-bytes", "5000000"],
+    );
+    let t = token("acme");
+    // 1,000 entries of 900 KB of zeros (each under the ratio check's 1 MiB), every
+    // checksum wrong: each inflates to its end before that shows. 900 MB in 1 MB.
+    let zeros = vec![0u8; 900_000];
+    let names: Vec<String> = (0..1000).map(|i| format!("c{i}.py")).collect();
+    let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &zeros[..])).collect();
+    let zip = raw_zip(&entries, true, false);
+    assert!(zip.len() < 2_000_000, "{} bytes", zip.len());
+    let job = analyse_hostile(&server, &t, data.path(), "crc", "application/zip", &zip);
+    assert_eq!(job["status"], "failed", "{job}");
+    let message = job["error"]["message"].as_str().unwrap();
+    assert!(message.contains("limit of 5000000 bytes"), "{message}");
+    // A few such entries, within the limit: each reported unreadable.
+    let zip = raw_zip(&entries[..3], true, false);
+    let job = analyse_hostile(&server, &t, data.path(), "crc3", "application/zip", &zip);
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(
+        job["result"]["skipped_files"][0]["reason"], "unreadable",
+        "{job}"
+    );
+}
+
 #[test]
 fn a_full_queue_answers_429_and_a_restart_keeps_queued_jobs() {
     let data = tempfile::tempdir().unwrap();

@@ -23,6 +23,7 @@ fuzz_target!(|data: &[u8]| {
         max_total_bytes: 1 << 20,
         max_entries: 1000,
         max_ratio: 100,
+        max_name_bytes: 4096,
     };
     let filter = Filter::new(FilterConfig {
         max_file_size: 64 * 1024,

@@ -205,28 +205,47 @@ impl InputSpec {
 
 /// Turns an archive or tree entry name into a safe repository-relative path: `/`
 /// separators, no `.` components, and nothing that could escape the root (absolute
-/// paths, `..`, drive letters). `Err` says why a name is refused.
+/// paths, `..`, drive letters). `Err` says why a name is refused, without repeating
+/// the name: callers report it beside the reason, and a hostile name may be long.
 pub fn sanitize_relative_path(raw: &str) -> Result<String, String> {
     let raw = raw.replace('\\', "/");
     if raw.starts_with('/') {
-        return Err(format!("absolute path {raw:?}"));
+        return Err("absolute path".into());
     }
     let mut parts: Vec<&str> = Vec::new();
     for component in raw.split('/') {
         match component {
             "" | "." => {}
-            ".." => return Err(format!("parent-directory component in {raw:?}")),
+            ".." => return Err("parent-directory component".into()),
             c if c.len() >= 2 && c.as_bytes()[1] == b':' && parts.is_empty() => {
-                return Err(format!("drive prefix in {raw:?}"));
+                return Err("drive prefix".into());
             }
-            c if c.contains('\0') => return Err(format!("NUL byte in {raw:?}")),
+            c if c.contains('\0') => return Err("NUL byte".into()),
             c => parts.push(c),
         }
     }
     if parts.is_empty() {
-        return Err(format!("empty path {raw:?}"));
+        return Err("empty path".into());
     }
     Ok(parts.join("/"))
+}
+
+/// The longest refused name, in bytes, that a source reports whole; longer ones are
+/// cut (see [`shorten`]). A refused name is never used as a path, and reporting it
+/// whole lets a small archive of long names fill memory and job records.
+pub const MAX_REPORTED_NAME: usize = 256;
+
+/// `text` cut to at most `max` bytes on a character boundary, marked with how long it
+/// was when cut; unchanged when it fits.
+pub fn shorten(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &text[..end], text.len())
 }
 
 #[cfg(test)]
@@ -243,5 +262,20 @@ mod tests {
         assert!(sanitize_relative_path("C:/x.rs").is_err());
         assert!(sanitize_relative_path("").is_err());
         assert!(sanitize_relative_path("./").is_err());
+    }
+
+    #[test]
+    fn refusals_do_not_repeat_the_name() {
+        let long = "../".repeat(20_000);
+        let why = sanitize_relative_path(&long).unwrap_err();
+        assert_eq!(why, "parent-directory component");
+    }
+
+    #[test]
+    fn shortening_keeps_characters_whole() {
+        assert_eq!(shorten("short", 10), "short");
+        let cut = shorten(&"é".repeat(100), 5);
+        assert_eq!(cut, "éé… (200 bytes)");
+        assert!(shorten(&"x".repeat(100_000), MAX_REPORTED_NAME).len() < MAX_REPORTED_NAME + 32);
     }
 }

@@ -356,6 +356,10 @@ pub async fn analyze(
             )
         })?;
         check_project_name(&req.project)?;
+        // The revision is kept in the job's record, which stays small.
+        if let Some(rev) = &req.rev {
+            check_rev(rev)?;
+        }
         // Refuse early when the queue is full, before storing an upload or walking a
         // directory; `submit` checks again, and decides.
         if app.jobs.refuses(&id.tenant, &req.project) {
@@ -367,7 +371,6 @@ pub async fn analyze(
                 let path = allowed_path(&roots, &req.path)?;
                 match req.rev {
                     Some(rev) => {
-                        check_rev(&rev)?;
                         let git =
                             codegraph_parse::source::GitSource::open_confined(&path, &rev, &roots)
                                 .map_err(|e| match e {

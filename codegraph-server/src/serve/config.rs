@@ -117,7 +117,9 @@ pub struct ServeArgs {
     #[arg(long, env = "CODEGRAPH_MAX_BODY")]
     pub max_body_bytes: Option<usize>,
 
-    /// Largest total size an uploaded archive may unpack to, in bytes.
+    /// Largest total size an uploaded archive may unpack to, in bytes; every byte
+    /// inflated counts, whether its entry proves readable, too large or corrupt.
+    /// [default: 1073741824]
     #[arg(long, env = "CODEGRAPH_MAX_UNPACKED")]
     pub max_unpacked_bytes: Option<u64>,
 
@@ -125,6 +127,18 @@ pub struct ServeArgs {
     /// summed under `tenant="all"`: `/metrics` needs no token).
     #[arg(long, env = "CODEGRAPH_METRICS_TENANTS")]
     pub metrics_tenants: bool,
+
+    /// Longest entry name in an uploaded archive, in bytes; a longer one (a tar's long
+    /// name or PAX path, a zip name) fails the job before the name is read.
+    /// [default: 4096]
+    #[arg(long, env = "CODEGRAPH_MAX_ENTRY_NAME", value_name = "BYTES")]
+    pub max_entry_name_bytes: Option<u64>,
+
+    /// Skipped files listed in a finished job's record, whose total is always given;
+    /// the list is also cut at 32 KiB, so that a record stays under 64 KiB.
+    /// [default: 100]
+    #[arg(long, env = "CODEGRAPH_JOB_SKIPPED_FILES", value_name = "N")]
+    pub job_skipped_files: Option<usize>,
 
     /// Seconds cached entries live.
     #[arg(long, env = "CODEGRAPH_CACHE_TTL")]
@@ -173,6 +187,8 @@ struct FileConfig {
     query_budget: Option<u64>,
     max_body_bytes: Option<usize>,
     max_unpacked_bytes: Option<u64>,
+    max_entry_name_bytes: Option<u64>,
+    job_skipped_files: Option<usize>,
     cache_ttl: Option<u64>,
     metrics_tenants: Option<bool>,
     cache_mb: Option<u64>,
@@ -210,6 +226,10 @@ pub struct Settings {
     pub query_budget: u64,
     pub max_body_bytes: usize,
     pub max_unpacked_bytes: u64,
+    /// Longest entry name in an uploaded archive.
+    pub max_entry_name_bytes: u64,
+    /// Skipped files listed in a job's record.
+    pub job_skipped_files: usize,
     pub cache_ttl: Duration,
     pub metrics_tenants: bool,
     pub cache_bytes: u64,
@@ -263,6 +283,9 @@ fn split_root(spec: &str) -> (Option<String>, &str) {
 
 /// HMAC keys shorter than the hash are guessable; RFC 7518 asks for at least 256 bits.
 const MIN_SECRET_BYTES: usize = 32;
+
+/// The largest `--max-entry-name-bytes` accepted.
+const MAX_ENTRY_NAME_BYTES: u64 = 1 << 20;
 
 impl Settings {
     /// Merges flags, environment and the config file; `env_secret` is
@@ -365,6 +388,15 @@ impl Settings {
         if query_budget == 0 {
             bail!("--query-budget must be at least 1");
         }
+        let max_entry_name_bytes = args
+            .max_entry_name_bytes
+            .or(file.max_entry_name_bytes)
+            .unwrap_or(4096);
+        // Names are held in memory while an entry is read; beyond this the limit
+        // would no longer protect anything.
+        if !(1..=MAX_ENTRY_NAME_BYTES).contains(&max_entry_name_bytes) {
+            bail!("--max-entry-name-bytes must be between 1 and {MAX_ENTRY_NAME_BYTES}");
+        }
         Ok(Settings {
             addr: args
                 .addr
@@ -396,6 +428,11 @@ impl Settings {
                 .or(file.max_unpacked_bytes)
                 .unwrap_or(1 << 30),
             metrics_tenants: args.metrics_tenants || file.metrics_tenants.unwrap_or(false),
+            max_entry_name_bytes,
+            job_skipped_files: args
+                .job_skipped_files
+                .or(file.job_skipped_files)
+                .unwrap_or(100),
             cache_ttl: Duration::from_secs(args.cache_ttl.or(file.cache_ttl).unwrap_or(300)),
             cache_bytes: args.cache_mb.or(file.cache_mb).unwrap_or(256) << 20,
             shutdown_grace: Duration::from_secs(
@@ -465,7 +502,7 @@ mod tests {
             format!(
                 "data_dir = {:?}\nallow_roots = [{:?}]\njwt_secret_file = {:?}\n\
                  workers = 3\nqueue_capacity = 7\nrate_limit = 5\nrequest_timeout = 9\n\
-                 fusion = \"min-max\"\n",
+                 fusion = \"min-max\"\nmax_entry_name_bytes = 1024\njob_skipped_files = 5\n",
                 dir.path().join("data"),
                 root,
                 secret
@@ -483,6 +520,14 @@ mod tests {
         );
         assert_eq!(s.request_timeout, Duration::from_secs(9));
         assert_eq!(s.max_in_flight, 512, "the default");
+        assert_eq!(s.max_entry_name_bytes, 1024, "from the file");
+        assert_eq!(s.job_skipped_files, 5, "from the file");
+        let flagged = Settings::load(
+            &mut args(&["--config", c, "--max-entry-name-bytes", "300"]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(flagged.max_entry_name_bytes, 300, "the flag wins");
         assert_eq!(s.fusion, Fusion::MinMax, "from the file");
         let rrf = Settings::load(&mut args(&["--config", c, "--fusion", "rrf"]), None).unwrap();
         assert_eq!(rrf.fusion, Fusion::Rrf, "the flag wins");
@@ -526,6 +571,11 @@ mod tests {
             &["--data-dir", data, "--request-timeout", "0"],
             Some(SECRET),
             "at least 1",
+        );
+        refuse(
+            &["--data-dir", data, "--max-entry-name-bytes", "0"],
+            Some(SECRET),
+            "between 1 and",
         );
         refuse(
             &["--data-dir", data, "--allow-root", "/no/such/dir"],

@@ -6,7 +6,8 @@
 //! finishes what an interrupted one started), finished ones keep their results.
 //!
 //! The queue never grows without bound: `submit` refuses a job when `capacity` jobs are
-//! already waiting, and the history of finished jobs is trimmed to `HISTORY`.
+//! already waiting, the history of finished jobs is trimmed to `HISTORY`, and no job's
+//! record reaches `MAX_RECORD_BYTES`, whatever its input made it report.
 //! Workers are OS threads, so parsing and embedding never block the async runtime.
 
 use std::collections::{HashMap, VecDeque};
@@ -15,11 +16,27 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use codegraph::{Cancel, Progress};
+use codegraph::parse::source::shorten;
+use codegraph::{Cancel, IndexReport, Progress};
 use serde::{Deserialize, Serialize};
 
 /// Finished jobs remembered (on disk and in memory); the oldest go first.
 const HISTORY: usize = 1000;
+
+/// No job's record, on disk or as `GET /api/v1/jobs/{id}` answers it, reaches this
+/// many bytes: records are kept and copied by the thousand, and written under the
+/// queue's lock.
+pub const MAX_RECORD_BYTES: usize = 64 * 1024;
+
+/// The JSON a result's list of skipped files may take; the rest of a record (the
+/// report's counts and timings, the source, an error) stays well within the other half.
+const SKIPPED_LIST_BYTES: usize = 32 * 1024;
+
+/// The longest path or reason text of a skipped file kept in a record.
+const SKIPPED_TEXT_BYTES: usize = 256;
+
+/// The longest error message kept in a record.
+pub const MAX_MESSAGE_BYTES: usize = 2048;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -87,6 +104,70 @@ pub struct Job {
     pub attempts: u32,
     pub result: Option<serde_json::Value>,
     pub error: Option<JobError>,
+}
+
+/// A run's report as its job's result: every count, with the total of skipped files
+/// (`skipped`), but only the first `listed` skipped files, within
+/// `SKIPPED_LIST_BYTES`, each path and reason cut to `SKIPPED_TEXT_BYTES`;
+/// `skipped_files_omitted` says how many are not listed.
+pub fn job_result(mut report: IndexReport, listed: usize) -> serde_json::Value {
+    let skipped = std::mem::take(&mut report.skipped_files);
+    if let Some(error) = &mut report.source_error {
+        *error = shorten(error, MAX_MESSAGE_BYTES);
+    }
+    let mut value = serde_json::to_value(&report).expect("reports serialise");
+    let mut list = Vec::new();
+    let mut bytes = 0;
+    for file in skipped.iter().take(listed) {
+        let mut item = serde_json::to_value(file).expect("skipped files serialise");
+        if let serde_json::Value::Object(fields) = &mut item {
+            for field in fields.values_mut() {
+                if let serde_json::Value::String(text) = field
+                    && text.len() > SKIPPED_TEXT_BYTES
+                {
+                    *text = shorten(text, SKIPPED_TEXT_BYTES);
+                }
+            }
+        }
+        // The comma or bracket that separates it counts too.
+        let size = serde_json::to_vec(&item).map_or(usize::MAX, |b| b.len()) + 1;
+        if bytes + size > SKIPPED_LIST_BYTES {
+            break;
+        }
+        bytes += size;
+        list.push(item);
+    }
+    let total = report.skipped.max(skipped.len());
+    value["skipped_files_omitted"] = (total - list.len()).into();
+    value["skipped_files"] = serde_json::Value::Array(list);
+    value
+}
+
+/// A job's record as it is written and answered.
+fn record_bytes(job: &Job) -> Vec<u8> {
+    serde_json::to_vec(job).expect("jobs serialise")
+}
+
+/// Shrinks a finished job's record below `MAX_RECORD_BYTES` if it is not already:
+/// results from `job_result` and messages from the workers are bounded, so this only
+/// guards against a result or an error that came another way.
+fn fit(job: &mut Job) {
+    if record_bytes(job).len() < MAX_RECORD_BYTES {
+        return;
+    }
+    if let Some(error) = &mut job.error {
+        error.message = shorten(&error.message, MAX_MESSAGE_BYTES);
+    }
+    if let Some(serde_json::Value::Object(result)) = &mut job.result
+        && let Some(list) = result.get_mut("skipped_files")
+    {
+        *list = serde_json::Value::Array(Vec::new());
+    }
+    if record_bytes(job).len() >= MAX_RECORD_BYTES {
+        job.result = Some(serde_json::json!({
+            "omitted": "the result was too large to keep"
+        }));
+    }
 }
 
 pub fn now_ms() -> u64 {
@@ -209,7 +290,8 @@ impl Jobs {
 
     fn persist(&self, job: &Job) -> std::io::Result<()> {
         let tmp = self.dir.join(format!("{}.json.tmp", job.id));
-        let bytes = serde_json::to_vec_pretty(job).expect("jobs serialise");
+        // Compact: it is written under the queue's lock, and read by programs.
+        let bytes = record_bytes(job);
         // Synced before the rename, so a power cut leaves the old state or the new
         // one, never an empty file; the directory is synced so the rename lasts.
         let mut file = std::fs::File::create(&tmp)?;
@@ -407,6 +489,7 @@ impl Jobs {
                     entry.job.error = Some(e);
                 }
             }
+            fit(&mut entry.job);
         }
         let job = entry.job.clone();
         if let Err(e) = self.persist(&job) {
@@ -599,6 +682,75 @@ mod tests {
         jobs.finish(&c.id, fail(), false);
         assert!(jobs.current("t", "p").is_none());
         assert!(jobs.current("t", "q").is_none());
+    }
+
+    #[test]
+    fn job_records_stay_small_whatever_the_report() {
+        use codegraph_core::{SkipReason, SkippedFile};
+        let skipped: Vec<SkippedFile> = (0..10_000)
+            .map(|i| SkippedFile {
+                path: format!("{i}/{}", "../".repeat(1400)),
+                reason: SkipReason::Unsafe {
+                    detail: "\u{1}".repeat(4000),
+                },
+            })
+            .collect();
+        let report: IndexReport = serde_json::from_value(serde_json::json!({
+            "project": "p", "source": "archive x", "parsed": 0, "unchanged": 0,
+            "removed": 0, "resolved": 0, "full": true, "skipped": skipped.len(),
+            "skipped_files": skipped, "lines": 0, "nodes_written": 0, "edges_written": 0,
+            "parse_seconds": 0.0, "walk_seconds": 0.0, "write_seconds": 0.0,
+            "resolve_seconds": 0.0, "commit_seconds": 0.0, "seconds": 0.0,
+            "disk_bytes": 0, "source_error": "e".repeat(1 << 20),
+        }))
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = Jobs::open(dir.path(), 8).unwrap();
+        let on_disk = |id: &str| {
+            let bytes = std::fs::read(dir.path().join(format!("{id}.json"))).unwrap();
+            assert_eq!(bytes, record_bytes(&jobs.get(id).unwrap().0), "{id}");
+            bytes.len()
+        };
+        let run = |id: &str, outcome: Result<serde_json::Value, JobError>| {
+            jobs.submit(job(id, id, "1")).ok().unwrap();
+            let (started, _) = jobs.next().unwrap();
+            assert_eq!(started.id, id);
+            jobs.finish(id, outcome, false);
+        };
+        for listed in [0, 100, usize::MAX] {
+            let id = format!("listed-{listed}");
+            let result = job_result(report.clone(), listed);
+            let shown = result["skipped_files"].as_array().unwrap().len();
+            assert!(shown <= listed.min(100), "{listed}: {shown}");
+            assert_eq!(result["skipped"], 10_000);
+            assert_eq!(result["skipped_files_omitted"], 10_000 - shown);
+            if listed > 0 {
+                let first = &result["skipped_files"][0];
+                assert!(first["path"].as_str().unwrap().len() < 300, "{first}");
+                assert!(first["detail"].as_str().unwrap().len() < 300, "{first}");
+            }
+            run(&id, Ok(result));
+            assert!(on_disk(&id) < MAX_RECORD_BYTES, "{listed}");
+        }
+        // A message that came another way, and a result that did.
+        run(
+            "message",
+            Err(JobError {
+                code: "x".into(),
+                message: "m".repeat(1 << 20),
+            }),
+        );
+        assert!(on_disk("message") < MAX_RECORD_BYTES);
+        run(
+            "result",
+            Ok(serde_json::json!({
+                "skipped_files": vec!["x".repeat(1000); 1000],
+                "other": "y".repeat(100_000),
+            })),
+        );
+        assert!(on_disk("result") < MAX_RECORD_BYTES);
+        let kept = jobs.get("result").unwrap().0.result.unwrap();
+        assert!(kept["omitted"].is_string(), "{kept}");
     }
 
     #[test]

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use codegraph::parse::source::{ArchiveLimits, ArchiveSource, GitSource};
+use codegraph::parse::source::{ArchiveLimits, ArchiveSource, GitSource, shorten};
 use codegraph::{IndexConfig, Input};
 
-use super::jobs::{Job, JobError, JobSource, Live, STOP_SHUTDOWN};
+use super::jobs::{Job, JobError, JobSource, Live, MAX_MESSAGE_BYTES, STOP_SHUTDOWN, job_result};
 use super::state::App;
 
 /// Runs jobs until the queue shuts down.
@@ -22,9 +22,7 @@ pub fn work(app: Arc<App>, index: usize) {
         let started = Instant::now();
         let outcome =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&app, &job, &live)))
-                .map(|ran| {
-                    ran.map(|report| serde_json::to_value(report).expect("reports serialise"))
-                })
+                .map(|ran| ran.map(|report| job_result(report, app.settings.job_skipped_files)))
                 .unwrap_or_else(|_| {
                     Err(JobError {
                         code: "internal".into(),
@@ -66,10 +64,12 @@ fn stopped(live: &Live) -> JobError {
     }
 }
 
+/// A job's error; the message is cut to `MAX_MESSAGE_BYTES`, since it may quote what
+/// a stranger's input said.
 fn fail(code: &str, message: impl Into<String>) -> JobError {
     JobError {
         code: code.into(),
-        message: message.into(),
+        message: shorten(&message.into(), MAX_MESSAGE_BYTES),
     }
 }
 
@@ -97,6 +97,7 @@ fn run(app: &App, job: &Job, live: &Live) -> Result<codegraph::IndexReport, JobE
                 file,
                 ArchiveLimits {
                     max_total_bytes: app.settings.max_unpacked_bytes,
+                    max_name_bytes: app.settings.max_entry_name_bytes,
                     ..ArchiveLimits::default()
                 },
             )
