@@ -68,7 +68,13 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 
-"$venv/bin/schemathesis" run "$base/api/v1/openapi.json" \
+# A request the schema refuses may also be refused as too large (413, 414): the server
+# caps bodies and query strings whatever the schema says of the fields inside them.
+cat >"$work/schemathesis.toml" <<'TOML'
+[checks.negative_data_rejection]
+expected-statuses = ["400", "401", "403", "404", "406", "409", "413", "414", "415", "422", "428", "429", "5xx"]
+TOML
+"$venv/bin/schemathesis" --config-file "$work/schemathesis.toml" run "$base/api/v1/openapi.json" \
     -H "Authorization: Bearer $token" \
     --checks all \
     --max-examples "$examples" \

@@ -41,9 +41,14 @@ pub struct Filters {
 }
 
 impl Filters {
-    /// Compiles a glob over repository-relative paths; a bad glob is `InvalidInput`.
+    /// Compiles a glob over repository-relative paths.
+    ///
+    /// Text that is not a valid glob (an unclosed `[` or `{`) matches itself
+    /// literally: a path may hold such characters, and a filter that cannot be read
+    /// as a pattern is still a question with an answer.
     pub fn path_glob(glob: &str) -> Result<globset::GlobMatcher> {
         globset::Glob::new(glob)
+            .or_else(|_| globset::Glob::new(&globset::escape(glob)))
             .map(|g| g.compile_matcher())
             .map_err(|e| Error::InvalidInput(format!("path glob {glob:?}: {e}")))
     }

@@ -2,10 +2,15 @@
 //! derived: it is the contract, and a test checks that it names every route the
 //! router serves (and no other).
 
+use std::sync::Arc;
+
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use codegraph_core::{Language, NodeKind};
 use serde_json::{Value, json};
+
+use super::state::App;
 
 /// The names the server takes for projects and tenants (`auth::valid_name`): 1 to 64
 /// of `A-Z a-z 0-9 . _ -`, not starting with `.` or `-`.
@@ -24,12 +29,12 @@ const WEIGHTS_PATTERN: &str = "^ *[0-9]{1,6}(?:\\.[0-9]{1,6})? *(?:, *[0-9]{1,6}
 
 /// A revision `check_rev` accepts: no history search (`:/text`, `^{/text}`), no
 /// control characters.
-const REV_PATTERN: &str = "^(?!:)(?!.*\\^\\{/)(?!.*@\\{/)[^\\x00-\\x1f\\x7f]{1,256}$";
+const REV_PATTERN: &str = "^(?!:)(?!.*\\^\\{/)(?!.*@\\{/)[^\\x00-\\x1f\\x7f-\\x9f]{1,256}$";
 
-pub async fn handler() -> Response {
+pub async fn handler(State(app): State<Arc<App>>) -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        document().to_string(),
+        document(app.embedder.is_some()).to_string(),
     )
         .into_response()
 }
@@ -113,7 +118,14 @@ fn list_of(item: &str) -> Value {
         "truncated": {"type": "boolean"}}})
 }
 
-pub fn document() -> Value {
+/// The document of this server: `semantic` says whether it has a model, without which
+/// semantic search is not offered (hybrid search then answers from text).
+pub fn document(semantic: bool) -> Value {
+    let modes: &[&str] = if semantic {
+        &["text", "semantic", "hybrid"]
+    } else {
+        &["text", "hybrid"]
+    };
     let limit = param(
         "limit",
         "query",
@@ -225,7 +237,7 @@ pub fn document() -> Value {
             "/api/v1/projects/{project}": read_op("getProject", "A project's summary", vec![], json!({"type": "object"})),
             "/api/v1/projects/{project}/search": read_op("search", "Search definitions", vec![
                 param("q", "query", true, json!({"type": "string", "maxLength": 1024, "pattern": "\\S"}), "The query"),
-                param("mode", "query", false, json!({"type": "string", "enum": ["text", "semantic", "hybrid"]}), "Default hybrid"),
+                param("mode", "query", false, json!({"type": "string", "enum": modes}), "Default hybrid"),
                 limit.clone(), lang.clone(), kind.clone(), glob.clone(),
                 param("strategy", "query", false, json!({"type": "string", "enum": ["exact", "balanced", "fast", "compact"]}), "Vector index"),
                 param("near", "query", false, json!({"type": "string", "maxLength": 1024}), "Boost results in this path or near this symbol"),
@@ -250,7 +262,7 @@ pub fn document() -> Value {
                 param("radius", "query", false, json!({"type": "integer", "minimum": 1, "maximum": 10}), "Default 1"),
                 param("max_nodes", "query", false, json!({"type": "integer", "minimum": 1, "maximum": 5000}), "Default 200")],
                 json!({"type": "object", "properties": {"nodes": {"type": "array"}, "edges": {"type": "array"}, "truncated": {"type": "boolean"}}})),
-            "/api/v1/graphql": {"post": {"operationId": "graphql", "summary": "The read API over GraphQL", "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["query"], "properties": {"query": {"type": "string", "pattern": "\\S"}, "variables": {"type": "object"}}}}}}, "responses": {"200": {"description": "A GraphQL response (errors carry extensions.code; extensions.truncated when the request's work budget ran out)"}, "400": {"description": "Not a GraphQL request (codes: invalid_json, bad_request)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}, "401": {"description": "Missing or invalid token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}, "413": {"description": "Body over 64 KiB (code: payload_too_large)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}, "429": {"description": "Rate limited or overloaded", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}},
+            "/api/v1/graphql": {"post": {"operationId": "graphql", "summary": "The read API over GraphQL", "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["query"], "properties": {"query": {"type": "string", "pattern": "\\S"}, "variables": {"type": ["object", "null"]}}}}}}, "responses": {"200": {"description": "A GraphQL response (errors carry extensions.code; extensions.truncated when the request's work budget ran out)"}, "400": {"description": "Not a GraphQL request (codes: invalid_json, bad_request)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}, "401": {"description": "Missing or invalid token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}, "413": {"description": "Body over 64 KiB (code: payload_too_large)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}, "429": {"description": "Rate limited or overloaded", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}},
             "/api/v1/openapi.json": {"get": {"operationId": "openapi", "summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}, "401": {"description": "Missing or invalid token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}, "429": {"description": "Rate limited or overloaded", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}}
         }
     })
@@ -260,7 +272,7 @@ pub fn document() -> Value {
 mod tests {
     #[test]
     fn the_document_names_every_route_and_method() {
-        let doc = super::document();
+        let doc = super::document(true);
         let paths = doc["paths"].as_object().unwrap();
         let mut documented = 0;
         for (path, item) in paths {
