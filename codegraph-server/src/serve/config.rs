@@ -14,6 +14,7 @@ use clap::{Args, ValueEnum};
 use serde::Deserialize;
 
 use codegraph::Fusion;
+use codegraph::parse::source::GitLimits;
 
 use crate::options::ModelArgs;
 
@@ -104,6 +105,17 @@ pub struct ServeArgs {
     #[arg(long, env = "CODEGRAPH_MAX_UNPACKED")]
     pub max_unpacked_bytes: Option<u64>,
 
+    /// Tree entries a git revision may list, summed over every tree it reaches (a tree
+    /// listed N times counts N times); a revision listing more fails its job, as a git
+    /// bomb does. [default: 1000000]
+    #[arg(long, env = "CODEGRAPH_MAX_TREE_ENTRIES")]
+    pub max_tree_entries: Option<u64>,
+
+    /// Largest total size of the files read from one git revision, in bytes.
+    /// [default: 4294967296]
+    #[arg(long, env = "CODEGRAPH_MAX_REVISION_BYTES")]
+    pub max_revision_bytes: Option<u64>,
+
     /// Seconds cached entries live.
     #[arg(long, env = "CODEGRAPH_CACHE_TTL")]
     pub cache_ttl: Option<u64>,
@@ -148,6 +160,8 @@ struct FileConfig {
     request_timeout: Option<u64>,
     max_body_bytes: Option<usize>,
     max_unpacked_bytes: Option<u64>,
+    max_tree_entries: Option<u64>,
+    max_revision_bytes: Option<u64>,
     cache_ttl: Option<u64>,
     cache_mb: Option<u64>,
     shutdown_grace: Option<u64>,
@@ -181,6 +195,8 @@ pub struct Settings {
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
     pub max_unpacked_bytes: u64,
+    /// What one git revision may cost to read.
+    pub git_limits: GitLimits,
     pub cache_ttl: Duration,
     pub cache_bytes: u64,
     pub shutdown_grace: Duration,
@@ -277,6 +293,21 @@ impl Settings {
         if request_timeout == 0 {
             bail!("--request-timeout must be at least 1 second");
         }
+        let git_defaults = GitLimits::default();
+        let git_limits = GitLimits {
+            max_entries: args
+                .max_tree_entries
+                .or(file.max_tree_entries)
+                .unwrap_or(git_defaults.max_entries),
+            max_total_bytes: args
+                .max_revision_bytes
+                .or(file.max_revision_bytes)
+                .unwrap_or(git_defaults.max_total_bytes),
+            ..git_defaults
+        };
+        if git_limits.max_entries == 0 || git_limits.max_total_bytes == 0 {
+            bail!("--max-tree-entries and --max-revision-bytes must be at least 1");
+        }
         Ok(Settings {
             addr: args
                 .addr
@@ -304,6 +335,7 @@ impl Settings {
                 .max_unpacked_bytes
                 .or(file.max_unpacked_bytes)
                 .unwrap_or(1 << 30),
+            git_limits,
             cache_ttl: Duration::from_secs(args.cache_ttl.or(file.cache_ttl).unwrap_or(300)),
             cache_bytes: args.cache_mb.or(file.cache_mb).unwrap_or(256) << 20,
             shutdown_grace: Duration::from_secs(
@@ -379,6 +411,13 @@ mod tests {
         );
         assert_eq!(s.request_timeout, Duration::from_secs(9));
         assert_eq!(s.max_in_flight, 512, "the default");
+        assert_eq!(s.git_limits, GitLimits::default(), "the defaults");
+        let git = Settings::load(
+            &mut args(&["--config", c, "--max-tree-entries", "1000"]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(git.git_limits.max_entries, 1000, "the flag");
         assert_eq!(s.fusion, Fusion::MinMax, "from the file");
         let rrf = Settings::load(&mut args(&["--config", c, "--fusion", "rrf"]), None).unwrap();
         assert_eq!(rrf.fusion, Fusion::Rrf, "the flag wins");
@@ -420,6 +459,11 @@ mod tests {
         );
         refuse(
             &["--data-dir", data, "--request-timeout", "0"],
+            Some(SECRET),
+            "at least 1",
+        );
+        refuse(
+            &["--data-dir", data, "--max-tree-entries", "0"],
             Some(SECRET),
             "at least 1",
         );
