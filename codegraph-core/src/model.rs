@@ -503,10 +503,13 @@ pub enum SkipReason {
     },
     /// Contains NUL bytes.
     Binary,
-    /// A symlink, device, or other non-regular entry.
+    /// A symlink, FIFO, device, or other non-regular entry, as the walk found it or as
+    /// it was when opened to be read.
     NotRegular,
-    /// An archive entry refused for safety: a path escaping the archive root, or a
-    /// compression ratio typical of decompression bombs.
+    /// An entry refused for safety: an archive entry whose path escapes the archive root
+    /// or whose compression ratio is typical of decompression bombs, or a directory not
+    /// entered because the walker could not read its ignore files safely (a FIFO among
+    /// them).
     Unsafe {
         /// What was wrong with the entry, in words.
         detail: String,

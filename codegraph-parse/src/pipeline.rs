@@ -18,8 +18,8 @@ use rayon::prelude::*;
 use crate::extract::{self, ExtractOptions};
 use crate::filter::Filter;
 use crate::source::{
-    Content, RACY_WINDOW, Sink, Source, SourceError, SourceFile, SourceItem, stamp_of,
-    trusted_stamp,
+    Content, DiskRead, RACY_WINDOW, Sink, Source, SourceError, SourceFile, SourceItem,
+    read_regular, stamp_of, trusted_stamp,
 };
 
 /// The result for one file.
@@ -308,22 +308,26 @@ impl Pipeline {
                 stamp: seen,
             } => {
                 let seen = match (seen, known) {
+                    // Not through a link: a link's own stamp never matches a file's.
                     (None, Some(KnownFile { stamp: Some(_), .. })) => {
-                        std::fs::metadata(&disk_path).ok().map(|m| stamp_of(&m))
+                        std::fs::symlink_metadata(&disk_path)
+                            .ok()
+                            .map(|m| stamp_of(&m))
                     }
                     (seen, _) => seen,
                 };
                 if let Some(unchanged) = self.unchanged(&path, known, seen) {
                     return unchanged;
                 }
-                match read_limited(&disk_path, limit, self.racy_window) {
-                    Ok(Some(read)) => read,
-                    Ok(None) => {
-                        return skipped(SkipReason::TooLarge {
-                            size: std::fs::metadata(&disk_path).map(|m| m.len()).unwrap_or(0),
-                            limit: self.filter.config().max_file_size,
-                        });
+                match read_regular(&disk_path, limit) {
+                    Ok(DiskRead::Read { bytes, meta }) => {
+                        (bytes, trusted_stamp(&meta, self.racy_window))
                     }
+                    Ok(DiskRead::TooLarge { size }) => {
+                        return skipped(SkipReason::TooLarge { size, limit });
+                    }
+                    // Replaced since the walk saw it (by a link, a FIFO, ...).
+                    Ok(DiskRead::NotRegular(_)) => return skipped(SkipReason::NotRegular),
                     Err(e) => {
                         return skipped(SkipReason::Unreadable {
                             error: e.to_string(),
@@ -354,29 +358,6 @@ impl Pipeline {
                 error: e.to_string(),
             }),
         }
-    }
-}
-
-/// Reads a file unless it is larger than `limit` (checked while reading, since files
-/// can grow after the walk saw them), with its trusted stamp from before the read: an
-/// edit during the read changes the file's times, so the next run reads it again.
-#[allow(clippy::type_complexity)]
-fn read_limited(
-    path: &std::path::Path,
-    limit: u64,
-    window: Duration,
-) -> std::io::Result<Option<(Vec<u8>, Option<FileStamp>)>> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)?;
-    let meta = file.metadata().ok();
-    let stamp = meta.as_ref().and_then(|m| trusted_stamp(m, window));
-    let hint = meta.map(|m| m.len()).unwrap_or(0);
-    let mut bytes = Vec::with_capacity(hint.min(limit) as usize + 1);
-    file.take(limit + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > limit {
-        Ok(None)
-    } else {
-        Ok(Some((bytes, stamp)))
     }
 }
 

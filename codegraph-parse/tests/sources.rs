@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use codegraph_core::{Language, SkipReason};
 use codegraph_parse::filter::{Filter, FilterConfig};
 use codegraph_parse::source::{
-    ArchiveLimits, ArchiveSource, DirectorySource, GitSource, InputSpec, Source, SourceError,
-    StreamSource,
+    ArchiveLimits, ArchiveSource, DirectorySource, GitLimits, GitSource, InputSpec, Source,
+    SourceError, StreamSource,
 };
 use codegraph_parse::{ExtractOptions, FileOutcome, Pipeline, PipelineStats};
 
@@ -845,4 +846,394 @@ fn zip_names_over_the_limit_are_refused() {
     );
     run.result.as_ref().unwrap();
     assert_eq!(run.parsed.len(), 1);
+}
+
+/// Runs `f` on a thread of its own and waits at most `secs` seconds for it, so that a
+/// read blocked on a FIFO or a walk of a git bomb fails the test instead of hanging it.
+fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(secs))
+        .unwrap_or_else(|_| panic!("still running after {secs} s: blocked, or unbounded"))
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let ok = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "mkfifo {}", path.display());
+}
+
+/// FIFOs, and links to files outside the tree, found by the walk: skipped with a reason,
+/// never opened or read through, and the walk ends. A FIFO among a directory's ignore
+/// files (which the walker reads itself, before anything sees the directory's entries)
+/// keeps the walk out of that directory instead of blocking it.
+#[cfg(unix)]
+#[test]
+fn fifos_and_links_in_a_tree_are_skipped_and_never_read() {
+    let base = tempfile::tempdir().unwrap();
+    let root = base.path().join("tree");
+    write(&root, "a.py", b"def kept(): pass\n");
+    write(&root, "sub/b.py", b"def behind_a_fifo(): pass\n");
+    write(&root, "ok/c.py", b"def also_kept(): pass\n");
+    write(base.path(), "secret.py", b"def secret_outside(): pass\n");
+    mkfifo(&root.join("pipe.py"));
+    mkfifo(&root.join("script"));
+    mkfifo(&root.join("sub/.gitignore"));
+    std::os::unix::fs::symlink(base.path().join("secret.py"), root.join("link.py")).unwrap();
+    let cache = base.path().join("walk.cache");
+    for pass in 0..2 {
+        let (root, cache) = (root.clone(), cache.clone());
+        let run = within(60, move || {
+            let mut source = DirectorySource::new(&root)
+                .unwrap()
+                .with_walk_cache(cache)
+                .with_racy_window(Duration::ZERO);
+            run(&mut source)
+        });
+        run.result.as_ref().unwrap();
+        let parsed: Vec<_> = run.parsed.keys().map(String::as_str).collect();
+        assert_eq!(parsed, ["a.py", "ok/c.py"], "pass {pass}");
+        assert_eq!(label(&run, "pipe.py"), "not_regular");
+        assert_eq!(label(&run, "script"), "not_regular");
+        assert_eq!(label(&run, "link.py"), "not_regular");
+        match &run.skipped["sub/"] {
+            SkipReason::Unsafe { detail } => {
+                assert!(detail.contains(".gitignore is a FIFO"), "{detail}")
+            }
+            other => panic!("sub/: {other:?}"),
+        }
+    }
+
+    // A FIFO among the ignore files of the root, or above it: the walk is refused.
+    mkfifo(&root.join("ok/.ignore"));
+    let inner = root.join("ok");
+    let result = within(60, move || {
+        let mut source = DirectorySource::new(&inner).unwrap();
+        run(&mut source).result
+    });
+    let err = result.unwrap_err();
+    assert!(err.to_string().contains(".ignore is a FIFO"), "{err}");
+}
+
+/// The reading function itself, on a FIFO and on a link in place of a file: neither is
+/// waited on nor read through, and the pipeline skips both as not regular files.
+#[cfg(unix)]
+#[test]
+fn reading_refuses_a_fifo_or_a_link_in_place_of_a_file() {
+    use codegraph_parse::source::{Content, DiskRead, Sink, SourceFile, SourceItem, read_regular};
+
+    /// A source handing out paths, as a walk does, for files that were replaced after the
+    /// walk saw them: the race itself cannot be timed, so the replacements are made first.
+    struct Listed(Vec<(String, std::path::PathBuf)>);
+
+    impl Source for Listed {
+        fn describe(&self) -> String {
+            "listed files".into()
+        }
+
+        fn run(&mut self, _filter: &Filter, sink: &mut dyn Sink) -> Result<(), SourceError> {
+            for (path, disk) in self.0.drain(..) {
+                let file = SourceFile {
+                    path,
+                    language: Language::Python,
+                    content: Content::Disk {
+                        path: disk,
+                        stamp: None,
+                    },
+                };
+                if sink.item(SourceItem::File(file)).is_break() {
+                    break;
+                }
+            }
+            Ok(())
+        }
+    }
+
+    let base = tempfile::tempdir().unwrap();
+    let dir = base.path();
+    write(dir, "outside/secret.py", b"def secret_outside(): pass\n");
+    write(dir, "tree/plain.py", b"def plain(): pass\n");
+    mkfifo(&dir.join("tree/fifo.py"));
+    std::os::unix::fs::symlink(dir.join("outside/secret.py"), dir.join("tree/link.py")).unwrap();
+
+    let tree = dir.join("tree");
+    let reads = within(30, move || {
+        ["fifo.py", "link.py", "plain.py"].map(|name| read_regular(&tree.join(name), 1 << 20))
+    });
+    let [fifo, link, plain] = reads;
+    assert!(
+        matches!(fifo, Ok(DiskRead::NotRegular("a FIFO"))),
+        "{fifo:?}"
+    );
+    assert!(
+        matches!(link, Ok(DiskRead::NotRegular("a symbolic link"))),
+        "{link:?}"
+    );
+    match plain {
+        Ok(DiskRead::Read { bytes, .. }) => assert_eq!(bytes, b"def plain(): pass\n"),
+        other => panic!("{other:?}"),
+    }
+    // The size limit holds on the handle.
+    let small = read_regular(&dir.join("tree/plain.py"), 4).unwrap();
+    assert!(
+        matches!(small, DiskRead::TooLarge { size: 18 }),
+        "{small:?}"
+    );
+
+    let tree = dir.join("tree");
+    let run = within(30, move || {
+        let mut source = Listed(
+            ["fifo.py", "link.py", "plain.py"]
+                .map(|name| (name.to_string(), tree.join(name)))
+                .to_vec(),
+        );
+        run(&mut source)
+    });
+    run.result.as_ref().unwrap();
+    assert_eq!(run.parsed.keys().collect::<Vec<_>>(), ["plain.py"]);
+    assert_eq!(label(&run, "fifo.py"), "not_regular");
+    assert_eq!(label(&run, "link.py"), "not_regular");
+}
+
+/// Runs `git` in `dir` with `input` on its standard input; its output, trimmed.
+fn git_output(dir: &Path, args: &[&str], input: &[u8]) -> String {
+    let mut child = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "git {args:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Makes `refs/heads/<name>` a commit whose tree lists `files` files named `f<i>.py`
+/// holding `content`, under `levels - 1` levels of directories, each listing the one
+/// below ten times: 10 levels of 10 make 10^10 paths from 10 trees (a "git bomb").
+fn git_tree_of_copies(dir: &Path, name: &str, levels: usize, files: usize, content: &[u8]) {
+    let blob = git_output(dir, &["hash-object", "-w", "--stdin"], content);
+    let listing: String = (0..files)
+        .map(|i| format!("100644 blob {blob}\tf{i}.py\n"))
+        .collect();
+    let mut tree = git_output(dir, &["mktree"], listing.as_bytes());
+    for _ in 1..levels {
+        let listing: String = (0..10)
+            .map(|i| format!("040000 tree {tree}\td{i}\n"))
+            .collect();
+        tree = git_output(dir, &["mktree"], listing.as_bytes());
+    }
+    let commit = git_output(dir, &["commit-tree", &tree, "-m", name], b"");
+    git_output(
+        dir,
+        &["update-ref", &format!("refs/heads/{name}"), &commit],
+        b"",
+    );
+}
+
+/// A git bomb fails the run with a clear error in seconds, with the default limits;
+/// the same file listed over and over is refused past the byte limit; and a blob over
+/// the file-size limit is skipped from its header.
+#[test]
+fn git_bombs_are_refused_quickly() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    if !git(&root, &["init", "-q"]) {
+        eprintln!("git is not installed; skipping");
+        return;
+    }
+    git_tree_of_copies(&root, "bomb", 10, 10, b"x = 1\n");
+    let started = Instant::now();
+    let repo = root.clone();
+    let result = within(120, move || {
+        let mut source = GitSource::open(&repo, "bomb").unwrap();
+        run(&mut source).result
+    });
+    let elapsed = started.elapsed();
+    match result {
+        Err(SourceError::Git(message)) => {
+            assert!(
+                message.contains("more than 1000000 tree entries") && message.contains("git bomb"),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(elapsed < Duration::from_secs(60), "took {elapsed:?}");
+    eprintln!("the git bomb was refused after {elapsed:?}");
+
+    // Lower limits, lower costs.
+    let mut source = GitSource::open(&root, "bomb")
+        .unwrap()
+        .with_limits(GitLimits {
+            max_entries: 500,
+            ..GitLimits::default()
+        });
+    let err = run(&mut source).result.unwrap_err();
+    assert!(
+        err.to_string().contains("more than 500 tree entries"),
+        "{err}"
+    );
+    let mut source = GitSource::open(&root, "bomb")
+        .unwrap()
+        .with_limits(GitLimits {
+            max_path_bytes: 1000,
+            ..GitLimits::default()
+        });
+    let err = run(&mut source).result.unwrap_err();
+    assert!(
+        err.to_string().contains("more than 1000 bytes of paths"),
+        "{err}"
+    );
+
+    // One 2 kB file listed 100 times: 200 kB read, beyond a limit of 100 kB.
+    let body = format!("def f():\n    pass\n{}", "#".repeat(1982));
+    git_tree_of_copies(&root, "copies", 1, 100, body.as_bytes());
+    let mut source = GitSource::open(&root, "copies").unwrap();
+    let run_all = run(&mut source);
+    run_all.result.as_ref().unwrap();
+    assert_eq!(run_all.parsed.len(), 100);
+    let mut source = GitSource::open(&root, "copies")
+        .unwrap()
+        .with_limits(GitLimits {
+            max_total_bytes: 100_000,
+            ..GitLimits::default()
+        });
+    let err = run(&mut source).result.unwrap_err();
+    assert!(err.to_string().contains("more than 100000 bytes"), "{err}");
+    // Over the file-size limit: skipped from the object header.
+    let mut source = GitSource::open(&root, "copies").unwrap();
+    let small = run_with(
+        &mut source,
+        FilterConfig {
+            max_file_size: 1000,
+            ..FilterConfig::default()
+        },
+    );
+    small.result.as_ref().unwrap();
+    assert!(small.parsed.is_empty());
+    assert_eq!(
+        small.skipped["f7.py"],
+        SkipReason::TooLarge {
+            size: 2000,
+            limit: 1000
+        }
+    );
+}
+
+/// A confined repository reads nothing outside the roots: not through an alternate,
+/// nor an alternate's alternate, nor a linked pack directory, nor a linked
+/// `alternates` file (whose content must not show in the error either); a FIFO in the
+/// git directory is refused instead of blocking; alternates inside the roots, and a
+/// hooks directory linked anywhere (never read), are fine.
+#[cfg(unix)]
+#[test]
+fn confined_repositories_read_nothing_outside_the_roots() {
+    use std::os::unix::fs::symlink;
+    let base = tempfile::tempdir().unwrap();
+    let base = base.path().canonicalize().unwrap();
+    let root = base.join("root");
+    let outside = base.join("outside");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    if !git(&outside, &["init", "-q", "secret"]) {
+        eprintln!("git is not installed; skipping");
+        return;
+    }
+    let secret = outside.join("secret");
+    write(&secret, "secret.py", b"def secret(): pass\n");
+    assert!(git(&secret, &["add", "-A"]));
+    assert!(git(&secret, &["commit", "-q", "-m", "s"]));
+    let roots = vec![root.clone()];
+    let init = |name: &str| {
+        assert!(git(&root, &["init", "-q", name]));
+        root.join(name)
+    };
+    let set_alternates = |repo: &Path, to: &Path| {
+        let file = repo.join(".git/objects/info/alternates");
+        std::fs::write(file, format!("{}\n", to.display())).unwrap();
+    };
+    let refused = |repo: &Path| {
+        let (repo, roots) = (repo.to_path_buf(), roots.clone());
+        within(30, move || {
+            GitSource::open_confined(&repo, "HEAD", &roots).err()
+        })
+    };
+
+    // Alternates inside the roots work; a hooks directory linked outside is not read.
+    let shared = init("shared");
+    write(&shared, "a.py", b"def shared(): pass\n");
+    assert!(git(&shared, &["add", "-A"]));
+    assert!(git(&shared, &["commit", "-q", "-m", "a"]));
+    let commit = git_output(&shared, &["rev-parse", "HEAD"], b"");
+    let user = init("user");
+    set_alternates(&user, &shared.join(".git/objects"));
+    std::fs::remove_dir_all(user.join(".git/hooks")).unwrap();
+    symlink(&outside, user.join(".git/hooks")).unwrap();
+    let mut source = GitSource::open_confined(&user, &commit, &roots).unwrap();
+    assert_eq!(run(&mut source).parsed["a.py"], vec!["a.shared"]);
+
+    // An alternate outside the roots, directly or through one inside.
+    let borrower = init("borrower");
+    set_alternates(&borrower, &secret.join(".git/objects"));
+    assert!(matches!(
+        refused(&borrower),
+        Some(SourceError::OutsideRoots(_))
+    ));
+    let middle = init("middle");
+    set_alternates(&middle, &secret.join(".git/objects"));
+    let nested = init("nested");
+    set_alternates(&nested, &middle.join(".git/objects"));
+    match refused(&nested) {
+        Some(SourceError::OutsideRoots(m)) => assert!(m.contains("secret"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+
+    // A pack directory linked to one outside the roots.
+    let packed = init("packed");
+    write(&packed, "p.py", b"def packed(): pass\n");
+    assert!(git(&packed, &["add", "-A"]));
+    assert!(git(&packed, &["commit", "-q", "-m", "p"]));
+    assert!(git(&packed, &["repack", "-a", "-d", "-q"]));
+    std::fs::rename(packed.join(".git/objects/pack"), outside.join("pack")).unwrap();
+    symlink(outside.join("pack"), packed.join(".git/objects/pack")).unwrap();
+    assert!(matches!(
+        refused(&packed),
+        Some(SourceError::OutsideRoots(_))
+    ));
+
+    // An alternates file that is a link to a file outside: not read, not quoted.
+    write(&outside, "notes.txt", b"/private-marker\n");
+    let linked = init("linked");
+    symlink(
+        outside.join("notes.txt"),
+        linked.join(".git/objects/info/alternates"),
+    )
+    .unwrap();
+    match refused(&linked) {
+        Some(SourceError::OutsideRoots(m)) => assert!(!m.contains("private-marker"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+
+    // FIFOs where an alternates file or a reference would be.
+    let piped = init("piped");
+    mkfifo(&piped.join(".git/objects/info/alternates"));
+    match refused(&piped) {
+        Some(SourceError::Git(m)) => assert!(m.contains("is a FIFO"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let piped_ref = init("piped-ref");
+    mkfifo(&piped_ref.join(".git/packed-refs"));
+    match refused(&piped_ref) {
+        Some(SourceError::Git(m)) => assert!(m.contains("is a FIFO"), "{m}"),
+        other => panic!("{other:?}"),
+    }
 }

@@ -1399,6 +1399,69 @@ fn git_revisions_are_analysed_and_repositories_outside_the_roots_refused() {
     server.stop();
 }
 
+/// Runs `git` in `dir` with `input` on its standard input; its output, trimmed.
+fn git_output(dir: &Path, args: &[&str], input: &[u8]) -> String {
+    let mut child = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("git is installed");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "git {args:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A git bomb (ten trees, each listing the one below ten times: 10^10 paths) fails its
+/// job with a message that says why, in seconds, instead of exhausting the server; the
+/// limit is the server's `--max-tree-entries`.
+#[test]
+fn a_git_bomb_fails_its_job_with_a_clear_message() {
+    let data = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let root = outside.path().canonicalize().unwrap();
+    let repo = root.join("bomb");
+    std::fs::create_dir(&repo).unwrap();
+    git(&repo, &["init", "-q"]);
+    let blob = git_output(&repo, &["hash-object", "-w", "--stdin"], b"x = 1\n");
+    let listing: String = (0..10)
+        .map(|i| format!("100644 blob {blob}\tf{i}.py\n"))
+        .collect();
+    let mut tree = git_output(&repo, &["mktree"], listing.as_bytes());
+    for _ in 1..10 {
+        let listing: String = (0..10)
+            .map(|i| format!("040000 tree {tree}\td{i}\n"))
+            .collect();
+        tree = git_output(&repo, &["mktree"], listing.as_bytes());
+    }
+    let commit = git_output(&repo, &["commit-tree", &tree, "-m", "bomb"], b"");
+    git(&repo, &["update-ref", "refs/heads/bomb", &commit]);
+
+    let server = Server::start(data.path(), &root, &["--max-tree-entries", "50000"]);
+    let acme = token("acme");
+    let started = Instant::now();
+    let a = server.post_json(
+        "/api/v1/analyze",
+        &acme,
+        &json!({"project": "bomb", "path": repo, "rev": "bomb"}),
+    );
+    assert_eq!(a.status, 202, "{}", a.text);
+    let job = server.wait_job(&acme, a.body["job_id"].as_str().unwrap());
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["error"]["code"], "source", "{job}");
+    let message = job["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("more than 50000 tree entries") && message.contains("git bomb"),
+        "{message}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(60), "{job}");
+    server.stop();
+}
+
 /// A shutdown stops a running job after the batch in hand rather than at its end, and
 /// the restart runs it again, reusing what the first run embedded.
 #[test]

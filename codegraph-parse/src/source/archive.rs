@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use codegraph_core::{SkipReason, SkippedFile};
 
 use super::{
-    Content, MAX_REPORTED_NAME, Sink, Source, SourceError, SourceFile, SourceItem,
+    Content, MAX_REPORTED_NAME, Opened, Sink, Source, SourceError, SourceFile, SourceItem,
     sanitize_relative_path, shorten,
 };
 use crate::filter::{Filter, PathDecision};
@@ -109,9 +109,10 @@ impl ArchiveSource {
     ///
     /// # Errors
     /// [`SourceError::Io`] when the file cannot be read, and [`SourceError::Archive`]
-    /// when it is in no known format.
+    /// when it is not a regular file (a FIFO would block the reader) or is in no known
+    /// format.
     pub fn open(path: &Path, limits: ArchiveLimits) -> Result<ArchiveSource, SourceError> {
-        let mut file = File::open(path).map_err(|e| SourceError::io(path, e))?;
+        let mut file = open_archive(path)?;
         let mut head = [0u8; 512];
         let n = read_up_to(&mut file, &mut head).map_err(|e| SourceError::io(path, e))?;
         let format = ArchiveFormat::sniff(&head[..n])
@@ -149,6 +150,19 @@ impl ArchiveSource {
     }
 }
 
+/// The archive file at `path`, through a link if it is one (the user named it), but
+/// only if it is a regular file: a FIFO would block the run until something writes to
+/// it, and a device might never end.
+fn open_archive(path: &Path) -> Result<File, SourceError> {
+    match super::read::open_named(path).map_err(|e| SourceError::io(path, e))? {
+        Opened::Regular(file, _) => Ok(file),
+        Opened::NotRegular(kind) => Err(SourceError::Archive(format!(
+            "{} is {kind}, not an archive file",
+            path.display()
+        ))),
+    }
+}
+
 fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
@@ -181,7 +195,7 @@ impl Source for ArchiveSource {
                 ArchiveFormat::Zip => read_zip(reader, filter, sink, self.limits),
             };
         }
-        let file = File::open(&self.path).map_err(|e| SourceError::io(&self.path, e))?;
+        let file = open_archive(&self.path)?;
         match self.format {
             ArchiveFormat::Tar => {
                 read_tar(Box::new(BufReader::new(file)), filter, sink, self.limits)

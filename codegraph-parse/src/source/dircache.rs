@@ -404,9 +404,16 @@ pub(crate) fn decode(bytes: &[u8]) -> Option<Snapshot> {
     r.0.is_empty().then_some(Snapshot { key, outside, dirs })
 }
 
-/// Reads the snapshot at `path` if it is intact and was made under `key`.
+/// Reads the snapshot at `path` if it is intact and was made under `key`. Only a
+/// regular file is read: anything else in its place (a FIFO would block the walk) means a
+/// full walk, whose snapshot then replaces it.
 pub(crate) fn load(path: &Path, key: u64) -> Option<Snapshot> {
-    let bytes = std::fs::read(path).ok()?;
+    use std::io::Read;
+    let super::Opened::Regular(mut file, meta) = super::open_regular(path).ok()? else {
+        return None;
+    };
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.read_to_end(&mut bytes).ok()?;
     decode(&bytes).filter(|s| s.key == key)
 }
 

@@ -8,6 +8,12 @@
 //! be told which paths changed since the last one by a caller that watches the tree
 //! ([`DirectorySource::set_changed`]); it then looks at those paths alone when they
 //! are files it already yielded, edited in place, which is what an editor's save is.
+//!
+//! The walker reads each directory's ignore files itself as it enters it; a directory
+//! where one of them is a FIFO or a device (which would block the walk, or never end)
+//! is not entered and is reported as unsafe, and such a file in the root or above it
+//! fails the walk. The files found are read later, by the pipeline's workers, as
+//! `read.rs` describes.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,7 +24,7 @@ use codegraph_core::{FileStamp, Language, SkipReason, SkippedFile};
 
 use super::dircache::{self, DirRecord, Entry, Snapshot};
 use super::{Content, Sink, Source, SourceError, SourceFile, SourceItem};
-use super::{RACY_WINDOW, stamp_of};
+use super::{Opened, RACY_WINDOW, open_regular, stamp_of};
 use crate::filter::{Filter, PathDecision};
 
 /// Files under a directory (or a single file), honouring `.gitignore`, `.ignore` and
@@ -128,7 +134,7 @@ impl DirectorySource {
         self.last_walk
     }
 
-    fn builder(&self, dir: &Path, filter: &Filter, pruned: Option<Pruned>) -> ignore::WalkBuilder {
+    fn builder(&self, dir: &Path, filter: &Filter, skipped: &NotEntered) -> ignore::WalkBuilder {
         let config = filter.config();
         let mut builder = ignore::WalkBuilder::new(dir);
         builder
@@ -144,33 +150,44 @@ impl DirectorySource {
         if config.respect_ignore_files {
             builder.add_custom_ignore_filename(".codegraphignore");
         }
-        if let Some(pruned) = pruned {
-            let root = self.root.clone();
-            let filter = filter.clone();
-            builder.filter_entry(move |entry| {
-                if entry.depth() == 0 || !entry.file_type().is_some_and(|t| t.is_dir()) {
-                    return true;
-                }
-                let rel = relative(&root, entry.path());
-                match filter.check_dir(&rel) {
-                    Some(_) => {
-                        pruned
-                            .lock()
-                            .expect("no panics while holding the lock")
-                            .push(rel);
-                        false
-                    }
-                    None => true,
-                }
-            });
-        }
+        let root = self.root.clone();
+        let filter = filter.clone();
+        let skipped = skipped.clone();
+        builder.filter_entry(move |entry| {
+            if entry.depth() == 0 || !entry.file_type().is_some_and(|t| t.is_dir()) {
+                return true;
+            }
+            let rel = relative(&root, entry.path());
+            if filter.check_dir(&rel).is_some() {
+                skipped
+                    .pruned
+                    .lock()
+                    .expect("no panics while holding the lock")
+                    .push(rel);
+                return false;
+            }
+            // The walker reads a directory's ignore files as it enters it, before
+            // anything here sees its entries: this is the last moment to keep it from
+            // opening a FIFO among them.
+            if filter.config().respect_ignore_files
+                && let Err(detail) = ignore_files_readable(entry.path())
+            {
+                skipped
+                    .refused
+                    .lock()
+                    .expect("no panics while holding the lock")
+                    .push((rel, detail));
+                return false;
+            }
+            true
+        });
         builder
     }
 
     /// Lists everything, on all cores, recording a snapshot when `record` is set.
     fn full_walk(&self, filter: &Filter, record: bool) -> (Vec<SourceItem>, Option<Snapshot>) {
-        let pruned: Pruned = Arc::default();
-        let mut builder = self.builder(&self.root, filter, Some(Arc::clone(&pruned)));
+        let skipped = NotEntered::default();
+        let mut builder = self.builder(&self.root, filter, &skipped);
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let collected: Mutex<Vec<SourceItem>> = Mutex::new(Vec::new());
         let recorder = record.then(Recorder::default);
@@ -198,13 +215,25 @@ impl DirectorySource {
             })
         });
         let mut items = collected.into_inner().expect("walk finished");
-        let pruned = std::mem::take(&mut *pruned.lock().expect("walk finished"));
+        let (pruned, refused) = skipped.take();
+        if let Some(r) = &recorder
+            && !refused.is_empty()
+        {
+            // Not entered for now; the next walk looks again.
+            r.incomplete();
+        }
         let snapshot = recorder.and_then(|r| r.finish(&pruned));
         items.extend(
             pruned
                 .into_iter()
                 .filter_map(|rel| pruned_item(filter, rel)),
         );
+        items.extend(refused.into_iter().map(|(rel, detail)| {
+            SourceItem::Skipped(SkippedFile {
+                path: format!("{rel}/"),
+                reason: SkipReason::Unsafe { detail },
+            })
+        }));
         (items, snapshot)
     }
 
@@ -308,8 +337,15 @@ impl DirectorySource {
         trusted: bool,
         items: &mut Vec<SourceItem>,
     ) -> Option<DirRecord> {
-        let pruned: Pruned = Arc::default();
+        let skipped = NotEntered::default();
         let (rules, rules_trusted) = if filter.config().respect_ignore_files {
+            // The walker below reads the ignore files of `dir` and of every directory
+            // above it; those above the root were checked before the walk.
+            for above in dir.ancestors().take_while(|a| a.starts_with(&self.root)) {
+                if ignore_files_readable(above).is_err() {
+                    return None;
+                }
+            }
             dircache::rules_in(dir, self.racy_window)
         } else {
             (Vec::new(), true)
@@ -325,7 +361,7 @@ impl DirectorySource {
             rules,
             ..DirRecord::default()
         };
-        let mut builder = self.builder(dir, filter, Some(Arc::clone(&pruned)));
+        let mut builder = self.builder(dir, filter, &skipped);
         builder.max_depth(Some(1));
         for result in builder.build() {
             // An entry that cannot be read: leave it to a full walk to report.
@@ -348,7 +384,12 @@ impl DirectorySource {
             items.extend(item);
             record.files.extend(cached);
         }
-        record.pruned = std::mem::take(&mut *pruned.lock().expect("walk finished"))
+        let (pruned, refused) = skipped.take();
+        // A full walk reports the directory it may not enter.
+        if !refused.is_empty() {
+            return None;
+        }
+        record.pruned = pruned
             .iter()
             .map(|r| r.rsplit('/').next().unwrap_or(r).to_string())
             .collect();
@@ -358,7 +399,23 @@ impl DirectorySource {
     }
 }
 
-type Pruned = Arc<Mutex<Vec<String>>>;
+/// Directories a walk did not enter, gathered from the walk's threads.
+#[derive(Clone, Default)]
+struct NotEntered {
+    /// Refused by the filter's rules (vendored, excluded), reported from those rules.
+    pruned: Arc<Mutex<Vec<String>>>,
+    /// Holding an ignore file the walker cannot read safely, with why.
+    refused: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+impl NotEntered {
+    fn take(&self) -> (Vec<String>, Vec<(String, String)>) {
+        fn drain<T>(list: &Mutex<Vec<T>>) -> Vec<T> {
+            std::mem::take(&mut *list.lock().expect("walk finished"))
+        }
+        (drain(&self.pruned), drain(&self.refused))
+    }
+}
 
 /// What a full walk saw, by directory, gathered from the walk's threads.
 #[derive(Default)]
@@ -479,6 +536,19 @@ impl Source for DirectorySource {
                 examined: changed.len(),
             });
             return send(items, sink);
+        }
+        if root_is_dir && filter.config().respect_ignore_files {
+            // The walker reads the ignore files of the root and of every directory
+            // above it before anything else.
+            let canonical = self
+                .root
+                .canonicalize()
+                .map_err(|e| SourceError::io(&self.root, e))?;
+            for dir in canonical.ancestors() {
+                ignore_files_readable(dir).map_err(|detail| {
+                    SourceError::Walk(format!("cannot walk {}: {detail}", self.root.display()))
+                })?;
+            }
         }
         // Taken before the walk, so an edit during it shows next time.
         let outside = self.remember.then(|| dircache::outside_inputs(&self.root));
@@ -795,7 +865,16 @@ fn examine(
                     stamp: s, language, ..
                 }) if *s == stamp => *language,
                 _ => match first_line(&path) {
-                    Ok(line) => filter.shebang_language(rel, &line),
+                    Ok(Some(line)) => filter.shebang_language(rel, &line),
+                    // Replaced since its `lstat` (by a link, a FIFO, ...): reported, and
+                    // not recorded, so the next walk looks again.
+                    Ok(None) => {
+                        let item = SourceItem::Skipped(SkippedFile {
+                            path: rel.to_string(),
+                            reason: SkipReason::NotRegular,
+                        });
+                        return (Some(item), None);
+                    }
                     Err(e) => {
                         let item = SourceItem::Skipped(SkippedFile {
                             path: rel.to_string(),
@@ -841,14 +920,94 @@ fn disk_file(
     })
 }
 
-/// The start of a file, enough for a `#!` line.
-fn first_line(path: &Path) -> std::io::Result<Vec<u8>> {
+/// The start of a file, enough for a `#!` line; `None` when it is no longer a regular
+/// file.
+fn first_line(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
     use std::io::Read;
+    let file = match open_regular(path)? {
+        Opened::Regular(file, _) => file,
+        Opened::NotRegular(_) => return Ok(None),
+    };
     let mut head = Vec::with_capacity(256);
-    std::fs::File::open(path)?
-        .take(256)
-        .read_to_end(&mut head)?;
-    Ok(head)
+    file.take(256).read_to_end(&mut head)?;
+    Ok(Some(head))
+}
+
+/// Whether the walker can read the ignore rules it looks for in `dir` without blocking
+/// or reading without end: `.ignore`, `.gitignore`, `.codegraphignore` and git's
+/// `info/exclude` (found through a `.git` file as the walker finds it) must each be a
+/// regular file, through links, or absent. A FIFO among them would block the walk for
+/// good, and `/dev/zero` would never end. `Err` says which is not.
+fn ignore_files_readable(dir: &Path) -> Result<(), String> {
+    for name in [".ignore", ".gitignore", ".codegraphignore"] {
+        readable(dir, &dir.join(name))?;
+    }
+    let dot_git = dir.join(".git");
+    match std::fs::metadata(&dot_git) {
+        Ok(meta) if meta.is_dir() => readable(dir, &dot_git.join("info").join("exclude")),
+        Ok(meta) if meta.is_file() => {
+            // A linked work tree's exclude file is in its common directory, named by
+            // the `.git` file and then the git directory's `commondir` file; the
+            // walker reads both to find it, and resolves them as below.
+            let Some(line) = first_line_of(dir, &dot_git)? else {
+                return Ok(());
+            };
+            let Some(git_dir) = line.strip_prefix("gitdir: ") else {
+                return Ok(());
+            };
+            let git_dir = PathBuf::from(git_dir);
+            let commondir = git_dir.join("commondir");
+            let Some(line) = first_line_of(dir, &commondir)? else {
+                return Ok(());
+            };
+            let common = if line.starts_with('.') {
+                git_dir.join(line)
+            } else {
+                PathBuf::from(line)
+            };
+            readable(dir, &common.join("info").join("exclude"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `Err` when `path` exists and is neither a regular file nor a directory (which the
+/// walker fails to read at once), through links.
+fn readable(dir: &Path, path: &Path) -> Result<(), String> {
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() && !meta.is_dir() => Err(format!(
+            "{} is {}, which the walker would read as ignore rules",
+            path.strip_prefix(dir).unwrap_or(path).display(),
+            super::read::kind(&meta.file_type())
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The first line of a small file the walker reads for its ignore rules, read safely;
+/// `None` when it cannot be read (the walker then reads nothing further either).
+fn first_line_of(dir: &Path, path: &Path) -> Result<Option<String>, String> {
+    use std::io::{BufRead, Read};
+    readable(dir, path)?;
+    let file = match super::read::open_named(path) {
+        Ok(Opened::Regular(file, _)) => file,
+        Ok(Opened::NotRegular(kind)) => {
+            return Err(format!(
+                "{} is {kind}",
+                path.strip_prefix(dir).unwrap_or(path).display()
+            ));
+        }
+        Err(_) => return Ok(None),
+    };
+    let mut line = String::new();
+    match std::io::BufReader::new(file.take(64 * 1024)).read_line(&mut line) {
+        // As `BufRead::lines`, which the walker uses, ends a line.
+        Ok(_) => {
+            let line = line.strip_suffix('\n').unwrap_or(&line);
+            Ok(Some(line.strip_suffix('\r').unwrap_or(line).to_string()))
+        }
+        Err(_) => Ok(None),
+    }
 }
 
 fn error_path(err: &ignore::Error) -> Option<PathBuf> {

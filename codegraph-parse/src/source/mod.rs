@@ -23,6 +23,7 @@ mod directory;
 #[cfg(feature = "git")]
 mod git;
 mod memory;
+mod read;
 mod stamp;
 
 #[cfg(feature = "archive")]
@@ -31,8 +32,9 @@ pub use archive::{ArchiveFormat, ArchiveLimits, ArchiveSource, StreamSource};
 pub use dircache::fuzz_decode as fuzz_walk_cache;
 pub use directory::{DirectorySource, WalkKind};
 #[cfg(feature = "git")]
-pub use git::GitSource;
+pub use git::{GitLimits, GitSource};
 pub use memory::MemorySource;
+pub use read::{DiskRead, Opened, open_regular, read_regular};
 pub use stamp::{RACY_WINDOW, stamp_of, trusted_stamp};
 
 /// A file's bytes, or where to read them. Directory sources hand out paths so that
@@ -42,7 +44,9 @@ pub use stamp::{RACY_WINDOW, stamp_of, trusted_stamp};
 pub enum Content {
     /// The whole file, already read (from an archive, a git object, memory).
     Bytes(Vec<u8>),
-    /// A file on disk for a worker to read.
+    /// A file on disk for a worker to read, if it is still a regular file when opened:
+    /// a symbolic link or a FIFO in its place is skipped as not regular, never read
+    /// through or waited on (see [`read_regular`]).
     Disk {
         /// Where to read it, as the walk found it under the source's root (not the
         /// repository-relative path).
@@ -106,8 +110,9 @@ pub enum SourceError {
     /// A directory walk failed as a whole. The string is the message.
     #[error("{0}")]
     Walk(String),
-    /// The repository could not be opened, the revision did not resolve, or an object
-    /// could not be read. The string is the message, with its context.
+    /// The repository could not be opened, the revision did not resolve, an object
+    /// could not be read, or the revision was refused for exceeding its `GitLimits`
+    /// (feature `git`). The string is the message, with its context.
     #[error("git: {0}")]
     Git(String),
     /// Not an archive of a known format, malformed, or refused for exceeding its

@@ -14,6 +14,7 @@ use clap::{Args, ValueEnum};
 use serde::Deserialize;
 
 use codegraph::Fusion;
+use codegraph::parse::source::GitLimits;
 
 use crate::options::ModelArgs;
 
@@ -140,6 +141,17 @@ pub struct ServeArgs {
     #[arg(long, env = "CODEGRAPH_JOB_SKIPPED_FILES", value_name = "N")]
     pub job_skipped_files: Option<usize>,
 
+    /// Tree entries a git revision may list, summed over every tree it reaches (a tree
+    /// listed N times counts N times); a revision listing more fails its job, as a git
+    /// bomb does. [default: 1000000]
+    #[arg(long, env = "CODEGRAPH_MAX_TREE_ENTRIES")]
+    pub max_tree_entries: Option<u64>,
+
+    /// Largest total size of the files read from one git revision, in bytes.
+    /// [default: 4294967296]
+    #[arg(long, env = "CODEGRAPH_MAX_REVISION_BYTES")]
+    pub max_revision_bytes: Option<u64>,
+
     /// Seconds cached entries live.
     #[arg(long, env = "CODEGRAPH_CACHE_TTL")]
     pub cache_ttl: Option<u64>,
@@ -189,6 +201,8 @@ struct FileConfig {
     max_unpacked_bytes: Option<u64>,
     max_entry_name_bytes: Option<u64>,
     job_skipped_files: Option<usize>,
+    max_tree_entries: Option<u64>,
+    max_revision_bytes: Option<u64>,
     cache_ttl: Option<u64>,
     metrics_tenants: Option<bool>,
     cache_mb: Option<u64>,
@@ -230,6 +244,9 @@ pub struct Settings {
     pub max_entry_name_bytes: u64,
     /// Skipped files listed in a job's record.
     pub job_skipped_files: usize,
+
+    /// What one git revision may cost to read.
+    pub git_limits: GitLimits,
     pub cache_ttl: Duration,
     pub metrics_tenants: bool,
     pub cache_bytes: u64,
@@ -397,6 +414,21 @@ impl Settings {
         if !(1..=MAX_ENTRY_NAME_BYTES).contains(&max_entry_name_bytes) {
             bail!("--max-entry-name-bytes must be between 1 and {MAX_ENTRY_NAME_BYTES}");
         }
+        let git_defaults = GitLimits::default();
+        let git_limits = GitLimits {
+            max_entries: args
+                .max_tree_entries
+                .or(file.max_tree_entries)
+                .unwrap_or(git_defaults.max_entries),
+            max_total_bytes: args
+                .max_revision_bytes
+                .or(file.max_revision_bytes)
+                .unwrap_or(git_defaults.max_total_bytes),
+            ..git_defaults
+        };
+        if git_limits.max_entries == 0 || git_limits.max_total_bytes == 0 {
+            bail!("--max-tree-entries and --max-revision-bytes must be at least 1");
+        }
         Ok(Settings {
             addr: args
                 .addr
@@ -433,6 +465,7 @@ impl Settings {
                 .job_skipped_files
                 .or(file.job_skipped_files)
                 .unwrap_or(100),
+            git_limits,
             cache_ttl: Duration::from_secs(args.cache_ttl.or(file.cache_ttl).unwrap_or(300)),
             cache_bytes: args.cache_mb.or(file.cache_mb).unwrap_or(256) << 20,
             shutdown_grace: Duration::from_secs(
@@ -528,6 +561,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(flagged.max_entry_name_bytes, 300, "the flag wins");
+        assert_eq!(s.git_limits, GitLimits::default(), "the defaults");
+        let git = Settings::load(
+            &mut args(&["--config", c, "--max-tree-entries", "1000"]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(git.git_limits.max_entries, 1000, "the flag");
         assert_eq!(s.fusion, Fusion::MinMax, "from the file");
         let rrf = Settings::load(&mut args(&["--config", c, "--fusion", "rrf"]), None).unwrap();
         assert_eq!(rrf.fusion, Fusion::Rrf, "the flag wins");
@@ -576,6 +616,11 @@ mod tests {
             &["--data-dir", data, "--max-entry-name-bytes", "0"],
             Some(SECRET),
             "between 1 and",
+        );
+        refuse(
+            &["--data-dir", data, "--max-tree-entries", "0"],
+            Some(SECRET),
+            "at least 1",
         );
         refuse(
             &["--data-dir", data, "--allow-root", "/no/such/dir"],

@@ -90,7 +90,8 @@ fn run(app: &App, job: &Job, live: &Live) -> Result<codegraph::IndexReport, JobE
         JobSource::Directory { path } => Input::directory(confined(path)?),
         JobSource::Git { path, commit, .. } => Input::source(
             GitSource::open_confined(&confined(path)?, commit, &roots)
-                .map_err(|e| fail("source", e.to_string()))?,
+                .map_err(|e| fail("source", e.to_string()))?
+                .with_limits(app.settings.git_limits),
         ),
         JobSource::Archive { file, .. } => Input::source(
             ArchiveSource::open(
