@@ -1220,7 +1220,14 @@ fn a_full_queue_answers_429_and_a_restart_keeps_queued_jobs() {
     let server = Server::start(
         data.path(),
         root.path(),
-        &["--workers", "0", "--queue-capacity", "2"],
+        &[
+            "--workers",
+            "0",
+            "--queue-capacity",
+            "2",
+            "--queue-capacity-per-tenant",
+            "2",
+        ],
     );
     let mut ids = Vec::new();
     for (i, dir) in dirs.iter().enumerate().take(2) {
@@ -2013,4 +2020,32 @@ fn roots_are_fenced_per_tenant_and_refusals_tell_nothing_of_what_exists() {
             .unwrap()
             .replace("/etc/no-such-file-here", "P"),
     );
+}
+
+#[test]
+fn one_tenant_cannot_fill_the_queue() {
+    let data = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let dirs: Vec<PathBuf> = (0..3)
+        .map(|i| project(root.path(), &format!("p{i}"), ""))
+        .collect();
+    // No workers: jobs wait. A share of half the queue each.
+    let server = Server::start(
+        data.path(),
+        root.path(),
+        &["--workers", "0", "--queue-capacity", "4"],
+    );
+    let (flood, quiet) = (token("flood"), token("quiet"));
+    for (i, dir) in dirs.iter().enumerate().take(2) {
+        assert_eq!(analyze(&server, &flood, &format!("p{i}"), dir).status, 202);
+    }
+    let over = analyze(&server, &flood, "p2", &dirs[2]);
+    assert_eq!(
+        (over.status, over.code()),
+        (429, "tenant_queue_full"),
+        "{}",
+        over.text
+    );
+    let other = analyze(&server, &quiet, "p2", &dirs[2]);
+    assert_eq!(other.status, 202, "{}", other.text);
 }

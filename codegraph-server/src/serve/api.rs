@@ -319,8 +319,8 @@ pub async fn analyze(
         check_project_name(&project)?;
         // Refuse early when the queue is full, before storing an upload or walking a
         // directory; `submit` checks again, and decides.
-        if app.jobs.refuses(&id.tenant, &project) {
-            return Err(queue_full(&app));
+        if let Some(why) = app.jobs.refusal(&id.tenant, &project) {
+            return Err(queue_refusal(&app, why));
         }
         let head = &body[..body.len().min(512)];
         if codegraph_parse::source::ArchiveFormat::sniff(head).is_none() {
@@ -362,8 +362,8 @@ pub async fn analyze(
         }
         // Refuse early when the queue is full, before storing an upload or walking a
         // directory; `submit` checks again, and decides.
-        if app.jobs.refuses(&id.tenant, &req.project) {
-            return Err(queue_full(&app));
+        if let Some(why) = app.jobs.refusal(&id.tenant, &req.project) {
+            return Err(queue_refusal(&app, why));
         }
         let roots = app.settings.roots_of(&id.tenant);
         let (source, fingerprint) = work
@@ -481,7 +481,9 @@ pub async fn analyze(
             j
         }
         Ok(Submitted::Existing(j)) => j,
-        Err(SubmitError::Full) => return Err(queue_full(&app)),
+        Err(why @ (SubmitError::Full | SubmitError::TenantFull)) => {
+            return Err(queue_refusal(&app, why));
+        }
         Err(SubmitError::ShuttingDown) => {
             return Err(ApiError {
                 retry_after: Some(5),
@@ -507,19 +509,23 @@ pub async fn analyze(
     Ok(r)
 }
 
-fn queue_full(app: &App) -> ApiError {
-    app.metrics
-        .rejected
-        .with_label_values(&["queue_full"])
-        .inc();
-    ApiError::too_many(
-        "queue_full",
-        format!(
-            "{} analysis jobs are waiting, as many as the queue holds; try again later",
-            app.jobs.depth()
+/// 429 for a full queue, or a tenant's full share of it.
+fn queue_refusal(app: &App, why: SubmitError) -> ApiError {
+    let (code, message) = match why {
+        SubmitError::TenantFull => (
+            "tenant_queue_full",
+            "this tenant has its whole share of the job queue waiting; try again later".to_string(),
         ),
-        5,
-    )
+        _ => (
+            "queue_full",
+            format!(
+                "{} analysis jobs are waiting, as many as the queue holds; try again later",
+                app.jobs.depth()
+            ),
+        ),
+    };
+    app.metrics.rejected.with_label_values(&[code]).inc();
+    ApiError::too_many(code, message, 5)
 }
 
 /// An uploaded archive on disk, removed when dropped unless a job took it.

@@ -88,6 +88,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CODEGRAPH_QUEUE_CAPACITY")]
     pub queue_capacity: Option<usize>,
 
+    /// Jobs one tenant may have waiting (default: half of --queue-capacity), so that
+    /// one tenant cannot fill the queue.
+    #[arg(long, env = "CODEGRAPH_QUEUE_CAPACITY_PER_TENANT")]
+    pub queue_capacity_per_tenant: Option<usize>,
+
     /// Requests per second each token may make (sustained).
     #[arg(long, env = "CODEGRAPH_RATE_LIMIT")]
     pub rate_limit: Option<u32>,
@@ -191,6 +196,7 @@ struct FileConfig {
     jwt_max_age: Option<u64>,
     workers: Option<usize>,
     queue_capacity: Option<usize>,
+    queue_capacity_per_tenant: Option<usize>,
     rate_limit: Option<u32>,
     rate_burst: Option<u32>,
     max_in_flight: Option<usize>,
@@ -232,6 +238,7 @@ pub struct Settings {
     pub jwt: JwtSettings,
     pub workers: usize,
     pub queue_capacity: usize,
+    pub queue_capacity_per_tenant: usize,
     pub rate_limit: u32,
     pub rate_burst: u32,
     pub max_in_flight: usize,
@@ -445,6 +452,11 @@ impl Settings {
             },
             workers,
             queue_capacity,
+            queue_capacity_per_tenant: args
+                .queue_capacity_per_tenant
+                .or(file.queue_capacity_per_tenant)
+                .unwrap_or(queue_capacity / 2)
+                .clamp(1, queue_capacity),
             rate_limit,
             rate_burst,
             max_in_flight,

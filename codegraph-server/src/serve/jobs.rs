@@ -8,6 +8,11 @@
 //! The queue never grows without bound: `submit` refuses a job when `capacity` jobs are
 //! already waiting, the history of finished jobs is trimmed to `HISTORY`, and no job's
 //! record reaches `MAX_RECORD_BYTES`, whatever its input made it report.
+//!
+//! Tenants share it fairly: each may have at most its share of the queue waiting
+//! (`tenant_share`), keeps at most `HISTORY_PER_TENANT` finished jobs (so that one
+//! tenant's jobs never push another's out of the history), and a free worker takes the
+//! oldest job of the tenant with the fewest jobs running.
 //! Workers are OS threads, so parsing and embedding never block the async runtime.
 
 use std::collections::{HashMap, VecDeque};
@@ -22,6 +27,10 @@ use serde::{Deserialize, Serialize};
 
 /// Finished jobs remembered (on disk and in memory); the oldest go first.
 const HISTORY: usize = 1000;
+
+/// Finished jobs remembered per tenant, within [`HISTORY`]: a tenant's own oldest go
+/// first.
+const HISTORY_PER_TENANT: usize = 100;
 
 /// No job's record, on disk or as `GET /api/v1/jobs/{id}` answers it, reaches this
 /// many bytes: records are kept and copied by the thousand, and written under the
@@ -222,6 +231,8 @@ pub enum Submitted {
 #[derive(Debug)]
 pub enum SubmitError {
     Full,
+    /// The tenant has its whole share of the queue waiting.
+    TenantFull,
     ShuttingDown,
     Io(String),
 }
@@ -229,6 +240,7 @@ pub enum SubmitError {
 pub struct Jobs {
     dir: PathBuf,
     capacity: usize,
+    tenant_share: usize,
     inner: Mutex<Inner>,
     wake: Condvar,
 }
@@ -266,6 +278,7 @@ impl Jobs {
         let jobs = Jobs {
             dir: dir.to_path_buf(),
             capacity,
+            tenant_share: capacity,
             inner: Mutex::new(Inner {
                 entries,
                 // Jobs from before the restart are kept even beyond the capacity:
@@ -282,6 +295,20 @@ impl Jobs {
             }
         }
         Ok(jobs)
+    }
+
+    /// At most `share` queued jobs per tenant (by default the whole capacity).
+    pub fn with_tenant_share(mut self, share: usize) -> Jobs {
+        self.tenant_share = share.clamp(1, self.capacity);
+        self
+    }
+
+    fn queued_of(inner: &Inner, tenant: &str) -> usize {
+        inner
+            .queue
+            .iter()
+            .filter(|id| inner.entries[*id].job.tenant == tenant)
+            .count()
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -305,14 +332,23 @@ impl Jobs {
         self.lock().queue.len()
     }
 
-    /// Whether a submission for this project would surely be refused: the queue is
-    /// full and holds nothing of the project's (which the submission could join).
-    pub fn refuses(&self, tenant: &str, project: &str) -> bool {
+    /// Why a submission for this project would surely be refused, if it would: the
+    /// queue (or the tenant's share of it) is full and holds nothing of the project's
+    /// (which the submission could join).
+    pub fn refusal(&self, tenant: &str, project: &str) -> Option<SubmitError> {
         let inner = self.lock();
-        inner.queue.len() >= self.capacity
-            && !inner.entries.values().any(|e| {
-                !e.job.status.is_finished() && e.job.tenant == tenant && e.job.project == project
-            })
+        let pending = inner.entries.values().any(|e| {
+            !e.job.status.is_finished() && e.job.tenant == tenant && e.job.project == project
+        });
+        if pending {
+            None
+        } else if inner.queue.len() >= self.capacity {
+            Some(SubmitError::Full)
+        } else if Jobs::queued_of(&inner, tenant) >= self.tenant_share {
+            Some(SubmitError::TenantFull)
+        } else {
+            None
+        }
     }
 
     pub fn running(&self) -> usize {
@@ -339,6 +375,9 @@ impl Jobs {
         }
         if inner.queue.len() >= self.capacity {
             return Err(SubmitError::Full);
+        }
+        if Jobs::queued_of(&inner, &job.tenant) >= self.tenant_share {
+            return Err(SubmitError::TenantFull);
         }
         self.persist(&job)
             .map_err(|e| SubmitError::Io(e.to_string()))?;
@@ -441,7 +480,18 @@ impl Jobs {
                         && e.job.project == job.project
                 })
             };
-            let runnable = (0..inner.queue.len()).find(|&i| !busy(&inner, &inner.queue[i]));
+            // The oldest runnable job of the tenant with the fewest jobs running: a
+            // tenant with many queued jobs takes its turn, not every worker.
+            let running_of = |tenant: &str| {
+                inner
+                    .entries
+                    .values()
+                    .filter(|e| e.job.status == Status::Running && e.job.tenant == tenant)
+                    .count()
+            };
+            let runnable = (0..inner.queue.len())
+                .filter(|&i| !busy(&inner, &inner.queue[i]))
+                .min_by_key(|&i| (running_of(&inner.entries[&inner.queue[i]].job.tenant), i));
             if let Some(id) = runnable.and_then(|i| inner.queue.remove(i)) {
                 let live = Arc::new(Live {
                     stop: AtomicU8::new(STOP_NONE),
@@ -519,20 +569,38 @@ impl Jobs {
             .collect()
     }
 
-    /// Forgets the oldest finished jobs beyond the history limit.
+    /// Forgets the oldest finished jobs beyond the history limits: first each
+    /// tenant's beyond its own, then the oldest of all beyond the total.
     fn trim(&self, inner: &mut Inner) {
-        let mut finished: Vec<(u64, String)> = inner
+        let mut finished: Vec<(u64, String, String)> = inner
             .entries
             .values()
             .filter(|e| e.job.status.is_finished())
-            .map(|e| (e.job.finished_ms.unwrap_or(0), e.job.id.clone()))
+            .map(|e| {
+                let job = &e.job;
+                (
+                    job.finished_ms.unwrap_or(0),
+                    job.id.clone(),
+                    job.tenant.clone(),
+                )
+            })
             .collect();
-        if finished.len() <= HISTORY {
-            return;
+        // Newest first: a tenant's first HISTORY_PER_TENANT are kept.
+        finished.sort_by(|a, b| b.cmp(a));
+        let mut per_tenant: HashMap<&str, usize> = HashMap::new();
+        let mut kept = 0;
+        let mut forget = Vec::new();
+        for (_, id, tenant) in &finished {
+            let seen = per_tenant.entry(tenant.as_str()).or_default();
+            *seen += 1;
+            if *seen > HISTORY_PER_TENANT || kept >= HISTORY {
+                forget.push(id.clone());
+            } else {
+                kept += 1;
+            }
         }
-        finished.sort();
-        for (_, id) in &finished[..finished.len() - HISTORY] {
-            inner.entries.remove(id);
+        for id in forget {
+            inner.entries.remove(&id);
             let _ = std::fs::remove_file(self.dir.join(format!("{id}.json")));
         }
     }
@@ -593,6 +661,64 @@ mod tests {
             result: None,
             error: None,
         }
+    }
+
+    fn job_of(tenant: &str, id: &str, project: &str) -> Job {
+        Job {
+            tenant: tenant.into(),
+            ..job(id, project, "1")
+        }
+    }
+
+    #[test]
+    fn tenants_share_the_queue_the_workers_and_the_history() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = Jobs::open(dir.path(), 8).unwrap().with_tenant_share(3);
+        // The flooding tenant gets its share, and no more; the other still gets in.
+        for i in 0..3 {
+            let j = job_of("flood", &format!("f{i}"), &format!("p{i}"));
+            assert!(matches!(jobs.submit(j), Ok(Submitted::New(_))));
+        }
+        assert!(matches!(
+            jobs.submit(job_of("flood", "f3", "p3")),
+            Err(SubmitError::TenantFull)
+        ));
+        assert!(matches!(
+            jobs.refusal("flood", "p3"),
+            Some(SubmitError::TenantFull)
+        ));
+        assert!(jobs.refusal("quiet", "q").is_none());
+        assert!(matches!(
+            jobs.submit(job_of("quiet", "q0", "q")),
+            Ok(Submitted::New(_))
+        ));
+        // One flood job runs; the next worker serves the tenant running none.
+        let (first, _) = jobs.next().unwrap();
+        assert_eq!(first.tenant, "flood");
+        let (second, _) = jobs.next().unwrap();
+        assert_eq!(second.id, "q0");
+        jobs.finish(&first.id, Ok(serde_json::json!({})), false);
+        jobs.finish(&second.id, Ok(serde_json::json!({})), false);
+        // The flood's finished jobs beyond its own history go, the other's stay.
+        for i in 0..HISTORY_PER_TENANT + 20 {
+            let id = format!("h{i}");
+            jobs.submit(job_of("flood", &id, &format!("h{i}")))
+                .ok()
+                .unwrap();
+            let (j, _) = jobs.next().unwrap();
+            jobs.finish(&j.id, Ok(serde_json::json!({})), false);
+        }
+        assert!(
+            jobs.get("q0").is_some(),
+            "the quiet tenant's job was pushed out"
+        );
+        let flood_finished = jobs
+            .lock()
+            .entries
+            .values()
+            .filter(|e| e.job.tenant == "flood" && e.job.status.is_finished())
+            .count();
+        assert_eq!(flood_finished, HISTORY_PER_TENANT);
     }
 
     #[test]

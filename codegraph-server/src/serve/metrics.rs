@@ -55,8 +55,9 @@ const LATENCY_BUCKETS: &[f64] = &[
 ];
 
 /// Every `reason` of `http_rejected_total`.
-pub const REJECT_REASONS: [&str; 8] = [
+pub const REJECT_REASONS: [&str; 9] = [
     "queue_full",
+    "tenant_queue_full",
     "uri_too_long",
     "payload_too_large",
     "overloaded",

@@ -245,7 +245,8 @@ fn build_app(
     });
     let verifier = auth::Verifier::new(&settings.jwt)?;
     let jobs = jobs::Jobs::open(&data.join("jobs"), settings.queue_capacity)
-        .context("cannot open the job queue")?;
+        .context("cannot open the job queue")?
+        .with_tenant_share(settings.queue_capacity_per_tenant);
     // Uploads no pending job needs: left by a process that died between storing an
     // upload and queueing its job.
     let needed = jobs.pending_uploads();

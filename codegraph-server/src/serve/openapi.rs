@@ -57,7 +57,7 @@ fn error_responses(codes: &[u16]) -> serde_json::Map<String, Value> {
                         415 => "Unsupported body (codes: unsupported_media_type, bad_archive)",
                         422 => "Unreadable path or revision (codes: path_unreadable, bad_revision)",
                         503 => "Timed out or shutting down (codes: timeout, shutting_down)",
-                        429 => "Rate limited, queue full or overloaded (codes: rate_limited, queue_full, overloaded, tenant_overloaded); see Retry-After",
+                        429 => "Rate limited, queue full or overloaded (codes: rate_limited, queue_full, tenant_queue_full, overloaded, tenant_overloaded); see Retry-After",
                         _ => "Error",
                     },
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
