@@ -846,6 +846,12 @@ fn archives_are_analysed_and_zip_slip_and_bombs_are_refused() {
         "{job}"
     );
     assert!(!data.path().join("escaped.py").exists());
+    // The server's own paths stay its own: neither the job nor the project names the
+    // uploaded file.
+    let info = server.get("/api/v1/projects/up", Some(&t));
+    let data_dir = data.path().to_string_lossy().to_string();
+    assert!(!info.text.contains(&data_dir), "{}", info.text);
+    assert!(!job.to_string().contains(&data_dir), "{job}");
     let found = server.get("/api/v1/projects/up/symbols?name=upload_me", Some(&t));
     assert_eq!(
         found.body["results"][0]["path"], "pkg/mod.py",

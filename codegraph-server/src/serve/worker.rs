@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use codegraph::parse::source::{ArchiveLimits, ArchiveSource, GitSource, shorten};
+use codegraph::parse::filter::Filter;
+use codegraph::parse::source::{
+    ArchiveLimits, ArchiveSource, GitSource, Sink, Source, SourceError, shorten,
+};
 use codegraph::{IndexConfig, Input};
 
 use super::jobs::{Job, JobError, JobSource, Live, MAX_MESSAGE_BYTES, STOP_SHUTDOWN, job_result};
@@ -93,8 +96,8 @@ fn run(app: &App, job: &Job, live: &Live) -> Result<codegraph::IndexReport, JobE
                 .map_err(|e| fail("source", e.to_string()))?
                 .with_limits(app.settings.git_limits),
         ),
-        JobSource::Archive { file, .. } => Input::source(
-            ArchiveSource::open(
+        JobSource::Archive { file, bytes } => Input::source(Upload {
+            inner: ArchiveSource::open(
                 file,
                 ArchiveLimits {
                     max_total_bytes: app.settings.max_unpacked_bytes,
@@ -103,7 +106,8 @@ fn run(app: &App, job: &Job, live: &Live) -> Result<codegraph::IndexReport, JobE
                 },
             )
             .map_err(|e| fail("bad_archive", e.to_string()))?,
-        ),
+            bytes: *bytes,
+        }),
     };
     let report = tenant
         .db
@@ -129,4 +133,21 @@ fn run(app: &App, job: &Job, live: &Live) -> Result<codegraph::IndexReport, JobE
         ));
     }
     Ok(report)
+}
+
+/// An uploaded archive, described without the server's path to it: the description
+/// becomes the project's source and the job's report, which the tenant reads.
+struct Upload {
+    inner: ArchiveSource,
+    bytes: u64,
+}
+
+impl Source for Upload {
+    fn describe(&self) -> String {
+        format!("uploaded archive ({} bytes)", self.bytes)
+    }
+
+    fn run(&mut self, filter: &Filter, sink: &mut dyn Sink) -> Result<(), SourceError> {
+        self.inner.run(filter, sink)
+    }
 }
