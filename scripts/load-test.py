@@ -20,7 +20,11 @@ Usage:
     scripts/fetch-corpus.sh python
     cargo build --profile bench -p codegraph-server --bins
     scripts/load-test.py [--duration 15] [--connections 32] [--json out.json]
-                         [--binary PATH] [--search-only]
+                         [--binary PATH] [--search-only | --noisy-neighbour]
+
+With --noisy-neighbour: tenant B's cached and uncached search p99 alone, then while
+tenant A floods at twice the in-flight capacity (fuzzy queries over Django's names,
+impact at depth 10, archive uploads), as ratios; A's answers by status; memory.
 """
 
 import argparse
@@ -170,6 +174,120 @@ def wrk(url, token, duration, connections, threads=2, script=None):
     return result
 
 
+def noisy_neighbour(args, report):
+    """Tenant B's cached and uncached search p99, alone and while tenant A floods the
+    server at twice its capacity (fuzzy symbol queries, impact at depth 10, archive
+    uploads), as ratios; A's answers by status; the server's memory."""
+    import io
+    import tarfile
+
+    kinds = args.flood.split(",")
+    secret = secrets.token_hex(32)
+    flood, quiet = jwt(secret, "flood"), jwt(secret, "quiet")
+    capacity = 16
+    with tempfile.TemporaryDirectory() as data, tempfile.TemporaryDirectory() as script_dir:
+        script = os.path.join(script_dir, "uncached.lua")
+        with open(script, "w") as f:
+            f.write(UNCACHED_LUA)
+        server = Server(
+            args.binary,
+            data,
+            CORPUS,
+            secret,
+            ["--rate-limit", "100000000", "--rate-burst", "100000000",
+             "--max-in-flight", str(capacity), "--request-timeout", "10"],
+        )
+        analyze(server, quiet, "flask", os.path.join(CORPUS, args.package))
+        analyze(server, flood, "django", os.path.join(CORPUS, "django-5.2.19"))
+        # A hub of Django's graph, by id: `impact` of it at depth 10 walks far.
+        _, found = request(
+            "GET", f"{server.base}/api/v1/projects/django/symbols?name=get&limit=1", flood
+        )
+        hub = found["results"][0]["id"]
+        upload = io.BytesIO()
+        with tarfile.open(fileobj=upload, mode="w:gz") as tar:
+            tar.add(os.path.join(CORPUS, args.package), arcname="pkg")
+        upload = upload.getvalue()
+        url = f"{server.base}/api/v1/projects/flask/search?q=render+a+template&mode=text&limit=10"
+
+        def measure():
+            wrk(url, quiet, 2, 8)  # warm-up
+            return {
+                "cached": wrk(url, quiet, args.duration, 8),
+                "uncached": wrk(f"{server.base}/", quiet, args.duration, 8, script=script),
+            }
+
+        rss_before = server.rss()
+        alone = measure()
+        statuses = {}
+        lock = threading.Lock()
+        stop = threading.Event()
+        peak = [rss_before]
+
+        def flooder(i):
+            n = 0
+            while not stop.is_set():
+                n += 1
+                kind = kinds[(i + n) % len(kinds)]
+                if kind == "fuzzy":
+                    status, _ = request(
+                        "GET",
+                        f"{server.base}/api/v1/projects/django/symbols?name=q{i}x{n}&match=fuzzy&limit=1000",
+                        flood,
+                    )
+                elif kind == "impact":
+                    status, _ = request(
+                        "GET",
+                        f"{server.base}/api/v1/projects/django/impact?symbol={hub}&depth=10&x={i}_{n}",
+                        flood,
+                    )
+                else:
+                    req = urllib.request.Request(
+                        f"{server.base}/api/v1/analyze?project=up{i}x{n}", data=upload, method="POST"
+                    )
+                    req.add_header("Authorization", f"Bearer {flood}")
+                    req.add_header("Content-Type", "application/gzip")
+                    try:
+                        with urllib.request.urlopen(req, timeout=600) as r:
+                            status = r.status
+                    except urllib.error.HTTPError as e:
+                        status = e.code
+                with lock:
+                    statuses.setdefault(kind, {})
+                    statuses[kind][status] = statuses[kind].get(status, 0) + 1
+
+        def sample():
+            while not stop.is_set():
+                peak[0] = max(peak[0], server.rss())
+                time.sleep(0.1)
+
+        threads = [threading.Thread(target=flooder, args=(i,)) for i in range(2 * capacity)]
+        threads.append(threading.Thread(target=sample))
+        for t in threads:
+            t.start()
+        time.sleep(2)
+        flooded = measure()
+        stop.set()
+        for t in threads:
+            t.join()
+        report["noisy_neighbour"] = {
+            "flood": kinds,
+            "capacity": capacity,
+            "flood_connections": 2 * capacity,
+            "quiet_alone": alone,
+            "quiet_flooded": flooded,
+            "p99_ratio_cached": round(flooded["cached"]["p99_ms"] / alone["cached"]["p99_ms"], 2),
+            "p99_ratio_uncached": round(
+                flooded["uncached"]["p99_ms"] / alone["uncached"]["p99_ms"], 2
+            ),
+            "flood_statuses": statuses,
+            "rss_before_bytes": rss_before,
+            "rss_peak_bytes": peak[0],
+            "rss_after_bytes": server.rss(),
+        }
+        server.stop()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=int, default=15)
@@ -180,15 +298,23 @@ def main():
     ap.add_argument("--binary", default=BINARY, help="the codegraph binary to serve with")
     ap.add_argument("--search-only", action="store_true",
                     help="only the cached and uncached search runs, not the twice-capacity one")
+    ap.add_argument("--noisy-neighbour", action="store_true",
+                    help="only tenant B's search p99 alone and under tenant A's flood")
+    ap.add_argument("--flood", default="fuzzy,impact,upload",
+                    help="what tenant A floods with (--noisy-neighbour): fuzzy, impact, upload")
     args = ap.parse_args()
     if not os.path.exists(args.binary):
         sys.exit(f"no {args.binary}: cargo build --profile bench -p codegraph-server --bins")
     src = os.path.join(CORPUS, args.package)
     if not os.path.isdir(src):
         sys.exit(f"no {src}: scripts/fetch-corpus.sh python")
+    report = {"package": args.package, "cores": os.cpu_count()}
+    if args.noisy_neighbour:
+        noisy_neighbour(args, report)
+        emit(report, args.json)
+        return
     secret = secrets.token_hex(32)
     token = jwt(secret, "load")
-    report = {"package": args.package, "cores": os.cpu_count()}
     with tempfile.TemporaryDirectory() as data, tempfile.TemporaryDirectory() as script_dir:
         script = os.path.join(script_dir, "uncached.lua")
         with open(script, "w") as f:
