@@ -742,9 +742,6 @@ pub fn run_search(
         },
         near: q.near.clone(),
     };
-    if let Some(g) = &request.path_glob {
-        Filters::path_glob(g).map_err(|e| ApiError::bad_request(format!("bad path glob: {e}")))?;
-    }
     let store = project_store(app, tenant, project)?;
     // The project's vectors come from the objects tier, opened on a miss.
     let handles = if mode == Mode::Text || app.embedder.is_none() {

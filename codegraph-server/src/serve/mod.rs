@@ -275,15 +275,17 @@ fn build_app(
         verifier,
         settings,
         epoch: std::sync::RwLock::new(0),
+        sizes: Mutex::new(HashMap::new()),
     });
     app.metrics.queue_depth.set(app.jobs.depth() as i64);
     app.metrics
         .queue_capacity
         .set(app.settings.queue_capacity as i64);
     for tenant in app.tenants.on_disk() {
-        let _ = app.tenants.get(&tenant, false);
+        if let Ok(Some(t)) = app.tenants.get(&tenant, false) {
+            app.record_sizes(&t);
+        }
     }
-    app.record_sizes();
     Ok(app)
 }
 

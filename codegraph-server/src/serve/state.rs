@@ -230,6 +230,8 @@ pub struct App {
     /// invalidation happened since its computation began: the check and the insert
     /// hold the read lock, the bump and the invalidation the write lock.
     pub epoch: RwLock<u64>,
+    /// Each tenant's store size on disk as last measured, by part.
+    pub sizes: Mutex<HashMap<String, [(&'static str, u64); 3]>>,
 }
 
 impl App {
@@ -259,14 +261,16 @@ impl App {
         }
     }
 
-    /// Refreshes the disk-size gauges (every open tenant's store is measured).
-    pub fn record_sizes(&self) {
+    /// Measures `tenant`'s store on disk and refreshes the size gauges. Only that
+    /// store is walked; the others' last sizes are kept, since only a job changes a
+    /// store and each job measures its own.
+    pub fn record_sizes(&self, tenant: &TenantStore) {
+        let mut sizes = self.sizes.lock().unwrap_or_else(|e| e.into_inner());
+        sizes.insert(tenant.name.clone(), tenant.db.disk_sizes());
         let mut sums: HashMap<(String, &'static str), i64> = HashMap::new();
-        for tenant in self.tenants.opened() {
-            for (part, bytes) in tenant.db.disk_sizes() {
-                *sums
-                    .entry((self.tenant_label(&tenant.name), part))
-                    .or_default() += bytes as i64;
+        for (name, parts) in sizes.iter() {
+            for (part, bytes) in parts {
+                *sums.entry((self.tenant_label(name), *part)).or_default() += *bytes as i64;
             }
         }
         for ((tenant, part), bytes) in sums {

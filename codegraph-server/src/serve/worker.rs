@@ -125,7 +125,7 @@ fn run(app: &App, job: &Job, live: &Live) -> Result<codegraph::IndexReport, JobE
         })?;
     app.metrics.parse_seconds.observe(report.parse_seconds);
     app.metrics.files_parsed.inc_by(report.parsed as u64);
-    app.record_sizes();
+    app.record_sizes(&tenant);
     if let Some(err) = &report.source_error {
         return Err(fail(
             "source",
