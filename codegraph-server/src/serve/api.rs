@@ -177,7 +177,7 @@ pub struct AnalyzeQuery {
 }
 
 /// Content types taken as an uploaded archive.
-fn is_archive_type(content_type: &str) -> bool {
+pub fn is_archive_type(content_type: &str) -> bool {
     let ct = content_type.split(';').next().unwrap_or("").trim();
     matches!(
         ct,

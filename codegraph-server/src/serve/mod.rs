@@ -602,8 +602,13 @@ async fn admit(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) -> R
         .into_response();
     }
     // A body announced as too large is refused before any of it is read; only an
-    // upload to `analyze` may be larger than a JSON body.
-    let max_body = if req.uri().path() == "/api/v1/analyze" {
+    // archive uploaded to `analyze` may be larger than a JSON body.
+    let archive = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(api::is_archive_type);
+    let max_body = if req.uri().path() == "/api/v1/analyze" && archive {
         gate.app.settings.max_body_bytes
     } else {
         api::MAX_JSON_BODY
