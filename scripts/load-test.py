@@ -25,6 +25,12 @@ Usage:
 With --noisy-neighbour: tenant B's cached and uncached search p99 alone, then while
 tenant A floods at twice the in-flight capacity (fuzzy queries over Django's names,
 impact at depth 10, archive uploads), as ratios; A's answers by status; memory.
+--quiet-pace MS makes B a quiet tenant (each of its connections waits MS between
+requests) instead of one that saturates the server alone; --flood-nice lowers the
+priority of A's client threads, which stand in for other machines;
+--serve-flag passes a flag to the server (e.g. --serve-flag=--fair-share-priority=0).
+
+With --memory-per-project N: the server's RSS every ten of N uploaded projects.
 """
 
 import argparse
@@ -161,6 +167,22 @@ end
 """
 
 
+CACHED_LUA = r"""
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("CG_TOKEN")
+"""
+
+
+def paced(script_dir, name, lua, pace_ms):
+    """A wrk script of `lua` whose connections each wait `pace_ms` between requests
+    (wrk's `delay`; the wait is not counted in the latency)."""
+    path = os.path.join(script_dir, f"{name}-{pace_ms}.lua")
+    with open(path, "w") as f:
+        f.write(lua)
+        if pace_ms:
+            f.write(f"\ndelay = function() return {pace_ms} end\n")
+    return path
+
+
 def wrk(url, token, duration, connections, threads=2, script=None):
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s"]
     env = dict(os.environ, CG_TOKEN=token)
@@ -195,7 +217,7 @@ def noisy_neighbour(args, report):
             CORPUS,
             secret,
             ["--rate-limit", "100000000", "--rate-burst", "100000000",
-             "--max-in-flight", str(capacity), "--request-timeout", "10"],
+             "--max-in-flight", str(capacity), "--request-timeout", "10"] + args.serve_flag,
         )
         analyze(server, quiet, "flask", os.path.join(CORPUS, args.package))
         analyze(server, flood, "django", os.path.join(CORPUS, "django-5.2.19"))
@@ -210,11 +232,14 @@ def noisy_neighbour(args, report):
         upload = upload.getvalue()
         url = f"{server.base}/api/v1/projects/flask/search?q=render+a+template&mode=text&limit=10"
 
+        cached_lua = paced(script_dir, "cached", CACHED_LUA, args.quiet_pace)
+        uncached_lua = paced(script_dir, "uncached", UNCACHED_LUA, args.quiet_pace)
+
         def measure():
-            wrk(url, quiet, 2, 8)  # warm-up
+            wrk(url, quiet, 2, 8, script=cached_lua)  # warm-up
             return {
-                "cached": wrk(url, quiet, args.duration, 8),
-                "uncached": wrk(f"{server.base}/", quiet, args.duration, 8, script=script),
+                "cached": wrk(url, quiet, args.duration, 8, script=cached_lua),
+                "uncached": wrk(f"{server.base}/", quiet, args.duration, 8, script=uncached_lua),
             }
 
         rss_before = server.rss()
@@ -225,6 +250,11 @@ def noisy_neighbour(args, report):
         peak = [rss_before]
 
         def flooder(i):
+            if args.flood_nice:
+                # This thread only (Linux nice values are per thread): the flood's
+                # client stands in for other machines, and need not take the
+                # server's CPU.
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), args.flood_nice)
             n = 0
             while not stop.is_set():
                 n += 1
@@ -252,6 +282,10 @@ def noisy_neighbour(args, report):
                             status = r.status
                     except urllib.error.HTTPError as e:
                         status = e.code
+                    except (urllib.error.URLError, OSError):
+                        # Refused before the body was read, the server closed the
+                        # connection on the rest of it.
+                        status = "closed"
                 with lock:
                     statuses.setdefault(kind, {})
                     statuses[kind][status] = statuses[kind].get(status, 0) + 1
@@ -274,6 +308,8 @@ def noisy_neighbour(args, report):
             "flood": kinds,
             "capacity": capacity,
             "flood_connections": 2 * capacity,
+            "quiet_pace_ms": args.quiet_pace,
+            "flood_client_nice": args.flood_nice,
             "quiet_alone": alone,
             "quiet_flooded": flooded,
             "p99_ratio_cached": round(flooded["cached"]["p99_ms"] / alone["cached"]["p99_ms"], 2),
@@ -286,6 +322,45 @@ def noisy_neighbour(args, report):
             "rss_after_bytes": server.rss(),
         }
         server.stop()
+
+
+def memory_per_project(args, report):
+    """The server's RSS as one tenant's uploaded projects accumulate: N uploads of the
+    package, one after another, each waited for, and a search of each (which opens its
+    index), RSS read every tenth."""
+    import io
+    import tarfile
+
+    secret = secrets.token_hex(32)
+    token = jwt(secret, "uploads")
+    upload = io.BytesIO()
+    with tarfile.open(fileobj=upload, mode="w:gz") as tar:
+        tar.add(os.path.join(CORPUS, args.package), arcname="pkg")
+    upload = upload.getvalue()
+    series = []
+    with tempfile.TemporaryDirectory() as data:
+        server = Server(args.binary, data, CORPUS, secret,
+                        ["--rate-limit", "100000000", "--rate-burst", "100000000"] + args.serve_flag)
+        series.append({"projects": 0, "rss_bytes": server.rss()})
+        for n in range(1, args.memory_per_project + 1):
+            req = urllib.request.Request(
+                f"{server.base}/api/v1/analyze?project=up{n}", data=upload, method="POST"
+            )
+            req.add_header("Authorization", f"Bearer {token}")
+            req.add_header("Content-Type", "application/gzip")
+            with urllib.request.urlopen(req, timeout=600) as r:
+                job = json.loads(r.read())["job_id"]
+            while True:
+                _, body = request("GET", f"{server.base}/api/v1/jobs/{job}", token)
+                if body["status"] in ("succeeded", "failed"):
+                    break
+                time.sleep(0.1)
+            request("GET", f"{server.base}/api/v1/projects/up{n}/search?q=render+template&mode=text", token)
+            if n % 10 == 0:
+                series.append({"projects": n, "rss_bytes": server.rss()})
+                print(f"{n} projects: RSS {server.rss() >> 20} MB", file=sys.stderr)
+        server.stop()
+    report["memory_per_project"] = series
 
 
 def main():
@@ -302,6 +377,16 @@ def main():
                     help="only tenant B's search p99 alone and under tenant A's flood")
     ap.add_argument("--flood", default="fuzzy,impact,upload",
                     help="what tenant A floods with (--noisy-neighbour): fuzzy, impact, upload")
+    ap.add_argument("--serve-flag", action="append", default=[], metavar="FLAG",
+                    help="a flag for the server (--noisy-neighbour), e.g. --serve-flag=--job-nice=0")
+    ap.add_argument("--flood-nice", type=int, default=0, metavar="NICE",
+                    help="OS nice value of tenant A's client threads (--noisy-neighbour), so "
+                         "that the load generator on this machine yields to the server")
+    ap.add_argument("--memory-per-project", type=int, default=0, metavar="N",
+                    help="only the server's RSS as N uploaded projects of one tenant accumulate")
+    ap.add_argument("--quiet-pace", type=int, default=0, metavar="MS",
+                    help="tenant B's 8 connections each wait MS between requests "
+                         "(--noisy-neighbour); 0: as fast as the server answers")
     args = ap.parse_args()
     if not os.path.exists(args.binary):
         sys.exit(f"no {args.binary}: cargo build --profile bench -p codegraph-server --bins")
@@ -311,6 +396,10 @@ def main():
     report = {"package": args.package, "cores": os.cpu_count()}
     if args.noisy_neighbour:
         noisy_neighbour(args, report)
+        emit(report, args.json)
+        return
+    if args.memory_per_project:
+        memory_per_project(args, report)
         emit(report, args.json)
         return
     secret = secrets.token_hex(32)

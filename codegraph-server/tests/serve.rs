@@ -2079,6 +2079,16 @@ fn one_tenant_cannot_fill_the_queue() {
         "{}",
         over.text
     );
+    // An upload over the share is refused from its head: none of the body is read.
+    let upload = post_announced(
+        &server,
+        "/api/v1/analyze?project=p3",
+        &flood,
+        "application/gzip",
+        10 << 20,
+    );
+    assert!(upload.starts_with("HTTP/1.1 429"), "{upload}");
+    assert!(upload.contains("\"tenant_queue_full\""), "{upload}");
     let other = analyze(&server, &quiet, "p2", &dirs[2]);
     assert_eq!(other.status, 202, "{}", other.text);
 }

@@ -270,7 +270,8 @@ impl ProjectText {
     /// index's lock, so read-only users never take one.
     ///
     /// An empty index is being built and gets a thread per core (at most four: tantivy
-    /// wants 15 MB each of the 64 MB). The choice holds for the process. One that already holds
+    /// wants 15 MB each of the 64 MB). The choice holds while the writer does: one run,
+    /// or the process when long-lived. One that already holds
     /// documents is being updated, usually a few files: one indexing thread with
     /// tantivy's smallest budget, because each thread sets up buffers sized by its budget
     /// and writes (and syncs) a segment of its own at commit, which cost a one-file
@@ -530,8 +531,25 @@ impl TextIndex for TantivyText {
                 _ => cache.committed = None,
             }
         }
+        if !self.long_lived {
+            // A writer holds threads (indexing, merging) and buffers for as long as it
+            // lives: kept by a server for every project it ever indexed, they add up
+            // to megabytes and a dozen threads per project. Released here, after the
+            // merges this commit started, so none is lost. The file hashes are no
+            // longer cached: without the writer, another process may change them.
+            // The lock is held until the writer is gone: it holds the index's lock.
+            let writer = guard.take().expect("checked above");
+            lock(&p.hashes).committed = None;
+            committed.map_err(|e| err("commit", e))?;
+            writer
+                .inner
+                .wait_merging_threads()
+                .map_err(|e| err("merge", e))?;
+            drop(guard);
+            return p.reader.reload().map_err(|e| err("reload", e));
+        }
         committed.map_err(|e| err("commit", e))?;
-        if self.long_lived {
+        {
             let mut primer = TantivyDocument::default();
             primer.add_text(p.fields.kind, PRIMER);
             writer

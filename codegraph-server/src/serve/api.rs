@@ -308,7 +308,6 @@ pub async fn analyze(
     } else {
         MAX_JSON_BODY
     };
-    let body = read_body(body, limit).await?;
     let job_id = uuid::Uuid::new_v4().simple().to_string();
     let mut upload: Option<Upload> = None;
     let (project, source, fingerprint) = if is_archive_type(content_type) {
@@ -317,11 +316,13 @@ pub async fn analyze(
             ApiError::bad_request("an archive upload names its project: ?project=NAME")
         })?;
         check_project_name(&project)?;
-        // Refuse early when the queue is full, before storing an upload or walking a
-        // directory; `submit` checks again, and decides.
+        // Refuse early when the queue is full, before reading the body (an archive
+        // may be megabytes), storing it or walking a directory; `submit` checks
+        // again, and decides.
         if let Some(why) = app.jobs.refusal(&id.tenant, &project) {
             return Err(queue_refusal(&app, why));
         }
+        let body = read_body(body, limit).await?;
         let head = &body[..body.len().min(512)];
         if codegraph_parse::source::ArchiveFormat::sniff(head).is_none() {
             return Err(ApiError::new(
@@ -348,6 +349,7 @@ pub async fn analyze(
         .await?;
         (project, JobSource::Archive { file, bytes }, fingerprint)
     } else if content_type.starts_with("application/json") || content_type.is_empty() {
+        let body = read_body(body, limit).await?;
         let req: AnalyzeBody = serde_json::from_slice(&body).map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use codegraph::Fusion;
 use codegraph::parse::source::GitLimits;
 
+use super::share::Priority;
 use crate::options::ModelArgs;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Deserialize)]
@@ -119,6 +120,23 @@ pub struct ServeArgs {
     #[arg(long, env = "CODEGRAPH_QUERY_BUDGET")]
     pub query_budget: Option<u64>,
 
+    /// OS priority of the blocking work of a tenant that used more than twice the CPU
+    /// another active tenant used (over the last seconds), so that the lighter tenant
+    /// is served first: `idle` (Linux's SCHED_IDLE: it runs only on cores nothing
+    /// else wants) or a nice value, 1-19. `0`: every tenant's work runs at the
+    /// server's priority. [default: idle]
+    #[arg(long, env = "CODEGRAPH_FAIR_SHARE_PRIORITY", value_name = "idle|NICE")]
+    pub fair_share_priority: Option<Priority>,
+
+    /// OS priority of analysis jobs, so that indexing yields the CPU to requests:
+    /// `idle` or a nice value, 1-19; `0`: the server's priority. [default: 10]
+    #[arg(long, env = "CODEGRAPH_JOB_PRIORITY", value_name = "idle|NICE")]
+    pub job_priority: Option<Priority>,
+
+    /// Threads each analysis job parses and resolves with. [default: one per core]
+    #[arg(long, env = "CODEGRAPH_JOB_THREADS")]
+    pub job_threads: Option<usize>,
+
     /// Largest request body (archive uploads) in bytes.
     #[arg(long, env = "CODEGRAPH_MAX_BODY")]
     pub max_body_bytes: Option<usize>,
@@ -203,6 +221,9 @@ struct FileConfig {
     max_in_flight_per_tenant: Option<usize>,
     request_timeout: Option<u64>,
     query_budget: Option<u64>,
+    fair_share_priority: Option<PriorityValue>,
+    job_priority: Option<PriorityValue>,
+    job_threads: Option<usize>,
     max_body_bytes: Option<usize>,
     max_unpacked_bytes: Option<u64>,
     max_entry_name_bytes: Option<u64>,
@@ -216,6 +237,25 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     fusion: Option<Fusion>,
     model_dir: Option<PathBuf>,
+}
+
+/// A priority in the config file: `"idle"` or a nice value, as a string or a number.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum PriorityValue {
+    Nice(i64),
+    Text(String),
+}
+
+impl PriorityValue {
+    fn parse(&self, key: &str) -> anyhow::Result<Priority> {
+        let text = match self {
+            PriorityValue::Nice(n) => n.to_string(),
+            PriorityValue::Text(t) => t.clone(),
+        };
+        text.parse()
+            .map_err(|e: String| anyhow::anyhow!("{key} in the config file: {e}"))
+    }
 }
 
 /// Where the JWT verification keys come from.
@@ -245,6 +285,12 @@ pub struct Settings {
     pub max_in_flight_per_tenant: usize,
     pub request_timeout: Duration,
     pub query_budget: u64,
+    /// Priority of the blocking work of a tenant using far more CPU than another.
+    pub fair_share_priority: Priority,
+    /// Priority of job workers.
+    pub job_priority: Priority,
+    /// Threads per job; `None`: one per core.
+    pub job_threads: Option<usize>,
     pub max_body_bytes: usize,
     pub max_unpacked_bytes: u64,
     /// Longest entry name in an uploaded archive.
@@ -412,6 +458,20 @@ impl Settings {
         if query_budget == 0 {
             bail!("--query-budget must be at least 1");
         }
+        let fair_share_priority = match (args.fair_share_priority, file.fair_share_priority) {
+            (Some(p), _) => p,
+            (None, Some(v)) => v.parse("fair_share_priority")?,
+            (None, None) => Priority::Idle,
+        };
+        let job_priority = match (args.job_priority, file.job_priority) {
+            (Some(p), _) => p,
+            (None, Some(v)) => v.parse("job_priority")?,
+            (None, None) => Priority::Nice(10),
+        };
+        let job_threads = args.job_threads.or(file.job_threads);
+        if job_threads == Some(0) {
+            bail!("--job-threads must be at least 1");
+        }
         let max_entry_name_bytes = args
             .max_entry_name_bytes
             .or(file.max_entry_name_bytes)
@@ -463,6 +523,9 @@ impl Settings {
             max_in_flight_per_tenant,
             request_timeout: Duration::from_secs(request_timeout),
             query_budget,
+            fair_share_priority,
+            job_priority,
+            job_threads,
             max_body_bytes: args
                 .max_body_bytes
                 .or(file.max_body_bytes)

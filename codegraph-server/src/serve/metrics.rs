@@ -23,6 +23,8 @@ pub struct Metrics {
     /// Requests' blocking work running now: it outlives a request that timed out
     /// until it reaches its next stop check.
     pub blocking: IntGauge,
+    /// Of which on low-priority threads, for tenants over their CPU share.
+    pub blocking_low: IntGauge,
     pub rejected: IntCounterVec,
     pub queue_depth: IntGauge,
     pub jobs_running: IntGauge,
@@ -129,6 +131,11 @@ impl Metrics {
                 "blocking_work_running",
                 "Requests' blocking work (queries, walks) running now, including work of \
                  requests that already timed out and has yet to reach a stop check.",
+            ),
+            blocking_low: gauge(
+                "blocking_work_low_priority",
+                "Of the blocking work running, how much runs at lower OS priority because \
+                 its tenant used more than its share of the CPU.",
             ),
             rejected: {
                 let c = counter_vec(

@@ -17,6 +17,7 @@ mod jobs;
 mod metrics;
 mod openapi;
 mod paths;
+mod share;
 mod state;
 mod work;
 mod worker;
@@ -43,8 +44,9 @@ use tracing::Instrument;
 use self::cache::MokaTier;
 use self::config::{LogFormat, ServeArgs, Settings};
 use self::error::ApiError;
+use self::share::CpuShare;
 use self::state::{App, CachedEmbedder};
-use self::work::{StopOnDrop, Work};
+use self::work::{Cpu, StopOnDrop, Work};
 
 /// Longest query string accepted, in bytes.
 const MAX_QUERY_STRING: usize = 8 * 1024;
@@ -75,6 +77,8 @@ pub const ROUTES: &[(&str, &str)] = &[
 struct Gate {
     app: Arc<App>,
     in_flight: Arc<Semaphore>,
+    /// Requests' blocking work, and the tenants' CPU shares it is charged to.
+    cpu: Arc<Cpu>,
     /// Each tenant's share of the in-flight limit, made on its first request.
     tenant_slots: Mutex<HashMap<String, Arc<Semaphore>>>,
     limiter: DefaultKeyedRateLimiter<u64>,
@@ -311,6 +315,11 @@ async fn run(
     let gate = Arc::new(Gate {
         app: Arc::clone(&app),
         in_flight: Arc::new(Semaphore::new(s.max_in_flight)),
+        cpu: Arc::new(Cpu {
+            share: CpuShare::new(s.fair_share_priority),
+            running: app.metrics.blocking.clone(),
+            low: app.metrics.blocking_low.clone(),
+        }),
         tenant_slots: Mutex::new(HashMap::new()),
         limiter: RateLimiter::keyed(quota),
         ready: AtomicBool::new(true),
@@ -654,7 +663,7 @@ async fn admit(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) -> R
         permit.ok(),
         gate.app.settings.query_budget,
         cancel.clone(),
-        gate.app.metrics.blocking.clone(),
+        Arc::clone(&gate.cpu),
     );
     req.extensions_mut().insert(work);
     // Answered, timed out or abandoned: the request's work stops at its next check.
@@ -729,7 +738,7 @@ async fn authenticate(State(gate): State<Arc<Gate>>, mut req: Request, next: Nex
         gate.tenant_slot(&identity.tenant),
         req.extensions().get::<Work>(),
     ) {
-        (Some(slot), Some(work)) => work.hold(slot),
+        (Some(slot), Some(work)) => work.hold(&identity.tenant, slot),
         (Some(_), None) => {}
         (None, _) => {
             gate.app
@@ -746,6 +755,8 @@ async fn authenticate(State(gate): State<Arc<Gate>>, mut req: Request, next: Nex
         }
     }
     tracing::debug!(tenant = %identity.tenant, subject = identity.subject.as_deref().unwrap_or(""), "authenticated");
+    let cpu = Arc::clone(&gate.cpu);
+    let tenant = identity.tenant.clone();
     req.extensions_mut().insert(identity);
-    next.run(req).await
+    cpu.charged(&tenant, next.run(req)).await
 }

@@ -16,6 +16,9 @@ use super::state::App;
 
 /// Runs jobs until the queue shuts down.
 pub fn work(app: Arc<App>, index: usize) {
+    // Indexing is background work: requests come first. The threads a job starts
+    // inherit this.
+    super::share::lower_priority(app.settings.job_priority);
     while let Some((job, live)) = app.jobs.next() {
         let span = tracing::info_span!("job", id = %job.id, tenant = %job.tenant, project = %job.project, worker = index);
         let _enter = span.enter();
@@ -114,7 +117,10 @@ fn run(app: &App, job: &Job, live: &Live) -> Result<codegraph::IndexReport, JobE
         .index(
             &job.project,
             input,
-            &IndexConfig::default(),
+            &IndexConfig {
+                threads: app.settings.job_threads,
+                ..IndexConfig::default()
+            },
             &live.progress,
             &live.cancel,
         )
