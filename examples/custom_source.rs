@@ -10,6 +10,7 @@
 
 use std::ops::ControlFlow;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use codegraph::core::{SkipReason, SkippedFile};
 use codegraph::parse::filter::{Filter, PathDecision};
@@ -56,6 +57,9 @@ impl Source for ListedFiles {
                             content: Content::Disk {
                                 path: self.root.join(&path),
                                 stamp: None,
+                                // No directory under the root is followed when
+                                // the file is read: git lists no path through a link.
+                                beneath: Some(Arc::from(self.root.as_path())),
                             },
                             path,
                             language,

@@ -19,7 +19,7 @@ use crate::extract::{self, ExtractOptions};
 use crate::filter::Filter;
 use crate::source::{
     Content, DiskRead, RACY_WINDOW, Sink, Source, SourceError, SourceFile, SourceItem,
-    read_regular, stamp_of, trusted_stamp,
+    read_beneath, stamp_of, trusted_stamp,
 };
 
 /// The result for one file.
@@ -306,6 +306,7 @@ impl Pipeline {
             Content::Disk {
                 path: disk_path,
                 stamp: seen,
+                beneath,
             } => {
                 let seen = match (seen, known) {
                     // Not through a link: a link's own stamp never matches a file's.
@@ -319,7 +320,7 @@ impl Pipeline {
                 if let Some(unchanged) = self.unchanged(&path, known, seen) {
                     return unchanged;
                 }
-                match read_regular(&disk_path, limit) {
+                match read_beneath(beneath.as_deref(), &disk_path, limit) {
                     Ok(DiskRead::Read { bytes, meta }) => {
                         (bytes, trusted_stamp(&meta, self.racy_window))
                     }

@@ -929,7 +929,11 @@ fn reading_refuses_a_fifo_or_a_link_in_place_of_a_file() {
 
     /// A source handing out paths, as a walk does, for files that were replaced after the
     /// walk saw them: the race itself cannot be timed, so the replacements are made first.
-    struct Listed(Vec<(String, std::path::PathBuf)>);
+    /// With the directory the files lie beneath, as a walk gives it.
+    struct Listed(
+        Vec<(String, std::path::PathBuf)>,
+        Option<std::sync::Arc<Path>>,
+    );
 
     impl Source for Listed {
         fn describe(&self) -> String {
@@ -944,6 +948,7 @@ fn reading_refuses_a_fifo_or_a_link_in_place_of_a_file() {
                     content: Content::Disk {
                         path: disk,
                         stamp: None,
+                        beneath: self.1.clone(),
                     },
                 };
                 if sink.item(SourceItem::File(file)).is_break() {
@@ -985,12 +990,15 @@ fn reading_refuses_a_fifo_or_a_link_in_place_of_a_file() {
         "{small:?}"
     );
 
+    // A directory the walk saw, swapped for a link to one outside the tree since.
+    std::os::unix::fs::symlink(dir.join("outside"), dir.join("tree/swapped")).unwrap();
     let tree = dir.join("tree");
     let run = within(30, move || {
         let mut source = Listed(
-            ["fifo.py", "link.py", "plain.py"]
+            ["fifo.py", "link.py", "plain.py", "swapped/secret.py"]
                 .map(|name| (name.to_string(), tree.join(name)))
                 .to_vec(),
+            Some(std::sync::Arc::from(tree.as_path())),
         );
         run(&mut source)
     });
@@ -998,6 +1006,7 @@ fn reading_refuses_a_fifo_or_a_link_in_place_of_a_file() {
     assert_eq!(run.parsed.keys().collect::<Vec<_>>(), ["plain.py"]);
     assert_eq!(label(&run, "fifo.py"), "not_regular");
     assert_eq!(label(&run, "link.py"), "not_regular");
+    assert_eq!(label(&run, "swapped/secret.py"), "not_regular");
 }
 
 /// Runs `git` in `dir` with `input` on its standard input; its output, trimmed.
@@ -1235,5 +1244,48 @@ fn confined_repositories_read_nothing_outside_the_roots() {
     match refused(&piped_ref) {
         Some(SourceError::Git(m)) => assert!(m.contains("is a FIFO"), "{m}"),
         other => panic!("{other:?}"),
+    }
+}
+
+/// A directory walk hands out every file to be read beneath its root, on every kind of
+/// walk (full, cached, told the changed paths), so that no directory swapped for a link
+/// after the walk is read through.
+#[test]
+fn a_directory_walk_reads_every_file_beneath_its_root() {
+    use codegraph_parse::source::{Content, Sink, SourceFile, SourceItem};
+
+    struct Beneath(Vec<Option<std::sync::Arc<Path>>>);
+    impl Sink for Beneath {
+        fn item(&mut self, item: SourceItem) -> std::ops::ControlFlow<()> {
+            if let SourceItem::File(SourceFile {
+                content: Content::Disk { beneath, .. },
+                ..
+            }) = item
+            {
+                self.0.push(beneath);
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+
+    let base = tempfile::tempdir().unwrap();
+    let root = base.path().join("tree");
+    write(&root, "a.py", b"x = 1\n");
+    write(&root, "pkg/b.py", b"y = 2\n");
+    let mut source = DirectorySource::new(&root)
+        .unwrap()
+        .with_walk_cache(base.path().join("walk.cache"))
+        .remember();
+    let filter = Filter::new(FilterConfig::default()).unwrap();
+    for pass in 0..3 {
+        if pass == 2 {
+            source.set_changed(vec![root.join("pkg/b.py")]);
+        }
+        let mut sink = Beneath(Vec::new());
+        source.run(&filter, &mut sink).unwrap();
+        assert_eq!(sink.0.len(), 2, "pass {pass}");
+        for beneath in sink.0 {
+            assert_eq!(beneath.as_deref(), Some(root.as_path()), "pass {pass}");
+        }
     }
 }

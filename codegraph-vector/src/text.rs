@@ -320,11 +320,46 @@ impl ProjectText {
     }
 }
 
+/// Projects whose indexes are kept open beyond their use. An open index holds its
+/// reader, its segments' mappings and tantivy's per-index structures, about a
+/// megabyte for a small project: a server with thousands of projects must not keep
+/// them all.
+const OPEN_PROJECTS: usize = 64;
+
 /// Full-text indexes for the projects of one store, under one directory.
 pub struct TantivyText {
     root: PathBuf,
-    projects: Mutex<HashMap<String, Arc<ProjectText>>>,
+    projects: Mutex<OpenProjects>,
     long_lived: bool,
+}
+
+/// The open projects, each with the tick of its last use.
+#[derive(Default)]
+struct OpenProjects {
+    open: HashMap<String, (Arc<ProjectText>, u64)>,
+    tick: u64,
+}
+
+impl OpenProjects {
+    /// Closes the least recently used projects beyond [`OPEN_PROJECTS`] that nobody
+    /// uses now and that hold no writer: closing one with a writer would let a second
+    /// writer be opened while the first still holds the index's lock.
+    fn close_unused(&mut self) {
+        while self.open.len() > OPEN_PROJECTS {
+            let idle = self
+                .open
+                .iter()
+                .filter(|(_, (p, _))| {
+                    Arc::strong_count(p) == 1 && p.writer.try_lock().is_ok_and(|w| w.is_none())
+                })
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(name, _)| name.clone());
+            match idle {
+                Some(name) => self.open.remove(&name),
+                None => return,
+            };
+        }
+    }
 }
 
 impl TantivyText {
@@ -334,7 +369,7 @@ impl TantivyText {
         std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
         Ok(TantivyText {
             root,
-            projects: Mutex::new(HashMap::new()),
+            projects: Mutex::new(OpenProjects::default()),
             long_lived: false,
         })
     }
@@ -352,12 +387,18 @@ impl TantivyText {
 
     fn project(&self, project: &str) -> Result<Arc<ProjectText>> {
         let mut projects = self.projects.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(p) = projects.get(project) {
+        projects.tick += 1;
+        let tick = projects.tick;
+        if let Some((p, used)) = projects.open.get_mut(project) {
+            *used = tick;
             return Ok(Arc::clone(p));
         }
         let dir = self.root.join(project_dir(project));
         let p = Arc::new(ProjectText::open(&dir)?);
-        projects.insert(project.to_string(), Arc::clone(&p));
+        projects.close_unused();
+        projects
+            .open
+            .insert(project.to_string(), (Arc::clone(&p), tick));
         Ok(p)
     }
 
@@ -688,5 +729,43 @@ mod tests {
             .collect();
         assert_eq!(analyze(&many), reference(&many));
         assert_eq!(analyze(text), reference(text));
+    }
+
+    /// Beyond the limit, the least recently used projects are closed, never one that
+    /// holds a writer; a closed project opens again with what it had.
+    #[test]
+    fn open_projects_are_bounded_and_reopen_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = TantivyText::open(dir.path()).unwrap();
+        let doc = |name: &str| TextDocument {
+            id: NodeId(7),
+            path: "a.py".into(),
+            language: codegraph_core::Language::Python,
+            kind: codegraph_core::NodeKind::Function,
+            name: name.into(),
+            qualified_name: name.into(),
+            signature: None,
+            doc: None,
+            body: None,
+        };
+        // A writer left open (not committed) on the first project.
+        text.upsert("held", &[doc("held_function")]).unwrap();
+        for i in 0..OPEN_PROJECTS + 10 {
+            let project = format!("p{i}");
+            text.upsert(&project, &[doc("shared_name")]).unwrap();
+            text.commit(&project).unwrap();
+        }
+        let open = text.projects.lock().unwrap();
+        assert!(open.open.len() <= OPEN_PROJECTS + 1, "{}", open.open.len());
+        assert!(open.open.contains_key("held"), "a writer keeps it open");
+        assert!(!open.open.contains_key("p0"), "the oldest is closed");
+        drop(open);
+        let query = TextQuery {
+            text: "shared_name".into(),
+            limit: 5,
+            ..TextQuery::default()
+        };
+        assert_eq!(text.search("p0", &query).unwrap().len(), 1, "reopened");
+        text.commit("held").unwrap();
     }
 }

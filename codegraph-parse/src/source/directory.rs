@@ -535,7 +535,7 @@ impl Source for DirectorySource {
             self.last_walk = Some(WalkKind::Changed {
                 examined: changed.len(),
             });
-            return send(items, sink);
+            return send(items, Some(&Arc::from(self.root.as_path())), sink);
         }
         if root_is_dir && filter.config().respect_ignore_files {
             // The walker reads the ignore files of the root and of every directory
@@ -595,13 +595,28 @@ impl Source for DirectorySource {
                 items,
             })
         });
-        send(items, sink)
+        // A root that is a file is the one file read, as named.
+        let beneath = root_is_dir.then(|| Arc::from(self.root.as_path()));
+        send(items, beneath.as_ref(), sink)
     }
 }
 
-fn send(items: Vec<SourceItem>, sink: &mut dyn Sink) -> Result<(), SourceError> {
+/// Sends the walk's items, each file to be opened beneath `root` (see
+/// [`Content::Disk`]).
+fn send(
+    items: Vec<SourceItem>,
+    root: Option<&Arc<Path>>,
+    sink: &mut dyn Sink,
+) -> Result<(), SourceError> {
     sink.expect(items.len() as u64);
-    for item in items {
+    for mut item in items {
+        if let SourceItem::File(SourceFile {
+            content: Content::Disk { beneath, .. },
+            ..
+        }) = &mut item
+        {
+            *beneath = root.cloned();
+        }
         if sink.item(item).is_break() {
             break;
         }
@@ -614,7 +629,7 @@ fn remembered(item: &SourceItem) -> Option<(String, Remembered)> {
         SourceItem::File(SourceFile {
             path: rel,
             language,
-            content: Content::Disk { path, stamp },
+            content: Content::Disk { path, stamp, .. },
         }) => Some((
             rel.clone(),
             Remembered::File {
@@ -702,6 +717,7 @@ impl DirectorySource {
                         content: Content::Disk {
                             path: path.clone(),
                             stamp: *stamp,
+                            beneath: None,
                         },
                     }),
                     Remembered::Skipped(reason) => SourceItem::Skipped(SkippedFile {
@@ -916,6 +932,8 @@ fn disk_file(
         content: Content::Disk {
             stamp: Some(stamp),
             path,
+            // Set for every file when the walk's items are sent.
+            beneath: None,
         },
     })
 }

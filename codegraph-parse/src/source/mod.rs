@@ -11,6 +11,7 @@
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use codegraph_core::{FileStamp, Language, SkippedFile};
 
@@ -34,7 +35,7 @@ pub use directory::{DirectorySource, WalkKind};
 #[cfg(feature = "git")]
 pub use git::{GitLimits, GitSource};
 pub use memory::MemorySource;
-pub use read::{DiskRead, Opened, open_regular, read_regular};
+pub use read::{DiskRead, Opened, open_beneath, open_regular, read_beneath, read_regular};
 pub use stamp::{RACY_WINDOW, stamp_of, trusted_stamp};
 
 /// A file's bytes, or where to read them. Directory sources hand out paths so that
@@ -53,6 +54,11 @@ pub enum Content {
         path: PathBuf,
         /// The file's stamp when the walk saw it, if it was taken then.
         stamp: Option<FileStamp>,
+        /// The directory `path` was found beneath: no directory between it and the
+        /// file may be a symbolic link when the file is opened either, so that a
+        /// directory swapped for a link after the walk leads nowhere (see
+        /// [`read_beneath`]). `None`: only the file itself is checked.
+        beneath: Option<Arc<Path>>,
     },
 }
 
