@@ -65,13 +65,19 @@ def jwt(secret: str, tenant: str) -> str:
     return f"{header}.{claims}.{b64(sig)}"
 
 
+# Set by --server-cpus: the cores the server is pinned to (taskset's list syntax).
+SERVER_CPUS = None
+
+
 class Server:
     def __init__(self, binary, data, root, secret, extra):
         env = dict(os.environ, CODEGRAPH_JWT_SECRET=secret, RUST_LOG="error")
         for k in ("CODEGRAPH_MODEL_DIR", "CODEGRAPH_EMBED_URL"):
             env.pop(k, None)
+        pin = ["taskset", "-c", SERVER_CPUS] if SERVER_CPUS else []
         self.proc = subprocess.Popen(
-            [binary, "serve", "--addr", "127.0.0.1:0", "--data-dir", data, "--allow-root", root]
+            pin
+            + [binary, "serve", "--addr", "127.0.0.1:0", "--data-dir", data, "--allow-root", root]
             + extra,
             stdout=subprocess.PIPE,
             env=env,
@@ -310,6 +316,8 @@ def noisy_neighbour(args, report):
             "flood_connections": 2 * capacity,
             "quiet_pace_ms": args.quiet_pace,
             "flood_client_nice": args.flood_nice,
+            "server_cpus": args.server_cpus,
+            "client_cpus": args.client_cpus,
             "quiet_alone": alone,
             "quiet_flooded": flooded,
             "p99_ratio_cached": round(flooded["cached"]["p99_ms"] / alone["cached"]["p99_ms"], 2),
@@ -363,6 +371,15 @@ def memory_per_project(args, report):
     report["memory_per_project"] = series
 
 
+def parse_cpus(spec: str) -> set:
+    """taskset's list syntax: `0`, `1-3`, `0,2`."""
+    cpus = set()
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        cpus.update(range(int(lo), int(hi or lo) + 1))
+    return cpus
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=int, default=15)
@@ -384,10 +401,21 @@ def main():
                          "that the load generator on this machine yields to the server")
     ap.add_argument("--memory-per-project", type=int, default=0, metavar="N",
                     help="only the server's RSS as N uploaded projects of one tenant accumulate")
+    ap.add_argument("--server-cpus", metavar="LIST",
+                    help="pin the server to these cores (taskset -c LIST)")
+    ap.add_argument("--client-cpus", metavar="LIST",
+                    help="pin this script, its client threads and wrk to these cores, so that "
+                         "the load generators do not take the server's")
     ap.add_argument("--quiet-pace", type=int, default=0, metavar="MS",
                     help="tenant B's 8 connections each wait MS between requests "
                          "(--noisy-neighbour); 0: as fast as the server answers")
     args = ap.parse_args()
+    if args.server_cpus:
+        global SERVER_CPUS
+        SERVER_CPUS = args.server_cpus
+    if args.client_cpus:
+        # Before any thread or child starts: they inherit it.
+        os.sched_setaffinity(0, parse_cpus(args.client_cpus))
     if not os.path.exists(args.binary):
         sys.exit(f"no {args.binary}: cargo build --profile bench -p codegraph-server --bins")
     src = os.path.join(CORPUS, args.package)
