@@ -346,7 +346,11 @@ async fn run(
         })
     };
     let shutdown_gate = Arc::clone(&gate);
-    axum::serve(listener, router)
+    // As a make-service, the router's routes are made once; served as it is, axum
+    // clones and re-states every route for each new connection, which made
+    // connection setup the accept thread's main cost under a flood of short
+    // connections.
+    axum::serve(listener, router.into_make_service())
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             shutdown_gate.ready.store(false, Ordering::Relaxed);
