@@ -2055,6 +2055,39 @@ fn roots_are_fenced_per_tenant_and_refusals_tell_nothing_of_what_exists() {
     );
 }
 
+/// A tenant at its project limit may analyse its projects again, not add one; another
+/// tenant is not affected.
+#[test]
+fn a_tenant_at_its_project_limit_cannot_add_one() {
+    let data = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let dirs: Vec<PathBuf> = (0..2)
+        .map(|i| project(root.path(), &format!("p{i}"), ""))
+        .collect();
+    let server = Server::start(
+        data.path(),
+        root.path(),
+        &["--max-projects-per-tenant", "1"],
+    );
+    let (acme, beta) = (token("acme"), token("beta"));
+    let first = analyze(&server, &acme, "p0", &dirs[0]);
+    assert_eq!(first.status, 202, "{}", first.text);
+    let job = server.wait_job(&acme, first.body["job_id"].as_str().unwrap());
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let over = analyze(&server, &acme, "p1", &dirs[1]);
+    assert_eq!(
+        (over.status, over.code()),
+        (403, "project_limit"),
+        "{}",
+        over.text
+    );
+    // Unchanged, so answered from the last job (200) or queued again (202).
+    let again = analyze(&server, &acme, "p0", &dirs[0]);
+    assert!(matches!(again.status, 200 | 202), "{}", again.text);
+    let other = analyze(&server, &beta, "p1", &dirs[1]);
+    assert_eq!(other.status, 202, "{}", other.text);
+}
+
 #[test]
 fn one_tenant_cannot_fill_the_queue() {
     let data = tempfile::tempdir().unwrap();

@@ -322,6 +322,7 @@ pub async fn analyze(
         if let Some(why) = app.jobs.refusal(&id.tenant, &project) {
             return Err(queue_refusal(&app, why));
         }
+        check_project_room(&app, &work, &id.tenant, &project).await?;
         let body = read_body(body, limit).await?;
         let head = &body[..body.len().min(512)];
         if codegraph_parse::source::ArchiveFormat::sniff(head).is_none() {
@@ -367,6 +368,7 @@ pub async fn analyze(
         if let Some(why) = app.jobs.refusal(&id.tenant, &req.project) {
             return Err(queue_refusal(&app, why));
         }
+        check_project_room(&app, &work, &id.tenant, &req.project).await?;
         let roots = app.settings.roots_of(&id.tenant);
         let (source, fingerprint) = work
             .blocking(move |budget| {
@@ -512,6 +514,36 @@ pub async fn analyze(
 }
 
 /// 429 for a full queue, or a tenant's full share of it.
+/// Refuses a new project beyond the tenant's `--max-projects-per-tenant` (403
+/// `project_limit`); a project that exists may always be analysed again. Jobs waiting
+/// to make new projects are not counted: the tenant's queue share bounds them.
+async fn check_project_room(
+    app: &Arc<App>,
+    work: &Work,
+    tenant: &str,
+    project: &str,
+) -> ApiResult<()> {
+    let limit = app.settings.max_projects_per_tenant;
+    let (app, tenant, project) = (Arc::clone(app), tenant.to_string(), project.to_string());
+    let full = work
+        .blocking(move |_| {
+            let Some(store) = app.tenants.get(&tenant, false)? else {
+                return Ok(false);
+            };
+            let projects = store.db.projects()?;
+            Ok(projects.len() >= limit && !projects.contains(&project))
+        })
+        .await?;
+    if full {
+        return Err(ApiError::forbidden(format!(
+            "this tenant has {limit} projects, as many as it may have; remove one \
+             (DELETE /api/v1/projects/{{project}}) to add another"
+        ))
+        .with_code("project_limit"));
+    }
+    Ok(())
+}
+
 fn queue_refusal(app: &App, why: SubmitError) -> ApiError {
     let (code, message) = match why {
         SubmitError::TenantFull => (

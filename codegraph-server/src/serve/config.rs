@@ -133,6 +133,11 @@ pub struct ServeArgs {
     #[arg(long, env = "CODEGRAPH_JOB_PRIORITY", value_name = "idle|NICE")]
     pub job_priority: Option<Priority>,
 
+    /// Projects one tenant may have; analysing a new one beyond it is refused (403
+    /// `project_limit`) until one is removed. [default: 1000]
+    #[arg(long, env = "CODEGRAPH_MAX_PROJECTS_PER_TENANT")]
+    pub max_projects_per_tenant: Option<usize>,
+
     /// Threads each analysis job parses and resolves with. [default: one per core]
     #[arg(long, env = "CODEGRAPH_JOB_THREADS")]
     pub job_threads: Option<usize>,
@@ -224,6 +229,7 @@ struct FileConfig {
     fair_share_priority: Option<PriorityValue>,
     job_priority: Option<PriorityValue>,
     job_threads: Option<usize>,
+    max_projects_per_tenant: Option<usize>,
     max_body_bytes: Option<usize>,
     max_unpacked_bytes: Option<u64>,
     max_entry_name_bytes: Option<u64>,
@@ -291,6 +297,8 @@ pub struct Settings {
     pub job_priority: Priority,
     /// Threads per job; `None`: one per core.
     pub job_threads: Option<usize>,
+    /// Projects one tenant may have.
+    pub max_projects_per_tenant: usize,
     pub max_body_bytes: usize,
     pub max_unpacked_bytes: u64,
     /// Longest entry name in an uploaded archive.
@@ -472,6 +480,13 @@ impl Settings {
         if job_threads == Some(0) {
             bail!("--job-threads must be at least 1");
         }
+        let max_projects_per_tenant = args
+            .max_projects_per_tenant
+            .or(file.max_projects_per_tenant)
+            .unwrap_or(1000);
+        if max_projects_per_tenant == 0 {
+            bail!("--max-projects-per-tenant must be at least 1");
+        }
         let max_entry_name_bytes = args
             .max_entry_name_bytes
             .or(file.max_entry_name_bytes)
@@ -526,6 +541,7 @@ impl Settings {
             fair_share_priority,
             job_priority,
             job_threads,
+            max_projects_per_tenant,
             max_body_bytes: args
                 .max_body_bytes
                 .or(file.max_body_bytes)

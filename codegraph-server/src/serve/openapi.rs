@@ -49,7 +49,7 @@ fn error_responses(codes: &[u16]) -> serde_json::Map<String, Value> {
                     "description": match c {
                         400 => "Bad request (codes: bad_request, invalid_json, semantic_unavailable)",
                         401 => "Missing or invalid token (code: unauthorized)",
-                        403 => "Forbidden (codes: forbidden, path_not_allowed)",
+                        403 => "Forbidden (codes: forbidden, path_not_allowed, project_limit)",
                         404 => "Not found (codes: project_not_found, job_not_found, symbol_not_found, file_not_found)",
                         409 => "Ambiguous symbol (code: ambiguous_symbol)",
                         413 => "Body too large (code: payload_too_large)",
