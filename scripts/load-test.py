@@ -395,7 +395,7 @@ def main():
     ap.add_argument("--flood", default="fuzzy,impact,upload",
                     help="what tenant A floods with (--noisy-neighbour): fuzzy, impact, upload")
     ap.add_argument("--serve-flag", action="append", default=[], metavar="FLAG",
-                    help="a flag for the server (--noisy-neighbour), e.g. --serve-flag=--job-nice=0")
+                    help="a flag for the server (--noisy-neighbour), e.g. --serve-flag=--job-priority=0")
     ap.add_argument("--flood-nice", type=int, default=0, metavar="NICE",
                     help="OS nice value of tenant A's client threads (--noisy-neighbour), so "
                          "that the load generator on this machine yields to the server")
