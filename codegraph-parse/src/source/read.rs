@@ -134,14 +134,23 @@ mod beneath {
     const FILE_FLAGS: libc::c_int =
         libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
 
+    /// Whether `openat2` may work here; cleared at its first ENOSYS or EPERM, so that
+    /// a system without it pays for the failed call once, not once per file.
+    #[cfg(target_os = "linux")]
+    static OPENAT2: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
     pub(super) fn open(root: &Path, rel: &Path, path: &Path) -> io::Result<Opened> {
         let dir = File::open(root)?;
         #[cfg(target_os = "linux")]
-        match openat2(dir.as_raw_fd(), rel) {
-            Ok(file) => return examine(file),
-            // Not there, or refused by a sandbox: one directory at a time instead.
-            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EPERM)) => {}
-            Err(e) => return loop_or(path, e),
+        if OPENAT2.load(std::sync::atomic::Ordering::Relaxed) {
+            match openat2(dir.as_raw_fd(), rel) {
+                Ok(file) => return examine(file),
+                // Not there, or refused by a sandbox: one directory at a time instead.
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EPERM)) => {
+                    OPENAT2.store(false, std::sync::atomic::Ordering::Relaxed);
+                }
+                Err(e) => return loop_or(path, e),
+            }
         }
         by_component(dir, rel, path)
     }
