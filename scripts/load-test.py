@@ -261,6 +261,11 @@ def noisy_neighbour(args, report):
                 # client stands in for other machines, and need not take the
                 # server's CPU.
                 os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), args.flood_nice)
+            if args.flood_cpus:
+                # The same, by place: A's client on cores of its own stands in for
+                # clients on other machines, so that what B measures is the server's
+                # handling of A, not the load generator's CPU.
+                os.sched_setaffinity(threading.get_native_id(), parse_cpus(args.flood_cpus))
             n = 0
             while not stop.is_set():
                 n += 1
@@ -316,6 +321,7 @@ def noisy_neighbour(args, report):
             "flood_connections": 2 * capacity,
             "quiet_pace_ms": args.quiet_pace,
             "flood_client_nice": args.flood_nice,
+            "flood_cpus": args.flood_cpus,
             "server_cpus": args.server_cpus,
             "client_cpus": args.client_cpus,
             "quiet_alone": alone,
@@ -333,9 +339,9 @@ def noisy_neighbour(args, report):
 
 
 def memory_per_project(args, report):
-    """The server's RSS as one tenant's uploaded projects accumulate: N uploads of the
-    package, one after another, each waited for, and a search of each (which opens its
-    index), RSS read every tenth."""
+    """The server's RSS and the size of its data directory as one tenant's uploaded
+    projects accumulate: N uploads of the package, one after another, each waited for,
+    and a search of each (which opens its index), both read every tenth."""
     import io
     import tarfile
 
@@ -365,10 +371,24 @@ def memory_per_project(args, report):
                 time.sleep(0.1)
             request("GET", f"{server.base}/api/v1/projects/up{n}/search?q=render+template&mode=text", token)
             if n % 10 == 0:
-                series.append({"projects": n, "rss_bytes": server.rss()})
-                print(f"{n} projects: RSS {server.rss() >> 20} MB", file=sys.stderr)
+                disk = tree_bytes(data)
+                series.append({"projects": n, "rss_bytes": server.rss(), "disk_bytes": disk})
+                print(f"{n} projects: RSS {server.rss() >> 20} MB, disk {disk >> 20} MB",
+                      file=sys.stderr)
         server.stop()
     report["memory_per_project"] = series
+
+
+def tree_bytes(path: str) -> int:
+    """The bytes of the files under `path` (as stored, not as allocated)."""
+    total = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(root, f)).st_size
+            except OSError:
+                pass  # removed while walked (a compaction's old file)
+    return total
 
 
 def parse_cpus(spec: str) -> set:
@@ -406,6 +426,10 @@ def main():
     ap.add_argument("--client-cpus", metavar="LIST",
                     help="pin this script, its client threads and wrk to these cores, so that "
                          "the load generators do not take the server's")
+    ap.add_argument("--flood-cpus", metavar="LIST",
+                    help="pin tenant A's client threads to these cores (--noisy-neighbour), as "
+                         "if A's clients were on other machines; e.g. --server-cpus 0 "
+                         "--client-cpus 0 --flood-cpus 1")
     ap.add_argument("--quiet-pace", type=int, default=0, metavar="MS",
                     help="tenant B's 8 connections each wait MS between requests "
                          "(--noisy-neighbour); 0: as fast as the server answers")

@@ -461,7 +461,7 @@ pub async fn analyze(
         result: None,
         error: None,
     };
-    // Submitting writes the job's file under the queue's lock: off the async threads.
+    // Submitting waits for the job's record to be synced: off the async threads.
     let app2 = Arc::clone(&app);
     let submitted = work
         .blocking(move |_| {

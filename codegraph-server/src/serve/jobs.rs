@@ -212,6 +212,8 @@ impl Live {
 struct Entry {
     job: Job,
     live: Option<Arc<Live>>,
+    /// Its record is on disk. A job is accepted, and may run, only once it is.
+    durable: bool,
 }
 
 struct Inner {
@@ -241,7 +243,11 @@ pub struct Jobs {
     dir: PathBuf,
     capacity: usize,
     tenant_share: usize,
+    /// Held only for memory: HTTP handlers read it on the async threads, so no file is
+    /// written, synced or removed under it.
     inner: Mutex<Inner>,
+    /// Serialises the writes and removals of job records (see `save`).
+    disk: Mutex<()>,
     wake: Condvar,
 }
 
@@ -272,7 +278,14 @@ impl Jobs {
                 job.status = Status::Queued;
                 pending.push((job.created_ms, job.id.clone()));
             }
-            entries.insert(job.id.clone(), Entry { job, live: None });
+            entries.insert(
+                job.id.clone(),
+                Entry {
+                    job,
+                    live: None,
+                    durable: true,
+                },
+            );
         }
         pending.sort();
         let jobs = Jobs {
@@ -286,12 +299,13 @@ impl Jobs {
                 queue: pending.into_iter().map(|(_, id)| id).collect(),
                 shutting_down: false,
             }),
+            disk: Mutex::new(()),
             wake: Condvar::new(),
         };
         {
             let inner = jobs.lock();
             for id in &inner.queue {
-                jobs.persist(&inner.entries[id].job)?;
+                write_record(&jobs.dir, &inner.entries[id].job)?;
             }
         }
         Ok(jobs)
@@ -315,17 +329,33 @@ impl Jobs {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn persist(&self, job: &Job) -> std::io::Result<()> {
-        let tmp = self.dir.join(format!("{}.json.tmp", job.id));
-        // Compact: it is written under the queue's lock, and read by programs.
-        let bytes = record_bytes(job);
-        // Synced before the rename, so a power cut leaves the old state or the new
-        // one, never an empty file; the directory is synced so the rename lasts.
-        let mut file = std::fs::File::create(&tmp)?;
-        std::io::Write::write_all(&mut file, &bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, self.dir.join(format!("{}.json", job.id)))?;
-        std::fs::File::open(&self.dir)?.sync_all()
+    /// Writes the record of job `id` as it is when the write's turn comes. Writes take
+    /// turns, so the last record written for a job holds its latest state; the
+    /// queue's lock is held only to copy the job, never across a sync, which under a
+    /// busy disk takes tens of milliseconds.
+    fn save(&self, id: &str) -> std::io::Result<()> {
+        let _disk = self.disk.lock().unwrap_or_else(|e| e.into_inner());
+        // Forgotten meanwhile: `forget` removes its file after this write, or it is
+        // not written.
+        let Some(job) = self.lock().entries.get(id).map(|e| e.job.clone()) else {
+            return Ok(());
+        };
+        write_record(&self.dir, &job)
+    }
+
+    /// Removes the records of forgotten jobs, and the uploads finished jobs no longer
+    /// need, outside the queue's lock.
+    fn forget(&self, forgotten: Vec<String>, upload: Option<&Job>) {
+        if let Some(job) = upload {
+            remove_upload(job);
+        }
+        if forgotten.is_empty() {
+            return;
+        }
+        let _disk = self.disk.lock().unwrap_or_else(|e| e.into_inner());
+        for id in forgotten {
+            let _ = std::fs::remove_file(self.dir.join(format!("{id}.json")));
+        }
     }
 
     pub fn depth(&self) -> usize {
@@ -379,18 +409,28 @@ impl Jobs {
         if Jobs::queued_of(&inner, &job.tenant) >= self.tenant_share {
             return Err(SubmitError::TenantFull);
         }
-        self.persist(&job)
-            .map_err(|e| SubmitError::Io(e.to_string()))?;
+        // Its place is taken now, so that the limits count it, and it is accepted once
+        // its record is on disk.
         inner.queue.push_back(job.id.clone());
         inner.entries.insert(
             job.id.clone(),
             Entry {
                 job: job.clone(),
                 live: None,
+                durable: false,
             },
         );
         drop(inner);
-        self.wake.notify_one();
+        if let Err(e) = self.save(&job.id) {
+            let mut inner = self.lock();
+            inner.queue.retain(|q| *q != job.id);
+            inner.entries.remove(&job.id);
+            return Err(SubmitError::Io(e.to_string()));
+        }
+        if let Some(e) = self.lock().entries.get_mut(&job.id) {
+            e.durable = true;
+        }
+        self.wake.notify_all();
         Ok(Submitted::New(job))
     }
 
@@ -446,11 +486,12 @@ impl Jobs {
                 });
                 let job = entry.job.clone();
                 inner.queue.retain(|q| q != id);
-                if let Err(e) = self.persist(&job) {
+                let forgotten = Jobs::trim(&mut inner);
+                drop(inner);
+                if let Err(e) = self.save(id) {
                     tracing::error!(job = id, error = %e, "cannot persist a cancelled job");
                 }
-                remove_upload(&job);
-                self.trim(&mut inner);
+                self.forget(forgotten, Some(&job));
                 Some(job)
             }
             Status::Running => {
@@ -474,11 +515,12 @@ impl Jobs {
             }
             let busy = |inner: &Inner, id: &String| {
                 let job = &inner.entries[id].job;
-                inner.entries.values().any(|e| {
-                    e.job.status == Status::Running
-                        && e.job.tenant == job.tenant
-                        && e.job.project == job.project
-                })
+                !inner.entries[id].durable
+                    || inner.entries.values().any(|e| {
+                        e.job.status == Status::Running
+                            && e.job.tenant == job.tenant
+                            && e.job.project == job.project
+                    })
             };
             // The oldest runnable job of the tenant with the fewest jobs running: a
             // tenant with many queued jobs takes its turn, not every worker.
@@ -507,7 +549,8 @@ impl Jobs {
                 entry.job.attempts += 1;
                 entry.live = Some(Arc::clone(&live));
                 let job = entry.job.clone();
-                if let Err(e) = self.persist(&job) {
+                drop(inner);
+                if let Err(e) = self.save(&id) {
                     tracing::error!(job = %id, error = %e, "cannot persist a started job");
                 }
                 return Some((job, live));
@@ -542,16 +585,17 @@ impl Jobs {
             fit(&mut entry.job);
         }
         let job = entry.job.clone();
-        if let Err(e) = self.persist(&job) {
+        let forgotten = if requeue {
+            inner.queue.push_front(job.id.clone());
+            Vec::new()
+        } else {
+            Jobs::trim(&mut inner)
+        };
+        drop(inner);
+        if let Err(e) = self.save(id) {
             tracing::error!(job = id, error = %e, "cannot persist a finished job");
         }
-        if requeue {
-            inner.queue.push_front(job.id.clone());
-        } else {
-            remove_upload(&job);
-            self.trim(&mut inner);
-        }
-        drop(inner);
+        self.forget(forgotten, (!requeue).then_some(&job));
         // A job of the same project may have been waiting for this one.
         self.wake.notify_all();
     }
@@ -570,8 +614,9 @@ impl Jobs {
     }
 
     /// Forgets the oldest finished jobs beyond the history limits: first each
-    /// tenant's beyond its own, then the oldest of all beyond the total.
-    fn trim(&self, inner: &mut Inner) {
+    /// tenant's beyond its own, then the oldest of all beyond the total. Returns
+    /// their ids, for `forget` to remove their records.
+    fn trim(inner: &mut Inner) -> Vec<String> {
         let mut finished: Vec<(u64, String, String)> = inner
             .entries
             .values()
@@ -599,10 +644,10 @@ impl Jobs {
                 kept += 1;
             }
         }
-        for id in forget {
-            inner.entries.remove(&id);
-            let _ = std::fs::remove_file(self.dir.join(format!("{id}.json")));
+        for id in &forget {
+            inner.entries.remove(id);
         }
+        forget
     }
 
     /// Stops handing out jobs; running ones continue until their workers return.
@@ -634,6 +679,20 @@ impl Jobs {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Writes a job's record: synced before the rename, so a power cut leaves the old
+/// state or the new one, never an empty file; the directory is synced so the rename
+/// lasts.
+fn write_record(dir: &Path, job: &Job) -> std::io::Result<()> {
+    let tmp = dir.join(format!("{}.json.tmp", job.id));
+    // Compact: read by programs.
+    let bytes = record_bytes(job);
+    let mut file = std::fs::File::create(&tmp)?;
+    std::io::Write::write_all(&mut file, &bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, dir.join(format!("{}.json", job.id)))?;
+    std::fs::File::open(dir)?.sync_all()
 }
 
 fn remove_upload(job: &Job) {
@@ -719,6 +778,40 @@ mod tests {
             .filter(|e| e.job.tenant == "flood" && e.job.status.is_finished())
             .count();
         assert_eq!(flood_finished, HISTORY_PER_TENANT);
+    }
+
+    #[test]
+    fn a_slow_disk_never_holds_the_queue_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = Arc::new(Jobs::open(dir.path(), 8).unwrap());
+        // A sync that takes its time: the record writes wait for this lock.
+        let disk = jobs.disk.lock().unwrap();
+        let submitter = {
+            let jobs = Arc::clone(&jobs);
+            std::thread::spawn(move || jobs.submit(job("a", "p", "1")))
+        };
+        let worker = {
+            let jobs = Arc::clone(&jobs);
+            std::thread::spawn(move || jobs.next().map(|(j, _)| j.id))
+        };
+        // What HTTP handlers ask on the async threads answers while the record is
+        // being written; each of these takes the queue's lock.
+        while jobs.depth() == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(jobs.refusal("t", "q").is_none());
+        assert_eq!(jobs.get("a").unwrap().0.status, Status::Queued);
+        assert!(jobs.current("t", "p").is_none());
+        // Not accepted, so not run, before its record is on disk.
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(!worker.is_finished());
+        assert!(!submitter.is_finished());
+        drop(disk);
+        assert!(matches!(submitter.join().unwrap(), Ok(Submitted::New(_))));
+        assert_eq!(worker.join().unwrap().as_deref(), Some("a"));
+        let record: Job =
+            serde_json::from_slice(&std::fs::read(dir.path().join("a.json")).unwrap()).unwrap();
+        assert_eq!(record.status, Status::Running);
     }
 
     #[test]
