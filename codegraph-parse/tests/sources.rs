@@ -1,6 +1,9 @@
 //! Every input kind through the public pipeline: what is parsed, what is skipped and
 //! why, and the guards against hostile archives.
 
+#[path = "support/hostile.rs"]
+mod hostile;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
@@ -14,6 +17,7 @@ use codegraph_parse::source::{
     SourceError, StreamSource,
 };
 use codegraph_parse::{ExtractOptions, FileOutcome, Pipeline, PipelineStats};
+use hostile::{git_output, gzip, raw_zip};
 
 /// What a run produced: parsed files (path -> definition names) and skipped files
 /// (path -> reason label), plus the source's own result.
@@ -224,12 +228,6 @@ fn tar_bytes(entries: &[(&str, tar::EntryType, &[u8])]) -> Vec<u8> {
     }
     out.extend(std::iter::repeat_n(0u8, 1024));
     out
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(bytes).unwrap();
-    encoder.finish().unwrap()
 }
 
 #[test]
@@ -699,79 +697,6 @@ fn octal12(n: u64) -> [u8; 12] {
     text.as_bytes().try_into().unwrap()
 }
 
-/// A zip built by hand: each entry's data deflated, with its true CRC unless
-/// `bad_crc`; with `shared`, every central directory entry points at the first
-/// entry's local header and data, as overlapping-entry bombs do.
-fn raw_zip(entries: &[(&str, &[u8])], bad_crc: bool, shared: bool) -> Vec<u8> {
-    fn u16le(out: &mut Vec<u8>, v: u16) {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    fn u32le(out: &mut Vec<u8>, v: u32) {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    let mut out = Vec::new();
-    let mut central = Vec::new();
-    let mut first: Option<(u32, u32, u32, u32)> = None;
-    for (name, data) in entries {
-        let (offset, crc, compressed_len, size) = match (shared, first) {
-            (true, Some(f)) => f,
-            _ => {
-                let mut encoder =
-                    flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-                encoder.write_all(data).unwrap();
-                let compressed = encoder.finish().unwrap();
-                let mut crc = flate2::Crc::new();
-                crc.update(data);
-                let crc = if bad_crc { crc.sum() ^ 1 } else { crc.sum() };
-                let offset = out.len() as u32;
-                out.extend_from_slice(b"PK\x03\x04");
-                u16le(&mut out, 20);
-                u16le(&mut out, 0);
-                u16le(&mut out, 8);
-                u32le(&mut out, 0);
-                u32le(&mut out, crc);
-                u32le(&mut out, compressed.len() as u32);
-                u32le(&mut out, data.len() as u32);
-                u16le(&mut out, name.len() as u16);
-                u16le(&mut out, 0);
-                out.extend_from_slice(name.as_bytes());
-                out.extend_from_slice(&compressed);
-                let f = (offset, crc, compressed.len() as u32, data.len() as u32);
-                first.get_or_insert(f);
-                f
-            }
-        };
-        central.extend_from_slice(b"PK\x01\x02");
-        u16le(&mut central, 20);
-        u16le(&mut central, 20);
-        u16le(&mut central, 0);
-        u16le(&mut central, 8);
-        u32le(&mut central, 0);
-        u32le(&mut central, crc);
-        u32le(&mut central, compressed_len);
-        u32le(&mut central, size);
-        u16le(&mut central, name.len() as u16);
-        u16le(&mut central, 0);
-        u16le(&mut central, 0);
-        u16le(&mut central, 0);
-        u16le(&mut central, 0);
-        u32le(&mut central, 0);
-        u32le(&mut central, offset);
-        central.extend_from_slice(name.as_bytes());
-    }
-    let directory = out.len() as u32;
-    out.extend_from_slice(&central);
-    out.extend_from_slice(b"PK\x05\x06");
-    u16le(&mut out, 0);
-    u16le(&mut out, 0);
-    u16le(&mut out, entries.len() as u16);
-    u16le(&mut out, entries.len() as u16);
-    u32le(&mut out, central.len() as u32);
-    u32le(&mut out, directory);
-    u16le(&mut out, 0);
-    out
-}
-
 fn run_zip(bytes: Vec<u8>, limits: ArchiveLimits) -> Run {
     let mut source = ArchiveSource::from_bytes("test.zip", bytes, limits).unwrap();
     run(&mut source)
@@ -1007,22 +932,6 @@ fn reading_refuses_a_fifo_or_a_link_in_place_of_a_file() {
     assert_eq!(label(&run, "fifo.py"), "not_regular");
     assert_eq!(label(&run, "link.py"), "not_regular");
     assert_eq!(label(&run, "swapped/secret.py"), "not_regular");
-}
-
-/// Runs `git` in `dir` with `input` on its standard input; its output, trimmed.
-fn git_output(dir: &Path, args: &[&str], input: &[u8]) -> String {
-    let mut child = std::process::Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "git {args:?}");
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 /// Makes `refs/heads/<name>` a commit whose tree lists `files` files named `f<i>.py`

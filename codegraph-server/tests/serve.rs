@@ -1,6 +1,8 @@
 //! `codegraph serve`, driven over HTTP: a real server on an ephemeral port per test.
 
 mod common;
+#[path = "../../codegraph-parse/tests/support/hostile.rs"]
+mod hostile;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -9,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
+
+use hostile::{git_output, gzip, raw_zip};
 
 const SECRET: &str = "a-test-only-shared-secret-of-40-bytes-xx";
 
@@ -1041,12 +1045,6 @@ fn long_name_tar(names: &[String]) -> Vec<u8> {
     out
 }
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    gz.write_all(bytes).unwrap();
-    gz.finish().unwrap()
-}
-
 #[test]
 fn long_tar_names_fail_the_job_and_job_records_stay_small() {
     let data = tempfile::tempdir().unwrap();
@@ -1092,73 +1090,6 @@ fn long_tar_names_fail_the_job_and_job_records_stay_small() {
         assert!(f["path"].as_str().unwrap().len() < 300, "{f}");
         assert_eq!(f["detail"], "parent-directory component", "{f}");
     }
-}
-
-/// A zip built by hand: each entry's data deflated, with its true CRC unless
-/// `bad_crc`; with `shared`, every central directory entry points at the first
-/// entry's local header and data, as overlapping-entry bombs do.
-fn raw_zip(entries: &[(&str, &[u8])], bad_crc: bool, shared: bool) -> Vec<u8> {
-    fn u16le(out: &mut Vec<u8>, v: u16) {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    fn u32le(out: &mut Vec<u8>, v: u32) {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    let mut out = Vec::new();
-    let mut central = Vec::new();
-    let mut first: Option<(u32, u32, u32, u32)> = None;
-    for (name, data) in entries {
-        let (offset, crc, compressed_len, size) = match (shared, first) {
-            (true, Some(f)) => f,
-            _ => {
-                let mut encoder =
-                    flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-                encoder.write_all(data).unwrap();
-                let compressed = encoder.finish().unwrap();
-                let mut crc = flate2::Crc::new();
-                crc.update(data);
-                let crc = if bad_crc { crc.sum() ^ 1 } else { crc.sum() };
-                let offset = out.len() as u32;
-                out.extend_from_slice(b"PK\x03\x04");
-                for v in [20u16, 0, 8, 0, 0] {
-                    u16le(&mut out, v);
-                }
-                for v in [crc, compressed.len() as u32, data.len() as u32] {
-                    u32le(&mut out, v);
-                }
-                u16le(&mut out, name.len() as u16);
-                u16le(&mut out, 0);
-                out.extend_from_slice(name.as_bytes());
-                out.extend_from_slice(&compressed);
-                let f = (offset, crc, compressed.len() as u32, data.len() as u32);
-                first.get_or_insert(f);
-                f
-            }
-        };
-        central.extend_from_slice(b"PK\x01\x02");
-        for v in [20u16, 20, 0, 8, 0, 0] {
-            u16le(&mut central, v);
-        }
-        for v in [crc, compressed_len, size] {
-            u32le(&mut central, v);
-        }
-        for v in [name.len() as u16, 0, 0, 0, 0] {
-            u16le(&mut central, v);
-        }
-        u32le(&mut central, 0);
-        u32le(&mut central, offset);
-        central.extend_from_slice(name.as_bytes());
-    }
-    let directory = out.len() as u32;
-    out.extend_from_slice(&central);
-    out.extend_from_slice(b"PK\x05\x06");
-    for v in [0u16, 0, entries.len() as u16, entries.len() as u16] {
-        u16le(&mut out, v);
-    }
-    u32le(&mut out, central.len() as u32);
-    u32le(&mut out, directory);
-    u16le(&mut out, 0);
-    out
 }
 
 #[test]
@@ -1410,23 +1341,6 @@ fn git_revisions_are_analysed_and_repositories_outside_the_roots_refused() {
     );
     assert_eq!(inner.status, 422, "{}", inner.text);
     server.stop();
-}
-
-/// Runs `git` in `dir` with `input` on its standard input; its output, trimmed.
-fn git_output(dir: &Path, args: &[&str], input: &[u8]) -> String {
-    let mut child = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("git is installed");
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "git {args:?}");
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 /// A git bomb (ten trees, each listing the one below ten times: 10^10 paths) fails its
