@@ -1143,3 +1143,50 @@ read_handler!(impact, Read::Impact);
 read_handler!(path, Read::Path);
 read_handler!(outline, Read::Outline);
 read_handler!(neighbours, Read::Neighbours);
+
+/// The deployment as this node sees it: in cluster mode the live nodes (from the
+/// registry, so every node answers the same, within a heartbeat) and, with
+/// `?project=NAME`, which of them own the caller's project; otherwise one process.
+pub async fn cluster(
+    State(app): AppState,
+    Extension(id): Extension<Identity>,
+    query: Result<Query<ClusterQuery>, QueryRejection>,
+) -> ApiResult<Response> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    if let Some(p) = &q.project {
+        check_project_name(p)?;
+    }
+    #[cfg(feature = "cluster")]
+    if let Some(c) = &app.cluster {
+        use super::cluster::placement;
+        let nodes = c.live_nodes().await.map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cluster_unavailable",
+                e.to_string(),
+            )
+        })?;
+        let mut body = serde_json::json!({
+            "mode": "cluster",
+            "me": c.me.id,
+            "nodes": nodes,
+        });
+        if let Some(project) = q.project {
+            let ids: Vec<String> = nodes.iter().map(|n| n.node.id.clone()).collect();
+            let key = placement::project_key(&id.tenant, &project);
+            body["project"] = serde_json::json!({
+                "name": project,
+                "owners": placement::owners(&key, &ids, placement::OWNERS),
+            });
+        }
+        return Ok(json_response(StatusCode::OK, to_bytes(&body), None));
+    }
+    let _ = (&app, &id);
+    let body = serde_json::json!({ "mode": "single", "version": env!("CARGO_PKG_VERSION") });
+    Ok(json_response(StatusCode::OK, to_bytes(&body), None))
+}
+
+#[derive(Deserialize)]
+pub struct ClusterQuery {
+    project: Option<String>,
+}

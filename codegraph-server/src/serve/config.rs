@@ -152,6 +152,22 @@ pub struct ServeArgs {
     #[arg(long, env = "CODEGRAPH_MAX_UNPACKED")]
     pub max_unpacked_bytes: Option<u64>,
 
+    /// Join a cluster: NATS servers with JetStream (comma-separated
+    /// `nats://HOST:PORT`), shared by every node of the deployment. Without it the
+    /// server is one process with its own queue and needs no other service.
+    #[arg(long, env = "CODEGRAPH_CLUSTER", value_name = "URL")]
+    pub cluster: Option<String>,
+
+    /// The address other nodes and clients reach this node at (`--cluster`).
+    /// [default: the listening address]
+    #[arg(long, env = "CODEGRAPH_ADVERTISE", value_name = "HOST:PORT")]
+    pub advertise: Option<String>,
+
+    /// A cluster node not heard from for this many seconds is gone; nodes beat four
+    /// times as often. The same on every node. [default: 10]
+    #[arg(long, env = "CODEGRAPH_NODE_TTL", value_name = "SECS")]
+    pub node_ttl: Option<u64>,
+
     /// Label per-tenant gauges of `/metrics` with tenant names (otherwise they are
     /// summed under `tenant="all"`: `/metrics` needs no token).
     #[arg(long, env = "CODEGRAPH_METRICS_TENANTS")]
@@ -238,6 +254,9 @@ struct FileConfig {
     max_revision_bytes: Option<u64>,
     cache_ttl: Option<u64>,
     metrics_tenants: Option<bool>,
+    cluster: Option<String>,
+    advertise: Option<String>,
+    node_ttl: Option<u64>,
     cache_mb: Option<u64>,
     shutdown_grace: Option<u64>,
     log_format: Option<LogFormat>,
@@ -310,11 +329,24 @@ pub struct Settings {
     pub git_limits: GitLimits,
     pub cache_ttl: Duration,
     pub metrics_tenants: bool,
+    /// `Some` in cluster mode (`--cluster`).
+    pub cluster: Option<ClusterSettings>,
     pub cache_bytes: u64,
     pub shutdown_grace: Duration,
     pub log_format: LogFormat,
     /// Hybrid search's fusion when a request names none.
     pub fusion: Fusion,
+}
+
+/// How a node takes part in a cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterSettings {
+    /// NATS servers, comma-separated.
+    pub url: String,
+    /// Where other nodes and clients reach this node; `None`: the listening address.
+    pub advertise: Option<String>,
+    /// A node not heard from for this long is gone; it beats four times as often.
+    pub node_ttl: Duration,
 }
 
 /// A directory some tenants may analyse.
@@ -458,6 +490,23 @@ impl Settings {
         if max_in_flight_per_tenant == 0 {
             bail!("--max-in-flight-per-tenant must be at least 1");
         }
+        let cluster = match args.cluster.clone().or(file.cluster) {
+            None => None,
+            Some(url) => {
+                if !url.split(',').all(|u| u.trim().starts_with("nats://")) {
+                    bail!("--cluster {url:?}: NATS servers as nats://HOST:PORT[,nats://...]");
+                }
+                let ttl = args.node_ttl.or(file.node_ttl).unwrap_or(10);
+                if ttl < 1 {
+                    bail!("--node-ttl must be at least 1 second");
+                }
+                Some(ClusterSettings {
+                    url,
+                    advertise: args.advertise.clone().or(file.advertise),
+                    node_ttl: Duration::from_secs(ttl),
+                })
+            }
+        };
         let request_timeout = args.request_timeout.or(file.request_timeout).unwrap_or(30);
         if request_timeout == 0 {
             bail!("--request-timeout must be at least 1 second");
@@ -551,6 +600,7 @@ impl Settings {
                 .or(file.max_unpacked_bytes)
                 .unwrap_or(1 << 30),
             metrics_tenants: args.metrics_tenants || file.metrics_tenants.unwrap_or(false),
+            cluster,
             max_entry_name_bytes,
             job_skipped_files: args
                 .job_skipped_files
@@ -680,6 +730,13 @@ mod tests {
             include_str!("../../../deploy/codegraph.toml").replace("# fusion", "fusion");
         let file: FileConfig = toml::from_str(&uncommented).expect("with fusion set");
         assert_eq!(file.fusion, Some(Fusion::MinMax));
+        let uncommented = include_str!("../../../deploy/codegraph.toml")
+            .replace("# cluster =", "cluster =")
+            .replace("# advertise", "advertise")
+            .replace("# node_ttl", "node_ttl");
+        let file: FileConfig = toml::from_str(&uncommented).expect("with a cluster");
+        assert_eq!(file.node_ttl, Some(10));
+        assert!(file.cluster.unwrap().starts_with("nats://"));
     }
 
     #[test]
@@ -702,6 +759,23 @@ mod tests {
             &["--data-dir", data, "--request-timeout", "0"],
             Some(SECRET),
             "at least 1",
+        );
+        refuse(
+            &["--data-dir", data, "--cluster", "localhost:4222"],
+            Some(SECRET),
+            "nats://HOST:PORT",
+        );
+        refuse(
+            &[
+                "--data-dir",
+                data,
+                "--cluster",
+                "nats://a:4222",
+                "--node-ttl",
+                "0",
+            ],
+            Some(SECRET),
+            "--node-ttl",
         );
         refuse(
             &["--data-dir", data, "--max-entry-name-bytes", "0"],

@@ -10,6 +10,8 @@
 mod api;
 mod auth;
 mod cache;
+#[cfg(feature = "cluster")]
+mod cluster;
 pub mod config;
 mod error;
 mod graphql;
@@ -72,6 +74,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/projects/{project}/neighbours"),
     ("POST", "/api/v1/graphql"),
     ("GET", "/api/v1/openapi.json"),
+    ("GET", "/api/v1/cluster"),
 ];
 
 struct Gate {
@@ -222,6 +225,7 @@ where
 fn build_app(
     settings: Settings,
     embedder: Option<Arc<dyn codegraph_core::Embedder>>,
+    #[cfg(feature = "cluster")] cluster: Option<Arc<cluster::Cluster>>,
 ) -> anyhow::Result<Arc<App>> {
     let data = &settings.data_dir;
     for sub in ["tenants", "jobs", "uploads"] {
@@ -280,6 +284,8 @@ fn build_app(
         settings,
         epoch: std::sync::RwLock::new(0),
         sizes: Mutex::new(HashMap::new()),
+        #[cfg(feature = "cluster")]
+        cluster,
     });
     app.metrics.queue_depth.set(app.jobs.depth() as i64);
     app.metrics
@@ -299,7 +305,38 @@ async fn run(
 ) -> anyhow::Result<()> {
     let addr = settings.addr;
     let grace = settings.shutdown_grace;
-    let app = tokio::task::spawn_blocking(move || build_app(settings, embedder)).await??;
+    // Bound first: a cluster node advertises the address it really listens on.
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local: SocketAddr = listener.local_addr()?;
+    #[cfg(not(feature = "cluster"))]
+    if settings.cluster.is_some() {
+        anyhow::bail!("--cluster: this binary was built without the `cluster` feature");
+    }
+    #[cfg(feature = "cluster")]
+    let cluster = match &settings.cluster {
+        None => None,
+        Some(c) => {
+            let address = c.advertise.clone().unwrap_or_else(|| local.to_string());
+            let joined = cluster::Cluster::join(c.clone(), &address)
+                .await
+                .context("cannot join the cluster")?;
+            tracing::info!(node = %joined.me.id, %address, "joined the cluster");
+            Some(Arc::new(joined))
+        }
+    };
+    #[cfg(feature = "cluster")]
+    let heartbeat = cluster.as_ref().map(|c| c.spawn_heartbeat());
+    let app = tokio::task::spawn_blocking(move || {
+        build_app(
+            settings,
+            embedder,
+            #[cfg(feature = "cluster")]
+            cluster,
+        )
+    })
+    .await??;
     let workers: Vec<_> = (0..app.settings.workers)
         .map(|i| {
             let app = Arc::clone(&app);
@@ -325,10 +362,6 @@ async fn run(
         ready: AtomicBool::new(true),
     });
     let router = router(Arc::clone(&gate));
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr}"))?;
-    let local: SocketAddr = listener.local_addr()?;
     // Tests and scripts read this line to find an ephemeral port.
     println!("codegraph: listening on http://{local}");
     tracing::info!(%local, workers = workers.len(), "listening");
@@ -359,6 +392,13 @@ async fn run(
         .await
         .context("the server failed")?;
     housekeeping.abort();
+    #[cfg(feature = "cluster")]
+    if let Some(c) = &app.cluster {
+        if let Some(h) = heartbeat {
+            h.abort();
+        }
+        c.leave().await;
+    }
     // Running jobs get the grace period to finish, then stop at their next file and
     // are queued again for the next start.
     let app2 = Arc::clone(&app);
@@ -423,6 +463,7 @@ fn router(gate: Arc<Gate>) -> Router {
             post(graphql::handler).layer(axum::Extension(graphql::schema(Arc::clone(&app)))),
         )
         .route("/openapi.json", get(openapi::handler))
+        .route("/cluster", get(api::cluster))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&gate),
             authenticate,

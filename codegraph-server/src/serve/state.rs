@@ -232,6 +232,9 @@ pub struct App {
     pub epoch: RwLock<u64>,
     /// Each tenant's store size on disk as last measured, by part.
     pub sizes: Mutex<HashMap<String, [(&'static str, u64); 3]>>,
+    /// This node's part in a cluster (`--cluster`).
+    #[cfg(feature = "cluster")]
+    pub cluster: Option<Arc<super::cluster::Cluster>>,
 }
 
 impl App {

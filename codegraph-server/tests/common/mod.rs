@@ -1,6 +1,9 @@
 //! Helpers shared by the command-line tests.
 #![allow(dead_code)]
 
+pub mod server;
+pub mod services;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
