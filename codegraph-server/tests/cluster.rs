@@ -4,24 +4,109 @@
 
 mod common;
 
+use std::io::Write;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::server::{Server, token};
+use common::server::{Answer, Server, token};
 use common::services::{Nats, signal};
+use serde_json::Value;
 
-fn node(data: &std::path::Path, root: &std::path::Path, nats: &Nats) -> Server {
-    Server::start(
-        data,
-        root,
-        &[
-            "--cluster",
-            &nats.url(),
-            "--node-ttl",
-            "2",
-            "--workers",
-            "1",
-        ],
+/// Four directories (NATS's store, two nodes' data, a shared root) and a NATS server
+/// on the first; `None` when it is not installed.
+fn services() -> Option<(Vec<tempfile::TempDir>, Nats)> {
+    let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let nats = Nats::start(dirs[0].path())?;
+    Some((dirs, nats))
+}
+
+fn node(data: &Path, root: &Path, nats: &Nats) -> Server {
+    node_with(data, root, nats, &[], &[])
+}
+
+/// A node with a short node TTL and job lease (2 s), one worker, and `extra` flags.
+fn node_with(
+    data: &Path,
+    root: &Path,
+    nats: &Nats,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Server {
+    let url = nats.url();
+    let mut args = vec![
+        "--cluster",
+        url.as_str(),
+        "--node-ttl",
+        "2",
+        "--job-ack-wait",
+        "2",
+        "--workers",
+        "1",
+    ];
+    args.extend_from_slice(extra);
+    Server::start_with_env(data, root, &args, env)
+}
+
+/// A small Python project as a .tar.gz, its content made distinct by `salt`.
+fn project_tgz(salt: &str) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    let files = [
+        (
+            "pkg/app.py",
+            format!("from pkg.util import helper\n\ndef main():\n    return helper(2)\n# {salt}\n"),
+        ),
+        (
+            "pkg/util.py",
+            "def helper(x):\n    return x + 1\n".to_string(),
+        ),
+    ];
+    for (name, text) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(text.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, name, text.as_bytes()).unwrap();
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&tar.into_inner().unwrap()).unwrap();
+    gz.finish().unwrap()
+}
+
+fn upload(server: &Server, t: &str, project: &str, body: &[u8]) -> Answer {
+    server.post_raw(
+        &format!("/api/v1/analyze?project={project}"),
+        t,
+        "application/gzip",
+        body,
     )
+}
+
+/// Polls a job on `server` until `done` says so, for at most `limit`.
+fn wait_until(
+    server: &Server,
+    t: &str,
+    id: &str,
+    limit: Duration,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let a = server.get(&format!("/api/v1/jobs/{id}"), Some(t));
+        assert_eq!(a.status, 200, "{}", a.text);
+        if done(&a.body) {
+            return a.body;
+        }
+        assert!(Instant::now() < deadline, "job {id}: {}", a.text);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn finished(job: &Value) -> bool {
+    matches!(job["status"].as_str(), Some("succeeded" | "failed"))
+}
+
+fn address(server: &Server) -> String {
+    server.base.trim_start_matches("http://").to_string()
 }
 
 fn live_addresses(server: &Server, t: &str) -> Vec<String> {
@@ -40,8 +125,7 @@ fn live_addresses(server: &Server, t: &str) -> Vec<String> {
 
 #[test]
 fn nodes_register_and_a_killed_node_drops_out_after_its_ttl() {
-    let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
-    let Some(nats) = Nats::start(dirs[0].path()) else {
+    let Some((dirs, nats)) = services() else {
         return;
     };
     let a = node(dirs[1].path(), dirs[3].path(), &nats);
@@ -126,4 +210,166 @@ fn a_single_process_says_so() {
     assert_eq!(a.status, 200, "{}", a.text);
     assert_eq!(a.body["mode"], "single");
     assert_eq!(server.get("/api/v1/cluster", None).status, 401);
+}
+
+#[test]
+fn a_job_sent_to_one_node_is_run_once_and_read_from_every_node() {
+    let Some((dirs, nats)) = services() else {
+        return;
+    };
+    let a = node(dirs[1].path(), dirs[3].path(), &nats);
+    let b = node(dirs[2].path(), dirs[3].path(), &nats);
+    let t = token("acme");
+    let tgz = project_tgz("one");
+    // The same upload to both nodes at once: one job.
+    let (ra, rb) = std::thread::scope(|s| {
+        let ha = s.spawn(|| upload(&a, &t, "demo", &tgz));
+        let hb = s.spawn(|| upload(&b, &t, "demo", &tgz));
+        (ha.join().unwrap(), hb.join().unwrap())
+    });
+    assert_eq!(ra.status, 202, "{}", ra.text);
+    assert_eq!(rb.status, 202, "{}", rb.text);
+    let id = ra.body["job_id"].as_str().unwrap().to_string();
+    assert_eq!(rb.body["job_id"], id.as_str());
+    let job = wait_until(&b, &t, &id, Duration::from_secs(60), finished);
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["attempts"], 1, "{job}");
+    assert!(job["result"]["parsed"].as_u64().unwrap() >= 2, "{job}");
+    // The record names the node that ran it, and reads the same from the other.
+    let ran = job["node"].as_str().unwrap();
+    assert!(
+        [address(&a), address(&b)].contains(&ran.to_string()),
+        "{job}"
+    );
+    let from_a = a.get(&format!("/api/v1/jobs/{id}"), Some(&t));
+    assert_eq!(from_a.body, job);
+    // Another tenant does not see it.
+    assert_eq!(
+        a.get(&format!("/api/v1/jobs/{id}"), Some(&token("other")))
+            .status,
+        404
+    );
+    // Sent again unchanged: answered from the record.
+    let again = upload(&a, &t, "demo", &tgz);
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.body["cached"], true);
+    // A poison job (a gzip stream that is not a tar) fails once, with its reason.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&[0xAB; 4096]).unwrap();
+    let poison = upload(&b, &t, "poison", &gz.finish().unwrap());
+    assert_eq!(poison.status, 202, "{}", poison.text);
+    let pid = poison.body["job_id"].as_str().unwrap();
+    let job = wait_until(&a, &t, pid, Duration::from_secs(60), finished);
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["attempts"], 1, "{job}");
+    assert!(job["error"]["code"].as_str().is_some(), "{job}");
+    // Not delivered again: after two leases the record is the same.
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(a.get(&format!("/api/v1/jobs/{pid}"), Some(&t)).body, job);
+}
+
+/// Node A, holding every job `pause_ms` before it runs, takes the upload of `salt`'s
+/// project: A and the job's id once its record says A runs it.
+fn a_holds_a_job(
+    dirs: &[tempfile::TempDir],
+    nats: &Nats,
+    t: &str,
+    flags: &[&str],
+    pause_ms: &str,
+    salt: &str,
+) -> (Server, String) {
+    let a = node_with(
+        dirs[1].path(),
+        dirs[3].path(),
+        nats,
+        flags,
+        &[("CODEGRAPH_TEST_JOB_PAUSE_MS", pause_ms)],
+    );
+    let r = upload(&a, t, "demo", &project_tgz(salt));
+    assert_eq!(r.status, 202, "{}", r.text);
+    let id = r.body["job_id"].as_str().unwrap().to_string();
+    let running = wait_until(&a, t, &id, Duration::from_secs(30), |j| {
+        j["status"] == "running"
+    });
+    assert_eq!(running["node"], address(&a).as_str());
+    (a, id)
+}
+
+#[test]
+fn a_killed_worker_s_job_is_finished_by_another_node() {
+    let Some((dirs, nats)) = services() else {
+        return;
+    };
+    let t = token("acme");
+    // A holds every job 60 s: it takes the job, and is killed holding it.
+    let (a, id) = a_holds_a_job(&dirs, &nats, &t, &[], "60000", "kill");
+    let b = node(dirs[2].path(), dirs[3].path(), &nats);
+    signal(&a.child, "KILL");
+    let killed = Instant::now();
+    let job = wait_until(&b, &t, &id, Duration::from_secs(60), finished);
+    assert_eq!(job["status"], "succeeded", "{job}");
+    // Delivered twice, finished by B once A's lease (2 s) ran out.
+    assert_eq!(job["attempts"], 2, "{job}");
+    assert_eq!(job["node"], address(&b).as_str());
+    assert!(
+        killed.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        killed.elapsed()
+    );
+}
+
+#[test]
+fn a_stopped_worker_that_comes_back_cannot_overwrite_the_result() {
+    let Some((dirs, nats)) = services() else {
+        return;
+    };
+    let t = token("acme");
+    // A holds its job 3 s, is stopped past its lease, and resumes after B finished.
+    let (a, id) = a_holds_a_job(&dirs, &nats, &t, &[], "3000", "stop");
+    signal(&a.child, "STOP");
+    let b = node(dirs[2].path(), dirs[3].path(), &nats);
+    let job = wait_until(&b, &t, &id, Duration::from_secs(60), finished);
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["node"], address(&b).as_str());
+    signal(&a.child, "CONT");
+    // A's pause ends, it runs the job and tries to record it: its compare-and-set
+    // fails, and the record stays B's.
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(b.get(&format!("/api/v1/jobs/{id}"), Some(&t)).body, job);
+    assert_eq!(a.get(&format!("/api/v1/jobs/{id}"), Some(&t)).body, job);
+}
+
+#[test]
+fn a_job_whose_workers_keep_dying_fails_as_lost() {
+    let Some((dirs, nats)) = services() else {
+        return;
+    };
+    let t = token("acme");
+    let (a, id) = a_holds_a_job(
+        &dirs,
+        &nats,
+        &t,
+        &["--job-max-deliver", "1"],
+        "60000",
+        "lost",
+    );
+    let b = node_with(
+        dirs[2].path(),
+        dirs[3].path(),
+        &nats,
+        &["--job-max-deliver", "1"],
+        &[],
+    );
+    signal(&a.child, "KILL");
+    let job = wait_until(&b, &t, &id, Duration::from_secs(30), finished);
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["error"]["code"], "worker_lost", "{job}");
+    // A new submission of the same content runs it again, and it succeeds.
+    let again = upload(&b, &t, "demo", &project_tgz("lost"));
+    assert_eq!(again.status, 202, "{}", again.text);
+    assert_eq!(again.body["job_id"], id.as_str());
+    let job = wait_until(&b, &t, &id, Duration::from_secs(60), |j| {
+        j["status"] == "succeeded"
+    });
+    assert_eq!(job["node"], address(&b).as_str());
 }

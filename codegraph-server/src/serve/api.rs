@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{Identity, valid_name};
 use super::cache::CacheTier;
 use super::error::{ApiError, ApiResult};
-use super::jobs::{Job, JobSource, Status, SubmitError, Submitted, now_ms};
+use super::jobs::{Job, JobSource, Status, SubmitError, Submitted};
 use super::paths::allowed_path;
 use super::state::{App, ProjectKey, ResultKey, TenantStore};
 use super::work::Work;
@@ -319,9 +319,7 @@ pub async fn analyze(
         // Refuse early when the queue is full, before reading the body (an archive
         // may be megabytes), storing it or walking a directory; `submit` checks
         // again, and decides.
-        if let Some(why) = app.jobs.refusal(&id.tenant, &project) {
-            return Err(queue_refusal(&app, why));
-        }
+        refuse_early(&app, &id.tenant, &project).await?;
         check_project_room(&app, &work, &id.tenant, &project).await?;
         let body = read_body(body, limit).await?;
         let head = &body[..body.len().min(512)];
@@ -339,6 +337,14 @@ pub async fn analyze(
             .join("uploads")
             .join(format!("{job_id}.archive"));
         let bytes = body.len() as u64;
+        // In cluster mode the upload goes to the shared store with its job.
+        #[cfg(feature = "cluster")]
+        if app.cluster.is_some() {
+            let file = std::path::PathBuf::new();
+            let source = JobSource::Archive { file, bytes };
+            return submit_to_cluster(&app, &id.tenant, project, source, fingerprint, Some(body))
+                .await;
+        }
         let f = file.clone();
         // Removed again unless a job takes it: a request that times out or is
         // abandoned from here on leaves nothing behind.
@@ -365,9 +371,7 @@ pub async fn analyze(
         }
         // Refuse early when the queue is full, before storing an upload or walking a
         // directory; `submit` checks again, and decides.
-        if let Some(why) = app.jobs.refusal(&id.tenant, &req.project) {
-            return Err(queue_refusal(&app, why));
-        }
+        refuse_early(&app, &id.tenant, &req.project).await?;
         check_project_room(&app, &work, &id.tenant, &req.project).await?;
         let roots = app.settings.roots_of(&id.tenant);
         let (source, fingerprint) = work
@@ -420,6 +424,10 @@ pub async fn analyze(
             ),
         ));
     };
+    #[cfg(feature = "cluster")]
+    if app.cluster.is_some() {
+        return submit_to_cluster(&app, &id.tenant, project, source, fingerprint, None).await;
+    }
     // Already analysed, unchanged since: answer from the record of that job.
     if let Some(done) = app.jobs.current(&id.tenant, &project)
         && done.fingerprint == fingerprint
@@ -447,20 +455,7 @@ pub async fn analyze(
             return Ok(json_response(StatusCode::OK, to_bytes(&body), Some("hit")));
         }
     }
-    let job = Job {
-        id: job_id,
-        tenant: id.tenant.clone(),
-        project,
-        source: source.clone(),
-        fingerprint,
-        status: Status::Queued,
-        created_ms: now_ms(),
-        started_ms: None,
-        finished_ms: None,
-        attempts: 0,
-        result: None,
-        error: None,
-    };
+    let job = Job::queued(job_id, &id.tenant, project, source.clone(), fingerprint);
     // Submitting waits for the job's record to be synced: off the async threads.
     let app2 = Arc::clone(&app);
     let submitted = work
@@ -502,6 +497,81 @@ pub async fn analyze(
             return Err(ApiError::internal(format!("cannot persist the job: {e}")));
         }
     };
+    Ok(accepted(&job))
+}
+
+/// Refuses early when the queue is full, before a body is read, an upload stored or
+/// a directory walked; submitting checks again, and decides.
+async fn refuse_early(app: &Arc<App>, tenant: &str, project: &str) -> ApiResult<()> {
+    #[cfg(feature = "cluster")]
+    if let Some(c) = &app.cluster {
+        return match c.queue.refusal().await {
+            Some(why) => Err(queue_refusal(app, why)),
+            None => Ok(()),
+        };
+    }
+    match app.jobs.refusal(tenant, project) {
+        Some(why) => Err(queue_refusal(app, why)),
+        None => Ok(()),
+    }
+}
+
+/// Submits a job to the cluster's shared queue: its id is a hash of the tenant,
+/// project and content, so the same request made to two nodes is one job, and a
+/// job that already succeeded with the same content is answered from its record.
+#[cfg(feature = "cluster")]
+async fn submit_to_cluster(
+    app: &Arc<App>,
+    tenant: &str,
+    project: String,
+    mut source: JobSource,
+    fingerprint: String,
+    upload: Option<Bytes>,
+) -> ApiResult<Response> {
+    let cluster = app.cluster.as_ref().expect("cluster mode");
+    let unavailable = |e: super::cluster::ClusterError| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "cluster_unavailable",
+            e.to_string(),
+        )
+    };
+    let id = super::cluster::queue::job_id(tenant, &project, &fingerprint);
+    if let JobSource::Archive { file, .. } = &mut source {
+        // Where it is kept is each worker's own business.
+        *file = format!("{id}.archive").into();
+    }
+    if let Some((record, _)) = cluster.queue.entry(&id).await.map_err(unavailable)?
+        && record.job.status == Status::Succeeded
+    {
+        let mut body = record_json(&record, None);
+        body["cached"] = serde_json::Value::Bool(true);
+        return Ok(json_response(StatusCode::OK, to_bytes(&body), Some("hit")));
+    }
+    let job = Job::queued(id, tenant, project, source, fingerprint);
+    let job = match cluster.queue.submit(job, upload).await {
+        Ok(Submitted::New(j)) => {
+            tracing::info!(job = %j.id, project = %j.project, "job queued in the cluster");
+            j
+        }
+        Ok(Submitted::Existing(j)) => j,
+        Err(why @ (SubmitError::Full | SubmitError::TenantFull)) => {
+            return Err(queue_refusal(app, why));
+        }
+        Err(SubmitError::ShuttingDown) => unreachable!("the shared queue does not shut down"),
+        Err(SubmitError::Io(e)) => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cluster_unavailable",
+                e,
+            ));
+        }
+    };
+    Ok(accepted(&job))
+}
+
+/// 202 with the job's id and where to follow it.
+fn accepted(job: &Job) -> Response {
     let mut r = json_response(
         StatusCode::ACCEPTED,
         to_bytes(&serde_json::json!({ "job_id": job.id, "status": job.status.as_str() })),
@@ -510,7 +580,21 @@ pub async fn analyze(
     if let Ok(loc) = HeaderValue::from_str(&format!("/api/v1/jobs/{}", job.id)) {
         r.headers_mut().insert(header::LOCATION, loc);
     }
-    Ok(r)
+    r
+}
+
+/// A cluster job's record as the API shows it: the single process's, with the node
+/// that runs or ran it.
+#[cfg(feature = "cluster")]
+fn record_json(
+    record: &super::cluster::queue::Record,
+    live: Option<&super::jobs::Live>,
+) -> serde_json::Value {
+    let mut body = job_json(&record.job, live);
+    if let Some(node) = &record.node {
+        body["node"] = serde_json::Value::String(node.clone());
+    }
+    body
 }
 
 /// 429 for a full queue, or a tenant's full share of it.
@@ -554,7 +638,7 @@ fn queue_refusal(app: &App, why: SubmitError) -> ApiError {
             "queue_full",
             format!(
                 "{} analysis jobs are waiting, as many as the queue holds; try again later",
-                app.jobs.depth()
+                app.settings.queue_capacity
             ),
         ),
     };
@@ -661,12 +745,46 @@ pub async fn get_job(
     path: Result<UrlPath<String>, axum::extract::rejection::PathRejection>,
 ) -> ApiResult<Response> {
     let UrlPath(job_id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    #[cfg(feature = "cluster")]
+    if let Some(c) = &app.cluster {
+        let (record, live) = own_record(c.queue.get(&job_id).await, &id.tenant, &job_id)?;
+        let body = record_json(&record, live.as_deref());
+        return Ok(json_response(StatusCode::OK, to_bytes(&body), None));
+    }
     let (job, live) = own_job(&app, &id.tenant, &job_id)?;
     Ok(json_response(
         StatusCode::OK,
         to_bytes(&job_json(&job, live.as_deref())),
         None,
     ))
+}
+
+/// A cluster job's record, with its live progress when this node runs it.
+#[cfg(feature = "cluster")]
+type RecordAndLive = (
+    super::cluster::queue::Record,
+    Option<Arc<super::jobs::Live>>,
+);
+
+/// A cluster job the tenant may see; another tenant's is as absent as a missing one.
+#[cfg(feature = "cluster")]
+fn own_record(
+    got: Result<Option<RecordAndLive>, super::cluster::ClusterError>,
+    tenant: &str,
+    id: &str,
+) -> ApiResult<RecordAndLive> {
+    match got {
+        Ok(Some((record, live))) if record.job.tenant == tenant => Ok((record, live)),
+        Ok(_) => Err(ApiError::not_found(
+            "job_not_found",
+            format!("no job {id:?}"),
+        )),
+        Err(e) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "cluster_unavailable",
+            e.to_string(),
+        )),
+    }
 }
 
 pub async fn cancel_job(
@@ -676,6 +794,23 @@ pub async fn cancel_job(
     path: Result<UrlPath<String>, axum::extract::rejection::PathRejection>,
 ) -> ApiResult<Response> {
     let UrlPath(job_id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    #[cfg(feature = "cluster")]
+    if let Some(c) = &app.cluster {
+        own_record(c.queue.get(&job_id).await, &id.tenant, &job_id)?;
+        let record = own_record(
+            c.queue.cancel(&job_id).await.map(|r| r.map(|r| (r, None))),
+            &id.tenant,
+            &job_id,
+        )?
+        .0;
+        let status = if record.job.status == Status::Running {
+            StatusCode::ACCEPTED
+        } else {
+            StatusCode::OK
+        };
+        let body = record_json(&record, None);
+        return Ok(json_response(status, to_bytes(&body), None));
+    }
     own_job(&app, &id.tenant, &job_id)?;
     let (app2, id2) = (Arc::clone(&app), job_id.clone());
     let job = work

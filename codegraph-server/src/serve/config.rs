@@ -168,6 +168,22 @@ pub struct ServeArgs {
     #[arg(long, env = "CODEGRAPH_NODE_TTL", value_name = "SECS")]
     pub node_ttl: Option<u64>,
 
+    /// A cluster job whose worker goes silent (killed, cut off) this many seconds is
+    /// given to another; a running job says it is alive three times as often.
+    /// [default: 30]
+    #[arg(long, env = "CODEGRAPH_JOB_ACK_WAIT", value_name = "SECS")]
+    pub job_ack_wait: Option<u64>,
+
+    /// Times a cluster job is handed out before it is failed (`worker_lost`); each
+    /// waits twice as long as the last. [default: 3]
+    #[arg(long, env = "CODEGRAPH_JOB_MAX_DELIVER")]
+    pub job_max_deliver: Option<u32>,
+
+    /// Copies JetStream keeps of the queue and the records (1, or 3 on a cluster of
+    /// three NATS servers or more). [default: 1]
+    #[arg(long, env = "CODEGRAPH_CLUSTER_REPLICAS")]
+    pub cluster_replicas: Option<usize>,
+
     /// Label per-tenant gauges of `/metrics` with tenant names (otherwise they are
     /// summed under `tenant="all"`: `/metrics` needs no token).
     #[arg(long, env = "CODEGRAPH_METRICS_TENANTS")]
@@ -257,6 +273,9 @@ struct FileConfig {
     cluster: Option<String>,
     advertise: Option<String>,
     node_ttl: Option<u64>,
+    job_ack_wait: Option<u64>,
+    job_max_deliver: Option<u32>,
+    cluster_replicas: Option<usize>,
     cache_mb: Option<u64>,
     shutdown_grace: Option<u64>,
     log_format: Option<LogFormat>,
@@ -347,6 +366,12 @@ pub struct ClusterSettings {
     pub advertise: Option<String>,
     /// A node not heard from for this long is gone; it beats four times as often.
     pub node_ttl: Duration,
+    /// A job's worker silent this long loses it to another.
+    pub ack_wait: Duration,
+    /// Deliveries of a job before it fails.
+    pub max_deliver: u32,
+    /// JetStream replicas of the queue and records.
+    pub replicas: usize,
 }
 
 /// A directory some tenants may analyse.
@@ -500,10 +525,25 @@ impl Settings {
                 if ttl < 1 {
                     bail!("--node-ttl must be at least 1 second");
                 }
+                let ack_wait = args.job_ack_wait.or(file.job_ack_wait).unwrap_or(30);
+                if ack_wait < 1 {
+                    bail!("--job-ack-wait must be at least 1 second");
+                }
+                let max_deliver = args.job_max_deliver.or(file.job_max_deliver).unwrap_or(3);
+                if max_deliver < 1 {
+                    bail!("--job-max-deliver must be at least 1");
+                }
+                let replicas = args.cluster_replicas.or(file.cluster_replicas).unwrap_or(1);
+                if !(1..=5).contains(&replicas) {
+                    bail!("--cluster-replicas must be between 1 and 5 (JetStream's limit)");
+                }
                 Some(ClusterSettings {
                     url,
                     advertise: args.advertise.clone().or(file.advertise),
                     node_ttl: Duration::from_secs(ttl),
+                    ack_wait: Duration::from_secs(ack_wait),
+                    max_deliver,
+                    replicas,
                 })
             }
         };
@@ -733,9 +773,20 @@ mod tests {
         let uncommented = include_str!("../../../deploy/codegraph.toml")
             .replace("# cluster =", "cluster =")
             .replace("# advertise", "advertise")
-            .replace("# node_ttl", "node_ttl");
+            .replace("# node_ttl", "node_ttl")
+            .replace("# job_ack_wait", "job_ack_wait")
+            .replace("# job_max_deliver", "job_max_deliver")
+            .replace("# cluster_replicas", "cluster_replicas");
         let file: FileConfig = toml::from_str(&uncommented).expect("with a cluster");
         assert_eq!(file.node_ttl, Some(10));
+        assert_eq!(
+            (
+                file.job_ack_wait,
+                file.job_max_deliver,
+                file.cluster_replicas
+            ),
+            (Some(30), Some(3), Some(1))
+        );
         assert!(file.cluster.unwrap().starts_with("nats://"));
     }
 
@@ -777,6 +828,24 @@ mod tests {
             Some(SECRET),
             "--node-ttl",
         );
+        for (flag, value) in [
+            ("--job-ack-wait", "0"),
+            ("--job-max-deliver", "0"),
+            ("--cluster-replicas", "6"),
+        ] {
+            refuse(
+                &[
+                    "--data-dir",
+                    data,
+                    "--cluster",
+                    "nats://a:4222",
+                    flag,
+                    value,
+                ],
+                Some(SECRET),
+                flag,
+            );
+        }
         refuse(
             &["--data-dir", data, "--max-entry-name-bytes", "0"],
             Some(SECRET),

@@ -115,6 +115,55 @@ pub struct Job {
     pub error: Option<JobError>,
 }
 
+impl Job {
+    /// A new job, waiting.
+    pub fn queued(
+        id: String,
+        tenant: &str,
+        project: String,
+        source: JobSource,
+        fingerprint: String,
+    ) -> Job {
+        Job {
+            id,
+            tenant: tenant.to_string(),
+            project,
+            source,
+            fingerprint,
+            status: Status::Queued,
+            created_ms: now_ms(),
+            started_ms: None,
+            finished_ms: None,
+            attempts: 0,
+            result: None,
+            error: None,
+        }
+    }
+
+    /// Records how a run ended: its outcome, or, stopped by a shutdown, waiting
+    /// again.
+    pub fn end(&mut self, outcome: Result<serde_json::Value, JobError>, requeue: bool) {
+        if requeue {
+            self.status = Status::Queued;
+            self.started_ms = None;
+            return;
+        }
+        self.finished_ms = Some(now_ms());
+        match outcome {
+            Ok(result) => {
+                self.status = Status::Succeeded;
+                self.result = Some(result);
+                self.error = None;
+            }
+            Err(e) => {
+                self.status = Status::Failed;
+                self.error = Some(e);
+            }
+        }
+        fit(self);
+    }
+}
+
 /// A run's report as its job's result: every count, with the total of skipped files
 /// (`skipped`), but only the first `listed` skipped files, within
 /// `SKIPPED_LIST_BYTES`, each path and reason cut to `SKIPPED_TEXT_BYTES`;
@@ -201,7 +250,21 @@ pub struct Live {
     pub progress: Progress,
 }
 
+impl Default for Live {
+    fn default() -> Live {
+        Live::new()
+    }
+}
+
 impl Live {
+    pub fn new() -> Live {
+        Live {
+            stop: AtomicU8::new(STOP_NONE),
+            cancel: Cancel::new(),
+            progress: Progress::default(),
+        }
+    }
+
     /// Asks every stage of the run to stop.
     pub fn request_stop(&self, why: u8) {
         self.stop.store(why, Ordering::Relaxed);
@@ -535,11 +598,7 @@ impl Jobs {
                 .filter(|&i| !busy(&inner, &inner.queue[i]))
                 .min_by_key(|&i| (running_of(&inner.entries[&inner.queue[i]].job.tenant), i));
             if let Some(id) = runnable.and_then(|i| inner.queue.remove(i)) {
-                let live = Arc::new(Live {
-                    stop: AtomicU8::new(STOP_NONE),
-                    cancel: Cancel::new(),
-                    progress: Progress::default(),
-                });
+                let live = Arc::new(Live::new());
                 let entry = inner
                     .entries
                     .get_mut(&id)
@@ -566,24 +625,7 @@ impl Jobs {
             return;
         };
         entry.live = None;
-        if requeue {
-            entry.job.status = Status::Queued;
-            entry.job.started_ms = None;
-        } else {
-            entry.job.finished_ms = Some(now_ms());
-            match outcome {
-                Ok(result) => {
-                    entry.job.status = Status::Succeeded;
-                    entry.job.result = Some(result);
-                    entry.job.error = None;
-                }
-                Err(e) => {
-                    entry.job.status = Status::Failed;
-                    entry.job.error = Some(e);
-                }
-            }
-            fit(&mut entry.job);
-        }
+        entry.job.end(outcome, requeue);
         let job = entry.job.clone();
         let forgotten = if requeue {
             inner.queue.push_front(job.id.clone());
@@ -656,6 +698,13 @@ impl Jobs {
         self.wake.notify_all();
     }
 
+    /// Whether `shut_down` was called (cluster workers, which do not wait on this
+    /// queue, ask).
+    #[cfg(feature = "cluster")]
+    pub fn is_shutting_down(&self) -> bool {
+        self.lock().shutting_down
+    }
+
     /// Asks every running job to stop at its next file, to be queued again.
     pub fn stop_running(&self) {
         let inner = self.lock();
@@ -706,20 +755,8 @@ mod tests {
     use super::*;
 
     fn job(id: &str, project: &str, fingerprint: &str) -> Job {
-        Job {
-            id: id.into(),
-            tenant: "t".into(),
-            project: project.into(),
-            source: JobSource::Directory { path: "/x".into() },
-            fingerprint: fingerprint.into(),
-            status: Status::Queued,
-            created_ms: now_ms(),
-            started_ms: None,
-            finished_ms: None,
-            attempts: 0,
-            result: None,
-            error: None,
-        }
+        let source = JobSource::Directory { path: "/x".into() };
+        Job::queued(id.into(), "t", project.into(), source, fingerprint.into())
     }
 
     fn job_of(tenant: &str, id: &str, project: &str) -> Job {

@@ -319,15 +319,22 @@ async fn run(
         None => None,
         Some(c) => {
             let address = c.advertise.clone().unwrap_or_else(|| local.to_string());
-            let joined = cluster::Cluster::join(c.clone(), &address)
-                .await
-                .context("cannot join the cluster")?;
+            let joined = cluster::Cluster::join(
+                c.clone(),
+                &address,
+                settings.queue_capacity,
+                settings.queue_capacity_per_tenant,
+            )
+            .await
+            .context("cannot join the cluster")?;
             tracing::info!(node = %joined.me.id, %address, "joined the cluster");
             Some(Arc::new(joined))
         }
     };
     #[cfg(feature = "cluster")]
-    let heartbeat = cluster.as_ref().map(|c| c.spawn_heartbeat());
+    let beats = cluster
+        .as_ref()
+        .map(|c| [c.spawn_heartbeat(), c.spawn_reaper()]);
     let app = tokio::task::spawn_blocking(move || {
         build_app(
             settings,
@@ -337,12 +344,22 @@ async fn run(
         )
     })
     .await??;
+    #[cfg(feature = "cluster")]
+    let rt = tokio::runtime::Handle::current();
     let workers: Vec<_> = (0..app.settings.workers)
         .map(|i| {
             let app = Arc::clone(&app);
+            #[cfg(feature = "cluster")]
+            let rt = rt.clone();
             std::thread::Builder::new()
                 .name(format!("codegraph-job-{i}"))
-                .spawn(move || worker::work(app, i))
+                .spawn(move || {
+                    #[cfg(feature = "cluster")]
+                    if let Some(c) = app.cluster.clone() {
+                        return cluster::work(app, c, rt, i);
+                    }
+                    worker::work(app, i)
+                })
                 .expect("threads start")
         })
         .collect();
@@ -392,18 +409,22 @@ async fn run(
         .await
         .context("the server failed")?;
     housekeeping.abort();
-    #[cfg(feature = "cluster")]
-    if let Some(c) = &app.cluster {
-        if let Some(h) = heartbeat {
-            h.abort();
-        }
-        c.leave().await;
-    }
     // Running jobs get the grace period to finish, then stop at their next file and
     // are queued again for the next start.
     let app2 = Arc::clone(&app);
     tokio::task::spawn_blocking(move || {
         app2.jobs.shut_down();
+        #[cfg(feature = "cluster")]
+        if let Some(c) = &app2.cluster {
+            let deadline = Instant::now() + grace;
+            while c.running_here() > 0 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if c.running_here() > 0 {
+                tracing::info!("stopping running jobs; they go back to the queue");
+                c.stop_running();
+            }
+        }
         if !app2.jobs.wait_idle(grace) {
             tracing::info!("stopping running jobs; they are queued again");
             app2.jobs.stop_running();
@@ -418,6 +439,13 @@ async fn run(
         }
     })
     .await?;
+    #[cfg(feature = "cluster")]
+    if let Some(c) = &app.cluster {
+        for task in beats.into_iter().flatten() {
+            task.abort();
+        }
+        c.leave().await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

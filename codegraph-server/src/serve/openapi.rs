@@ -56,7 +56,7 @@ fn error_responses(codes: &[u16]) -> serde_json::Map<String, Value> {
                         414 => "Query string over 8 KiB (code: uri_too_long)",
                         415 => "Unsupported body (codes: unsupported_media_type, bad_archive)",
                         422 => "Unreadable path or revision (codes: path_unreadable, bad_revision)",
-                        503 => "Timed out or shutting down (codes: timeout, shutting_down)",
+                        503 => "Timed out, shutting down, or (cluster mode) the shared queue out of reach (codes: timeout, shutting_down, cluster_unavailable)",
                         429 => "Rate limited, queue full or overloaded (codes: rate_limited, queue_full, tenant_queue_full, overloaded, tenant_overloaded); see Retry-After",
                         _ => "Error",
                     },
@@ -164,7 +164,7 @@ pub fn document(semantic: bool) -> Value {
         "links": {
             "GetJob": {"operationId": "getJob", "parameters": {"id": "$response.body#/job_id"}},
             "CancelJob": {"operationId": "cancelJob", "parameters": {"id": "$response.body#/job_id"}}}}));
-    let mut job_responses = error_responses(&[401, 404, 429]);
+    let mut job_responses = error_responses(&[401, 404, 429, 503]);
     job_responses.insert("200".into(), json!({"description": "The job", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}}));
     let mut cancel_responses = job_responses.clone();
     cancel_responses.insert("202".into(), json!({"description": "Running: asked to stop at its next file", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}}));
@@ -212,7 +212,8 @@ pub fn document(semantic: bool) -> Value {
                     "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
                     "source": {"type": "object"}, "progress": {"type": ["object", "null"]},
                     "result": {"type": ["object", "null"]}, "error": {"type": ["object", "null"]},
-                    "cached": {"type": "boolean"}}}
+                    "cached": {"type": "boolean"},
+                    "node": {"type": "string", "description": "Cluster mode: the address of the node that runs or ran it"}}}
             }
         },
         "paths": {

@@ -20,41 +20,69 @@ pub fn work(app: Arc<App>, index: usize) {
     // inherit this.
     super::share::lower_priority(app.settings.job_priority);
     while let Some((job, live)) = app.jobs.next() {
-        let span = tracing::info_span!("job", id = %job.id, tenant = %job.tenant, project = %job.project, worker = index);
-        let _enter = span.enter();
         app.metrics.queue_depth.set(app.jobs.depth() as i64);
-        app.metrics.jobs_running.inc();
-        tracing::info!(attempt = job.attempts, "job started");
-        let started = Instant::now();
-        let outcome =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&app, &job, &live)))
-                .map(|ran| ran.map(|report| job_result(report, app.settings.job_skipped_files)))
-                .unwrap_or_else(|_| {
-                    Err(JobError {
-                        code: "internal".into(),
-                        message: "the analysis panicked (see the server log)".into(),
-                    })
-                });
-        let requeue = live.stop.load(Ordering::Relaxed) == STOP_SHUTDOWN && outcome.is_err();
-        app.metrics.jobs_running.dec();
-        let seconds = started.elapsed().as_secs_f64();
-        match &outcome {
-            _ if requeue => tracing::info!(seconds, "job stopped by shutdown; queued again"),
-            Ok(_) => tracing::info!(seconds, "job succeeded"),
-            Err(e) => tracing::warn!(seconds, code = %e.code, error = %e.message, "job failed"),
-        }
-        if !requeue {
-            app.metrics.job_seconds.observe(seconds);
-            let status = if outcome.is_ok() {
-                "succeeded"
-            } else {
-                "failed"
-            };
-            app.metrics.jobs.with_label_values(&[status]).inc();
-        }
-        // Even a failed run may have indexed part of the source.
-        app.invalidate(&job.tenant, &job.project);
+        let (outcome, requeue) = execute(&app, &job, &live, index);
         app.jobs.finish(&job.id, outcome, requeue);
+    }
+}
+
+/// Runs one job, whichever queue it came from: its outcome as its record keeps it,
+/// and whether a shutdown stopped it (then it runs again later). The project's
+/// cached answers are dropped, and the metrics and the log say how it went.
+pub fn execute(
+    app: &App,
+    job: &Job,
+    live: &Live,
+    index: usize,
+) -> (Result<serde_json::Value, JobError>, bool) {
+    let span = tracing::info_span!("job", id = %job.id, tenant = %job.tenant, project = %job.project, worker = index);
+    let _enter = span.enter();
+    app.metrics.jobs_running.inc();
+    tracing::info!(attempt = job.attempts, "job started");
+    let started = Instant::now();
+    test_pause();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(app, job, live)))
+        .map(|ran| ran.map(|report| job_result(report, app.settings.job_skipped_files)))
+        .unwrap_or_else(|_| {
+            Err(JobError {
+                code: "internal".into(),
+                message: "the analysis panicked (see the server log)".into(),
+            })
+        });
+    let requeue = live.stop.load(Ordering::Relaxed) == STOP_SHUTDOWN && outcome.is_err();
+    app.metrics.jobs_running.dec();
+    let seconds = started.elapsed().as_secs_f64();
+    match &outcome {
+        _ if requeue => tracing::info!(seconds, "job stopped by shutdown; queued again"),
+        Ok(_) => tracing::info!(seconds, "job succeeded"),
+        Err(e) => tracing::warn!(seconds, code = %e.code, error = %e.message, "job failed"),
+    }
+    if !requeue {
+        app.metrics.job_seconds.observe(seconds);
+        let status = if outcome.is_ok() {
+            "succeeded"
+        } else {
+            "failed"
+        };
+        app.metrics.jobs.with_label_values(&[status]).inc();
+    }
+    // Even a failed run may have indexed part of the source.
+    app.invalidate(&job.tenant, &job.project);
+    (outcome, requeue)
+}
+
+/// A test hook: `CODEGRAPH_TEST_JOB_PAUSE_MS` holds every job this long before it
+/// runs, so that fault tests can kill or stop its worker mid-job. Read once.
+fn test_pause() {
+    static PAUSE: std::sync::OnceLock<Option<std::time::Duration>> = std::sync::OnceLock::new();
+    let pause = PAUSE.get_or_init(|| {
+        std::env::var("CODEGRAPH_TEST_JOB_PAUSE_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(std::time::Duration::from_millis)
+    });
+    if let Some(p) = pause {
+        std::thread::sleep(*p);
     }
 }
 

@@ -52,14 +52,40 @@ impl Nats {
             eprintln!("skipped: {how}");
             return None;
         }
-        let port = free_port();
-        let child = Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+        // A port of its own choosing (`-p -1`), read back from its log: a port
+        // picked free beforehand may be taken by a parallel test's server meanwhile.
+        let log = store.join("nats.log");
+        let mut child = Command::new("nats-server")
+            .args(["-js", "-a", "127.0.0.1", "-p", "-1", "-sd"])
             .arg(store)
+            .arg("-l")
+            .arg(&log)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("nats-server starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let port = loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(port) = text
+                .lines()
+                .find_map(|l| {
+                    l.split("Listening for client connections on 127.0.0.1:")
+                        .nth(1)
+                })
+                .and_then(|p| p.trim().parse::<u16>().ok())
+            {
+                break port;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("nats-server exited with {status}:\n{text}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nats-server did not start:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
         wait_for_port(port, "nats-server");
         Some(Nats { child, port })
     }

@@ -4,16 +4,23 @@
 //! one node's memory:
 //! - `nodes.rs`: the node registry, a key-value bucket of heartbeats whose entries
 //!   expire when a node stops beating (`GET /api/v1/cluster`);
-//! - `placement.rs`: which live nodes own a project (rendezvous hashing).
+//! - `placement.rs`: which live nodes own a project (rendezvous hashing);
+//! - `queue.rs`: the shared job queue, job records and uploads; `work` below is a
+//!   worker thread's loop over it.
 //!
 //! Without `--cluster` none of this runs, and the server needs no external service.
 
 mod nodes;
 pub mod placement;
+pub mod queue;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream;
+
+use super::state::App;
+use queue::{Queue, QueueSettings};
 
 pub use nodes::NodeInfo;
 
@@ -42,7 +49,10 @@ impl ClusterError {
 pub struct Cluster {
     pub me: NodeInfo,
     settings: ClusterSettings,
+    client: async_nats::Client,
+    js: jetstream::Context,
     nodes: jetstream::kv::Store,
+    pub(super) queue: Queue,
 }
 
 pub use super::config::ClusterSettings;
@@ -51,7 +61,12 @@ impl Cluster {
     /// Connects to NATS, makes the shared buckets if they are missing (every node
     /// makes them the same way, so the first to start wins and the others find
     /// them), and registers this node, reached at `address`.
-    pub async fn join(settings: ClusterSettings, address: &str) -> Result<Cluster, ClusterError> {
+    pub async fn join(
+        settings: ClusterSettings,
+        address: &str,
+        capacity: usize,
+        tenant_share: usize,
+    ) -> Result<Cluster, ClusterError> {
         let client = async_nats::ConnectOptions::new()
             .name("codegraph-serve")
             .connection_timeout(Duration::from_secs(5))
@@ -64,15 +79,69 @@ impl Cluster {
                 url: settings.url.clone(),
                 message: e.to_string(),
             })?;
-        let js = jetstream::new(client);
+        let js = jetstream::new(client.clone());
         let nodes = nodes::bucket(&js, settings.node_ttl).await?;
+        let queue = Queue::open(
+            &js,
+            QueueSettings {
+                capacity,
+                tenant_share,
+                ack_wait: settings.ack_wait,
+                max_deliver: settings.max_deliver,
+                replicas: settings.replicas,
+            },
+        )
+        .await?;
         let me = NodeInfo::new(address);
         let cluster = Cluster {
             me,
             settings,
+            client,
+            js,
             nodes,
+            queue,
         };
         cluster.beat().await?;
         Ok(cluster)
+    }
+}
+
+/// A worker thread's loop in cluster mode: take a job from the shared queue, run it
+/// as the single process would, record how it ended; until the server shuts down.
+pub fn work(app: Arc<App>, cluster: Arc<Cluster>, rt: tokio::runtime::Handle, index: usize) {
+    // Indexing is background work: requests come first.
+    super::share::lower_priority(app.settings.job_priority);
+    let uploads = app.settings.data_dir.join("uploads");
+    while !app.jobs.is_shutting_down() {
+        let taken = match rt.block_on(cluster.take(Duration::from_secs(1), &uploads)) {
+            Ok(Some(taken)) => taken,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot take a job; trying again");
+                std::thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+        };
+        let keep_alive = {
+            let _rt = rt.enter();
+            cluster.keep_alive(&taken)
+        };
+        let (outcome, requeue) =
+            super::worker::execute(&app, &taken.record.job, &taken.live, index);
+        keep_alive.abort();
+        rt.block_on(cluster.finish(taken, outcome, requeue));
+    }
+}
+
+impl Cluster {
+    /// Jobs this node's workers run now.
+    pub fn running_here(&self) -> usize {
+        self.queue.running_here()
+    }
+
+    /// Asks the jobs this node runs to stop at their next file; they are given back
+    /// to the queue, for another node.
+    pub fn stop_running(&self) {
+        self.queue.stop_running();
     }
 }

@@ -1,0 +1,615 @@
+//! The shared job queue: every node accepts analyses and every node's workers take
+//! them, and a job outlives the node that ran it.
+//!
+//! - Stream `CG_JOBS`, work-queue retention, on disk: one message per accepted run,
+//!   its subject `cg.jobs.<tenant as hex>` so that the stream bounds each tenant's
+//!   share (`max_messages_per_subject`, new ones refused) as well as the whole
+//!   (`max_messages`). One durable pull consumer, `workers`, shared by every node:
+//!   explicit acks, `ack_wait` kept open by progress acks while a job runs, and
+//!   `max_deliver` with a growing backoff, after which an advisory ends the job as
+//!   failed (`worker_lost`).
+//! - Bucket `cg_jobs`: the job records, readable from any node. Every change is a
+//!   compare-and-set on the revision its writer read, so a worker that comes back
+//!   after its job was given to another (stopped, cut off) cannot overwrite what the
+//!   other wrote.
+//! - Object store `cg_uploads`: uploaded archives, by job id, until their job ends.
+//!
+//! A job's id is a hash of its tenant, project and content, so the same request sent
+//! to two nodes is one job: the record is created once (`create` fails for the
+//! second), and the message carries the record's revision as its de-duplication id.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, AckKind, consumer, kv, object_store, stream};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use super::ClusterError;
+use crate::serve::jobs::{
+    Job, JobError, JobSource, Live, STOP_CANCEL, STOP_NONE, STOP_SHUTDOWN, Status, SubmitError,
+    Submitted, now_ms,
+};
+
+const STREAM: &str = "CG_JOBS";
+const CONSUMER: &str = "workers";
+const RECORDS: &str = "cg_jobs";
+const UPLOADS: &str = "cg_uploads";
+/// Finished records are kept this long (the single process keeps the last 1,000).
+const RECORD_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// How the queue is shaped; the same on every node.
+#[derive(Clone, Debug)]
+pub struct QueueSettings {
+    pub capacity: usize,
+    pub tenant_share: usize,
+    pub ack_wait: Duration,
+    pub max_deliver: u32,
+    pub replicas: usize,
+}
+
+/// A job as the cluster keeps it: the single process's record, with the node that
+/// runs or ran it and a stop asked for by a client.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Record {
+    #[serde(flatten)]
+    pub job: Job,
+    /// The advertised address of the node running it (or that ran it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// A client asked it to stop (`DELETE /jobs/{id}`); its worker stops at the
+    /// next file.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cancel: bool,
+}
+
+pub struct Queue {
+    settings: QueueSettings,
+    js: jetstream::Context,
+    records: kv::Store,
+    uploads: object_store::ObjectStore,
+    /// The jobs this node's workers run now, for their live progress and stops.
+    running: Mutex<HashMap<String, Arc<Live>>>,
+}
+
+/// The subject of a tenant's jobs. Tenant names may hold `.`, a subject separator.
+fn subject(tenant: &str) -> String {
+    let mut s = String::with_capacity(8 + tenant.len() * 2);
+    s.push_str("cg.jobs.");
+    for b in tenant.bytes() {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// A job's id: the same tenant, project and content make the same id on every node.
+pub fn job_id(tenant: &str, project: &str, fingerprint: &str) -> String {
+    let mut bytes = Vec::new();
+    for part in [tenant, project, fingerprint] {
+        bytes.extend_from_slice(&(part.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(part.as_bytes());
+    }
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(&bytes))
+}
+
+impl Queue {
+    pub(super) async fn open(
+        js: &jetstream::Context,
+        settings: QueueSettings,
+    ) -> Result<Queue, ClusterError> {
+        js.create_or_update_stream(stream::Config {
+            name: STREAM.to_string(),
+            description: Some("codegraph serve: analysis jobs waiting or running".into()),
+            subjects: vec!["cg.jobs.*".to_string()],
+            retention: stream::RetentionPolicy::WorkQueue,
+            storage: stream::StorageType::File,
+            max_messages: settings.capacity as i64,
+            max_messages_per_subject: settings.tenant_share as i64,
+            discard: stream::DiscardPolicy::New,
+            discard_new_per_subject: true,
+            duplicate_window: Duration::from_secs(120),
+            num_replicas: settings.replicas,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| ClusterError::js("cannot open the job queue", e))?;
+        let stream = js
+            .get_stream(STREAM)
+            .await
+            .map_err(|e| ClusterError::js("cannot open the job queue", e))?;
+        // Each delivery waits longer than the last before the next: a job that
+        // kills its worker does not take every node down in quick turns.
+        let backoff = (0..settings.max_deliver)
+            .map(|i| settings.ack_wait * 2u32.pow(i.min(10)))
+            .collect();
+        stream
+            .get_or_create_consumer(
+                CONSUMER,
+                consumer::pull::Config {
+                    durable_name: Some(CONSUMER.to_string()),
+                    ack_policy: consumer::AckPolicy::Explicit,
+                    ack_wait: settings.ack_wait,
+                    max_deliver: settings.max_deliver as i64,
+                    backoff,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| ClusterError::js("cannot open the workers' consumer", e))?;
+        let records = js
+            .create_or_update_key_value(kv::Config {
+                bucket: RECORDS.to_string(),
+                description: "codegraph serve: job records".to_string(),
+                history: 1,
+                max_age: RECORD_AGE,
+                storage: stream::StorageType::File,
+                num_replicas: settings.replicas,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| ClusterError::js("cannot open the job records", e))?;
+        let uploads = match js.get_object_store(UPLOADS).await {
+            Ok(store) => store,
+            Err(_) => js
+                .create_object_store(object_store::Config {
+                    bucket: UPLOADS.to_string(),
+                    description: Some("codegraph serve: uploads waiting for their job".into()),
+                    max_age: RECORD_AGE,
+                    storage: stream::StorageType::File,
+                    num_replicas: settings.replicas,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| ClusterError::js("cannot open the upload store", e))?,
+        };
+        Ok(Queue {
+            settings,
+            js: js.clone(),
+            records,
+            uploads,
+            running: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// A record and its revision.
+    pub async fn entry(&self, id: &str) -> Result<Option<(Record, u64)>, ClusterError> {
+        let Some(entry) = self
+            .records
+            .entry(id)
+            .await
+            .map_err(|e| ClusterError::js("cannot read a job", e))?
+        else {
+            return Ok(None);
+        };
+        if entry.operation != kv::Operation::Put {
+            return Ok(None);
+        }
+        let record: Record = serde_json::from_slice(&entry.value)
+            .map_err(|e| ClusterError::Record(e.to_string()))?;
+        Ok(Some((record, entry.revision)))
+    }
+
+    /// Writes `record` if the stored one is still at `revision`; `Ok(None)` when
+    /// another writer came first.
+    async fn swap(&self, record: &Record, revision: u64) -> Result<Option<u64>, ClusterError> {
+        let bytes = serde_json::to_vec(record).expect("records serialise");
+        match self
+            .records
+            .update(&record.job.id, bytes.into(), revision)
+            .await
+        {
+            Ok(rev) => Ok(Some(rev)),
+            Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => Ok(None),
+            Err(e) => Err(ClusterError::js("cannot write a job", e)),
+        }
+    }
+
+    /// Whether a submission would surely be refused: the whole queue is full. (A
+    /// tenant's share is known only when its message is refused.)
+    pub async fn refusal(&self) -> Option<SubmitError> {
+        let mut stream = self.js.get_stream(STREAM).await.ok()?;
+        let info = stream.info().await.ok()?;
+        (info.state.messages >= self.settings.capacity as u64).then_some(SubmitError::Full)
+    }
+
+    /// Accepts `job` (with its uploaded archive), unless the same job is pending.
+    pub async fn submit(
+        &self,
+        job: Job,
+        upload: Option<bytes::Bytes>,
+    ) -> Result<Submitted, SubmitError> {
+        let io = |e: ClusterError| SubmitError::Io(e.to_string());
+        let record = Record {
+            job: job.clone(),
+            node: None,
+            cancel: false,
+        };
+        let bytes: bytes::Bytes = serde_json::to_vec(&record)
+            .expect("records serialise")
+            .into();
+        // Created once: a second node submitting the same job finds it.
+        let (revision, before) = match self.records.create(&job.id, bytes.clone()).await {
+            Ok(rev) => (rev, None),
+            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
+                let Some((old, rev)) = self.entry(&job.id).await.map_err(io)? else {
+                    return Err(SubmitError::Io("a job record vanished".into()));
+                };
+                if !old.job.status.is_finished() {
+                    return Ok(Submitted::Existing(old.job));
+                }
+                // Run again (it failed, or its project was removed since).
+                match self.swap(&record, rev).await.map_err(io)? {
+                    Some(new_rev) => (new_rev, Some(old)),
+                    None => {
+                        let current = self.entry(&job.id).await.map_err(io)?;
+                        return match current {
+                            Some((r, _)) => Ok(Submitted::Existing(r.job)),
+                            None => Err(SubmitError::Io("a job record vanished".into())),
+                        };
+                    }
+                }
+            }
+            Err(e) => return Err(io(ClusterError::js("cannot write a job", e))),
+        };
+        let undo = async |why: SubmitError| {
+            let _ = self.uploads.delete(&job.id).await;
+            match &before {
+                Some(old) => {
+                    let _ = self.swap(old, revision).await;
+                }
+                None => {
+                    let _ = self.records.purge(&job.id).await;
+                }
+            }
+            Err(why)
+        };
+        if let Some(body) = upload
+            && let Err(e) = self.uploads.put(job.id.as_str(), &mut body.as_ref()).await
+        {
+            return undo(SubmitError::Io(format!("cannot store the upload: {e}"))).await;
+        }
+        let publish = jetstream::message::PublishMessage::build()
+            .payload(job.id.clone().into())
+            .message_id(format!("{}.{revision}", job.id));
+        let acked = match self.js.send_publish(subject(&job.tenant), publish).await {
+            Ok(ack) => ack.await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        match acked {
+            Ok(()) => Ok(Submitted::New(job)),
+            Err(e) => {
+                let text = e.to_string();
+                // The stream's limits, as the server words them.
+                let why = if text.contains("per subject") {
+                    SubmitError::TenantFull
+                } else if text.contains("maximum messages") {
+                    SubmitError::Full
+                } else {
+                    SubmitError::Io(format!("cannot queue the job: {text}"))
+                };
+                undo(why).await
+            }
+        }
+    }
+
+    /// A job, with its live progress when this node runs it.
+    pub async fn get(&self, id: &str) -> Result<Option<(Record, Option<Arc<Live>>)>, ClusterError> {
+        let Some((record, _)) = self.entry(id).await? else {
+            return Ok(None);
+        };
+        let live = self.running().get(id).cloned();
+        Ok(Some((record, live)))
+    }
+
+    /// Fails a waiting job at once, or asks the node running it to stop it.
+    pub async fn cancel(&self, id: &str) -> Result<Option<Record>, ClusterError> {
+        // A few turns: a worker may take the job between the read and the write.
+        for _ in 0..8 {
+            let Some((mut record, rev)) = self.entry(id).await? else {
+                return Ok(None);
+            };
+            match record.job.status {
+                Status::Succeeded | Status::Failed => return Ok(Some(record)),
+                Status::Queued => {
+                    record.job.status = Status::Failed;
+                    record.job.finished_ms = Some(now_ms());
+                    record.job.error = Some(JobError {
+                        code: "cancelled".into(),
+                        message: "cancelled before it ran".into(),
+                    });
+                }
+                Status::Running => record.cancel = true,
+            }
+            if self.swap(&record, rev).await?.is_some() {
+                if record.job.status == Status::Running
+                    && let Some(live) = self.running().get(id)
+                {
+                    live.request_stop(STOP_CANCEL);
+                }
+                return Ok(Some(record));
+            }
+        }
+        Err(ClusterError::JetStream {
+            what: "cannot cancel a job",
+            message: "its record kept changing".into(),
+        })
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Live>>> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Jobs this node runs now.
+    pub(super) fn running_here(&self) -> usize {
+        self.running().len()
+    }
+
+    /// Asks this node's running jobs to stop, to be run again elsewhere.
+    pub(super) fn stop_running(&self) {
+        for live in self.running().values() {
+            live.request_stop(STOP_SHUTDOWN);
+        }
+    }
+}
+
+/// What a worker does with a job it took.
+pub(super) struct Taken {
+    pub message: Arc<jetstream::Message>,
+    pub record: Record,
+    pub revision: u64,
+    pub live: Arc<Live>,
+}
+
+impl super::Cluster {
+    /// Waits up to `wait` for a job and takes it: marked running on this node (the
+    /// record's compare-and-set decides between two takers), its upload fetched to
+    /// `uploads`. `Ok(None)`: nothing to run now.
+    pub(super) async fn take(
+        &self,
+        wait: Duration,
+        uploads: &std::path::Path,
+    ) -> Result<Option<Taken>, ClusterError> {
+        let q = &self.queue;
+        let consumer: consumer::PullConsumer = self
+            .js
+            .get_stream(STREAM)
+            .await
+            .map_err(|e| ClusterError::js("cannot open the job queue", e))?
+            .get_consumer(CONSUMER)
+            .await
+            .map_err(|e| ClusterError::js("cannot open the workers' consumer", e))?;
+        let mut batch = consumer
+            .fetch()
+            .max_messages(1)
+            .expires(wait)
+            .messages()
+            .await
+            .map_err(|e| ClusterError::js("cannot fetch a job", e))?;
+        let Some(message) = batch.next().await else {
+            return Ok(None);
+        };
+        let message = Arc::new(message.map_err(|e| ClusterError::js("cannot fetch a job", e))?);
+        let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
+        let id = String::from_utf8_lossy(&message.payload).to_string();
+        let Some((mut record, rev)) = q.entry(&id).await? else {
+            // Its record expired or was removed: nothing to run.
+            let _ = message.ack().await;
+            return Ok(None);
+        };
+        if record.job.status.is_finished() {
+            // Cancelled while waiting, or finished by another delivery.
+            let _ = message.ack().await;
+            return Ok(None);
+        }
+        record.job.status = Status::Running;
+        record.job.started_ms = Some(now_ms());
+        record.job.attempts = delivered.max(1) as u32;
+        record.node = Some(self.me.address.clone());
+        let Some(revision) = q.swap(&record, rev).await? else {
+            // Another worker took it meanwhile; its message is that worker's.
+            return Ok(None);
+        };
+        if let JobSource::Archive { file, .. } = &mut record.job.source {
+            let local = uploads.join(format!("{id}.archive"));
+            let mut object = q
+                .uploads
+                .get(&id)
+                .await
+                .map_err(|e| ClusterError::js("cannot fetch an upload", e))?;
+            let mut out = tokio::fs::File::create(&local)
+                .await
+                .map_err(|e| ClusterError::js("cannot store an upload", e))?;
+            tokio::io::copy(&mut object, &mut out)
+                .await
+                .map_err(|e| ClusterError::js("cannot fetch an upload", e))?;
+            *file = local;
+        }
+        let live = Arc::new(Live::new());
+        if record.cancel {
+            live.request_stop(STOP_CANCEL);
+        }
+        q.running().insert(id, Arc::clone(&live));
+        Ok(Some(Taken {
+            message,
+            record,
+            revision,
+            live,
+        }))
+    }
+
+    /// Keeps a taken job's message from being redelivered while it runs, and passes
+    /// a client's stop on: every third of `ack_wait`, a progress ack and a look at
+    /// the record.
+    pub(super) fn keep_alive(self: &Arc<Self>, taken: &Taken) -> tokio::task::JoinHandle<()> {
+        let (cluster, message, live) = (
+            Arc::clone(self),
+            Arc::clone(&taken.message),
+            Arc::clone(&taken.live),
+        );
+        let id = taken.record.job.id.clone();
+        let every = (self.queue.settings.ack_wait / 3).max(Duration::from_millis(100));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(e) = message.ack_with(AckKind::Progress).await {
+                    tracing::warn!(job = %id, error = %e, "cannot extend a job's lease");
+                }
+                if let Ok(Some((record, _))) = cluster.queue.entry(&id).await
+                    && record.cancel
+                    && live.stop.load(Ordering::Relaxed) == STOP_NONE
+                {
+                    live.request_stop(STOP_CANCEL);
+                }
+            }
+        })
+    }
+
+    /// Records how a run ended and lets its message go: acked when the run ended,
+    /// given back at once when a shutdown stopped it. When the record changed since
+    /// the job was taken (it was given to another worker meanwhile), nothing is
+    /// written and the message is left to that worker: `false`.
+    pub(super) async fn finish(
+        &self,
+        taken: Taken,
+        outcome: Result<serde_json::Value, JobError>,
+        requeue: bool,
+    ) -> bool {
+        let q = &self.queue;
+        let id = taken.record.job.id.clone();
+        q.running().remove(&id);
+        let mut record = taken.record;
+        record.job.end(outcome, requeue);
+        if requeue {
+            record.node = None;
+        }
+        // The worker's own copy of the upload names a local file; the record keeps
+        // the job as it was submitted.
+        if let JobSource::Archive { file, .. } = &mut record.job.source {
+            let _ = std::fs::remove_file(&*file);
+            *file = format!("{id}.archive").into();
+        }
+        match q.swap(&record, taken.revision).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                tracing::warn!(job = %id, "the job was given to another worker meanwhile; its result is theirs");
+                return false;
+            }
+            Err(e) => {
+                // Not acked: after `ack_wait` another worker runs it again.
+                tracing::error!(job = %id, error = %e, "cannot record a finished job");
+                return false;
+            }
+        }
+        let acked = if requeue {
+            taken.message.ack_with(AckKind::Nak(None)).await
+        } else {
+            let _ = q.uploads.delete(&id).await;
+            taken.message.double_ack().await
+        };
+        if let Err(e) = acked {
+            tracing::warn!(job = %id, error = %e, "cannot acknowledge a job");
+        }
+        true
+    }
+
+    /// Ends, as failed, the jobs whose workers died `max_deliver` times: JetStream
+    /// stops delivering them and says so in an advisory, which one node (a queue
+    /// group) takes.
+    pub fn spawn_reaper(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let cluster = Arc::clone(self);
+        tokio::spawn(async move {
+            let subject = format!("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{STREAM}.{CONSUMER}");
+            let mut advisories = match cluster
+                .client
+                .queue_subscribe(subject, "codegraph-reaper".into())
+                .await
+            {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot watch for lost jobs");
+                    return;
+                }
+            };
+            while let Some(advisory) = advisories.next().await {
+                if let Err(e) = cluster.reap(&advisory.payload).await {
+                    tracing::warn!(error = %e, "cannot end a lost job");
+                }
+            }
+        })
+    }
+
+    async fn reap(&self, advisory: &[u8]) -> Result<(), ClusterError> {
+        #[derive(Deserialize)]
+        struct MaxDeliveries {
+            stream_seq: u64,
+            deliveries: u64,
+        }
+        let a: MaxDeliveries =
+            serde_json::from_slice(advisory).map_err(|e| ClusterError::Record(e.to_string()))?;
+        let stream = self
+            .js
+            .get_stream(STREAM)
+            .await
+            .map_err(|e| ClusterError::js("cannot open the job queue", e))?;
+        let message = stream
+            .get_raw_message(a.stream_seq)
+            .await
+            .map_err(|e| ClusterError::js("cannot read a lost job", e))?;
+        let id = String::from_utf8_lossy(&message.payload).to_string();
+        for _ in 0..8 {
+            let Some((mut record, rev)) = self.queue.entry(&id).await? else {
+                break;
+            };
+            if record.job.status.is_finished() {
+                break;
+            }
+            record.job.status = Status::Failed;
+            record.job.finished_ms = Some(now_ms());
+            record.job.error = Some(JobError {
+                code: "worker_lost".into(),
+                message: format!(
+                    "its worker stopped {} times before finishing it (killed, or out of \
+                     memory); it is not tried again",
+                    a.deliveries
+                ),
+            });
+            if self.queue.swap(&record, rev).await?.is_some() {
+                tracing::warn!(job = %id, deliveries = a.deliveries, "a job lost its workers; failed");
+                break;
+            }
+        }
+        let _ = self.queue.uploads.delete(&id).await;
+        stream
+            .delete_message(a.stream_seq)
+            .await
+            .map_err(|e| ClusterError::js("cannot remove a lost job", e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_ids_are_the_same_for_the_same_job_and_differ_otherwise() {
+        let a = job_id("acme", "flask", "archive:1");
+        assert_eq!(a, job_id("acme", "flask", "archive:1"));
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, job_id("acme", "flask", "archive:2"));
+        assert_ne!(a, job_id("acme", "flas", "karchive:1"));
+        assert_ne!(a, job_id("acm", "eflask", "archive:1"));
+    }
+
+    #[test]
+    fn subjects_are_one_token_whatever_the_tenant() {
+        assert_eq!(subject("a.b"), "cg.jobs.612e62");
+        assert!(
+            !subject("x.y-z_1")
+                .trim_start_matches("cg.jobs.")
+                .contains('.')
+        );
+    }
+}
