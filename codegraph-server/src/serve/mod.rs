@@ -356,7 +356,7 @@ async fn run(
                 .spawn(move || {
                     #[cfg(feature = "cluster")]
                     if let Some(c) = app.cluster.clone() {
-                        return cluster::work(app, c, rt, i);
+                        return worker::work_in_cluster(app, c, rt, i);
                     }
                     worker::work(app, i)
                 })

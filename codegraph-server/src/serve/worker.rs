@@ -26,6 +26,38 @@ pub fn work(app: Arc<App>, index: usize) {
     }
 }
 
+/// A worker thread's loop in cluster mode: take a job from the shared queue, run it
+/// as the single process would, record how it ended; until the server shuts down.
+#[cfg(feature = "cluster")]
+pub fn work_in_cluster(
+    app: Arc<App>,
+    cluster: Arc<super::cluster::Cluster>,
+    rt: tokio::runtime::Handle,
+    index: usize,
+) {
+    // Indexing is background work: requests come first.
+    super::share::lower_priority(app.settings.job_priority);
+    let uploads = app.settings.data_dir.join("uploads");
+    while !app.jobs.is_shutting_down() {
+        let taken = match rt.block_on(cluster.take(std::time::Duration::from_secs(1), &uploads)) {
+            Ok(Some(taken)) => taken,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot take a job; trying again");
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                continue;
+            }
+        };
+        let keep_alive = {
+            let _rt = rt.enter();
+            cluster.keep_alive(&taken)
+        };
+        let (outcome, requeue) = execute(&app, &taken.record.job, &taken.live, index);
+        keep_alive.abort();
+        rt.block_on(cluster.finish(taken, outcome, requeue));
+    }
+}
+
 /// Runs one job, whichever queue it came from: its outcome as its record keeps it,
 /// and whether a shutdown stopped it (then it runs again later). The project's
 /// cached answers are dropped, and the metrics and the log say how it went.

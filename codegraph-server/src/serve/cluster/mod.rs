@@ -5,8 +5,8 @@
 //! - `nodes.rs`: the node registry, a key-value bucket of heartbeats whose entries
 //!   expire when a node stops beating (`GET /api/v1/cluster`);
 //! - `placement.rs`: which live nodes own a project (rendezvous hashing);
-//! - `queue.rs`: the shared job queue, job records and uploads; `work` below is a
-//!   worker thread's loop over it.
+//! - `queue.rs`: the shared job queue, job records and uploads (`worker.rs` has
+//!   the worker threads' loop over it).
 //!
 //! Without `--cluster` none of this runs, and the server needs no external service.
 
@@ -14,12 +14,10 @@ mod nodes;
 pub mod placement;
 pub mod queue;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream;
 
-use super::state::App;
 use queue::{Queue, QueueSettings};
 
 pub use nodes::NodeInfo;
@@ -103,33 +101,6 @@ impl Cluster {
         };
         cluster.beat().await?;
         Ok(cluster)
-    }
-}
-
-/// A worker thread's loop in cluster mode: take a job from the shared queue, run it
-/// as the single process would, record how it ended; until the server shuts down.
-pub fn work(app: Arc<App>, cluster: Arc<Cluster>, rt: tokio::runtime::Handle, index: usize) {
-    // Indexing is background work: requests come first.
-    super::share::lower_priority(app.settings.job_priority);
-    let uploads = app.settings.data_dir.join("uploads");
-    while !app.jobs.is_shutting_down() {
-        let taken = match rt.block_on(cluster.take(Duration::from_secs(1), &uploads)) {
-            Ok(Some(taken)) => taken,
-            Ok(None) => continue,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot take a job; trying again");
-                std::thread::sleep(Duration::from_secs(1));
-                continue;
-            }
-        };
-        let keep_alive = {
-            let _rt = rt.enter();
-            cluster.keep_alive(&taken)
-        };
-        let (outcome, requeue) =
-            super::worker::execute(&app, &taken.record.job, &taken.live, index);
-        keep_alive.abort();
-        rt.block_on(cluster.finish(taken, outcome, requeue));
     }
 }
 

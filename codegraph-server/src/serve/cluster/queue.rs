@@ -355,7 +355,7 @@ impl Queue {
 }
 
 /// What a worker does with a job it took.
-pub(super) struct Taken {
+pub struct Taken {
     pub message: Arc<jetstream::Message>,
     pub record: Record,
     pub revision: u64,
@@ -366,7 +366,7 @@ impl super::Cluster {
     /// Waits up to `wait` for a job and takes it: marked running on this node (the
     /// record's compare-and-set decides between two takers), its upload fetched to
     /// `uploads`. `Ok(None)`: nothing to run now.
-    pub(super) async fn take(
+    pub async fn take(
         &self,
         wait: Duration,
         uploads: &std::path::Path,
@@ -442,7 +442,7 @@ impl super::Cluster {
     /// Keeps a taken job's message from being redelivered while it runs, and passes
     /// a client's stop on: every third of `ack_wait`, a progress ack and a look at
     /// the record.
-    pub(super) fn keep_alive(self: &Arc<Self>, taken: &Taken) -> tokio::task::JoinHandle<()> {
+    pub fn keep_alive(self: &Arc<Self>, taken: &Taken) -> tokio::task::JoinHandle<()> {
         let (cluster, message, live) = (
             Arc::clone(self),
             Arc::clone(&taken.message),
@@ -470,7 +470,7 @@ impl super::Cluster {
     /// given back at once when a shutdown stopped it. When the record changed since
     /// the job was taken (it was given to another worker meanwhile), nothing is
     /// written and the message is left to that worker: `false`.
-    pub(super) async fn finish(
+    pub async fn finish(
         &self,
         taken: Taken,
         outcome: Result<serde_json::Value, JobError>,
