@@ -373,3 +373,117 @@ fn a_job_whose_workers_keep_dying_fails_as_lost() {
     });
     assert_eq!(job["node"], address(&b).as_str());
 }
+
+/// A small Python project with calls across files, written under `root`.
+fn write_project(root: &Path, name: &str) -> std::path::PathBuf {
+    let dir = root.join(name);
+    common::write(
+        &dir,
+        "app.py",
+        "from util import helper\n\n\ndef main():\n    return helper(2)\n\n\n\
+         class Greeter:\n    def greet(self, name):\n        return helper(len(name))\n",
+    );
+    common::write(
+        &dir,
+        "util.py",
+        "def helper(x):\n    \"\"\"Add one.\"\"\"\n    return x + 1\n",
+    );
+    dir
+}
+
+#[test]
+fn queries_answer_the_same_from_every_node_as_from_one_process() {
+    let Some((dirs, nats)) = services() else {
+        return;
+    };
+    let a = node(dirs[1].path(), dirs[3].path(), &nats);
+    let b = node(dirs[2].path(), dirs[3].path(), &nats);
+    let single_data = tempfile::tempdir().unwrap();
+    let single = Server::start(single_data.path(), dirs[3].path(), &[]);
+    let t = token("acme");
+    let path = write_project(dirs[3].path(), "demo");
+    let body = serde_json::json!({"project": "demo", "path": path});
+    for server in [&a, &single] {
+        let r = server.post_json("/api/v1/analyze", &t, &body);
+        assert_eq!(r.status, 202, "{}", r.text);
+        let job = server.wait_job(&t, r.body["job_id"].as_str().unwrap());
+        assert_eq!(job["status"], "succeeded", "{job}");
+    }
+    let info = a.get("/api/v1/cluster?project=demo", Some(&t)).body;
+    assert_eq!(info["project"]["generation"], 1, "{info}");
+    let holder = info["project"]["holder"].as_str().unwrap().to_string();
+    assert!([address(&a), address(&b)].contains(&holder), "{info}");
+    for query in [
+        "/api/v1/projects/demo/search?q=helper&mode=text&limit=5",
+        "/api/v1/projects/demo/symbols?name=helper",
+        "/api/v1/projects/demo/callers?symbol=helper",
+        "/api/v1/projects/demo/impact?symbol=helper&depth=3",
+        "/api/v1/projects/demo/outline?path=app.py",
+        "/api/v1/projects/demo/symbols?name=nothing_of_the_kind",
+    ] {
+        let want = single.get(query, Some(&t));
+        assert_eq!(want.status, 200, "{query}: {}", want.text);
+        for server in [&a, &b] {
+            let got = server.get(query, Some(&t));
+            assert_eq!(
+                (got.status, &got.body),
+                (want.status, &want.body),
+                "{query} from {}",
+                server.base
+            );
+        }
+    }
+    // A forward carries the client's token, checked again by the holder: another
+    // tenant's token finds nothing, and no token is refused.
+    for server in [&a, &b] {
+        let other = server.get(
+            "/api/v1/projects/demo/symbols?name=helper",
+            Some(&token("other")),
+        );
+        assert_eq!(other.status, 404, "{}", other.text);
+        assert_eq!(
+            server
+                .get("/api/v1/projects/demo/symbols?name=helper", None)
+                .status,
+            401
+        );
+    }
+    // Two different analyses of one project at once run one after the other, and
+    // each makes a generation.
+    let (r1, r2) = std::thread::scope(|s| {
+        let h1 = s.spawn(|| upload(&a, &t, "demo", &project_tgz("first")));
+        let h2 = s.spawn(|| upload(&b, &t, "demo", &project_tgz("second")));
+        (h1.join().unwrap(), h2.join().unwrap())
+    });
+    let jobs: Vec<Value> = [r1, r2]
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, 202, "{}", r.text);
+            wait_until(
+                &a,
+                &t,
+                r.body["job_id"].as_str().unwrap(),
+                Duration::from_secs(60),
+                finished,
+            )
+        })
+        .collect();
+    for j in &jobs {
+        assert_eq!(j["status"], "succeeded", "{j}");
+    }
+    let (s0, f0) = (
+        jobs[0]["started_ms"].as_u64().unwrap(),
+        jobs[0]["finished_ms"].as_u64().unwrap(),
+    );
+    let (s1, f1) = (
+        jobs[1]["started_ms"].as_u64().unwrap(),
+        jobs[1]["finished_ms"].as_u64().unwrap(),
+    );
+    assert!(
+        f0 <= s1 || f1 <= s0,
+        "two runs of one project overlapped: {jobs:?}"
+    );
+    let info = b.get("/api/v1/cluster?project=demo", Some(&t)).body;
+    assert_eq!(info["project"]["generation"], 3, "{info}");
+    assert!(info["project"]["running"].is_null(), "{info}");
+}

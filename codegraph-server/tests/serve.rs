@@ -1374,7 +1374,7 @@ fn semantic_search_through_the_server_with_a_local_model() {
 #[cfg(feature = "otlp")]
 #[test]
 fn spans_are_exported_over_otlp() {
-    use std::io::Read;
+    use std::io::{BufRead, BufReader, Read};
     use std::sync::{Arc, Mutex};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let collector = format!("http://{}", listener.local_addr().unwrap());

@@ -1309,9 +1309,25 @@ pub async fn cluster(
         if let Some(project) = q.project {
             let ids: Vec<String> = nodes.iter().map(|n| n.node.id.clone()).collect();
             let key = placement::project_key(&id.tenant, &project);
+            let manifest = c
+                .queue
+                .manifest(&id.tenant, &project)
+                .await
+                .map_err(|e| {
+                    ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "cluster_unavailable",
+                        e.to_string(),
+                    )
+                })?
+                .map(|(m, _)| m)
+                .unwrap_or_default();
             body["project"] = serde_json::json!({
                 "name": project,
                 "owners": placement::owners(&key, &ids, placement::OWNERS),
+                "generation": manifest.generation,
+                "holder": manifest.address,
+                "running": manifest.running,
             });
         }
         return Ok(json_response(StatusCode::OK, to_bytes(&body), None));

@@ -379,6 +379,11 @@ async fn run(
         ready: AtomicBool::new(true),
     });
     let router = router(Arc::clone(&gate));
+    #[cfg(feature = "cluster")]
+    let forwarded = app
+        .cluster
+        .as_ref()
+        .map(|c| c.spawn_forwarded(router.clone()));
     // Tests and scripts read this line to find an ephemeral port.
     println!("codegraph: listening on http://{local}");
     tracing::info!(%local, workers = workers.len(), "listening");
@@ -441,7 +446,7 @@ async fn run(
     .await?;
     #[cfg(feature = "cluster")]
     if let Some(c) = &app.cluster {
-        for task in beats.into_iter().flatten() {
+        for task in beats.into_iter().flatten().chain(forwarded) {
             task.abort();
         }
         c.leave().await;
@@ -491,11 +496,17 @@ fn router(gate: Arc<Gate>) -> Router {
             post(graphql::handler).layer(axum::Extension(graphql::schema(Arc::clone(&app)))),
         )
         .route("/openapi.json", get(openapi::handler))
-        .route("/cluster", get(api::cluster))
-        .layer(middleware::from_fn_with_state(
-            Arc::clone(&gate),
-            authenticate,
-        ));
+        .route("/cluster", get(api::cluster));
+    // Inside the token check: a forward knows the tenant, and carries the token on.
+    #[cfg(feature = "cluster")]
+    let api = api.layer(middleware::from_fn_with_state(
+        Arc::clone(&gate),
+        route_to_holder,
+    ));
+    let api = api.layer(middleware::from_fn_with_state(
+        Arc::clone(&gate),
+        authenticate,
+    ));
     Router::new()
         .route("/health", get(health))
         .route(
@@ -761,6 +772,63 @@ async fn admit(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) -> R
 }
 
 /// JWT check and per-token rate limit for `/api/v1`.
+/// In cluster mode, a request for a project whose index another node holds is
+/// answered by that node (`cluster/forward.rs`); one never analysed, or held here,
+/// is answered here.
+#[cfg(feature = "cluster")]
+async fn route_to_holder(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) -> Response {
+    let Some(c) = gate.app.cluster.clone() else {
+        return next.run(req).await;
+    };
+    if req.extensions().get::<cluster::Forwarded>().is_some() {
+        return next.run(req).await;
+    }
+    // Nested under /api/v1, the path is seen without it.
+    let path = req.uri().path();
+    let project = path
+        .strip_prefix("/api/v1")
+        .unwrap_or(path)
+        .strip_prefix("/projects/")
+        .and_then(|rest| rest.split('/').next())
+        .filter(|p| auth::valid_name(p))
+        .map(String::from);
+    let tenant = req
+        .extensions()
+        .get::<auth::Identity>()
+        .map(|i| i.tenant.clone());
+    let (Some(project), Some(tenant)) = (project, tenant) else {
+        return next.run(req).await;
+    };
+    match c.queue.manifest(&tenant, &project).await {
+        Ok(Some((m, _))) => {
+            if let Some(holder) = m.holder.filter(|h| *h != c.me.id) {
+                // Sent as the client wrote it, /api/v1 included.
+                if !req.uri().path().starts_with("/api/v1/") {
+                    let full = format!(
+                        "/api/v1{}",
+                        req.uri().path_and_query().map_or("", |p| p.as_str())
+                    );
+                    if let Ok(uri) = full.parse() {
+                        *req.uri_mut() = uri;
+                    }
+                }
+                let timeout = gate.app.settings.request_timeout;
+                return c.forward(&holder, req, timeout).await;
+            }
+        }
+        Ok(None) => {}
+        Err(e) => {
+            return ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cluster_unavailable",
+                e.to_string(),
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
 async fn authenticate(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) -> Response {
     let header = req
         .headers()

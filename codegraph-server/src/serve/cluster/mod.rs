@@ -5,11 +5,13 @@
 //! - `nodes.rs`: the node registry, a key-value bucket of heartbeats whose entries
 //!   expire when a node stops beating (`GET /api/v1/cluster`);
 //! - `placement.rs`: which live nodes own a project (rendezvous hashing);
+//! - `forward.rs`: a query for a project another node holds, answered by that node;
 //! - `queue.rs`: the shared job queue, job records and uploads (`worker.rs` has
 //!   the worker threads' loop over it).
 //!
 //! Without `--cluster` none of this runs, and the server needs no external service.
 
+mod forward;
 mod nodes;
 pub mod placement;
 pub mod queue;
@@ -20,6 +22,7 @@ use async_nats::jetstream;
 
 use queue::{Queue, QueueSettings};
 
+pub use forward::Forwarded;
 pub use nodes::NodeInfo;
 
 /// Why a cluster operation failed. Callers answer 503: the deployment's shared state

@@ -13,6 +13,10 @@
 //!   after its job was given to another (stopped, cut off) cannot overwrite what the
 //!   other wrote.
 //! - Object store `cg_uploads`: uploaded archives, by job id, until their job ends.
+//! - Bucket `cg_manifest`: per project, its generation (bumped by every run that
+//!   changed it), the node holding its index, and the job running on it now. A job
+//!   takes the project before it runs (one run of a project at a time, cluster-wide,
+//!   as in the single process), and gives it back with its outcome.
 //!
 //! A job's id is a hash of its tenant, project and content, so the same request sent
 //! to two nodes is one job: the record is created once (`create` fails for the
@@ -37,6 +41,7 @@ const STREAM: &str = "CG_JOBS";
 const CONSUMER: &str = "workers";
 const RECORDS: &str = "cg_jobs";
 const UPLOADS: &str = "cg_uploads";
+const MANIFEST: &str = "cg_manifest";
 /// Finished records are kept this long (the single process keeps the last 1,000).
 const RECORD_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -69,19 +74,41 @@ pub struct Queue {
     settings: QueueSettings,
     js: jetstream::Context,
     records: kv::Store,
+    manifest: kv::Store,
     uploads: object_store::ObjectStore,
     /// The jobs this node's workers run now, for their live progress and stops.
     running: Mutex<HashMap<String, Arc<Live>>>,
 }
 
-/// The subject of a tenant's jobs. Tenant names may hold `.`, a subject separator.
+/// A project as the cluster knows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Bumped by every run that changed the project: cached answers carry it.
+    pub generation: u64,
+    /// The node whose store holds the project's index (its id and address).
+    pub holder: Option<String>,
+    pub address: Option<String>,
+    /// The last job that changed it.
+    pub job: Option<String>,
+    /// The job running on it now, if any, and the node that took it for that job.
+    pub running: Option<String>,
+    #[serde(default)]
+    pub running_on: Option<String>,
+}
+
+/// Names as subject tokens and key parts: tenant and project names may hold `.`, a
+/// subject separator.
+fn hex(name: &str) -> String {
+    name.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The subject of a tenant's jobs.
 fn subject(tenant: &str) -> String {
-    let mut s = String::with_capacity(8 + tenant.len() * 2);
-    s.push_str("cg.jobs.");
-    for b in tenant.bytes() {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
+    format!("cg.jobs.{}", hex(tenant))
+}
+
+fn manifest_key(tenant: &str, project: &str) -> String {
+    format!("{}.{}", hex(tenant), hex(project))
 }
 
 /// A job's id: the same tenant, project and content make the same id on every node.
@@ -150,6 +177,18 @@ impl Queue {
             })
             .await
             .map_err(|e| ClusterError::js("cannot open the job records", e))?;
+        let manifest = js
+            .create_or_update_key_value(kv::Config {
+                bucket: MANIFEST.to_string(),
+                description: "codegraph serve: projects (generation, holder, running job)"
+                    .to_string(),
+                history: 1,
+                storage: stream::StorageType::File,
+                num_replicas: settings.replicas,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| ClusterError::js("cannot open the project manifest", e))?;
         let uploads = match js.get_object_store(UPLOADS).await {
             Ok(store) => store,
             Err(_) => js
@@ -168,6 +207,7 @@ impl Queue {
             settings,
             js: js.clone(),
             records,
+            manifest,
             uploads,
             running: Mutex::new(HashMap::new()),
         })
@@ -189,6 +229,80 @@ impl Queue {
         let record: Record = serde_json::from_slice(&entry.value)
             .map_err(|e| ClusterError::Record(e.to_string()))?;
         Ok(Some((record, entry.revision)))
+    }
+
+    /// A project's manifest and its revision (`None`: never analysed).
+    pub async fn manifest(
+        &self,
+        tenant: &str,
+        project: &str,
+    ) -> Result<Option<(Manifest, u64)>, ClusterError> {
+        let key = manifest_key(tenant, project);
+        let Some(entry) = self
+            .manifest
+            .entry(&key)
+            .await
+            .map_err(|e| ClusterError::js("cannot read a project's manifest", e))?
+        else {
+            return Ok(None);
+        };
+        if entry.operation != kv::Operation::Put {
+            return Ok(None);
+        }
+        let m: Manifest = serde_json::from_slice(&entry.value)
+            .map_err(|e| ClusterError::Record(e.to_string()))?;
+        Ok(Some((m, entry.revision)))
+    }
+
+    /// Writes a manifest if the stored one is still at `revision` (`None`: absent).
+    async fn swap_manifest(
+        &self,
+        tenant: &str,
+        project: &str,
+        m: &Manifest,
+        revision: Option<u64>,
+    ) -> Result<bool, ClusterError> {
+        let key = manifest_key(tenant, project);
+        let bytes: bytes::Bytes = serde_json::to_vec(m).expect("manifests serialise").into();
+        let written = match revision {
+            Some(rev) => match self.manifest.update(&key, bytes, rev).await {
+                Ok(_) => true,
+                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => false,
+                Err(e) => return Err(ClusterError::js("cannot write a project's manifest", e)),
+            },
+            None => match self.manifest.create(&key, bytes).await {
+                Ok(_) => true,
+                Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => false,
+                Err(e) => return Err(ClusterError::js("cannot write a project's manifest", e)),
+            },
+        };
+        Ok(written)
+    }
+
+    /// Changes a project's manifest with `change` (which returns false to leave it
+    /// as it is), retrying when another writer comes first.
+    async fn update_manifest(
+        &self,
+        tenant: &str,
+        project: &str,
+        change: impl Fn(&mut Manifest) -> bool,
+    ) -> Result<bool, ClusterError> {
+        for _ in 0..16 {
+            let (mut m, rev) = match self.manifest(tenant, project).await? {
+                Some((m, rev)) => (m, Some(rev)),
+                None => (Manifest::default(), None),
+            };
+            if !change(&mut m) {
+                return Ok(false);
+            }
+            if self.swap_manifest(tenant, project, &m, rev).await? {
+                return Ok(true);
+            }
+        }
+        Err(ClusterError::JetStream {
+            what: "cannot write a project's manifest",
+            message: "it kept changing".into(),
+        })
     }
 
     /// Writes `record` if the stored one is still at `revision`; `Ok(None)` when
@@ -403,6 +517,30 @@ impl super::Cluster {
             let _ = message.ack().await;
             return Ok(None);
         }
+        // One run of a project at a time: wait while another job holds it, keeping
+        // this message's lease. A holder whose job no longer runs on a live node
+        // (killed, stopped, finished without giving it back) is taken over.
+        let (tenant, project) = (record.job.tenant.clone(), record.job.project.clone());
+        loop {
+            let (mut m, rev) = match q.manifest(&tenant, &project).await? {
+                Some((m, rev)) => (m, Some(rev)),
+                None => (Manifest::default(), None),
+            };
+            if let Some(other) = m.running.as_deref()
+                && other != id
+                && !self.stale(other, m.running_on.as_deref()).await?
+            {
+                let _ = message.ack_with(AckKind::Progress).await;
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                continue;
+            }
+            m.running = Some(id.clone());
+            m.running_on = Some(self.me.id.clone());
+            // On the revision just judged: a job that took it meanwhile wins.
+            if q.swap_manifest(&tenant, &project, &m, rev).await? {
+                break;
+            }
+        }
         record.job.status = Status::Running;
         record.job.started_ms = Some(now_ms());
         record.job.attempts = delivered.max(1) as u32;
@@ -437,6 +575,20 @@ impl super::Cluster {
             revision,
             live,
         }))
+    }
+
+    /// Whether a project taken by `job` on node `on` may be taken over: the job has
+    /// finished (without giving the project back), or the node is gone.
+    async fn stale(&self, job: &str, on: Option<&str>) -> Result<bool, ClusterError> {
+        let finished = match self.queue.entry(job).await? {
+            Some((record, _)) => record.job.status.is_finished(),
+            None => true,
+        };
+        if finished {
+            return Ok(true);
+        }
+        let live = self.live_nodes().await?;
+        Ok(!live.iter().any(|n| Some(n.node.id.as_str()) == on))
     }
 
     /// Keeps a taken job's message from being redelivered while it runs, and passes
@@ -480,6 +632,7 @@ impl super::Cluster {
         let id = taken.record.job.id.clone();
         q.running().remove(&id);
         let mut record = taken.record;
+        let succeeded = outcome.is_ok();
         record.job.end(outcome, requeue);
         if requeue {
             record.node = None;
@@ -501,6 +654,32 @@ impl super::Cluster {
                 tracing::error!(job = %id, error = %e, "cannot record a finished job");
                 return false;
             }
+        }
+        // The project is given back. A success makes this node its holder; a run
+        // that changed the holder's store makes a new generation.
+        let (me, address) = (self.me.id.clone(), self.me.address.clone());
+        let released = q
+            .update_manifest(&record.job.tenant, &record.job.project, |m| {
+                if m.running.as_deref() != Some(id.as_str()) {
+                    return false;
+                }
+                m.running = None;
+                m.running_on = None;
+                if !requeue {
+                    if succeeded || m.holder.as_deref() == Some(me.as_str()) {
+                        m.generation += 1;
+                    }
+                    if succeeded {
+                        m.holder = Some(me.clone());
+                        m.address = Some(address.clone());
+                        m.job = Some(id.clone());
+                    }
+                }
+                true
+            })
+            .await;
+        if let Err(e) = released {
+            tracing::error!(job = %id, error = %e, "cannot update the project's manifest");
         }
         let acked = if requeue {
             taken.message.ack_with(AckKind::Nak(None)).await
@@ -577,6 +756,17 @@ impl super::Cluster {
             });
             if self.queue.swap(&record, rev).await?.is_some() {
                 tracing::warn!(job = %id, deliveries = a.deliveries, "a job lost its workers; failed");
+                // Its project is free for the next job.
+                self.queue
+                    .update_manifest(&record.job.tenant, &record.job.project, |m| {
+                        let held = m.running.as_deref() == Some(id.as_str());
+                        if held {
+                            m.running = None;
+                            m.running_on = None;
+                        }
+                        held
+                    })
+                    .await?;
                 break;
             }
         }
