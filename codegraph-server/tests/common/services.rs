@@ -38,6 +38,7 @@ fn wait_for_port(port: u16, what: &str) {
 pub struct Nats {
     child: Child,
     pub port: u16,
+    store: std::path::PathBuf,
 }
 
 impl Nats {
@@ -54,9 +55,28 @@ impl Nats {
         }
         // A port of its own choosing (`-p -1`), read back from its log: a port
         // picked free beforehand may be taken by a parallel test's server meanwhile.
-        let log = store.join("nats.log");
+        let (child, port) = Nats::spawn(store, "-1", "nats.log");
+        Some(Nats {
+            child,
+            port,
+            store: store.to_path_buf(),
+        })
+    }
+
+    /// Kills the server (SIGKILL) and starts it again on the same port and store.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, port) = Nats::spawn(&self.store, &self.port.to_string(), "nats-again.log");
+        assert_eq!(port, self.port);
+        self.child = child;
+    }
+
+    fn spawn(store: &Path, port: &str, log: &str) -> (Child, u16) {
+        let log = store.join(log);
+        let _ = std::fs::remove_file(&log);
         let mut child = Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", "-1", "-sd"])
+            .args(["-js", "-a", "127.0.0.1", "-p", port, "-sd"])
             .arg(store)
             .arg("-l")
             .arg(&log)
@@ -87,7 +107,7 @@ impl Nats {
             std::thread::sleep(Duration::from_millis(20));
         };
         wait_for_port(port, "nats-server");
-        Some(Nats { child, port })
+        (child, port)
     }
 
     pub fn url(&self) -> String {

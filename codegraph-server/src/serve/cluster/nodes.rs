@@ -85,7 +85,8 @@ impl Cluster {
     }
 
     /// Beats until the process ends; a failed beat is logged and tried again at the
-    /// next tick (NATS may be restarting).
+    /// next tick (NATS may be restarting). The registry lives in memory, so a NATS
+    /// server that restarted has lost it: a failed beat makes it again.
     pub fn spawn_heartbeat(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let cluster = Arc::clone(self);
         tokio::spawn(async move {
@@ -95,6 +96,11 @@ impl Cluster {
                 tick.tick().await;
                 if let Err(e) = cluster.beat().await {
                     tracing::warn!(error = %e, "heartbeat failed");
+                    if bucket(&cluster.js, cluster.settings.node_ttl).await.is_ok()
+                        && cluster.beat().await.is_ok()
+                    {
+                        tracing::info!("the node registry was made again");
+                    }
                 }
             }
         })
