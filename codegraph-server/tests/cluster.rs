@@ -550,3 +550,82 @@ fn no_accepted_job_is_lost_when_the_nats_server_is_killed_and_restarted() {
     // The registry, which lives in memory, is back too.
     assert_eq!(live_addresses(&a, &t), vec![a.base.clone()]);
 }
+
+#[test]
+fn after_its_holder_dies_a_project_is_analysed_again_not_answered_from_the_record() {
+    let Some((dirs, nats)) = services() else {
+        return;
+    };
+    let t = token("acme");
+    let a = node(dirs[1].path(), dirs[3].path(), &nats);
+    let b = node(dirs[2].path(), dirs[3].path(), &nats);
+    let tgz = project_tgz("holder");
+    let r = upload(&a, &t, "demo", &tgz);
+    let id = r.body["job_id"].as_str().unwrap().to_string();
+    let job = wait_until(&a, &t, &id, Duration::from_secs(60), finished);
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let query = "/api/v1/projects/demo/symbols?name=helper";
+    assert_eq!(a.get(query, Some(&t)).status, 200);
+    // The holder dies; its index goes with it.
+    let (holder, survivor) = if job["node"] == address(&a).as_str() {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    signal(&holder.child, "KILL");
+    // Its queries say so at once (nothing answers for it); once it has dropped out
+    // of the registry, the same upload runs again instead of being answered from
+    // the record.
+    let q = survivor.get(query, Some(&t));
+    assert_eq!(q.status, 503, "{}", q.text);
+    assert_eq!(q.code(), "project_unavailable", "{}", q.text);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while live_addresses(&survivor, &t) != vec![survivor.base.clone()] {
+        assert!(Instant::now() < deadline, "the dead holder is still listed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let again = upload(&survivor, &t, "demo", &tgz);
+    assert_eq!(again.status, 202, "{}", again.text);
+    assert_eq!(again.body["job_id"], id.as_str());
+    let job = wait_until(&survivor, &t, &id, Duration::from_secs(60), |j| {
+        j["status"] == "succeeded" && j["node"] == address(&survivor).as_str()
+    });
+    assert_eq!(job["status"], "succeeded");
+    assert_eq!(survivor.get(query, Some(&t)).status, 200);
+}
+
+#[test]
+fn a_job_cancelled_while_waiting_and_sent_again_runs_once() {
+    let Some((dirs, nats)) = services() else {
+        return;
+    };
+    let t = token("acme");
+    // A holds each job 2 s on its one worker: X runs while Y waits.
+    let (a, x) = a_holds_a_job(&dirs, &nats, &t, &[], "2000", "x");
+    let y_tgz = project_tgz("y");
+    let first = upload(&a, &t, "demo", &y_tgz);
+    assert_eq!(first.status, 202, "{}", first.text);
+    let y = first.body["job_id"].as_str().unwrap().to_string();
+    let cancelled = a.delete(&format!("/api/v1/jobs/{y}"), &t);
+    assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+    assert_eq!(cancelled.body["error"]["code"], "cancelled");
+    // Sent again: the same job, queued again, now with two messages in the stream.
+    let again = upload(&a, &t, "demo", &y_tgz);
+    assert_eq!(again.status, 202, "{}", again.text);
+    assert_eq!(again.body["job_id"], y.as_str());
+    for id in [&x, &y] {
+        let job = wait_until(&a, &t, id, Duration::from_secs(60), finished);
+        assert_eq!(job["status"], "succeeded", "{job}");
+    }
+    // Run once: the second message finds it done, and is dropped.
+    std::thread::sleep(Duration::from_secs(4));
+    let job = a.get(&format!("/api/v1/jobs/{y}"), Some(&t)).body;
+    assert_eq!(
+        (job["status"].as_str(), job["attempts"].as_u64()),
+        (Some("succeeded"), Some(1)),
+        "{job}"
+    );
+    let info = a.get("/api/v1/cluster?project=demo", Some(&t)).body;
+    assert_eq!(info["project"]["generation"], 2, "{info}");
+    assert!(info["project"]["running"].is_null(), "{info}");
+}

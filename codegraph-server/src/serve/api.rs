@@ -541,8 +541,19 @@ async fn submit_to_cluster(
         // Where it is kept is each worker's own business.
         *file = format!("{id}.archive").into();
     }
+    // Answered from the record only while its run is what a live node holds: after
+    // the holder died, or another analysis of the project, it runs again.
     if let Some((record, _)) = cluster.queue.entry(&id).await.map_err(unavailable)?
         && record.job.status == Status::Succeeded
+        && record.job.tenant == tenant
+        && let Some((m, _)) = cluster
+            .queue
+            .manifest(tenant, &project)
+            .await
+            .map_err(unavailable)?
+        && m.job.as_deref() == Some(id.as_str())
+        && let Some(holder) = &m.holder
+        && cluster.is_live(holder).await.map_err(unavailable)?
     {
         let mut body = record_json(&record, None);
         body["cached"] = serde_json::Value::Bool(true);

@@ -458,8 +458,10 @@ impl Jobs {
         if inner.shutting_down {
             return Err(SubmitError::ShuttingDown);
         }
+        // Only a durable job is joined: one still being written may yet fail.
         if let Some(e) = inner.entries.values().find(|e| {
-            !e.job.status.is_finished()
+            e.durable
+                && !e.job.status.is_finished()
                 && e.job.tenant == job.tenant
                 && e.job.project == job.project
                 && e.job.fingerprint == job.fingerprint
@@ -485,9 +487,13 @@ impl Jobs {
         );
         drop(inner);
         if let Err(e) = self.save(&job.id) {
-            let mut inner = self.lock();
-            inner.queue.retain(|q| *q != job.id);
-            inner.entries.remove(&job.id);
+            {
+                let mut inner = self.lock();
+                inner.queue.retain(|q| *q != job.id);
+                inner.entries.remove(&job.id);
+            }
+            // Renamed before a failed directory sync, it would come back at restart.
+            self.forget(vec![job.id.clone()], None);
             return Err(SubmitError::Io(e.to_string()));
         }
         if let Some(e) = self.lock().entries.get_mut(&job.id) {

@@ -421,6 +421,7 @@ async fn run(
         app2.jobs.shut_down();
         #[cfg(feature = "cluster")]
         if let Some(c) = &app2.cluster {
+            c.shut_down();
             let deadline = Instant::now() + grace;
             while c.running_here() > 0 && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));

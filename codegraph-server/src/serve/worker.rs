@@ -38,7 +38,7 @@ pub fn work_in_cluster(
     // Indexing is background work: requests come first.
     super::share::lower_priority(app.settings.job_priority);
     let uploads = app.settings.data_dir.join("uploads");
-    while !app.jobs.is_shutting_down() {
+    while !app.jobs.is_shutting_down() && !cluster.is_stopping() {
         let taken = match rt.block_on(cluster.take(std::time::Duration::from_secs(1), &uploads)) {
             Ok(Some(taken)) => taken,
             Ok(None) => continue,
@@ -48,6 +48,15 @@ pub fn work_in_cluster(
                 continue;
             }
         };
+        if cluster.is_stopping() {
+            // Taken as the shutdown began: given back unrun.
+            let stopped = Err(JobError {
+                code: "shutdown".into(),
+                message: "stopped by a server shutdown".into(),
+            });
+            rt.block_on(cluster.finish(taken, stopped, true));
+            continue;
+        }
         let keep_alive = {
             let _rt = rt.enter();
             cluster.keep_alive(&taken)

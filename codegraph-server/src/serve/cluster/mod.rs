@@ -54,6 +54,8 @@ pub struct Cluster {
     js: jetstream::Context,
     nodes: jetstream::kv::Store,
     pub(super) queue: Queue,
+    /// Set at shutdown: no new job starts here.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 pub use super::config::ClusterSettings;
@@ -101,6 +103,7 @@ impl Cluster {
             js,
             nodes,
             queue,
+            stopping: std::sync::atomic::AtomicBool::new(false),
         };
         cluster.beat().await?;
         Ok(cluster)
@@ -117,5 +120,16 @@ impl Cluster {
     /// to the queue, for another node.
     pub fn stop_running(&self) {
         self.queue.stop_running();
+    }
+
+    /// No job starts here from now on: one waiting for its project is given back.
+    pub fn shut_down(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether `shut_down` was called.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::Relaxed)
     }
 }

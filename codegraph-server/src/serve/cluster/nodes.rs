@@ -114,6 +114,14 @@ impl Cluster {
         }
     }
 
+    /// Whether node `id` is heard from within the TTL.
+    pub async fn is_live(&self, id: &str) -> Result<bool, ClusterError> {
+        if id == self.me.id {
+            return Ok(true);
+        }
+        Ok(self.live_nodes().await?.iter().any(|n| n.node.id == id))
+    }
+
     /// The nodes heard from within the TTL, by id.
     pub async fn live_nodes(&self) -> Result<Vec<LiveNode>, ClusterError> {
         let mut keys = self

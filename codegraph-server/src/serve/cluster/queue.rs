@@ -137,6 +137,8 @@ impl Queue {
             discard: stream::DiscardPolicy::New,
             discard_new_per_subject: true,
             duplicate_window: Duration::from_secs(120),
+            // A message nobody could end (its advisory lost) frees its place at last.
+            max_age: RECORD_AGE,
             num_replicas: settings.replicas,
             ..Default::default()
         })
@@ -350,6 +352,22 @@ impl Queue {
                 let Some((old, rev)) = self.entry(&job.id).await.map_err(io)? else {
                     return Err(SubmitError::Io("a job record vanished".into()));
                 };
+                if old.job.tenant != job.tenant {
+                    // Ids hash tenant, project and content; a collision is refused.
+                    return Err(SubmitError::Io("a job id collision; try again".into()));
+                }
+                if old.job.status == Status::Queued {
+                    // Its message may have been lost with a node that died between
+                    // the record and the publish: published again under the same
+                    // de-duplication id, so that a message still waiting is not
+                    // doubled (a late double finds the job done, and is dropped).
+                    let publish = jetstream::message::PublishMessage::build()
+                        .payload(job.id.clone().into())
+                        .message_id(format!("{}.{rev}", job.id));
+                    if let Ok(ack) = self.js.send_publish(subject(&job.tenant), publish).await {
+                        let _ = ack.await;
+                    }
+                }
                 if !old.job.status.is_finished() {
                     return Ok(Submitted::Existing(old.job));
                 }
@@ -437,6 +455,9 @@ impl Queue {
                 Status::Running => record.cancel = true,
             }
             if self.swap(&record, rev).await?.is_some() {
+                if record.job.status == Status::Failed {
+                    let _ = self.uploads.delete(id).await;
+                }
                 if record.job.status == Status::Running
                     && let Some(live) = self.running().get(id)
                 {
@@ -507,27 +528,33 @@ impl super::Cluster {
         let message = Arc::new(message.map_err(|e| ClusterError::js("cannot fetch a job", e))?);
         let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
         let id = String::from_utf8_lossy(&message.payload).to_string();
-        let Some((mut record, rev)) = q.entry(&id).await? else {
+        let Some((record, _)) = q.entry(&id).await? else {
             // Its record expired or was removed: nothing to run.
             let _ = message.ack().await;
             return Ok(None);
         };
         if record.job.status.is_finished() {
             // Cancelled while waiting, or finished by another delivery.
+            let _ = q.uploads.delete(&id).await;
             let _ = message.ack().await;
             return Ok(None);
         }
-        // One run of a project at a time: wait while another job holds it, keeping
-        // this message's lease. A holder whose job no longer runs on a live node
-        // (killed, stopped, finished without giving it back) is taken over.
+        // One run of a project at a time, and so of a job: wait while another run
+        // holds the project (an earlier delivery of this same job included, while its
+        // node lives), keeping this message's lease. A hold whose job has finished,
+        // or whose node is gone, is taken over.
         let (tenant, project) = (record.job.tenant.clone(), record.job.project.clone());
         loop {
-            let (mut m, rev) = match q.manifest(&tenant, &project).await? {
+            if self.stopping.load(Ordering::Relaxed) {
+                // Given back at once, for another node.
+                let _ = message.ack_with(AckKind::Nak(None)).await;
+                return Ok(None);
+            }
+            let (mut m, mrev) = match q.manifest(&tenant, &project).await? {
                 Some((m, rev)) => (m, Some(rev)),
                 None => (Manifest::default(), None),
             };
             if let Some(other) = m.running.as_deref()
-                && other != id
                 && !self.stale(other, m.running_on.as_deref()).await?
             {
                 let _ = message.ack_with(AckKind::Progress).await;
@@ -536,31 +563,60 @@ impl super::Cluster {
             }
             m.running = Some(id.clone());
             m.running_on = Some(self.me.id.clone());
-            // On the revision just judged: a job that took it meanwhile wins.
-            if q.swap_manifest(&tenant, &project, &m, rev).await? {
+            // Counted as running here before the hold is visible, so that this
+            // node's other workers never judge it stale.
+            let live = Arc::new(Live::new());
+            q.running().insert(id.clone(), Arc::clone(&live));
+            // On the revision just judged: a run that took it meanwhile wins.
+            if q.swap_manifest(&tenant, &project, &m, mrev).await? {
                 break;
             }
+            q.running().remove(&id);
         }
-        record.job.status = Status::Running;
-        record.job.started_ms = Some(now_ms());
-        record.job.attempts = delivered.max(1) as u32;
-        record.node = Some(self.me.address.clone());
-        let Some(revision) = q.swap(&record, rev).await? else {
-            // Another worker took it meanwhile; its message is that worker's.
-            return Ok(None);
-        };
-        // The run is this node's: so is its hold on the project, whichever of two
-        // takers of the same job set it last.
-        let me = self.me.id.clone();
-        q.update_manifest(&tenant, &project, |m| {
-            let moved = m.running.as_deref() == Some(id.as_str())
-                && m.running_on.as_deref() != Some(me.as_str());
-            if moved {
-                m.running_on = Some(me.clone());
+        match self.start(&message, &id, delivered, uploads).await {
+            Ok(Some(taken)) => Ok(Some(taken)),
+            Ok(None) => {
+                q.running().remove(&id);
+                self.release(&tenant, &project, &id).await?;
+                let _ = q.uploads.delete(&id).await;
+                let _ = message.ack().await;
+                Ok(None)
             }
-            moved
-        })
-        .await?;
+            Err(e) => {
+                // Its hold goes stale with it: the message comes back after
+                // `ack_wait`, and this node takes the project over.
+                q.running().remove(&id);
+                Err(e)
+            }
+        }
+    }
+
+    /// Marks a job whose project this node holds as running here, and fetches its
+    /// upload. `Ok(None)`: it finished meanwhile (a cancel), nothing to run.
+    async fn start(
+        &self,
+        message: &Arc<jetstream::Message>,
+        id: &str,
+        delivered: i64,
+        uploads: &std::path::Path,
+    ) -> Result<Option<Taken>, ClusterError> {
+        let q = &self.queue;
+        // Only a client's cancel or a resubmission changes the record meanwhile.
+        let (mut record, revision) = loop {
+            let Some((mut record, rev)) = q.entry(id).await? else {
+                return Ok(None);
+            };
+            if record.job.status.is_finished() {
+                return Ok(None);
+            }
+            record.job.status = Status::Running;
+            record.job.started_ms = Some(now_ms());
+            record.job.attempts = delivered.max(1) as u32;
+            record.node = Some(self.me.address.clone());
+            if let Some(revision) = q.swap(&record, rev).await? {
+                break (record, revision);
+            }
+        };
         if let JobSource::Archive { file, .. } = &mut record.job.source {
             let local = uploads.join(format!("{id}.archive"));
             let mut object = q
@@ -576,22 +632,46 @@ impl super::Cluster {
                 .map_err(|e| ClusterError::js("cannot fetch an upload", e))?;
             *file = local;
         }
-        let live = Arc::new(Live::new());
+        let live = q
+            .running()
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(Live::new()));
         if record.cancel {
             live.request_stop(STOP_CANCEL);
         }
-        q.running().insert(id, Arc::clone(&live));
         Ok(Some(Taken {
-            message,
+            message: Arc::clone(message),
             record,
             revision,
             live,
         }))
     }
 
+    /// Gives a project back, if this node holds it for `job`.
+    async fn release(&self, tenant: &str, project: &str, job: &str) -> Result<(), ClusterError> {
+        let me = self.me.id.clone();
+        self.queue
+            .update_manifest(tenant, project, |m| {
+                let ours = m.running.as_deref() == Some(job)
+                    && m.running_on.as_deref() == Some(me.as_str());
+                if ours {
+                    m.running = None;
+                    m.running_on = None;
+                }
+                ours
+            })
+            .await?;
+        Ok(())
+    }
+
     /// Whether a project taken by `job` on node `on` may be taken over: the job has
-    /// finished (without giving the project back), or the node is gone.
+    /// finished (without giving the project back), or the node is gone, or it is
+    /// this node and the job does not run here (its take failed part-way).
     async fn stale(&self, job: &str, on: Option<&str>) -> Result<bool, ClusterError> {
+        if on == Some(self.me.id.as_str()) {
+            return Ok(!self.queue.running().contains_key(job));
+        }
         let finished = match self.queue.entry(job).await? {
             Some((record, _)) => record.job.status.is_finished(),
             None => true,
@@ -757,8 +837,14 @@ impl super::Cluster {
                 }
             };
             while let Some(advisory) = advisories.next().await {
-                if let Err(e) = cluster.reap(&advisory.payload).await {
-                    tracing::warn!(error = %e, "cannot end a lost job");
+                for attempt in 1..=5 {
+                    match cluster.reap(&advisory.payload).await {
+                        Ok(()) => break,
+                        Err(e) => {
+                            tracing::warn!(error = %e, attempt, "cannot end a lost job");
+                            tokio::time::sleep(Duration::from_secs(attempt)).await;
+                        }
+                    }
                 }
             }
         })
