@@ -573,17 +573,17 @@ fn after_its_holder_dies_a_project_is_analysed_again_not_answered_from_the_recor
         (b, a)
     };
     signal(&holder.child, "KILL");
-    // Its queries say so at once (nothing answers for it); once it has dropped out
-    // of the registry, the same upload runs again instead of being answered from
-    // the record.
-    let q = survivor.get(query, Some(&t));
-    assert_eq!(q.status, 503, "{}", q.text);
-    assert_eq!(q.code(), "project_unavailable", "{}", q.text);
+    // Once it has dropped out of the registry, its queries say so (nothing answers
+    // for it), and the same upload runs again instead of being answered from the
+    // record.
     let deadline = Instant::now() + Duration::from_secs(20);
     while live_addresses(&survivor, &t) != vec![survivor.base.clone()] {
         assert!(Instant::now() < deadline, "the dead holder is still listed");
         std::thread::sleep(Duration::from_millis(100));
     }
+    let q = survivor.get(query, Some(&t));
+    assert_eq!(q.status, 503, "{}", q.text);
+    assert_eq!(q.code(), "project_unavailable", "{}", q.text);
     let again = upload(&survivor, &t, "demo", &tgz);
     assert_eq!(again.status, 202, "{}", again.text);
     assert_eq!(again.body["job_id"], id.as_str());
