@@ -451,6 +451,24 @@ fn queries_answer_the_same_from_every_node_as_from_one_process() {
             401
         );
     }
+    // GraphQL is answered by the holder; another node says where the project is.
+    let gql =
+        serde_json::json!({"query": "{ symbols(project: \"demo\", name: \"helper\") { name } }"});
+    for server in [&a, &b] {
+        let r = server.post_json("/api/v1/graphql", &t, &gql);
+        assert_eq!(r.status, 200, "{}", r.text);
+        if address(server) == holder {
+            assert_eq!(r.body["data"]["symbols"][0]["name"], "helper", "{}", r.text);
+        } else {
+            let e = &r.body["errors"][0];
+            assert_eq!(e["extensions"]["code"], "project_elsewhere", "{}", r.text);
+            assert!(
+                e["message"].as_str().unwrap().contains(&holder),
+                "{}",
+                r.text
+            );
+        }
+    }
     // Two different analyses of one project at once run one after the other, and
     // each makes a generation.
     let (r1, r2) = std::thread::scope(|s| {

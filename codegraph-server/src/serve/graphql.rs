@@ -98,6 +98,43 @@ fn gql_error(e: ApiError) -> async_graphql::Error {
     })
 }
 
+/// Runs a blocking query about `project`. In cluster mode a project whose index
+/// another node holds is refused with where it is (421 `project_elsewhere`): REST
+/// requests are forwarded, but one GraphQL request may name several projects.
+#[cfg_attr(not(feature = "cluster"), allow(unused_variables))]
+async fn call_on<T: Send + 'static>(
+    ctx: &Context<'_>,
+    project: &str,
+    f: impl FnOnce(&App, &str, &Budget) -> Result<T, ApiError> + Send + 'static,
+) -> async_graphql::Result<T> {
+    #[cfg(feature = "cluster")]
+    if let Some(c) = &ctx.data::<Arc<App>>()?.cluster {
+        let tenant = &ctx.data::<Identity>()?.tenant;
+        let manifest = c.queue.manifest(tenant, project).await.map_err(|e| {
+            gql_error(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cluster_unavailable",
+                e.to_string(),
+            ))
+        })?;
+        if let Some((m, _)) = manifest
+            && let Some(holder) = m.holder
+            && holder != c.me.id
+        {
+            let at = m.address.unwrap_or(holder);
+            return Err(gql_error(ApiError::new(
+                StatusCode::MISDIRECTED_REQUEST,
+                "project_elsewhere",
+                format!(
+                    "project {project:?} is held by the node at {at}: send this query there, \
+                     or use the REST routes, which any node forwards"
+                ),
+            )));
+        }
+    }
+    call(ctx, f).await
+}
+
 /// Runs a blocking query for the caller's tenant, with the request's budget.
 async fn call<T: Send + 'static>(
     ctx: &Context<'_>,
@@ -282,7 +319,7 @@ impl QueryRoot {
             fusion,
             weights,
         };
-        call(ctx, move |app, tenant, budget| {
+        call_on(ctx, &project.clone(), move |app, tenant, budget| {
             let a = api::run_search(app, tenant, &project, &query, budget)?;
             Ok(GqlSearch {
                 mode: a.mode.to_string(),
@@ -325,7 +362,7 @@ impl QueryRoot {
             path,
             limit: to_usize(limit),
         };
-        call(ctx, move |app, tenant, budget| {
+        call_on(ctx, &project.clone(), move |app, tenant, budget| {
             Ok(api::run_symbols(app, tenant, &project, &query, budget)?
                 .into_iter()
                 .map(|h| h.node.into())
@@ -342,7 +379,7 @@ impl QueryRoot {
         project: String,
         symbol: String,
     ) -> async_graphql::Result<Vec<GqlRelated>> {
-        call(ctx, move |app, tenant, budget| {
+        call_on(ctx, &project.clone(), move |app, tenant, budget| {
             let (_, r) =
                 api::run_calls(app, tenant, &project, &symbol, Direction::Incoming, budget)?;
             Ok(r.into_iter().map(Into::into).collect())
@@ -358,7 +395,7 @@ impl QueryRoot {
         project: String,
         symbol: String,
     ) -> async_graphql::Result<Vec<GqlRelated>> {
-        call(ctx, move |app, tenant, budget| {
+        call_on(ctx, &project.clone(), move |app, tenant, budget| {
             let (_, r) =
                 api::run_calls(app, tenant, &project, &symbol, Direction::Outgoing, budget)?;
             Ok(r.into_iter().map(Into::into).collect())
@@ -381,7 +418,7 @@ impl QueryRoot {
             radius: None,
             max_nodes: None,
         };
-        call(ctx, move |app, tenant, budget| {
+        call_on(ctx, &project.clone(), move |app, tenant, budget| {
             let (_, r) = api::run_impact(app, tenant, &project, &q, budget)?;
             Ok(r.into_iter().map(Into::into).collect())
         })
@@ -403,7 +440,7 @@ impl QueryRoot {
             to,
             max_depth: to_u32(max_depth),
         };
-        call(ctx, move |app, tenant, budget| {
+        call_on(ctx, &project.clone(), move |app, tenant, budget| {
             Ok(api::run_path(app, tenant, &project, &q, budget)?
                 .into_iter()
                 .map(Into::into)
@@ -421,7 +458,7 @@ impl QueryRoot {
         path: String,
     ) -> async_graphql::Result<Vec<GqlReached>> {
         let q = api::OutlineQuery { path };
-        call(ctx, move |app, tenant, budget| {
+        call_on(ctx, &project.clone(), move |app, tenant, budget| {
             Ok(api::run_outline(app, tenant, &project, &q, budget)?
                 .into_iter()
                 .map(Into::into)
