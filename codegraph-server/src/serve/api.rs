@@ -529,13 +529,6 @@ async fn submit_to_cluster(
     upload: Option<Bytes>,
 ) -> ApiResult<Response> {
     let cluster = app.cluster.as_ref().expect("cluster mode");
-    let unavailable = |e: super::cluster::ClusterError| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "cluster_unavailable",
-            e.to_string(),
-        )
-    };
     let id = super::cluster::queue::job_id(tenant, &project, &fingerprint);
     if let JobSource::Archive { file, .. } = &mut source {
         // Where it is kept is each worker's own business.
@@ -543,17 +536,24 @@ async fn submit_to_cluster(
     }
     // Answered from the record only while its run is what a live node holds: after
     // the holder died, or another analysis of the project, it runs again.
-    if let Some((record, _)) = cluster.queue.entry(&id).await.map_err(unavailable)?
+    if let Some((record, _)) = cluster
+        .queue
+        .entry(&id)
+        .await
+        .map_err(ApiError::cluster_unavailable)?
         && record.job.status == Status::Succeeded
         && record.job.tenant == tenant
         && let Some((m, _)) = cluster
             .queue
             .manifest(tenant, &project)
             .await
-            .map_err(unavailable)?
+            .map_err(ApiError::cluster_unavailable)?
         && m.job.as_deref() == Some(id.as_str())
         && let Some(holder) = &m.holder
-        && cluster.is_live(holder).await.map_err(unavailable)?
+        && cluster
+            .is_live(holder)
+            .await
+            .map_err(ApiError::cluster_unavailable)?
     {
         let mut body = record_json(&record, None);
         body["cached"] = serde_json::Value::Bool(true);
@@ -571,11 +571,7 @@ async fn submit_to_cluster(
         }
         Err(SubmitError::ShuttingDown) => unreachable!("the shared queue does not shut down"),
         Err(SubmitError::Io(e)) => {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "cluster_unavailable",
-                e,
-            ));
+            return Err(ApiError::cluster_unavailable(e));
         }
     };
     Ok(accepted(&job))
@@ -790,11 +786,7 @@ fn own_record(
             "job_not_found",
             format!("no job {id:?}"),
         )),
-        Err(e) => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "cluster_unavailable",
-            e.to_string(),
-        )),
+        Err(e) => Err(ApiError::cluster_unavailable(e)),
     }
 }
 
@@ -1305,13 +1297,10 @@ pub async fn cluster(
     #[cfg(feature = "cluster")]
     if let Some(c) = &app.cluster {
         use super::cluster::placement;
-        let nodes = c.live_nodes().await.map_err(|e| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "cluster_unavailable",
-                e.to_string(),
-            )
-        })?;
+        let nodes = c
+            .live_nodes()
+            .await
+            .map_err(ApiError::cluster_unavailable)?;
         let mut body = serde_json::json!({
             "mode": "cluster",
             "me": c.me.id,
@@ -1324,13 +1313,7 @@ pub async fn cluster(
                 .queue
                 .manifest(&id.tenant, &project)
                 .await
-                .map_err(|e| {
-                    ApiError::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "cluster_unavailable",
-                        e.to_string(),
-                    )
-                })?
+                .map_err(ApiError::cluster_unavailable)?
                 .map(|(m, _)| m)
                 .unwrap_or_default();
             body["project"] = serde_json::json!({

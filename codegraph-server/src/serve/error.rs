@@ -37,6 +37,16 @@ impl ApiError {
         }
     }
 
+    /// 503 `cluster_unavailable`: the cluster's shared state (NATS) is out of reach.
+    #[cfg(feature = "cluster")]
+    pub fn cluster_unavailable(why: impl std::fmt::Display) -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "cluster_unavailable",
+            why.to_string(),
+        )
+    }
+
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }

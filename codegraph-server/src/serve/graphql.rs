@@ -110,13 +110,11 @@ async fn call_on<T: Send + 'static>(
     #[cfg(feature = "cluster")]
     if let Some(c) = &ctx.data::<Arc<App>>()?.cluster {
         let tenant = &ctx.data::<Identity>()?.tenant;
-        let manifest = c.queue.manifest(tenant, project).await.map_err(|e| {
-            gql_error(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "cluster_unavailable",
-                e.to_string(),
-            ))
-        })?;
+        let manifest = c
+            .queue
+            .manifest(tenant, project)
+            .await
+            .map_err(|e| gql_error(ApiError::cluster_unavailable(e)))?;
         if let Some((m, _)) = manifest
             && let Some(holder) = m.holder
             && holder != c.me.id

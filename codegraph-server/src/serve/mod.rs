@@ -819,12 +819,7 @@ async fn route_to_holder(State(gate): State<Arc<Gate>>, mut req: Request, next: 
         }
         Ok(None) => {}
         Err(e) => {
-            return ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "cluster_unavailable",
-                e.to_string(),
-            )
-            .into_response();
+            return ApiError::cluster_unavailable(e).into_response();
         }
     }
     next.run(req).await

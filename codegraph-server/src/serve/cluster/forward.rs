@@ -25,6 +25,15 @@ const METHOD: &str = "cg-method";
 const URI: &str = "cg-uri";
 const STATUS: &str = "cg-status";
 
+/// A header of a NATS message, as text.
+fn header_of(message: &async_nats::Message, name: &str) -> Option<String> {
+    message
+        .headers
+        .as_ref()
+        .and_then(|h| h.get(name))
+        .map(|v| v.as_str().to_string())
+}
+
 fn subject(node: &str) -> String {
     format!("cg.node.{node}.http")
 }
@@ -78,13 +87,7 @@ impl Cluster {
         router: axum::Router,
         message: async_nats::Message,
     ) -> (async_nats::HeaderMap, bytes::Bytes) {
-        let get = |name: &str| {
-            message
-                .headers
-                .as_ref()
-                .and_then(|h| h.get(name))
-                .map(|v| v.as_str().to_string())
-        };
+        let get = |name: &str| header_of(&message, name);
         let mut builder = Request::builder()
             .method(get(METHOD).as_deref().unwrap_or("GET"))
             .uri(get(URI).unwrap_or_default());
@@ -187,22 +190,15 @@ impl Cluster {
                 );
             }
         };
-        let get = |name: &str| {
-            answer
-                .headers
-                .as_ref()
-                .and_then(|h| h.get(name))
-                .map(|v| v.as_str().to_string())
-        };
-        let status = get(STATUS)
+        let status = header_of(&answer, STATUS)
             .and_then(|s| s.parse::<u16>().ok())
             .and_then(|s| StatusCode::from_u16(s).ok())
             .unwrap_or(StatusCode::BAD_GATEWAY);
+        let content_type = header_of(&answer, header::CONTENT_TYPE.as_str())
+            .and_then(|v| HeaderValue::from_str(&v).ok());
         let mut r = Response::new(Body::from(answer.payload));
         *r.status_mut() = status;
-        if let Some(ct) =
-            get(header::CONTENT_TYPE.as_str()).and_then(|v| HeaderValue::from_str(&v).ok())
-        {
+        if let Some(ct) = content_type {
             r.headers_mut().insert(header::CONTENT_TYPE, ct);
         }
         r

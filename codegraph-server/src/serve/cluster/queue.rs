@@ -107,6 +107,27 @@ fn subject(tenant: &str) -> String {
     format!("cg.jobs.{}", hex(tenant))
 }
 
+/// A JSON value of a bucket and its revision; `None` when absent, deleted or purged.
+async fn read<T: serde::de::DeserializeOwned>(
+    store: &kv::Store,
+    key: &str,
+    what: &'static str,
+) -> Result<Option<(T, u64)>, ClusterError> {
+    let Some(entry) = store
+        .entry(key)
+        .await
+        .map_err(|e| ClusterError::js(what, e))?
+    else {
+        return Ok(None);
+    };
+    if entry.operation != kv::Operation::Put {
+        return Ok(None);
+    }
+    let value =
+        serde_json::from_slice(&entry.value).map_err(|e| ClusterError::Record(e.to_string()))?;
+    Ok(Some((value, entry.revision)))
+}
+
 fn manifest_key(tenant: &str, project: &str) -> String {
     format!("{}.{}", hex(tenant), hex(project))
 }
@@ -217,20 +238,7 @@ impl Queue {
 
     /// A record and its revision.
     pub async fn entry(&self, id: &str) -> Result<Option<(Record, u64)>, ClusterError> {
-        let Some(entry) = self
-            .records
-            .entry(id)
-            .await
-            .map_err(|e| ClusterError::js("cannot read a job", e))?
-        else {
-            return Ok(None);
-        };
-        if entry.operation != kv::Operation::Put {
-            return Ok(None);
-        }
-        let record: Record = serde_json::from_slice(&entry.value)
-            .map_err(|e| ClusterError::Record(e.to_string()))?;
-        Ok(Some((record, entry.revision)))
+        read(&self.records, id, "cannot read a job").await
     }
 
     /// A project's manifest and its revision (`None`: never analysed).
@@ -240,20 +248,7 @@ impl Queue {
         project: &str,
     ) -> Result<Option<(Manifest, u64)>, ClusterError> {
         let key = manifest_key(tenant, project);
-        let Some(entry) = self
-            .manifest
-            .entry(&key)
-            .await
-            .map_err(|e| ClusterError::js("cannot read a project's manifest", e))?
-        else {
-            return Ok(None);
-        };
-        if entry.operation != kv::Operation::Put {
-            return Ok(None);
-        }
-        let m: Manifest = serde_json::from_slice(&entry.value)
-            .map_err(|e| ClusterError::Record(e.to_string()))?;
-        Ok(Some((m, entry.revision)))
+        read(&self.manifest, &key, "cannot read a project's manifest").await
     }
 
     /// Writes a manifest if the stored one is still at `revision` (`None`: absent).
