@@ -414,8 +414,10 @@ fn queries_answer_the_same_from_every_node_as_from_one_process() {
     }
     let info = a.get("/api/v1/cluster?project=demo", Some(&t)).body;
     assert_eq!(info["project"]["generation"], 1, "{info}");
-    let holder = info["project"]["holder"].as_str().unwrap().to_string();
-    assert!([address(&a), address(&b)].contains(&holder), "{info}");
+    let index = &info["project"]["index"];
+    assert_eq!(index["built_on"], address(&a).as_str(), "{info}");
+    assert_eq!(index["checksum"].as_str().unwrap().len(), 64, "{info}");
+    assert!(index["bytes"].as_u64().unwrap() > 0, "{info}");
     for query in [
         "/api/v1/projects/demo/search?q=helper&mode=text&limit=5",
         "/api/v1/projects/demo/symbols?name=helper",
@@ -436,8 +438,28 @@ fn queries_answer_the_same_from_every_node_as_from_one_process() {
             );
         }
     }
-    // A forward carries the client's token, checked again by the holder: another
-    // tenant's token finds nothing, and no token is refused.
+    // Both nodes own the project (the top two of two): each serves it, restored
+    // from the object store.
+    let info = b.get("/api/v1/cluster?project=demo", Some(&t)).body;
+    let mut serving: Vec<&str> = info["project"]["serving"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    serving.sort();
+    let mut both = vec![address(&a), address(&b)];
+    both.sort();
+    assert_eq!(serving, both, "{info}");
+    // The project is listed by every node.
+    for server in [&a, &b] {
+        let list = server.get("/api/v1/projects", Some(&t));
+        assert_eq!(list.status, 200, "{}", list.text);
+        assert_eq!(list.body["projects"][0]["name"], "demo", "{}", list.text);
+        assert_eq!(list.body["projects"][0]["files"], 2, "{}", list.text);
+    }
+    // A forward carries the client's token, checked again by the node serving it:
+    // another tenant's token finds nothing, and no token is refused.
     for server in [&a, &b] {
         let other = server.get(
             "/api/v1/projects/demo/symbols?name=helper",
@@ -451,23 +473,13 @@ fn queries_answer_the_same_from_every_node_as_from_one_process() {
             401
         );
     }
-    // GraphQL is answered by the holder; another node says where the project is.
+    // GraphQL is answered by every node.
     let gql =
         serde_json::json!({"query": "{ symbols(project: \"demo\", name: \"helper\") { name } }"});
     for server in [&a, &b] {
         let r = server.post_json("/api/v1/graphql", &t, &gql);
         assert_eq!(r.status, 200, "{}", r.text);
-        if address(server) == holder {
-            assert_eq!(r.body["data"]["symbols"][0]["name"], "helper", "{}", r.text);
-        } else {
-            let e = &r.body["errors"][0];
-            assert_eq!(e["extensions"]["code"], "project_elsewhere", "{}", r.text);
-            assert!(
-                e["message"].as_str().unwrap().contains(&holder),
-                "{}",
-                r.text
-            );
-        }
+        assert_eq!(r.body["data"]["symbols"][0]["name"], "helper", "{}", r.text);
     }
     // Two different analyses of one project at once run one after the other, and
     // each makes a generation.
@@ -570,46 +582,65 @@ fn no_accepted_job_is_lost_when_the_nats_server_is_killed_and_restarted() {
 }
 
 #[test]
-fn after_its_holder_dies_a_project_is_analysed_again_not_answered_from_the_record() {
+fn after_the_node_that_built_a_project_dies_the_others_serve_it_from_the_object_store() {
     let Some((dirs, nats)) = services() else {
         return;
     };
     let t = token("acme");
     let a = node(dirs[1].path(), dirs[3].path(), &nats);
-    let b = node(dirs[2].path(), dirs[3].path(), &nats);
-    let tgz = project_tgz("holder");
+    let tgz = project_tgz("builder");
     let r = upload(&a, &t, "demo", &tgz);
     let id = r.body["job_id"].as_str().unwrap().to_string();
     let job = wait_until(&a, &t, &id, Duration::from_secs(60), finished);
     assert_eq!(job["status"], "succeeded", "{job}");
-    let query = "/api/v1/projects/demo/symbols?name=helper";
-    assert_eq!(a.get(query, Some(&t)).status, 200);
-    // The holder dies; its index goes with it.
-    let (holder, survivor) = if job["node"] == address(&a).as_str() {
-        (a, b)
-    } else {
-        (b, a)
-    };
-    signal(&holder.child, "KILL");
-    // Once it has dropped out of the registry, its queries say so (nothing answers
-    // for it), and the same upload runs again instead of being answered from the
-    // record.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while live_addresses(&survivor, &t) != vec![survivor.base.clone()] {
-        assert!(Instant::now() < deadline, "the dead holder is still listed");
+    let queries = [
+        "/api/v1/projects/demo/symbols?name=helper",
+        "/api/v1/projects/demo/callers?symbol=helper",
+        "/api/v1/projects/demo/search?q=helper&mode=text&limit=5",
+    ];
+    let want: Vec<Answer> = queries.iter().map(|q| a.get(q, Some(&t))).collect();
+    for w in &want {
+        assert_eq!(w.status, 200, "{}", w.text);
+    }
+    // B joins after the build: it restores the project it owns from the object
+    // store (its checksum checked), and serves it.
+    let b = node(dirs[2].path(), dirs[3].path(), &nats);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let info = b.get("/api/v1/cluster?project=demo", Some(&t)).body;
+        if info["project"]["serving"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|n| n == address(&b).as_str()))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "B never served the project: {info}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let q = survivor.get(query, Some(&t));
-    assert_eq!(q.status, 503, "{}", q.text);
-    assert_eq!(q.code(), "project_unavailable", "{}", q.text);
-    let again = upload(&survivor, &t, "demo", &tgz);
-    assert_eq!(again.status, 202, "{}", again.text);
-    assert_eq!(again.body["job_id"], id.as_str());
-    let job = wait_until(&survivor, &t, &id, Duration::from_secs(60), |j| {
-        j["status"] == "succeeded" && j["node"] == address(&survivor).as_str()
-    });
-    assert_eq!(job["status"], "succeeded");
-    assert_eq!(survivor.get(query, Some(&t)).status, 200);
+    // The builder dies; B answers the same without it, at once.
+    signal(&a.child, "KILL");
+    for (q, w) in queries.iter().zip(&want) {
+        let got = b.get(q, Some(&t));
+        assert_eq!((got.status, &got.body), (w.status, &w.body), "{q}");
+    }
+    // The same upload again is answered from the record: its index lives on.
+    let again = upload(&b, &t, "demo", &tgz);
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.body["cached"], true, "{}", again.text);
+    // A node that starts now answers the same; and when B dies too, before the
+    // registry knows it (the forward finds no one), C restores the project itself.
+    let c_data = tempfile::tempdir().unwrap();
+    let c = node(c_data.path(), dirs[3].path(), &nats);
+    let got = c.get(queries[0], Some(&t));
+    assert_eq!((got.status, &got.body), (want[0].status, &want[0].body));
+    signal(&b.child, "KILL");
+    for (q, w) in queries.iter().zip(&want) {
+        let got = c.get(q, Some(&t));
+        assert_eq!((got.status, &got.body), (w.status, &w.body), "{q}");
+    }
 }
 
 #[test]

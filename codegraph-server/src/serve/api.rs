@@ -85,6 +85,15 @@ fn not_found(project: &str) -> ApiError {
 /// The tenant's store holding `project`, or 404.
 pub fn project_store(app: &App, tenant: &str, project: &str) -> ApiResult<Arc<TenantStore>> {
     check_project_name(project)?;
+    // In cluster mode, this node's copy of the project (the router made sure it is
+    // the current generation, or passed the request on).
+    #[cfg(feature = "cluster")]
+    if let Some(c) = &app.cluster {
+        return match c.replicas.get(tenant, project) {
+            Some(r) => Ok(Arc::clone(&r.store)),
+            None => Err(not_found(project)),
+        };
+    }
     let Some(store) = app.tenants.get(tenant, false)? else {
         return Err(not_found(project));
     };
@@ -117,6 +126,27 @@ pub fn project_info(store: &TenantStore, project: &str) -> ApiResult<ProjectInfo
 }
 
 pub fn list_projects(app: &App, tenant: &str) -> ApiResult<Vec<ProjectInfo>> {
+    // In cluster mode, every project of the tenant from the manifest, wherever it
+    // is served.
+    #[cfg(feature = "cluster")]
+    if let Some(c) = &app.cluster {
+        return Ok(c
+            .queue
+            .tenant_projects(tenant)
+            .into_iter()
+            .map(|(name, m)| {
+                let object = m
+                    .object
+                    .unwrap_or_else(|| unreachable!("listed with an index"));
+                ProjectInfo {
+                    name,
+                    source: object.source,
+                    files: object.files,
+                    dirty: false,
+                }
+            })
+            .collect());
+    }
     let Some(store) = app.tenants.get(tenant, false)? else {
         return Ok(Vec::new());
     };
@@ -534,8 +564,8 @@ async fn submit_to_cluster(
         // Where it is kept is each worker's own business.
         *file = format!("{id}.archive").into();
     }
-    // Answered from the record only while its run is what a live node holds: after
-    // the holder died, or another analysis of the project, it runs again.
+    // Answered from the record only while its run made the project's current
+    // index: after another analysis of the project, it runs again.
     if let Some((record, _)) = cluster
         .queue
         .entry(&id)
@@ -549,11 +579,7 @@ async fn submit_to_cluster(
             .await
             .map_err(ApiError::cluster_unavailable)?
         && m.job.as_deref() == Some(id.as_str())
-        && let Some(holder) = &m.holder
-        && cluster
-            .is_live(holder)
-            .await
-            .map_err(ApiError::cluster_unavailable)?
+        && m.object.is_some()
     {
         let mut body = record_json(&record, None);
         body["cached"] = serde_json::Value::Bool(true);
@@ -615,16 +641,27 @@ async fn check_project_room(
     project: &str,
 ) -> ApiResult<()> {
     let limit = app.settings.max_projects_per_tenant;
+    #[cfg(feature = "cluster")]
+    let in_cluster = app.cluster.as_ref().map(|c| {
+        let projects = c.queue.tenant_projects(tenant);
+        projects.len() >= limit && !projects.iter().any(|(name, _)| name == project)
+    });
+    #[cfg(not(feature = "cluster"))]
+    let in_cluster: Option<bool> = None;
     let (app, tenant, project) = (Arc::clone(app), tenant.to_string(), project.to_string());
-    let full = work
-        .blocking(move |_| {
-            let Some(store) = app.tenants.get(&tenant, false)? else {
-                return Ok(false);
-            };
-            let projects = store.db.projects()?;
-            Ok(projects.len() >= limit && !projects.contains(&project))
-        })
-        .await?;
+    let full = match in_cluster {
+        Some(full) => full,
+        None => {
+            work.blocking(move |_| {
+                let Some(store) = app.tenants.get(&tenant, false)? else {
+                    return Ok(false);
+                };
+                let projects = store.db.projects()?;
+                Ok(projects.len() >= limit && !projects.contains(&project))
+            })
+            .await?
+        }
+    };
     if full {
         return Err(ApiError::forbidden(format!(
             "this tenant has {limit} projects, as many as it may have; remove one \
@@ -755,6 +792,14 @@ pub async fn get_job(
     #[cfg(feature = "cluster")]
     if let Some(c) = &app.cluster {
         let (record, live) = own_record(c.queue.get(&job_id).await, &id.tenant, &job_id)?;
+        if record.job.status.is_finished() {
+            // Read your writes: once this node says a job ended, its queries see
+            // what the job made.
+            c.queue
+                .refresh(&record.job.tenant, &record.job.project)
+                .await
+                .map_err(ApiError::cluster_unavailable)?;
+        }
         let body = record_json(&record, live.as_deref());
         return Ok(json_response(StatusCode::OK, to_bytes(&body), None));
     }
@@ -1311,16 +1356,22 @@ pub async fn cluster(
             let key = placement::project_key(&id.tenant, &project);
             let manifest = c
                 .queue
-                .manifest(&id.tenant, &project)
+                .refresh(&id.tenant, &project)
                 .await
                 .map_err(ApiError::cluster_unavailable)?
-                .map(|(m, _)| m)
                 .unwrap_or_default();
+            let mkey = super::cluster::queue::manifest_key(&id.tenant, &project);
+            let serving: Vec<&str> = nodes
+                .iter()
+                .filter(|n| n.serving.get(&mkey) == Some(&manifest.generation))
+                .map(|n| n.node.address.as_str())
+                .collect();
             body["project"] = serde_json::json!({
                 "name": project,
                 "owners": placement::owners(&key, &ids, placement::OWNERS),
                 "generation": manifest.generation,
-                "holder": manifest.address,
+                "index": manifest.object,
+                "serving": serving,
                 "running": manifest.running,
             });
         }

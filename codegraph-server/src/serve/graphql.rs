@@ -98,9 +98,10 @@ fn gql_error(e: ApiError) -> async_graphql::Error {
     })
 }
 
-/// Runs a blocking query about `project`. In cluster mode a project whose index
-/// another node holds is refused with where it is (421 `project_elsewhere`): REST
-/// requests are forwarded, but one GraphQL request may name several projects.
+/// Runs a blocking query about `project`. In cluster mode one GraphQL request may
+/// name several projects, so it is not forwarded: a project this node does not
+/// serve at its current generation is restored here first (within the request's
+/// time), as REST does when no node serves it.
 #[cfg_attr(not(feature = "cluster"), allow(unused_variables))]
 async fn call_on<T: Send + 'static>(
     ctx: &Context<'_>,
@@ -110,24 +111,21 @@ async fn call_on<T: Send + 'static>(
     #[cfg(feature = "cluster")]
     if let Some(c) = &ctx.data::<Arc<App>>()?.cluster {
         let tenant = &ctx.data::<Identity>()?.tenant;
-        let manifest = c
-            .queue
-            .manifest(tenant, project)
-            .await
-            .map_err(|e| gql_error(ApiError::cluster_unavailable(e)))?;
-        if let Some((m, _)) = manifest
-            && let Some(holder) = m.holder
-            && holder != c.me.id
-        {
-            let at = m.address.unwrap_or(holder);
-            return Err(gql_error(ApiError::new(
-                StatusCode::MISDIRECTED_REQUEST,
-                "project_elsewhere",
-                format!(
-                    "project {project:?} is held by the node at {at}: send this query there, \
-                     or use the REST routes, which any node forwards"
-                ),
-            )));
+        let unavailable = |e| gql_error(ApiError::cluster_unavailable(e));
+        if let Some((m, _)) = c.route(tenant, project).await.map_err(unavailable)? {
+            let timeout = ctx.data::<Arc<App>>()?.settings.request_timeout;
+            match tokio::time::timeout(timeout, c.restore(tenant, project, &m)).await {
+                Ok(restored) => restored.map_err(unavailable)?,
+                Err(_) => {
+                    return Err(gql_error(ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "project_unavailable",
+                        format!(
+                            "project {project:?} is still being restored on this node; try again"
+                        ),
+                    )));
+                }
+            }
         }
     }
     call(ctx, f).await

@@ -21,6 +21,7 @@ mod openapi;
 mod paths;
 mod share;
 mod state;
+mod store;
 mod work;
 mod worker;
 
@@ -314,16 +315,39 @@ async fn run(
     if settings.cluster.is_some() {
         anyhow::bail!("--cluster: this binary was built without the `cluster` feature");
     }
+    // The cluster's copies of projects open their stores as the app's tenants do,
+    // and drop the app's cached answers when they change; the app is made after the
+    // node joins, so the hooks find it here.
+    #[cfg(feature = "cluster")]
+    let app_cell: Arc<std::sync::OnceLock<std::sync::Weak<App>>> = Arc::default();
     #[cfg(feature = "cluster")]
     let cluster = match &settings.cluster {
         None => None,
         Some(c) => {
             let address = c.advertise.clone().unwrap_or_else(|| local.to_string());
+            let (for_options, for_swaps) = (Arc::clone(&app_cell), Arc::clone(&app_cell));
+            let hooks = cluster::replicas::Hooks {
+                options: Box::new(move |tenant| {
+                    match for_options.get().and_then(std::sync::Weak::upgrade) {
+                        Some(app) => app.tenants.options(tenant),
+                        None => codegraph::DbOptions::default(),
+                    }
+                }),
+                swapped: Box::new(move |tenant, project| {
+                    if let Some(app) = for_swaps.get().and_then(std::sync::Weak::upgrade) {
+                        app.invalidate(tenant, project);
+                    }
+                }),
+            };
+            let replicas =
+                cluster::replicas::Replicas::new(settings.data_dir.join("cluster"), hooks)
+                    .context("cannot prepare the cluster's directory")?;
             let joined = cluster::Cluster::join(
                 c.clone(),
                 &address,
                 settings.queue_capacity,
                 settings.queue_capacity_per_tenant,
+                replicas,
             )
             .await
             .context("cannot join the cluster")?;
@@ -332,9 +356,16 @@ async fn run(
         }
     };
     #[cfg(feature = "cluster")]
-    let beats = cluster
-        .as_ref()
-        .map(|c| [c.spawn_heartbeat(), c.spawn_reaper()]);
+    let changed = Arc::new(tokio::sync::Notify::new());
+    #[cfg(feature = "cluster")]
+    let beats = cluster.as_ref().map(|c| {
+        [
+            c.spawn_heartbeat(),
+            c.spawn_reaper(),
+            c.spawn_peers_watch(),
+            c.spawn_manifest_watch(Arc::clone(&changed)),
+        ]
+    });
     let app = tokio::task::spawn_blocking(move || {
         build_app(
             settings,
@@ -344,6 +375,10 @@ async fn run(
         )
     })
     .await??;
+    #[cfg(feature = "cluster")]
+    let _ = app_cell.set(Arc::downgrade(&app));
+    #[cfg(feature = "cluster")]
+    let owning = app.cluster.as_ref().map(|c| c.spawn_owner_loop(changed));
     #[cfg(feature = "cluster")]
     let rt = tokio::runtime::Handle::current();
     let workers: Vec<_> = (0..app.settings.workers)
@@ -447,7 +482,7 @@ async fn run(
     .await?;
     #[cfg(feature = "cluster")]
     if let Some(c) = &app.cluster {
-        for task in beats.into_iter().flatten().chain(forwarded) {
+        for task in beats.into_iter().flatten().chain(forwarded).chain(owning) {
             task.abort();
         }
         c.leave().await;
@@ -772,12 +807,13 @@ async fn admit(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) -> R
     }
 }
 
-/// JWT check and per-token rate limit for `/api/v1`.
-/// In cluster mode, a request for a project whose index another node holds is
-/// answered by that node (`cluster/forward.rs`); one never analysed, or held here,
-/// is answered here.
+/// In cluster mode, a request for a project is answered by a node serving the
+/// project's current generation: here when this node does, else passed on to one
+/// that does (best placed first, the next when one does not answer); when none
+/// does, this node restores it from the object store, within the request's time,
+/// and answers.
 #[cfg(feature = "cluster")]
-async fn route_to_holder(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) -> Response {
+async fn route_to_holder(State(gate): State<Arc<Gate>>, req: Request, next: Next) -> Response {
     let Some(c) = gate.app.cluster.clone() else {
         return next.run(req).await;
     };
@@ -800,31 +836,50 @@ async fn route_to_holder(State(gate): State<Arc<Gate>>, mut req: Request, next: 
     let (Some(project), Some(tenant)) = (project, tenant) else {
         return next.run(req).await;
     };
-    match c.queue.manifest(&tenant, &project).await {
-        Ok(Some((m, _))) => {
-            if let Some(holder) = m.holder.filter(|h| *h != c.me.id) {
-                // Sent as the client wrote it, /api/v1 included.
-                if !req.uri().path().starts_with("/api/v1/") {
-                    let full = format!(
-                        "/api/v1{}",
-                        req.uri().path_and_query().map_or("", |p| p.as_str())
-                    );
-                    if let Ok(uri) = full.parse() {
-                        *req.uri_mut() = uri;
-                    }
-                }
-                let timeout = gate.app.settings.request_timeout;
-                return c.forward(&holder, req, timeout).await;
+    let (m, ready) = match c.route(&tenant, &project).await {
+        Ok(None) => return next.run(req).await,
+        Ok(Some(route)) => route,
+        Err(e) => return ApiError::cluster_unavailable(e).into_response(),
+    };
+    let timeout = gate.app.settings.request_timeout;
+    let mut req = req;
+    if !ready.is_empty() {
+        // Sent as the client wrote it, /api/v1 included.
+        let here = req.uri().clone();
+        if !here.path().starts_with("/api/v1/") {
+            let full = format!(
+                "/api/v1{}",
+                here.path_and_query().map_or("", |p| p.as_str())
+            );
+            if let Ok(uri) = full.parse() {
+                *req.uri_mut() = uri;
             }
         }
-        Ok(None) => {}
-        Err(e) => {
-            return ApiError::cluster_unavailable(e).into_response();
+        let out = match c.outgoing(req).await {
+            Ok(out) => out,
+            Err(refused) => return refused,
+        };
+        for node in &ready {
+            match c.send(node, &out, timeout).await {
+                Ok(answer) => return answer,
+                Err(e) => {
+                    tracing::info!(%node, error = %e, "a node serving the project did not answer")
+                }
+            }
         }
+        req = out.into_request(here);
     }
-    next.run(req).await
+    match tokio::time::timeout(timeout, c.restore(&tenant, &project, &m)).await {
+        Ok(Ok(())) => next.run(req).await,
+        Ok(Err(e)) => {
+            tracing::warn!(%tenant, %project, error = %e, "cannot restore a project's index");
+            cluster::unavailable()
+        }
+        Err(_) => cluster::unavailable(),
+    }
 }
 
+/// JWT check and per-token rate limit for `/api/v1`.
 async fn authenticate(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) -> Response {
     let header = req
         .headers()

@@ -27,13 +27,7 @@ use super::cache::{CacheTier, MokaTier};
 use super::config::Settings;
 use super::jobs::Jobs;
 use super::metrics::Metrics;
-
-/// One tenant's store: a [`Db`] (graph, full text, embeddings) under
-/// `tenants/<tenant>/`.
-pub struct TenantStore {
-    pub name: String,
-    pub db: Db,
-}
+pub use super::store::TenantStore;
 
 /// Opens tenants' stores on first use and keeps them open.
 pub struct Tenants {
@@ -98,22 +92,28 @@ impl Tenants {
         if !create && !root.join("CURRENT").is_file() {
             return Ok(None);
         }
+        let t = Arc::new(TenantStore {
+            name: tenant.to_string(),
+            db: Db::open(&root, self.options(tenant))?,
+            _remove_on_drop: None,
+        });
+        open.insert(tenant.to_string(), Arc::clone(&t));
+        Ok(Some(t))
+    }
+
+    /// How a store of `tenant` is opened: with the shared embedder, its query cache
+    /// keyed by the tenant.
+    pub fn options(&self, tenant: &str) -> DbOptions {
         let embedder = self.embedder.as_ref().map(|cached| {
             Arc::new(TenantEmbedder {
                 tenant: tenant.to_string(),
                 cached: Arc::clone(cached),
             }) as Arc<dyn Embedder>
         });
-        let options = DbOptions {
+        DbOptions {
             embedder,
             ..DbOptions::default()
-        };
-        let t = Arc::new(TenantStore {
-            name: tenant.to_string(),
-            db: Db::open(&root, options)?,
-        });
-        open.insert(tenant.to_string(), Arc::clone(&t));
-        Ok(Some(t))
+        }
     }
 
     /// A store written before upper-case letters were escaped sits under the tenant's

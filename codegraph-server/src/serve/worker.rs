@@ -12,7 +12,7 @@ use codegraph::parse::source::{
 use codegraph::{IndexConfig, Input};
 
 use super::jobs::{Job, JobError, JobSource, Live, MAX_MESSAGE_BYTES, STOP_SHUTDOWN, job_result};
-use super::state::App;
+use super::state::{App, TenantStore};
 
 /// Runs jobs until the queue shuts down.
 pub fn work(app: Arc<App>, index: usize) {
@@ -21,7 +21,15 @@ pub fn work(app: Arc<App>, index: usize) {
     super::share::lower_priority(app.settings.job_priority);
     while let Some((job, live)) = app.jobs.next() {
         app.metrics.queue_depth.set(app.jobs.depth() as i64);
-        let (outcome, requeue) = execute(&app, &job, &live, index);
+        let store = app
+            .tenants
+            .get(&job.tenant, true)
+            .map_err(|e| fail("store", format!("cannot open the tenant's store: {e}")))
+            .map(|t| t.expect("created on demand"));
+        let (outcome, requeue) = execute(&app, &job, &live, index, &store);
+        if let Ok(store) = &store {
+            app.record_sizes(store);
+        }
         app.jobs.finish(&job.id, outcome, requeue);
     }
 }
@@ -54,16 +62,142 @@ pub fn work_in_cluster(
                 code: "shutdown".into(),
                 message: "stopped by a server shutdown".into(),
             });
-            rt.block_on(cluster.finish(taken, stopped, true));
+            rt.block_on(cluster.finish(taken, stopped, true, None));
             continue;
         }
         let keep_alive = {
             let _rt = rt.enter();
             cluster.keep_alive(&taken)
         };
-        let (outcome, requeue) = execute(&app, &taken.record.job, &taken.live, index);
+        let built = build(&app, &cluster, &rt, &taken, index);
         keep_alive.abort();
-        rt.block_on(cluster.finish(taken, outcome, requeue));
+        let (tenant, project) = (
+            taken.record.job.tenant.clone(),
+            taken.record.job.project.clone(),
+        );
+        let generation = taken.base.generation + 1;
+        let object = built.index.as_ref().map(|(_, o)| o.clone());
+        let recorded = rt.block_on(cluster.finish(taken, built.outcome, built.requeue, object));
+        if let Some((dir, _)) = built.index {
+            // The node that built a generation serves it at once.
+            let served = recorded
+                && cluster
+                    .replicas
+                    .install(&tenant, &project, generation, &dir)
+                    .inspect_err(
+                        |e| tracing::warn!(error = %e, "cannot serve the index just built"),
+                    )
+                    .is_ok();
+            if served {
+                let _ = rt.block_on(cluster.beat());
+            } else {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+        }
+    }
+}
+
+/// A cluster run's outcome, and the index it built and uploaded.
+#[cfg(feature = "cluster")]
+struct Built {
+    outcome: Result<serde_json::Value, JobError>,
+    requeue: bool,
+    index: Option<(std::path::PathBuf, super::cluster::queue::IndexObject)>,
+}
+
+/// Runs a job taken from the cluster's queue in a directory of its own, starting
+/// from the project's current index, then packs and uploads what it built. A run
+/// that fails leaves nothing behind: the project stays as the manifest says.
+#[cfg(feature = "cluster")]
+fn build(
+    app: &App,
+    cluster: &super::cluster::Cluster,
+    rt: &tokio::runtime::Handle,
+    taken: &super::cluster::queue::Taken,
+    index: usize,
+) -> Built {
+    use super::cluster::artifact;
+    let job = &taken.record.job;
+    let dir = cluster.replicas.scratch("build");
+    let failed = |outcome: JobError, requeue: bool| Built {
+        outcome: Err(outcome),
+        requeue,
+        index: None,
+    };
+    // The current generation, restored here if this node does not serve it yet.
+    let base = &taken.base;
+    let start = match base.object {
+        Some(_) => rt
+            .block_on(cluster.restore(&job.tenant, &job.project, base))
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                let replica = cluster
+                    .replicas
+                    .get(&job.tenant, &job.project)
+                    .ok_or("the project's index went away")?;
+                artifact::copy_dir(replica.store.db.dir(), &dir).map_err(|e| e.to_string())
+            }),
+        None => std::fs::create_dir_all(&dir).map_err(|e| e.to_string()),
+    };
+    if let Err(e) = start {
+        let _ = std::fs::remove_dir_all(&dir);
+        // NATS or the disk: tried again, on this node or another.
+        tracing::warn!(job = %job.id, error = %e, "cannot start from the project's index");
+        return failed(fail("store", e), true);
+    }
+    let store = codegraph::Db::open(&dir, app.tenants.options(&job.tenant))
+        .map(|db| {
+            std::sync::Arc::new(super::state::TenantStore {
+                name: job.tenant.clone(),
+                db,
+                _remove_on_drop: None,
+            })
+        })
+        .map_err(|e| fail("store", format!("cannot open the project's store: {e}")));
+    let (outcome, requeue) = execute(app, job, &taken.live, index, &store);
+    let listed = store.as_ref().ok().and_then(|s| {
+        let meta = s.db.project(&job.project).ok()??;
+        Some((s.db.files(&job.project).ok()?.len(), meta.source))
+    });
+    // Closed before it is packed.
+    drop(store);
+    if outcome.is_err() || requeue {
+        let _ = std::fs::remove_dir_all(&dir);
+        return Built {
+            outcome,
+            requeue,
+            index: None,
+        };
+    }
+    let generation = base.generation + 1;
+    let name = format!(
+        "{}.{generation}.{}.{}",
+        super::cluster::queue::manifest_key(&job.tenant, &job.project),
+        job.id,
+        job.attempts
+    );
+    let tar = dir.with_extension("tar");
+    let uploaded = artifact::pack(&dir, &tar)
+        .map_err(|e| e.to_string())
+        .and_then(|packed| {
+            rt.block_on(cluster.upload(&name, &packed))
+                .map_err(|e| e.to_string())
+        });
+    let _ = std::fs::remove_file(&tar);
+    match uploaded {
+        Ok(mut object) => {
+            (object.files, object.source) = listed.unwrap_or_default();
+            Built {
+                outcome,
+                requeue: false,
+                index: Some((dir, object)),
+            }
+        }
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            tracing::warn!(job = %job.id, error = %e, "cannot publish the index; the job runs again");
+            failed(fail("publish", e), true)
+        }
     }
 }
 
@@ -75,6 +209,7 @@ pub fn execute(
     job: &Job,
     live: &Live,
     index: usize,
+    store: &Result<std::sync::Arc<TenantStore>, JobError>,
 ) -> (Result<serde_json::Value, JobError>, bool) {
     let span = tracing::info_span!("job", id = %job.id, tenant = %job.tenant, project = %job.project, worker = index);
     let _enter = span.enter();
@@ -82,7 +217,8 @@ pub fn execute(
     tracing::info!(attempt = job.attempts, "job started");
     let started = Instant::now();
     test_pause();
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(app, job, live)))
+    let ran = || run(app, job, live, store.as_ref().map_err(Clone::clone)?);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(ran))
         .map(|ran| ran.map(|report| job_result(report, app.settings.job_skipped_files)))
         .unwrap_or_else(|_| {
             Err(JobError {
@@ -148,12 +284,12 @@ fn fail(code: &str, message: impl Into<String>) -> JobError {
     }
 }
 
-fn run(app: &App, job: &Job, live: &Live) -> Result<codegraph::IndexReport, JobError> {
-    let tenant = app
-        .tenants
-        .get(&job.tenant, true)
-        .map_err(|e| fail("store", format!("cannot open the tenant's store: {e}")))?
-        .expect("created on demand");
+fn run(
+    app: &App,
+    job: &Job,
+    live: &Live,
+    tenant: &TenantStore,
+) -> Result<codegraph::IndexReport, JobError> {
     // The path was checked when the job was submitted; it is checked again because a
     // directory on the way may have been replaced by a symbolic link since.
     let roots = app.settings.roots_of(&job.tenant);
@@ -200,7 +336,6 @@ fn run(app: &App, job: &Job, live: &Live) -> Result<codegraph::IndexReport, JobE
         })?;
     app.metrics.parse_seconds.observe(report.parse_seconds);
     app.metrics.files_parsed.inc_by(report.parsed as u64);
-    app.record_sizes(&tenant);
     if let Some(err) = &report.source_error {
         return Err(fail(
             "source",

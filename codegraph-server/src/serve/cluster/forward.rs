@@ -1,9 +1,9 @@
-//! Queries for a project answered by the node holding its index: a node that gets
-//! one for a project another node holds passes the HTTP request on over NATS
+//! Queries for a project answered by a node serving its index: a node that gets
+//! one for a project it does not serve passes the HTTP request on over NATS
 //! request/reply (`cg.node.<id>.http`) and returns the answer as it came.
 //!
 //! The forwarded request keeps its `Authorization` header and goes through the
-//! holder's whole stack (token check, rate and in-flight limits, budget), so a
+//! other node's whole stack (token check, rate and in-flight limits, budget), so a
 //! forward grants nothing the client's token does not; it is marked `Forwarded` (an
 //! extension, which no client can set) so that it is never passed on again.
 
@@ -141,22 +141,17 @@ impl Cluster {
         (headers, body)
     }
 
-    /// Passes `req` on to node `node` and returns its answer; 503 when it does not
-    /// answer within `timeout`.
-    pub async fn forward(
-        &self,
-        node: &str,
-        req: Request<Body>,
-        timeout: Duration,
-    ) -> Response<Body> {
+    /// Reads a request to pass on (its body whole, within a message's size), so
+    /// that it can be sent to one node and, if that one does not answer, another.
+    pub async fn outgoing(&self, req: Request<Body>) -> Result<Outgoing, Response<Body>> {
         let (parts, body) = req.into_parts();
         let limit = self.client.max_payload().saturating_sub(4096);
         let Ok(body) = axum::body::to_bytes(body, limit).await else {
-            return error(
+            return Err(error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
                 "the body is larger than a cluster message may be",
-            );
+            ));
         };
         let mut headers = async_nats::HeaderMap::new();
         headers.insert(METHOD, parts.method.as_str());
@@ -174,22 +169,31 @@ impl Cluster {
                 headers.insert(name, v);
             }
         }
+        Ok(Outgoing {
+            headers,
+            body,
+            parts,
+        })
+    }
+
+    /// Sends a request to node `node` and returns its answer; `Err` with the
+    /// reason when it does not answer within `timeout` (a node that is gone has
+    /// no subscriber, and NATS says so at once).
+    pub async fn send(
+        &self,
+        node: &str,
+        out: &Outgoing,
+        timeout: Duration,
+    ) -> Result<Response<Body>, String> {
         let request = async_nats::Request::new()
-            .headers(headers)
-            .payload(body)
+            .headers(out.headers.clone())
+            .payload(out.body.clone())
             .timeout(Some(timeout));
-        let answer = match self.client.send_request(subject(node), request).await {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::warn!(node, error = %e, "a forwarded request got no answer");
-                return error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "project_unavailable",
-                    "the node holding this project's index does not answer; try again, or \
-                     analyse the project again to build it on a live node",
-                );
-            }
-        };
+        let answer = self
+            .client
+            .send_request(subject(node), request)
+            .await
+            .map_err(|e| e.to_string())?;
         let status = header_of(&answer, STATUS)
             .and_then(|s| s.parse::<u16>().ok())
             .and_then(|s| StatusCode::from_u16(s).ok())
@@ -201,6 +205,32 @@ impl Cluster {
         if let Some(ct) = content_type {
             r.headers_mut().insert(header::CONTENT_TYPE, ct);
         }
-        r
+        Ok(r)
     }
+}
+
+/// A request ready to pass on.
+pub struct Outgoing {
+    headers: async_nats::HeaderMap,
+    body: bytes::Bytes,
+    /// The request as it came, extensions included (the caller's identity).
+    parts: axum::http::request::Parts,
+}
+
+impl Outgoing {
+    /// The request again, at `uri`, to answer it here after all.
+    pub fn into_request(self, uri: axum::http::Uri) -> Request<Body> {
+        let mut parts = self.parts;
+        parts.uri = uri;
+        Request::from_parts(parts, Body::from(self.body))
+    }
+}
+
+/// The answer when no node serving a project answers.
+pub fn unavailable() -> Response<Body> {
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "project_unavailable",
+        "no node serving this project's index answers; try again shortly",
+    )
 }

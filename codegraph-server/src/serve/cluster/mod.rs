@@ -6,15 +6,19 @@
 //!   expire when a node stops beating (`GET /api/v1/cluster`);
 //! - `placement.rs`: which live nodes own a project (rendezvous hashing);
 //! - `forward.rs`: a query for a project another node holds, answered by that node;
-//! - `queue.rs`: the shared job queue, job records and uploads (`worker.rs` has
-//!   the worker threads' loop over it).
+//! - `queue.rs`: the shared job queue, job records, uploads and the project
+//!   manifest (`worker.rs` has the worker threads' loop over it);
+//! - `artifact.rs`, `replicas.rs`: a project's built index as an immutable object,
+//!   and the copies of it that its owners restore and serve.
 //!
 //! Without `--cluster` none of this runs, and the server needs no external service.
 
+pub mod artifact;
 mod forward;
 mod nodes;
 pub mod placement;
 pub mod queue;
+pub mod replicas;
 
 use std::time::Duration;
 
@@ -22,7 +26,7 @@ use async_nats::jetstream;
 
 use queue::{Queue, QueueSettings};
 
-pub use forward::Forwarded;
+pub use forward::{Forwarded, unavailable};
 pub use nodes::NodeInfo;
 
 /// Why a cluster operation failed. Callers answer 503: the deployment's shared state
@@ -35,6 +39,8 @@ pub enum ClusterError {
     JetStream { what: &'static str, message: String },
     #[error("a node record is not valid JSON: {0}")]
     Record(String),
+    #[error("{what}: {message}")]
+    Local { what: &'static str, message: String },
 }
 
 impl ClusterError {
@@ -54,6 +60,10 @@ pub struct Cluster {
     js: jetstream::Context,
     nodes: jetstream::kv::Store,
     pub(super) queue: Queue,
+    /// The projects this node serves.
+    pub replicas: replicas::Replicas,
+    /// The registry as its watch last told this node.
+    peers: std::sync::RwLock<nodes::Peers>,
     /// Set at shutdown: no new job starts here.
     stopping: std::sync::atomic::AtomicBool,
 }
@@ -69,6 +79,7 @@ impl Cluster {
         address: &str,
         capacity: usize,
         tenant_share: usize,
+        replicas: replicas::Replicas,
     ) -> Result<Cluster, ClusterError> {
         let client = async_nats::ConnectOptions::new()
             .name("codegraph-serve")
@@ -103,6 +114,8 @@ impl Cluster {
             js,
             nodes,
             queue,
+            replicas,
+            peers: Default::default(),
             stopping: std::sync::atomic::AtomicBool::new(false),
         };
         cluster.beat().await?;

@@ -3,8 +3,9 @@
 //! that stops beating (killed, cut off, stopped) drops out on its own, and no node
 //! has to declare another dead.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, kv};
 use futures_util::StreamExt;
@@ -47,6 +48,16 @@ pub struct LiveNode {
     pub node: NodeInfo,
     /// When it last beat, by its own clock.
     pub seen_ms: u64,
+    /// The generation of each project it serves, by manifest key.
+    #[serde(default)]
+    pub serving: BTreeMap<String, u64>,
+}
+
+/// The registry as this node last heard it: each node's latest beat and when it
+/// arrived (by this node's clock, so that clocks need not agree).
+#[derive(Default)]
+pub struct Peers {
+    beats: HashMap<String, (LiveNode, Instant)>,
 }
 
 /// The registry bucket, made (or its TTL brought to `ttl`) if needed.
@@ -75,6 +86,7 @@ impl Cluster {
         let beat = LiveNode {
             node: self.me.clone(),
             seen_ms: now_ms(),
+            serving: self.replicas.serving(),
         };
         let bytes = serde_json::to_vec(&beat).expect("node records serialise");
         self.nodes
@@ -114,12 +126,62 @@ impl Cluster {
         }
     }
 
-    /// Whether node `id` is heard from within the TTL.
-    pub async fn is_live(&self, id: &str) -> Result<bool, ClusterError> {
-        if id == self.me.id {
-            return Ok(true);
-        }
-        Ok(self.live_nodes().await?.iter().any(|n| n.node.id == id))
+    /// The live nodes as the registry's watch last told this node, this node
+    /// included, by id: what routing reads, without a round trip. A node that died
+    /// drops out a TTL after its last beat; one that left cleanly, at once.
+    pub fn peers(&self) -> Vec<LiveNode> {
+        let ttl = self.settings.node_ttl;
+        let mut out: Vec<LiveNode> = {
+            let peers = self.peers.read().unwrap_or_else(|e| e.into_inner());
+            peers
+                .beats
+                .values()
+                .filter(|(n, at)| at.elapsed() < ttl && n.node.id != self.me.id)
+                .map(|(n, _)| n.clone())
+                .collect()
+        };
+        out.push(LiveNode {
+            node: self.me.clone(),
+            seen_ms: now_ms(),
+            serving: self.replicas.serving(),
+        });
+        out.sort_by(|a, b| a.node.id.cmp(&b.node.id));
+        out
+    }
+
+    /// Follows the registry into [`Cluster::peers`]; again after NATS restarts.
+    pub fn spawn_peers_watch(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let cluster = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                match cluster.nodes.watch_with_history(">").await {
+                    Ok(mut watch) => {
+                        while let Some(entry) = watch.next().await {
+                            let Ok(entry) = entry else { break };
+                            let mut peers =
+                                cluster.peers.write().unwrap_or_else(|e| e.into_inner());
+                            let beat = (entry.operation == kv::Operation::Put)
+                                .then(|| serde_json::from_slice::<LiveNode>(&entry.value).ok())
+                                .flatten();
+                            match beat {
+                                Some(node) => {
+                                    peers.beats.insert(entry.key, (node, Instant::now()));
+                                }
+                                None => {
+                                    peers.beats.remove(&entry.key);
+                                }
+                            }
+                            if peers.beats.len() > MAX_NODES {
+                                let ttl = cluster.settings.node_ttl;
+                                peers.beats.retain(|_, (_, at)| at.elapsed() < ttl);
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot watch the node registry"),
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        })
     }
 
     /// The nodes heard from within the TTL, by id.

@@ -14,9 +14,13 @@
 //!   other wrote.
 //! - Object store `cg_uploads`: uploaded archives, by job id, until their job ends.
 //! - Bucket `cg_manifest`: per project, its generation (bumped by every run that
-//!   changed it), the node holding its index, and the job running on it now. A job
-//!   takes the project before it runs (one run of a project at a time, cluster-wide,
-//!   as in the single process), and gives it back with its outcome.
+//!   changed it), its index object, and the job running on it now. A job takes the
+//!   project before it runs (one run of a project at a time, cluster-wide, as in
+//!   the single process), and gives it back with its outcome: a success names its
+//!   upload as the next generation, with compare-and-set on the revision read when
+//!   the job took the project, so a stale worker cannot move it.
+//! - Object store `cg_indexes`: each project's current index, packed
+//!   (`artifact.rs`); owners restore it (`replicas.rs`).
 //!
 //! A job's id is a hash of its tenant, project and content, so the same request sent
 //! to two nodes is one job: the record is created once (`create` fails for the
@@ -42,6 +46,7 @@ const CONSUMER: &str = "workers";
 const RECORDS: &str = "cg_jobs";
 const UPLOADS: &str = "cg_uploads";
 const MANIFEST: &str = "cg_manifest";
+const INDEXES: &str = "cg_indexes";
 /// Finished records are kept this long (the single process keeps the last 1,000).
 const RECORD_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -76,6 +81,11 @@ pub struct Queue {
     records: kv::Store,
     manifest: kv::Store,
     uploads: object_store::ObjectStore,
+    /// Projects' built indexes, by [`IndexObject::name`].
+    pub(super) indexes: object_store::ObjectStore,
+    /// The manifest as this node last saw it (a watch keeps it current), by key,
+    /// with each entry's revision: routing reads it instead of NATS.
+    view: std::sync::RwLock<View>,
     /// The jobs this node's workers run now, for their live progress and stops.
     running: Mutex<HashMap<String, Arc<Live>>>,
 }
@@ -85,9 +95,10 @@ pub struct Queue {
 pub struct Manifest {
     /// Bumped by every run that changed the project: cached answers carry it.
     pub generation: u64,
-    /// The node whose store holds the project's index (its id and address).
-    pub holder: Option<String>,
-    pub address: Option<String>,
+    /// The current index, an immutable object in `cg_indexes`; `None` until a run
+    /// succeeded.
+    #[serde(default)]
+    pub object: Option<IndexObject>,
     /// The last job that changed it.
     pub job: Option<String>,
     /// The job running on it now, if any, and the node that took it for that job.
@@ -95,6 +106,30 @@ pub struct Manifest {
     #[serde(default)]
     pub running_on: Option<String>,
 }
+
+/// A project's built index as the manifest names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexObject {
+    /// Its name in the object store: unique to the run that made it.
+    pub name: String,
+    /// SHA-256 of its bytes, checked before an owner unpacks it.
+    pub checksum: String,
+    pub bytes: u64,
+    /// The store format it holds ([`INDEX_SCHEMA`] of the node that built it).
+    pub schema: u32,
+    /// The address of the node that built it.
+    pub built_on: String,
+    /// What the project's listing shows without opening the index.
+    #[serde(default)]
+    pub files: usize,
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+/// The on-disk format of a project's store as this build writes it: raised when a
+/// change to the store's format makes older objects unreadable, so that a node
+/// never opens an index it cannot read (the project is analysed again instead).
+pub const INDEX_SCHEMA: u32 = 1;
 
 /// Names as subject tokens and key parts: tenant and project names may hold `.`, a
 /// subject separator.
@@ -128,8 +163,27 @@ async fn read<T: serde::de::DeserializeOwned>(
     Ok(Some((value, entry.revision)))
 }
 
-fn manifest_key(tenant: &str, project: &str) -> String {
+pub fn manifest_key(tenant: &str, project: &str) -> String {
     format!("{}.{}", hex(tenant), hex(project))
+}
+
+/// The tenant and project of a manifest key ([`manifest_key`] undone).
+pub fn names_of_key(key: &str) -> Option<(String, String)> {
+    let unhex = |h: &str| -> Option<String> {
+        let bytes = (0..h.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok())
+            .collect::<Option<Vec<u8>>>()?;
+        String::from_utf8(bytes).ok()
+    };
+    let (t, p) = key.split_once('.')?;
+    Some((unhex(t)?, unhex(p)?))
+}
+
+/// The manifest as one node sees it: each project's entry and its revision.
+#[derive(Default)]
+pub struct View {
+    pub projects: HashMap<String, (Manifest, u64)>,
 }
 
 /// A job's id: the same tenant, project and content make the same id on every node.
@@ -203,7 +257,7 @@ impl Queue {
         let manifest = js
             .create_or_update_key_value(kv::Config {
                 bucket: MANIFEST.to_string(),
-                description: "codegraph serve: projects (generation, holder, running job)"
+                description: "codegraph serve: projects (generation, index object, running job)"
                     .to_string(),
                 history: 1,
                 storage: stream::StorageType::File,
@@ -226,12 +280,27 @@ impl Queue {
                 .await
                 .map_err(|e| ClusterError::js("cannot open the upload store", e))?,
         };
+        let indexes = match js.get_object_store(INDEXES).await {
+            Ok(store) => store,
+            Err(_) => js
+                .create_object_store(object_store::Config {
+                    bucket: INDEXES.to_string(),
+                    description: Some("codegraph serve: projects' built indexes".into()),
+                    storage: stream::StorageType::File,
+                    num_replicas: settings.replicas,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| ClusterError::js("cannot open the index store", e))?,
+        };
         Ok(Queue {
             settings,
             js: js.clone(),
             records,
             manifest,
             uploads,
+            indexes,
+            view: std::sync::RwLock::new(View::default()),
             running: Mutex::new(HashMap::new()),
         })
     }
@@ -249,6 +318,90 @@ impl Queue {
     ) -> Result<Option<(Manifest, u64)>, ClusterError> {
         let key = manifest_key(tenant, project);
         read(&self.manifest, &key, "cannot read a project's manifest").await
+    }
+
+    /// A project's manifest as this node knows it: from the view the watch keeps,
+    /// or, for a project the view lacks, read from NATS (and kept).
+    pub async fn known(
+        &self,
+        tenant: &str,
+        project: &str,
+    ) -> Result<Option<Manifest>, ClusterError> {
+        let key = manifest_key(tenant, project);
+        if let Some((m, _)) = self.view_lock().projects.get(&key) {
+            return Ok(Some(m.clone()));
+        }
+        self.refresh(tenant, project).await
+    }
+
+    /// Reads a project's manifest from NATS into the view. A node that told a client
+    /// a job finished has called this first, so it never answers that client from
+    /// an older generation than the job made.
+    pub async fn refresh(
+        &self,
+        tenant: &str,
+        project: &str,
+    ) -> Result<Option<Manifest>, ClusterError> {
+        let got = self.manifest(tenant, project).await?;
+        if let Some((m, rev)) = &got {
+            self.observe(&manifest_key(tenant, project), Some(m.clone()), *rev);
+        }
+        Ok(got.map(|(m, _)| m))
+    }
+
+    /// Takes a manifest entry into the view, unless the view has a later one.
+    pub(super) fn observe(&self, key: &str, m: Option<Manifest>, revision: u64) {
+        let mut view = self.view.write().unwrap_or_else(|e| e.into_inner());
+        if view
+            .projects
+            .get(key)
+            .is_some_and(|(_, seen)| *seen >= revision)
+        {
+            return;
+        }
+        match m {
+            Some(m) => {
+                view.projects.insert(key.to_string(), (m, revision));
+            }
+            None => {
+                view.projects.remove(key);
+            }
+        }
+    }
+
+    /// Every manifest entry, the latest of each first, then each change.
+    pub(super) async fn watch_manifest(&self) -> Result<kv::Watch, ClusterError> {
+        self.manifest
+            .watch_with_history(">")
+            .await
+            .map_err(|e| ClusterError::js("cannot watch the manifest", e))
+    }
+
+    fn view_lock(&self) -> std::sync::RwLockReadGuard<'_, View> {
+        self.view.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A tenant's projects that have an index, as the view knows them, by name.
+    pub fn tenant_projects(&self, tenant: &str) -> Vec<(String, Manifest)> {
+        let prefix = format!("{}.", hex(tenant));
+        let mut out: Vec<(String, Manifest)> = self
+            .view_lock()
+            .projects
+            .iter()
+            .filter(|(k, (m, _))| k.starts_with(&prefix) && m.object.is_some())
+            .filter_map(|(k, (m, _))| Some((names_of_key(k)?.1, m.clone())))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Every project in the view with its manifest.
+    pub fn known_projects(&self) -> Vec<(String, Manifest)> {
+        self.view_lock()
+            .projects
+            .iter()
+            .map(|(k, (m, _))| (k.clone(), m.clone()))
+            .collect()
     }
 
     /// Writes a manifest if the stored one is still at `revision` (`None`: absent).
@@ -490,6 +643,8 @@ pub struct Taken {
     pub record: Record,
     pub revision: u64,
     pub live: Arc<Live>,
+    /// The project's manifest when the job took it: the run builds on its index.
+    pub base: Manifest,
 }
 
 impl super::Cluster {
@@ -539,7 +694,7 @@ impl super::Cluster {
         // node lives), keeping this message's lease. A hold whose job has finished,
         // or whose node is gone, is taken over.
         let (tenant, project) = (record.job.tenant.clone(), record.job.project.clone());
-        loop {
+        let base = loop {
             if self.stopping.load(Ordering::Relaxed) {
                 // Given back at once, for another node.
                 let _ = message.ack_with(AckKind::Nak(None)).await;
@@ -564,11 +719,11 @@ impl super::Cluster {
             q.running().insert(id.clone(), Arc::clone(&live));
             // On the revision just judged: a run that took it meanwhile wins.
             if q.swap_manifest(&tenant, &project, &m, mrev).await? {
-                break;
+                break m;
             }
             q.running().remove(&id);
-        }
-        match self.start(&message, &id, delivered, uploads).await {
+        };
+        match self.start(&message, &id, delivered, uploads, base).await {
             Ok(Some(taken)) => Ok(Some(taken)),
             Ok(None) => {
                 q.running().remove(&id);
@@ -594,6 +749,7 @@ impl super::Cluster {
         id: &str,
         delivered: i64,
         uploads: &std::path::Path,
+        base: Manifest,
     ) -> Result<Option<Taken>, ClusterError> {
         let q = &self.queue;
         // Only a client's cancel or a resubmission changes the record meanwhile.
@@ -640,6 +796,7 @@ impl super::Cluster {
             record,
             revision,
             live,
+            base,
         }))
     }
 
@@ -706,14 +863,17 @@ impl super::Cluster {
     }
 
     /// Records how a run ended and lets its message go: acked when the run ended,
-    /// given back at once when a shutdown stopped it. When the record changed since
-    /// the job was taken (it was given to another worker meanwhile), nothing is
-    /// written and the message is left to that worker: `false`.
+    /// given back at once when a shutdown stopped it. A successful run has uploaded
+    /// its index as `built`, which the manifest now names. When the record changed
+    /// since the job was taken (it was given to another worker meanwhile), nothing
+    /// is written, the upload is removed, and the message is left to that worker:
+    /// `false`.
     pub async fn finish(
         &self,
         taken: Taken,
         outcome: Result<serde_json::Value, JobError>,
         requeue: bool,
+        built: Option<IndexObject>,
     ) -> bool {
         let q = &self.queue;
         let id = taken.record.job.id.clone();
@@ -730,11 +890,20 @@ impl super::Cluster {
             let _ = std::fs::remove_file(&*file);
             *file = format!("{id}.archive").into();
         }
-        // The project first: given back, and a success makes this node its holder
-        // (a run that changed the holder's store makes a new generation). Only by
-        // the worker that holds it: one whose job was taken over meanwhile (stopped,
-        // cut off) finds another node named, and writes nothing at all.
+        // The project first: given back, and a success makes its upload the
+        // project's next generation (a failed run changed nothing: it built in a
+        // directory of its own). Only by the worker that holds it: one whose job was
+        // taken over meanwhile (stopped, cut off) finds another node named, and
+        // writes nothing at all.
         let (me, address) = (self.me.id.clone(), self.me.address.clone());
+        let new_object = if succeeded && !requeue { built } else { None };
+        let drop_upload = async |object: &Option<IndexObject>| {
+            if let Some(o) = object
+                && let Err(e) = q.indexes.delete(&o.name).await
+            {
+                tracing::warn!(object = %o.name, error = %e, "cannot remove an index object");
+            }
+        };
         let released = q
             .update_manifest(&record.job.tenant, &record.job.project, |m| {
                 if m.running.as_deref() != Some(id.as_str())
@@ -744,27 +913,33 @@ impl super::Cluster {
                 }
                 m.running = None;
                 m.running_on = None;
-                if !requeue {
-                    if succeeded || m.holder.as_deref() == Some(me.as_str()) {
-                        m.generation += 1;
-                    }
-                    if succeeded {
-                        m.holder = Some(me.clone());
-                        m.address = Some(address.clone());
-                        m.job = Some(id.clone());
-                    }
+                if let Some(object) = &new_object {
+                    m.generation += 1;
+                    m.object = Some(object.clone());
+                    m.job = Some(id.clone());
                 }
                 true
             })
             .await;
         match released {
-            Ok(true) => {}
+            Ok(true) => {
+                // The generation before is no longer anyone's to restore; owners
+                // serving it keep their unpacked copy until they have the new one.
+                if new_object.is_some()
+                    && taken.base.object.as_ref().map(|o| &o.name)
+                        != new_object.as_ref().map(|o| &o.name)
+                {
+                    drop_upload(&taken.base.object).await;
+                }
+            }
             Ok(false) => {
                 tracing::warn!(job = %id, "the job was given to another worker meanwhile; its result is theirs");
+                drop_upload(&new_object).await;
                 return false;
             }
             Err(e) => {
                 // Not acked: after `ack_wait` another worker runs it again.
+                // The write may have landed all the same: the upload stays.
                 tracing::error!(job = %id, error = %e, "cannot update the project's manifest");
                 return false;
             }
