@@ -9,6 +9,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::server::{Answer, Server, token};
+#[cfg(feature = "redis")]
+use common::services::Redis;
 use common::services::{Nats, signal};
 use serde_json::Value;
 
@@ -677,4 +679,94 @@ fn a_job_cancelled_while_waiting_and_sent_again_runs_once() {
     let info = a.get("/api/v1/cluster?project=demo", Some(&t)).body;
     assert_eq!(info["project"]["generation"], 2, "{info}");
     assert!(info["project"]["running"].is_null(), "{info}");
+}
+
+#[cfg(feature = "redis")]
+#[test]
+fn answers_are_shared_through_redis_and_stay_right_without_it() {
+    let Some((dirs, nats)) = services() else {
+        return;
+    };
+    let redis_dir = tempfile::tempdir().unwrap();
+    let Some(mut redis) = Redis::start(redis_dir.path()) else {
+        return;
+    };
+    let url = redis.url();
+    let flags = ["--redis", url.as_str()];
+    let a = node_with(dirs[1].path(), dirs[3].path(), &nats, &flags, &[]);
+    let b = node_with(dirs[2].path(), dirs[3].path(), &nats, &flags, &[]);
+    let t = token("acme");
+    let r = upload(&a, &t, "demo", &project_tgz("shared"));
+    let job = wait_until(
+        &a,
+        &t,
+        r.body["job_id"].as_str().unwrap(),
+        Duration::from_secs(60),
+        finished,
+    );
+    assert_eq!(job["status"], "succeeded", "{job}");
+    // Both nodes serve the project (both own it), so each answers from its own copy.
+    let serving_on_both = |generation: u64| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let info = b.get("/api/v1/cluster?project=demo", Some(&t)).body;
+            if info["project"]["generation"] == generation
+                && info["project"]["serving"].as_array().map(Vec::len) == Some(2)
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "not served by both: {info}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    serving_on_both(1);
+    let query = "/api/v1/projects/demo/callers?symbol=helper";
+    let first = a.get(query, Some(&t));
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.header("x-cache"), Some("miss"));
+    // A's answer reaches Redis in the background; B finds it there.
+    std::thread::sleep(Duration::from_millis(500));
+    let from_b = b.get(query, Some(&t));
+    assert_eq!(from_b.header("x-cache"), Some("shared"), "{}", from_b.text);
+    assert_eq!(from_b.body, first.body);
+    // A new generation: the old answers are unreachable on both nodes.
+    let r = upload(&b, &t, "demo", &project_tgz("shared again"));
+    let job = wait_until(
+        &b,
+        &t,
+        r.body["job_id"].as_str().unwrap(),
+        Duration::from_secs(60),
+        finished,
+    );
+    assert_eq!(job["status"], "succeeded", "{job}");
+    serving_on_both(2);
+    // A's first answer since is computed afresh; B's is A's new one, or its own.
+    let new_a = a.get(query, Some(&t));
+    assert_eq!(new_a.header("x-cache"), Some("miss"), "{}", new_a.text);
+    std::thread::sleep(Duration::from_millis(500));
+    let new_b = b.get(query, Some(&t));
+    assert_eq!(new_b.header("x-cache"), Some("shared"), "{}", new_b.text);
+    assert_eq!(new_b.body, new_a.body);
+    // Redis dies: answers stay the same, promptly (B computes each: it has not
+    // been asked these).
+    let queries = [
+        "/api/v1/projects/demo/impact?symbol=helper&depth=2",
+        "/api/v1/projects/demo/impact?symbol=helper&depth=3",
+        "/api/v1/projects/demo/search?q=helper&mode=text&limit=3",
+        "/api/v1/projects/demo/search?q=main&mode=text&limit=3",
+    ];
+    let want: Vec<Answer> = queries.iter().map(|q| a.get(q, Some(&t))).collect();
+    redis.kill();
+    for server in [&a, &b] {
+        for (q, w) in queries.iter().zip(&want) {
+            let started = Instant::now();
+            let got = server.get(q, Some(&t));
+            assert_eq!((got.status, &got.body), (w.status, &w.body), "{q}");
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "{:?}",
+                started.elapsed()
+            );
+        }
+    }
 }

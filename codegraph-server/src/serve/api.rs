@@ -1293,12 +1293,45 @@ pub async fn read(
     if let Some(bytes) = app.results.get(&key) {
         return Ok(json_response(StatusCode::OK, bytes, Some("hit")));
     }
-    let app2 = Arc::clone(&app);
     let seen = app.epoch();
+    // In a cluster with a shared tier: the answer for the generation served here.
+    #[cfg(feature = "redis")]
+    let shared = match (&app.shared, &app.cluster) {
+        (Some(shared), Some(c)) => c.replicas.get(&id.tenant, &project).map(|r| {
+            let k = super::cluster::shared::SharedCache::key(
+                &id.tenant,
+                &project,
+                r.generation,
+                &key.request,
+            );
+            (Arc::clone(shared), k, r.generation)
+        }),
+        _ => None,
+    };
+    #[cfg(feature = "redis")]
+    if let Some((tier, k, _)) = &shared
+        && let Some(bytes) = tier.get(k).await
+    {
+        app.cache_result(seen, key, bytes.clone());
+        return Ok(json_response(StatusCode::OK, bytes, Some("shared")));
+    }
+    let app2 = Arc::clone(&app);
+    let (tenant, name) = (id.tenant.clone(), project.clone());
     let bytes = work
-        .blocking(move |budget| answer(read, &app2, &id.tenant, &project, &raw, budget))
+        .blocking(move |budget| answer(read, &app2, &tenant, &name, &raw, budget))
         .await?;
     app.cache_result(seen, key, bytes.clone());
+    // Shared only if it was computed on the generation its key names (a swap may
+    // have come between).
+    #[cfg(feature = "redis")]
+    if let Some((tier, k, generation)) = shared
+        && let Some(c) = &app.cluster
+        && c.replicas
+            .get(&id.tenant, &project)
+            .is_some_and(|r| r.generation == generation)
+    {
+        tier.put(k, bytes.clone());
+    }
     Ok(json_response(StatusCode::OK, bytes, Some("miss")))
 }
 

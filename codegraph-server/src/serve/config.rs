@@ -184,6 +184,12 @@ pub struct ServeArgs {
     #[arg(long, env = "CODEGRAPH_CLUSTER_REPLICAS")]
     pub cluster_replicas: Option<usize>,
 
+    /// A Redis server (`redis://HOST:PORT[/DB]`) as a cache of query answers shared
+    /// by the cluster's nodes, under each node's own (`--cluster` only). It holds
+    /// nothing that cannot be recomputed: with Redis away, answers stay the same.
+    #[arg(long, env = "CODEGRAPH_REDIS", value_name = "URL")]
+    pub redis: Option<String>,
+
     /// Label per-tenant gauges of `/metrics` with tenant names (otherwise they are
     /// summed under `tenant="all"`: `/metrics` needs no token).
     #[arg(long, env = "CODEGRAPH_METRICS_TENANTS")]
@@ -276,6 +282,7 @@ struct FileConfig {
     job_ack_wait: Option<u64>,
     job_max_deliver: Option<u32>,
     cluster_replicas: Option<usize>,
+    redis: Option<String>,
     cache_mb: Option<u64>,
     shutdown_grace: Option<u64>,
     log_format: Option<LogFormat>,
@@ -372,6 +379,8 @@ pub struct ClusterSettings {
     pub max_deliver: u32,
     /// JetStream replicas of the queue and records.
     pub replicas: usize,
+    /// A Redis URL: the shared cache tier.
+    pub redis: Option<String>,
 }
 
 /// A directory some tenants may analyse.
@@ -537,6 +546,12 @@ impl Settings {
                 if !(1..=5).contains(&replicas) {
                     bail!("--cluster-replicas must be between 1 and 5 (JetStream's limit)");
                 }
+                let redis = args.redis.clone().or(file.redis.clone());
+                if let Some(r) = &redis
+                    && !(r.starts_with("redis://") || r.starts_with("unix://"))
+                {
+                    bail!("--redis {r:?}: a Redis server as redis://HOST:PORT[/DB]");
+                }
                 Some(ClusterSettings {
                     url,
                     advertise: args.advertise.clone().or(file.advertise),
@@ -544,9 +559,13 @@ impl Settings {
                     ack_wait: Duration::from_secs(ack_wait),
                     max_deliver,
                     replicas,
+                    redis,
                 })
             }
         };
+        if cluster.is_none() && (args.redis.is_some() || file.redis.is_some()) {
+            bail!("--redis is the cluster's shared cache: it needs --cluster");
+        }
         let request_timeout = args.request_timeout.or(file.request_timeout).unwrap_or(30);
         if request_timeout == 0 {
             bail!("--request-timeout must be at least 1 second");
@@ -776,7 +795,8 @@ mod tests {
             .replace("# node_ttl", "node_ttl")
             .replace("# job_ack_wait", "job_ack_wait")
             .replace("# job_max_deliver", "job_max_deliver")
-            .replace("# cluster_replicas", "cluster_replicas");
+            .replace("# cluster_replicas", "cluster_replicas")
+            .replace("# redis", "redis");
         let file: FileConfig = toml::from_str(&uncommented).expect("with a cluster");
         assert_eq!(file.node_ttl, Some(10));
         assert_eq!(
@@ -788,6 +808,7 @@ mod tests {
             (Some(30), Some(3), Some(1))
         );
         assert!(file.cluster.unwrap().starts_with("nats://"));
+        assert!(file.redis.unwrap().starts_with("redis://"));
     }
 
     #[test]
@@ -828,10 +849,16 @@ mod tests {
             Some(SECRET),
             "--node-ttl",
         );
+        refuse(
+            &["--data-dir", data, "--redis", "redis://127.0.0.1:6379"],
+            Some(SECRET),
+            "needs --cluster",
+        );
         for (flag, value) in [
             ("--job-ack-wait", "0"),
             ("--job-max-deliver", "0"),
             ("--cluster-replicas", "6"),
+            ("--redis", "localhost:6379"),
         ] {
             refuse(
                 &[

@@ -42,6 +42,10 @@ pub struct Metrics {
     /// The queue's capacity, which alert rules divide by (as they do by
     /// `codegraph_memory_limit_bytes` and `codegraph_cpu_cores`, set once here).
     pub queue_capacity: IntGauge,
+    /// Calls to the cluster's shared cache tier (Redis) that failed or timed out
+    /// (registered in every build, so that dashboards need no feature check).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub shared_cache_errors: prometheus::IntCounter,
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(r: &Registry, c: T) -> T {
@@ -216,6 +220,14 @@ impl Metrics {
                 &["tenant", "cf", "property"],
             ),
             queue_capacity: gauge("jobs_queue_capacity", "Analysis jobs the queue holds."),
+            shared_cache_errors: register(
+                &r,
+                prometheus::IntCounter::new(
+                    "cache_shared_errors_total",
+                    "Calls to the shared cache tier (Redis) that failed or timed out.",
+                )
+                .expect("valid metric"),
+            ),
             registry: r,
             process,
         }

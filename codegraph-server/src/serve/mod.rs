@@ -266,6 +266,21 @@ fn build_app(
             }
         }
     }
+    #[cfg(feature = "redis")]
+    let shared = match settings.cluster.as_ref().and_then(|c| c.redis.as_deref()) {
+        None => None,
+        Some(url) => {
+            let tier = metrics.tier("results_shared");
+            let counters = cluster::shared::SharedCounters {
+                hits: tier.hits,
+                misses: tier.misses,
+                errors: metrics.shared_cache_errors.clone(),
+            };
+            let cache = cluster::shared::SharedCache::new(url, ttl, counters)
+                .with_context(|| format!("--redis {url:?}"))?;
+            Some(Arc::new(cache))
+        }
+    };
     let app = Arc::new(App {
         tenants: state::Tenants::new(data.join("tenants"), embedder.clone()),
         jobs,
@@ -287,6 +302,8 @@ fn build_app(
         sizes: Mutex::new(HashMap::new()),
         #[cfg(feature = "cluster")]
         cluster,
+        #[cfg(feature = "redis")]
+        shared,
     });
     app.metrics.queue_depth.set(app.jobs.depth() as i64);
     app.metrics
@@ -314,6 +331,10 @@ async fn run(
     #[cfg(not(feature = "cluster"))]
     if settings.cluster.is_some() {
         anyhow::bail!("--cluster: this binary was built without the `cluster` feature");
+    }
+    #[cfg(not(feature = "redis"))]
+    if settings.cluster.as_ref().is_some_and(|c| c.redis.is_some()) {
+        anyhow::bail!("--redis: this binary was built without the `redis` feature");
     }
     // The cluster's copies of projects open their stores as the app's tenants do,
     // and drop the app's cached answers when they change; the app is made after the

@@ -101,7 +101,7 @@ fn read_op(id: &str, summary: &str, params: Vec<Value>, schema: Value) -> Value 
     responses.insert(
         "200".into(),
         json!({
-            "description": "OK (header x-cache: hit or miss)",
+            "description": "OK (header x-cache: hit, miss, or shared: from the cluster's Redis tier)",
             "content": {"application/json": {"schema": schema}}
         }),
     );

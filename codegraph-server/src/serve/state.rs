@@ -235,6 +235,9 @@ pub struct App {
     /// This node's part in a cluster (`--cluster`).
     #[cfg(feature = "cluster")]
     pub cluster: Option<Arc<super::cluster::Cluster>>,
+    /// The cluster's shared cache tier of answers (`--redis`).
+    #[cfg(feature = "redis")]
+    pub shared: Option<Arc<super::cluster::shared::SharedCache>>,
 }
 
 impl App {

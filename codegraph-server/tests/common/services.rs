@@ -122,6 +122,69 @@ impl Drop for Nats {
     }
 }
 
+/// One `redis-server`, keeping nothing on disk.
+pub struct Redis {
+    child: Child,
+    pub port: u16,
+}
+
+impl Redis {
+    /// `None` (with a message) when `redis-server` is not installed.
+    pub fn start(dir: &Path) -> Option<Redis> {
+        if !installed("redis-server") {
+            let how = "no redis-server on PATH (apt-get install redis-server, or see .ci/run)";
+            assert!(
+                std::env::var_os("CODEGRAPH_REQUIRE_SERVICES").is_none(),
+                "CODEGRAPH_REQUIRE_SERVICES is set, and {how}"
+            );
+            eprintln!("skipped: {how}");
+            return None;
+        }
+        // Redis cannot pick its own port and say which: a free one, tried again if
+        // another process takes it first.
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = Command::new("redis-server")
+                .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--save", "", "--appendonly", "no", "--dir"])
+                .arg(dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server starts");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Some(Redis { child, port });
+                }
+                if child.try_wait().ok().flatten().is_some() || Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        panic!("redis-server did not start");
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server (SIGKILL).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// Sends `signal` (`KILL`, `STOP`, `CONT`, `TERM`) to a process.
 pub fn signal(child: &Child, signal: &str) {
     let ok = Command::new("kill")

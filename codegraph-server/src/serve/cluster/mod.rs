@@ -9,7 +9,8 @@
 //! - `queue.rs`: the shared job queue, job records, uploads and the project
 //!   manifest (`worker.rs` has the worker threads' loop over it);
 //! - `artifact.rs`, `replicas.rs`: a project's built index as an immutable object,
-//!   and the copies of it that its owners restore and serve.
+//!   and the copies of it that its owners restore and serve;
+//! - `shared.rs`: answers cached in Redis for every node (`--redis`).
 //!
 //! Without `--cluster` none of this runs, and the server needs no external service.
 
@@ -19,6 +20,8 @@ mod nodes;
 pub mod placement;
 pub mod queue;
 pub mod replicas;
+#[cfg(feature = "redis")]
+pub mod shared;
 
 use std::time::Duration;
 
