@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use common::server::{Answer, Server, token};
 #[cfg(feature = "redis")]
 use common::services::Redis;
-use common::services::{Nats, signal};
+use common::services::{Nats, NatsCluster, signal};
 use serde_json::Value;
 
 /// Four directories (NATS's store, two nodes' data, a shared root) and a NATS server
@@ -581,6 +581,67 @@ fn no_accepted_job_is_lost_when_the_nats_server_is_killed_and_restarted() {
     }
     // The registry, which lives in memory, is back too.
     assert_eq!(live_addresses(&a, &t), vec![a.base.clone()]);
+}
+
+#[test]
+fn no_accepted_job_is_lost_when_one_of_three_nats_servers_is_killed() {
+    let Some((dirs, _single)) = services() else {
+        return;
+    };
+    let nats_dir = tempfile::tempdir().unwrap();
+    let Some(mut nats) = NatsCluster::start(nats_dir.path()) else {
+        return;
+    };
+    let url = nats.url();
+    // Three copies of every stream and bucket: any one server may go.
+    let flags = [
+        "--cluster",
+        url.as_str(),
+        "--cluster-replicas",
+        "3",
+        "--node-ttl",
+        "2",
+        "--job-ack-wait",
+        "2",
+        "--workers",
+        "1",
+    ];
+    let env = [("CODEGRAPH_TEST_JOB_PAUSE_MS", "500")];
+    let a = Server::start_with_env(dirs[1].path(), dirs[3].path(), &flags, &env);
+    let b = Server::start_with_env(dirs[2].path(), dirs[3].path(), &flags, &env);
+    let t = token("acme");
+    let ids: Vec<String> = (0..6)
+        .map(|i| {
+            let node = if i % 2 == 0 { &a } else { &b };
+            let r = upload(
+                node,
+                &t,
+                &format!("p{i}"),
+                &project_tgz(&format!("three{i}")),
+            );
+            assert_eq!(r.status, 202, "{}", r.text);
+            r.body["job_id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    wait_until(&a, &t, &ids[0], Duration::from_secs(30), |j| {
+        j["status"] != "queued"
+    });
+    // The server the nodes most likely talk to goes; they move to another.
+    nats.kill(0);
+    for id in &ids {
+        let job = wait_until(&b, &t, id, Duration::from_secs(120), finished);
+        assert_eq!(job["status"], "succeeded", "{job}");
+    }
+    // Every project answers, from either node.
+    for i in 0..6 {
+        for node in [&a, &b] {
+            let q = node.get(
+                &format!("/api/v1/projects/p{i}/symbols?name=helper"),
+                Some(&t),
+            );
+            assert_eq!(q.status, 200, "p{i}: {}", q.text);
+        }
+    }
 }
 
 #[test]

