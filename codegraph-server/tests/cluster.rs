@@ -483,6 +483,66 @@ fn queries_answer_the_same_from_every_node_as_from_one_process() {
         assert_eq!(r.status, 200, "{}", r.text);
         assert_eq!(r.body["data"]["symbols"][0]["name"], "helper", "{}", r.text);
     }
+    // A search over several projects: each part answered where the project is
+    // served, merged by rank, the same as one process merges it. A project that
+    // does not exist makes the answer partial, and says so.
+    let other = write_project(dirs[3].path(), "other");
+    let body = serde_json::json!({"project": "other", "path": other});
+    for server in [&b, &single] {
+        let r = server.post_json("/api/v1/analyze", &t, &body);
+        assert_eq!(r.status, 202, "{}", r.text);
+        let job = server.wait_job(&t, r.body["job_id"].as_str().unwrap());
+        assert_eq!(job["status"], "succeeded", "{job}");
+    }
+    let fan = "/api/v1/search?q=helper&mode=text&limit=6&projects=demo,other";
+    let want = single.get(fan, Some(&t));
+    assert_eq!(want.status, 200, "{}", want.text);
+    assert_eq!(want.body["partial"], false, "{}", want.text);
+    let from: Vec<&str> = want.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["project"].as_str().unwrap())
+        .collect();
+    assert!(
+        from.contains(&"demo") && from.contains(&"other"),
+        "{}",
+        want.text
+    );
+    for server in [&a, &b] {
+        let got = server.get(fan, Some(&t));
+        assert_eq!(
+            (got.status, &got.body),
+            (want.status, &want.body),
+            "{}",
+            server.base
+        );
+        // Every project of the tenant, when none is named.
+        let all = server.get("/api/v1/search?q=helper&mode=text", Some(&t));
+        assert_eq!(
+            all.body["projects"],
+            serde_json::json!(["demo", "other"]),
+            "{}",
+            all.text
+        );
+        let some = server.get(
+            "/api/v1/search?q=helper&mode=text&projects=demo,nowhere",
+            Some(&t),
+        );
+        assert_eq!(some.status, 200, "{}", some.text);
+        assert_eq!(some.body["partial"], true, "{}", some.text);
+        assert_eq!(
+            some.body["missing"][0]["project"], "nowhere",
+            "{}",
+            some.text
+        );
+        assert_eq!(
+            some.body["missing"][0]["error"]["code"], "project_not_found",
+            "{}",
+            some.text
+        );
+        assert!(!some.body["results"].as_array().unwrap().is_empty());
+    }
     // Two different analyses of one project at once run one after the other, and
     // each makes a generation.
     let (r1, r2) = std::thread::scope(|s| {

@@ -65,7 +65,7 @@ fn to_bytes(value: &impl Serialize) -> Bytes {
 // ---------------------------------------------------------------------------------
 // Tenants and projects.
 
-fn check_project_name(project: &str) -> ApiResult<()> {
+pub fn check_project_name(project: &str) -> ApiResult<()> {
     if valid_name(project) {
         Ok(())
     } else {
@@ -900,7 +900,7 @@ where
         .collect()
 }
 
-fn check_limit(limit: Option<usize>, default: usize) -> ApiResult<usize> {
+pub fn check_limit(limit: Option<usize>, default: usize) -> ApiResult<usize> {
     let l = limit.unwrap_or(default);
     if l == 0 || l > MAX_LIMIT {
         return Err(ApiError::bad_request(format!(

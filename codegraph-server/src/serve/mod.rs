@@ -14,6 +14,7 @@ mod cache;
 mod cluster;
 pub mod config;
 mod error;
+mod fanout;
 mod graphql;
 mod jobs;
 mod metrics;
@@ -66,6 +67,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/projects"),
     ("GET", "/api/v1/projects/{project}"),
     ("GET", "/api/v1/projects/{project}/search"),
+    ("GET", "/api/v1/search"),
     ("GET", "/api/v1/projects/{project}/symbols"),
     ("GET", "/api/v1/projects/{project}/callers"),
     ("GET", "/api/v1/projects/{project}/callees"),
@@ -535,8 +537,15 @@ async fn shutdown_signal() {
 
 fn router(gate: Arc<Gate>) -> Router {
     let app = Arc::clone(&gate.app);
+    // A search over several projects sends one request per project through this
+    // same router; it finds the router here once it is built.
+    let inner: fanout::Inner = Arc::default();
     let api = Router::new()
         .route("/analyze", post(api::analyze))
+        .route(
+            "/search",
+            get(fanout::search).layer(axum::Extension(Arc::clone(&inner))),
+        )
         .route("/jobs/{id}", get(api::get_job).delete(api::cancel_job))
         .route("/projects", get(api::projects))
         .route("/projects/{project}", get(api::project))
@@ -564,7 +573,7 @@ fn router(gate: Arc<Gate>) -> Router {
         Arc::clone(&gate),
         authenticate,
     ));
-    Router::new()
+    let router = Router::new()
         .route("/health", get(health))
         .route(
             "/ready",
@@ -583,7 +592,9 @@ fn router(gate: Arc<Gate>) -> Router {
         .layer(DefaultBodyLimit::max(api::MAX_JSON_BODY))
         .layer(middleware::from_fn_with_state(Arc::clone(&gate), admit))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
-        .layer(middleware::from_fn_with_state(gate, observe))
+        .layer(middleware::from_fn_with_state(gate, observe));
+    let _ = inner.set(router.clone());
+    router
 }
 
 fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
@@ -918,7 +929,9 @@ async fn authenticate(State(gate): State<Arc<Gate>>, mut req: Request, next: Nex
             return e.into_response();
         }
     };
-    if let Err(not_until) = gate.limiter.check_key(&identity.token_key) {
+    // A fan-out's sub-requests were counted once, as the search that made them.
+    let sub_request = req.extensions().get::<fanout::SubRequest>().is_some();
+    if !sub_request && let Err(not_until) = gate.limiter.check_key(&identity.token_key) {
         gate.app
             .metrics
             .rejected

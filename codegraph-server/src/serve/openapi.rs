@@ -190,6 +190,65 @@ pub fn document(semantic: bool) -> Value {
         "qualified_name": {"type": "string"}, "language": {"type": "string"},
         "path": {"type": "string"}, "line": {"type": "integer"}, "end_line": {"type": "integer"},
         "signature": {"type": ["string", "null"]}}});
+    let search_params: Vec<Value> = vec![
+        param(
+            "q",
+            "query",
+            true,
+            json!({"type": "string", "maxLength": 1024, "pattern": "\\S"}),
+            "The query",
+        ),
+        param(
+            "mode",
+            "query",
+            false,
+            json!({"type": "string", "enum": modes}),
+            "Default hybrid",
+        ),
+        limit.clone(),
+        lang.clone(),
+        kind.clone(),
+        glob.clone(),
+        param(
+            "strategy",
+            "query",
+            false,
+            json!({"type": "string", "enum": ["exact", "balanced", "fast", "compact"]}),
+            "Vector index",
+        ),
+        param(
+            "near",
+            "query",
+            false,
+            json!({"type": "string", "maxLength": 1024}),
+            "Boost results in this path or near this symbol",
+        ),
+        param(
+            "fusion",
+            "query",
+            false,
+            json!({"type": "string", "enum": ["scores", "rrf", "min-max"]}),
+            "How hybrid search fuses its lists (default: the server's --fusion)",
+        ),
+        param(
+            "weights",
+            "query",
+            false,
+            json!({"type": "string", "pattern": WEIGHTS_PATTERN}),
+            "Hybrid weights TEXT,SEMANTIC,GRAPH[,K] over the fusion's defaults",
+        ),
+    ];
+    let search_schema = json!({"type": "object", "properties": {"mode": {"type": "string"}, "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}}, "notes": {"type": "array", "items": {"type": "string"}}, "truncated": {"type": "boolean"}}});
+    let mut fanout_params = search_params.clone();
+    fanout_params.push(param(
+        "projects",
+        "query",
+        false,
+        json!({"type": "string", "maxLength": 4096}),
+        "Comma-separated project names, at most 64 (default: all of the caller's)",
+    ));
+    let mut fanout_responses = error_responses(&[400, 401, 429, 503]);
+    fanout_responses.insert("200".into(), json!({"description": "Hits of every project that answered, each with its project; `partial` and `missing` name those that did not", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "array"}, "projects": {"type": "array", "items": {"type": "string"}}, "partial": {"type": "boolean"}, "missing": {"type": "array"}}}}}}));
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -238,15 +297,8 @@ pub fn document(semantic: bool) -> Value {
                 "delete": {"operationId": "cancelJob", "summary": "Cancel a job", "parameters": [job_id], "responses": cancel_responses}},
             "/api/v1/projects": {"get": {"operationId": "listProjects", "summary": "The caller's projects", "responses": projects_responses}},
             "/api/v1/projects/{project}": read_op("getProject", "A project's summary", vec![], json!({"type": "object"})),
-            "/api/v1/projects/{project}/search": read_op("search", "Search definitions", vec![
-                param("q", "query", true, json!({"type": "string", "maxLength": 1024, "pattern": "\\S"}), "The query"),
-                param("mode", "query", false, json!({"type": "string", "enum": modes}), "Default hybrid"),
-                limit.clone(), lang.clone(), kind.clone(), glob.clone(),
-                param("strategy", "query", false, json!({"type": "string", "enum": ["exact", "balanced", "fast", "compact"]}), "Vector index"),
-                param("near", "query", false, json!({"type": "string", "maxLength": 1024}), "Boost results in this path or near this symbol"),
-                param("fusion", "query", false, json!({"type": "string", "enum": ["scores", "rrf", "min-max"]}), "How hybrid search fuses its lists (default: the server's --fusion)"),
-                param("weights", "query", false, json!({"type": "string", "pattern": WEIGHTS_PATTERN}), "Hybrid weights TEXT,SEMANTIC,GRAPH[,K] over the fusion's defaults")],
-                json!({"type": "object", "properties": {"mode": {"type": "string"}, "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}}, "notes": {"type": "array", "items": {"type": "string"}}, "truncated": {"type": "boolean"}}})),
+            "/api/v1/projects/{project}/search": read_op("search", "Search definitions", search_params.clone(), search_schema),
+            "/api/v1/search": {"get": {"operationId": "searchProjects", "summary": "Search several projects at once (merged by rank; partial when a project does not answer)", "parameters": fanout_params, "responses": fanout_responses}},
             "/api/v1/projects/{project}/symbols": read_op("symbols", "Definitions by name", vec![
                 param("name", "query", true, symbol_schema(), "Name or qualified name"),
                 param("match", "query", false, json!({"type": "string", "enum": ["exact", "prefix", "fuzzy"]}), "Default exact"),
