@@ -271,6 +271,7 @@ fn a_job_sent_to_one_node_is_run_once_and_read_from_every_node() {
     // Not delivered again: after two leases the record is the same.
     std::thread::sleep(Duration::from_secs(4));
     assert_eq!(a.get(&format!("/api/v1/jobs/{pid}"), Some(&t)).body, job);
+    check_invariant(&nats.url());
 }
 
 /// Node A, holding every job `pause_ms` before it runs, takes the upload of `salt`'s
@@ -321,6 +322,7 @@ fn a_killed_worker_s_job_is_finished_by_another_node() {
         "{:?}",
         killed.elapsed()
     );
+    check_invariant(&nats.url());
 }
 
 #[test]
@@ -342,6 +344,7 @@ fn a_stopped_worker_that_comes_back_cannot_overwrite_the_result() {
     std::thread::sleep(Duration::from_secs(6));
     assert_eq!(b.get(&format!("/api/v1/jobs/{id}"), Some(&t)).body, job);
     assert_eq!(a.get(&format!("/api/v1/jobs/{id}"), Some(&t)).body, job);
+    check_invariant(&nats.url());
 }
 
 #[test]
@@ -377,6 +380,7 @@ fn a_job_whose_workers_keep_dying_fails_as_lost() {
         j["status"] == "succeeded"
     });
     assert_eq!(job["node"], address(&b).as_str());
+    check_invariant(&nats.url());
 }
 
 /// A small Python project with calls across files, written under `root`.
@@ -581,6 +585,7 @@ fn queries_answer_the_same_from_every_node_as_from_one_process() {
     let info = b.get("/api/v1/cluster?project=demo", Some(&t)).body;
     assert_eq!(info["project"]["generation"], 3, "{info}");
     assert!(info["project"]["running"].is_null(), "{info}");
+    check_invariant(&nats.url());
 }
 
 #[test]
@@ -605,6 +610,7 @@ fn a_running_job_cancelled_through_another_node_stops_and_says_so() {
             .status,
         404
     );
+    check_invariant(&nats.url());
 }
 
 #[test]
@@ -641,6 +647,7 @@ fn no_accepted_job_is_lost_when_the_nats_server_is_killed_and_restarted() {
     }
     // The registry, which lives in memory, is back too.
     assert_eq!(live_addresses(&a, &t), vec![a.base.clone()]);
+    check_invariant(&nats.url());
 }
 
 #[test]
@@ -692,16 +699,26 @@ fn no_accepted_job_is_lost_when_one_of_three_nats_servers_is_killed() {
         let job = wait_until(&b, &t, id, Duration::from_secs(120), finished);
         assert_eq!(job["status"], "succeeded", "{job}");
     }
-    // Every project answers, from either node.
+    // Every project answers, from either node (503 only while the streams that
+    // lost their leader elect another).
     for i in 0..6 {
         for node in [&a, &b] {
-            let q = node.get(
-                &format!("/api/v1/projects/p{i}/symbols?name=helper"),
-                Some(&t),
-            );
-            assert_eq!(q.status, 200, "p{i}: {}", q.text);
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let q = node.get(
+                    &format!("/api/v1/projects/p{i}/symbols?name=helper"),
+                    Some(&t),
+                );
+                if q.status == 200 {
+                    break;
+                }
+                assert_eq!(q.status, 503, "p{i}: {}", q.text);
+                assert!(Instant::now() < deadline, "p{i}: {}", q.text);
+                std::thread::sleep(Duration::from_millis(200));
+            }
         }
     }
+    check_invariant(&format!("nats://127.0.0.1:{}", nats.ports[1]));
 }
 
 #[test]
@@ -764,6 +781,7 @@ fn after_the_node_that_built_a_project_dies_the_others_serve_it_from_the_object_
         let got = c.get(q, Some(&t));
         assert_eq!((got.status, &got.body), (w.status, &w.body), "{q}");
     }
+    check_invariant(&nats.url());
 }
 
 #[test]
@@ -800,6 +818,7 @@ fn a_job_cancelled_while_waiting_and_sent_again_runs_once() {
     let info = a.get("/api/v1/cluster?project=demo", Some(&t)).body;
     assert_eq!(info["project"]["generation"], 2, "{info}");
     assert!(info["project"]["running"].is_null(), "{info}");
+    check_invariant(&nats.url());
 }
 
 #[cfg(feature = "redis")]
@@ -890,4 +909,79 @@ fn answers_are_shared_through_redis_and_stay_right_without_it() {
             );
         }
     }
+    check_invariant(&nats.url());
+}
+
+/// What every test ends with: each accepted job is done or failed, each project's
+/// manifest names an index object whose SHA-256 matches and no running job, and the
+/// work stream is empty; read straight from JetStream at `url` (waiting a while for
+/// the last acks to land).
+fn check_invariant(url: &str) {
+    use futures_util::StreamExt;
+    use sha2::Digest;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = async_nats::connect(url).await.expect("NATS answers");
+        let js = async_nats::jetstream::new(client);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let mut problems = Vec::new();
+            let records = js.get_key_value("cg_jobs").await.unwrap();
+            let mut keys = records.keys().await.unwrap();
+            while let Some(key) = keys.next().await {
+                let key = key.unwrap();
+                let Some(bytes) = records.get(&key).await.unwrap() else {
+                    continue;
+                };
+                let record: Value = serde_json::from_slice(&bytes).unwrap();
+                if !finished(&record) {
+                    problems.push(format!("job {key} is {}", record["status"]));
+                }
+            }
+            let manifest = js.get_key_value("cg_manifest").await.unwrap();
+            let indexes = js.get_object_store("cg_indexes").await.unwrap();
+            let mut keys = manifest.keys().await.unwrap();
+            while let Some(key) = keys.next().await {
+                let key = key.unwrap();
+                let Some(bytes) = manifest.get(&key).await.unwrap() else {
+                    continue;
+                };
+                let m: Value = serde_json::from_slice(&bytes).unwrap();
+                if !m["running"].is_null() {
+                    problems.push(format!("project {key} is held by {}", m["running"]));
+                }
+                let Some(name) = m["object"]["name"].as_str() else {
+                    continue;
+                };
+                let mut object = indexes.get(name).await.unwrap();
+                let mut bytes = Vec::new();
+                tokio::io::AsyncReadExt::read_to_end(&mut object, &mut bytes)
+                    .await
+                    .unwrap();
+                let digest: String = sha2::Sha256::digest(&bytes)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                if m["object"]["checksum"] != digest.as_str() {
+                    problems.push(format!("project {key}: its object's digest differs"));
+                }
+            }
+            let mut stream = js.get_stream("CG_JOBS").await.unwrap();
+            let waiting = stream.info().await.unwrap().state.messages;
+            if waiting != 0 {
+                problems.push(format!("{waiting} messages are left in the work stream"));
+            }
+            if problems.is_empty() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the invariant fails: {problems:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
 }

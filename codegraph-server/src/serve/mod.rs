@@ -892,16 +892,22 @@ async fn route_to_holder(State(gate): State<Arc<Gate>>, req: Request, next: Next
             Err(refused) => return refused,
         };
         for node in &ready {
-            match c.send(node, &out, timeout).await {
-                Ok(answer) => return answer,
-                Err(e) => {
-                    tracing::info!(%node, error = %e, "a node serving the project did not answer")
+            tokio::select! {
+                sent = c.send(node, &out, timeout) => match sent {
+                    Ok(answer) => return answer,
+                    Err(e) => {
+                        tracing::info!(%node, error = %e, "a node serving the project did not answer");
+                    }
+                },
+                () = c.gone(node) => {
+                    tracing::info!(%node, "a node serving the project died before it answered");
                 }
             }
         }
         req = out.into_request(here);
     }
-    match tokio::time::timeout(timeout, c.restore(&tenant, &project, &m)).await {
+    let restore = cluster::patiently(|| c.restore(&tenant, &project, &m));
+    match tokio::time::timeout(timeout, restore).await {
         Ok(Ok(())) => next.run(req).await,
         Ok(Err(e)) => {
             tracing::warn!(%tenant, %project, error = %e, "cannot restore a project's index");

@@ -128,7 +128,9 @@ fn build(
     let base = &taken.base;
     let start = match base.object {
         Some(_) => rt
-            .block_on(cluster.restore(&job.tenant, &job.project, base))
+            .block_on(super::cluster::patiently(|| {
+                cluster.restore(&job.tenant, &job.project, base)
+            }))
             .map_err(|e| e.to_string())
             .and_then(|()| {
                 let replica = cluster
@@ -180,7 +182,7 @@ fn build(
     let uploaded = artifact::pack(&dir, &tar)
         .map_err(|e| e.to_string())
         .and_then(|packed| {
-            rt.block_on(cluster.upload(&name, &packed))
+            rt.block_on(super::cluster::patiently(|| cluster.upload(&name, &packed)))
                 .map_err(|e| e.to_string())
         });
     let _ = std::fs::remove_file(&tar);

@@ -55,6 +55,31 @@ impl ClusterError {
     }
 }
 
+/// Runs a JetStream call again while it fails for a reason a retry may cure: when
+/// a NATS server of a cluster dies, the streams it led elect new leaders, which
+/// takes JetStream's election timeout (4 to 9 s). Tries for about 16 s, waiting a
+/// quarter of a second, then twice as long each time up to 2 s. Each call must be
+/// safe to repeat.
+pub(crate) async fn patiently<T, F, Fut>(mut call: F) -> Result<T, ClusterError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ClusterError>>,
+{
+    let mut wait = Duration::from_millis(250);
+    let mut waited = Duration::ZERO;
+    loop {
+        match call().await {
+            Err(e @ ClusterError::JetStream { .. }) if waited < Duration::from_secs(16) => {
+                tracing::debug!(error = %e, ?waited, "a JetStream call failed; trying again");
+                tokio::time::sleep(wait).await;
+                waited += wait;
+                wait = (wait * 2).min(Duration::from_secs(2));
+            }
+            done => return done,
+        }
+    }
+}
+
 /// This node's connection to the cluster.
 pub struct Cluster {
     pub me: NodeInfo,
@@ -97,7 +122,7 @@ impl Cluster {
                 message: e.to_string(),
             })?;
         let js = jetstream::new(client.clone());
-        let nodes = nodes::bucket(&js, settings.node_ttl).await?;
+        let nodes = nodes::bucket(&js, settings.node_ttl, settings.replicas).await?;
         let queue = Queue::open(
             &js,
             QueueSettings {

@@ -64,6 +64,7 @@ pub struct Peers {
 pub(super) async fn bucket(
     js: &jetstream::Context,
     ttl: Duration,
+    replicas: usize,
 ) -> Result<kv::Store, ClusterError> {
     js.create_or_update_key_value(kv::Config {
         bucket: BUCKET.to_string(),
@@ -72,8 +73,10 @@ pub(super) async fn bucket(
         history: 1,
         max_age: ttl,
         // Heartbeats need no disk: after a NATS restart, nodes beat again within
-        // a quarter of the TTL.
+        // a quarter of the TTL. Copied like everything else, so that losing one
+        // NATS server of a cluster does not lose the registry.
         storage: jetstream::stream::StorageType::Memory,
+        num_replicas: replicas,
         ..Default::default()
     })
     .await
@@ -108,7 +111,13 @@ impl Cluster {
                 tick.tick().await;
                 if let Err(e) = cluster.beat().await {
                     tracing::warn!(error = %e, "heartbeat failed");
-                    if bucket(&cluster.js, cluster.settings.node_ttl).await.is_ok()
+                    if bucket(
+                        &cluster.js,
+                        cluster.settings.node_ttl,
+                        cluster.settings.replicas,
+                    )
+                    .await
+                    .is_ok()
                         && cluster.beat().await.is_ok()
                     {
                         tracing::info!("the node registry was made again");
@@ -149,6 +158,18 @@ impl Cluster {
         out
     }
 
+    /// Returns once node `id` is no longer live (its beats stopped for a TTL): what
+    /// a wait for its answer races against, since a node killed mid-request may
+    /// still hold its subscription for a while, and never answer.
+    pub async fn gone(&self, id: &str) {
+        loop {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            if !self.peers().iter().any(|n| n.node.id == id) {
+                return;
+            }
+        }
+    }
+
     /// Follows the registry into [`Cluster::peers`]; again after NATS restarts.
     pub fn spawn_peers_watch(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let cluster = Arc::clone(self);
@@ -156,7 +177,10 @@ impl Cluster {
             loop {
                 match cluster.nodes.watch_with_history(">").await {
                     Ok(mut watch) => {
-                        while let Some(entry) = watch.next().await {
+                        // Every node beats four times a TTL, this one included: a
+                        // watch silent for a TTL has stalled, and is replaced.
+                        let ttl = cluster.settings.node_ttl;
+                        while let Ok(Some(entry)) = tokio::time::timeout(ttl, watch.next()).await {
                             let Ok(entry) = entry else { break };
                             let mut peers =
                                 cluster.peers.write().unwrap_or_else(|e| e.into_inner());

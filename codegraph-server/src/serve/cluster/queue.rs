@@ -35,7 +35,7 @@ use async_nats::jetstream::{self, AckKind, consumer, kv, object_store, stream};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::ClusterError;
+use super::{ClusterError, patiently};
 use crate::serve::jobs::{
     Job, JobError, JobSource, Live, STOP_CANCEL, STOP_NONE, STOP_SHUTDOWN, Status, SubmitError,
     Submitted, now_ms,
@@ -47,6 +47,8 @@ const RECORDS: &str = "cg_jobs";
 const UPLOADS: &str = "cg_uploads";
 const MANIFEST: &str = "cg_manifest";
 const INDEXES: &str = "cg_indexes";
+const LOST: &str = "CG_LOST";
+const REAPER: &str = "reaper";
 /// Finished records are kept this long (the single process keeps the last 1,000).
 const RECORD_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -242,6 +244,34 @@ impl Queue {
             )
             .await
             .map_err(|e| ClusterError::js("cannot open the workers' consumer", e))?;
+        js.create_or_update_stream(stream::Config {
+            name: LOST.to_string(),
+            description: Some("codegraph serve: jobs whose workers kept dying".into()),
+            subjects: vec![format!(
+                "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{STREAM}.{CONSUMER}"
+            )],
+            retention: stream::RetentionPolicy::WorkQueue,
+            storage: stream::StorageType::File,
+            max_age: RECORD_AGE,
+            num_replicas: settings.replicas,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| ClusterError::js("cannot open the lost-job advisories", e))?;
+        js.get_stream(LOST)
+            .await
+            .map_err(|e| ClusterError::js("cannot open the lost-job advisories", e))?
+            .get_or_create_consumer(
+                REAPER,
+                consumer::pull::Config {
+                    durable_name: Some(REAPER.to_string()),
+                    ack_policy: consumer::AckPolicy::Explicit,
+                    ack_wait: Duration::from_secs(60),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| ClusterError::js("cannot open the lost-job advisories", e))?;
         let records = js
             .create_or_update_key_value(kv::Config {
                 bucket: RECORDS.to_string(),
@@ -678,7 +708,7 @@ impl super::Cluster {
         let message = Arc::new(message.map_err(|e| ClusterError::js("cannot fetch a job", e))?);
         let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
         let id = String::from_utf8_lossy(&message.payload).to_string();
-        let Some((record, _)) = q.entry(&id).await? else {
+        let Some((record, _)) = patiently(|| q.entry(&id)).await? else {
             // Its record expired or was removed: nothing to run.
             let _ = message.ack().await;
             return Ok(None);
@@ -700,10 +730,17 @@ impl super::Cluster {
                 let _ = message.ack_with(AckKind::Nak(None)).await;
                 return Ok(None);
             }
-            let (mut m, mrev) = match q.manifest(&tenant, &project).await? {
+            let (mut m, mrev) = match patiently(|| q.manifest(&tenant, &project)).await? {
                 Some((m, rev)) => (m, Some(rev)),
                 None => (Manifest::default(), None),
             };
+            if m.running.as_deref() == Some(id.as_str())
+                && m.running_on.as_deref() == Some(self.me.id.as_str())
+                && q.running().contains_key(&id)
+            {
+                // Taken by the last turn, whose answer was lost.
+                break m;
+            }
             if let Some(other) = m.running.as_deref()
                 && !self.stale(other, m.running_on.as_deref()).await?
             {
@@ -718,8 +755,13 @@ impl super::Cluster {
             let live = Arc::new(Live::new());
             q.running().insert(id.clone(), Arc::clone(&live));
             // On the revision just judged: a run that took it meanwhile wins.
-            if q.swap_manifest(&tenant, &project, &m, mrev).await? {
-                break m;
+            match patiently(|| q.swap_manifest(&tenant, &project, &m, mrev)).await {
+                Ok(true) => break m,
+                Ok(false) => {}
+                Err(e) => {
+                    q.running().remove(&id);
+                    return Err(e);
+                }
             }
             q.running().remove(&id);
         };
@@ -904,8 +946,8 @@ impl super::Cluster {
                 tracing::warn!(object = %o.name, error = %e, "cannot remove an index object");
             }
         };
-        let released = q
-            .update_manifest(&record.job.tenant, &record.job.project, |m| {
+        let released = patiently(|| {
+            q.update_manifest(&record.job.tenant, &record.job.project, |m| {
                 if m.running.as_deref() != Some(id.as_str())
                     || m.running_on.as_deref() != Some(me.as_str())
                 {
@@ -920,7 +962,20 @@ impl super::Cluster {
                 }
                 true
             })
-            .await;
+        })
+        .await;
+        // A write that landed but whose answer was lost, tried again, finds the
+        // project given back: it is this run's if the manifest names its upload.
+        let released = match (released, &new_object) {
+            (Ok(false), Some(object)) => {
+                match q.manifest(&record.job.tenant, &record.job.project).await {
+                    Ok(Some((m, _))) if m.object.as_ref() == Some(object) => Ok(true),
+                    Ok(_) => Ok(false),
+                    Err(e) => Err(e),
+                }
+            }
+            (other, _) => other,
+        };
         match released {
             Ok(true) => {
                 // The generation before is no longer anyone's to restore; owners
@@ -954,21 +1009,33 @@ impl super::Cluster {
                     written = true;
                     break;
                 }
-                Ok(None) => match q.entry(&id).await {
-                    Ok(Some((current, rev)))
-                        if current.job.status == Status::Running
-                            && current.node.as_deref() == Some(address.as_str())
-                            && current.job.attempts == record.job.attempts =>
-                    {
-                        record.cancel = current.cancel;
-                        revision = rev;
-                    }
-                    _ => break,
-                },
+                Ok(None) => {}
                 Err(e) => {
-                    tracing::error!(job = %id, error = %e, "cannot record a finished job");
+                    // A server of the cluster may be electing leaders: read again
+                    // after a while (the write may have landed).
+                    tracing::warn!(job = %id, error = %e, "cannot record a finished job yet");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+            match q.entry(&id).await {
+                Ok(Some((current, _)))
+                    if current.job.status == record.job.status
+                        && current.job.finished_ms == record.job.finished_ms =>
+                {
+                    // Landed: an earlier write's answer was lost.
+                    written = true;
                     break;
                 }
+                Ok(Some((current, rev)))
+                    if current.job.status == Status::Running
+                        && current.node.as_deref() == Some(address.as_str())
+                        && current.job.attempts == record.job.attempts =>
+                {
+                    record.cancel = current.cancel;
+                    revision = rev;
+                }
+                Ok(_) => break,
+                Err(_) => {}
             }
         }
         if !written {
@@ -989,35 +1056,55 @@ impl super::Cluster {
     }
 
     /// Ends, as failed, the jobs whose workers died `max_deliver` times: JetStream
-    /// stops delivering them and says so in an advisory, which one node (a queue
-    /// group) takes.
+    /// stops delivering them and says so in an advisory. The advisories are kept in
+    /// a stream of their own (`CG_LOST`), so that one sent while no node listened
+    /// (every node reconnecting after a NATS server died) is still handled; any
+    /// node takes each one, and acks it once the job is ended.
     pub fn spawn_reaper(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let cluster = Arc::clone(self);
         tokio::spawn(async move {
-            let subject = format!("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{STREAM}.{CONSUMER}");
-            let mut advisories = match cluster
-                .client
-                .queue_subscribe(subject, "codegraph-reaper".into())
-                .await
-            {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot watch for lost jobs");
-                    return;
-                }
-            };
-            while let Some(advisory) = advisories.next().await {
-                for attempt in 1..=5 {
-                    match cluster.reap(&advisory.payload).await {
-                        Ok(()) => break,
-                        Err(e) => {
-                            tracing::warn!(error = %e, attempt, "cannot end a lost job");
-                            tokio::time::sleep(Duration::from_secs(attempt)).await;
-                        }
-                    }
+            loop {
+                if let Err(e) = cluster.reap_some().await {
+                    tracing::warn!(error = %e, "cannot watch for lost jobs; trying again");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
         })
+    }
+
+    /// Handles the lost-job advisories that arrive within a few seconds.
+    async fn reap_some(&self) -> Result<(), ClusterError> {
+        let consumer: consumer::PullConsumer = self
+            .js
+            .get_stream(LOST)
+            .await
+            .map_err(|e| ClusterError::js("cannot open the lost-job advisories", e))?
+            .get_consumer(REAPER)
+            .await
+            .map_err(|e| ClusterError::js("cannot open the lost-job advisories", e))?;
+        let mut batch = consumer
+            .fetch()
+            .max_messages(16)
+            .expires(Duration::from_secs(5))
+            .messages()
+            .await
+            .map_err(|e| ClusterError::js("cannot read the lost-job advisories", e))?;
+        while let Some(advisory) = batch.next().await {
+            let advisory =
+                advisory.map_err(|e| ClusterError::js("cannot read a lost-job advisory", e))?;
+            match self.reap(&advisory.payload).await {
+                Ok(()) => {
+                    let _ = advisory.double_ack().await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot end a lost job yet");
+                    let _ = advisory
+                        .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                        .await;
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn reap(&self, advisory: &[u8]) -> Result<(), ClusterError> {

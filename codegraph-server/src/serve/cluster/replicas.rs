@@ -236,9 +236,17 @@ impl Cluster {
         tenant: &str,
         project: &str,
     ) -> Result<Option<(Manifest, Vec<String>)>, ClusterError> {
-        let Some(m) = self.queue.known(tenant, project).await? else {
+        let Some(mut m) = self.queue.known(tenant, project).await? else {
             return Ok(None);
         };
+        if m.object.is_none() {
+            // Before answering "not found" from the view, which may lag (a
+            // first run's hold seen, not its end): the manifest itself.
+            match self.queue.refresh(tenant, project).await? {
+                Some(fresh) => m = fresh,
+                None => return Ok(None),
+            }
+        }
         if m.object.is_none()
             || self
                 .replicas
@@ -321,7 +329,13 @@ impl Cluster {
             loop {
                 match cluster.queue.watch_manifest().await {
                     Ok(mut watch) => {
-                        while let Some(entry) = watch.next().await {
+                        // Followed afresh every minute: a watch that stalled
+                        // through a NATS server's death is replaced, and the
+                        // replay of every project's latest entry heals the view.
+                        let until = tokio::time::Instant::now() + Duration::from_secs(60);
+                        while let Ok(Some(entry)) =
+                            tokio::time::timeout_at(until, watch.next()).await
+                        {
                             let Ok(entry) = entry else { break };
                             let m = (entry.operation == async_nats::jetstream::kv::Operation::Put)
                                 .then(|| serde_json::from_slice::<Manifest>(&entry.value).ok())
@@ -329,6 +343,7 @@ impl Cluster {
                             cluster.queue.observe(&entry.key, m, entry.revision);
                             changed.notify_one();
                         }
+                        continue;
                     }
                     Err(e) => tracing::warn!(error = %e, "cannot watch the manifest"),
                 }
