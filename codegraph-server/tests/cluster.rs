@@ -804,6 +804,8 @@ fn after_the_node_that_built_a_project_dies_the_others_serve_it_from_the_object_
     let c = node(c_data.path(), dirs[3].path(), &nats);
     let got = c.get(queries[0], Some(&t));
     assert_eq!((got.status, &got.body), (want[0].status, &want[0].body));
+    // Answered by B through C, with B's cache header.
+    assert!(got.header("x-cache").is_some(), "{:?}", got.headers);
     signal(&b.child, "KILL");
     for (q, w) in queries.iter().zip(&want) {
         let got = c.get(q, Some(&t));

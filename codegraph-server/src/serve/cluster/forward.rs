@@ -24,6 +24,8 @@ pub struct Forwarded;
 const METHOD: &str = "cg-method";
 const URI: &str = "cg-uri";
 const STATUS: &str = "cg-status";
+/// The answering node's `x-cache`, passed back to the client as it was.
+const CACHE: &str = "x-cache";
 
 /// A header of a NATS message, as text.
 fn header_of(message: &async_nats::Message, name: &str) -> Option<String> {
@@ -112,6 +114,7 @@ impl Cluster {
         // The answer travels as one NATS message, within the server's payload limit.
         let limit = self.client.max_payload().saturating_sub(4096);
         let (parts, body) = response.into_parts();
+        let cache = parts.headers.get(CACHE).cloned();
         let (status, content_type, body) = match axum::body::to_bytes(body, limit).await {
             Ok(bytes) => (
                 parts.status,
@@ -137,6 +140,9 @@ impl Cluster {
         headers.insert(STATUS, status.as_u16().to_string().as_str());
         if let Some(ct) = content_type.and_then(|v| v.to_str().ok().map(String::from)) {
             headers.insert(header::CONTENT_TYPE.as_str(), ct.as_str());
+        }
+        if let Some(c) = cache.and_then(|v| v.to_str().ok().map(String::from)) {
+            headers.insert(CACHE, c.as_str());
         }
         (headers, body)
     }
@@ -200,10 +206,14 @@ impl Cluster {
             .unwrap_or(StatusCode::BAD_GATEWAY);
         let content_type = header_of(&answer, header::CONTENT_TYPE.as_str())
             .and_then(|v| HeaderValue::from_str(&v).ok());
+        let cache = header_of(&answer, CACHE).and_then(|v| HeaderValue::from_str(&v).ok());
         let mut r = Response::new(Body::from(answer.payload));
         *r.status_mut() = status;
         if let Some(ct) = content_type {
             r.headers_mut().insert(header::CONTENT_TYPE, ct);
+        }
+        if let Some(c) = cache {
+            r.headers_mut().insert(CACHE, c);
         }
         Ok(r)
     }
