@@ -1015,3 +1015,48 @@ fn check_invariant(url: &str) {
         }
     });
 }
+
+#[test]
+fn a_job_waiting_for_its_busy_project_does_not_hold_a_worker() {
+    let Some((dirs, nats)) = services() else {
+        return;
+    };
+    let t = token("acme");
+    // Two workers, each job held 3 s: X runs on one; Y (X's project) must wait for
+    // X, and Z (another project) must not wait for Y.
+    let url = nats.url();
+    let a = Server::start_with_env(
+        dirs[1].path(),
+        dirs[3].path(),
+        &["--cluster", &url, "--job-ack-wait", "2", "--workers", "2"],
+        &[("CODEGRAPH_TEST_JOB_PAUSE_MS", "3000")],
+    );
+    let x = upload(&a, &t, "demo", &project_tgz("x"));
+    let x = x.body["job_id"].as_str().unwrap().to_string();
+    wait_until(&a, &t, &x, Duration::from_secs(30), |j| {
+        j["status"] == "running"
+    });
+    let y = upload(&a, &t, "demo", &project_tgz("y"));
+    let y = y.body["job_id"].as_str().unwrap().to_string();
+    std::thread::sleep(Duration::from_millis(500));
+    let z = upload(&a, &t, "other", &project_tgz("z"));
+    let z = z.body["job_id"].as_str().unwrap().to_string();
+    let jobs: Vec<Value> = [&x, &y, &z]
+        .iter()
+        .map(|id| wait_until(&a, &t, id, Duration::from_secs(60), finished))
+        .collect();
+    for j in &jobs {
+        assert_eq!(j["status"], "succeeded", "{j}");
+    }
+    let (x, y, z) = (&jobs[0], &jobs[1], &jobs[2]);
+    // Y ran after X; Z started while X still ran, on the worker Y did not hold.
+    assert!(
+        y["started_ms"].as_u64() >= x["finished_ms"].as_u64(),
+        "{x} {y}"
+    );
+    assert!(
+        z["started_ms"].as_u64() < x["finished_ms"].as_u64(),
+        "{x} {z}"
+    );
+    check_invariant(&nats.url());
+}

@@ -385,6 +385,7 @@ async fn run(
         [
             c.spawn_heartbeat(),
             c.spawn_reaper(),
+            c.spawn_parked_keeper(),
             c.spawn_peers_watch(),
             c.spawn_manifest_watch(Arc::clone(&changed)),
         ]

@@ -90,6 +90,9 @@ pub struct Queue {
     view: std::sync::RwLock<View>,
     /// The jobs this node's workers run now, for their live progress and stops.
     running: Mutex<HashMap<String, Arc<Live>>>,
+    /// Messages of jobs whose project another run holds, with when each was last
+    /// looked at: their leases kept by `keep_parked`, taken again by `take`.
+    parked: Mutex<std::collections::VecDeque<(Arc<jetstream::Message>, std::time::Instant)>>,
 }
 
 /// A project as the cluster knows it.
@@ -332,6 +335,7 @@ impl Queue {
             indexes,
             view: std::sync::RwLock::new(View::default()),
             running: Mutex::new(HashMap::new()),
+            parked: Mutex::new(std::collections::VecDeque::new()),
         })
     }
 
@@ -650,6 +654,43 @@ impl Queue {
         })
     }
 
+    fn parked(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        std::collections::VecDeque<(Arc<jetstream::Message>, std::time::Instant)>,
+    > {
+        self.parked.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn park(&self, message: Arc<jetstream::Message>) {
+        self.parked()
+            .push_back((message, std::time::Instant::now()));
+    }
+
+    /// The parked message looked at longest ago, if a quarter of a second ago or more.
+    fn next_parked(&self) -> Option<Arc<jetstream::Message>> {
+        let mut parked = self.parked();
+        let due = parked
+            .front()
+            .is_some_and(|(_, at)| at.elapsed() >= Duration::from_millis(250));
+        if due {
+            parked.pop_front().map(|(m, _)| m)
+        } else {
+            None
+        }
+    }
+
+    /// Parked messages now, their leases to extend or give back.
+    pub(super) fn parked_messages(&self) -> Vec<Arc<jetstream::Message>> {
+        self.parked().iter().map(|(m, _)| Arc::clone(m)).collect()
+    }
+
+    /// Gives every parked message back to the queue (a shutdown).
+    pub(super) fn unpark_all(&self) -> Vec<Arc<jetstream::Message>> {
+        self.parked().drain(..).map(|(m, _)| m).collect()
+    }
+
     fn running(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Live>>> {
         self.running.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -680,13 +721,18 @@ pub struct Taken {
 impl super::Cluster {
     /// Waits up to `wait` for a job and takes it: marked running on this node (the
     /// record's compare-and-set decides between two takers), its upload fetched to
-    /// `uploads`. `Ok(None)`: nothing to run now.
+    /// `uploads`. A job parked earlier, whose project may be free now, comes first.
+    /// `Ok(None)`: nothing to run now.
     pub async fn take(
         &self,
         wait: Duration,
         uploads: &std::path::Path,
     ) -> Result<Option<Taken>, ClusterError> {
-        let q = &self.queue;
+        if let Some(parked) = self.queue.next_parked()
+            && let Some(taken) = self.try_take(parked, uploads).await?
+        {
+            return Ok(Some(taken));
+        }
         let consumer: consumer::PullConsumer = self
             .js
             .get_stream(STREAM)
@@ -706,6 +752,18 @@ impl super::Cluster {
             return Ok(None);
         };
         let message = Arc::new(message.map_err(|e| ClusterError::js("cannot fetch a job", e))?);
+        self.try_take(message, uploads).await
+    }
+
+    /// Takes the job of `message` if its project is free; parks it (and returns
+    /// `Ok(None)`) while another run holds the project, so that a worker never
+    /// waits on one busy project while other jobs wait for a worker.
+    async fn try_take(
+        &self,
+        message: Arc<jetstream::Message>,
+        uploads: &std::path::Path,
+    ) -> Result<Option<Taken>, ClusterError> {
+        let q = &self.queue;
         let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
         let id = String::from_utf8_lossy(&message.payload).to_string();
         let Some((record, _)) = patiently(|| q.entry(&id)).await? else {
@@ -719,7 +777,7 @@ impl super::Cluster {
             let _ = message.ack().await;
             return Ok(None);
         }
-        // One run of a project at a time, and so of a job: wait while another run
+        // One run of a project at a time, and so of a job: parked while another run
         // holds the project (an earlier delivery of this same job included, while its
         // node lives), keeping this message's lease. A hold whose job has finished,
         // or whose node is gone, is taken over.
@@ -744,9 +802,10 @@ impl super::Cluster {
             if let Some(other) = m.running.as_deref()
                 && !self.stale(other, m.running_on.as_deref()).await?
             {
+                // Kept, its lease extended, and looked at again later.
                 let _ = message.ack_with(AckKind::Progress).await;
-                tokio::time::sleep(Duration::from_millis(250)).await;
-                continue;
+                q.park(message);
+                return Ok(None);
             }
             m.running = Some(id.clone());
             m.running_on = Some(self.me.id.clone());
@@ -875,6 +934,27 @@ impl super::Cluster {
         }
         let live = self.live_nodes().await?;
         Ok(!live.iter().any(|n| Some(n.node.id.as_str()) == on))
+    }
+
+    /// Keeps the leases of parked jobs (every third of `ack_wait`); at shutdown, gives
+    /// them back to the queue at once.
+    pub fn spawn_parked_keeper(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let cluster = Arc::clone(self);
+        let every = (self.queue.settings.ack_wait / 3).max(Duration::from_millis(100));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if cluster.is_stopping() {
+                    for m in cluster.queue.unpark_all() {
+                        let _ = m.ack_with(AckKind::Nak(None)).await;
+                    }
+                    continue;
+                }
+                for m in cluster.queue.parked_messages() {
+                    let _ = m.ack_with(AckKind::Progress).await;
+                }
+            }
+        })
     }
 
     /// Keeps a taken job's message from being redelivered while it runs, and passes
