@@ -575,6 +575,31 @@ fn queries_answer_the_same_from_every_node_as_from_one_process() {
         );
         assert!(!some.body["results"].as_array().unwrap().is_empty());
     }
+    // A project removed through one node is gone from every node, and its index
+    // object with it; analysed again, it runs again.
+    let removed = b.delete("/api/v1/projects/other", &t);
+    assert_eq!(removed.status, 200, "{}", removed.text);
+    assert_eq!(a.delete("/api/v1/projects/other", &token("x")).status, 404);
+    for server in [&a, &b] {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let q = server.get("/api/v1/projects/other/symbols?name=helper", Some(&t));
+            if q.status == 404 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{}: {}", server.base, q.text);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let list = server.get("/api/v1/projects", Some(&t));
+        assert_eq!(
+            list.body["projects"].as_array().unwrap().len(),
+            1,
+            "{}",
+            list.text
+        );
+    }
+    let info = a.get("/api/v1/cluster?project=other", Some(&t)).body;
+    assert!(info["project"]["index"].is_null(), "{info}");
     // Two different analyses of one project at once run one after the other, and
     // each makes a generation.
     let (r1, r2) = std::thread::scope(|s| {

@@ -765,11 +765,19 @@ fn archives_are_analysed_and_zip_slip_and_bombs_are_refused() {
     // Not an archive at all.
     let junk = server.post_raw("/api/v1/analyze?project=j", &t, "application/zip", b"hello");
     assert_eq!((junk.status, junk.code()), (415, "bad_archive"));
-    // Uploads are removed once their jobs finish.
-    let left: Vec<_> = std::fs::read_dir(data.path().join("uploads"))
-        .unwrap()
-        .collect();
-    assert!(left.is_empty(), "{left:?}");
+    // Uploads are removed once their jobs' ends are on disk (just after a client
+    // can see them end).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let left: Vec<_> = std::fs::read_dir(data.path().join("uploads"))
+            .unwrap()
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{left:?}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     assert_eq!(server.get("/health", None).status, 200);
 }
 
@@ -1819,6 +1827,39 @@ fn a_tenant_at_its_project_limit_cannot_add_one() {
     assert!(matches!(again.status, 200 | 202), "{}", again.text);
     let other = analyze(&server, &beta, "p1", &dirs[1]);
     assert_eq!(other.status, 202, "{}", other.text);
+    // Removing p0 makes room for p1. Another tenant cannot remove it; a removed
+    // project is gone from every route.
+    if again.status == 202 {
+        server.wait_job(&acme, again.body["job_id"].as_str().unwrap());
+    }
+    assert_eq!(server.delete("/api/v1/projects/p0", &beta).status, 404);
+    let removed = server.delete("/api/v1/projects/p0", &acme);
+    assert_eq!(removed.status, 200, "{}", removed.text);
+    assert_eq!(removed.body["removed"], "p0");
+    assert_eq!(server.get("/api/v1/projects/p0", Some(&acme)).status, 404);
+    assert_eq!(
+        server
+            .get("/api/v1/projects/p0/symbols?name=x", Some(&acme))
+            .status,
+        404
+    );
+    let list = server.get("/api/v1/projects", Some(&acme));
+    assert_eq!(
+        list.body["projects"],
+        serde_json::json!([]),
+        "{}",
+        list.text
+    );
+    assert_eq!(server.delete("/api/v1/projects/p0", &acme).status, 404);
+    let now = analyze(&server, &acme, "p1", &dirs[1]);
+    assert_eq!(now.status, 202, "{}", now.text);
+    // Not while a job analyses it.
+    let busy = server.delete("/api/v1/projects/p1", &acme);
+    if busy.status == 409 {
+        assert_eq!(busy.code(), "project_busy", "{}", busy.text);
+    }
+    let job = server.wait_job(&acme, now.body["job_id"].as_str().unwrap());
+    assert_eq!(job["status"], "succeeded", "{job}");
 }
 
 #[test]

@@ -189,6 +189,58 @@ pub async fn project(
     Ok(json_response(StatusCode::OK, to_bytes(&info), None))
 }
 
+/// `DELETE /api/v1/projects/{project}`: removes a project and everything kept for it
+/// (graph, full text, embeddings; in a cluster its manifest and index object, and
+/// every node's copy), freeing its place under `--max-projects-per-tenant`. 409
+/// while a job analyses it.
+pub async fn delete_project(
+    State(app): AppState,
+    Extension(id): Extension<Identity>,
+    Extension(work): Extension<Work>,
+    path: Result<UrlPath<String>, axum::extract::rejection::PathRejection>,
+) -> ApiResult<Response> {
+    let UrlPath(project) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    check_project_name(&project)?;
+    let busy = || {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "project_busy",
+            format!("a job is analysing project {project:?}; cancel it or wait for it to end"),
+        )
+    };
+    let removed = serde_json::json!({ "removed": project });
+    #[cfg(feature = "cluster")]
+    if let Some(c) = &app.cluster {
+        return match c
+            .queue
+            .remove_project(&id.tenant, &project)
+            .await
+            .map_err(ApiError::cluster_unavailable)?
+        {
+            None => Err(not_found(&project)),
+            Some(false) => Err(busy()),
+            Some(true) => {
+                c.replicas.remove(&id.tenant, &project);
+                let _ = c.beat().await;
+                Ok(json_response(StatusCode::OK, to_bytes(&removed), None))
+            }
+        };
+    }
+    if app.jobs.pending_for(&id.tenant, &project) {
+        return Err(busy());
+    }
+    let name = project.clone();
+    work.blocking(move |_| {
+        let store = project_store(&app, &id.tenant, &name)?;
+        store.db.remove_project(&name)?;
+        app.invalidate(&id.tenant, &name);
+        app.record_sizes(&store);
+        Ok(())
+    })
+    .await?;
+    Ok(json_response(StatusCode::OK, to_bytes(&removed), None))
+}
+
 // ---------------------------------------------------------------------------------
 // Analyze and jobs.
 
@@ -959,12 +1011,15 @@ pub fn run_search(
         },
         near: q.near.clone(),
     };
+    // Read before the store is: handles opened from a store that a swap replaced
+    // meanwhile are not cached.
+    let seen = app.epoch();
     let store = project_store(app, tenant, project)?;
     // The project's vectors come from the objects tier, opened on a miss.
     let handles = if mode == Mode::Text || app.embedder.is_none() {
         None
     } else {
-        Some(app.handles(&store, project)?)
+        Some(app.handles(&store, project, seen)?)
     };
     let vectors = handles.as_ref().and_then(|h| h.semantic.as_ref());
     store

@@ -112,19 +112,18 @@ async fn call_on<T: Send + 'static>(
     if let Some(c) = &ctx.data::<Arc<App>>()?.cluster {
         let tenant = &ctx.data::<Identity>()?.tenant;
         let unavailable = |e| gql_error(ApiError::cluster_unavailable(e));
-        if let Some((m, _)) = c.route(tenant, project).await.map_err(unavailable)? {
+        if c.route(tenant, project)
+            .await
+            .map_err(unavailable)?
+            .is_some()
+        {
             let timeout = ctx.data::<Arc<App>>()?.settings.request_timeout;
-            match tokio::time::timeout(timeout, c.restore(tenant, project, &m)).await {
-                Ok(restored) => restored.map_err(unavailable)?,
-                Err(_) => {
-                    return Err(gql_error(ApiError::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "project_unavailable",
-                        format!(
-                            "project {project:?} is still being restored on this node; try again"
-                        ),
-                    )));
-                }
+            if let Err(e) = c.restore_within(tenant, project, timeout).await {
+                return Err(gql_error(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "project_unavailable",
+                    format!("project {project:?} cannot be served on this node now: {e}"),
+                )));
             }
         }
     }

@@ -421,6 +421,13 @@ impl Jobs {
         }
     }
 
+    /// Whether a job of the project is waiting or running.
+    pub fn pending_for(&self, tenant: &str, project: &str) -> bool {
+        self.lock().entries.values().any(|e| {
+            !e.job.status.is_finished() && e.job.tenant == tenant && e.job.project == project
+        })
+    }
+
     pub fn depth(&self) -> usize {
         self.lock().queue.len()
     }

@@ -66,6 +66,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/jobs/{id}"),
     ("GET", "/api/v1/projects"),
     ("GET", "/api/v1/projects/{project}"),
+    ("DELETE", "/api/v1/projects/{project}"),
     ("GET", "/api/v1/projects/{project}/search"),
     ("GET", "/api/v1/search"),
     ("GET", "/api/v1/projects/{project}/symbols"),
@@ -549,7 +550,10 @@ fn router(gate: Arc<Gate>) -> Router {
         )
         .route("/jobs/{id}", get(api::get_job).delete(api::cancel_job))
         .route("/projects", get(api::projects))
-        .route("/projects/{project}", get(api::project))
+        .route(
+            "/projects/{project}",
+            get(api::project).delete(api::delete_project),
+        )
         .route("/projects/{project}/search", get(api::search))
         .route("/projects/{project}/symbols", get(api::symbols))
         .route("/projects/{project}/callers", get(api::callers))
@@ -850,9 +854,11 @@ async fn route_to_server(State(gate): State<Arc<Gate>>, req: Request, next: Next
     let Some(c) = gate.app.cluster.clone() else {
         return next.run(req).await;
     };
-    if req.extensions().get::<cluster::Forwarded>().is_some() {
+    // A removal changes the shared manifest, which any node can do.
+    if req.method() == axum::http::Method::DELETE {
         return next.run(req).await;
     }
+    let forwarded = req.extensions().get::<cluster::Forwarded>().is_some();
     // Nested under /api/v1, the path is seen without it.
     let path = req.uri().path();
     let project = path
@@ -869,14 +875,16 @@ async fn route_to_server(State(gate): State<Arc<Gate>>, req: Request, next: Next
     let (Some(project), Some(tenant)) = (project, tenant) else {
         return next.run(req).await;
     };
-    let (m, ready) = match c.route(&tenant, &project).await {
+    let (_, ready) = match c.route(&tenant, &project).await {
         Ok(None) => return next.run(req).await,
         Ok(Some(route)) => route,
         Err(e) => return ApiError::cluster_unavailable(e).into_response(),
     };
     let timeout = gate.app.settings.request_timeout;
     let mut req = req;
-    if !ready.is_empty() {
+    // A forwarded request is answered here, never passed on again: restored first
+    // if this node's copy went meanwhile.
+    if !ready.is_empty() && !forwarded {
         // Sent as the client wrote it, /api/v1 included.
         let here = req.uri().clone();
         if !here.path().starts_with("/api/v1/") {
@@ -907,14 +915,12 @@ async fn route_to_server(State(gate): State<Arc<Gate>>, req: Request, next: Next
         }
         req = out.into_request(here);
     }
-    let restore = cluster::patiently(|| c.restore(&tenant, &project, &m));
-    match tokio::time::timeout(timeout, restore).await {
-        Ok(Ok(())) => next.run(req).await,
-        Ok(Err(e)) => {
+    match c.restore_within(&tenant, &project, timeout).await {
+        Ok(()) => next.run(req).await,
+        Err(e) => {
             tracing::warn!(%tenant, %project, error = %e, "cannot restore a project's index");
             cluster::unavailable()
         }
-        Err(_) => cluster::unavailable(),
     }
 }
 

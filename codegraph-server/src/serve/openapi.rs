@@ -190,6 +190,15 @@ pub fn document(semantic: bool) -> Value {
         "qualified_name": {"type": "string"}, "language": {"type": "string"},
         "path": {"type": "string"}, "line": {"type": "integer"}, "end_line": {"type": "integer"},
         "signature": {"type": ["string", "null"]}}});
+    let mut project_item = read_op(
+        "getProject",
+        "A project's summary",
+        vec![],
+        json!({"type": "object"}),
+    );
+    let mut delete_responses = error_responses(&[400, 401, 404, 409, 429, 503]);
+    delete_responses.insert("200".into(), json!({"description": "Removed: its graph, full text, embeddings (and in a cluster its index object and every node's copy)", "content": {"application/json": {"schema": {"type": "object", "properties": {"removed": {"type": "string"}}}}}}));
+    project_item["delete"] = json!({"operationId": "deleteProject", "summary": "Remove a project (409 project_busy while a job analyses it)", "parameters": [project_param()], "responses": delete_responses});
     let search_params: Vec<Value> = vec![
         param(
             "q",
@@ -296,7 +305,7 @@ pub fn document(semantic: bool) -> Value {
                 "get": {"operationId": "getJob", "summary": "A job's status, progress and result", "parameters": [job_id.clone()], "responses": job_responses},
                 "delete": {"operationId": "cancelJob", "summary": "Cancel a job", "parameters": [job_id], "responses": cancel_responses}},
             "/api/v1/projects": {"get": {"operationId": "listProjects", "summary": "The caller's projects", "responses": projects_responses}},
-            "/api/v1/projects/{project}": read_op("getProject", "A project's summary", vec![], json!({"type": "object"})),
+            "/api/v1/projects/{project}": project_item,
             "/api/v1/projects/{project}/search": read_op("search", "Search definitions", search_params.clone(), search_schema),
             "/api/v1/search": {"get": {"operationId": "searchProjects", "summary": "Search several projects at once (merged by rank; partial when a project does not answer)", "parameters": fanout_params, "responses": fanout_responses}},
             "/api/v1/projects/{project}/symbols": read_op("symbols", "Definitions by name", vec![

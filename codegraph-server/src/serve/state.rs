@@ -316,11 +316,13 @@ impl App {
         }
     }
 
-    /// The project's handles, opening them on a miss.
+    /// The project's handles, opening them on a miss; cached only if no
+    /// invalidation happened since `seen`, read before `tenant` was.
     pub fn handles(
         &self,
         tenant: &TenantStore,
         project: &str,
+        seen: u64,
     ) -> codegraph_core::Result<Arc<ProjectHandles>> {
         let key = ProjectKey {
             tenant: tenant.name.clone(),
@@ -329,7 +331,6 @@ impl App {
         if let Some(h) = self.objects.get(&key) {
             return Ok(h);
         }
-        let seen = self.epoch();
         let semantic = match &self.embedder {
             Some(_) => tenant.db.open_vectors(project)?,
             None => None,

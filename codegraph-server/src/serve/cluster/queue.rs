@@ -403,6 +403,42 @@ impl Queue {
         }
     }
 
+    /// Removes a project from the cluster: its manifest (by compare-and-set, so not
+    /// while a job holds it), then its index object. `Ok(None)`: no such project;
+    /// `Ok(Some(false))`: a job is analysing it.
+    pub async fn remove_project(
+        &self,
+        tenant: &str,
+        project: &str,
+    ) -> Result<Option<bool>, ClusterError> {
+        let key = manifest_key(tenant, project);
+        for _ in 0..8 {
+            let Some((m, rev)) = self.manifest(tenant, project).await? else {
+                return Ok(None);
+            };
+            if m.object.is_none() && m.running.is_none() {
+                return Ok(None);
+            }
+            if m.running.is_some() {
+                return Ok(Some(false));
+            }
+            match self.manifest.delete_expect_revision(&key, Some(rev)).await {
+                Ok(()) => {
+                    self.observe(&key, None, rev + 1);
+                    if let Some(o) = &m.object
+                        && let Err(e) = self.indexes.delete(&o.name).await
+                    {
+                        tracing::warn!(object = %o.name, error = %e, "cannot remove an index object");
+                    }
+                    return Ok(Some(true));
+                }
+                Err(e) if e.kind() == kv::DeleteErrorKind::WrongLastRevision => continue,
+                Err(e) => return Err(ClusterError::js("cannot remove a project", e)),
+            }
+        }
+        Ok(Some(false))
+    }
+
     /// Every manifest entry, the latest of each first, then each change.
     pub(super) async fn watch_manifest(&self) -> Result<kv::Watch, ClusterError> {
         self.manifest
@@ -728,10 +764,16 @@ impl super::Cluster {
         wait: Duration,
         uploads: &std::path::Path,
     ) -> Result<Option<Taken>, ClusterError> {
-        if let Some(parked) = self.queue.next_parked()
-            && let Some(taken) = self.try_take(parked, uploads).await?
-        {
-            return Ok(Some(taken));
+        if let Some(parked) = self.queue.next_parked() {
+            match self.try_take(Arc::clone(&parked), uploads).await {
+                Ok(Some(taken)) => return Ok(Some(taken)),
+                Ok(None) => {}
+                Err(e) => {
+                    // Kept for the next look, its lease still extended.
+                    self.queue.park(parked);
+                    return Err(e);
+                }
+            }
         }
         let consumer: consumer::PullConsumer = self
             .js
@@ -792,13 +834,6 @@ impl super::Cluster {
                 Some((m, rev)) => (m, Some(rev)),
                 None => (Manifest::default(), None),
             };
-            if m.running.as_deref() == Some(id.as_str())
-                && m.running_on.as_deref() == Some(self.me.id.as_str())
-                && q.running().contains_key(&id)
-            {
-                // Taken by the last turn, whose answer was lost.
-                break m;
-            }
             if let Some(other) = m.running.as_deref()
                 && !self.stale(other, m.running_on.as_deref()).await?
             {
@@ -870,7 +905,8 @@ impl super::Cluster {
             }
         };
         if let JobSource::Archive { file, .. } = &mut record.job.source {
-            let local = uploads.join(format!("{id}.archive"));
+            // One file per delivery: two deliveries of a job never share one.
+            let local = uploads.join(format!("{id}.{}.archive", uuid::Uuid::new_v4().simple()));
             let mut object = q
                 .uploads
                 .get(&id)
@@ -942,14 +978,20 @@ impl super::Cluster {
         let cluster = Arc::clone(self);
         let every = (self.queue.settings.ack_wait / 3).max(Duration::from_millis(100));
         tokio::spawn(async move {
+            let mut last = tokio::time::Instant::now();
             loop {
-                tokio::time::sleep(every).await;
+                // Looks often for a shutdown, which gives them back at once.
+                tokio::time::sleep(Duration::from_millis(100)).await;
                 if cluster.is_stopping() {
                     for m in cluster.queue.unpark_all() {
                         let _ = m.ack_with(AckKind::Nak(None)).await;
                     }
                     continue;
                 }
+                if last.elapsed() < every {
+                    continue;
+                }
+                last = tokio::time::Instant::now();
                 for m in cluster.queue.parked_messages() {
                     let _ = m.ack_with(AckKind::Progress).await;
                 }
@@ -1200,10 +1242,12 @@ impl super::Cluster {
             .get_stream(STREAM)
             .await
             .map_err(|e| ClusterError::js("cannot open the job queue", e))?;
-        let message = stream
-            .get_raw_message(a.stream_seq)
-            .await
-            .map_err(|e| ClusterError::js("cannot read a lost job", e))?;
+        let message = match stream.get_raw_message(a.stream_seq).await {
+            Ok(m) => m,
+            // Removed by an earlier turn whose ack was lost: done.
+            Err(e) if e.kind() == stream::RawMessageErrorKind::NoMessageFound => return Ok(()),
+            Err(e) => return Err(ClusterError::js("cannot read a lost job", e)),
+        };
         let id = String::from_utf8_lossy(&message.payload).to_string();
         for _ in 0..8 {
             let Some((mut record, rev)) = self.queue.entry(&id).await? else {

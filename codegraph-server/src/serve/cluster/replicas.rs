@@ -28,10 +28,16 @@ use super::queue::{INDEX_SCHEMA, IndexObject, Manifest, manifest_key, names_of_k
 use super::{Cluster, ClusterError};
 use crate::serve::store::{RemoveOnDrop, TenantStore};
 
+/// How long a copy this node does not own is kept at least.
+const KEEP_UNOWNED: Duration = Duration::from_secs(30);
+
 /// One project's index as this node serves it.
 pub struct Replica {
     pub generation: u64,
     pub store: Arc<TenantStore>,
+    /// When it was swapped in: a copy this node does not own is kept a while, for
+    /// the request that made it to be answered from it.
+    installed: std::time::Instant,
 }
 
 pub type OptionsHook = Box<dyn Fn(&str) -> codegraph::DbOptions + Send + Sync>;
@@ -121,6 +127,7 @@ impl Replicas {
             .map_err(|e| local("cannot open a project's index", &e))?;
         let replica = Arc::new(Replica {
             generation,
+            installed: std::time::Instant::now(),
             store: Arc::new(TenantStore {
                 name: tenant.to_string(),
                 db,
@@ -193,7 +200,10 @@ impl Cluster {
         let started = std::time::Instant::now();
         let dir = self.replicas.scratch("fetch");
         let file = dir.with_extension("tar");
-        self.download(object, &file).await?;
+        if let Err(e) = self.download(object, &file).await {
+            let _ = std::fs::remove_file(&file);
+            return Err(e);
+        }
         let (f, d, checksum) = (file.clone(), dir.clone(), object.checksum.clone());
         let unpacked =
             tokio::task::spawn_blocking(move || artifact::unpack(&f, &checksum, &d)).await;
@@ -247,11 +257,12 @@ impl Cluster {
                 None => return Ok(None),
             }
         }
+        // A copy newer than the view (which may lag) is served too.
         if m.object.is_none()
             || self
                 .replicas
                 .get(tenant, project)
-                .is_some_and(|r| r.generation == m.generation)
+                .is_some_and(|r| r.generation >= m.generation)
         {
             return Ok(None);
         }
@@ -267,6 +278,38 @@ impl Cluster {
             .map(String::from)
             .collect();
         Ok(Some((m, ready)))
+    }
+
+    /// [`Cluster::restore`] of the project's current manifest (read again at each
+    /// try), in a task of its own: a caller that stops waiting (its request timed
+    /// out) leaves the restore to finish and be served, never half done on disk.
+    pub async fn restore_within(
+        self: &Arc<Self>,
+        tenant: &str,
+        project: &str,
+        timeout: Duration,
+    ) -> Result<(), ClusterError> {
+        let (cluster, t, p) = (Arc::clone(self), tenant.to_string(), project.to_string());
+        let task = tokio::spawn(async move {
+            super::patiently(|| async {
+                match cluster.queue.refresh(&t, &p).await? {
+                    Some(m) => cluster.restore(&t, &p, &m).await,
+                    None => Ok(()),
+                }
+            })
+            .await
+        });
+        match tokio::time::timeout(timeout, task).await {
+            Ok(Ok(restored)) => restored,
+            Ok(Err(e)) => Err(ClusterError::Local {
+                what: "cannot restore a project's index",
+                message: e.to_string(),
+            }),
+            Err(_) => Err(ClusterError::Local {
+                what: "cannot restore a project's index",
+                message: format!("not restored within {timeout:?}; it goes on"),
+            }),
+        }
     }
 
     /// Fetches an index object into `file`.
@@ -373,7 +416,22 @@ impl Cluster {
     async fn own(&self) {
         let peers = self.peers();
         let ids: Vec<String> = peers.iter().map(|n| n.node.id.clone()).collect();
-        for (key, m) in self.queue.known_projects() {
+        let known = self.queue.known_projects();
+        // Copies of projects that were removed (checked against the manifest
+        // itself: the view may not have caught up with a build just installed).
+        for key in self.replicas.serving().into_keys() {
+            if known.iter().any(|(k, _)| *k == key) {
+                continue;
+            }
+            let Some((tenant, project)) = names_of_key(&key) else {
+                continue;
+            };
+            if let Ok(None) = self.queue.refresh(&tenant, &project).await {
+                self.replicas.remove(&tenant, &project);
+                let _ = self.beat().await;
+            }
+        }
+        for (key, m) in known {
             let Some((tenant, project)) = names_of_key(&key) else {
                 continue;
             };
@@ -392,7 +450,11 @@ impl Cluster {
                 {
                     tracing::warn!(%tenant, %project, error = %e, "cannot restore a project this node owns");
                 }
-            } else if have.is_some() {
+            } else if self
+                .replicas
+                .get(&tenant, &project)
+                .is_some_and(|r| r.installed.elapsed() > KEEP_UNOWNED)
+            {
                 // Kept until an owner serves the current generation.
                 let covered = peers.iter().any(|n| {
                     owners.contains(&n.node.id.as_str())
