@@ -1860,6 +1860,35 @@ fn a_tenant_at_its_project_limit_cannot_add_one() {
     }
     let job = server.wait_job(&acme, now.body["job_id"].as_str().unwrap());
     assert_eq!(job["status"], "succeeded", "{job}");
+    // A search over several projects checks its parameters once, as one project's
+    // search would; text that is not a glob matches itself, in every mode.
+    for bad in [
+        "/api/v1/search?q=x&mode=bogus",
+        "/api/v1/search?q=x&projects=p1,,p0",
+        "/api/v1/search?q=x&projects=p1,%20p0",
+        "/api/v1/search?q=%20",
+    ] {
+        let r = server.get(bad, Some(&acme));
+        assert_eq!(
+            (r.status, r.code()),
+            (400, "bad_request"),
+            "{bad}: {}",
+            r.text
+        );
+    }
+    for mode in ["text", "hybrid"] {
+        let r = server.get(
+            &format!("/api/v1/projects/p1/search?q=x&mode={mode}&path=v2(%5B"),
+            Some(&acme),
+        );
+        assert_eq!(r.status, 200, "{mode}: {}", r.text);
+        let r = server.get(
+            &format!("/api/v1/search?q=x&mode={mode}&path=v2(%5B&projects=p1"),
+            Some(&acme),
+        );
+        assert_eq!(r.status, 200, "{mode}: {}", r.text);
+        assert_eq!(r.body["partial"], false, "{}", r.text);
+    }
 }
 
 #[test]

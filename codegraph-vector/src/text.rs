@@ -642,9 +642,11 @@ impl TextIndex for TantivyText {
             clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
         }
         if let Some(glob) = &query.path_glob {
-            let matcher = globset::GlobBuilder::new(glob)
-                .literal_separator(true)
-                .build()
+            // Text that is not a valid glob matches itself literally, as the graph
+            // store's filter does (`Filters::path_glob`).
+            let build = |g: &str| globset::GlobBuilder::new(g).literal_separator(true).build();
+            let matcher = build(glob)
+                .or_else(|_| build(&globset::escape(glob)))
                 .map_err(|e| Error::InvalidInput(format!("path glob {glob:?}: {e}")))?
                 .compile_matcher();
             let paths = TantivyText::paths_matching(&p, &matcher)?;

@@ -1264,7 +1264,7 @@ impl Read {
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned>(raw: &BTreeMap<String, String>) -> ApiResult<T> {
+pub fn parse<T: serde::de::DeserializeOwned>(raw: &BTreeMap<String, String>) -> ApiResult<T> {
     let encoded = serde_urlencoded::to_string(raw).expect("string pairs encode");
     serde_urlencoded::from_str(&encoded)
         .map_err(|e| ApiError::bad_request(format!("bad query parameters: {e}")))

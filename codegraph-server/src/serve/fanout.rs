@@ -58,7 +58,8 @@ pub async fn search(
     let projects: Vec<String> = match named {
         Some(list) => {
             let mut out: Vec<String> = Vec::new();
-            for p in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            // Exactly names and commas, as the OpenAPI document's pattern says.
+            for p in list.split(',') {
                 api::check_project_name(p)?;
                 if !out.iter().any(|o| o == p) {
                     out.push(p.to_string());
@@ -90,6 +91,9 @@ pub async fn search(
     if raw.get("q").is_none_or(|q| q.trim().is_empty()) {
         return Err(ApiError::bad_request("`q` is empty"));
     }
+    // Checked once here, as each project would check them: a bad request is a 400,
+    // not a partial answer with every project missing.
+    let _: api::SearchQuery = api::parse(&raw)?;
     let limit = api::check_limit(raw.get("limit").and_then(|l| l.parse().ok()), 10)?;
     let query =
         serde_urlencoded::to_string(&raw).map_err(|e| ApiError::bad_request(e.to_string()))?;
@@ -150,6 +154,14 @@ pub async fn search(
             }
             Err(error) => missing.push(serde_json::json!({"project": projects[i], "error": error})),
         }
+    }
+    // Every project refused the request itself (a bad glob, bad weights): so is it.
+    if missing.len() == projects.len()
+        && let Some(first) = missing.first()
+        && missing.iter().all(|m| m["error"]["code"] == "bad_request")
+    {
+        let message = first["error"]["message"].as_str().unwrap_or("bad request");
+        return Err(ApiError::bad_request(message.to_string()));
     }
     let results = merge_by_rank(&projects, lists, limit);
     let body = serde_json::json!({

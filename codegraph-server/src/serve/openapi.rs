@@ -15,6 +15,9 @@ use super::state::App;
 /// The names the server takes for projects and tenants (`auth::valid_name`): 1 to 64
 /// of `A-Z a-z 0-9 . _ -`, not starting with `.` or `-`.
 const NAME_PATTERN: &str = "^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$";
+/// One to 64 project names, comma-separated (`GET /api/v1/search`).
+const PROJECTS_PATTERN: &str =
+    "^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}(,[A-Za-z0-9_][A-Za-z0-9._-]{0,63}){0,63}$";
 
 /// A comma-separated list of `names`, as the server reads it: spaces around names and
 /// empty items are ignored (an empty list filters nothing).
@@ -253,7 +256,7 @@ pub fn document(semantic: bool) -> Value {
         "projects",
         "query",
         false,
-        json!({"type": "string", "maxLength": 4096}),
+        json!({"type": "string", "pattern": PROJECTS_PATTERN}),
         "Comma-separated project names, at most 64 (default: all of the caller's)",
     ));
     let mut fanout_responses = error_responses(&[400, 401, 429, 503]);
