@@ -723,6 +723,10 @@ fn no_accepted_job_is_lost_when_one_of_three_nats_servers_is_killed() {
         "2",
         "--job-ack-wait",
         "2",
+        // A lease of 2 s (the default is 30) lapses several times while the
+        // streams the dead server led elect new leaders (4 to 9 s each).
+        "--job-max-deliver",
+        "10",
         "--workers",
         "1",
     ];

@@ -890,7 +890,7 @@ impl super::Cluster {
         let q = &self.queue;
         // Only a client's cancel or a resubmission changes the record meanwhile.
         let (mut record, revision) = loop {
-            let Some((mut record, rev)) = q.entry(id).await? else {
+            let Some((mut record, rev)) = patiently(|| q.entry(id)).await? else {
                 return Ok(None);
             };
             if record.job.status.is_finished() {
@@ -900,7 +900,9 @@ impl super::Cluster {
             record.job.started_ms = Some(now_ms());
             record.job.attempts = delivered.max(1) as u32;
             record.node = Some(self.me.address.clone());
-            if let Some(revision) = q.swap(&record, rev).await? {
+            // A write that landed although its answer was lost fails the retry's
+            // compare-and-set, and the next turn reads it back.
+            if let Some(revision) = patiently(|| q.swap(&record, rev)).await? {
                 break (record, revision);
             }
         };
@@ -1125,7 +1127,8 @@ impl super::Cluster {
         // (which changed its revision, and is kept).
         let mut revision = taken.revision;
         let mut written = false;
-        for _ in 0..8 {
+        // Up to about 16 s of failures: a NATS server's streams elect new leaders.
+        for _ in 0..32 {
             match q.swap(&record, revision).await {
                 Ok(Some(_)) => {
                     written = true;
