@@ -875,7 +875,7 @@ async fn route_to_server(State(gate): State<Arc<Gate>>, req: Request, next: Next
     let (Some(project), Some(tenant)) = (project, tenant) else {
         return next.run(req).await;
     };
-    let (_, ready) = match c.route(&tenant, &project).await {
+    let ready = match c.route(&tenant, &project).await {
         Ok(None) => return next.run(req).await,
         Ok(Some(route)) => route,
         Err(e) => return ApiError::cluster_unavailable(e).into_response(),

@@ -775,21 +775,9 @@ impl super::Cluster {
                 }
             }
         }
-        let consumer: consumer::PullConsumer = self
-            .js
-            .get_stream(STREAM)
-            .await
-            .map_err(|e| ClusterError::js("cannot open the job queue", e))?
-            .get_consumer(CONSUMER)
-            .await
-            .map_err(|e| ClusterError::js("cannot open the workers' consumer", e))?;
-        let mut batch = consumer
-            .fetch()
-            .max_messages(1)
-            .expires(wait)
-            .messages()
-            .await
-            .map_err(|e| ClusterError::js("cannot fetch a job", e))?;
+        let mut batch = self
+            .fetch(STREAM, CONSUMER, 1, wait, "cannot fetch a job")
+            .await?;
         let Some(message) = batch.next().await else {
             return Ok(None);
         };
@@ -1197,23 +1185,38 @@ impl super::Cluster {
         })
     }
 
-    /// Handles the lost-job advisories that arrive within a few seconds.
-    async fn reap_some(&self) -> Result<(), ClusterError> {
+    /// Up to `max` messages of a durable pull consumer, waiting at most `wait`.
+    async fn fetch(
+        &self,
+        stream: &str,
+        consumer: &str,
+        max: usize,
+        wait: Duration,
+        what: &'static str,
+    ) -> Result<consumer::pull::Batch, ClusterError> {
         let consumer: consumer::PullConsumer = self
             .js
-            .get_stream(LOST)
+            .get_stream(stream)
             .await
-            .map_err(|e| ClusterError::js("cannot open the lost-job advisories", e))?
-            .get_consumer(REAPER)
+            .map_err(|e| ClusterError::js(what, e))?
+            .get_consumer(consumer)
             .await
-            .map_err(|e| ClusterError::js("cannot open the lost-job advisories", e))?;
-        let mut batch = consumer
+            .map_err(|e| ClusterError::js(what, e))?;
+        consumer
             .fetch()
-            .max_messages(16)
-            .expires(Duration::from_secs(5))
+            .max_messages(max)
+            .expires(wait)
             .messages()
             .await
-            .map_err(|e| ClusterError::js("cannot read the lost-job advisories", e))?;
+            .map_err(|e| ClusterError::js(what, e))
+    }
+
+    /// Handles the lost-job advisories that arrive within a few seconds.
+    async fn reap_some(&self) -> Result<(), ClusterError> {
+        let what = "cannot read the lost-job advisories";
+        let mut batch = self
+            .fetch(LOST, REAPER, 16, Duration::from_secs(5), what)
+            .await?;
         while let Some(advisory) = batch.next().await {
             let advisory =
                 advisory.map_err(|e| ClusterError::js("cannot read a lost-job advisory", e))?;

@@ -239,13 +239,13 @@ impl Cluster {
 
     /// Where a request for a project goes: `None` to answer here (this node serves
     /// its current generation, or it has none: a project never built is not
-    /// found anywhere); otherwise its manifest and the other live nodes serving the
-    /// current generation, best placed first (an empty list: nobody does yet).
+    /// found anywhere); otherwise the other live nodes serving the current
+    /// generation, best placed first (an empty list: nobody does yet).
     pub async fn route(
         &self,
         tenant: &str,
         project: &str,
-    ) -> Result<Option<(Manifest, Vec<String>)>, ClusterError> {
+    ) -> Result<Option<Vec<String>>, ClusterError> {
         let Some(mut m) = self.queue.known(tenant, project).await? else {
             return Ok(None);
         };
@@ -277,7 +277,7 @@ impl Cluster {
             .into_iter()
             .map(String::from)
             .collect();
-        Ok(Some((m, ready)))
+        Ok(Some(ready))
     }
 
     /// [`Cluster::restore`] of the project's current manifest (read again at each
