@@ -136,12 +136,17 @@ def fidelity(binary, lang, details):
     misses = []
     by_kind = collections.Counter()
     found_by_kind = collections.Counter()
+    by_package = collections.Counter()
+    found_by_package = collections.Counter()
     for t in compared:
         by_kind[t["kind"]] += 1
+        package = t["path"].split("/")[0]
+        by_package[package] += 1
         in_file = ours.get(t["path"], [])
         if any(t["line"] in (d["line"], d["name_line"]) for d in in_file):
             found += 1
             found_by_kind[t["kind"]] += 1
+            found_by_package[package] += 1
         else:
             misses.append(t)
     ours_total = sum(len(v) for v in ours.values())
@@ -155,6 +160,9 @@ def fidelity(binary, lang, details):
         "codegraph_definitions": ours_total,
         "by_kind": {
             k: {"ctags": by_kind[k], "found": found_by_kind[k]} for k in sorted(by_kind)
+        },
+        "by_package": {
+            k: {"ctags": by_package[k], "found": found_by_package[k]} for k in sorted(by_package)
         },
         "misses": [
             {
@@ -174,6 +182,8 @@ def fidelity(binary, lang, details):
     )
     for k, v in result["by_kind"].items():
         print(f"    {k:10} {v['found']:6}/{v['ctags']:<6} {v['found'] / max(v['ctags'], 1):.4f}")
+    for k, v in result["by_package"].items():
+        print(f"    {k:40} {v['found']:6}/{v['ctags']:<6} {v['found'] / max(v['ctags'], 1):.4f}")
     if details:
         for m in result["misses"][:details]:
             print(f"    miss {m['kind']:9} {m['path']}:{m['line']} {m['name']}  ({m['why']})")

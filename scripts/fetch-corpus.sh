@@ -13,11 +13,14 @@
 # fast, offline no-op. Debian packages are only downloaded and unpacked with
 # `dpkg-deb -x`, never installed. See scripts/corpus.md for what is fetched and why.
 #
-# Usage: scripts/fetch-corpus.sh [--lang L]... [--print-dir]
+# Usage: scripts/fetch-corpus.sh [--heldout] [--lang L]... [--print-dir]
+#   --heldout    the held-out set instead: other packages, never looked at while
+#                tuning the extractor or the resolver, measured beside the corpus
 #   --lang L     fetch only language L (repeatable; default: all seven)
 #   --print-dir  print the cache directory and exit
 # Environment: CODEGRAPH_CORPUS_DIR overrides the cache directory
-#   (default: $HOME/.cache/codegraph/corpus).
+#   (default: $HOME/.cache/codegraph/corpus), CODEGRAPH_HELDOUT_DIR the held-out one
+#   (default: $HOME/.cache/codegraph/heldout).
 set -euo pipefail
 
 CACHE="${CODEGRAPH_CORPUS_DIR:-$HOME/.cache/codegraph/corpus}"
@@ -74,6 +77,38 @@ CPP_DEBS=(
   librange-v3-dev=0.12.0-1 libcli11-dev=2.1.2+ds-1
 )
 
+# C++ from PyPI source distributions: SPEC|the subtree kept.
+CPP_SDISTS=()
+
+# ------------------------------------------------------------- held-out ----
+# Packages of the same kinds as the corpus, chosen by name and never read while
+# working: only their scores are looked at. Other releases of libraries in the
+# corpus where the issue asks for them (abseil through grpcio's source).
+heldout_pins() {
+  CACHE="${CODEGRAPH_HELDOUT_DIR:-$HOME/.cache/codegraph/heldout}"
+  RUST_CRATES=(itertools@0.13.0 nom@7.1.3 bytes@1.7.1 indexmap@2.5.0 smallvec@1.13.2)
+  PY_WHEELS=(click==8.1.7 rich==13.7.1 attrs==24.2.0 httpx==0.27.2)
+  JS_PKGS=(axios@1.7.7 commander@12.1.0 ws@8.18.0)
+  TS_PKGS=(
+    immer@10.1.1 @trpc/client@11.0.0 prosemirror-model@1.22.3
+    prosemirror-transform@1.10.0 @tanstack/form-core@0.33.0 @effect/schema@0.75.5
+  )
+  GO_STDLIB_DEB=""
+  GO_DEBS=(
+    golang-github-pkg-errors-dev=0.9.1-2 golang-github-google-uuid-dev=1.3.0-1
+    golang-github-spf13-pflag-dev=1.0.6~git20210604-d5e0c0615ace-1
+    golang-github-gorilla-websocket-dev=1.5.0-2 golang-github-urfave-cli-dev=1.22.9-2
+  )
+  JAVA_ZIP_PATTERNS=(
+    'java.logging/*' 'java.sql/*' 'jdk.httpserver/*' 'java.base/java/time/*'
+  )
+  CPP_DEBS=(
+    libgoogle-glog-dev=0.6.0-2 libbenchmark-dev=1.7.1-1 libyaml-cpp-dev=0.7.0+dfsg-8+b1
+    libtbb-dev=2021.8.0-2+deb12u1 libgflags-dev=2.2.2-2 libleveldb-dev=1.23-4
+  )
+  CPP_SDISTS=('grpcio==1.66.1|third_party/abseil-cpp')
+}
+
 # ------------------------------------------------------------- helpers ----
 log() { printf '[corpus] %s\n' "$*" >&2; }
 warn() { printf '[corpus] WARNING: %s\n' "$*" >&2; }
@@ -85,6 +120,7 @@ LANGS=()
 PRINT_DIR=0
 while (($#)); do
   case "$1" in
+    --heldout) heldout_pins; shift ;;
     --lang) (($# >= 2)) || die "--lang needs an argument"; LANGS+=("$2"); shift 2 ;;
     --lang=*) LANGS+=("${1#--lang=}"); shift ;;
     --print-dir) PRINT_DIR=1; shift ;;
@@ -297,8 +333,8 @@ npm_unpack() {
 }
 
 fetch_go() {
-  prune go "$GO_STDLIB_DEB" "${GO_DEBS[@]}"
-  if ! is_done go "$GO_STDLIB_DEB"; then
+  prune go $GO_STDLIB_DEB "${GO_DEBS[@]}"
+  if [[ -n "$GO_STDLIB_DEB" ]] && ! is_done go "$GO_STDLIB_DEB"; then
     if deb_fetch "$GO_STDLIB_DEB"; then
       local x="$WORK/gosrc" st d root
       mkdir -p "$x"
@@ -339,8 +375,42 @@ fetch_java() {
 }
 
 fetch_cpp() {
-  prune cpp "${CPP_DEBS[@]}"
+  local sd spec keep dir tgz st
+  local pins=("${CPP_DEBS[@]}")
+  for sd in "${CPP_SDISTS[@]}"; do pins+=("${sd%%|*}"); done
+  prune cpp "${pins[@]}"
   deb_unpack cpp "${CPP_DEBS[@]}"
+  for sd in "${CPP_SDISTS[@]}"; do
+    spec="${sd%%|*}" keep="${sd#*|}"
+    is_done cpp "$spec" && continue
+    dir="$(mktemp -d "$WORK/sdist.XXXXXX")"
+    # pip download of an sdist would build its metadata (a C++ build for grpcio):
+    # take the file PyPI lists instead, and check its digest.
+    if python3 - "$spec" "$dir" >"$WORK/pip.log" 2>&1 <<'PY'
+import hashlib, json, sys, urllib.request
+name, version = sys.argv[1].split("==")
+# The simple index's JSON form (PEP 691), as pip reads it.
+req = urllib.request.Request(f"https://pypi.org/simple/{name}/",
+                             headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+files = json.load(urllib.request.urlopen(req))["files"]
+sdist = next(f for f in files if f["filename"] == f"{name}-{version}.tar.gz")
+data = urllib.request.urlopen(sdist["url"]).read()
+if hashlib.sha256(data).hexdigest() != sdist["hashes"]["sha256"]:
+    sys.exit("sha256 mismatch")
+open(f"{sys.argv[2]}/{sdist['filename']}", "wb").write(data)
+PY
+    then
+      tgz="$(ls "$dir"/*.tar.gz)"
+      st="$(new_staging cpp)"
+      # The subtree becomes the package root: under `third_party/` it would be
+      # skipped as vendored code.
+      tar -xzf "$tgz" -C "$dir" --no-same-owner --wildcards "*/$keep/*"
+      mv "$dir"/*/"$keep"/* "$st"/
+      finish cpp "$spec" "$st" "$(basename "$tgz" .tar.gz)" "pypi:$(basename "$tgz") subset: $keep"
+    else
+      cat "$WORK/pip.log" >&2; FAILED+=("cpp:$spec")
+    fi
+  done
 }
 
 for l in "${LANGS[@]}"; do

@@ -142,6 +142,9 @@ fn reparse_tree(
     })
 }
 
+/// At most this many repair-and-reparse rounds per file.
+const REPAIR_ROUNDS: usize = 3;
+
 /// Extracts a file's nodes and references.
 pub fn extract(
     language: Language,
@@ -164,38 +167,55 @@ pub fn extract(
         rewritten.as_deref().unwrap_or(source),
         options.parse_timeout,
     )?;
-    if tree.root_node().has_error() {
+    // A repair can uncover the next one (the error it removed hid a later macro), so
+    // a few rounds, each kept only when it leaves fewer errors.
+    for _ in 0..REPAIR_ROUNDS {
+        if !tree.root_node().has_error() {
+            break;
+        }
         let current = rewritten.as_deref().unwrap_or(source);
         let rows = error_rows(&tree);
-        let repairs = rules.repair(current, &rows);
-        if !repairs.is_empty() {
-            let repaired = blanked(current, &repairs);
-            // Same-length edits: tell the old tree where they are and let tree-sitter
-            // reparse only around them, which costs a fraction of a full parse.
-            let mut edited = tree.clone();
-            let lines = LineIndex::new(current);
-            for range in &repairs {
-                let start = lines.point(range.start);
-                let end = lines.point(range.end);
-                edited.edit(&tree_sitter::InputEdit {
-                    start_byte: range.start,
-                    old_end_byte: range.end,
-                    new_end_byte: range.end,
-                    start_position: start,
-                    old_end_position: end,
-                    new_end_position: end,
-                });
-            }
-            let second = reparse_tree(language, &repaired, options.parse_timeout, Some(&edited))?;
-            if error_count(&second) < rows.len() {
-                tree = second;
-                rewritten = Some(repaired);
-            }
+        let mut repairs = rules.repair(current, &rows);
+        let separators: Vec<usize> = rules
+            .separators(current, &rows)
+            .into_iter()
+            .filter(|&at| current.get(at).is_some_and(|b| matches!(b, b' ' | b'\t')))
+            .collect();
+        if repairs.is_empty() && separators.is_empty() {
+            break;
         }
+        let mut repaired = blanked(current, &repairs);
+        for &at in &separators {
+            repaired[at] = b';';
+        }
+        repairs.extend(separators.iter().map(|&at| at..at + 1));
+        // Same-length edits: tell the old tree where they are and let tree-sitter
+        // reparse only around them, which costs a fraction of a full parse.
+        let mut edited = tree.clone();
+        let lines = LineIndex::new(current);
+        for range in &repairs {
+            let start = lines.point(range.start);
+            let end = lines.point(range.end);
+            edited.edit(&tree_sitter::InputEdit {
+                start_byte: range.start,
+                old_end_byte: range.end,
+                new_end_byte: range.end,
+                start_position: start,
+                old_end_position: end,
+                new_end_position: end,
+            });
+        }
+        let second = reparse_tree(language, &repaired, options.parse_timeout, Some(&edited))?;
+        if error_count(&second) >= rows.len() {
+            break;
+        }
+        tree = second;
+        rewritten = Some(repaired);
     }
     let source = rewritten.as_deref().unwrap_or(source);
     let query = queries::query(language, options.references, options.docs);
-    let mut file = Extraction::new(language, path, source, &tree, rules, options).run(query);
+    let mut file =
+        Extraction::new(language, path, (source, original), &tree, rules, options).run(query);
     file.has_errors = tree.root_node().has_error();
     file.content_hash = xxhash_rust::xxh3::xxh3_64(original);
     Ok(file)
@@ -316,7 +336,10 @@ enum Container {
 struct Extraction<'a, 't> {
     language: Language,
     path: &'a str,
+    /// The text parsed: the source with any repairs (same offsets).
     src: &'a [u8],
+    /// The source as written, for signatures: a repair is not part of the code.
+    original: &'a [u8],
     tree: &'t Tree,
     rules: &'static dyn Rules,
     options: &'a ExtractOptions,
@@ -341,7 +364,7 @@ impl<'a, 't> Extraction<'a, 't> {
     fn new(
         language: Language,
         path: &'a str,
-        src: &'a [u8],
+        (src, original): (&'a [u8], &'a [u8]),
         tree: &'t Tree,
         rules: &'static dyn Rules,
         options: &'a ExtractOptions,
@@ -350,6 +373,7 @@ impl<'a, 't> Extraction<'a, 't> {
             language,
             path,
             src,
+            original,
             tree,
             rules,
             options,
@@ -632,12 +656,12 @@ impl<'a, 't> Extraction<'a, 't> {
             _ => {
                 // No body: the declaration is the node itself, but a multi-line
                 // initialiser is not a signature.
-                let text = &self.src[node.byte_range()];
+                let text = &self.original[node.byte_range()];
                 let first_line = memchr::memchr(b'\n', text).unwrap_or(text.len());
                 node.start_byte() + first_line
             }
         };
-        let text = collapse_whitespace(&lossy(&self.src[node.start_byte()..end]));
+        let text = collapse_whitespace(&lossy(&self.original[node.start_byte()..end]));
         let text = text
             .trim_end_matches(['{', ':', '=', ' '])
             .trim_end()
@@ -906,9 +930,12 @@ impl<'a, 't> Extraction<'a, 't> {
                                 name = normalize_type_name(&name, sep);
                             }
                             match self.rules.split_qualified_name(&name) {
-                                Some((q, n)) if raw.qualifier.is_none() => {
-                                    (Some(q).filter(|q| !q.is_empty()), n)
+                                // `::close(fd)` names the global namespace, never a
+                                // member of the enclosing class: the qualifier stays.
+                                Some((q, n)) if raw.qualifier.is_none() && q.is_empty() => {
+                                    (name.starts_with(sep).then(|| sep.to_string()), n)
                                 }
+                                Some((q, n)) if raw.qualifier.is_none() => (Some(q), n),
                                 _ => (None, name),
                             }
                         }
@@ -1039,6 +1066,7 @@ impl<'a, 't> Extraction<'a, 't> {
                         .binding
                         .alias
                         .clone()
+                        .or_else(|| self.rules.bound_name(&p.binding))
                         .unwrap_or_else(|| p.binding.name.clone()),
                     qualified_name: qname.clone(),
                     path: self.path.to_string(),

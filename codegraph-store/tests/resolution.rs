@@ -340,11 +340,15 @@ fn go_packages_receivers_and_embedding() {
     );
     assert_eq!(
         callees(&store, "go", "main.main"),
-        ["main.run (scope)", "store.New (import)",]
+        [
+            "main.run (scope)",
+            "store.New (import)",
+            "store.Store.Add (inferred)"
+        ]
     );
     assert_eq!(
         callees(&store, "go", "store.Store.Add"),
-        ["store.Store.grow (scope)", "store.helper (import)"]
+        ["store.Store.grow (inferred)", "store.helper (import)"]
     );
     assert_eq!(
         targets(&store, "go", "main.App", EdgeKind::Inherits),
@@ -382,6 +386,7 @@ fn java_packages_imports_constructors_and_members() {
         [
             "com.ex.App.helper (scope)",
             "com.ex.model.Circle.Circle (import)",
+            "com.ex.model.Shape.area (inferred)",
         ]
     );
     assert_eq!(
@@ -434,4 +439,172 @@ fn cpp_includes_namespaces_and_out_of_line_definitions() {
         .collect();
     includers.sort();
     assert_eq!(includers, ["src/main.cpp", "src/shape.cpp"]);
+}
+
+#[test]
+fn go_receivers_typed_by_declarations() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "go",
+        &[
+            (
+                "store/store.go",
+                "package store\n\ntype Store struct {\n\tcache *Cache\n}\n\ntype Cache struct{}\n\nfunc (c *Cache) Get(k string) string { return k }\n\nfunc New() *Store { return &Store{} }\n\nfunc Open(p string) (*Store, error) { return New(), nil }\n\nfunc (s *Store) Get(k string) string {\n\treturn s.cache.Get(k)\n}\n\n// Get the package function: a bare name never names a method.\nfunc Get(k string) string { return k }\n",
+            ),
+            (
+                "store/use.go",
+                "package store\n\nfunc use(c *Cache) {\n\tst := New()\n\tst.Get(\"a\")\n\tother, err := Open(\"p\")\n\t_ = err\n\tother.Get(\"b\")\n\tvar cache Cache\n\tcache.Get(\"c\")\n\tlit := &Store{}\n\tlit.Get(\"d\")\n\tc.Get(\"e\")\n\tGet(\"f\")\n}\n",
+            ),
+            (
+                "main.go",
+                "package main\n\nimport \"example.com/app/store\"\n\nfunc main() {\n\tstore.Get(\"x\")\n\tunknown.Get(\"y\")\n}\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        callees(&store, "go", "store.use"),
+        [
+            "store.Cache.Get (inferred)",
+            "store.Get (import)",
+            "store.New (import)",
+            "store.Open (import)",
+            "store.Store.Get (inferred)",
+        ]
+    );
+    assert_eq!(
+        callees(&store, "go", "store.Store.Get"),
+        ["store.Cache.Get (inferred)"]
+    );
+    // `store.Get` is the package's function, not the method `Store.Get`; a receiver
+    // that is not the method's own is not typed by the method.
+    assert_eq!(
+        callees(&store, "go", "main.main"),
+        ["store.Get (import)"],
+        "{}",
+        common::export(&store, "go")
+    );
+}
+
+#[test]
+fn java_receivers_typed_by_declarations() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "java",
+        &[(
+            "src/com/ex/Typed.java",
+            "package com.ex;\n\npublic class Typed {\n    private final Registry registry = new Registry();\n\n    Registry registry() {\n        return registry;\n    }\n\n    int count(Registry given) {\n        Registry local = new Registry();\n        var inferred = new Registry();\n        return given.size() + local.size() + inferred.size() + registry.size()\n            + this.registry.size() + registry().size() + Typed.helper();\n    }\n\n    static int helper() {\n        return 0;\n    }\n\n    Typed() {}\n}\n\nclass Registry {\n    int size() {\n        return 0;\n    }\n}\n",
+        )],
+    );
+    assert_eq!(
+        callees(&store, "java", "com.ex.Typed.count"),
+        [
+            "com.ex.Registry (scope)",
+            "com.ex.Registry.size (inferred)",
+            "com.ex.Typed.helper (scope)",
+            "com.ex.Typed.registry (scope)",
+        ]
+    );
+}
+
+#[test]
+fn rust_inherent_impls_in_other_modules() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "rust",
+        &[
+            (
+                "src/lib.rs",
+                "mod error;\n\npub struct Error {\n    code: u32,\n}\n\npub fn fail() -> Error {\n    Error::msg(1)\n}\n\nfn drop_it(e: Error) {\n    drop(e);\n}\n",
+            ),
+            (
+                "src/error.rs",
+                "use crate::Error;\n\nimpl Error {\n    pub fn msg(code: u32) -> Error {\n        Error { code }\n    }\n}\n\nimpl Drop for Error {\n    fn drop(&mut self) {}\n}\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        callees(&store, "rust", "fail"),
+        ["error::Error::msg (scope)"]
+    );
+    // `drop(e)` is the prelude's function, never the `Drop` impl's method.
+    assert!(callees(&store, "rust", "drop_it").is_empty());
+}
+
+#[test]
+fn typescript_variables_of_anonymous_functions() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "ts",
+        &[
+            (
+                "src/manager.ts",
+                "export class Manager {\n  focus(): void {}\n}\n",
+            ),
+            (
+                "src/manager.test.ts",
+                "import { Manager } from './manager'\n\ndescribe('m', () => {\n  let manager: Manager\n  beforeEach(() => {\n    manager = new Manager()\n  })\n  it('focuses', () => {\n    manager.focus()\n  })\n})\n",
+            ),
+        ],
+    );
+    // The calls are the file's own: the callbacks are no definitions.
+    let export = common::export(&store, "ts");
+    assert!(
+        export
+            .lines()
+            .any(|l| l.contains("\"name\":\"manager.focus\"")
+                && l.contains("\"resolution\":\"inferred\"")),
+        "{export}"
+    );
+}
+
+#[test]
+fn javascript_require_binds_the_module_export() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "js",
+        &[
+            (
+                "lib/Chunk.js",
+                "class Chunk {\n  constructor() {}\n  add() {}\n}\n\nmodule.exports = Chunk;\n",
+            ),
+            (
+                "lib/util/memoize.js",
+                "const memoize = fn => fn;\n\nmodule.exports = memoize;\n",
+            ),
+            (
+                "lib/Compiler.js",
+                "const Chunk = require(\"./Chunk\");\nconst memoize = require(\"./util/memoize\");\n\nfunction build() {\n  const c = new Chunk();\n  memoize(build);\n  return c;\n}\n\nmodule.exports = build;\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        callees(&store, "js", "build"),
+        ["Chunk.constructor (import)", "memoize (import)"]
+    );
+}
+
+#[test]
+fn rust_receivers_typed_by_declarations() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "rust",
+        &[(
+            "src/lib.rs",
+            "pub struct Inner;\n\nimpl Inner {\n    pub fn by_ref(&self) -> &Inner {\n        self\n    }\n}\n\npub struct Outer {\n    inner: Inner,\n}\n\nimpl Outer {\n    pub fn new() -> Self {\n        Outer { inner: Inner }\n    }\n\n    pub fn open() -> Result<Outer, ()> {\n        Ok(Outer::new())\n    }\n\n    fn run(&self, given: &Inner) {\n        self.inner.by_ref();\n        given.by_ref();\n        let made = Outer::new();\n        made.run(given);\n        let lit = Outer { inner: Inner };\n        lit.run(given);\n        let typed: Inner = Inner;\n        typed.by_ref();\n    }\n}\n",
+        )],
+    );
+    assert_eq!(
+        callees(&store, "rust", "Outer::run"),
+        [
+            "Inner::by_ref (inferred)",
+            "Outer::new (scope)",
+            "Outer::run (inferred)"
+        ]
+    );
 }

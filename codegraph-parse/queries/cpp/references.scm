@@ -17,3 +17,37 @@
 
 (base_class_clause
   [(type_identifier) (qualified_identifier) (template_type)] @name @reference.inherit)
+
+; What names hold, so that `x.f()` and `x->f()` can be resolved through x's type:
+; parameters, locals and data members (by value, pointer or reference), return types,
+; and `auto x = make()`.
+(parameter_declaration
+  type: (_) @name @reference.type
+  declarator: [(identifier) @subject
+               (pointer_declarator declarator: (identifier) @subject)
+               (reference_declarator (identifier) @subject)])
+(declaration
+  type: (_) @name @reference.type
+  declarator: [(identifier) @subject
+               (pointer_declarator declarator: (identifier) @subject)
+               (reference_declarator (identifier) @subject)
+               (init_declarator declarator: (identifier) @subject)
+               (init_declarator declarator: (pointer_declarator declarator: (identifier) @subject))
+               (init_declarator declarator: (reference_declarator (identifier) @subject))])
+(field_declaration
+  type: (_) @name @reference.type
+  declarator: [(field_identifier) @subject
+               (pointer_declarator declarator: (field_identifier) @subject)
+               (reference_declarator (field_identifier) @subject)])
+(function_definition
+  type: [(type_identifier) (qualified_identifier) (template_type)] @name @reference.type)
+(field_declaration
+  type: [(type_identifier) (qualified_identifier) (template_type)] @name @reference.type
+  declarator: [(function_declarator) (pointer_declarator (function_declarator))
+               (reference_declarator (function_declarator))])
+(declaration
+  type: (placeholder_type_specifier)
+  declarator: (init_declarator
+    declarator: (identifier) @subject
+    value: (call_expression function: [(identifier) (qualified_identifier)] @name)
+    @reference.assign))

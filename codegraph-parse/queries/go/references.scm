@@ -17,3 +17,46 @@
     type: [(type_identifier) (qualified_type) (pointer_type) (generic_type)] @name @reference.inherit))
 (interface_type
   (type_elem [(type_identifier) (qualified_type) (generic_type)] @name @reference.inherit))
+
+; What names hold, so that `x.f()` can be resolved through x's type: parameters and
+; receivers, `var x T`, struct fields, result types (the first of several), and
+; variables bound to a composite literal (`T{}`, `&T{}`) or to a call (`x := NewT()`,
+; `x, err := pkg.Open()`).
+(parameter_declaration name: (identifier) @subject type: (_) @name @reference.type)
+(var_spec name: (identifier) @subject type: (_) @name @reference.type)
+(field_declaration name: (field_identifier) @subject type: (_) @name @reference.type)
+(function_declaration
+  result: [(type_identifier) (pointer_type) (qualified_type) (generic_type)] @name @reference.type)
+(method_declaration
+  result: [(type_identifier) (pointer_type) (qualified_type) (generic_type)] @name @reference.type)
+(method_elem
+  result: [(type_identifier) (pointer_type) (qualified_type) (generic_type)] @name @reference.type)
+(function_declaration result: (parameter_list . (parameter_declaration type: (_) @name @reference.type)))
+(method_declaration result: (parameter_list . (parameter_declaration type: (_) @name @reference.type)))
+(method_elem result: (parameter_list . (parameter_declaration type: (_) @name @reference.type)))
+(short_var_declaration
+  left: (expression_list . (identifier) @subject)
+  right: (expression_list .
+    [(composite_literal type: (_) @name)
+     (unary_expression operator: "&" operand: (composite_literal type: (_) @name))] @reference.type))
+(var_spec
+  name: (identifier) @subject
+  value: (expression_list .
+    [(composite_literal type: (_) @name)
+     (unary_expression operator: "&" operand: (composite_literal type: (_) @name))] @reference.type))
+(short_var_declaration
+  left: (expression_list . (identifier) @subject)
+  right: (expression_list .
+    (call_expression function: [(identifier) (selector_expression)] @name) @reference.assign))
+(var_spec
+  name: (identifier) @subject
+  value: (expression_list .
+    (call_expression function: [(identifier) (selector_expression)] @name) @reference.assign))
+(short_var_declaration
+  left: (expression_list . (identifier) @subject)
+  right: (expression_list .
+    (call_expression
+      function: (identifier) @_new
+      arguments: (argument_list .
+        [(identifier) (type_identifier) (qualified_type) (selector_expression)] @name)) @reference.type)
+  (#eq? @_new "new"))

@@ -31,3 +31,23 @@
 (trait_item
   bounds: (trait_bounds
     [(type_identifier) (scoped_type_identifier) (generic_type)] @name @reference.inherit))
+
+; What names hold, so that `x.f()` can be resolved through x's type: parameters,
+; `let x: T`, struct fields and return types (`Self` included); `let x = T::new()`,
+; `let x = make()?` and `let x = T { .. }`.
+(parameter pattern: (identifier) @subject type: (_) @name @reference.type)
+(let_declaration pattern: (identifier) @subject type: (_) @name @reference.type)
+(field_declaration name: (field_identifier) @subject type: (_) @name @reference.type)
+(function_item return_type: (_) @name @reference.type)
+(function_signature_item return_type: (_) @name @reference.type)
+(let_declaration
+  pattern: (identifier) @subject
+  !type
+  value: [(call_expression function: [(identifier) (scoped_identifier)] @name)
+          (try_expression (call_expression function: [(identifier) (scoped_identifier)] @name))]
+    @reference.assign)
+(let_declaration
+  pattern: (identifier) @subject
+  !type
+  value: (struct_expression name: [(type_identifier) (scoped_type_identifier)] @name)
+    @reference.type)

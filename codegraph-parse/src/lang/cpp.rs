@@ -239,7 +239,8 @@ pub mod macros {
         standalone: Regex,
         /// CAPS words opening a declaration: `GTEST_API_ bool f();`.
         leading: Regex,
-        /// CAPS words after a parameter list: `f() SPDLOG_NOEXCEPT {`.
+        /// CAPS words after a parameter list, on its line or the next ones:
+        /// `f() SPDLOG_NOEXCEPT {`, `void f() const\n    ABSL_LOCKS_EXCLUDED(mu_);`.
         trailing: Regex,
     }
 
@@ -259,7 +260,7 @@ pub mod macros {
             ))
             .expect("valid regex"),
             trailing: Regex::new(
-                r"\)[ \t]*(?:const[ \t]+)?(?P<m>(?:[A-Z][A-Z0-9_]{2,}(?:\((?:[^()\n]|\([^()\n]*\))*\))?[ \t]*)+)(?:[{;:=]|->|override\b|final\b|noexcept\b|\r?\n)",
+                r"\)\s*(?:const\s+)?(?P<m>(?:[A-Z][A-Z0-9_]{2,}(?:\((?:[^()\n]|\([^()\n]*\))*\))?[ \t]*)+)(?:[{;:=]|->|override\b|final\b|noexcept\b|\r?\n)",
             )
             .expect("valid regex"),
         })
@@ -293,13 +294,24 @@ pub mod macros {
             .collect();
         let row_of = |offset: usize| line_starts.partition_point(|&s| s <= offset) - 1;
         let has_error = |row: usize| error_rows.binary_search(&row).is_ok();
-        // The first row after `row` that is not blank, where a standalone macro's
-        // damage shows.
+        // The first row after `row` that holds code, where a standalone macro's
+        // damage shows: `ABSL_NAMESPACE_BEGIN`, then a comment block, then the class
+        // whose parse it broke.
         let next_content_row = |row: usize| {
+            let mut in_block = false;
             (row + 1..line_starts.len()).find(|&r| {
                 let start = line_starts[r];
                 let end = line_starts.get(r + 1).copied().unwrap_or(src.len());
-                src[start..end].iter().any(|b| !b.is_ascii_whitespace())
+                let line = src[start..end].trim_ascii();
+                if in_block {
+                    in_block = !line.windows(2).any(|w| w == b"*/");
+                    return false;
+                }
+                if line.starts_with(b"/*") {
+                    in_block = !line[2..].windows(2).any(|w| w == b"*/");
+                    return false;
+                }
+                !line.is_empty() && !line.starts_with(b"//")
             })
         };
         let mut out = Vec::new();
@@ -313,7 +325,10 @@ pub mod macros {
         for regex in [&p.leading, &p.trailing] {
             for caps in regex.captures_iter(src) {
                 let m = caps.name("m").expect("group m");
-                if has_error(row_of(m.start())) {
+                // A trailing macro on the line after the signature shows as an error
+                // (a missing `;`) on the signature's line.
+                let whole = caps.get(0).expect("whole match");
+                if has_error(row_of(m.start())) || has_error(row_of(whole.start())) {
                     out.push(m.range());
                 }
             }
@@ -359,6 +374,20 @@ pub mod macros {
             assert!(fixed.contains("  GREEN\n"));
             assert!(!fixed.contains("ABSL_NAMESPACE_BEGIN"));
             assert_eq!(fixed.len(), src.len());
+
+            // The damage shows below a comment block.
+            let src =
+                b"namespace a {\nNS_BEGIN\n\n// A class.\n/* More\n   words. */\nclass B {};\n";
+            let fixed = text(src, near_errors(src, &[6]));
+            assert!(!fixed.contains("NS_BEGIN"));
+            assert!(near_errors(src, &[4]).is_empty());
+
+            // A trailing annotation on the line after the signature.
+            let src = b"bool A::f() const\n    LOCK_REQUIRED(mu) {\n}\n";
+            assert_eq!(
+                text(src, near_errors(src, &[1])),
+                "bool A::f() const\n                      {\n}\n"
+            );
 
             let src = b"SPDLOG_INLINE std::tm gmtime() SPDLOG_NOEXCEPT\n{\n}\n";
             assert_eq!(

@@ -2,7 +2,7 @@
 
 use codegraph_core::Visibility;
 
-use super::{CommentSpan, CommentStyle, Rules, VisibilityInput, preceding_comments};
+use super::{CommentSpan, CommentStyle, ImportBinding, Rules, VisibilityInput, preceding_comments};
 
 pub struct GoRules;
 
@@ -21,6 +21,13 @@ const COMMENTS: CommentStyle = CommentStyle {
 };
 
 impl Rules for GoRules {
+    /// The package name an import path binds, by the conventions that decide it almost
+    /// always: the last element, skipping a major-version element (`.../v10`), without a
+    /// `.vN` suffix (`gopkg.in/yaml.v3`) or a `go-` prefix (`go-isatty`).
+    fn bound_name(&self, binding: &ImportBinding) -> Option<String> {
+        package_name(&binding.name)
+    }
+
     fn visibility(&self, input: &VisibilityInput<'_, '_>) -> Visibility {
         if input.name.chars().next().is_some_and(char::is_uppercase) {
             Visibility::Public
@@ -44,5 +51,44 @@ impl Rules for GoRules {
             .children(&mut cursor)
             .find(|c| c.kind() == "package_clause")?;
         preceding_comments(package, src, comments, &COMMENTS)
+    }
+}
+
+fn package_name(path: &str) -> Option<String> {
+    let mut segs = path.rsplit('/');
+    let mut last = segs.next()?;
+    let is_major_version =
+        |s: &str| s.len() > 1 && s.starts_with('v') && s[1..].bytes().all(|b| b.is_ascii_digit());
+    if is_major_version(last)
+        && let Some(prev) = segs.next()
+    {
+        last = prev;
+    }
+    if let Some((base, version)) = last.rsplit_once('.')
+        && is_major_version(version)
+    {
+        last = base;
+    }
+    let last = last.strip_prefix("go-").unwrap_or(last);
+    let last = last.rsplit('-').next().unwrap_or(last);
+    (!last.is_empty() && last != path).then(|| last.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::package_name;
+
+    #[test]
+    fn package_names_of_import_paths() {
+        let p = |s: &str| package_name(s);
+        assert_eq!(p("regexp/syntax").as_deref(), Some("syntax"));
+        assert_eq!(p("fmt"), None);
+        assert_eq!(p("gopkg.in/yaml.v3").as_deref(), Some("yaml"));
+        assert_eq!(
+            p("github.com/go-playground/validator/v10").as_deref(),
+            Some("validator")
+        );
+        assert_eq!(p("github.com/mattn/go-isatty").as_deref(), Some("isatty"));
+        assert_eq!(p("github.com/google/go-cmp/cmp").as_deref(), Some("cmp"));
     }
 }

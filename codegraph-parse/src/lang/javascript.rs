@@ -21,6 +21,20 @@ const COMMENTS: CommentStyle = CommentStyle {
 };
 
 impl Rules for JavaScriptRules {
+    /// Type-parameter modifiers newer than the grammar (`<in out A>` from TypeScript
+    /// 4.7, `<const T>` from 5.0) turn a whole file into one syntax error; blanked
+    /// where a parse failed, they cost only the modifier.
+    fn repair(&self, src: &[u8], error_rows: &[usize]) -> Vec<std::ops::Range<usize>> {
+        type_parameter_modifiers(src, error_rows)
+    }
+
+    /// `f(): A<T>` then `<U>(x: U): B` on the next line: a newline ends a type
+    /// member, but the grammar reads the `<` on as a comparison and loses the rest of
+    /// the type (and often of the file). A `;` in the indentation ends the member.
+    fn separators(&self, src: &[u8], error_rows: &[usize]) -> Vec<usize> {
+        generic_members_on_new_lines(src, error_rows)
+    }
+
     fn normalize_receiver(&self, receiver: String) -> Option<String> {
         match receiver.as_str() {
             "exports" | "module.exports" | "module" | "this" | "window" | "globalThis" | "self" => {
@@ -253,5 +267,118 @@ fn specifiers(
                 .child_by_field_name("alias")
                 .map(|a| rules.clean_import_path(&node_text(a, src))),
         });
+    }
+}
+
+/// The `in`, `out` and `const` modifiers of type parameters on or just below the rows
+/// where parsing failed.
+fn type_parameter_modifiers(src: &[u8], error_rows: &[usize]) -> Vec<std::ops::Range<usize>> {
+    use std::sync::OnceLock;
+
+    use regex::bytes::Regex;
+
+    if error_rows.is_empty() {
+        return Vec::new();
+    }
+    static MODIFIERS: OnceLock<Regex> = OnceLock::new();
+    let re = MODIFIERS.get_or_init(|| {
+        Regex::new(r"[<,]\s*(?P<m>(?:(?:in|out|const)[ \t]+)+)[A-Za-z_$][\w$]*")
+            .expect("valid regex")
+    });
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(memchr::memchr_iter(b'\n', src).map(|i| i + 1))
+        .collect();
+    // A list split over lines fails where it opens: up to two rows above.
+    let near_error = |offset: usize| {
+        let row = line_starts.partition_point(|&s| s <= offset) - 1;
+        let from = error_rows.partition_point(|&r| r + 2 < row);
+        error_rows.get(from).is_some_and(|&r| r <= row)
+    };
+    // What follows the parameter's name: the list goes on or ends, or a bound or
+    // default follows (not consumed by the regex, so `, out R` after `in out A,`
+    // still matches).
+    let parameter_ends = |at: usize| {
+        let rest = src[at..].trim_ascii_start();
+        matches!(rest.first(), Some(b',' | b'>' | b'='))
+            || rest.strip_prefix(b"extends").is_some_and(|r| {
+                r.first()
+                    .is_none_or(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'$')))
+            })
+    };
+    re.captures_iter(src)
+        .filter(|caps| parameter_ends(caps.get(0).expect("whole match").end()))
+        .filter_map(|caps| caps.name("m"))
+        .filter(|m| near_error(m.start()))
+        .map(|m| m.range())
+        .collect()
+}
+
+/// The last indentation byte of lines that start with `<` (a generic call or construct
+/// signature) a few rows below where parsing failed.
+fn generic_members_on_new_lines(src: &[u8], error_rows: &[usize]) -> Vec<usize> {
+    // Doc comments may stand between the member the error starts at and this one.
+    const WINDOW: usize = 16;
+    if error_rows.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (row, line) in src.split(|&b| b == b'\n').enumerate() {
+        let start = line.as_ptr() as usize - src.as_ptr() as usize;
+        let indent = line
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'\t'))
+            .count();
+        let from = error_rows.partition_point(|&r| r + WINDOW < row);
+        if indent > 0
+            && line.get(indent) == Some(&b'<')
+            && line
+                .get(indent + 1)
+                .is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'$'))
+            && error_rows.get(from).is_some_and(|&r| r < row)
+        {
+            out.push(start + indent - 1);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{generic_members_on_new_lines, type_parameter_modifiers};
+
+    #[test]
+    fn separators_before_generic_signatures_below_errors() {
+        let src = "type T = {\n  <A>(x: A): S<A>\n  /** doc */\n  <P>(a: P): S\n}\n";
+        let at = generic_members_on_new_lines(src.as_bytes(), &[1]);
+        assert_eq!(at, vec![src.find("<P>").unwrap() - 1]);
+        // Not without an error above, nor on the error's own row.
+        assert!(generic_members_on_new_lines(src.as_bytes(), &[]).is_empty());
+        assert!(generic_members_on_new_lines(src.as_bytes(), &[3]).is_empty());
+    }
+
+    fn blank(src: &str, rows: &[usize]) -> String {
+        let mut out = src.as_bytes().to_vec();
+        for r in type_parameter_modifiers(src.as_bytes(), rows) {
+            out[r].fill(b' ');
+        }
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn variance_and_const_modifiers_near_errors() {
+        let src = "interface S<in out A, out R = never> {}\nfunction f<const P extends X>() {}\n";
+        assert_eq!(
+            blank(src, &[0, 1]),
+            "interface S<       A,     R = never> {}\nfunction f<      P extends X>() {}\n"
+        );
+        // Only where the parse failed.
+        assert_eq!(
+            blank(src, &[1]),
+            "interface S<in out A, out R = never> {}\nfunction f<      P extends X>() {}\n"
+        );
+        assert_eq!(blank(src, &[]), src);
+        // Not an expression: `a < b`, `for (const x of y)`.
+        let src = "if (a <b) {}\nfor (const x of y) {}\nconst out = 1;\n";
+        assert_eq!(blank(src, &[0, 1, 2]), src);
     }
 }

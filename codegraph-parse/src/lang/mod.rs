@@ -76,6 +76,13 @@ pub trait Rules: Sync {
         Vec::new()
     }
 
+    /// Offsets of whitespace bytes to turn into `;` after a parse with errors, where the
+    /// grammar wants a separator the language lets the source leave out (TypeScript
+    /// call-signature members on their own lines). Same rows and rules as `repair`.
+    fn separators(&self, _src: &[u8], _error_rows: &[usize]) -> Vec<usize> {
+        Vec::new()
+    }
+
     /// Whether a function named `name` inside a type named `owner` is a constructor.
     fn is_constructor(&self, _name: &str, _owner: Option<&str>) -> bool {
         false
@@ -121,6 +128,13 @@ pub trait Rules: Sync {
         _src: &[u8],
         _out: &mut Vec<ImportBinding>,
     ) {
+    }
+
+    /// The name an import binds when it does not rename, if that is not the imported
+    /// name itself: a Go import path binds its package's name (`"regexp/syntax"` binds
+    /// `syntax`).
+    fn bound_name(&self, _binding: &ImportBinding) -> Option<String> {
+        None
     }
 
     /// An import path or name as written, without quotes.

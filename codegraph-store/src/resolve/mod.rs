@@ -154,7 +154,20 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             };
             let mut dsts: Vec<(NodeId, Resolution)> = Vec::new();
             if let Some(found) = found {
-                let how = if found.targets.len() > 1 && found.how != Resolution::Import {
+                // Several targets are a guess among candidates, except overloads of
+                // one imported name (one qualified name), which are one callable.
+                let names: HashSet<&str> = found
+                    .targets
+                    .iter()
+                    .filter_map(|t| match t {
+                        Target::Def(d) => Some(d.qualified_name.as_str()),
+                        Target::Package(_) => None,
+                    })
+                    .collect();
+                let how = if found.targets.len() > 1
+                    && (found.how != Resolution::Import
+                        || (r.kind != ReferenceKind::Import && names.len() > 1))
+                {
                     Resolution::Ambiguous
                 } else {
                     found.how
@@ -287,10 +300,9 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     fn import_node_targets(&mut self, import: &Def) -> Result<Vec<Target>> {
         let import = import.clone();
         self.memoised(MemoKey::Import(import.id), |this| {
-            let Some(data) = this.rec.file(&import.path)? else {
-                return Ok(Vec::new());
-            };
-            let Some(ctx) = file_context(data) else {
+            // The file's context is shared: one file holds many imports and types, and
+            // building a context is most of the cost of resolving a file.
+            let Some(ctx) = this.file_ctx(&import.path)? else {
                 return Ok(Vec::new());
             };
             let Some(&i) = ctx.import_ref.get(&import.id) else {
@@ -308,10 +320,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         let ty = ty.clone();
         let targets = self.memoised(MemoKey::Bases(ty.id), |this| {
             let mut out = Vec::new();
-            let Some(data) = this.rec.file(&ty.path)? else {
-                return Ok(out);
-            };
-            let Some(ctx) = file_context(data) else {
+            let Some(ctx) = this.file_ctx(&ty.path)? else {
                 return Ok(out);
             };
             let refs: Vec<Reference> = ctx
@@ -394,7 +403,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         let sep = owner.language.path_separator();
         let qualified = format!("{}{sep}{name}", owner.qualified_name);
         let named = self.rec.named(name)?;
-        Ok(named
+        let found: Vec<Def> = named
             .iter()
             .filter(|d| {
                 d.kind != NodeKind::File
@@ -403,6 +412,36 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                         || (owner.kind != NodeKind::File && d.qualified_name == qualified))
             })
             .filter(|d| !matches!(d.kind, NodeKind::Import) || owner.kind == NodeKind::File)
+            .cloned()
+            .collect();
+        if !found.is_empty() || owner.language != Language::Rust || !owner.kind.is_type() {
+            return Ok(found);
+        }
+        // A Rust `impl Type` in another module qualifies its methods with that module
+        // (`error::Error::msg` for `struct Error` in lib.rs): any impl method of a type
+        // of that name in the same crate.
+        let suffix = format!("::{}::{name}", owner.name);
+        let crate_root = rust_crate_root(&owner.path);
+        // Only when the type's name is its own in the crate: two `ParserBuilder`s in
+        // two modules would take each other's methods.
+        let namesakes = self
+            .rec
+            .named(&owner.name)?
+            .iter()
+            .filter(|d| d.kind.is_type() && rust_crate_root(&d.path) == crate_root)
+            .count();
+        if namesakes > 1 {
+            return Ok(found);
+        }
+        Ok(named
+            .iter()
+            .filter(|d| {
+                d.kind == NodeKind::Method
+                    && d.language == Language::Rust
+                    && (d.qualified_name.ends_with(&suffix)
+                        || d.qualified_name == format!("{}::{name}", owner.name))
+                    && rust_crate_root(&d.path) == crate_root
+            })
             .cloned()
             .collect())
     }
@@ -419,7 +458,8 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         Ok(named
             .iter()
             .filter(|d| {
-                d.kind != NodeKind::File
+                // A method is its receiver type's member, never its package's.
+                !matches!(d.kind, NodeKind::File | NodeKind::Method)
                     && ecosystem(d.language) == ecosystem(first.language)
                     && d.parent.is_some_and(|p| files.iter().any(|f| f.id == p))
             })
@@ -506,15 +546,29 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         while let Some(scope) = cur {
             let is_type = scope.kind.is_type();
             if !is_type || members_in_scope {
+                let bare_methods = rules(ctx.language).bare_names_find_methods();
                 let mut here: Vec<Def> = ctx
                     .children_named(scope.id, name)
                     // A definition does not name itself (`class A(A)` names an outer
                     // `A`), except that a function calling its own name recurses.
                     .filter(|d| d.id != from || d.kind.is_callable())
+                    .filter(|d| bare_methods || d.kind != NodeKind::Method)
                     .cloned()
                     .collect();
                 if is_type && here.is_empty() {
                     here = self.type_members(&scope, name)?;
+                    here.retain(|d| bare_methods || d.kind != NodeKind::Method);
+                }
+                // `const X = require('./X')` is a variable holding an import (the
+                // import is its child): the name stands for what is imported.
+                for d in &mut here {
+                    if is_value(d.kind)
+                        && let Some(import) = ctx
+                            .children_named(d.id, name)
+                            .find(|c| c.kind == NodeKind::Import)
+                    {
+                        *d = import.clone();
+                    }
                 }
                 if !here.is_empty() {
                     let mut targets = Vec::new();
@@ -583,6 +637,33 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             }
             return Ok(None);
         };
+        // Inside a Java or C++ class its constructors share its name: as a qualifier
+        // (`Arrays.copyOf` in `Arrays`) the name is the class.
+        if found
+            .targets
+            .iter()
+            .any(|t| matches!(t, Target::Def(d) if d.kind == NodeKind::Constructor))
+        {
+            let mut types = Vec::new();
+            for t in std::mem::take(&mut found.targets) {
+                match t {
+                    Target::Def(d) if d.kind == NodeKind::Constructor => {
+                        if let Some(parent) = self.parent_def(&d)?
+                            && parent.kind.is_type()
+                        {
+                            types.push(Target::Def(parent));
+                        }
+                    }
+                    other => types.push(other),
+                }
+            }
+            types.sort();
+            types.dedup();
+            found.targets = types;
+            if found.targets.is_empty() {
+                return Ok(None);
+            }
+        }
         for seg in &segments[1..] {
             let mut next = Vec::new();
             for t in &found.targets {
@@ -701,6 +782,17 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 other => out.push(other),
             }
         }
+        // A call names something callable: never an enum member, and a field or
+        // variable only when no function or method has the name (Java's `registry()`
+        // beside its field `registry`). A variable beside a type of its name is kept:
+        // TypeScript's `interface X` and `const X` are one merged symbol.
+        out.retain(|t| !matches!(t, Target::Def(d) if d.kind == NodeKind::EnumMember));
+        if out
+            .iter()
+            .any(|t| matches!(t, Target::Def(d) if d.kind.is_callable()))
+        {
+            out.retain(|t| !matches!(t, Target::Def(d) if is_value(d.kind)));
+        }
         out.sort();
         out.dedup();
         Ok(Found {
@@ -739,7 +831,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             let targets: Vec<Target> = f
                 .targets
                 .into_iter()
-                .filter(|t| matches!(t, Target::Def(d) if d.kind.is_type()))
+                .filter(|t| matches!(t, Target::Def(d) if names_type(d)))
                 .collect();
             Found::new(targets, f.how)
         });
@@ -815,7 +907,12 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         let mut cur = ctx.node(from);
         while let Some(scope) = cur {
             if scope.kind == NodeKind::File {
-                return None;
+                // Variables of anonymous functions (`describe(() => { let x: T })`)
+                // bind in the file, having no definition of their own to bind in. A
+                // module-level definition of that name is looked up as one instead.
+                let bound = !ctx.bindings_of(scope.id, name).is_empty()
+                    && ctx.children_named(scope.id, name).next().is_none();
+                return bound.then_some(scope.id);
             }
             if !ctx.bindings_of(scope.id, name).is_empty() {
                 return Some(scope.id);
@@ -959,6 +1056,12 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             {
                 return Ok(Vec::new());
             }
+            // `-> Self`, `x: Self`: the impl's type.
+            ReferenceKind::Type
+                if r.qualifier.is_none() && rules(ctx.language).is_self_type(&r.name) =>
+            {
+                return Ok(ctx.enclosing_type(r.source).cloned().into_iter().collect());
+            }
             ReferenceKind::Type => self.resolve_type_ref(ctx, r)?,
             ReferenceKind::Value => {
                 let written = match &r.qualifier {
@@ -975,7 +1078,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         };
         for t in found.targets {
             let Target::Def(d) = t else { continue };
-            if d.kind.is_type() {
+            if names_type(&d) {
                 out.push(d);
             } else if d.kind == NodeKind::Constructor
                 || (d.kind == NodeKind::Method && matches!(d.name.as_str(), "__init__"))
@@ -1134,6 +1237,14 @@ fn file_context(data: Arc<FileData>) -> Option<FileCtx> {
 const MAX_TYPE_DEPTH: usize = 4;
 
 /// Kinds that hold a value of some type.
+/// A definition a declared type can name: a type, or a Go defined type such as `type
+/// lazyFlag uint64`, which has methods of its own. Elsewhere an alias (Rust's
+/// associated `type Deserializer = ...`, a TypeScript `type X = ...`) is no type to
+/// look members up in, nor a base.
+fn names_type(d: &Def) -> bool {
+    d.kind.is_type() || (d.kind == NodeKind::TypeAlias && d.language == Language::Go)
+}
+
 fn is_value(kind: NodeKind) -> bool {
     matches!(
         kind,
@@ -1177,6 +1288,24 @@ fn receiver_segments(q: &str) -> Option<Vec<(&str, bool)>> {
     (depth == 0).then_some(out)
 }
 
+/// The directory a Rust file's crate lives in: everything before its `src/`, `tests/`,
+/// `benches/` or `examples/`.
+fn rust_crate_root(path: &str) -> &str {
+    let mut root: Option<&str> = None;
+    for dir in ["src/", "tests/", "benches/", "examples/"] {
+        if path.starts_with(dir) {
+            return "";
+        }
+        // The outermost: `a/src/tests/x.rs` is crate `a/`.
+        if let Some(i) = path.find(&format!("/{dir}"))
+            && root.is_none_or(|r| i + 1 < r.len())
+        {
+            root = Some(&path[..=i]);
+        }
+    }
+    root.unwrap_or("")
+}
+
 fn is_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
@@ -1212,6 +1341,16 @@ fn normalize_path(dir: &str, spec: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rust_crate_roots() {
+        assert_eq!(rust_crate_root("src/error.rs"), "");
+        assert_eq!(rust_crate_root("tests/it.rs"), "");
+        assert_eq!(rust_crate_root("crates/a/src/x/y.rs"), "crates/a/");
+        assert_eq!(rust_crate_root("crates/a/benches/b.rs"), "crates/a/");
+        assert_eq!(rust_crate_root("build.rs"), "");
+        assert_eq!(rust_crate_root("a/src/tests/x.rs"), "a/");
+    }
 
     #[test]
     fn paths_normalise() {

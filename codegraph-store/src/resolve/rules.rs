@@ -58,6 +58,13 @@ pub(super) trait ResolveRules: Sync {
         Vec::new()
     }
 
+    /// Whether a bare name (`f()`, not `x.f()`) can name a method. Not in Go, where a
+    /// method is reached only through a value of its receiver type, even inside
+    /// another method of that type.
+    fn bare_names_find_methods(&self) -> bool {
+        true
+    }
+
     /// Whether a module declared in a file may have its body in a file of its own (Rust
     /// `mod x;`).
     fn modules_in_files(&self) -> bool {

@@ -1,7 +1,7 @@
 //! Go: packages by directory, the file's own package in scope, methods through their
 //! receiver's type.
 
-use codegraph_core::{NodeKind, Reference, Resolution, Result};
+use codegraph_core::{NodeKind, Reference, ReferenceKind, Resolution, Result};
 
 use super::ResolveRules;
 use crate::resolve::context::{FileCtx, Found, Target};
@@ -16,6 +16,10 @@ impl ResolveRules for GoRules {
     }
 
     fn is_self_like(&self, _head: &str) -> bool {
+        false
+    }
+
+    fn bare_names_find_methods(&self) -> bool {
         false
     }
 }
@@ -42,6 +46,19 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                     found = dirs;
                     break;
                 }
+            }
+            // The module's own root package (`github.com/sirupsen/logrus` imported from
+            // `logrus/hooks`, indexed as the project root): no directory is named after
+            // it, but the root's files declare its package name.
+            if found.is_empty()
+                && let Some(last) = segs.last()
+                && self
+                    .rec
+                    .named(last)?
+                    .iter()
+                    .any(|d| d.kind == NodeKind::Package && dir_of(&d.path).is_empty())
+            {
+                found.push(String::new());
             }
             found
         };
@@ -86,6 +103,15 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             return Ok(None);
         };
         let ty_name = ty_qname.rsplit('.').next().unwrap_or(ty_qname);
+        // Only the receiver itself (`func (s *T) f()`: `s`, declared in the method with
+        // the receiver's type); any other variable's type is not the method's.
+        let is_receiver = ctx.bindings_of(src.id, q).iter().any(|&i| {
+            let b = &ctx.data.references[i];
+            b.kind == ReferenceKind::Type && b.name == ty_name
+        });
+        if !is_receiver {
+            return Ok(None);
+        }
         let dir = dir_of(&ctx.data.path).to_string();
         let types: Vec<Def> = self
             .rec

@@ -92,7 +92,20 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     pub(super) fn js_import(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Vec<Target>> {
         let Some(spec) = r.qualifier.as_deref() else {
             // `import './x'`, `x = require('./x')`
-            return self.js_module(ctx, &r.name);
+            let module = self.js_module(ctx, &r.name)?;
+            // A CommonJS module's value is what it assigns to `module.exports`, by
+            // convention a definition named like the binding (`const Chunk =
+            // require('./Chunk')`), as for default exports.
+            if let Some(alias) = r.alias.as_deref() {
+                let mut named = Vec::new();
+                for m in &module {
+                    named.extend(self.members(m, alias, 0)?);
+                }
+                if !named.is_empty() {
+                    return Ok(named);
+                }
+            }
+            return Ok(module);
         };
         let module = self.js_module(ctx, spec)?;
         if r.name == "*" {

@@ -23,6 +23,10 @@ impl ResolveRules for RustRules {
         qualifier == "Self"
     }
 
+    fn bare_names_find_methods(&self) -> bool {
+        false
+    }
+
     fn submodule_paths(&self, module_path: &str, name: &str) -> Vec<String> {
         let dir = dir_of(module_path);
         let base = if module_path.ends_with("/mod.rs")
