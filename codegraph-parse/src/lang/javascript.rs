@@ -25,7 +25,10 @@ impl Rules for JavaScriptRules {
     /// 4.7, `<const T>` from 5.0) turn a whole file into one syntax error; blanked
     /// where a parse failed, they cost only the modifier.
     fn repair(&self, src: &[u8], error_rows: &[usize]) -> Vec<std::ops::Range<usize>> {
-        type_parameter_modifiers(src, error_rows)
+        let mut out = type_parameter_modifiers(src, error_rows);
+        out.extend(template_escapes(src, error_rows));
+        out.sort_unstable_by_key(|r| r.start);
+        out
     }
 
     /// `f(): A<T>` then `<U>(x: U): B` on the next line: a newline ends a type
@@ -314,7 +317,8 @@ fn type_parameter_modifiers(src: &[u8], error_rows: &[usize]) -> Vec<std::ops::R
 }
 
 /// The last indentation byte of lines that start with `<` (a generic call or construct
-/// signature) a few rows below where parsing failed.
+/// signature) a few rows below where parsing failed, when the code line before ends a
+/// member (`>`, `)`, a name), not an expression that goes on (`=`, `=>`, `(`, `,`).
 fn generic_members_on_new_lines(src: &[u8], error_rows: &[usize]) -> Vec<usize> {
     // Doc comments may stand between the member the error starts at and this one.
     const WINDOW: usize = 16;
@@ -322,6 +326,8 @@ fn generic_members_on_new_lines(src: &[u8], error_rows: &[usize]) -> Vec<usize> 
         return Vec::new();
     }
     let mut out = Vec::new();
+    let mut last_code_end: Option<u8> = None;
+    let mut in_comment = false;
     for (row, line) in src.split(|&b| b == b'\n').enumerate() {
         let start = line.as_ptr() as usize - src.as_ptr() as usize;
         let indent = line
@@ -329,14 +335,51 @@ fn generic_members_on_new_lines(src: &[u8], error_rows: &[usize]) -> Vec<usize> 
             .take_while(|b| matches!(b, b' ' | b'\t'))
             .count();
         let from = error_rows.partition_point(|&r| r + WINDOW < row);
+        let text = line.trim_ascii();
         if indent > 0
             && line.get(indent) == Some(&b'<')
             && line
                 .get(indent + 1)
                 .is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'_' | b'$'))
             && error_rows.get(from).is_some_and(|&r| r < row)
+            && last_code_end.is_some_and(|b| b == b'>' || b == b')' || b.is_ascii_alphanumeric())
         {
             out.push(start + indent - 1);
+        }
+        // Comments (line and block) are skipped when looking back for the code line.
+        if in_comment {
+            in_comment = !text.ends_with(b"*/");
+        } else if text.starts_with(b"/*") {
+            in_comment = !text.ends_with(b"*/");
+        } else if !text.is_empty() && !text.starts_with(b"//") {
+            last_code_end = text.last().copied();
+        }
+    }
+    out
+}
+
+/// Escapes (`\\``, `\\$`) on rows that failed and hold a backtick: the grammar reads
+/// them in template literals but not in template literal *types* (`type M =
+/// \`no \\`Self\\` here\``), where one turns the rest of the file into errors. Only the
+/// literal's text changes.
+fn template_escapes(src: &[u8], error_rows: &[usize]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    if error_rows.is_empty() {
+        return out;
+    }
+    for (row, line) in src.split(|&b| b == b'\n').enumerate() {
+        if error_rows.binary_search(&row).is_err() || !line.contains(&b'`') {
+            continue;
+        }
+        let start = line.as_ptr() as usize - src.as_ptr() as usize;
+        let mut i = 0;
+        while i + 1 < line.len() {
+            if line[i] == b'\\' {
+                out.push(start + i..start + i + 2);
+                i += 2;
+            } else {
+                i += 1;
+            }
         }
     }
     out
@@ -344,7 +387,15 @@ fn generic_members_on_new_lines(src: &[u8], error_rows: &[usize]) -> Vec<usize> 
 
 #[cfg(test)]
 mod tests {
-    use super::{generic_members_on_new_lines, type_parameter_modifiers};
+    use super::{generic_members_on_new_lines, template_escapes, type_parameter_modifiers};
+
+    #[test]
+    fn escapes_in_template_rows_below_errors() {
+        let src = "type M<U> =\n  `Missing \\`Self\\` ${U}`\nconst s = 'a\\n'\n";
+        let ranges = template_escapes(src.as_bytes(), &[1, 2]);
+        assert_eq!(ranges.len(), 2, "only the row with a backtick");
+        assert!(template_escapes(src.as_bytes(), &[0]).is_empty());
+    }
 
     #[test]
     fn separators_before_generic_signatures_below_errors() {
@@ -354,6 +405,9 @@ mod tests {
         // Not without an error above, nor on the error's own row.
         assert!(generic_members_on_new_lines(src.as_bytes(), &[]).is_empty());
         assert!(generic_members_on_new_lines(src.as_bytes(), &[3]).is_empty());
+        // Not where the line before goes on: a generic arrow function after `=`.
+        let src = "const f: F =\n  <A>(a: A) => a\n";
+        assert!(generic_members_on_new_lines(src.as_bytes(), &[0]).is_empty());
     }
 
     fn blank(src: &str, rows: &[usize]) -> String {
