@@ -347,9 +347,7 @@ fn generic_members_on_new_lines(src: &[u8], error_rows: &[usize]) -> Vec<usize> 
             out.push(start + indent - 1);
         }
         // Comments (line and block) are skipped when looking back for the code line.
-        if in_comment {
-            in_comment = !text.ends_with(b"*/");
-        } else if text.starts_with(b"/*") {
+        if in_comment || text.starts_with(b"/*") {
             in_comment = !text.ends_with(b"*/");
         } else if !text.is_empty() && !text.starts_with(b"//") {
             last_code_end = text.last().copied();

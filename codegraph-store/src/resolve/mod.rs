@@ -389,6 +389,10 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         if let Some(hit) = self.direct.get(&owner.id).and_then(|m| m.get(name)) {
             let hit = hit.clone();
             self.rec.note(name.to_string());
+            // The Rust fallback also read the type's namesakes: a hit depends on them.
+            if owner.language == Language::Rust && owner.kind.is_type() {
+                self.rec.note(owner.name.clone());
+            }
             return Ok(hit);
         }
         let found = self.direct_members_uncached(owner, name)?;
