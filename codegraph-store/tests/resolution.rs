@@ -608,3 +608,21 @@ fn rust_receivers_typed_by_declarations() {
         ]
     );
 }
+
+#[test]
+fn cpp_global_qualifier_names_the_file_scope() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "cpp",
+        &[(
+            "src/a.cpp",
+            "static int helper() { return 1; }\n\nclass A {\n public:\n  int helper() { return 2; }\n  int run() { return ::helper() + helper(); }\n};\n",
+        )],
+    );
+    // `::helper()` is the file's function; the bare `helper()` the class's member.
+    assert_eq!(
+        callees(&store, "cpp", "A::run"),
+        ["A::helper (scope)", "helper (scope)"]
+    );
+}

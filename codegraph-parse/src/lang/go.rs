@@ -69,9 +69,18 @@ fn package_name(path: &str) -> Option<String> {
     {
         last = base;
     }
-    let last = last.strip_prefix("go-").unwrap_or(last);
-    let last = last.rsplit('-').next().unwrap_or(last);
-    (!last.is_empty() && last != path).then(|| last.to_string())
+    // `go-isatty`, `sentry-go`, `go.uuid`: the conventional `go` marker is no part of
+    // the package name.
+    let last = last
+        .strip_prefix("go-")
+        .or_else(|| last.strip_prefix("go."))
+        .or_else(|| last.strip_suffix("-go"))
+        .or_else(|| last.strip_suffix(".go"))
+        .unwrap_or(last);
+    let is_identifier = !last.is_empty()
+        && !last.starts_with(|c: char| c.is_ascii_digit())
+        && last.chars().all(|c| c.is_alphanumeric() || c == '_');
+    (is_identifier && last != path).then(|| last.to_string())
 }
 
 #[cfg(test)]
@@ -90,5 +99,13 @@ mod tests {
         );
         assert_eq!(p("github.com/mattn/go-isatty").as_deref(), Some("isatty"));
         assert_eq!(p("github.com/google/go-cmp/cmp").as_deref(), Some("cmp"));
+        assert_eq!(
+            p("github.com/getsentry/sentry-go").as_deref(),
+            Some("sentry")
+        );
+        assert_eq!(p("github.com/minio/minio-go/v7").as_deref(), Some("minio"));
+        assert_eq!(p("github.com/satori/go.uuid").as_deref(), Some("uuid"));
+        // Not an identifier: no guess; the path stays the name.
+        assert_eq!(p("example.com/my-lib"), None);
     }
 }

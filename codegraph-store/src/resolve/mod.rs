@@ -720,6 +720,14 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 }
                 self.unique_name(ctx, &r.name, CallKind::Call)
             }
+            // C++ `::f()`: the global `f`, looked up from the file, never a member.
+            Some("::") if ctx.language == Language::Cpp => {
+                let file = ctx.file_node.id;
+                match self.lookup_name(ctx, file, &r.name)? {
+                    Some(found) => Ok(Some(self.constructors(found)?)),
+                    None => Ok(None),
+                }
+            }
             Some(q) => {
                 let self_like = lang.is_self_like(q) || lang.is_self_type(q);
                 let super_like = matches!(q, "super" | "super()");
@@ -790,7 +798,10 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         // variable only when no function or method has the name (Java's `registry()`
         // beside its field `registry`). A variable beside a type of its name is kept:
         // TypeScript's `interface X` and `const X` are one merged symbol.
-        out.retain(|t| !matches!(t, Target::Def(d) if d.kind == NodeKind::EnumMember));
+        // (Rust's tuple variants are called: `Op::Add(x)`.)
+        out.retain(
+            |t| !matches!(t, Target::Def(d) if d.kind == NodeKind::EnumMember && d.language != Language::Rust),
+        );
         if out
             .iter()
             .any(|t| matches!(t, Target::Def(d) if d.kind.is_callable()))

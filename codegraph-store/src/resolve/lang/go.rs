@@ -50,7 +50,11 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             // The module's own root package (`github.com/sirupsen/logrus` imported from
             // `logrus/hooks`, indexed as the project root): no directory is named after
             // it, but the root's files declare its package name.
+            // Go has no self-imports, so a file of the root itself never means it, and a
+            // one-element path is the standard library's (`"errors"`).
             if found.is_empty()
+                && segs.len() > 1
+                && !dir_of(&ctx.data.path).is_empty()
                 && let Some(last) = segs.last()
                 && self
                     .rec
