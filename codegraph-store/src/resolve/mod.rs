@@ -389,8 +389,9 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         if let Some(hit) = self.direct.get(&owner.id).and_then(|m| m.get(name)) {
             let hit = hit.clone();
             self.rec.note(name.to_string());
-            // The Rust fallback also read the type's namesakes: a hit depends on them.
-            if owner.language == Language::Rust && owner.kind.is_type() {
+            // The fallback for methods defined in other modules also read the type's
+            // namesakes: a hit depends on them.
+            if owner.kind.is_type() && rules(owner.language).impls_in_other_modules() {
                 self.rec.note(owner.name.clone());
             }
             return Ok(hit);
@@ -418,36 +419,13 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             .filter(|d| !matches!(d.kind, NodeKind::Import) || owner.kind == NodeKind::File)
             .cloned()
             .collect();
-        if !found.is_empty() || owner.language != Language::Rust || !owner.kind.is_type() {
+        if !found.is_empty()
+            || !owner.kind.is_type()
+            || !rules(owner.language).impls_in_other_modules()
+        {
             return Ok(found);
         }
-        // A Rust `impl Type` in another module qualifies its methods with that module
-        // (`error::Error::msg` for `struct Error` in lib.rs): any impl method of a type
-        // of that name in the same crate.
-        let suffix = format!("::{}::{name}", owner.name);
-        let crate_root = rust_crate_root(&owner.path);
-        // Only when the type's name is its own in the crate: two `ParserBuilder`s in
-        // two modules would take each other's methods.
-        let namesakes = self
-            .rec
-            .named(&owner.name)?
-            .iter()
-            .filter(|d| d.kind.is_type() && rust_crate_root(&d.path) == crate_root)
-            .count();
-        if namesakes > 1 {
-            return Ok(found);
-        }
-        Ok(named
-            .iter()
-            .filter(|d| {
-                d.kind == NodeKind::Method
-                    && d.language == Language::Rust
-                    && (d.qualified_name.ends_with(&suffix)
-                        || d.qualified_name == format!("{}::{name}", owner.name))
-                    && rust_crate_root(&d.path) == crate_root
-            })
-            .cloned()
-            .collect())
+        self.members_elsewhere(owner, name, &named)
     }
 
     /// Members named `name` of a package (a Go package, a Java package directory): the
@@ -721,7 +699,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 self.unique_name(ctx, &r.name, CallKind::Call)
             }
             // C++ `::f()`: the global `f`, looked up from the file, never a member.
-            Some("::") if ctx.language == Language::Cpp => {
+            Some(q) if lang.global_qualifier() == Some(q) => {
                 let file = ctx.file_node.id;
                 match self.lookup_name(ctx, file, &r.name)? {
                     Some(found) => Ok(Some(self.constructors(found)?)),
@@ -799,9 +777,10 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         // beside its field `registry`). A variable beside a type of its name is kept:
         // TypeScript's `interface X` and `const X` are one merged symbol.
         // (Rust's tuple variants are called: `Op::Add(x)`.)
-        out.retain(
-            |t| !matches!(t, Target::Def(d) if d.kind == NodeKind::EnumMember && d.language != Language::Rust),
-        );
+        out.retain(|t| {
+            !matches!(t, Target::Def(d) if d.kind == NodeKind::EnumMember
+                && !rules(d.language).calls_enum_members())
+        });
         if out
             .iter()
             .any(|t| matches!(t, Target::Def(d) if d.kind.is_callable()))
@@ -1257,7 +1236,7 @@ const MAX_TYPE_DEPTH: usize = 4;
 /// associated `type Deserializer = ...`, a TypeScript `type X = ...`) is no type to
 /// look members up in, nor a base.
 fn names_type(d: &Def) -> bool {
-    d.kind.is_type() || (d.kind == NodeKind::TypeAlias && d.language == Language::Go)
+    d.kind.is_type() || (d.kind == NodeKind::TypeAlias && rules(d.language).aliases_name_types())
 }
 
 fn is_value(kind: NodeKind) -> bool {
@@ -1303,24 +1282,6 @@ fn receiver_segments(q: &str) -> Option<Vec<(&str, bool)>> {
     (depth == 0).then_some(out)
 }
 
-/// The directory a Rust file's crate lives in: everything before its `src/`, `tests/`,
-/// `benches/` or `examples/`.
-fn rust_crate_root(path: &str) -> &str {
-    let mut root: Option<&str> = None;
-    for dir in ["src/", "tests/", "benches/", "examples/"] {
-        if path.starts_with(dir) {
-            return "";
-        }
-        // The outermost: `a/src/tests/x.rs` is crate `a/`.
-        if let Some(i) = path.find(&format!("/{dir}"))
-            && root.is_none_or(|r| i + 1 < r.len())
-        {
-            root = Some(&path[..=i]);
-        }
-    }
-    root.unwrap_or("")
-}
-
 fn is_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
@@ -1356,16 +1317,6 @@ fn normalize_path(dir: &str, spec: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rust_crate_roots() {
-        assert_eq!(rust_crate_root("src/error.rs"), "");
-        assert_eq!(rust_crate_root("tests/it.rs"), "");
-        assert_eq!(rust_crate_root("crates/a/src/x/y.rs"), "crates/a/");
-        assert_eq!(rust_crate_root("crates/a/benches/b.rs"), "crates/a/");
-        assert_eq!(rust_crate_root("build.rs"), "");
-        assert_eq!(rust_crate_root("a/src/tests/x.rs"), "a/");
-    }
 
     #[test]
     fn paths_normalise() {

@@ -76,4 +76,26 @@ pub(super) trait ResolveRules: Sync {
     fn constructor_names<'a>(&self, _type_name: &'a str) -> Vec<&'a str> {
         Vec::new()
     }
+
+    /// Whether a type's methods may be defined in another module than the type, under
+    /// that module's path (a Rust `impl Type` anywhere in the crate).
+    fn impls_in_other_modules(&self) -> bool {
+        false
+    }
+
+    /// A qualifier that names the global scope (C++ `::f()`).
+    fn global_qualifier(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Whether an enum member can be called (Rust's tuple variants: `Op::Add(x)`).
+    fn calls_enum_members(&self) -> bool {
+        false
+    }
+
+    /// Whether a type alias names a type with members of its own (a Go defined type,
+    /// `type lazyFlag uint64`), rather than standing for another type.
+    fn aliases_name_types(&self) -> bool {
+        false
+    }
 }

@@ -16,6 +16,10 @@ impl ResolveRules for CppRules {
         5
     }
 
+    fn global_qualifier(&self) -> Option<&'static str> {
+        Some("::")
+    }
+
     fn is_self_like(&self, head: &str) -> bool {
         head == "this"
     }

@@ -15,6 +15,10 @@ impl ResolveRules for GoRules {
         3
     }
 
+    fn aliases_name_types(&self) -> bool {
+        true
+    }
+
     fn is_self_like(&self, _head: &str) -> bool {
         false
     }

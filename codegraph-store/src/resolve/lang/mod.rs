@@ -12,7 +12,7 @@ use codegraph_core::{Language, Reference, Result};
 use super::Resolver;
 use super::context::{FileCtx, Found, Target};
 pub(super) use super::rules::ResolveRules;
-use crate::view::View;
+use crate::view::{Def, View};
 
 mod cpp;
 mod go;
@@ -112,6 +112,21 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             Language::Rust => self.rust_self_type_call(ctx, r),
             // A method assembled outside its class: `def f(self: "Cls")`.
             _ => self.inferred_call(ctx, r, q),
+        }
+    }
+
+    /// Members of type `owner` named `name` defined away from the type's own module
+    /// (Rust impls), when the language has them. `named` is every definition called
+    /// `name`.
+    pub(super) fn members_elsewhere(
+        &mut self,
+        owner: &Def,
+        name: &str,
+        named: &[Def],
+    ) -> Result<Vec<Def>> {
+        match owner.language {
+            Language::Rust => self.rust_impl_members(owner, name, named),
+            _ => Ok(Vec::new()),
         }
     }
 

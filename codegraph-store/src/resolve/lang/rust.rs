@@ -43,9 +43,53 @@ impl ResolveRules for RustRules {
     fn modules_in_files(&self) -> bool {
         true
     }
+
+    fn impls_in_other_modules(&self) -> bool {
+        true
+    }
+
+    fn calls_enum_members(&self) -> bool {
+        true
+    }
 }
 
 impl<'v, V: View + ?Sized> Resolver<'v, V> {
+    /// Methods of type `owner` named `name` in an `impl` in another module, which
+    /// qualifies them with that module (`error::Error::msg` for `struct Error` in
+    /// lib.rs): any impl method of a type of that name in the same crate. `named` is
+    /// every definition called `name`.
+    pub(super) fn rust_impl_members(
+        &mut self,
+        owner: &Def,
+        name: &str,
+        named: &[Def],
+    ) -> Result<Vec<Def>> {
+        let suffix = format!("::{}::{name}", owner.name);
+        let crate_dir = crate_dir(&owner.path);
+        // Only when the type's name is its own in the crate: two `ParserBuilder`s in
+        // two modules would take each other's methods.
+        let namesakes = self
+            .rec
+            .named(&owner.name)?
+            .iter()
+            .filter(|d| d.kind.is_type() && self::crate_dir(&d.path) == crate_dir)
+            .count();
+        if namesakes > 1 {
+            return Ok(Vec::new());
+        }
+        Ok(named
+            .iter()
+            .filter(|d| {
+                d.kind == NodeKind::Method
+                    && d.language == Language::Rust
+                    && (d.qualified_name.ends_with(&suffix)
+                        || d.qualified_name == format!("{}::{name}", owner.name))
+                    && self::crate_dir(&d.path) == crate_dir
+            })
+            .cloned()
+            .collect())
+    }
+
     pub(super) fn rust_import(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Vec<Target>> {
         let Some(q) = r.qualifier.as_deref() else {
             // `use foo;` / `mod foo;`
@@ -262,9 +306,37 @@ fn rust_crate_root(path: &str) -> String {
     }
 }
 
+/// The directory a Rust file's crate lives in: everything before its `src/`, `tests/`,
+/// `benches/` or `examples/`.
+fn crate_dir(path: &str) -> &str {
+    let mut root: Option<&str> = None;
+    for dir in ["src/", "tests/", "benches/", "examples/"] {
+        if path.starts_with(dir) {
+            return "";
+        }
+        // The outermost: `a/src/tests/x.rs` is crate `a/`.
+        if let Some(i) = path.find(&format!("/{dir}"))
+            && root.is_none_or(|r| i + 1 < r.len())
+        {
+            root = Some(&path[..=i]);
+        }
+    }
+    root.unwrap_or("")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crate_dirs() {
+        assert_eq!(crate_dir("src/error.rs"), "");
+        assert_eq!(crate_dir("tests/it.rs"), "");
+        assert_eq!(crate_dir("crates/a/src/x/y.rs"), "crates/a/");
+        assert_eq!(crate_dir("crates/a/benches/b.rs"), "crates/a/");
+        assert_eq!(crate_dir("build.rs"), "");
+        assert_eq!(crate_dir("a/src/tests/x.rs"), "a/");
+    }
 
     #[test]
     fn crate_roots() {
