@@ -261,6 +261,7 @@ impl Db {
         codegraph_vector::semantic::remove_project(&vectors, project)?;
         self.forget(project);
         let _ = std::fs::remove_file(layout::walk_cache_file(&self.dir, project));
+        let _ = std::fs::remove_file(layout::precise_file(&self.dir, project));
         with_graph!(&self.graph, s => s.flush())
     }
 

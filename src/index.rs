@@ -78,6 +78,10 @@ pub struct IndexConfig {
     /// Put doc comments and docstrings into the text index and the embeddings (off
     /// for retrieval evaluations that use docstrings as queries).
     pub include_docs: bool,
+    /// A SCIP index of the directory being indexed, made by a compiler-grade indexer:
+    /// its resolutions replace the heuristics for the sites it covers (feature `scip`;
+    /// a directory input only, whose files' text places the sites).
+    pub scip: Option<PathBuf>,
 }
 
 impl Default for IndexConfig {
@@ -89,8 +93,31 @@ impl Default for IndexConfig {
             text: true,
             embed: true,
             include_docs: true,
+            scip: None,
         }
     }
+}
+
+/// What an import found.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScipImport {
+    /// Documents in the index.
+    pub documents: usize,
+    /// Documents that are files of the project with the content the index was made
+    /// from: those whose sites are taken.
+    pub covered_files: usize,
+    /// Documents naming a file the project does not have.
+    pub unknown_files: usize,
+    /// Documents whose file changed since the index was made.
+    pub stale_files: usize,
+    /// Definitions of the index placed on a definition of the graph.
+    pub definitions_matched: usize,
+    /// Definitions of the index with no definition of the graph at their name.
+    pub definitions_unmatched: usize,
+    /// Reference sites of the graph the index resolves.
+    pub sites: usize,
+    /// Of those, sites naming something outside the project (no edge).
+    pub external_sites: usize,
 }
 
 /// Counters a caller can watch while a run goes (from another thread: a progress bar,
@@ -197,6 +224,9 @@ pub struct IndexReport {
     /// What embedding did, when a model is configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embeddings: Option<EmbedSummary>,
+    /// What a SCIP import (`IndexConfig::scip`) took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scip: Option<ScipImport>,
 }
 
 fn first_hundred<S: serde::Serializer>(
@@ -235,12 +265,47 @@ impl Db {
         } else {
             Warm::default()
         };
-        let result = self.index_run(project, input, config, progress, cancel, &mut warm);
+        let root = match &input {
+            Input::Directory { path, .. } => Some(path.clone()),
+            Input::Source(_) => None,
+        };
+        let mut result = self.index_run(
+            project,
+            input,
+            config,
+            progress,
+            cancel,
+            &mut warm,
+            Vec::new(),
+        );
+        if let (Ok(report), Some(scip)) = (&mut result, &config.scip)
+            && let Err(e) = self.with_scip(
+                project, root, scip, config, progress, cancel, &mut warm, report,
+            )
+        {
+            result = Err(e);
+        }
         // A failed run's caches may be half updated: start the next one afresh.
         if self.options.long_lived && result.is_ok() {
             lock(&self.warm).insert(project.to_string(), warm);
         }
         result
+    }
+
+    /// The project's imported resolutions, if it has any.
+    fn precise(
+        &self,
+        project: &str,
+    ) -> Result<Option<std::sync::Arc<codegraph_store::precise::Precise>>> {
+        #[cfg(feature = "scip")]
+        {
+            crate::scip::load_precise(self.dir(), project)
+        }
+        #[cfg(not(feature = "scip"))]
+        {
+            let _ = project;
+            Ok(None)
+        }
     }
 
     /// Compiles the parser query of the project's main language on a background
@@ -252,6 +317,56 @@ impl Db {
         }
     }
 
+    /// Imports the SCIP index `scip` after a run, then resolves the files it covers
+    /// again (a second run, which parses nothing) and adds both to `report`.
+    #[allow(clippy::too_many_arguments)]
+    fn with_scip(
+        &self,
+        project: &str,
+        root: Option<PathBuf>,
+        scip: &Path,
+        config: &IndexConfig,
+        progress: &Progress,
+        cancel: &Cancel,
+        warm: &mut Warm,
+        report: &mut IndexReport,
+    ) -> Result<()> {
+        #[cfg(feature = "scip")]
+        {
+            let root = root.ok_or_else(|| {
+                Error::InvalidInput(
+                    "a SCIP index is taken only with a directory input, whose files place its sites"
+                        .into(),
+                )
+            })?;
+            let (paths, imported) = self.import_scip_sites(project, &root, scip)?;
+            let again = self.index_run(
+                project,
+                Input::directory(root),
+                config,
+                progress,
+                cancel,
+                warm,
+                paths,
+            )?;
+            report.resolved += again.resolved;
+            report.edges_written += again.edges_written;
+            report.resolve_seconds += again.resolve_seconds;
+            report.seconds += again.seconds;
+            report.scip = Some(imported);
+            Ok(())
+        }
+        #[cfg(not(feature = "scip"))]
+        {
+            let _ = (project, root, config, progress, cancel, warm, report);
+            Err(Error::Unsupported(format!(
+                "{}: this build has no SCIP support (feature `scip`)",
+                scip.display()
+            )))
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn index_run(
         &self,
         project: &str,
@@ -260,6 +375,7 @@ impl Db {
         progress: &Progress,
         cancel: &Cancel,
         warm: &mut Warm,
+        resolve_also: Vec<String>,
     ) -> Result<IndexReport> {
         let filter = Filter::new(config.filter.clone())
             .map_err(|e| Error::InvalidInput(format!("bad filter: {e}")))?;
@@ -295,6 +411,8 @@ impl Db {
             defer_flush: long_lived,
             resolve_cache,
             cancel: cancel.clone(),
+            precise: self.precise(project)?,
+            resolve_also,
         };
         let documents = DocumentOptions {
             include_docs: config.include_docs,
@@ -374,6 +492,7 @@ impl Db {
                 seconds: e.embed_time.as_secs_f64(),
                 hnsw: e.hnsw,
             }),
+            scip: None,
         })
     }
 

@@ -5,6 +5,7 @@
 //! <db>/text/           the full-text index, one tantivy index per project
 //! <db>/vectors/        the embeddings, one directory per project
 //! <db>/walk/<h>.bin    a directory walk cache per project (h: xxh3-64 of its name)
+//! <db>/precise/<h>.json resolutions imported from a SCIP index, per project
 //! <db>/watch/          a watcher's barrier file (`codegraph index --watch`)
 //! <db>/watch.sock      a watcher's socket for handed runs
 //! ```
@@ -27,6 +28,14 @@ pub fn vectors_dir(db: &Path) -> PathBuf {
 pub fn walk_cache_file(db: &Path, project: &str) -> PathBuf {
     db.join("walk").join(format!(
         "{:016x}.bin",
+        xxhash_rust::xxh3::xxh3_64(project.as_bytes())
+    ))
+}
+
+/// A project's resolutions imported from a SCIP index (`codegraph index --scip`).
+pub fn precise_file(db: &Path, project: &str) -> PathBuf {
+    db.join("precise").join(format!(
+        "{:016x}.json",
         xxhash_rust::xxh3::xxh3_64(project.as_bytes())
     ))
 }

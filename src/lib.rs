@@ -54,6 +54,8 @@ mod embedder;
 mod index;
 pub mod layout;
 mod queries;
+#[cfg(feature = "scip")]
+mod scip;
 mod search;
 
 pub use codegraph_core as core;
@@ -67,7 +69,9 @@ pub use codegraph_store::query::{Filters, Match, NodeSummary, Reached, Related, 
 pub use db::{Backend, Db, DbOptions, Vectors};
 pub use embedder::{EmbedderConfig, Precision};
 pub use index::{
-    EmbedProgress, EmbedSummary, IndexConfig, IndexReport, Input, Progress, WalkReport,
+    EmbedProgress, EmbedSummary, IndexConfig, IndexReport, Input, Progress, ScipImport, WalkReport,
 };
 pub use queries::SymbolHit;
+#[cfg(feature = "scip")]
+pub use scip::{ScipExportCounts, ScipExportOptions, name_offset, read_documents};
 pub use search::{Fusion, Hit, HybridWeights, Mode, SearchRequest, SearchResults, Strategy};

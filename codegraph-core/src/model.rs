@@ -240,6 +240,10 @@ string_enum! {
         Ambiguous => "ambiguous",
         /// No candidate; the reference is kept as it was written.
         Unresolved => "unresolved",
+        /// Taken from a compiler-grade index (SCIP) imported for the file, whose
+        /// content has not changed since. Last in the list only so that stores written
+        /// before it read the same.
+        Precise => "precise",
     }
 }
 

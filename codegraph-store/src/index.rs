@@ -30,6 +30,7 @@ use codegraph_parse::source::Source;
 use codegraph_parse::{FileOutcome, KnownFile, Pipeline, PipelineStats};
 use rayon::prelude::*;
 
+use crate::precise::{Precise, PreciseFile};
 use crate::resolve::Resolver;
 use crate::view::{Def, FileData, MemoryView, PathSet, View, path_key, path_presence_keys};
 
@@ -103,6 +104,12 @@ pub struct IndexOptions {
     /// while resolving leaves the project dirty, so the next one resolves every file
     /// (the same as after a crash).
     pub cancel: Cancel,
+    /// Resolutions imported from a compiler-grade index; each file's apply while its
+    /// content is the one they were read from.
+    pub precise: Option<Arc<Precise>>,
+    /// Files to resolve again even if nothing they depend on changed (the files a new
+    /// import covers).
+    pub resolve_also: Vec<String>,
 }
 
 impl Default for IndexOptions {
@@ -116,6 +123,8 @@ impl Default for IndexOptions {
             defer_flush: false,
             resolve_cache: None,
             cancel: Cancel::default(),
+            precise: None,
+            resolve_also: Vec::new(),
         }
     }
 }
@@ -174,6 +183,7 @@ pub fn index_with<S: GraphStore + ?Sized>(
         progress,
         started: Instant::now(),
         report: IndexReport::default(),
+        precise: None,
     };
     let meta = store.project(project)?;
     let was_dirty = meta.as_ref().is_some_and(|m| m.dirty);
@@ -197,7 +207,11 @@ pub fn index_with<S: GraphStore + ?Sized>(
     let present = walked.present();
     let removed = run.vanished(&old, &walked, &present)?;
 
-    if walked.parsed.is_empty() && removed.is_empty() && !was_dirty {
+    if walked.parsed.is_empty()
+        && removed.is_empty()
+        && !was_dirty
+        && options.resolve_also.is_empty()
+    {
         return run.nothing_changed(meta, main_language, old, &walked.rewritten_records);
     }
 
@@ -211,7 +225,29 @@ pub fn index_with<S: GraphStore + ?Sized>(
     };
     run.report.full = full;
     let removed_set: BTreeSet<&str> = removed.iter().map(|s| s.as_str()).collect();
-    let affected = run.affected(full, &walked.parsed, &present, &removed_set, &changed_keys)?;
+    let mut affected = run.affected(full, &walked.parsed, &present, &removed_set, &changed_keys)?;
+    affected.extend(
+        options
+            .resolve_also
+            .iter()
+            .filter(|p| present.contains(p.as_str()))
+            .cloned(),
+    );
+    // The imported resolutions of the files whose content is still theirs.
+    let precise = options.precise.as_ref().map(|precise| {
+        let parsed: HashMap<&str, u64> = walked
+            .parsed
+            .iter()
+            .map(|p| (p.path.as_str(), p.content_hash))
+            .collect();
+        Arc::new(precise.applicable(|path| {
+            parsed
+                .get(path)
+                .copied()
+                .or_else(|| old.get(path).map(|r| r.content_hash))
+        }))
+    });
+    run.precise = precise;
 
     let view_maps = match &options.resolve_cache {
         Some(cache) => cache.for_run(
@@ -281,6 +317,8 @@ struct Run<'a, S: GraphStore + ?Sized> {
     progress: &'a IndexProgress,
     started: Instant,
     report: IndexReport,
+    /// The imported resolutions that apply this run, by path.
+    precise: Option<Arc<HashMap<String, Arc<PreciseFile>>>>,
 }
 
 /// What the walk of the source found.
@@ -597,6 +635,7 @@ impl<S: GraphStore + ?Sized> Run<'_, S> {
             &view,
             affected,
             options,
+            self.precise.as_ref(),
             self.progress,
             |path, resolution| Ok((path.to_string(), resolution)),
         )?;
@@ -648,6 +687,7 @@ impl<S: GraphStore + ?Sized> Run<'_, S> {
             &view,
             affected,
             self.options,
+            self.precise.as_ref(),
             self.progress,
             |path, resolution| {
                 edges_written.fetch_add(resolution.edges.len() as u64, Ordering::Relaxed);
@@ -756,6 +796,7 @@ fn resolve_each<V: View + Sync, T: Send>(
     view: &V,
     paths: &[String],
     options: &IndexOptions,
+    precise: Option<&Arc<HashMap<String, Arc<PreciseFile>>>>,
     progress: &IndexProgress,
     sink: impl Fn(&str, FileResolution) -> Result<T> + Sync,
 ) -> Result<Vec<T>> {
@@ -766,7 +807,8 @@ fn resolve_each<V: View + Sync, T: Send>(
                 || Resolver::new(view),
                 |resolver, path| {
                     options.cancel.check()?;
-                    let made = sink(path, resolver.resolve_file(path)?)?;
+                    let sites = precise.and_then(|p| p.get(path.as_str()));
+                    let made = sink(path, resolver.resolve_file(path, sites)?)?;
                     progress.resolved.fetch_add(1, Ordering::Relaxed);
                     Ok(made)
                 },

@@ -37,6 +37,7 @@
 mod codec;
 pub mod index;
 mod memory;
+pub mod precise;
 pub mod query;
 mod resolve;
 #[cfg(feature = "rocksdb")]

@@ -345,18 +345,31 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub db: DbArgs,
 
-    /// Only jsonl is written.
+    /// `jsonl`: the whole graph, one JSON object a line. `scip`: definitions and
+    /// references as a SCIP index (Sourcegraph's format), with CodeGraph's symbols.
     #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
     pub format: ExportFormat,
 
     /// Write here instead of standard output.
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
+
+    /// SCIP: the directory the project was indexed from, whose files place each
+    /// reference on its name (default: the directory the last run read).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// SCIP: also write references whose edge is a guess (`unique_name`,
+    /// `ambiguous`), which a SCIP consumer cannot tell from facts.
+    #[arg(long)]
+    pub include_guesses: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
     Jsonl,
+    #[cfg(feature = "scip")]
+    Scip,
 }
 
 pub fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
@@ -369,8 +382,33 @@ pub fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         None => Box::new(std::io::stdout().lock()),
     };
     let mut out = BufWriter::with_capacity(1 << 16, out);
-    let ExportFormat::Jsonl = args.format;
-    db.export_jsonl(&project, &mut out)?;
+    match args.format {
+        ExportFormat::Jsonl => {
+            db.export_jsonl(&project, &mut out)?;
+        }
+        #[cfg(feature = "scip")]
+        ExportFormat::Scip => {
+            let root = match &args.root {
+                Some(root) => root.clone(),
+                None => db
+                    .project(&project)?
+                    .and_then(|m| m.source)
+                    .and_then(|s| s.strip_prefix("directory ").map(PathBuf::from))
+                    .context("the project was not indexed from a directory: name it with --root")?,
+            };
+            let options = codegraph::ScipExportOptions {
+                include_guesses: args.include_guesses,
+            };
+            let counts = db.export_scip(&project, &root, &options, &mut out)?;
+            if !counts.stale_files.is_empty() {
+                eprintln!(
+                    "codegraph: {} files changed since they were indexed: their references are left out (first: {})",
+                    counts.stale_files.len(),
+                    counts.stale_files[0]
+                );
+            }
+        }
+    }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

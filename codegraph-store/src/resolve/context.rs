@@ -39,7 +39,7 @@ impl Found {
 pub(super) fn weaker(a: Resolution, b: Resolution) -> Resolution {
     fn rank(r: Resolution) -> u8 {
         match r {
-            Resolution::Syntax => 0,
+            Resolution::Syntax | Resolution::Precise => 0,
             Resolution::Scope => 1,
             Resolution::Import => 2,
             Resolution::Inferred => 3,

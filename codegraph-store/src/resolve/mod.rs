@@ -34,6 +34,7 @@ use codegraph_core::{
     Edge, FileResolution, Language, NodeId, NodeKind, Reference, ReferenceKind, Resolution, Result,
 };
 
+use crate::precise::PreciseFile;
 use crate::view::{Def, FileData, Reads, Recorder, View};
 use context::{FileCtx, Found, Target, weaker};
 use lang::rules;
@@ -99,8 +100,13 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         }
     }
 
-    /// Resolves every reference of one file.
-    pub fn resolve_file(&mut self, path: &str) -> Result<FileResolution> {
+    /// Resolves every reference of one file, taking what `precise` (an imported index
+    /// of the file's current content) says of the sites it covers.
+    pub fn resolve_file(
+        &mut self,
+        path: &str,
+        precise: Option<&Arc<PreciseFile>>,
+    ) -> Result<FileResolution> {
         self.rec.take();
         // Memoised answers (and cached contexts) outlive the file that computed them: each
         // carries the keys its computation read and notes them again on every hit, so a
@@ -118,25 +124,33 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             self.in_progress.clear();
             self.scratch.clear();
             self.truncated = false;
-            let found = match r.kind {
-                ReferenceKind::Import => self.import_targets(&ctx, i)?,
-                ReferenceKind::Call => self.resolve_call(&ctx, r)?,
-                ReferenceKind::Inherit | ReferenceKind::Implement => {
+            let imported = match precise.and_then(|p| p.site(r)) {
+                Some(targets) => self.precise_targets(r, targets)?,
+                None => None,
+            };
+            let found = match (imported, r.kind) {
+                (Some(found), _) => found,
+                (None, ReferenceKind::Import) => self.import_targets(&ctx, i)?,
+                (None, ReferenceKind::Call) => self.resolve_call(&ctx, r)?,
+                (None, ReferenceKind::Inherit | ReferenceKind::Implement) => {
                     self.resolve_type_ref(&ctx, r)?
                 }
                 // A declared type is a use of that type. The language's own types are
                 // nobody's definitions, and there are many of them: skip the lookups.
-                ReferenceKind::Type
+                (None, ReferenceKind::Type)
                     if r.qualifier.is_none() && rules(ctx.language).is_builtin_type(&r.name) =>
                 {
                     None
                 }
-                ReferenceKind::Type => self.resolve_type_ref(&ctx, r)?,
+                (None, ReferenceKind::Type) => self.resolve_type_ref(&ctx, r)?,
                 // Only hints for typing receivers; a call is an edge of its own.
-                ReferenceKind::Assign | ReferenceKind::Value => continue,
+                (None, ReferenceKind::Assign | ReferenceKind::Value) => continue,
             };
             let found = match found {
-                Some(f) if rules(ctx.language).keeps_last_definition() => {
+                Some(f)
+                    if f.how != Resolution::Precise
+                        && rules(ctx.language).keeps_last_definition() =>
+                {
                     Some(self.last_definitions(f)?)
                 }
                 other => other,
@@ -165,6 +179,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                     })
                     .collect();
                 let how = if found.targets.len() > 1
+                    && found.how != Resolution::Precise
                     && (found.how != Resolution::Import
                         || (r.kind != ReferenceKind::Import && names.len() > 1))
                 {
@@ -380,6 +395,33 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             level = next;
         }
         Ok(Vec::new())
+    }
+
+    /// What an imported index says reference `r` names: `Some(None)` for something
+    /// outside the project (no edge, and no guess either); `None` when none of its
+    /// targets is still a definition of that name, so the heuristics decide. Targets
+    /// are read by name, so the edge depends on the name as a resolved one would.
+    fn precise_targets(
+        &mut self,
+        r: &Reference,
+        targets: &[NodeId],
+    ) -> Result<Option<Option<Found>>> {
+        if targets.is_empty() {
+            return Ok(Some(None));
+        }
+        let named = self.rec.named(&r.name)?;
+        let found: Vec<Target> = named
+            .iter()
+            .filter(|d| targets.contains(&d.id))
+            .map(|d| Target::Def(d.clone()))
+            .collect();
+        if found.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Some(Found {
+            targets: found,
+            how: Resolution::Precise,
+        })))
     }
 
     /// Members named `name` declared in a type or module itself: children by parent,

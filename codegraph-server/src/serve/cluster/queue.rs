@@ -897,17 +897,7 @@ impl super::Cluster {
         if let JobSource::Archive { file, .. } = &mut record.job.source {
             // One file per delivery: two deliveries of a job never share one.
             let local = uploads.join(format!("{id}.{}.archive", uuid::Uuid::new_v4().simple()));
-            let mut object = q
-                .uploads
-                .get(&id)
-                .await
-                .map_err(|e| ClusterError::js("cannot fetch an upload", e))?;
-            let mut out = tokio::fs::File::create(&local)
-                .await
-                .map_err(|e| ClusterError::js("cannot store an upload", e))?;
-            tokio::io::copy(&mut object, &mut out)
-                .await
-                .map_err(|e| ClusterError::js("cannot fetch an upload", e))?;
+            read_object(&q.uploads, id, &local, "cannot fetch an upload").await?;
             *file = local;
         }
         let live = q
@@ -1295,6 +1285,46 @@ impl super::Cluster {
             .map_err(|e| ClusterError::js("cannot remove a lost job", e))?;
         Ok(())
     }
+}
+
+/// How long an object's read may go without a byte before it is given up. A read
+/// whose NATS server dies mid-object can stall rather than fail, and a job stalled so
+/// while taking its upload stayed `running` for good: its hold names a node that
+/// lives, so no other node takes it over.
+const OBJECT_IDLE: Duration = Duration::from_secs(10);
+
+/// Copies object `name` of `store` into a new file `file`; a JetStream error (which
+/// [`patiently`] tries again) when the object's chunks stop coming for
+/// [`OBJECT_IDLE`].
+pub(super) async fn read_object(
+    store: &object_store::ObjectStore,
+    name: &str,
+    file: &std::path::Path,
+    what: &'static str,
+) -> Result<(), ClusterError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stalled = || ClusterError::js(what, format!("no data for {OBJECT_IDLE:?}"));
+    let mut reader = tokio::time::timeout(OBJECT_IDLE, store.get(name))
+        .await
+        .map_err(|_| stalled())?
+        .map_err(|e| ClusterError::js(what, e))?;
+    let local = |e: std::io::Error| ClusterError::Local {
+        what,
+        message: e.to_string(),
+    };
+    let mut out = tokio::fs::File::create(file).await.map_err(local)?;
+    let mut buf = vec![0u8; 128 * 1024];
+    loop {
+        let n = tokio::time::timeout(OBJECT_IDLE, reader.read(&mut buf))
+            .await
+            .map_err(|_| stalled())?
+            .map_err(|e| ClusterError::js(what, e))?;
+        if n == 0 {
+            break;
+        }
+        out.write_all(&buf[..n]).await.map_err(local)?;
+    }
+    out.flush().await.map_err(local)
 }
 
 #[cfg(test)]

@@ -200,7 +200,14 @@ impl Cluster {
         let started = std::time::Instant::now();
         let dir = self.replicas.scratch("fetch");
         let file = dir.with_extension("tar");
-        if let Err(e) = self.download(object, &file).await {
+        if let Err(e) = super::queue::read_object(
+            &self.queue.indexes,
+            &object.name,
+            &file,
+            "cannot fetch a project's index",
+        )
+        .await
+        {
             let _ = std::fs::remove_file(&file);
             return Err(e);
         }
@@ -310,26 +317,6 @@ impl Cluster {
                 message: format!("not restored within {timeout:?}; it goes on"),
             }),
         }
-    }
-
-    /// Fetches an index object into `file`.
-    async fn download(&self, object: &IndexObject, file: &Path) -> Result<(), ClusterError> {
-        let mut reader = self
-            .queue
-            .indexes
-            .get(&object.name)
-            .await
-            .map_err(|e| ClusterError::js("cannot fetch a project's index", e))?;
-        let mut out = tokio::fs::File::create(file)
-            .await
-            .map_err(|e| ClusterError::Local {
-                what: "cannot store a project's index",
-                message: e.to_string(),
-            })?;
-        tokio::io::copy(&mut reader, &mut out)
-            .await
-            .map_err(|e| ClusterError::js("cannot fetch a project's index", e))?;
-        Ok(())
     }
 
     /// Uploads a packed index as `name`.
