@@ -110,12 +110,13 @@ def read_scip(path):
 
 
 def definitions(docs):
-    """{symbol: (path, line, column)} of every global definition."""
+    """{symbol: {(path, line, column)}} of every global definition. A symbol can have
+    several: TypeScript's overload signatures and the implementation are one symbol."""
     out = {}
     for path, occs in docs.items():
         for line, col, symbol, roles in occs:
             if roles & 1 and not symbol.startswith("local "):
-                out.setdefault(symbol, (path, line, col))
+                out.setdefault(symbol, set()).add((path, line, col))
     return out
 
 
@@ -144,8 +145,8 @@ def compare(theirs, ours):
     their_refs, our_refs = references(theirs), references(ours)
     counts = {"their_refs": 0, "ours_there": 0, "agree": 0, "ours_extra": 0}
     for place, symbols in their_refs.items():
-        targets = {their_defs[s] for s in symbols if s in their_defs}
-        ours_here = {our_defs.get(s) for s in our_refs.get(place, ())} - {None}
+        targets = set().union(*(their_defs.get(s, set()) for s in symbols))
+        ours_here = set().union(*(our_defs.get(s, set()) for s in our_refs.get(place, ())))
         if not targets:
             counts["ours_extra"] += bool(ours_here)
             continue

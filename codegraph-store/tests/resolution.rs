@@ -626,3 +626,40 @@ fn cpp_global_qualifier_names_the_file_scope() {
         ["A::helper (scope)", "helper (scope)"]
     );
 }
+
+#[test]
+fn a_parameter_hides_a_definition_of_its_name_except_in_java() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "ts",
+        &[
+            (
+                "src/classes.ts",
+                "export class Widget {}\nexport function helper() {}\nexport type Fn = () => void;\n",
+            ),
+            (
+                "src/make.ts",
+                "import { Widget, helper, Fn } from './classes';\n\nexport function make(Widget: any, helper: Fn) {\n  helper();\n  return new Widget();\n}\n\nexport function plain() {\n  helper();\n  return new Widget();\n}\n",
+            ),
+        ],
+    );
+    // Inside `make` both names are its parameters: no edge to the imports.
+    assert_eq!(callees(&store, "ts", "make"), Vec::<String>::new());
+    assert_eq!(
+        callees(&store, "ts", "plain"),
+        ["Widget (import)", "helper (import)"]
+    );
+
+    let java = MemoryStore::new();
+    index_files(
+        &java,
+        "java",
+        &[(
+            "src/p/A.java",
+            "package p;\n\nclass A {\n    int registry() { return 1; }\n    int run(int registry) { return registry(); }\n}\n",
+        )],
+    );
+    // Java keeps methods and variables apart: `registry()` is the method.
+    assert_eq!(callees(&java, "java", "p.A.run"), ["p.A.registry (scope)"]);
+}

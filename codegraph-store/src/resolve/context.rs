@@ -179,6 +179,18 @@ impl FileCtx {
             .map(|&i| &self.data.nodes[i])
     }
 
+    /// Whether node `scope` of this file is `id` or one of its ancestors.
+    pub(super) fn encloses(&self, scope: NodeId, id: NodeId) -> bool {
+        let mut cur = self.node(id);
+        while let Some(d) = cur {
+            if d.id == scope {
+                return true;
+            }
+            cur = d.parent.and_then(|p| self.node(p));
+        }
+        false
+    }
+
     /// The innermost type enclosing `id` (itself included).
     pub(super) fn enclosing_type(&self, id: NodeId) -> Option<&Def> {
         let mut cur = self.node(id);

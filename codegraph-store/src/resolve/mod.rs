@@ -729,7 +729,36 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                     }
                     return Ok(Found::new(out, Resolution::Scope));
                 }
+                // A parameter or local variable of an enclosing function hides what
+                // the name would find outside it (`function f(Class) { new Class() }`),
+                // where the language has one namespace for values and functions.
+                // Bound before the call: a later `Car = other` does not hide `Car()`.
+                let local = match lang.locals_hide_functions() {
+                    true => self
+                        .local_binding_scope(ctx, r.source, &r.name)
+                        .filter(|&s| ctx.node(s).is_some_and(|n| n.kind.is_callable()))
+                        // A local `const X = require('./x')` holds what it imports.
+                        .filter(|&s| {
+                            !ctx.children_named(s, &r.name)
+                                .any(|d| d.kind == NodeKind::Import)
+                        })
+                        .filter(|&s| {
+                            ctx.bindings_of(s, &r.name).iter().any(|&i| {
+                                ctx.data.references[i].span.start_byte < r.span.start_byte
+                            })
+                        }),
+                    false => None,
+                };
                 if let Some(found) = self.lookup_name(ctx, r.source, &r.name)? {
+                    let hidden = local.is_some_and(|scope| {
+                        !found
+                            .targets
+                            .iter()
+                            .any(|t| matches!(t, Target::Def(d) if ctx.encloses(scope, d.id)))
+                    });
+                    if hidden {
+                        return Ok(None);
+                    }
                     return Ok(Some(self.constructors(found)?));
                 }
                 // A name the file binds itself (an import from outside the project, a

@@ -98,4 +98,11 @@ pub(super) trait ResolveRules: Sync {
     fn aliases_name_types(&self) -> bool {
         false
     }
+
+    /// Whether a function's parameters and local variables hide functions and types of
+    /// the same name outside it (one namespace for values and functions). Not in Java,
+    /// where `registry()` calls the method even beside a variable `registry`.
+    fn locals_hide_functions(&self) -> bool {
+        true
+    }
 }

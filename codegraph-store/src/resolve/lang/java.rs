@@ -14,6 +14,10 @@ use crate::view::{Def, View};
 pub(super) struct JavaRules;
 
 impl ResolveRules for JavaRules {
+    fn locals_hide_functions(&self) -> bool {
+        false
+    }
+
     fn ecosystem(&self) -> u8 {
         4
     }
