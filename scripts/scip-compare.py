@@ -83,7 +83,7 @@ def packed(buf):
 
 def read_scip(path):
     """{relative_path: [(line, column, symbol, roles)]} of a SCIP index (UTF-16 columns
-    for scip-typescript, bytes for CodeGraph: equal on the ASCII lines compared)."""
+    for scip-typescript, bytes for CodeGraph: only ASCII lines are compared)."""
     docs = {}
     data = Path(path).read_bytes()
     for number, _, doc in fields(data):
@@ -140,11 +140,27 @@ def install():
     return binary
 
 
-def compare(theirs, ours):
+def ascii_lines(root):
+    """{path: {line}} of the lines that are ASCII: there scip-typescript's UTF-16 columns
+    and ours (bytes) are the same; other lines are left out of the comparison."""
+    out = {}
+    for path in Path(root).rglob("*"):
+        if path.is_file():
+            try:
+                lines = path.read_bytes().split(b"\n")
+            except OSError:
+                continue
+            out[str(path.relative_to(root))] = {i for i, l in enumerate(lines) if l.isascii()}
+    return out
+
+
+def compare(theirs, ours, ascii_only):
     their_defs, our_defs = definitions(theirs), definitions(ours)
     their_refs, our_refs = references(theirs), references(ours)
     counts = {"their_refs": 0, "ours_there": 0, "agree": 0, "ours_extra": 0}
     for place, symbols in their_refs.items():
+        if place[1] not in ascii_only.get(place[0], ()):
+            continue
         targets = set().union(*(their_defs.get(s, set()) for s in symbols))
         ours_here = set().union(*(our_defs.get(s, set()) for s in our_refs.get(place, ())))
         if not targets:
@@ -171,10 +187,11 @@ def run_package(binary, scip_ts, package, work):
     run("index", str(src), "--db", str(db), "--no-embed", "--no-text", "-q")
     run("export", "--db", str(db), "--format", "scip", "--root", str(src), "-o", str(ours_file))
     theirs, ours = read_scip(theirs_file), read_scip(ours_file)
-    result = {"package": package.name, **compare(theirs, ours)}
+    ascii_only = ascii_lines(src)
+    result = {"package": package.name, **compare(theirs, ours, ascii_only)}
     guesses_file = work / "guesses.scip"
     run("export", "--db", str(db), "--format", "scip", "--root", str(src), "--include-guesses", "-o", str(guesses_file))
-    with_guesses = compare(theirs, read_scip(guesses_file))
+    with_guesses = compare(theirs, read_scip(guesses_file), ascii_only)
     result["with_guesses"] = {k: with_guesses[k] for k in ("ours_there", "agree", "agreement", "coverage")}
     imported = json.loads(run("index", str(src), "--db", str(db), "--no-embed", "--no-text", "-q",
                               "--json", "--scip", str(theirs_file)).stdout)
@@ -182,7 +199,7 @@ def run_package(binary, scip_ts, package, work):
     # With its resolutions taken, the export agrees where it speaks.
     precise_file = work / "precise.scip"
     run("export", "--db", str(db), "--format", "scip", "--root", str(src), "-o", str(precise_file))
-    after = compare(theirs, read_scip(precise_file))
+    after = compare(theirs, read_scip(precise_file), ascii_only)
     result["after_import"] = {k: after[k] for k in ("ours_there", "agree", "agreement", "coverage")}
     return result
 

@@ -74,6 +74,13 @@ pub(crate) struct Warm {
     /// The directory walk and the directory it walks.
     pub walker: Option<(PathBuf, codegraph_parse::source::DirectorySource)>,
     pub resolve_cache: Option<Arc<ResolveCache>>,
+    /// The project's imported resolutions and the modification time of their file:
+    /// read again only when an import rewrote it.
+    #[cfg(feature = "scip")]
+    pub precise: Option<(
+        std::time::SystemTime,
+        Arc<codegraph_store::precise::Precise>,
+    )>,
 }
 
 /// A CodeGraph store: one directory holding the graph, the full-text index, the

@@ -103,18 +103,21 @@ impl Default for IndexConfig {
 pub struct ScipImport {
     /// Documents in the index.
     pub documents: usize,
-    /// Documents that are files of the project with the content the index was made
-    /// from: those whose sites are taken.
+    /// Documents that are files of the project whose text on disk is the one the graph
+    /// indexed: those whose sites are taken.
     pub covered_files: usize,
     /// Documents naming a file the project does not have.
     pub unknown_files: usize,
-    /// Documents whose file changed since the index was made.
+    /// Documents whose file on disk is not the one the graph indexed (edited since
+    /// the run).
     pub stale_files: usize,
     /// Definitions of the index placed on a definition of the graph.
     pub definitions_matched: usize,
     /// Definitions of the index with no definition of the graph at their name.
     pub definitions_unmatched: usize,
-    /// Reference sites of the graph the index resolves.
+    /// Reference sites of the graph the index resolves: an occurrence covering exactly
+    /// the site's name, naming no local. A symbol the index defines but no graph
+    /// definition matched leaves its sites to the heuristics.
     pub sites: usize,
     /// Of those, sites naming something outside the project (no edge).
     pub external_sites: usize,
@@ -256,6 +259,26 @@ impl Db {
         cancel: &Cancel,
     ) -> Result<IndexReport> {
         self.check_writable()?;
+        // A SCIP import needs the directory's files to place its sites: refused
+        // before anything is indexed.
+        let scip_root = match (&config.scip, &input) {
+            (None, _) => None,
+            (Some(_), Input::Directory { path, .. }) if cfg!(feature = "scip") => {
+                Some(path.clone())
+            }
+            (Some(scip), Input::Directory { .. }) => {
+                return Err(Error::Unsupported(format!(
+                    "{}: this build has no SCIP support (feature `scip`)",
+                    scip.display()
+                )));
+            }
+            (Some(_), Input::Source(_)) => {
+                return Err(Error::InvalidInput(
+                    "a SCIP index is taken only with a directory input, whose files place its sites"
+                        .into(),
+                ));
+            }
+        };
         let run = self.run_lock(project);
         let _run = lock(&run);
         // Whatever a search kept open of the project is stale once it changes.
@@ -264,10 +287,6 @@ impl Db {
             lock(&self.warm).remove(project).unwrap_or_default()
         } else {
             Warm::default()
-        };
-        let root = match &input {
-            Input::Directory { path, .. } => Some(path.clone()),
-            Input::Source(_) => None,
         };
         let mut result = self.index_run(
             project,
@@ -278,7 +297,7 @@ impl Db {
             &mut warm,
             Vec::new(),
         );
-        if let (Ok(report), Some(scip)) = (&mut result, &config.scip)
+        if let (Ok(report), Some(scip), Some(root)) = (&mut result, &config.scip, scip_root)
             && let Err(e) = self.with_scip(
                 project, root, scip, config, progress, cancel, &mut warm, report,
             )
@@ -296,14 +315,29 @@ impl Db {
     fn precise(
         &self,
         project: &str,
+        warm: &mut Warm,
     ) -> Result<Option<std::sync::Arc<codegraph_store::precise::Precise>>> {
         #[cfg(feature = "scip")]
         {
-            crate::scip::load_precise(self.dir(), project)
+            // A watcher's runs reuse what they read (hundreds of KB of JSON) until
+            // an import rewrites the file.
+            let file = crate::layout::precise_file(self.dir(), project);
+            let Ok(modified) = std::fs::metadata(&file).and_then(|m| m.modified()) else {
+                warm.precise = None;
+                return Ok(None);
+            };
+            if let Some((at, precise)) = &warm.precise
+                && *at == modified
+            {
+                return Ok(Some(std::sync::Arc::clone(precise)));
+            }
+            let precise = crate::scip::load_precise(self.dir(), project)?;
+            warm.precise = precise.clone().map(|p| (modified, p));
+            Ok(precise)
         }
         #[cfg(not(feature = "scip"))]
         {
-            let _ = project;
+            let _ = (project, warm);
             Ok(None)
         }
     }
@@ -323,7 +357,7 @@ impl Db {
     fn with_scip(
         &self,
         project: &str,
-        root: Option<PathBuf>,
+        root: PathBuf,
         scip: &Path,
         config: &IndexConfig,
         progress: &Progress,
@@ -333,13 +367,9 @@ impl Db {
     ) -> Result<()> {
         #[cfg(feature = "scip")]
         {
-            let root = root.ok_or_else(|| {
-                Error::InvalidInput(
-                    "a SCIP index is taken only with a directory input, whose files place its sites"
-                        .into(),
-                )
-            })?;
             let (paths, imported) = self.import_scip_sites(project, &root, scip)?;
+            // Read again by the next run even if the rewrite kept the file's time.
+            warm.precise = None;
             let again = self.index_run(
                 project,
                 Input::directory(root),
@@ -388,6 +418,7 @@ impl Db {
             warm.resolve_cache = Some(Default::default());
         }
         let resolve_cache = warm.resolve_cache.clone();
+        let precise = self.precise(project, warm)?;
         let mut other;
         let (source, directory): (&mut dyn Source, bool) = match input {
             Input::Directory { path, changed } => (
@@ -411,7 +442,7 @@ impl Db {
             defer_flush: long_lived,
             resolve_cache,
             cancel: cancel.clone(),
-            precise: self.precise(project)?,
+            precise,
             resolve_also,
         };
         let documents = DocumentOptions {

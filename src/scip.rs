@@ -4,15 +4,18 @@
 //! SCIP index, with symbols CodeGraph makes from each definition's place in its file, so
 //! that Sourcegraph and other SCIP consumers can load it.
 //!
-//! In: [`Db::import_scip`] reads an index made by a compiler-grade indexer
+//! In: `IndexConfig::scip` reads an index made by a compiler-grade indexer
 //! (scip-typescript, scip-python, rust-analyzer, scip-java...) and keeps, for each
 //! reference site it covers, the definitions it names. Runs resolve those sites from it
-//! (resolution `precise`) while the file keeps the content the index was made from; an
+//! (resolution `precise`) while the file keeps the content it had at the import; an
 //! edited file drops back to the heuristics until the next import.
 //!
 //! Both need the files' text: a reference's site is a whole expression, and SCIP places
 //! an occurrence on the name's token. The text is read from the project's directory
-//! and used only when its hash is the one indexed.
+//! and used only when its hash is the one the graph indexed. Whether the SCIP index
+//! was made from that same text cannot be known (indexers rarely embed it); an
+//! occurrence is taken only where it covers exactly the site's name, which an index of
+//! other content mostly fails.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
@@ -102,21 +105,10 @@ fn suffix(kind: NodeKind) -> Suffix {
         NodeKind::File | NodeKind::Module | NodeKind::Namespace | NodeKind::Package => {
             Suffix::Namespace
         }
-        NodeKind::Class
-        | NodeKind::Struct
-        | NodeKind::Union
-        | NodeKind::Interface
-        | NodeKind::Trait
-        | NodeKind::Enum
-        | NodeKind::TypeAlias => Suffix::Type,
-        NodeKind::Function | NodeKind::Method | NodeKind::Constructor => Suffix::Method,
         NodeKind::Macro => Suffix::Macro,
-        NodeKind::EnumMember
-        | NodeKind::Field
-        | NodeKind::Property
-        | NodeKind::Constant
-        | NodeKind::Variable
-        | NodeKind::Import => Suffix::Term,
+        k if k.is_type() || k == NodeKind::TypeAlias => Suffix::Type,
+        k if k.is_callable() => Suffix::Method,
+        _ => Suffix::Term,
     }
 }
 
@@ -166,41 +158,66 @@ fn position(starts: &[usize], offset: usize) -> (usize, usize) {
     (line, offset - starts[line])
 }
 
-/// A SCIP column in `encoding` on the line starting at `line_start`, as a byte column.
-fn byte_column(text: &[u8], line_start: usize, column: usize, encoding: PositionEncoding) -> usize {
-    let line = &text[line_start.min(text.len())..];
-    let line = &line[..line.iter().position(|b| *b == b'\n').unwrap_or(line.len())];
-    let units = |c: char| match encoding {
-        PositionEncoding::UTF16CodeUnitOffsetFromLineStart => c.len_utf16(),
-        PositionEncoding::UTF32CodeUnitOffsetFromLineStart => 1,
-        _ => c.len_utf8(),
-    };
-    if matches!(
-        encoding,
-        PositionEncoding::UTF8CodeUnitOffsetFromLineStart
-            | PositionEncoding::UnspecifiedPositionEncoding
-    ) {
-        return column;
-    }
-    let text = String::from_utf8_lossy(line);
-    let (mut counted, mut bytes) = (0, 0);
-    for c in text.chars() {
-        if counted >= column {
-            break;
+/// SCIP positions of one file as byte offsets. A column counts UTF-8, UTF-16 or UTF-32
+/// code units by the document's encoding; an unspecified one is taken as UTF-16, the
+/// language-server convention that indexers built on one (scip-typescript,
+/// scip-python) follow without saying so. ASCII lines need no conversion; another
+/// line's table of unit offsets is built once.
+struct Columns<'t> {
+    text: &'t [u8],
+    starts: Vec<usize>,
+    encoding: PositionEncoding,
+    tables: HashMap<usize, Option<Vec<usize>>>,
+}
+
+impl<'t> Columns<'t> {
+    fn new(text: &'t [u8], encoding: PositionEncoding) -> Columns<'t> {
+        Columns {
+            text,
+            starts: line_starts(text),
+            encoding,
+            tables: HashMap::new(),
         }
-        counted += units(c);
-        bytes += c.len_utf8();
     }
-    bytes
+
+    /// The byte offset of `(line, column)`, from 0; `None` when it is not in the file.
+    fn offset(&mut self, line: i32, column: i32) -> Option<usize> {
+        let line = usize::try_from(line).ok()?;
+        let column = usize::try_from(column).ok()?;
+        let start = *self.starts.get(line)?;
+        let end = self.starts.get(line + 1).map_or(self.text.len(), |e| e - 1);
+        let bytes = &self.text[start..end];
+        if self.encoding == PositionEncoding::UTF8CodeUnitOffsetFromLineStart || bytes.is_ascii() {
+            return (column <= bytes.len()).then_some(start + column);
+        }
+        let encoding = self.encoding;
+        let table = self.tables.entry(line).or_insert_with(|| {
+            // The byte offset at each code unit boundary (and past the last).
+            let text = std::str::from_utf8(bytes).ok()?;
+            let mut table = Vec::with_capacity(text.len() + 1);
+            for (at, c) in text.char_indices() {
+                let units = match encoding {
+                    PositionEncoding::UTF32CodeUnitOffsetFromLineStart => 1,
+                    _ => c.len_utf16(),
+                };
+                table.extend(std::iter::repeat_n(at, units));
+            }
+            table.push(text.len());
+            Some(table)
+        });
+        Some(start + *table.as_ref()?.get(column)?)
+    }
 }
 
 /// Symbols for every node of a project: the file's path as namespaces, then the node's
 /// chain of parents, each with the suffix of its kind. Two siblings of one name and
-/// kind (overloads) are told apart by their id.
+/// suffix (overloads, a function beside a method) are told apart by their id.
 fn symbols(project: &str, nodes: &HashMap<NodeId, Node>) -> HashMap<NodeId, String> {
-    let mut seen: HashMap<(Option<NodeId>, &str, NodeKind), usize> = HashMap::new();
+    let mut seen: HashMap<(Option<NodeId>, &str, Suffix), usize> = HashMap::new();
     for n in nodes.values() {
-        *seen.entry((n.parent, n.name.as_str(), n.kind)).or_default() += 1;
+        *seen
+            .entry((n.parent, n.name.as_str(), suffix(n.kind)))
+            .or_default() += 1;
     }
     let descriptor = |n: &Node| -> Vec<Descriptor> {
         if n.kind == NodeKind::File {
@@ -214,7 +231,7 @@ fn symbols(project: &str, nodes: &HashMap<NodeId, Node>) -> HashMap<NodeId, Stri
                 })
                 .collect();
         }
-        let overloaded = seen[&(n.parent, n.name.as_str(), n.kind)] > 1;
+        let overloaded = seen[&(n.parent, n.name.as_str(), suffix(n.kind))] > 1;
         let disambiguator = match (suffix(n.kind), overloaded) {
             (Suffix::Method, true) => n.id.to_string(),
             _ => String::new(),
@@ -332,15 +349,13 @@ fn export<S: GraphStore + ?Sized>(
         let starts = line_starts(&text);
         let mut doc = definitions_only(file, &nodes, &symbols, &mut counts);
         let refs = store.references(project, &file.path)?;
-        // The reference each edge came from: by kind and span, and among the names of
-        // one statement (`import { a, b }`) by the binding it made or the name.
-        let mut by_site: HashMap<(EdgeKind, u32, u32), Vec<&Reference>> = HashMap::new();
-        for r in &refs {
-            by_site
-                .entry((r.kind.edge_kind(), r.span.start_byte, r.span.end_byte))
-                .or_default()
-                .push(r);
-        }
+        let sites = codegraph_store::query::Sites::new(&refs);
+        let info_of: HashMap<String, usize> = doc
+            .symbols
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.symbol.clone(), i))
+            .collect();
         let resolution = store.resolution(project, &file.path)?.unwrap_or_default();
         let mut written = HashSet::new();
         for edge in &resolution.edges {
@@ -352,23 +367,14 @@ fn export<S: GraphStore + ?Sized>(
             {
                 continue;
             }
-            let (Some(span), Some(symbol)) = (edge.span, symbols.get(&edge.dst)) else {
-                continue;
-            };
-            let Some(site) = by_site.get(&(edge.kind, span.start_byte, span.end_byte)) else {
+            let Some(symbol) = symbols.get(&edge.dst) else {
                 continue;
             };
             let dst_name = nodes.get(&edge.dst).map(|n| n.name.as_str());
-            let r = match site.as_slice() {
-                [one] => *one,
-                several => match several
-                    .iter()
-                    .find(|r| r.source == edge.src && edge.kind == EdgeKind::Imports)
-                    .or_else(|| several.iter().find(|r| Some(r.name.as_str()) == dst_name))
-                {
-                    Some(r) => *r,
-                    None => continue,
-                },
+            // Placed only when the reference is known: the last of a statement's
+            // names would put the occurrence on another name.
+            let Some(r) = sites.exact(edge, dst_name) else {
+                continue;
             };
             let Some(at) = name_offset(&text, r) else {
                 continue;
@@ -389,7 +395,8 @@ fn export<S: GraphStore + ?Sized>(
             counts.references += 1;
             if matches!(edge.kind, EdgeKind::Inherits | EdgeKind::Implements)
                 && let Some(src) = symbols.get(&edge.src)
-                && let Some(info) = doc.symbols.iter_mut().find(|s| &s.symbol == src)
+                && let Some(&i) = info_of.get(src.as_str())
+                && let Some(info) = doc.symbols.get_mut(i)
             {
                 info.relationships.push(Relationship {
                     symbol: symbol.clone(),
@@ -485,8 +492,6 @@ fn import<S: GraphStore + ?Sized>(
         doc: &'a Document,
         record: FileRecord,
         text: Vec<u8>,
-        starts: Vec<usize>,
-        encoding: PositionEncoding,
     }
     let mut covered = Vec::new();
     for doc in &index.documents {
@@ -498,56 +503,53 @@ fn import<S: GraphStore + ?Sized>(
             report.stale_files += 1;
             continue;
         };
-        let starts = line_starts(&text);
-        let encoding = doc
-            .position_encoding
-            .enum_value()
-            .unwrap_or(PositionEncoding::UnspecifiedPositionEncoding);
-        covered.push(Covered {
-            doc,
-            record,
-            text,
-            starts,
-            encoding,
-        });
+        covered.push(Covered { doc, record, text });
     }
     report.covered_files = covered.len();
-    // A SCIP position as a byte offset in the file.
-    let offset = |c: &Covered, range: &[i32]| -> Option<usize> {
-        let (&line, &column) = (range.first()?, range.get(1)?);
-        let line_start = *c.starts.get(usize::try_from(line).ok()?)?;
-        Some(
-            line_start
-                + byte_column(
-                    &c.text,
-                    line_start,
-                    usize::try_from(column).ok()?,
-                    c.encoding,
-                ),
-        )
+    let is_definition = |o: &Occurrence| o.symbol_roles & SymbolRole::Definition.value() != 0;
+    // Every symbol the index defines, in any document: one of these that no graph
+    // definition matched is the project's all the same, so its sites are left to the
+    // heuristics rather than taken as outside the project.
+    let indexed: HashSet<&str> = index
+        .documents
+        .iter()
+        .flat_map(|d| &d.occurrences)
+        .filter(|o| is_definition(o))
+        .map(|o| o.symbol.as_str())
+        .collect();
+    let encoding = |d: &Document| match d.position_encoding.enum_value() {
+        Ok(PositionEncoding::UnspecifiedPositionEncoding) | Err(_) => {
+            PositionEncoding::UTF16CodeUnitOffsetFromLineStart
+        }
+        Ok(e) => e,
     };
+    let mut columns: Vec<Columns> = covered
+        .iter()
+        .map(|c| Columns::new(&c.text, encoding(c.doc)))
+        .collect();
     // The graph's definitions, by where their names are.
     let mut defined: HashMap<&str, Vec<NodeId>> = HashMap::new();
-    for c in &covered {
+    for (c, cols) in covered.iter().zip(&mut columns) {
         let nodes = store.nodes(project, &c.record.node_ids)?;
         let by_offset: HashMap<usize, NodeId> = nodes
             .iter()
             .flatten()
             .filter(|n| !matches!(n.kind, NodeKind::File | NodeKind::Import))
             .filter_map(|n| {
-                let start = *c
+                let start = *cols
                     .starts
                     .get((n.name_span.start_line as usize).checked_sub(1)?)?;
                 Some((start + n.name_span.start_column as usize - 1, n.id))
             })
             .collect();
         for o in &c.doc.occurrences {
-            if o.symbol_roles & SymbolRole::Definition.value() == 0
-                || scip::symbol::is_local_symbol(&o.symbol)
-            {
+            if !is_definition(o) || scip::symbol::is_local_symbol(&o.symbol) || o.range.len() < 2 {
                 continue;
             }
-            match offset(c, &o.range).and_then(|at| by_offset.get(&at)) {
+            match cols
+                .offset(o.range[0], o.range[1])
+                .and_then(|at| by_offset.get(&at))
+            {
                 Some(id) => {
                     defined.entry(o.symbol.as_str()).or_default().push(*id);
                     report.definitions_matched += 1;
@@ -557,14 +559,19 @@ fn import<S: GraphStore + ?Sized>(
         }
     }
     let mut precise = Precise::default();
-    for c in &covered {
-        let mut at: HashMap<usize, Vec<&str>> = HashMap::new();
+    for (c, cols) in covered.iter().zip(&mut columns) {
+        // References by where they start, with where they end: a site takes one only
+        // if it covers exactly the site's name (an index of other content would not).
+        let mut at: HashMap<usize, Vec<(usize, &str)>> = HashMap::new();
         for o in &c.doc.occurrences {
-            if o.symbol_roles & SymbolRole::Definition.value() != 0 {
+            if is_definition(o) || o.range.len() != 3 {
                 continue;
             }
-            if let Some(offset) = offset(c, &o.range) {
-                at.entry(offset).or_default().push(&o.symbol);
+            if let (Some(start), Some(end)) = (
+                cols.offset(o.range[0], o.range[1]),
+                cols.offset(o.range[0], o.range[2]),
+            ) {
+                at.entry(start).or_default().push((end, &o.symbol));
             }
         }
         let mut sites = Vec::new();
@@ -572,12 +579,19 @@ fn import<S: GraphStore + ?Sized>(
             if matches!(r.kind, ReferenceKind::Assign | ReferenceKind::Value) {
                 continue;
             }
-            let Some(symbols) = name_offset(&c.text, &r).and_then(|o| at.get(&o)) else {
+            let Some(start) = name_offset(&c.text, &r) else {
                 continue;
             };
-            // A local of the indexer (a parameter, a closure in a variable) is no
-            // definition it can name for us: the heuristics decide.
-            if symbols.iter().any(|s| scip::symbol::is_local_symbol(s)) {
+            let symbols: Vec<&str> = at
+                .get(&start)
+                .into_iter()
+                .flatten()
+                .filter(|(end, _)| *end == start + r.name.len())
+                .map(|(_, s)| *s)
+                .collect();
+            // None, or a local of the indexer (a parameter, a closure in a variable):
+            // no definition it can name for us, the heuristics decide.
+            if symbols.is_empty() || symbols.iter().any(|s| scip::symbol::is_local_symbol(s)) {
                 continue;
             }
             let mut targets: Vec<NodeId> = symbols
@@ -589,6 +603,9 @@ fn import<S: GraphStore + ?Sized>(
             targets.sort();
             targets.dedup();
             if targets.is_empty() {
+                if symbols.iter().any(|s| indexed.contains(s)) {
+                    continue;
+                }
                 report.external_sites += 1;
             }
             sites.push(PreciseSite {

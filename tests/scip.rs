@@ -345,3 +345,26 @@ fn a_file_that_is_no_scip_index_is_a_clear_error() {
     // The run before the import stands.
     assert!(db.symbol("app", "Runner", &Budget::unlimited()).is_ok());
 }
+
+#[test]
+fn an_import_needs_a_directory_and_refuses_before_indexing() {
+    let dir = tempfile::tempdir().unwrap();
+    let index_file = dir.path().join("index.scip");
+    typescript_index(&index_file);
+    let db = Db::open(dir.path().join("db"), memory()).unwrap();
+    let files = vec![("a.ts".to_string(), A.as_bytes().to_vec())];
+    let err = db
+        .index(
+            "app",
+            Input::source(codegraph::parse::source::MemorySource::new("test", files)),
+            &IndexConfig {
+                scip: Some(index_file),
+                ..IndexConfig::default()
+            },
+            &Progress::default(),
+            &Cancel::new(),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("directory input"), "{err}");
+    assert!(db.project("app").unwrap().is_none());
+}

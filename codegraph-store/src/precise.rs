@@ -45,8 +45,8 @@ mod shared_files {
 /// One file's precise resolutions.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct PreciseFile {
-    /// xxh3-64 of the content the sites were read from; the sites apply only while
-    /// the file's content hash is this.
+    /// xxh3-64 of the file's content when the sites were imported; they apply only
+    /// while the file's content hash is this.
     pub content_hash: u64,
     /// The sites the index resolved.
     pub sites: Vec<PreciseSite>,

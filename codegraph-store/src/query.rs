@@ -742,17 +742,9 @@ pub fn export_jsonl<S: GraphStore + ?Sized>(
             Some(q) => format!("{q}{sep}{}", r.name),
             None => r.name.clone(),
         };
-        // The reference each edge came from, by kind and whole span (`A(x).b()` and
-        // `A(x)` start at the same byte), for the name as written.
-        let by_site: HashMap<(EdgeKind, u32, u32), &codegraph_core::Reference> = refs
-            .iter()
-            .map(|r| ((r.kind.edge_kind(), r.span.start_byte, r.span.end_byte), r))
-            .collect();
+        let sites = Sites::new(&refs);
         for edge in &resolution.edges {
-            let name = edge
-                .span
-                .and_then(|s| by_site.get(&(edge.kind, s.start_byte, s.end_byte)))
-                .map(|r| written(r));
+            let name = sites.of(edge, None).map(written);
             write_edge(
                 out,
                 &ExportEdge {
@@ -792,6 +784,57 @@ pub fn export_jsonl<S: GraphStore + ?Sized>(
         }
     }
     Ok(counts)
+}
+
+/// One file's references by site, to find the reference an edge came from.
+pub struct Sites<'a> {
+    by_site: HashMap<(EdgeKind, u32, u32), Vec<&'a codegraph_core::Reference>>,
+}
+
+impl<'a> Sites<'a> {
+    /// The references of one file.
+    pub fn new(refs: &'a [codegraph_core::Reference]) -> Sites<'a> {
+        let mut by_site: HashMap<_, Vec<_>> = HashMap::new();
+        for r in refs {
+            by_site
+                .entry((r.kind.edge_kind(), r.span.start_byte, r.span.end_byte))
+                .or_default()
+                .push(r);
+        }
+        Sites { by_site }
+    }
+
+    /// The reference `edge` came from, by kind and whole span (`A(x).b()` and `A(x)`
+    /// start at the same byte). Among the names of one statement (`import { a, b }`,
+    /// one span) it is the one whose binding is the edge's source, else the one named
+    /// `dst_name`, else the last.
+    pub fn of(&self, edge: &Edge, dst_name: Option<&str>) -> Option<&'a codegraph_core::Reference> {
+        let span = edge.span?;
+        let site = self
+            .by_site
+            .get(&(edge.kind, span.start_byte, span.end_byte))?;
+        self.exact(edge, dst_name).or(site.last().copied())
+    }
+
+    /// [`Sites::of`] without the guess: `None` when several references share the site
+    /// and neither the binding nor the name tells which.
+    pub fn exact(
+        &self,
+        edge: &Edge,
+        dst_name: Option<&str>,
+    ) -> Option<&'a codegraph_core::Reference> {
+        let span = edge.span?;
+        let site = self
+            .by_site
+            .get(&(edge.kind, span.start_byte, span.end_byte))?;
+        if let [one] = site.as_slice() {
+            return Some(one);
+        }
+        site.iter()
+            .find(|r| edge.kind == EdgeKind::Imports && r.source == edge.src)
+            .or_else(|| site.iter().find(|r| Some(r.name.as_str()) == dst_name))
+            .copied()
+    }
 }
 
 fn write_edge(out: &mut dyn Write, edge: &ExportEdge) -> Result<()> {

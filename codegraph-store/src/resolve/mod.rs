@@ -418,9 +418,14 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         if found.is_empty() {
             return Ok(None);
         }
-        Ok(Some(Some(Found {
+        let found = Found {
             targets: found,
             how: Resolution::Precise,
+        };
+        // `new Foo()` named as the class calls its constructor, as resolved ones do.
+        Ok(Some(Some(match r.kind {
+            ReferenceKind::Call => self.constructors(found)?,
+            _ => found,
         })))
     }
 

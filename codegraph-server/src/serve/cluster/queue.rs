@@ -1293,9 +1293,10 @@ impl super::Cluster {
 /// lives, so no other node takes it over.
 const OBJECT_IDLE: Duration = Duration::from_secs(10);
 
-/// Copies object `name` of `store` into a new file `file`; a JetStream error (which
-/// [`patiently`] tries again) when the object's chunks stop coming for
-/// [`OBJECT_IDLE`].
+/// Copies object `name` of `store` into a new file `file`; a JetStream error when the
+/// object's chunks stop coming for [`OBJECT_IDLE`] (a restore tries again through
+/// [`patiently`]; a job's take fails, and its message comes back after `ack_wait`).
+/// A failed copy leaves no file behind.
 pub(super) async fn read_object(
     store: &object_store::ObjectStore,
     name: &str,
@@ -1314,17 +1315,24 @@ pub(super) async fn read_object(
     };
     let mut out = tokio::fs::File::create(file).await.map_err(local)?;
     let mut buf = vec![0u8; 128 * 1024];
-    loop {
-        let n = tokio::time::timeout(OBJECT_IDLE, reader.read(&mut buf))
-            .await
-            .map_err(|_| stalled())?
-            .map_err(|e| ClusterError::js(what, e))?;
-        if n == 0 {
-            break;
+    let copied = async {
+        loop {
+            let n = tokio::time::timeout(OBJECT_IDLE, reader.read(&mut buf))
+                .await
+                .map_err(|_| stalled())?
+                .map_err(|e| ClusterError::js(what, e))?;
+            if n == 0 {
+                break;
+            }
+            out.write_all(&buf[..n]).await.map_err(local)?;
         }
-        out.write_all(&buf[..n]).await.map_err(local)?;
+        out.flush().await.map_err(local)
     }
-    out.flush().await.map_err(local)
+    .await;
+    if copied.is_err() {
+        let _ = tokio::fs::remove_file(file).await;
+    }
+    copied
 }
 
 #[cfg(test)]
