@@ -288,15 +288,7 @@ impl Db {
         } else {
             Warm::default()
         };
-        let mut result = self.index_run(
-            project,
-            input,
-            config,
-            progress,
-            cancel,
-            &mut warm,
-            Vec::new(),
-        );
+        let mut result = self.index_run(project, input, config, progress, cancel, &mut warm, None);
         if let (Ok(report), Some(scip), Some(root)) = (&mut result, &config.scip, scip_root)
             && let Err(e) = self.with_scip(
                 project, root, scip, config, progress, cancel, &mut warm, report,
@@ -367,9 +359,8 @@ impl Db {
     ) -> Result<()> {
         #[cfg(feature = "scip")]
         {
-            let (paths, imported) = self.import_scip_sites(project, &root, scip)?;
-            // Read again by the next run even if the rewrite kept the file's time.
-            warm.precise = None;
+            let (precise, paths, imported) = self.import_scip_sites(project, &root, scip)?;
+            let precise = std::sync::Arc::new(precise);
             let again = self.index_run(
                 project,
                 Input::directory(root),
@@ -377,8 +368,13 @@ impl Db {
                 progress,
                 cancel,
                 warm,
-                paths,
+                Some((paths, std::sync::Arc::clone(&precise))),
             )?;
+            // Kept only once it is applied: an import whose run failed leaves the one
+            // before in force, as the graph does.
+            crate::scip::save_precise(self.dir(), project, &precise)?;
+            // Read again by the next run even if the rewrite kept the file's time.
+            warm.precise = None;
             report.resolved += again.resolved;
             report.edges_written += again.edges_written;
             report.resolve_seconds += again.resolve_seconds;
@@ -405,7 +401,10 @@ impl Db {
         progress: &Progress,
         cancel: &Cancel,
         warm: &mut Warm,
-        resolve_also: Vec<String>,
+        imported: Option<(
+            Vec<String>,
+            std::sync::Arc<codegraph_store::precise::Precise>,
+        )>,
     ) -> Result<IndexReport> {
         let filter = Filter::new(config.filter.clone())
             .map_err(|e| Error::InvalidInput(format!("bad filter: {e}")))?;
@@ -418,7 +417,11 @@ impl Db {
             warm.resolve_cache = Some(Default::default());
         }
         let resolve_cache = warm.resolve_cache.clone();
-        let precise = self.precise(project, warm)?;
+        // A run right after an import resolves the files it touches with it.
+        let (resolve_also, precise) = match imported {
+            Some((paths, precise)) => (paths, Some(precise)),
+            None => (Vec::new(), self.precise(project, warm)?),
+        };
         let mut other;
         let (source, directory): (&mut dyn Source, bool) = match input {
             Input::Directory { path, changed } => (

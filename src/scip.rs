@@ -643,7 +643,7 @@ pub(crate) fn load_precise(db: &Path, project: &str) -> Result<Option<Arc<Precis
     Ok(Some(Arc::new(precise)))
 }
 
-fn save_precise(db: &Path, project: &str, precise: &Precise) -> Result<()> {
+pub(crate) fn save_precise(db: &Path, project: &str, precise: &Precise) -> Result<()> {
     let path = precise_file(db, project);
     let dir = path.parent().expect("the file is in a directory");
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -669,27 +669,25 @@ impl Db {
         with_graph!(&self.graph, s => export(s, project, root, options, out))
     }
 
-    /// Takes the resolutions of the SCIP index at `scip` for the files of `project`
-    /// (indexed from directory `root`) that it covers, and resolves those files again
-    /// with them. Replaces what an earlier import gave. The project must be indexed.
+    /// The resolutions of the SCIP index at `scip` for the files of `project` (indexed
+    /// from directory `root`) that it covers, and the files to resolve again with them:
+    /// those, and those an earlier import covered (they lose theirs). Nothing is kept
+    /// yet: the caller saves them once its run has applied them.
     pub(crate) fn import_scip_sites(
         &self,
         project: &str,
         root: &Path,
         scip: &Path,
-    ) -> Result<(Vec<String>, ScipImport)> {
+    ) -> Result<(Precise, Vec<String>, ScipImport)> {
         let index = read_index(scip)?;
         let (precise, report) = with_graph!(&self.graph, s => import(s, project, root, &index))?;
-        let before = load_precise(self.dir(), project)?;
-        save_precise(self.dir(), project, &precise)?;
         let mut paths: Vec<String> = precise.files.keys().cloned().collect();
-        // Files an earlier import covered are resolved again too: they lose theirs.
-        if let Some(before) = before {
+        if let Some(before) = load_precise(self.dir(), project)? {
             paths.extend(before.files.keys().cloned());
         }
         paths.sort();
         paths.dedup();
-        Ok((paths, report))
+        Ok((precise, paths, report))
     }
 }
 

@@ -1928,3 +1928,77 @@ fn one_tenant_cannot_fill_the_queue() {
     let other = analyze(&server, &quiet, "p2", &dirs[2]);
     assert_eq!(other.status, 202, "{}", other.text);
 }
+
+#[test]
+fn a_scip_index_is_taken_through_the_api_and_checked_against_the_roots() {
+    let data = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let dir = project(root.path(), "demo", "");
+    // A SCIP index of the directory: our own export, taken back in as another
+    // indexer's would be.
+    let db = outside.path().join("db");
+    let scip = root.path().join("demo.scip");
+    common::run(
+        common::codegraph()
+            .args(["index"])
+            .arg(&dir)
+            .arg("--db")
+            .arg(&db)
+            .arg("-q"),
+    );
+    common::run(
+        common::codegraph()
+            .args(["export", "--format", "scip", "--db"])
+            .arg(&db)
+            .arg("-o")
+            .arg(&scip),
+    );
+    let server = Server::start(data.path(), root.path(), &[]);
+    let t = token("acme");
+    let a = server.post_json(
+        "/api/v1/analyze",
+        &t,
+        &json!({"project": "demo", "path": dir, "scip": scip}),
+    );
+    assert_eq!(a.status, 202, "{}", a.text);
+    let job = server.wait_job(&t, a.body["job_id"].as_str().unwrap());
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["source"]["scip"], scip.to_str().unwrap(), "{job}");
+    assert_eq!(job["result"]["scip"]["covered_files"], 1, "{job}");
+    let callers = server.get("/api/v1/projects/demo/callers?symbol=helper", Some(&t));
+    assert_eq!(
+        callers.body["results"][0]["name"], "main",
+        "{}",
+        callers.text
+    );
+    assert_eq!(
+        callers.body["results"][0]["resolution"], "precise",
+        "{}",
+        callers.text
+    );
+
+    // An index outside the tenant's roots, one that is no file, one with `rev`.
+    let elsewhere = outside.path().join("x.scip");
+    std::fs::write(&elsewhere, b"").unwrap();
+    for (body, status, code) in [
+        (
+            json!({"project": "demo", "path": dir, "scip": elsewhere}),
+            403,
+            "path_not_allowed",
+        ),
+        (
+            json!({"project": "demo", "path": dir, "scip": root.path()}),
+            422,
+            "scip_unreadable",
+        ),
+        (
+            json!({"project": "demo", "path": dir, "rev": "HEAD", "scip": scip}),
+            422,
+            "scip_needs_directory",
+        ),
+    ] {
+        let r = server.post_json("/api/v1/analyze", &t, &body);
+        assert_eq!((r.status, r.code()), (status, code), "{}", r.text);
+    }
+}

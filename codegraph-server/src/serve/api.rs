@@ -251,6 +251,8 @@ struct AnalyzeBody {
     /// A directory under an allowed root, or a git repository with `rev`.
     path: String,
     rev: Option<String>,
+    /// A SCIP index file of the directory, under an allowed root.
+    scip: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -270,6 +272,28 @@ pub fn is_archive_type(content_type: &str) -> bool {
             | "application/x-gtar"
             | "application/octet-stream"
     )
+}
+
+/// A SCIP index file under the tenant's roots, and its size and modification time (so
+/// that a rewritten index is analysed again).
+fn scip_file(roots: &[std::path::PathBuf], scip: &str) -> ApiResult<(std::path::PathBuf, String)> {
+    let file = allowed_path(roots, scip)?;
+    let meta = std::fs::metadata(&file)
+        .ok()
+        .filter(|m| m.is_file())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "scip_unreadable",
+                format!("{} is not a readable file", file.display()),
+            )
+        })?;
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    Ok((file, format!("{}:{modified}", meta.len())))
 }
 
 /// Identifies a directory's content cheaply: every file the indexer would read (the
@@ -459,6 +483,17 @@ pub async fn analyze(
         let (source, fingerprint) = work
             .blocking(move |budget| {
                 let path = allowed_path(&roots, &req.path)?;
+                let scip = match &req.scip {
+                    Some(_) if req.rev.is_some() => {
+                        return Err(ApiError::new(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            "scip_needs_directory",
+                            "a SCIP index is taken only for a directory, not with `rev`",
+                        ));
+                    }
+                    Some(scip) => Some(scip_file(&roots, scip)?),
+                    None => None,
+                };
                 match req.rev {
                     Some(rev) => {
                         let git =
@@ -487,10 +522,15 @@ pub async fn analyze(
                         }
                         // Without a fingerprint (more files than the request may
                         // walk), one that matches no earlier job.
-                        let fp = directory_fingerprint(&path, budget)?.unwrap_or_else(|| {
+                        let mut fp = directory_fingerprint(&path, budget)?.unwrap_or_else(|| {
                             format!("dir:unwalked:{}", uuid::Uuid::new_v4().simple())
                         });
-                        Ok((JobSource::Directory { path }, fp))
+                        // Another index, or the same one rewritten, is another job.
+                        if let Some((file, stamp)) = &scip {
+                            fp = format!("{fp};scip:{}:{stamp}", file.display());
+                        }
+                        let scip = scip.map(|(file, _)| file);
+                        Ok((JobSource::Directory { path, scip }, fp))
                     }
                 }
             })
@@ -789,7 +829,10 @@ pub async fn read_body(mut body: axum::body::Body, limit: usize) -> ApiResult<By
 pub fn job_json(job: &Job, live: Option<&super::jobs::Live>) -> serde_json::Value {
     use std::sync::atomic::Ordering::Relaxed;
     let source = match &job.source {
-        JobSource::Directory { path } => serde_json::json!({"kind": "directory", "path": path}),
+        JobSource::Directory { path, scip } => match scip {
+            Some(scip) => serde_json::json!({"kind": "directory", "path": path, "scip": scip}),
+            None => serde_json::json!({"kind": "directory", "path": path}),
+        },
         JobSource::Git { path, rev, commit } => {
             serde_json::json!({"kind": "git", "path": path, "rev": rev, "commit": commit})
         }

@@ -77,6 +77,10 @@ impl Status {
 pub enum JobSource {
     Directory {
         path: PathBuf,
+        /// A SCIP index of the directory whose resolutions the run takes
+        /// (`codegraph index --scip`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scip: Option<PathBuf>,
     },
     Git {
         path: PathBuf,
@@ -768,7 +772,10 @@ mod tests {
     use super::*;
 
     fn job(id: &str, project: &str, fingerprint: &str) -> Job {
-        let source = JobSource::Directory { path: "/x".into() };
+        let source = JobSource::Directory {
+            path: "/x".into(),
+            scip: None,
+        };
         Job::queued(id.into(), "t", project.into(), source, fingerprint.into())
     }
 

@@ -299,7 +299,8 @@ pub fn document(semantic: bool) -> Value {
                     "application/json": {"schema": {"type": "object", "required": ["project", "path"], "additionalProperties": false, "properties": {
                         "project": {"type": "string", "pattern": NAME_PATTERN},
                         "path": {"type": "string", "pattern": "^/", "description": "An absolute directory under one of the tenant's roots"},
-                        "rev": {"type": "string", "pattern": REV_PATTERN, "description": "Read this git revision of the repository at path: a ref, a commit id, or navigation such as main~3 (not a history search such as :/text)"}}}},
+                        "rev": {"type": "string", "pattern": REV_PATTERN, "description": "Read this git revision of the repository at path: a ref, a commit id, or navigation such as main~3 (not a history search such as :/text)"},
+                        "scip": {"type": "string", "pattern": "^/", "description": "A SCIP index of the directory (scip-typescript, scip-python, rust-analyzer, scip-java...), an absolute file under one of the tenant's roots: the sites it covers get edges resolved `precise`; not with rev"}}}},
                     "application/zip": {"schema": {"type": "string", "format": "binary"}},
                     "application/gzip": {"schema": {"type": "string", "format": "binary"}},
                     "application/x-tar": {"schema": {"type": "string", "format": "binary"}}}},

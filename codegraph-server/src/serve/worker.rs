@@ -299,8 +299,14 @@ fn run(
         let p = path.to_string_lossy();
         super::paths::allowed_path(&roots, &p).map_err(|e| fail("path_not_allowed", e.message))
     };
+    let scip = match &job.source {
+        JobSource::Directory {
+            scip: Some(scip), ..
+        } => Some(confined(scip)?),
+        _ => None,
+    };
     let input = match &job.source {
-        JobSource::Directory { path } => Input::directory(confined(path)?),
+        JobSource::Directory { path, .. } => Input::directory(confined(path)?),
         JobSource::Git { path, commit, .. } => Input::source(
             GitSource::open_confined(&confined(path)?, commit, &roots)
                 .map_err(|e| fail("source", e.to_string()))?
@@ -326,6 +332,7 @@ fn run(
             input,
             &IndexConfig {
                 threads: app.settings.job_threads,
+                scip,
                 ..IndexConfig::default()
             },
             &live.progress,
