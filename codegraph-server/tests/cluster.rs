@@ -737,14 +737,22 @@ fn no_accepted_job_is_lost_when_one_of_three_nats_servers_is_killed() {
     let ids: Vec<String> = (0..6)
         .map(|i| {
             let node = if i % 2 == 0 { &a } else { &b };
-            let r = upload(
-                node,
-                &t,
-                &format!("p{i}"),
-                &project_tgz(&format!("three{i}")),
-            );
-            assert_eq!(r.status, 202, "{}", r.text);
-            r.body["job_id"].as_str().unwrap().to_string()
+            // 503 while the streams just made with three copies elect their leaders.
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let r = upload(
+                    node,
+                    &t,
+                    &format!("p{i}"),
+                    &project_tgz(&format!("three{i}")),
+                );
+                if r.status == 202 {
+                    break r.body["job_id"].as_str().unwrap().to_string();
+                }
+                assert_eq!(r.status, 503, "{}", r.text);
+                assert!(Instant::now() < deadline, "{}", r.text);
+                std::thread::sleep(Duration::from_millis(200));
+            }
         })
         .collect();
     wait_until(&a, &t, &ids[0], Duration::from_secs(30), |j| {
@@ -976,8 +984,6 @@ fn answers_are_shared_through_redis_and_stay_right_without_it() {
 /// work stream is empty; read straight from JetStream at `url` (waiting a while for
 /// the last acks to land).
 fn check_invariant(url: &str) {
-    use futures_util::StreamExt;
-    use sha2::Digest;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -987,52 +993,11 @@ fn check_invariant(url: &str) {
         let js = async_nats::jetstream::new(client);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let mut problems = Vec::new();
-            let records = js.get_key_value("cg_jobs").await.unwrap();
-            let mut keys = records.keys().await.unwrap();
-            while let Some(key) = keys.next().await {
-                let key = key.unwrap();
-                let Some(bytes) = records.get(&key).await.unwrap() else {
-                    continue;
-                };
-                let record: Value = serde_json::from_slice(&bytes).unwrap();
-                if !finished(&record) {
-                    problems.push(format!("job {key} is {}", record["status"]));
-                }
-            }
-            let manifest = js.get_key_value("cg_manifest").await.unwrap();
-            let indexes = js.get_object_store("cg_indexes").await.unwrap();
-            let mut keys = manifest.keys().await.unwrap();
-            while let Some(key) = keys.next().await {
-                let key = key.unwrap();
-                let Some(bytes) = manifest.get(&key).await.unwrap() else {
-                    continue;
-                };
-                let m: Value = serde_json::from_slice(&bytes).unwrap();
-                if !m["running"].is_null() {
-                    problems.push(format!("project {key} is held by {}", m["running"]));
-                }
-                let Some(name) = m["object"]["name"].as_str() else {
-                    continue;
-                };
-                let mut object = indexes.get(name).await.unwrap();
-                let mut bytes = Vec::new();
-                tokio::io::AsyncReadExt::read_to_end(&mut object, &mut bytes)
-                    .await
-                    .unwrap();
-                let digest: String = sha2::Sha256::digest(&bytes)
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
-                if m["object"]["checksum"] != digest.as_str() {
-                    problems.push(format!("project {key}: its object's digest differs"));
-                }
-            }
-            let mut stream = js.get_stream("CG_JOBS").await.unwrap();
-            let waiting = stream.info().await.unwrap().state.messages;
-            if waiting != 0 {
-                problems.push(format!("{waiting} messages are left in the work stream"));
-            }
+            // A read that fails (a stream still electing its leader after a NATS
+            // server died) is looked at again, as the problems are.
+            let problems = invariant_problems(&js)
+                .await
+                .unwrap_or_else(|e| vec![format!("cannot read JetStream: {e}")]);
             if problems.is_empty() {
                 return;
             }
@@ -1043,6 +1008,60 @@ fn check_invariant(url: &str) {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     });
+}
+
+/// What breaks the invariant of `check_invariant` now.
+async fn invariant_problems(js: &async_nats::jetstream::Context) -> Result<Vec<String>, String> {
+    use futures_util::StreamExt;
+    use sha2::Digest;
+    let e = |e: &dyn std::fmt::Display| e.to_string();
+    let mut problems = Vec::new();
+    let records = js.get_key_value("cg_jobs").await.map_err(|x| e(&x))?;
+    let mut keys = records.keys().await.map_err(|x| e(&x))?;
+    while let Some(key) = keys.next().await {
+        let key = key.map_err(|x| e(&x))?;
+        let Some(bytes) = records.get(&key).await.map_err(|x| e(&x))? else {
+            continue;
+        };
+        let record: Value = serde_json::from_slice(&bytes).unwrap();
+        if !finished(&record) {
+            problems.push(format!("job {key} is {}", record["status"]));
+        }
+    }
+    let manifest = js.get_key_value("cg_manifest").await.map_err(|x| e(&x))?;
+    let indexes = js.get_object_store("cg_indexes").await.map_err(|x| e(&x))?;
+    let mut keys = manifest.keys().await.map_err(|x| e(&x))?;
+    while let Some(key) = keys.next().await {
+        let key = key.map_err(|x| e(&x))?;
+        let Some(bytes) = manifest.get(&key).await.map_err(|x| e(&x))? else {
+            continue;
+        };
+        let m: Value = serde_json::from_slice(&bytes).unwrap();
+        if !m["running"].is_null() {
+            problems.push(format!("project {key} is held by {}", m["running"]));
+        }
+        let Some(name) = m["object"]["name"].as_str() else {
+            continue;
+        };
+        let mut object = indexes.get(name).await.map_err(|x| e(&x))?;
+        let mut bytes = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut object, &mut bytes)
+            .await
+            .map_err(|x| e(&x))?;
+        let digest: String = sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        if m["object"]["checksum"] != digest.as_str() {
+            problems.push(format!("project {key}: its object's digest differs"));
+        }
+    }
+    let mut stream = js.get_stream("CG_JOBS").await.map_err(|x| e(&x))?;
+    let waiting = stream.info().await.map_err(|x| e(&x))?.state.messages;
+    if waiting != 0 {
+        problems.push(format!("{waiting} messages are left in the work stream"));
+    }
+    Ok(problems)
 }
 
 #[test]

@@ -122,17 +122,22 @@ impl Cluster {
                 message: e.to_string(),
             })?;
         let js = jetstream::new(client.clone());
-        let nodes = nodes::bucket(&js, settings.node_ttl, settings.replicas).await?;
-        let queue = Queue::open(
-            &js,
-            QueueSettings {
-                capacity,
-                tenant_share,
-                ack_wait: settings.ack_wait,
-                max_deliver: settings.max_deliver,
-                replicas: settings.replicas,
-            },
-        )
+        // A NATS cluster started at the same time may still be electing its
+        // JetStream leader: its requests time out for a few seconds. Each step makes
+        // or updates what exists, so it is safe to repeat.
+        let nodes = patiently(|| nodes::bucket(&js, settings.node_ttl, settings.replicas)).await?;
+        let queue = patiently(|| {
+            Queue::open(
+                &js,
+                QueueSettings {
+                    capacity,
+                    tenant_share,
+                    ack_wait: settings.ack_wait,
+                    max_deliver: settings.max_deliver,
+                    replicas: settings.replicas,
+                },
+            )
+        })
         .await?;
         let me = NodeInfo::new(address);
         let cluster = Cluster {
@@ -146,7 +151,7 @@ impl Cluster {
             peers: Default::default(),
             stopping: std::sync::atomic::AtomicBool::new(false),
         };
-        cluster.beat().await?;
+        patiently(|| cluster.beat()).await?;
         Ok(cluster)
     }
 }

@@ -782,7 +782,17 @@ impl super::Cluster {
             return Ok(None);
         };
         let message = Arc::new(message.map_err(|e| ClusterError::js("cannot fetch a job", e))?);
-        self.try_take(message, uploads).await
+        match self.try_take(Arc::clone(&message), uploads).await {
+            // Kept here and tried again, its lease extended: let go, it could be
+            // delivered to another node while this one still holds its project, and
+            // that node would park it behind a hold nobody uses (a job `running` for
+            // good once a NATS server died mid-take).
+            Err(e) => {
+                self.queue.park(message);
+                Err(e)
+            }
+            taken => taken,
+        }
     }
 
     /// Takes the job of `message` if its project is free; parks it (and returns
@@ -857,8 +867,8 @@ impl super::Cluster {
                 Ok(None)
             }
             Err(e) => {
-                // Its hold goes stale with it: the message comes back after
-                // `ack_wait`, and this node takes the project over.
+                // Its hold goes stale with it: `take` parks the message, and this
+                // node's next look takes the project over.
                 q.running().remove(&id);
                 Err(e)
             }
