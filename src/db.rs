@@ -83,6 +83,22 @@ pub(crate) struct Warm {
     )>,
 }
 
+/// The ranking graphs kept for [`Db::repo_map`], and a count of the runs that
+/// invalidated them: a graph read while a run wrote is not kept.
+#[derive(Default)]
+pub(crate) struct RankCache {
+    pub graphs: HashMap<String, Arc<codegraph_store::rank::RankGraph>>,
+    pub generation: u64,
+}
+
+impl RankCache {
+    /// Forgets `project`'s graph: a run changed it.
+    pub(crate) fn invalidate(&mut self, project: &str) {
+        self.graphs.remove(project);
+        self.generation += 1;
+    }
+}
+
 /// A CodeGraph store: one directory holding the graph, the full-text index, the
 /// embeddings and the walk caches of any number of projects.
 ///
@@ -123,6 +139,8 @@ pub struct Db {
     /// One indexing run (or removal) at a time per project; runs of different
     /// projects go side by side, as the server's workers run them.
     run_locks: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// The repo map's graphs, by project; forgotten when a run changes one.
+    pub(crate) ranks: Mutex<RankCache>,
 }
 
 impl Db {
@@ -178,6 +196,7 @@ impl Db {
             vectors: Mutex::new(HashMap::new()),
             warm: Mutex::new(HashMap::new()),
             run_locks: Mutex::new(HashMap::new()),
+            ranks: Mutex::default(),
         })
     }
 
@@ -217,6 +236,16 @@ impl Db {
     /// A project's metadata; `None` when the store has no such project.
     pub fn project(&self, project: &str) -> Result<Option<ProjectMeta>> {
         with_graph!(&self.graph, s => s.project(project))
+    }
+
+    /// The directory the project was last indexed from, when that input was a
+    /// directory (not a git revision, an archive or a stream): where its source text
+    /// is. It may have changed since; compare a file's hash before trusting offsets.
+    pub fn source_dir(&self, project: &str) -> Result<Option<PathBuf>> {
+        Ok(self
+            .project(project)?
+            .and_then(|m| m.source)
+            .and_then(|s| s.strip_prefix("directory ").map(PathBuf::from)))
     }
 
     /// The project to use when a caller named none: `name` when given and present,
@@ -331,6 +360,7 @@ impl Db {
     pub fn forget(&self, project: &str) {
         lock(&self.vectors).remove(project);
         lock(&self.warm).remove(project);
+        lock(&self.ranks).invalidate(project);
     }
 
     /// The lock that keeps a project's runs apart.

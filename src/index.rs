@@ -296,6 +296,8 @@ impl Db {
         {
             result = Err(e);
         }
+        // Even a failed run may have written part of its work.
+        lock(&self.ranks).invalidate(project);
         // A failed run's caches may be half updated: start the next one afresh.
         if self.options.long_lived && result.is_ok() {
             lock(&self.warm).insert(project.to_string(), warm);

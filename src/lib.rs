@@ -54,6 +54,7 @@ mod embedder;
 mod index;
 pub mod layout;
 mod queries;
+mod repomap;
 #[cfg(feature = "scip")]
 mod scip;
 mod search;
@@ -72,6 +73,7 @@ pub use index::{
     EmbedProgress, EmbedSummary, IndexConfig, IndexReport, Input, Progress, ScipImport, WalkReport,
 };
 pub use queries::SymbolHit;
+pub use repomap::{Ranked, RepoMapRequest};
 #[cfg(feature = "scip")]
 pub use scip::{ScipExportCounts, ScipExportOptions, name_offset, read_documents};
 pub use search::{Fusion, Hit, HybridWeights, Mode, SearchRequest, SearchResults, Strategy};

@@ -310,3 +310,86 @@ fn projects_of_one_db_index_side_by_side() {
         assert_eq!(found.results[0].name, "load_settings");
     }
 }
+
+#[test]
+fn the_repo_map_ranks_what_everything_calls_and_follows_a_focus() {
+    each_backend(|options| {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tmp.path().join("src");
+        // `core` is called from every module; `leaf` from one; `lonely` from none.
+        write(&src, "app/__init__.py", "");
+        write(
+            &src,
+            "app/base.py",
+            "def core():\n    return 1\n\ndef leaf():\n    return 2\n\ndef lonely():\n    return 3\n",
+        );
+        for name in ["a", "b", "c", "d"] {
+            write(
+                &src,
+                &format!("app/{name}.py"),
+                &format!("from app.base import core\n\ndef use_{name}():\n    return core()\n"),
+            );
+        }
+        write(
+            &src,
+            "app/e.py",
+            "from app.base import leaf\n\ndef use_e():\n    return leaf()\n",
+        );
+        let db = Db::open(tmp.path().join("store"), options).unwrap();
+        index(&db, &src).unwrap();
+        let names = |request: &codegraph::RepoMapRequest| -> Vec<String> {
+            db.repo_map("app", request, &Budget::unlimited())
+                .unwrap()
+                .into_iter()
+                .map(|r| r.node.name)
+                .collect()
+        };
+        let everything = codegraph::RepoMapRequest {
+            limit: 100,
+            ..Default::default()
+        };
+        let ranked = names(&everything);
+        assert_eq!(ranked[0], "core", "{ranked:?}");
+        let at = |n: &str| ranked.iter().position(|x| x == n).unwrap();
+        assert!(at("leaf") < at("lonely"), "{ranked:?}");
+        // Ranks are shares of one whole.
+        let total: f64 = db
+            .repo_map("app", &everything, &Budget::unlimited())
+            .unwrap()
+            .iter()
+            .map(|r| r.rank)
+            .sum();
+        assert!(total > 0.0 && total <= 1.0 + 1e-9, "{total}");
+        // Around app/e.py: what it uses comes first, its own definitions are left out.
+        let focused = names(&codegraph::RepoMapRequest {
+            focus_paths: vec!["app/e.py".into()],
+            limit: 100,
+            ..Default::default()
+        });
+        assert_eq!(focused[0], "leaf", "{focused:?}");
+        assert!(!focused.contains(&"use_e".to_string()), "{focused:?}");
+        // A change is seen: the kept graph is dropped when the project is indexed.
+        write(
+            &src,
+            "app/f.py",
+            "from app.base import lonely\n\ndef f1():\n    return lonely()\n\ndef f2():\n    return lonely()\n",
+        );
+        for name in ["g", "h", "i", "j", "k"] {
+            write(
+                &src,
+                &format!("app/{name}.py"),
+                &format!("from app.base import lonely\n\ndef use_{name}():\n    return lonely()\n"),
+            );
+        }
+        index(&db, &src).unwrap();
+        let ranked = names(&everything);
+        assert_eq!(ranked[0], "lonely", "{ranked:?}");
+        // A stopped request stops.
+        let stopped = Budget::new(u64::MAX, Cancel::new());
+        stopped.cancel().cancel();
+        assert!(matches!(
+            db.repo_map("app", &everything, &stopped),
+            Err(Error::Stopped)
+        ));
+    });
+}

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cli;
+#[cfg(feature = "mcp")]
+mod mcp;
 mod options;
 #[cfg(feature = "serve")]
 mod serve;
@@ -37,6 +39,10 @@ enum Command {
     Check(graph::CheckArgs),
     /// Search definitions by text (BM25), meaning (embeddings) or both.
     Search(search::SearchArgs),
+    /// Serve a directory's graph to coding agents over MCP (stdio), re-indexing as
+    /// files change.
+    #[cfg(feature = "mcp")]
+    Mcp(mcp::McpArgs),
     /// Run the HTTP server: analysis jobs, search and graph APIs, metrics.
     #[cfg(feature = "serve")]
     Serve(Box<serve::config::ServeArgs>),
@@ -109,9 +115,13 @@ fn main() -> ExitCode {
     disable_transparent_huge_pages();
     use_mimalloc_for_tree_sitter();
     let cli = Cli::parse();
-    if let Command::Index(args) = &cli.command
-        && args.watch
-    {
+    let long_lived = match &cli.command {
+        Command::Index(args) => args.watch,
+        #[cfg(feature = "mcp")]
+        Command::Mcp(_) => true,
+        _ => false,
+    };
+    if long_lived {
         // Before any other thread exists: the option is not set atomically.
         keep_freed_memory_for(30_000);
     }
@@ -124,6 +134,8 @@ fn main() -> ExitCode {
         Command::Projects(args) => graph::projects(args),
         Command::Check(args) => graph::check(args),
         Command::Search(args) => search::search(args),
+        #[cfg(feature = "mcp")]
+        Command::Mcp(args) => mcp::mcp(args),
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::serve(*args),
     };

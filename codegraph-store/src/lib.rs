@@ -39,6 +39,7 @@ pub mod index;
 mod memory;
 pub mod precise;
 pub mod query;
+pub mod rank;
 mod resolve;
 #[cfg(feature = "rocksdb")]
 mod rocks;

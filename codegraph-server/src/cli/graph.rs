@@ -391,9 +391,7 @@ pub fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
             let root = match &args.root {
                 Some(root) => root.clone(),
                 None => db
-                    .project(&project)?
-                    .and_then(|m| m.source)
-                    .and_then(|s| s.strip_prefix("directory ").map(PathBuf::from))
+                    .source_dir(&project)?
                     .context("the project was not indexed from a directory: name it with --root")?,
             };
             let options = codegraph::ScipExportOptions {

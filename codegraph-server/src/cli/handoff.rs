@@ -28,10 +28,18 @@ use serde::{Deserialize, Serialize};
 
 use super::run::{IndexArgs, Indexer, Ran};
 
-/// What wakes a watcher: files changing, or a `codegraph index` handing it a run.
+/// What wakes a watcher: files changing, a `codegraph index` handing it a run, or
+/// (in the same process) a reader asking that everything saved before now be indexed,
+/// or the owner asking it to stop.
 pub(crate) enum Wake {
     Files(notify::Result<notify::Event>),
     Client(std::os::unix::net::UnixStream),
+    /// Answered once the files saved before the request are indexed (or the run
+    /// failed: the watcher's `State` says so).
+    #[cfg_attr(not(feature = "mcp"), allow(dead_code))]
+    Sync(Sender<()>),
+    #[cfg_attr(not(feature = "mcp"), allow(dead_code))]
+    Stop,
 }
 
 const SOCKET: &str = "watch.sock";

@@ -59,6 +59,24 @@ pub struct InputArgs {
 }
 
 impl InputArgs {
+    /// A directory with every filter at its default.
+    #[cfg_attr(not(feature = "mcp"), allow(dead_code))]
+    pub fn directory(path: PathBuf) -> InputArgs {
+        InputArgs {
+            path,
+            rev: None,
+            languages: Vec::new(),
+            exclude: Vec::new(),
+            max_file_size: FilterConfig::default().max_file_size,
+            no_ignore: false,
+            hidden: false,
+            include_vendored: false,
+            include_generated: false,
+            include_minified: false,
+            threads: None,
+        }
+    }
+
     /// The files to parse, checked (a bad `--exclude` glob is an error here).
     pub fn filter(&self) -> anyhow::Result<Filter> {
         Filter::new(self.filter_config()).context("bad --exclude pattern")

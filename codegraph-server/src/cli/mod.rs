@@ -5,10 +5,10 @@
 pub mod graph;
 mod handoff;
 pub mod index;
-mod input;
+pub(crate) mod input;
 mod progress;
 pub mod run;
 pub mod search;
 pub mod symbols;
 mod tags;
-mod watch;
+pub(crate) mod watch;

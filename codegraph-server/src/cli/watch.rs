@@ -3,16 +3,48 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, bail};
 
-use super::handoff::Wake;
-use super::run::Indexer;
+pub(crate) use super::handoff::Wake;
+use super::run::{Indexer, Ran};
+
+/// What a watcher is doing, for readers in the same process (the MCP server says it
+/// beside every answer).
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    /// A run is under way.
+    pub running: bool,
+    /// Runs finished, the first included.
+    pub runs: u64,
+    /// When the last run finished, and its report (`None` when it failed).
+    pub last: Option<(SystemTime, Option<codegraph::IndexReport>)>,
+    /// The last run's error, if it failed.
+    pub error: Option<String>,
+    /// Files seen changing that no run has taken yet; `None` when events were lost
+    /// (the next run walks everything).
+    pub pending: Option<usize>,
+}
 
 /// Re-indexes whenever files under the input directory change, until interrupted, and
 /// runs the `codegraph index` commands of the same project handed to it.
 pub(crate) fn watch(indexer: &mut Indexer) -> anyhow::Result<ExitCode> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    watch_with(indexer, tx, rx, &Arc::default(), true)
+}
+
+/// [`watch`] over a channel the caller may also send to ([`Wake::Sync`],
+/// [`Wake::Stop`]), keeping `state` current; `print` writes each run's report.
+pub(crate) fn watch_with(
+    indexer: &mut Indexer,
+    tx: Sender<Wake>,
+    rx: Receiver<Wake>,
+    state: &Arc<Mutex<State>>,
+    print: bool,
+) -> anyhow::Result<ExitCode> {
     use notify::{RecursiveMode, Watcher};
     use std::sync::mpsc::RecvTimeoutError;
     let args = indexer.args;
@@ -20,8 +52,31 @@ pub(crate) fn watch(indexer: &mut Indexer) -> anyhow::Result<ExitCode> {
     if !root.is_dir() || args.input.rev.is_some() {
         bail!("--watch needs a directory (not an archive, a stream or a git revision)");
     }
-    let (tx, rx) = std::sync::mpsc::channel();
     let events = tx.clone();
+    // One run, with the state kept for readers.
+    let run = |indexer: &mut Indexer, force: bool, bar: bool, changes: &Changes| {
+        {
+            let mut s = codegraph_lock(state);
+            s.running = true;
+            s.pending = changes.pending();
+        }
+        let ran: anyhow::Result<Ran> = indexer.run(force, bar);
+        let mut s = codegraph_lock(state);
+        s.running = false;
+        s.runs += 1;
+        s.pending = Some(0);
+        match &ran {
+            Ok(r) => {
+                s.last = Some((SystemTime::now(), Some(r.report.clone())));
+                s.error = None;
+            }
+            Err(e) => {
+                s.last = Some((SystemTime::now(), None));
+                s.error = Some(format!("{e:#}"));
+            }
+        }
+        ran
+    };
     let mut watcher = notify::recommended_watcher(move |event| {
         let _ = events.send(Wake::Files(event));
     })
@@ -58,7 +113,7 @@ pub(crate) fn watch(indexer: &mut Indexer) -> anyhow::Result<ExitCode> {
     }
     // Listening before the first run: a `codegraph index` arriving meanwhile waits in
     // the queue for its turn instead of finding the store locked.
-    let listening = match super::handoff::Listener::start(&args.db.db, tx) {
+    let listening = match super::handoff::Listener::start(&args.db.db, tx.clone()) {
         Ok(l) => Some(l),
         Err(e) => {
             eprintln!(
@@ -68,9 +123,12 @@ pub(crate) fn watch(indexer: &mut Indexer) -> anyhow::Result<ExitCode> {
         }
     };
     // Armed before the first run, so an edit made while it runs is not missed.
-    let first = indexer.run(args.force, !args.quiet)?;
-    first.print(args.json, args.quiet);
-    eprintln!("codegraph: watching {} (Ctrl-C to stop)", root.display());
+    let first = run(indexer, args.force, print && !args.quiet, &changes)?;
+    if print {
+        first.print(args.json, args.quiet);
+        eprintln!("codegraph: watching {} (Ctrl-C to stop)", root.display());
+    }
+    let mut synced: Vec<Sender<()>> = Vec::new();
     // The memtables are flushed once the store has been left alone this long: until
     // then a reader opening it replays the log (a few ms for a one-file update).
     const IDLE_FLUSH: Duration = Duration::from_millis(500);
@@ -100,13 +158,38 @@ pub(crate) fn watch(indexer: &mut Indexer) -> anyhow::Result<ExitCode> {
             }
         };
         let client = match wake {
+            Wake::Stop => break,
             Wake::Client(client) => Some(client),
+            Wake::Sync(reply) => {
+                // Every edit saved before the request: noted, then run if any.
+                if !catch_up(&rx, &tx, &barrier, &mut changes, &mut waiting, &mut synced) {
+                    changes.unknown = true;
+                }
+                if changes.unknown || !changes.paths.is_empty() {
+                    indexer.set_changed(changes.take());
+                    match run(indexer, false, false, &changes) {
+                        Ok(ran) if print => {
+                            ran.print(args.json, args.quiet);
+                        }
+                        Ok(_) => {}
+                        Err(e) => eprintln!("codegraph: error: {e:#}"),
+                    }
+                    flush_due = Some(Instant::now() + IDLE_FLUSH);
+                }
+                let _ = reply.send(());
+                for reply in synced.drain(..) {
+                    let _ = reply.send(());
+                }
+                continue;
+            }
             Wake::Files(first) => {
                 // Editors write in bursts (temp file, rename, chmod): wait for quiet,
                 // unless a `codegraph index` asks for a run, which covers the burst.
                 let mut relevant = changes.note(&first);
                 let mut client = None;
                 let deadline = Instant::now() + Duration::from_millis(200);
+                let mut stop = false;
+                codegraph_lock(state).pending = changes.pending();
                 while let Ok(wake) =
                     rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
                 {
@@ -116,18 +199,37 @@ pub(crate) fn watch(indexer: &mut Indexer) -> anyhow::Result<ExitCode> {
                             client = Some(c);
                             break;
                         }
+                        // A reader waiting for this very burst: run it now.
+                        Wake::Sync(reply) => {
+                            synced.push(reply);
+                            break;
+                        }
+                        Wake::Stop => {
+                            stop = true;
+                            break;
+                        }
                     }
                 }
+                if stop {
+                    break;
+                }
                 if !relevant && client.is_none() {
+                    for reply in synced.drain(..) {
+                        let _ = reply.send(());
+                    }
                     continue;
                 }
                 if client.is_none() {
                     indexer.set_changed(changes.take());
-                    match indexer.run(false, false) {
-                        Ok(ran) => {
+                    match run(indexer, false, false, &changes) {
+                        Ok(ran) if print => {
                             ran.print(args.json, args.quiet);
                         }
+                        Ok(_) => {}
                         Err(e) => eprintln!("codegraph: error: {e:#}"),
+                    }
+                    for reply in synced.drain(..) {
+                        let _ = reply.send(());
                     }
                     flush_due = Some(Instant::now() + IDLE_FLUSH);
                 }
@@ -135,13 +237,30 @@ pub(crate) fn watch(indexer: &mut Indexer) -> anyhow::Result<ExitCode> {
             }
         };
         if let Some(client) = client {
-            if !catch_up(&rx, &barrier, &mut changes, &mut waiting) {
+            if !catch_up(&rx, &tx, &barrier, &mut changes, &mut waiting, &mut synced) {
                 changes.unknown = true;
             }
             indexer.set_changed(changes.take());
+            codegraph_lock(state).running = true;
             // Logged like the watcher's own runs: one report per run.
-            if let Some(ran) = super::handoff::serve(client, indexer) {
+            let ran = super::handoff::serve(client, indexer);
+            {
+                let mut s = codegraph_lock(state);
+                s.running = false;
+                s.runs += 1;
+                s.pending = Some(0);
+                if let Some(r) = &ran {
+                    s.last = Some((SystemTime::now(), Some(r.report.clone())));
+                    s.error = None;
+                }
+            }
+            if let Some(ran) = ran
+                && print
+            {
                 ran.print(args.json, args.quiet);
+            }
+            for reply in synced.drain(..) {
+                let _ = reply.send(());
             }
             flush_due = Some(Instant::now() + IDLE_FLUSH);
         }
@@ -184,6 +303,17 @@ impl Changes {
         relevant
     }
 
+    /// How many files the next run will take, `None` when not known.
+    fn pending(&self) -> Option<usize> {
+        if self.unknown {
+            return None;
+        }
+        let mut paths: Vec<&PathBuf> = self.paths.iter().collect();
+        paths.sort_unstable();
+        paths.dedup();
+        Some(paths.len())
+    }
+
     /// The paths for the next run, `None` when they are not all known; starts over.
     fn take(&mut self) -> Option<Vec<PathBuf>> {
         let mut paths = std::mem::take(&mut self.paths);
@@ -199,9 +329,11 @@ impl Changes {
 /// False when the barrier's event did not come (then what changed is not known).
 fn catch_up(
     rx: &std::sync::mpsc::Receiver<Wake>,
+    tx: &Sender<Wake>,
     barrier: &Path,
     changes: &mut Changes,
     waiting: &mut std::collections::VecDeque<std::os::unix::net::UnixStream>,
+    synced: &mut Vec<Sender<()>>,
 ) -> bool {
     if std::fs::write(barrier, b"").is_err() {
         return false;
@@ -219,9 +351,20 @@ fn catch_up(
                 }
             }
             Wake::Client(client) => waiting.push_back(client),
+            // Answered after the run this catch-up leads to, which covers them.
+            Wake::Sync(reply) => synced.push(reply),
+            // Seen again by the loop after this run.
+            Wake::Stop => {
+                let _ = tx.send(Wake::Stop);
+                return false;
+            }
         }
     }
     false
+}
+
+fn codegraph_lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn is_relevant(event: &notify::Result<notify::Event>, db: &Path) -> bool {

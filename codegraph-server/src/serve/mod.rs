@@ -17,6 +17,8 @@ mod error;
 mod fanout;
 mod graphql;
 mod jobs;
+#[cfg(feature = "mcp")]
+mod mcp;
 mod metrics;
 mod openapi;
 mod paths;
@@ -578,7 +580,19 @@ fn router(gate: Arc<Gate>) -> Router {
         Arc::clone(&gate),
         authenticate,
     ));
-    let router = Router::new()
+    let router = Router::new();
+    // The MCP tools, behind the same token check (and so the same tenants).
+    #[cfg(feature = "mcp")]
+    let router = router.nest_service(
+        "/mcp",
+        Router::new()
+            .fallback_service(mcp::service(Arc::clone(&app)))
+            .layer(middleware::from_fn_with_state(
+                Arc::clone(&gate),
+                authenticate,
+            )),
+    );
+    let router = router
         .route("/health", get(health))
         .route(
             "/ready",
