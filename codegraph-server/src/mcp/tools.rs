@@ -52,6 +52,12 @@ pub trait Scope: Send + Sync + 'static {
     fn freshen(&self, store: &dyn Store, project: &str) -> String;
     /// Lines about what is indexed and what is under way.
     fn status(&self, store: &dyn Store, project: &str) -> Vec<String>;
+    /// The work a call may do: by default its own budget, stopped when the client
+    /// cancels the call; a server gives the request's, which also stops when the
+    /// request times out or its connection goes.
+    fn budget(&self, _request: &rmcp::model::Extensions) -> Arc<Budget> {
+        Arc::new(Budget::new(VISITS, Cancel::new()))
+    }
 }
 
 #[derive(Clone)]
@@ -234,7 +240,7 @@ struct Call {
     store: Arc<dyn Store>,
     project: String,
     fresh: String,
-    budget: Budget,
+    budget: Arc<Budget>,
 }
 
 impl Tools {
@@ -258,9 +264,9 @@ impl Tools {
     {
         let project = project.map(str::to_string);
         let scope = Arc::clone(&self.scope);
-        let stop = Cancel::new();
+        let budget = scope.budget(&cancel.extensions);
         let watch = {
-            let stop = stop.clone();
+            let stop = budget.cancel().clone();
             let ct = cancel.ct.clone();
             tokio::spawn(async move {
                 ct.cancelled().await;
@@ -276,7 +282,7 @@ impl Tools {
                 store,
                 project,
                 fresh,
-                budget: Budget::new(VISITS, stop),
+                budget,
             };
             work(&call)
         });

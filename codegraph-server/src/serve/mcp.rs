@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use codegraph::Db;
+use codegraph::{Budget, Cancel, Db};
 use rmcp::ErrorData;
 use rmcp::transport::streamable_http_server::{
     StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
@@ -19,6 +19,7 @@ use super::api::{list_projects, project_store};
 use super::auth::Identity;
 use super::state::App;
 use super::store::TenantStore;
+use super::work::Work;
 use crate::mcp::tools::{Scope, Store, Tools};
 
 impl Store for TenantStore {
@@ -98,6 +99,16 @@ impl Scope for Tenants {
             }
             _ => "index: as of the last analyze job (POST /api/v1/analyze to update)".into(),
         }
+    }
+
+    fn budget(&self, request: &rmcp::model::Extensions) -> Arc<Budget> {
+        // The request's own (`--query-budget`, stopped when it times out or its
+        // client leaves), put there by `admit`.
+        request
+            .get::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Work>())
+            .map(Work::shared_budget)
+            .unwrap_or_else(|| Arc::new(Budget::new(0, Cancel::new())))
     }
 
     fn status(&self, store: &dyn Store, project: &str) -> Vec<String> {

@@ -76,6 +76,12 @@ impl Work {
         &self.budget
     }
 
+    /// The same budget, for work that outlives a borrow of this (an MCP tool's).
+    #[cfg_attr(not(feature = "mcp"), allow(dead_code))]
+    pub fn shared_budget(&self) -> Arc<Budget> {
+        Arc::clone(&self.budget)
+    }
+
     /// Runs `f` on the blocking pool with the request's budget, holding the request's
     /// slots until `f` returns, whether or not anyone still waits for it. A tenant
     /// over its CPU share gets a thread of lower priority instead.
