@@ -3,6 +3,16 @@
 the answers to a set of typical calls, each in tokens beside the server's own estimate.
 
     scripts/mcp-tokens.py --binary target/release/codegraph --project DIR [--db DIR]
+        [--peer NAME=COMMAND ...] [--cbm-source DIR]
+
+Peers are measured the same way: `--peer` lists the tools of any MCP server started
+by COMMAND over stdio (Serena: `pip install serena-agent`, then `serena
+start-mcp-server --context ide-assistant --agent-interface tools --project DIR
+--enable-web-dashboard false`); `--cbm-source` reads codebase-memory-mcp's tool table
+from a checkout of its sources (its packages download a prebuilt binary from GitHub,
+which this machine cannot reach): the `TOOLS[]` array of `src/mcp/mcp.c` is compiled
+with gcc into a program that prints it as `tools/list` would (name, title,
+description, input schema).
 
 Tokens are counted in OpenAI's cl100k_base and o200k_base encodings with npm's
 `gpt-tokenizer`, which ships the vocabularies (PyPI's tiktoken downloads them from a
@@ -18,6 +28,7 @@ import asyncio
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -75,6 +86,67 @@ CALLS = [
 ]
 
 
+CBM_PRINTER = r"""
+#include <stdio.h>
+typedef struct { const char *name, *title, *description, *input_schema; } tool_def_t;
+static const tool_def_t TOOLS[] = {
+%s
+};
+static void str(const char *s) {
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') printf("\\%%c", *s);
+        else if (*s == '\n') printf("\\n");
+        else putchar(*s);
+    }
+    putchar('"');
+}
+int main(void) {
+    printf("[");
+    for (unsigned i = 0; i < sizeof(TOOLS) / sizeof(TOOLS[0]); i++) {
+        printf(i ? ",{\"name\":" : "{\"name\":"); str(TOOLS[i].name);
+        printf(",\"title\":"); str(TOOLS[i].title);
+        printf(",\"description\":"); str(TOOLS[i].description);
+        printf(",\"inputSchema\":%%s}", TOOLS[i].input_schema);
+    }
+    printf("]\n");
+    return 0;
+}
+"""
+
+
+def cbm_tools(source):
+    """codebase-memory-mcp's tool table, as JSON, from its C sources."""
+    text = (Path(source) / "src" / "mcp" / "mcp.c").read_text()
+    start = text.index("static const tool_def_t TOOLS[] = {") + len("static const tool_def_t TOOLS[] = {")
+    end = text.index("\n};", start)
+    with tempfile.TemporaryDirectory() as work:
+        c = Path(work) / "tools.c"
+        c.write_text(CBM_PRINTER % text[start:end])
+        subprocess.run(["gcc", "-o", str(Path(work) / "tools"), str(c)], check=True)
+        out = subprocess.run([str(Path(work) / "tools")], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+async def list_tools(command):
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    params = StdioServerParameters(command=command[0], args=command[1:])
+    async with stdio_client(params, errlog=open(os.devnull, "w")) as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            listed = await session.list_tools()
+            return [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in listed.tools]
+
+
+def report_tools(name, tools):
+    text = json.dumps(tools, separators=(",", ":"))
+    counts = count_tokens([text])[0]
+    print(f"{name}: {len(tools)} tools, {len(text)} bytes, "
+          + ", ".join(f"{n} {c} tokens" for n, c in counts.items()))
+
+
 async def measure(args):
     from mcp import ClientSession, StdioServerParameters
     from mcp.client.stdio import stdio_client
@@ -113,6 +185,11 @@ async def measure(args):
                 estimate = (len(out.encode()) + 2) // 3
                 rows.append((tool, a, out, estimate, took))
     real = count_tokens([r[2] for r in rows])
+    for peer in args.peer:
+        name, _, command = peer.partition("=")
+        report_tools(name, await list_tools(shlex.split(command)))
+    if args.cbm_source:
+        report_tools("codebase-memory-mcp", cbm_tools(args.cbm_source))
     print("answers (default max_tokens 3000):")
     for (tool, a, _, estimate, took), counted in zip(rows, real):
         real = counted["cl100k_base"]
@@ -126,6 +203,8 @@ def main():
     parser.add_argument("--binary", required=True)
     parser.add_argument("--project", required=True)
     parser.add_argument("--db")
+    parser.add_argument("--peer", action="append", default=[], metavar="NAME=COMMAND")
+    parser.add_argument("--cbm-source", metavar="DIR")
     args = parser.parse_args()
     asyncio.run(measure(args))
 
