@@ -10,7 +10,8 @@ use codegraph::{Db, DbOptions};
 
 use super::run::{IndexArgs, Indexer};
 
-fn default_project(path: &Path) -> String {
+/// A project's name when none is given: its directory's.
+pub(crate) fn default_project(path: &Path) -> String {
     let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     canonical
         .file_name()

@@ -128,6 +128,17 @@ pub(crate) fn watch_with(
         first.print(args.json, args.quiet);
         eprintln!("codegraph: watching {} (Ctrl-C to stop)", root.display());
     }
+    // A run of what changed since the last, reported like the first.
+    let update = |indexer: &mut Indexer, changes: &mut Changes| {
+        indexer.set_changed(changes.take());
+        match run(indexer, false, false, changes) {
+            Ok(ran) if print => {
+                ran.print(args.json, args.quiet);
+            }
+            Ok(_) => {}
+            Err(e) => eprintln!("codegraph: error: {e:#}"),
+        }
+    };
     let mut synced: Vec<Sender<()>> = Vec::new();
     // The memtables are flushed once the store has been left alone this long: until
     // then a reader opening it replays the log (a few ms for a one-file update).
@@ -166,14 +177,7 @@ pub(crate) fn watch_with(
                     changes.unknown = true;
                 }
                 if changes.unknown || !changes.paths.is_empty() {
-                    indexer.set_changed(changes.take());
-                    match run(indexer, false, false, &changes) {
-                        Ok(ran) if print => {
-                            ran.print(args.json, args.quiet);
-                        }
-                        Ok(_) => {}
-                        Err(e) => eprintln!("codegraph: error: {e:#}"),
-                    }
+                    update(indexer, &mut changes);
                     flush_due = Some(Instant::now() + IDLE_FLUSH);
                 }
                 let _ = reply.send(());
@@ -220,14 +224,7 @@ pub(crate) fn watch_with(
                     continue;
                 }
                 if client.is_none() {
-                    indexer.set_changed(changes.take());
-                    match run(indexer, false, false, &changes) {
-                        Ok(ran) if print => {
-                            ran.print(args.json, args.quiet);
-                        }
-                        Ok(_) => {}
-                        Err(e) => eprintln!("codegraph: error: {e:#}"),
-                    }
+                    update(indexer, &mut changes);
                     for reply in synced.drain(..) {
                         let _ = reply.send(());
                     }

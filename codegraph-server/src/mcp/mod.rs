@@ -174,13 +174,6 @@ impl tools::Scope for Watched {
     }
 }
 
-fn default_project(path: &std::path::Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "default".to_string())
-}
-
 pub fn mcp(args: McpArgs) -> anyhow::Result<ExitCode> {
     let root = args
         .path
@@ -193,7 +186,7 @@ pub fn mcp(args: McpArgs) -> anyhow::Result<ExitCode> {
     let project = args
         .project
         .clone()
-        .unwrap_or_else(|| default_project(&root));
+        .unwrap_or_else(|| crate::cli::index::default_project(&root));
     let options = DbOptions {
         long_lived: true,
         ..DbOptions::default()
