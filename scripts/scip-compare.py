@@ -33,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 CACHE = Path(os.environ.get("CODEGRAPH_CACHE", Path.home() / ".cache" / "codegraph"))
@@ -135,8 +136,15 @@ def install():
     if not binary.exists():
         SCIP_TS_DIR.mkdir(parents=True, exist_ok=True)
         (SCIP_TS_DIR / "package.json").write_text('{"private": true}\n')
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent", SCIP_TS],
-                       cwd=SCIP_TS_DIR, check=True)
+        # Tried again on a registry hiccup, with npm's own reason shown.
+        for attempt in range(3):
+            done = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error",
+                                   SCIP_TS], cwd=SCIP_TS_DIR)
+            if done.returncode == 0:
+                break
+            if attempt == 2:
+                sys.exit(f"npm could not install {SCIP_TS}")
+            time.sleep(5 * (attempt + 1))
     return binary
 
 

@@ -4,7 +4,8 @@
     scripts/oracles/python.py ROOT OUT
 
 Every call (`ast.Call`) in ROOT's .py files is asked to jedi's `goto` at the callee's
-name, following imports; every class statement's bases the same way, as `inherits`.
+name, following imports; every class statement's bases the same way, as `inherits`; every
+name a `from m import a` brings in, as `imports` (a module so imported is not judged).
 jedi is installed with pip into ~/.cache/codegraph/venv-jedi.
 """
 
@@ -63,8 +64,13 @@ with open(out_path, "w") as out:
                     sites.append(("calls", node.func))
                 elif isinstance(node, ast.ClassDef):
                     sites.extend(("inherits", b) for b in node.bases)
+                elif isinstance(node, ast.ImportFrom):
+                    sites.extend(("imports", a) for a in node.names if a.name != "*")
             for edge, func in sites:
-                pos = name_position(func)
+                if isinstance(func, ast.alias):
+                    pos = (func.name, func.lineno, func.col_offset)
+                else:
+                    pos = name_position(func)
                 if pos is None:
                     continue
                 name, line, col = pos

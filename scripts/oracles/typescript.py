@@ -7,13 +7,15 @@ format).
 One program over ROOT's .ts/.tsx/.js/.jsx/.mjs/.cjs files (allowJs, so CommonJS
 `require` is followed too); for every call and `new`, the checker's symbol at the
 callee's name, aliases followed to their declarations; for every class's `extends` and
-`implements`, the base type's. typescript is installed with npm into
+`implements`, the base type's; for every name an `import { }` or `export { } from` brings
+in, and every default import, the declaration it stands for (`imports`). typescript is installed with npm into
 ~/.cache/codegraph/node-typescript.
 """
 
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 CACHE = Path(os.environ.get("CODEGRAPH_CACHE", Path.home() / ".cache" / "codegraph"))
@@ -97,13 +99,16 @@ for (const file of files) {
   const sf = program.getSourceFile(file);
   if (!sf) { failed++; continue; }
   const rel = path.relative(root, file);
-  const emit = (edge, nameNode, isNew) => {
+  // `written` is the identifier as the source names it, where it differs from the one
+  // the checker is asked at (`a` in `import { a as b }`, asked at `b`).
+  const emit = (edge, nameNode, isNew, writtenNode) => {
     if (!nameNode || ts.isPrivateIdentifier(nameNode)) return;
     let a;
     try { a = answer(nameNode, isNew); } catch (e) { return; }
     if (!a) return;
-    const line = sf.getLineAndCharacterOfPosition(nameNode.getStart(sf)).line + 1;
-    fs.writeSync(out, JSON.stringify({ edge, path: rel, line, name: nameNode.text, ...a }) + '\n');
+    const shown = writtenNode || nameNode;
+    const line = sf.getLineAndCharacterOfPosition(shown.getStart(sf)).line + 1;
+    fs.writeSync(out, JSON.stringify({ edge, path: rel, line, name: shown.text, ...a }) + '\n');
     written++;
   };
   const visit = node => {
@@ -113,6 +118,10 @@ for (const file of files) {
       for (const clause of node.heritageClauses)
         for (const t of clause.types) emit('inherits', calleeName(t.expression), false);
     }
+    else if (ts.isImportSpecifier(node) && !node.isTypeOnly) emit('imports', node.name, false, node.propertyName);
+    else if (ts.isImportClause(node) && node.name && !node.isTypeOnly) emit('imports', node.name, false);
+    else if (ts.isExportSpecifier(node) && node.parent.parent.moduleSpecifier && !node.isTypeOnly)
+      emit('imports', node.propertyName || node.name, false);
     ts.forEachChild(node, visit);
   };
   try { visit(sf); } catch (e) { failed++; }
@@ -126,10 +135,18 @@ def ensure_typescript():
     module = TS_DIR / "node_modules" / "typescript"
     if not module.exists():
         TS_DIR.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            ["npm", "install", "--silent", "--no-save", "--prefix", str(TS_DIR), TYPESCRIPT],
-            check=True,
-        )
+        # A registry hiccup failed a CI run once: try again before giving up, and
+        # let npm say why.
+        for attempt in range(3):
+            done = subprocess.run(
+                ["npm", "install", "--loglevel=error", "--no-audit", "--no-fund", "--no-save",
+                 "--prefix", str(TS_DIR), TYPESCRIPT],
+            )
+            if done.returncode == 0:
+                break
+            if attempt == 2:
+                sys.exit(f"npm could not install {TYPESCRIPT}")
+            time.sleep(5 * (attempt + 1))
     return str(module)
 
 
