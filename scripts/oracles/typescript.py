@@ -101,14 +101,16 @@ for (const file of files) {
   const rel = path.relative(root, file);
   // `written` is the identifier as the source names it, where it differs from the one
   // the checker is asked at (`a` in `import { a as b }`, asked at `b`).
-  const emit = (edge, nameNode, isNew, writtenNode) => {
+  // A default import names the module's `default`, whatever it binds it to.
+  const emit = (edge, nameNode, isNew, writtenNode, writtenName) => {
     if (!nameNode || ts.isPrivateIdentifier(nameNode)) return;
     let a;
     try { a = answer(nameNode, isNew); } catch (e) { return; }
     if (!a) return;
     const shown = writtenNode || nameNode;
     const line = sf.getLineAndCharacterOfPosition(shown.getStart(sf)).line + 1;
-    fs.writeSync(out, JSON.stringify({ edge, path: rel, line, name: shown.text, ...a }) + '\n');
+    const name = writtenName || shown.text;
+    fs.writeSync(out, JSON.stringify({ edge, path: rel, line, name, ...a }) + '\n');
     written++;
   };
   const visit = node => {
@@ -118,9 +120,10 @@ for (const file of files) {
       for (const clause of node.heritageClauses)
         for (const t of clause.types) emit('inherits', calleeName(t.expression), false);
     }
-    else if (ts.isImportSpecifier(node) && !node.isTypeOnly) emit('imports', node.name, false, node.propertyName);
-    else if (ts.isImportClause(node) && node.name && !node.isTypeOnly) emit('imports', node.name, false);
-    else if (ts.isExportSpecifier(node) && node.parent.parent.moduleSpecifier && !node.isTypeOnly)
+    // Type-only imports too: an import of a type is an import.
+    else if (ts.isImportSpecifier(node)) emit('imports', node.name, false, node.propertyName);
+    else if (ts.isImportClause(node) && node.name) emit('imports', node.name, false, node.name, 'default');
+    else if (ts.isExportSpecifier(node) && node.parent.parent.moduleSpecifier)
       emit('imports', node.propertyName || node.name, false);
     ts.forEachChild(node, visit);
   };
