@@ -75,7 +75,7 @@ impl RankGraph {
         for file in &files {
             budget.cancel().check()?;
             let nodes = store.nodes(project, &file.node_ids)?;
-            let types: Vec<NodeId> = nodes
+            let types: std::collections::HashSet<NodeId> = nodes
                 .iter()
                 .flatten()
                 .filter(|n| {

@@ -181,9 +181,7 @@ pub(crate) fn watch_with(
                     flush_due = Some(Instant::now() + IDLE_FLUSH);
                 }
                 let _ = reply.send(());
-                for reply in synced.drain(..) {
-                    let _ = reply.send(());
-                }
+                requeue(&tx, &mut synced);
                 continue;
             }
             Wake::Files(first) => {
@@ -203,7 +201,8 @@ pub(crate) fn watch_with(
                             client = Some(c);
                             break;
                         }
-                        // A reader waiting for this very burst: run it now.
+                        // A reader waiting: run this burst now; the reader's own
+                        // catch-up follows it (`requeue`).
                         Wake::Sync(reply) => {
                             synced.push(reply);
                             break;
@@ -218,16 +217,12 @@ pub(crate) fn watch_with(
                     break;
                 }
                 if !relevant && client.is_none() {
-                    for reply in synced.drain(..) {
-                        let _ = reply.send(());
-                    }
+                    requeue(&tx, &mut synced);
                     continue;
                 }
                 if client.is_none() {
                     update(indexer, &mut changes);
-                    for reply in synced.drain(..) {
-                        let _ = reply.send(());
-                    }
+                    requeue(&tx, &mut synced);
                     flush_due = Some(Instant::now() + IDLE_FLUSH);
                 }
                 client
@@ -245,10 +240,14 @@ pub(crate) fn watch_with(
                 let mut s = codegraph_lock(state);
                 s.running = false;
                 s.runs += 1;
-                s.pending = Some(0);
-                if let Some(r) = &ran {
-                    s.last = Some((SystemTime::now(), Some(r.report.clone())));
-                    s.error = None;
+                match &ran {
+                    Some(r) => {
+                        s.pending = Some(0);
+                        s.last = Some((SystemTime::now(), Some(r.report.clone())));
+                        s.error = None;
+                    }
+                    // Refused or failed: what changed is still to be indexed.
+                    None => s.pending = None,
                 }
             }
             if let Some(ran) = ran
@@ -256,9 +255,7 @@ pub(crate) fn watch_with(
             {
                 ran.print(args.json, args.quiet);
             }
-            for reply in synced.drain(..) {
-                let _ = reply.send(());
-            }
+            requeue(&tx, &mut synced);
             flush_due = Some(Instant::now() + IDLE_FLUSH);
         }
     }
@@ -348,7 +345,8 @@ fn catch_up(
                 }
             }
             Wake::Client(client) => waiting.push_back(client),
-            // Answered after the run this catch-up leads to, which covers them.
+            // Sent after the barrier was written: each gets a catch-up of its own once
+            // this run is done (`requeue`).
             Wake::Sync(reply) => synced.push(reply),
             // Seen again by the loop after this run.
             Wake::Stop => {
@@ -358,6 +356,16 @@ fn catch_up(
         }
     }
     false
+}
+
+/// Readers that asked for a sync while a run was being prepared: their requests go
+/// back in the queue, each to be caught up with (barrier, then a run if anything
+/// changed) in turn, since events of saves made just before they asked may still be
+/// on their way.
+fn requeue(tx: &Sender<Wake>, synced: &mut Vec<Sender<()>>) {
+    for reply in synced.drain(..) {
+        let _ = tx.send(Wake::Sync(reply));
+    }
 }
 
 fn codegraph_lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -37,13 +37,21 @@ pub struct Page {
     pub full: bool,
 }
 
-/// Held back for the footer (truncation note and freshness line).
-const FOOTER: usize = 80;
+/// Held back for the footer (truncation note and freshness line), which `finish`
+/// cuts to fit it.
+const FOOTER: usize = 120;
+/// The longest header kept.
+const HEADER_BYTES: usize = 600;
 
 impl Page {
     pub fn new(header: &str, max_tokens: usize) -> Page {
         let mut text = String::with_capacity(max_tokens.min(4096) * 3);
-        text.push_str(header);
+        // A header is a few lines; one built from a client's words is cut.
+        let mut end = header.len().min(HEADER_BYTES).min(max_tokens * 3 / 4);
+        while !header.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.push_str(&header[..end]);
         if !header.is_empty() && !header.ends_with('\n') {
             text.push('\n');
         }
@@ -56,6 +64,8 @@ impl Page {
     }
 
     /// Adds `block` if it fits; false (and nothing more is added) once one does not.
+    /// A first block too large for the page goes in cut, marked, and fills it: every
+    /// page moves a cursor on, however large its first item.
     pub fn push(&mut self, block: &str) -> bool {
         if self.full {
             return false;
@@ -63,7 +73,24 @@ impl Page {
         let cost = tokens(block) + 1;
         if cost > self.left {
             self.full = true;
-            return false;
+            if self.items > 0 {
+                return false;
+            }
+            const MARK: &str = " [cut to fit max_tokens]";
+            let room = (self.left.saturating_sub(1) * 3).saturating_sub(MARK.len() + 1);
+            let mut end = room.min(block.len());
+            while end > 0 && !block.is_char_boundary(end) {
+                end -= 1;
+            }
+            if end == 0 {
+                return false;
+            }
+            self.left = 0;
+            self.text.push_str(&block[..end]);
+            self.text.push_str(MARK);
+            self.text.push('\n');
+            self.items += 1;
+            return true;
         }
         self.left -= cost;
         self.text.push_str(block);
@@ -82,12 +109,24 @@ impl Page {
     /// The answer, ending with `more` (how to get the rest) when something did not
     /// fit, and with `footer`.
     pub fn finish(mut self, more: Option<String>, footer: &str) -> String {
+        let mut tail = String::new();
         if let Some(more) = more {
-            self.text.push_str("truncated: ");
-            self.text.push_str(&more);
-            self.text.push('\n');
+            tail.push_str("truncated: ");
+            tail.push_str(&more);
+            tail.push('\n');
         }
-        self.text.push_str(footer);
+        tail.push_str(footer);
+        // The footer's share, and whatever the items left unspent.
+        let room = (FOOTER + self.left) * 3;
+        if tail.len() > room {
+            let mut end = room.saturating_sub(3);
+            while !tail.is_char_boundary(end) {
+                end -= 1;
+            }
+            tail.truncate(end);
+            tail.push('…');
+        }
+        self.text.push_str(&tail);
         self.text
     }
 }
@@ -117,6 +156,19 @@ mod tests {
             while page.push(&block) {}
             let text = page.finish(Some("cursor=7".into()), "index: up to date");
             assert!(tokens(&text) <= max, "{} > {max}", tokens(&text));
+        }
+    }
+
+    #[test]
+    fn a_long_header_footer_or_first_item_still_fits_and_moves_on() {
+        for max in [MIN_TOKENS, 1000] {
+            let mut page = Page::new(&"q".repeat(20_000), max);
+            let huge = "y".repeat(100_000);
+            assert!(page.push(&huge), "the first item goes in, cut");
+            assert!(!page.push("more"), "and fills the page");
+            let text = page.finish(Some("p".repeat(5000)), &"f".repeat(5000));
+            assert!(tokens(&text) <= max, "{} > {max}", tokens(&text));
+            assert!(text.contains("[cut to fit max_tokens]"));
         }
     }
 

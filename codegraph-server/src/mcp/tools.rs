@@ -21,6 +21,12 @@ use super::page::{self, Page};
 
 /// Work one tool call's queries may do, in visits (as the HTTP API's query budget).
 const VISITS: u64 = 5_000_000;
+/// Results a search ranks, over all its pages.
+const SEARCH_DEPTH: usize = 200;
+/// The largest file whose source a tool reads.
+const MAX_SOURCE_BYTES: u64 = 16 * 1024 * 1024;
+/// The longest source line shown whole; longer ones (minified code) are cut.
+const MAX_LINE_BYTES: usize = 1000;
 
 /// A store a call reads, held for the length of the call.
 pub trait Store: Send + Sync {
@@ -379,8 +385,23 @@ impl Call {
         if file.is_none() {
             return Err(bad(format!("no file {path:?} in project {}", self.project)));
         }
-        let bytes =
-            std::fs::read(root.join(path)).map_err(|e| bad(format!("cannot read {path}: {e}")))?;
+        // Beneath the root without following a link, a regular file, and no larger than
+        // the indexer reads: a file swapped since the run for a link, a FIFO or a device
+        // gets an error, not what it points at.
+        let read =
+            codegraph::parse::source::read_beneath(Some(&root), &root.join(path), MAX_SOURCE_BYTES)
+                .map_err(|e| bad(format!("cannot read {path}: {e}")))?;
+        let bytes = match read {
+            codegraph::parse::source::DiskRead::Read { bytes, .. } => bytes,
+            codegraph::parse::source::DiskRead::TooLarge { size } => {
+                return Err(bad(format!(
+                    "{path} is {size} bytes now, more than this server reads"
+                )));
+            }
+            codegraph::parse::source::DiskRead::NotRegular(what) => {
+                return Err(bad(format!("{path} is {what} now, not a file")));
+            }
+        };
         let text = String::from_utf8_lossy(&bytes);
         for (n, line) in text.lines().enumerate() {
             let n = n as u32 + 1;
@@ -390,7 +411,15 @@ impl Call {
             if n > to {
                 break;
             }
-            if !page.push(&format!("{n:>5} {line}")) {
+            let shown = if line.len() > MAX_LINE_BYTES {
+                format!(
+                    "{n:>5} {} [line cut at {MAX_LINE_BYTES} bytes]",
+                    one_line(line, MAX_LINE_BYTES)
+                )
+            } else {
+                format!("{n:>5} {line}")
+            };
+            if !page.push(&shown) {
                 return Ok(Some(n));
             }
         }
@@ -445,7 +474,9 @@ impl Tools {
         if a.query.trim().is_empty() || a.query.len() > 4096 {
             return Err(bad("query must be 1 to 4096 characters"));
         }
-        let mut request = SearchRequest::new(a.query.clone()).limit((start + 100).min(1000));
+        // One depth for every page, so that the pages cut one ranking: a limit that grew
+        // with the cursor would rank each page over other candidates.
+        let mut request = SearchRequest::new(a.query.clone()).limit(SEARCH_DEPTH);
         if let Some(m) = &a.mode {
             request.mode = m
                 .parse::<Mode>()
@@ -460,13 +491,15 @@ impl Tools {
         request.path_glob = a.path.clone();
         self.run(a.project.as_deref(), ctx, move |c| {
             let found = c.db().search(&c.project, &request).map_err(engine)?;
-            let mut page = Page::new(
-                &format!("search {:?} ({}):", a.query, found.mode.as_str()),
-                max,
+            let mut header = format!(
+                "search {:?} ({}):",
+                one_line(&a.query, 120),
+                found.mode.as_str()
             );
             for note in &found.notes {
-                page.push(&format!("note: {note}"));
+                let _ = write!(header, "\nnote: {}", one_line(note, 200));
             }
+            let mut page = Page::new(&header, max);
             let mut next = None;
             for (i, hit) in found.results.iter().enumerate().skip(start) {
                 let node = c.db().node(&c.project, hit.id).map_err(engine)?;
@@ -489,7 +522,7 @@ impl Tools {
                     break;
                 }
             }
-            if page.items == 0 && next.is_none() {
+            if found.results.len() <= start {
                 page.push("no results");
             }
             let more = next.map(|i| format!("pass cursor=\"{i}\" for more"));

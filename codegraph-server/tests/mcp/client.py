@@ -170,6 +170,11 @@ async def run(args):
             await expect_error(session, "search", {"query": "x", "cursor": "abc"}, ["cursor"])
             await expect_error(session, "snippet", {"path": "../etc/passwd"}, ["not a path inside"])
             await expect_error(session, "outline", {"path": "nowhere"}, ["no file or directory"])
+            # A link in the project to a file outside it is never read through.
+            os.symlink("/etc/passwd", os.path.join(args.project, "leak.py"))
+            leaked = await expect_error(session, "snippet", {"path": "leak.py"}, [])
+            check("root:" not in leaked, f"read through a link: {leaked}")
+            os.remove(os.path.join(args.project, "leak.py"))
             await expect_error(session, "status", {"project": "someone-else"}, ["serves project"])
             # Wrong types are refused by the schema, before any tool runs.
             try:
