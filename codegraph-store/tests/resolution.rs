@@ -5,7 +5,7 @@ mod common;
 
 use codegraph_core::{Direction, EdgeKind, GraphStore};
 use codegraph_store::MemoryStore;
-use common::{callees, index_files, targets};
+use common::{callees, index_files, node, targets};
 
 #[test]
 fn python_scopes_imports_packages_and_constructors() {
@@ -662,4 +662,50 @@ fn a_parameter_hides_a_definition_of_its_name_except_in_java() {
     );
     // Java keeps methods and variables apart: `registry()` is the method.
     assert_eq!(callees(&java, "java", "p.A.run"), ["p.A.registry (scope)"]);
+}
+
+#[test]
+fn an_anonymous_default_export_is_what_a_default_import_names() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "ts",
+        &[
+            (
+                "src/locales/en.ts",
+                "export default function (): string {\n  return 'en';\n}\n",
+            ),
+            ("src/locales/fr.js", "export default () => 'fr';\n"),
+            (
+                "src/pick.ts",
+                "import english from './locales/en.js';\nimport french from './locales/fr';\n\nexport function pick(fr: boolean) {\n  return fr ? french() : english();\n}\n",
+            ),
+        ],
+    );
+    let pick = node(&store, "ts", "pick");
+    let mut files: Vec<(String, String)> = codegraph_store::query::calls(
+        &store,
+        "ts",
+        pick.id,
+        codegraph_core::Direction::Outgoing,
+        &codegraph_core::Budget::unlimited(),
+    )
+    .unwrap()
+    .into_iter()
+    .map(|r| (r.node.path, format!("{} ({})", r.node.name, r.resolution)))
+    .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            (
+                "src/locales/en.ts".to_string(),
+                "default (import)".to_string()
+            ),
+            (
+                "src/locales/fr.js".to_string(),
+                "default (import)".to_string()
+            ),
+        ]
+    );
 }

@@ -84,5 +84,12 @@
   declaration: [(lexical_declaration (variable_declarator name: (identifier) @name) @definition.variable)
                 (variable_declaration (variable_declarator name: (identifier) @name) @definition.variable)])
 
+; An anonymous default export (`export default function () {}`, `export default () =>
+; ...`, `export default class {}`) is named `default`, as its importers ask for it.
+(export_statement "default" @name
+  value: [(function_expression !name) (arrow_function)] @definition.function)
+(export_statement "default" @name
+  value: (class !name) @definition.class)
+
 ; Comments, for doc-comment lookup.
 (comment) @comment

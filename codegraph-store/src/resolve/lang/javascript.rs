@@ -121,6 +121,10 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 r.name.as_str()
             };
             out.extend(self.members(m, name, 0)?);
+            if out.is_empty() && r.name == "default" && name != "default" {
+                // An anonymous default export is the definition named `default`.
+                out.extend(self.members(m, "default", 0)?);
+            }
             if out.is_empty() {
                 // `export * from './y'` re-exports: follow the module's wildcard imports.
                 if let Target::Def(file) = m {
