@@ -78,17 +78,7 @@ impl RankGraph {
             let types: std::collections::HashSet<NodeId> = nodes
                 .iter()
                 .flatten()
-                .filter(|n| {
-                    matches!(
-                        n.kind,
-                        NodeKind::Class
-                            | NodeKind::Struct
-                            | NodeKind::Union
-                            | NodeKind::Interface
-                            | NodeKind::Trait
-                            | NodeKind::Enum
-                    )
-                })
+                .filter(|n| n.kind.is_type())
                 .map(|n| n.id)
                 .collect();
             for node in nodes.iter().flatten() {

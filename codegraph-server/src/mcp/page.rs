@@ -32,9 +32,9 @@ pub struct Page {
     /// Tokens left for items; the footer's share is held back.
     left: usize,
     /// Items added.
-    pub items: usize,
+    items: usize,
     /// An item did not fit.
-    pub full: bool,
+    full: bool,
 }
 
 /// Held back for the footer (truncation note and freshness line), which `finish`

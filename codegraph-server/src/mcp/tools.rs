@@ -742,15 +742,9 @@ impl Tools {
                         r.node.line, r.node.kind, r.node.name
                     );
                 }
+                // A first block larger than the page goes in cut (`Page::push`).
                 if !page.push(&block) {
-                    // A file alone larger than the page: its name at least.
-                    if page.items == 0 {
-                        page.full = false;
-                        page.push(&format!("{} ({}, {} lines)", f.path, f.language, f.lines));
-                        next = Some(i + 1).filter(|&n| n < files.len());
-                    } else {
-                        next = Some(i);
-                    }
+                    next = Some(i);
                     break;
                 }
             }
