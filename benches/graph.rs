@@ -138,7 +138,7 @@ fn main() {
             let callers = query::calls(&store, "bench", *id, Direction::Incoming, &all).unwrap();
             let c = t.elapsed();
             let t = Instant::now();
-            let reached = query::impact(&store, "bench", *id, 2, &all).unwrap();
+            let reached = query::impact(&store, "bench", *id, 2, false, &all).unwrap();
             let i = t.elapsed();
             // The first round warms the block cache; the second is measured.
             if round == 1 {

@@ -83,19 +83,72 @@ pub(crate) struct Warm {
     )>,
 }
 
-/// The ranking graphs kept for [`Db::repo_map`], and a count of the runs that
-/// invalidated them: a graph read while a run wrote is not kept.
+/// The ranking graphs kept for [`Db::repo_map`], the most recently used
+/// [`RankCache::MAX_GRAPHS`] of them, and per project a count of the runs that
+/// changed it: a graph read while a run wrote its project is not kept.
 #[derive(Default)]
 pub(crate) struct RankCache {
-    pub graphs: HashMap<String, Arc<codegraph_store::rank::RankGraph>>,
-    pub generation: u64,
+    graphs: HashMap<String, (Arc<codegraph_store::rank::RankGraph>, u64)>,
+    generations: HashMap<String, u64>,
+    clock: u64,
 }
 
 impl RankCache {
+    /// A server holds many tenants' projects; a graph costs about as much memory as
+    /// its project's node and edge ids, so only a few are kept.
+    pub(crate) const MAX_GRAPHS: usize = 8;
+
     /// Forgets `project`'s graph: a run changed it.
     pub(crate) fn invalidate(&mut self, project: &str) {
         self.graphs.remove(project);
-        self.generation += 1;
+        *self.generations.entry(project.to_string()).or_default() += 1;
+    }
+
+    /// The project's graph if kept, marked as just used.
+    pub(crate) fn get(&mut self, project: &str) -> Option<Arc<codegraph_store::rank::RankGraph>> {
+        self.clock += 1;
+        let clock = self.clock;
+        self.graphs.get_mut(project).map(|(g, used)| {
+            *used = clock;
+            Arc::clone(g)
+        })
+    }
+
+    /// How many runs changed `project` so far.
+    pub(crate) fn generation(&self, project: &str) -> u64 {
+        self.generations.get(project).copied().unwrap_or(0)
+    }
+
+    /// Keeps `graph`, read at `generation`, unless a run changed the project since;
+    /// the least recently used graph makes room.
+    pub(crate) fn keep(
+        &mut self,
+        project: &str,
+        generation: u64,
+        graph: Arc<codegraph_store::rank::RankGraph>,
+    ) {
+        if self.generation(project) != generation {
+            return;
+        }
+        if !self.graphs.contains_key(project)
+            && self.graphs.len() >= Self::MAX_GRAPHS
+            && let Some(oldest) = self
+                .graphs
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(p, _)| p.clone())
+        {
+            self.graphs.remove(&oldest);
+        }
+        self.clock += 1;
+        self.graphs.insert(project.to_string(), (graph, self.clock));
+    }
+
+    #[cfg(test)]
+    pub(crate) fn kept(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self.graphs.keys().map(String::as_str).collect();
+        out.sort_unstable();
+        out
     }
 }
 

@@ -66,7 +66,9 @@ pub use codegraph_vector as vector;
 
 pub use codegraph_core::{Budget, Cancel, Error, Language, Node, NodeId, NodeKind, Result};
 pub use codegraph_parse::filter::FilterConfig;
-pub use codegraph_store::query::{Filters, Match, NodeSummary, Reached, Related, Subgraph};
+pub use codegraph_store::query::{
+    Filters, Impacted, Match, NodeSummary, Reached, Related, Subgraph,
+};
 pub use db::{Backend, Db, DbOptions, Vectors};
 pub use embedder::{EmbedderConfig, Precision};
 pub use index::{

@@ -5,7 +5,9 @@
 //! [`Budget::truncated`] beside the answer.
 
 use codegraph_core::{Budget, Direction, Error, Node, NodeId, Result};
-use codegraph_store::query::{self, Filters, Match, NodeSummary, Reached, Related, Subgraph};
+use codegraph_store::query::{
+    self, Filters, Impacted, Match, NodeSummary, Reached, Related, Subgraph,
+};
 
 use crate::db::{Db, with_graph};
 
@@ -73,15 +75,17 @@ impl Db {
     }
 
     /// Everything that depends on `id` within `depth` edges (callers, subclasses,
-    /// importers, and theirs).
+    /// importers, and theirs), each saying whether a name-only guess led to it; with
+    /// `certain_only`, guessed edges are not followed.
     pub fn impact(
         &self,
         project: &str,
         id: NodeId,
         depth: u32,
+        certain_only: bool,
         budget: &Budget,
-    ) -> Result<Vec<Reached>> {
-        with_graph!(&self.graph, s => query::impact(s, project, id, depth, budget))
+    ) -> Result<Vec<Impacted>> {
+        with_graph!(&self.graph, s => query::impact(s, project, id, depth, certain_only, budget))
     }
 
     /// The shortest chain of calls, inheritance or imports from `from` to `to`; empty

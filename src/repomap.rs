@@ -103,18 +103,78 @@ impl Db {
 
     fn rank_graph(&self, project: &str, budget: &Budget) -> Result<Arc<RankGraph>> {
         let generation = {
-            let ranks = lock(&self.ranks);
-            if let Some(g) = ranks.graphs.get(project) {
-                return Ok(Arc::clone(g));
+            let mut ranks = lock(&self.ranks);
+            if let Some(g) = ranks.get(project) {
+                return Ok(g);
             }
-            ranks.generation
+            ranks.generation(project)
         };
         let graph = Arc::new(with_graph!(&self.graph, s => RankGraph::build(s, project, budget))?);
-        let mut ranks = lock(&self.ranks);
-        // Kept only when no run changed any project while it was read.
-        if ranks.generation == generation {
-            ranks.graphs.insert(project.to_string(), Arc::clone(&graph));
-        }
+        // Kept only when no run changed the project while it was read.
+        lock(&self.ranks).keep(project, generation, Arc::clone(&graph));
         Ok(graph)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::RankCache;
+    use crate::{Backend, Cancel, DbOptions, IndexConfig, Input, Progress};
+
+    #[test]
+    fn the_rank_cache_keeps_the_recent_graphs_and_forgets_only_a_changed_project() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = DbOptions {
+            backend: Backend::Memory,
+            ..DbOptions::default()
+        };
+        let db = Db::open(dir.path().join("store"), options).unwrap();
+        let projects: Vec<String> = (0..RankCache::MAX_GRAPHS + 2)
+            .map(|i| format!("p{i}"))
+            .collect();
+        let src = dir.path().join("src");
+        std::fs::create_dir(&src).unwrap();
+        let index = |project: &str, text: &str| {
+            std::fs::write(src.join("m.py"), text).unwrap();
+            db.index(
+                project,
+                Input::directory(&src),
+                &IndexConfig::default(),
+                &Progress::default(),
+                &Cancel::new(),
+            )
+            .unwrap();
+        };
+        for p in &projects {
+            index(p, "def core():\n    pass\n\ndef user():\n    core()\n");
+        }
+        let request = RepoMapRequest {
+            focus_paths: Vec::new(),
+            focus_symbols: Vec::new(),
+            limit: 10,
+        };
+        let map = |p: &str| db.repo_map(p, &request, &Budget::unlimited()).unwrap();
+        for p in &projects {
+            assert_eq!(map(p)[0].node.name, "core");
+        }
+        // The two used first made room for the last two.
+        let kept: Vec<String> = lock(&db.ranks)
+            .kept()
+            .into_iter()
+            .map(String::from)
+            .collect();
+        assert_eq!(kept.len(), RankCache::MAX_GRAPHS);
+        assert!(!kept.contains(&projects[0]) && !kept.contains(&projects[1]));
+        // A run changes one project's graph only; its next map reads the new graph.
+        index(
+            &projects[5],
+            "def other():\n    pass\n\ndef user():\n    other()\n",
+        );
+        let kept_now = lock(&db.ranks).kept().len();
+        assert_eq!(kept_now, RankCache::MAX_GRAPHS - 1);
+        assert_eq!(map(&projects[5])[0].node.name, "other");
+        assert_eq!(map(&projects[6])[0].node.name, "core");
+        assert_eq!(lock(&db.ranks).kept().len(), RankCache::MAX_GRAPHS);
     }
 }

@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use codegraph_core::{
     EdgeKind, Error, FileRecord, GraphStore, Node, NodeId, NodeKind, Reference, ReferenceKind,
-    Resolution, Result,
+    Result,
 };
 use codegraph_store::precise::{Precise, PreciseFile, PreciseSite};
 use protobuf::{Enum, EnumOrUnknown, Message, MessageField};
@@ -359,12 +359,7 @@ fn export<S: GraphStore + ?Sized>(
         let resolution = store.resolution(project, &file.path)?.unwrap_or_default();
         let mut written = HashSet::new();
         for edge in &resolution.edges {
-            if !options.include_guesses
-                && matches!(
-                    edge.resolution,
-                    Resolution::UniqueName | Resolution::Ambiguous
-                )
-            {
+            if !options.include_guesses && edge.resolution.is_guess() {
                 continue;
             }
             let Some(symbol) = symbols.get(&edge.dst) else {

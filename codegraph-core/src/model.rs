@@ -247,6 +247,14 @@ string_enum! {
     }
 }
 
+impl Resolution {
+    /// Whether the edge was found by its name alone (the only definition so named, or
+    /// one of several): a candidate, not a fact.
+    pub fn is_guess(self) -> bool {
+        matches!(self, Resolution::UniqueName | Resolution::Ambiguous)
+    }
+}
+
 string_enum! {
     /// Who may use a definition, normalised across languages.
     pub enum Visibility {

@@ -12,7 +12,7 @@ use common::server::{Answer, Server, token};
 #[cfg(feature = "redis")]
 use common::services::Redis;
 use common::services::{Nats, NatsCluster, signal};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Four directories (NATS's store, two nodes' data, a shared root) and a NATS server
 /// on the first; `None` when it is not installed.
@@ -848,6 +848,27 @@ fn after_the_node_that_built_a_project_dies_the_others_serve_it_from_the_object_
         let got = c.get(q, Some(&t));
         assert_eq!((got.status, &got.body), (w.status, &w.body), "{q}");
     }
+    // The MCP tools on a node that has no copy yet: the project is named in the
+    // call's body, not its path, so the node restores it and answers itself.
+    let d_data = tempfile::tempdir().unwrap();
+    let d = node(d_data.path(), dirs[3].path(), &nats);
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "cluster-test", "version": "0"}}});
+    let started = d.post_mcp(&t, &init);
+    assert_eq!(started.status, 200, "{}", started.text);
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+        "name": "callers", "arguments": {"name": "helper"}}});
+    let got = d.post_mcp(&t, &call);
+    assert_eq!(got.status, 200, "{}", got.text);
+    let text = got.body["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        text.contains("main") && text.contains("pkg/app.py"),
+        "{}",
+        got.text
+    );
     check_invariant(&nats.url());
 }
 

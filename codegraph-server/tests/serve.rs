@@ -319,6 +319,26 @@ fn analyze_then_search_and_query_with_caches_and_tenant_isolation() {
         .map(|r| r["name"].as_str().unwrap())
         .collect();
     assert!(names.contains(&"greet"), "{}", impact.text);
+    // Every dependent says whether a name-only guess led to it; a bad confidence is
+    // named in the refusal.
+    let greet = impact.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "greet")
+        .unwrap();
+    assert_eq!(greet["certain"], true, "{}", impact.text);
+    let certain = server.get(
+        "/api/v1/projects/demo/impact?symbol=format_name&depth=2&min_confidence=certain",
+        Some(&acme),
+    );
+    assert_eq!(certain.status, 200, "{}", certain.text);
+    let bad = server.get(
+        "/api/v1/projects/demo/impact?symbol=format_name&min_confidence=maybe",
+        Some(&acme),
+    );
+    assert_eq!(bad.status, 400, "{}", bad.text);
+    assert!(bad.text.contains("min_confidence"), "{}", bad.text);
     let path = server.get(
         "/api/v1/projects/demo/path?from=main&to=helper",
         Some(&acme),

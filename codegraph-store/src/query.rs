@@ -395,37 +395,57 @@ pub struct Reached {
     pub depth: u32,
 }
 
+/// A definition that depends on the start of an impact walk.
+#[derive(Clone, Debug, Serialize)]
+pub struct Impacted {
+    #[serde(flatten)]
+    /// The dependent definition.
+    pub node: NodeSummary,
+    /// Edges from the starting node (1: direct).
+    pub depth: u32,
+    /// Whether every edge of the path that reached it first was resolved by more than
+    /// a name (not `unique_name` or `ambiguous`): a guessed path is a candidate only.
+    pub certain: bool,
+}
+
 /// Everything that depends on `id`, directly or through up to `depth` edges: who calls
-/// it, inherits from it, imports it, and who depends on those. A definition also
-/// counts as depended on through its members (a caller of `A.f` depends on `A`).
+/// it, inherits from it, imports it, and who depends on those. With `certain_only`,
+/// edges resolved by name alone are not followed; otherwise what is reached through
+/// one is reported with `certain: false` (at the depth of its first path, a certain
+/// path of the same length winning).
 pub fn impact<S: GraphStore + ?Sized>(
     store: &S,
     project: &str,
     id: NodeId,
     depth: u32,
+    certain_only: bool,
     budget: &Budget,
-) -> Result<Vec<Reached>> {
+) -> Result<Vec<Impacted>> {
     let mut seen: HashSet<NodeId> = HashSet::from([id]);
-    let mut frontier = vec![id];
+    let mut frontier = vec![(id, true)];
     let mut out = Vec::new();
     'walk: for d in 1..=depth {
-        let mut next = Vec::new();
-        for &n in &frontier {
+        let mut next: HashMap<NodeId, bool> = HashMap::new();
+        for &(n, certain) in &frontier {
             for kind in DEPENDENCY_EDGES {
-                let sources = store.neighbours(project, n, Direction::Incoming, Some(kind))?;
-                if !budget.spend(1 + sources.len() as u64)? {
+                let edges = store.edges(project, n, Direction::Incoming, Some(kind))?;
+                if !budget.spend(1 + edges.len() as u64)? {
                     break 'walk;
                 }
-                for src in sources {
-                    // Imports are bindings; what depends on the import node depends on us.
-                    if seen.insert(src) {
-                        next.push(src);
+                for edge in edges {
+                    let guess = edge.resolution.is_guess();
+                    if (certain_only && guess) || seen.contains(&edge.src) {
+                        continue;
                     }
+                    // Imports are bindings; what depends on the import node depends on us.
+                    *next.entry(edge.src).or_insert(false) |= certain && !guess;
                 }
             }
         }
+        let mut next: Vec<(NodeId, bool)> = next.into_iter().collect();
         next.sort_unstable();
-        for &n in &next {
+        for &(n, certain) in &next {
+            seen.insert(n);
             if !budget.spend(1)? {
                 break 'walk;
             }
@@ -434,9 +454,10 @@ pub fn impact<S: GraphStore + ?Sized>(
                     // Report the file that imports, not the binding.
                     continue;
                 }
-                out.push(Reached {
+                out.push(Impacted {
                     node: NodeSummary::of(&node),
                     depth: d,
+                    certain,
                 });
             }
         }
@@ -923,6 +944,77 @@ mod tests {
     }
 
     #[test]
+    fn impact_labels_what_a_guess_reached_and_can_leave_it_out() {
+        let files = [
+            ("a.py", "def target():\n    pass\n"),
+            (
+                "b.py",
+                "from a import target\n\ndef direct():\n    target()\n",
+            ),
+            ("c.py", "def guessed():\n    target()\n"),
+            (
+                "d.py",
+                "from c import guessed\n\ndef after_guess():\n    guessed()\n",
+            ),
+            (
+                "e.py",
+                "from b import direct\n\ndef after_direct():\n    direct()\n",
+            ),
+        ];
+        let store = MemoryStore::new();
+        let mut source = MemorySource::new(
+            "t",
+            files
+                .iter()
+                .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))
+                .collect(),
+        );
+        let pipeline = Pipeline::new(
+            Filter::new(FilterConfig::default()).unwrap(),
+            ExtractOptions::default(),
+        );
+        index(
+            &store,
+            "p",
+            &mut source,
+            pipeline,
+            &IndexOptions::default(),
+            &IndexProgress::default(),
+        )
+        .unwrap();
+        let all = Budget::unlimited();
+        let target = lookup(&store, "p", "a.target", &all).unwrap()[0].id;
+        let labelled = |certain_only| -> Vec<(String, u32, bool)> {
+            impact(&store, "p", target, 2, certain_only, &all)
+                .unwrap()
+                .into_iter()
+                .filter(|r| r.node.kind == NodeKind::Function)
+                .map(|r| (r.node.name, r.depth, r.certain))
+                .collect()
+        };
+        let mut any = labelled(false);
+        any.sort();
+        assert_eq!(
+            any,
+            [
+                ("after_direct".to_string(), 2, true),
+                ("after_guess".to_string(), 2, false),
+                ("direct".to_string(), 1, true),
+                ("guessed".to_string(), 1, false),
+            ]
+        );
+        let mut certain = labelled(true);
+        certain.sort();
+        assert_eq!(
+            certain,
+            [
+                ("after_direct".to_string(), 2, true),
+                ("direct".to_string(), 1, true),
+            ]
+        );
+    }
+
+    #[test]
     fn queries_stop_at_their_budget_and_at_a_stop() {
         let store = store();
         let all = Budget::unlimited();
@@ -947,7 +1039,7 @@ mod tests {
         );
         assert!(fuzzy.unwrap().len() <= 10 && small.truncated());
         let small = Budget::new(10, Cancel::new());
-        let reached = impact(&store, "p", hub, 3, &small).unwrap();
+        let reached = impact(&store, "p", hub, 3, false, &small).unwrap();
         assert!(reached.len() < 50 && small.truncated());
 
         let stopped = Budget::new(u64::MAX, Cancel::new());
@@ -972,7 +1064,7 @@ mod tests {
             calls(&store, "p", hub, Direction::Incoming, &stopped).map(|v| v.len())
         ));
         assert!(is_stop(
-            impact(&store, "p", hub, 2, &stopped).map(|v| v.len())
+            impact(&store, "p", hub, 2, false, &stopped).map(|v| v.len())
         ));
         assert!(is_stop(
             shortest_path(&store, "p", f0, hub, 5, &stopped).map(|v| v.len())

@@ -442,6 +442,36 @@ fn cpp_includes_namespaces_and_out_of_line_definitions() {
 }
 
 #[test]
+fn cpp_a_namespace_reopened_in_many_files_finds_members_of_every_block() {
+    // Every header reopens `big::part`; a qualified call reaches the member declared
+    // in whichever block declares it, not only in the first.
+    let headers: Vec<(String, String)> = (0..300)
+        .map(|i| {
+            (
+                format!("include/c{i}.h"),
+                format!(
+                    "#pragma once\nnamespace big {{\nnamespace part {{\nclass C{i} {{\n public:\n  static int make();\n}};\n}}\n}}\n"
+                ),
+            )
+        })
+        .collect();
+    let mut files: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    files.push((
+        "src/main.cpp",
+        "#include \"../include/c250.h\"\nint main() {\n  return big::part::C250::make();\n}\n",
+    ));
+    let store = MemoryStore::new();
+    index_files(&store, "cpp", &files);
+    assert_eq!(
+        callees(&store, "cpp", "main"),
+        ["big::part::C250::make (import)"]
+    );
+}
+
+#[test]
 fn go_receivers_typed_by_declarations() {
     let store = MemoryStore::new();
     index_files(

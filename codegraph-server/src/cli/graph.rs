@@ -115,6 +115,10 @@ pub enum Query {
         symbol: SymbolArg,
         #[arg(long, default_value_t = 2)]
         depth: u32,
+        /// Follow no edge found by name alone (`unique_name`, `ambiguous`); otherwise
+        /// what only such an edge reaches is marked `(guess)`.
+        #[arg(long)]
+        certain: bool,
     },
     /// The shortest chain of calls, inheritance or imports from one symbol to another.
     Path {
@@ -199,14 +203,19 @@ pub fn query(args: QueryArgs) -> anyhow::Result<ExitCode> {
             }
             !related.is_empty()
         }
-        Query::Impact { symbol, depth } => {
+        Query::Impact {
+            symbol,
+            depth,
+            certain,
+        } => {
             let node = db.symbol(&project, &symbol.symbol, &all)?;
-            let reached = db.impact(&project, node.id, *depth, &all)?;
+            let reached = db.impact(&project, node.id, *depth, *certain, &all)?;
             write_list(&mut out, format, &reached, |r| {
                 format!(
-                    "{}{}",
+                    "{}{}{}",
                     "  ".repeat(r.depth as usize - 1),
-                    text_node(&r.node)
+                    text_node(&r.node),
+                    if r.certain { "" } else { " (guess)" }
                 )
             })?;
             !reached.is_empty()

@@ -96,12 +96,8 @@ pub enum Confidence {
     Certain,
 }
 
-fn is_guess(r: Resolution) -> bool {
-    matches!(r, Resolution::UniqueName | Resolution::Ambiguous)
-}
-
 fn label(r: Resolution) -> String {
-    if is_guess(r) {
+    if r.is_guess() {
         format!("guess:{r}")
     } else {
         r.to_string()
@@ -157,6 +153,8 @@ pub struct ImpactArgs {
     /// Edges to follow, 1-5 (default 2).
     #[serde(default, deserialize_with = "lenient::number")]
     pub depth: Option<u32>,
+    /// any (default; reached through a guess is labelled) or certain.
+    pub min_confidence: Option<Confidence>,
     #[serde(default, deserialize_with = "lenient::number")]
     pub max_tokens: Option<u32>,
     pub cursor: Option<String>,
@@ -613,33 +611,46 @@ impl Tools {
         if !(1..=5).contains(&depth) {
             return Err(bad("depth must be 1 to 5"));
         }
+        let certain_only = a.min_confidence.unwrap_or_default() == Confidence::Certain;
         self.run(a.project.as_deref(), ctx, move |c| {
             let node = c.symbol(&a.name)?;
             let reached = c
                 .db()
-                .impact(&c.project, node.id, depth, &c.budget)
+                .impact(&c.project, node.id, depth, certain_only, &c.budget)
                 .map_err(engine)?;
+            let guessed = reached.iter().filter(|r| !r.certain).count();
             let files: std::collections::BTreeSet<&str> =
                 reached.iter().map(|r| r.node.path.as_str()).collect();
             let mut page = Page::new(
                 &format!(
-                    "impact of {} {} within {depth}: {} definitions in {} files",
+                    "impact of {} {} within {depth}: {} definitions in {} files{}",
                     node.kind,
                     node.qualified_name,
                     reached.len(),
-                    files.len()
+                    files.len(),
+                    if certain_only {
+                        " (certain edges only)".to_string()
+                    } else if guessed > 0 {
+                        format!(
+                            "; {guessed} reached through a name-only guess, marked (guess); \
+                             min_confidence=\"certain\" drops them"
+                        )
+                    } else {
+                        String::new()
+                    }
                 ),
                 max,
             );
             let mut next = None;
             for (i, r) in reached.iter().enumerate().skip(start) {
                 let block = format!(
-                    "{}{} {} {}:{}",
+                    "{}{} {} {}:{}{}",
                     "  ".repeat(r.depth as usize),
                     r.node.kind,
                     r.node.qualified_name,
                     r.node.path,
-                    r.node.line
+                    r.node.line,
+                    if r.certain { "" } else { " (guess)" }
                 );
                 if !page.push(&block) {
                     next = Some(i);
@@ -934,9 +945,9 @@ impl Tools {
             }
             .map_err(engine)?;
             let all = found.len();
-            let guesses = found.iter().filter(|r| is_guess(r.resolution)).count();
+            let guesses = found.iter().filter(|r| r.resolution.is_guess()).count();
             if certain_only {
-                found.retain(|r| !is_guess(r.resolution));
+                found.retain(|r| !r.resolution.is_guess());
             }
             // Certain edges first, then grouped by the file of the site (callers) or
             // of the callee (callees).
@@ -948,8 +959,8 @@ impl Tools {
                 }
             };
             found.sort_by(|x, y| {
-                (is_guess(x.resolution), file(x), x.site_line).cmp(&(
-                    is_guess(y.resolution),
+                (x.resolution.is_guess(), file(x), x.site_line).cmp(&(
+                    y.resolution.is_guess(),
                     file(y),
                     y.site_line,
                 ))
@@ -974,12 +985,12 @@ impl Tools {
             let mut i = start;
             while i < found.len() {
                 let f = file(&found[i]);
-                let guess = is_guess(found[i].resolution);
+                let guess = found[i].resolution.is_guess();
                 let mut block = format!("{f}{}:", if guess { " (guesses)" } else { "" });
                 let mut j = i;
                 while j < found.len()
                     && file(&found[j]) == f
-                    && is_guess(found[j].resolution) == guess
+                    && found[j].resolution.is_guess() == guess
                 {
                     let r = &found[j];
                     let at = r.site_line.map(|l| format!("L{l} ")).unwrap_or_default();

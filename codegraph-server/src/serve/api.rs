@@ -1171,6 +1171,8 @@ pub struct SymbolQuery {
     pub depth: Option<u32>,
     pub radius: Option<u32>,
     pub max_nodes: Option<usize>,
+    /// `any` (default) or `certain`: whether impact follows edges found by name alone.
+    pub min_confidence: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -1218,11 +1220,22 @@ pub fn run_impact(
     project: &str,
     q: &SymbolQuery,
     budget: &Budget,
-) -> ApiResult<(query::NodeSummary, Vec<query::Reached>)> {
+) -> ApiResult<(query::NodeSummary, Vec<query::Impacted>)> {
     let depth = check_depth(q.depth, 2, "depth")?;
     let store = project_store(app, tenant, project)?;
     let node = one_symbol(&store, project, &q.symbol, budget)?;
-    let reached = store.db.impact(project, node.id, depth, budget)?;
+    let certain_only = match q.min_confidence.as_deref() {
+        None | Some("any") => false,
+        Some("certain") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "min_confidence {other:?}: any or certain"
+            )));
+        }
+    };
+    let reached = store
+        .db
+        .impact(project, node.id, depth, certain_only, budget)?;
     Ok((query::NodeSummary::of(&node), reached))
 }
 

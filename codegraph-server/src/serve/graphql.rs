@@ -9,7 +9,7 @@ use async_graphql::{
 use axum::Extension;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use codegraph::{NodeSummary, Reached, Related};
+use codegraph::{Impacted, NodeSummary, Reached, Related};
 use codegraph_core::{Budget, Direction};
 
 use super::api;
@@ -218,6 +218,24 @@ impl From<Reached> for GqlReached {
 }
 
 #[derive(SimpleObject)]
+pub struct GqlImpacted {
+    node: GqlNode,
+    depth: u32,
+    /// False when a name-only guess led to it.
+    certain: bool,
+}
+
+impl From<Impacted> for GqlImpacted {
+    fn from(r: Impacted) -> GqlImpacted {
+        GqlImpacted {
+            node: r.node.into(),
+            depth: r.depth,
+            certain: r.certain,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
 pub struct GqlHit {
     path: String,
     line: u32,
@@ -398,7 +416,8 @@ impl QueryRoot {
         .await
     }
 
-    /// Everything depending on `symbol`, up to `depth` steps.
+    /// Everything depending on `symbol`, up to `depth` steps; `min_confidence: "certain"`
+    /// follows no edge found by name alone.
     #[graphql(complexity = "QUERY + child_complexity")]
     async fn impact(
         &self,
@@ -406,12 +425,14 @@ impl QueryRoot {
         project: String,
         symbol: String,
         depth: Option<i32>,
-    ) -> async_graphql::Result<Vec<GqlReached>> {
+        min_confidence: Option<String>,
+    ) -> async_graphql::Result<Vec<GqlImpacted>> {
         let q = api::SymbolQuery {
             symbol,
             depth: to_u32(depth),
             radius: None,
             max_nodes: None,
+            min_confidence,
         };
         call_on(ctx, &project.clone(), move |app, tenant, budget| {
             let (_, r) = api::run_impact(app, tenant, &project, &q, budget)?;

@@ -73,6 +73,26 @@ impl Scope for Tenants {
                 }
             }
         };
+        #[cfg(feature = "cluster")]
+        if let Some(c) = &self.app.cluster {
+            // `route_to_server` cannot stand in front of /mcp: the project is named in
+            // the body, or not at all. So this node answers itself, restoring the
+            // project's current generation first when it has no copy of it (as the
+            // router does when no node serves it).
+            let runtime = tokio::runtime::Handle::current();
+            let unavailable =
+                |e: String| ErrorData::internal_error(format!("the cluster: {e}"), None);
+            if runtime
+                .block_on(c.route(&identity.tenant, &project))
+                .map_err(|e| unavailable(e.to_string()))?
+                .is_some()
+            {
+                let timeout = self.app.settings.request_timeout;
+                runtime
+                    .block_on(c.restore_within(&identity.tenant, &project, timeout))
+                    .map_err(|e| unavailable(format!("cannot restore {project}: {e}")))?;
+            }
+        }
         let store =
             project_store(&self.app, &identity.tenant, &project).map_err(|e| refused(e.message))?;
         Ok((store as Arc<dyn Store>, project))

@@ -278,6 +278,7 @@ pub fn document(semantic: bool) -> Value {
                 "SymbolHit": {"type": "object", "properties": {"node": {"$ref": "#/components/schemas/Node"}, "score": {"type": "number"}}},
                 "Related": {"type": "object", "properties": {"node": {"$ref": "#/components/schemas/Node"}, "edge": {"type": "string"}, "resolution": {"type": "string"}, "site_path": {"type": ["string", "null"]}, "site_line": {"type": ["integer", "null"]}}},
                 "Reached": {"type": "object", "properties": {"node": {"$ref": "#/components/schemas/Node"}, "depth": {"type": "integer"}}},
+                "Impacted": {"type": "object", "properties": {"node": {"$ref": "#/components/schemas/Node"}, "depth": {"type": "integer"}, "certain": {"type": "boolean"}}},
                 "Job": {"type": "object", "properties": {
                     "job_id": {"type": "string"}, "project": {"type": "string"},
                     "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
@@ -319,7 +320,8 @@ pub fn document(semantic: bool) -> Value {
             "/api/v1/projects/{project}/callers": read_op("callers", "Who calls a symbol", vec![symbol_param()], list_of("Related")),
             "/api/v1/projects/{project}/callees": read_op("callees", "What a symbol calls", vec![symbol_param()], list_of("Related")),
             "/api/v1/projects/{project}/impact": read_op("impact", "What depends on a symbol", vec![symbol_param(),
-                param("depth", "query", false, json!({"type": "integer", "minimum": 1, "maximum": 10}), "Default 2")], list_of("Reached")),
+                param("depth", "query", false, json!({"type": "integer", "minimum": 1, "maximum": 10}), "Default 2"),
+                param("min_confidence", "query", false, json!({"type": "string", "enum": ["any", "certain"]}), "certain: follow no edge found by name alone")], list_of("Impacted")),
             "/api/v1/projects/{project}/path": read_op("path", "Shortest path between two symbols", vec![
                 param("from", "query", true, symbol_schema(), "Start symbol"),
                 param("to", "query", true, symbol_schema(), "End symbol"),

@@ -120,6 +120,19 @@ impl Server {
         )
     }
 
+    /// A JSON-RPC message to `/mcp`, accepting what the streamable HTTP transport
+    /// may answer with.
+    pub fn post_mcp(&self, token: &str, body: &Value) -> Answer {
+        answer(
+            self.agent
+                .post(format!("{}/mcp", self.base))
+                .header("Authorization", format!("Bearer {token}"))
+                .header("Accept", "application/json, text/event-stream")
+                .header("MCP-Protocol-Version", "2025-06-18")
+                .send_json(body),
+        )
+    }
+
     pub fn post_raw(&self, path: &str, token: &str, content_type: &str, body: &[u8]) -> Answer {
         answer(
             self.agent

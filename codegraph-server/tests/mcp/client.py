@@ -97,6 +97,11 @@ async def run(args):
 
             out = text_of(await session.call_tool("impact", {"name": "load_config", "depth": 2}))
             check("main" in out, f"impact: {out}")
+            out = text_of(await session.call_tool("impact", {"name": "helpers.render"}))
+            check("show" in out and "(guess)" in out, f"impact through a guess not labelled: {out}")
+            out = text_of(await session.call_tool(
+                "impact", {"name": "helpers.render", "min_confidence": "certain"}))
+            check("show" not in out and "certain edges only" in out, f"impact certain only: {out}")
 
             out = text_of(await session.call_tool("outline", {"path": "app.py"}))
             check("load_config" in out and "main" in out, f"outline file: {out}")

@@ -695,7 +695,18 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         }
         for seg in &segments[1..] {
             let mut next = Vec::new();
+            let mut namespaces = HashSet::new();
             for t in &found.targets {
+                // C++ reopens a namespace in every file that adds to it, and each block
+                // finds every member by qualified name: one block stands for all. Asking
+                // each of a thousand blocks gave a thousand copies of every member to
+                // sort, for every reference through the namespace.
+                if let Target::Def(d) = t
+                    && d.kind == NodeKind::Namespace
+                    && !namespaces.insert(d.qualified_name.clone())
+                {
+                    continue;
+                }
                 next.extend(self.members(t, seg, 0)?);
             }
             next.sort();
