@@ -539,6 +539,12 @@ pub enum SkipReason {
     /// An earlier entry of the source had the same path (an archive listing `a.py`
     /// and `./a.py`, or one entry twice); the first one is indexed.
     Duplicate,
+    /// Named like source in a language but holding something else: a Qt Linguist
+    /// translation (`*.ts`, XML) is not TypeScript.
+    NotSource {
+        /// What the content is, in words.
+        detail: String,
+    },
 }
 
 impl fmt::Display for SkipReason {
@@ -557,6 +563,7 @@ impl fmt::Display for SkipReason {
             SkipReason::Unreadable { error } => write!(f, "unreadable ({error})"),
             SkipReason::ParseFailed { error } => write!(f, "parse failed ({error})"),
             SkipReason::Duplicate => f.write_str("duplicate path (the first entry was indexed)"),
+            SkipReason::NotSource { detail } => write!(f, "not source ({detail})"),
         }
     }
 }
@@ -576,6 +583,7 @@ impl SkipReason {
             SkipReason::Unreadable { .. } => "unreadable",
             SkipReason::ParseFailed { .. } => "parse_failed",
             SkipReason::Duplicate => "duplicate",
+            SkipReason::NotSource { .. } => "not_source",
         }
     }
 }

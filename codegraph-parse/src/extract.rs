@@ -24,8 +24,10 @@ use crate::text::{collapse_whitespace, declared_type, lossy, normalize_type_name
 /// Limits applied while extracting one file.
 #[derive(Clone, Debug)]
 pub struct ExtractOptions {
-    /// Parsing stops after this long and the file is reported as failed. Pathological
-    /// inputs can make a GLR parser slow; one such file must not stall a run.
+    /// Parsing a file, macro repairs included, stops after this long. Pathological
+    /// inputs can make a GLR parser slow; one such file must not stall a run. When the
+    /// first parse finished, a repair that runs out of time is dropped and the first
+    /// tree used; when it did not, the file is reported as failed.
     pub parse_timeout: Duration,
     /// Longest signature kept, in characters.
     pub max_signature_chars: usize,
@@ -162,6 +164,9 @@ pub fn extract(
     if !early.is_empty() {
         rewritten = Some(blanked(source, &early));
     }
+    // One limit for the file's parses together: three repair rounds each allowed the
+    // whole limit made a file that recovers slowly cost four times it.
+    let deadline = Instant::now() + options.parse_timeout;
     let mut tree = parse_tree(
         language,
         rewritten.as_deref().unwrap_or(source),
@@ -205,7 +210,14 @@ pub fn extract(
                 new_end_position: end,
             });
         }
-        let second = reparse_tree(language, &repaired, options.parse_timeout, Some(&edited))?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        // Out of time: the tree already made stands, unrepaired.
+        let Ok(second) = reparse_tree(language, &repaired, left, Some(&edited)) else {
+            break;
+        };
         if error_count(&second) >= rows.len() {
             break;
         }

@@ -301,8 +301,33 @@ impl Filter {
         {
             return Some(SkipReason::Minified);
         }
+        if let Some(detail) = markup(head) {
+            return Some(SkipReason::NotSource { detail });
+        }
         None
     }
+}
+
+/// XML where source was expected: no supported language's file can open with an XML
+/// declaration or a doctype. Qt projects keep hundreds of Linguist translations named
+/// `*.ts`, which the TypeScript grammar takes seconds each to recover from.
+fn markup(head: &[u8]) -> Option<String> {
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let start = text.iter().position(|b| !b.is_ascii_whitespace())?;
+    let text = &text[start..];
+    let opens = |prefix: &[u8]| {
+        text.len() >= prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix)
+    };
+    if !(opens(b"<?xml") || opens(b"<!doctype")) {
+        return None;
+    }
+    let linguist = memchr::memmem::find(text, b"<!DOCTYPE TS>").is_some()
+        || memchr::memmem::find(text, b"<TS ").is_some();
+    Some(if linguist {
+        "a Qt Linguist translation (XML)".to_string()
+    } else {
+        "XML".to_string()
+    })
 }
 
 fn generated_marker(head: &[u8]) -> Option<&'static str> {
@@ -416,5 +441,33 @@ mod tests {
         );
         // Long lines in C++ are not "minified".
         assert_eq!(f.check_content(Language::Cpp, minified.as_bytes()), None);
+    }
+
+    #[test]
+    fn xml_named_like_source_is_not_parsed() {
+        let f = filter();
+        let linguist = "\u{feff}<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<!DOCTYPE TS>\n<TS version=\"2.1\" language=\"fi\">\n<context>\n</context>\n</TS>\n";
+        assert_eq!(
+            f.check_content(Language::TypeScript, linguist.as_bytes()),
+            Some(SkipReason::NotSource {
+                detail: "a Qt Linguist translation (XML)".into()
+            })
+        );
+        assert!(matches!(
+            f.check_content(Language::Cpp, b"  <!DOCTYPE html>\n<html></html>\n"),
+            Some(SkipReason::NotSource { .. })
+        ));
+        // TSX and generics open with `<` too, and stay source.
+        for text in [
+            "<T,>(x: T) => x;\n",
+            "const a = <div>hi</div>;\n",
+            "// <?xml in a comment\nlet a = 1;\n",
+        ] {
+            assert_eq!(
+                f.check_content(Language::Tsx, text.as_bytes()),
+                None,
+                "{text}"
+            );
+        }
     }
 }
