@@ -266,7 +266,8 @@ def description(patch):
 def file_diffs(patch):
     """(old path, hunks) per file; a hunk is (old start, [(tag, text)])."""
     out = []
-    lines = patch.splitlines()
+    # Not `splitlines`: a form feed or other separator inside a line is part of it.
+    lines = [l.rstrip("\r") for l in patch.split("\n")]
     i = 0
     while i < len(lines):
         if lines[i].startswith("--- ") and i + 1 < len(lines) and lines[i + 1].startswith("+++ "):
@@ -505,7 +506,7 @@ def collect(args):
                 cands.append(s)
         cands.sort(key=lambda s: hashlib.sha1(s["Package"].encode()).hexdigest())
         cands = cands[: args.max_packages]
-        tasks, got = [], 0
+        tasks, got, at = [], 0, 0
         with ThreadPoolExecutor(8) as pool:
             for at in range(0, len(cands), 16):
                 if got >= args.per_lang:
@@ -570,15 +571,18 @@ def query_words(text):
 def ripgrep(tree, words, functions):
     """Functions ranked by the description's words they match, and rg's whole output."""
     if not words:
-        return [], ""
+        return [], "", 0
+    # Sorted, so that the same lines are ranked (and cut) on every run.
     cmd = ["rg", "--no-config", "-n", "-i", "-w", "--no-heading", "--color", "never",
-           "-M", "400"]
+           "-M", "400", "--sort", "path"]
     for ext in ALL_EXT:
         cmd += ["-g", f"*{ext}"]
     for w in words:
         cmd += ["-e", w]
     proc = subprocess.run(cmd + ["--", "."], cwd=tree, stdout=subprocess.PIPE,
                           stderr=subprocess.DEVNULL)
+    # Ranked from the first 8 MB; its cost is counted over the whole (see `run`).
+    whole = len(proc.stdout)
     output = proc.stdout[: 8 << 20].decode("utf-8", "replace")
     score = collections.defaultdict(lambda: [set(), 0])
     pattern = re.compile(r"\b(%s)\b" % "|".join(map(re.escape, words)), re.I)
@@ -594,7 +598,7 @@ def ripgrep(tree, words, functions):
         entry[0].update(w.lower() for w in pattern.findall(m.group(3)))
         entry[1] += 1
     ranked = sorted(score.items(), key=lambda kv: (-len(kv[1][0]), -kv[1][1], kv[0]))
-    return [key for key, _ in ranked], output
+    return [key for key, _ in ranked], output, whole
 
 
 def all_functions(tree):
@@ -675,6 +679,7 @@ def run(args):
                 log(f"{p}: {size >> 20} MB of source, over --max-mb; left out")
                 del by_package[p]
     rows, texts = [], []
+    sizes = {}  # text index -> its whole size in bytes, where only a part was kept
     db_root = Path(args.db_root) if args.db_root else Path(tempfile.mkdtemp(prefix="cg-loc-"))
     for package, ptasks in by_package.items():
         tree = WORK / "packages" / package / "src"
@@ -697,8 +702,9 @@ def run(args):
             text, seconds = answers[t["id"]]
             hits = [(m.group(1), int(m.group(2))) for m in map(HIT.match, text.splitlines())
                     if m]
-            ranked_rg, rg_out = ripgrep(tree, query_words(t["description"]), functions)
+            ranked_rg, rg_out, rg_bytes = ripgrep(tree, query_words(t["description"]), functions)
             texts += [text, rg_out]
+            sizes[len(texts) - 1] = rg_bytes
             rows.append({
                 "id": t["id"], "language": t["language"],
                 "search": first_right(hits, gold, 10),
@@ -719,8 +725,9 @@ def run(args):
         for k in ("search_text", "rg_text", "map_text"):
             i = r.pop(k)
             n = counts[i]["cl100k_base"]
-            if len(texts[i]) > cut:
-                n = round(n * len(texts[i]) / cut)
+            whole = max(len(texts[i].encode()), sizes.get(i, 0))
+            if len(texts[i]) > cut or whole > len(texts[i].encode()):
+                n = round(n * whole / len(texts[i][:cut].encode()))
             r[k.replace("_text", "_tokens")] = n
     report(rows, args)
 
@@ -729,6 +736,8 @@ def report(rows, args):
     langs = sorted({r["language"] for r in rows})
 
     def stats(rs):
+        if not rs:
+            return {"tasks": 0}
         out = {"tasks": len(rs), "packages": len({r["id"].split("/")[0] for r in rs})}
         for k in ("search", "ripgrep"):
             out[f"{k}_recall@5"] = sum(1 for r in rs if r[k] and r[k] <= 5) / len(rs)
@@ -745,6 +754,8 @@ def report(rows, args):
           "ripgrep MRR@10 | in repo map | tokens: search | ripgrep | repo map |")
     print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for lang, s in table.items():
+        if not s["tasks"]:
+            continue
         print(f"| {lang} | {s['packages']} | {s['tasks']} | {s['search_recall@5']:.3f} | "
               f"{s['ripgrep_recall@5']:.3f} | {s['search_mrr@10']:.3f} | "
               f"{s['ripgrep_mrr@10']:.3f} | {s['in_map']:.3f} | "

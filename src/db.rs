@@ -94,8 +94,8 @@ pub(crate) struct RankCache {
 }
 
 impl RankCache {
-    /// A server holds many tenants' projects; a graph costs about as much memory as
-    /// its project's node and edge ids, so only a few are kept.
+    /// A store can hold many projects (the server opens one per tenant); a graph costs
+    /// about as much memory as its project's node and edge ids, so only a few are kept.
     pub(crate) const MAX_GRAPHS: usize = 8;
 
     /// Forgets `project`'s graph: a run changed it.

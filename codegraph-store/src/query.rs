@@ -403,16 +403,17 @@ pub struct Impacted {
     pub node: NodeSummary,
     /// Edges from the starting node (1: direct).
     pub depth: u32,
-    /// Whether every edge of the path that reached it first was resolved by more than
-    /// a name (not `unique_name` or `ambiguous`): a guessed path is a candidate only.
+    /// Whether a path of edges all resolved by more than a name (not `unique_name` or
+    /// `ambiguous`) reaches it within the depth; otherwise only guesses lead to it and
+    /// it is a candidate.
     pub certain: bool,
 }
 
 /// Everything that depends on `id`, directly or through up to `depth` edges: who calls
 /// it, inherits from it, imports it, and who depends on those. With `certain_only`,
-/// edges resolved by name alone are not followed; otherwise what is reached through
-/// one is reported with `certain: false` (at the depth of its first path, a certain
-/// path of the same length winning).
+/// edges resolved by name alone are not followed; otherwise everything is reported at
+/// the depth of its shortest path, with `certain` saying whether certain edges alone
+/// also reach it (exactly what `certain_only` would return).
 pub fn impact<S: GraphStore + ?Sized>(
     store: &S,
     project: &str,
@@ -421,53 +422,81 @@ pub fn impact<S: GraphStore + ?Sized>(
     certain_only: bool,
     budget: &Budget,
 ) -> Result<Vec<Impacted>> {
-    let mut seen: HashSet<NodeId> = HashSet::from([id]);
-    let mut frontier = vec![(id, true)];
+    let certain: HashMap<NodeId, u32> = walk_dependents(store, project, id, depth, true, budget)?;
+    let reached = if certain_only {
+        certain.clone()
+    } else {
+        walk_dependents(store, project, id, depth, false, budget)?
+    };
+    let mut ids: Vec<(u32, NodeId)> = reached.into_iter().map(|(n, d)| (d, n)).collect();
+    ids.sort_unstable();
     let mut out = Vec::new();
+    for (d, n) in ids {
+        if !budget.spend(1)? {
+            break;
+        }
+        if let Some(node) = store.node(project, n)? {
+            if node.kind == NodeKind::Import {
+                // Report the file that imports, not the binding.
+                continue;
+            }
+            out.push(Impacted {
+                node: NodeSummary::of(&node),
+                depth: d,
+                certain: certain.contains_key(&n),
+            });
+        }
+    }
+    out.sort_by(|a, b| (a.depth, &a.node).cmp(&(b.depth, &b.node)));
+    Ok(out)
+}
+
+/// Breadth-first over incoming dependency edges: each node reached and its distance.
+/// `certain_only` follows no edge resolved by name alone (which needs the edges'
+/// values; otherwise keys suffice). Stops quietly when the budget runs out.
+fn walk_dependents<S: GraphStore + ?Sized>(
+    store: &S,
+    project: &str,
+    id: NodeId,
+    depth: u32,
+    certain_only: bool,
+    budget: &Budget,
+) -> Result<HashMap<NodeId, u32>> {
+    let mut seen: HashMap<NodeId, u32> = HashMap::new();
+    let mut frontier = vec![id];
     'walk: for d in 1..=depth {
-        let mut next: HashMap<NodeId, bool> = HashMap::new();
-        for &(n, certain) in &frontier {
+        let mut next = Vec::new();
+        for &n in &frontier {
             for kind in DEPENDENCY_EDGES {
-                let edges = store.edges(project, n, Direction::Incoming, Some(kind))?;
-                if !budget.spend(1 + edges.len() as u64)? {
+                // Imports are bindings; what depends on the import node depends on us.
+                let sources: Vec<NodeId> = if certain_only {
+                    store
+                        .edges(project, n, Direction::Incoming, Some(kind))?
+                        .into_iter()
+                        .filter(|e| !e.resolution.is_guess())
+                        .map(|e| e.src)
+                        .collect()
+                } else {
+                    store.neighbours(project, n, Direction::Incoming, Some(kind))?
+                };
+                if !budget.spend(1 + sources.len() as u64)? {
                     break 'walk;
                 }
-                for edge in edges {
-                    let guess = edge.resolution.is_guess();
-                    if (certain_only && guess) || seen.contains(&edge.src) {
-                        continue;
+                for src in sources {
+                    if src != id && !seen.contains_key(&src) {
+                        seen.insert(src, d);
+                        next.push(src);
                     }
-                    // Imports are bindings; what depends on the import node depends on us.
-                    *next.entry(edge.src).or_insert(false) |= certain && !guess;
                 }
-            }
-        }
-        let mut next: Vec<(NodeId, bool)> = next.into_iter().collect();
-        next.sort_unstable();
-        for &(n, certain) in &next {
-            seen.insert(n);
-            if !budget.spend(1)? {
-                break 'walk;
-            }
-            if let Some(node) = store.node(project, n)? {
-                if node.kind == NodeKind::Import {
-                    // Report the file that imports, not the binding.
-                    continue;
-                }
-                out.push(Impacted {
-                    node: NodeSummary::of(&node),
-                    depth: d,
-                    certain,
-                });
             }
         }
         if next.is_empty() {
             break;
         }
+        next.sort_unstable();
         frontier = next;
     }
-    out.sort_by(|a, b| (a.depth, &a.node).cmp(&(b.depth, &b.node)));
-    Ok(out)
+    Ok(seen)
 }
 
 /// The shortest chain of dependency edges from `from` to `to` (calls, inheritance,
@@ -960,6 +989,11 @@ mod tests {
                 "e.py",
                 "from b import direct\n\ndef after_direct():\n    direct()\n",
             ),
+            // A guess reaches it at depth 1, certain edges at depth 2: it is certain.
+            (
+                "f.py",
+                "from b import direct\n\ndef both():\n    target()\n    direct()\n",
+            ),
         ];
         let store = MemoryStore::new();
         let mut source = MemorySource::new(
@@ -999,6 +1033,7 @@ mod tests {
             [
                 ("after_direct".to_string(), 2, true),
                 ("after_guess".to_string(), 2, false),
+                ("both".to_string(), 1, true),
                 ("direct".to_string(), 1, true),
                 ("guessed".to_string(), 1, false),
             ]
@@ -1009,6 +1044,7 @@ mod tests {
             certain,
             [
                 ("after_direct".to_string(), 2, true),
+                ("both".to_string(), 2, true),
                 ("direct".to_string(), 1, true),
             ]
         );

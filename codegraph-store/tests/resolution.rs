@@ -472,6 +472,34 @@ fn cpp_a_namespace_reopened_in_many_files_finds_members_of_every_block() {
 }
 
 #[test]
+fn cpp_a_method_defined_in_a_namespace_block_is_not_a_member_of_the_namespace() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "cpp",
+        &[
+            (
+                "db.h",
+                "#pragma once\nnamespace ns {\nclass Db {\n public:\n  void to_json();\n};\n}\n",
+            ),
+            // First by path: the namespace block that stands for all the others.
+            (
+                "a.cpp",
+                "#include \"db.h\"\nnamespace ns {\nvoid Db::to_json() {}\n}\n",
+            ),
+            (
+                "main.cpp",
+                "#include \"db.h\"\nvoid run() { ns::to_json(1); }\n",
+            ),
+            ("backup.cpp", "namespace ns {\nvoid to_json(int x) {}\n}\n"),
+        ],
+    );
+    let callees = callees(&store, "cpp", "run");
+    assert_eq!(callees.len(), 1, "{callees:?}");
+    assert!(callees[0].starts_with("ns::to_json "), "{callees:?}");
+}
+
+#[test]
 fn go_receivers_typed_by_declarations() {
     let store = MemoryStore::new();
     index_files(

@@ -73,6 +73,9 @@ impl Scope for Tenants {
                 }
             }
         };
+        if !super::auth::valid_name(&project) {
+            return Err(refused(format!("{project:?} is not a project name")));
+        }
         #[cfg(feature = "cluster")]
         if let Some(c) = &self.app.cluster {
             // `route_to_server` cannot stand in front of /mcp: the project is named in

@@ -460,7 +460,15 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             .filter(|d| {
                 d.kind != NodeKind::File
                     && ecosystem(d.language) == ecosystem(owner.language)
-                    && (d.parent == Some(owner.id)
+                    // A namespace block is also the parent of what is defined in it
+                    // through another type (`namespace ns { int C::f() {} }`), which is
+                    // `ns::C::f`, not a member of `ns`: there, names decide, except that
+                    // an out-of-line constructor `C::C` says `ns::C` exists when the class
+                    // itself was not read. (Names also let any block of a reopened
+                    // namespace stand for all.)
+                    && ((d.parent == Some(owner.id)
+                        && (owner.kind != NodeKind::Namespace
+                            || d.kind == NodeKind::Constructor))
                         || (owner.kind != NodeKind::File && d.qualified_name == qualified))
             })
             .filter(|d| !matches!(d.kind, NodeKind::Import) || owner.kind == NodeKind::File)
