@@ -950,12 +950,23 @@ mod tests {
 
     /// `hub` called by 50 functions.
     fn store() -> MemoryStore {
-        let store = MemoryStore::new();
         let mut text = String::from("def hub():\n    pass\n");
         for i in 0..50 {
             text += &format!("def f{i}():\n    hub()\n");
         }
-        let mut source = MemorySource::new("t", vec![("m.py".to_string(), text.into_bytes())]);
+        indexed(&[("m.py", &text)])
+    }
+
+    /// Project `p` of a store holding `files`.
+    fn indexed(files: &[(&str, &str)]) -> MemoryStore {
+        let store = MemoryStore::new();
+        let mut source = MemorySource::new(
+            "t",
+            files
+                .iter()
+                .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))
+                .collect(),
+        );
         let pipeline = Pipeline::new(
             Filter::new(FilterConfig::default()).unwrap(),
             ExtractOptions::default(),
@@ -995,27 +1006,7 @@ mod tests {
                 "from b import direct\n\ndef both():\n    target()\n    direct()\n",
             ),
         ];
-        let store = MemoryStore::new();
-        let mut source = MemorySource::new(
-            "t",
-            files
-                .iter()
-                .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec()))
-                .collect(),
-        );
-        let pipeline = Pipeline::new(
-            Filter::new(FilterConfig::default()).unwrap(),
-            ExtractOptions::default(),
-        );
-        index(
-            &store,
-            "p",
-            &mut source,
-            pipeline,
-            &IndexOptions::default(),
-            &IndexProgress::default(),
-        )
-        .unwrap();
+        let store = indexed(&files);
         let all = Budget::unlimited();
         let target = lookup(&store, "p", "a.target", &all).unwrap()[0].id;
         let labelled = |certain_only| -> Vec<(String, u32, bool)> {
