@@ -314,6 +314,9 @@ def changed_lines(source_lines, hunks):
     for start, body in hunks:
         old = [text for tag, text in body if tag in " -"]
         if not old:
+            # `@@ -N,0`: lines inserted after line N, with no context to place them by.
+            if any(tag == "+" for tag, _ in body) and 0 < start <= len(source_lines):
+                changed.update({start, start + 1} & set(range(1, len(source_lines) + 1)))
             continue
         found = None
         for delta in sorted(range(-300, 301), key=abs):
@@ -668,7 +671,9 @@ def run(args):
         stanzas = {s["Package"]: s for s in sources_index()}
         for p in missing:
             lang = by_package[p][0]["language"]
-            if p not in stanzas or unpack(lang, stanzas[p]) is None:
+            # Another version's tree would not be the one the answers were read from.
+            if (p not in stanzas or stanzas[p]["Version"] != by_package[p][0]["version"]
+                    or unpack(lang, stanzas[p]) is None):
                 log(f"{p}: cannot fetch its source again; its tasks are left out")
                 del by_package[p]
     if args.max_mb:
@@ -809,6 +814,8 @@ def selftest():
     assert changed_lines(shifted, diffs[0][1]) == {11, 17, 18}
     # Not there at all: dropped, never guessed.
     assert changed_lines(["x"] * 20, diffs[0][1]) == set()
+    # An insertion with no context (`@@ -3,0 +4,1 @@`): the lines either side.
+    assert changed_lines(source, [(3, [("+", "x")])]) == {3, 4}
     with tempfile.TemporaryDirectory() as tree:
         os.makedirs(os.path.join(tree, "pkg"))
         with open(os.path.join(tree, "pkg", "cache.py"), "w") as f:
