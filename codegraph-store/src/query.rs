@@ -1009,35 +1009,40 @@ mod tests {
         let store = indexed(&files);
         let all = Budget::unlimited();
         let target = lookup(&store, "p", "a.target", &all).unwrap()[0].id;
-        let labelled = |certain_only| -> Vec<(String, u32, bool)> {
-            impact(&store, "p", target, 2, certain_only, &all)
-                .unwrap()
-                .into_iter()
-                .filter(|r| r.node.kind == NodeKind::Function)
-                .map(|r| (r.node.name, r.depth, r.certain))
+        // Functions reached, sorted: (name, depth, certain).
+        let labelled = |certain_only| {
+            let mut out: Vec<(String, u32, bool)> =
+                impact(&store, "p", target, 2, certain_only, &all)
+                    .unwrap()
+                    .into_iter()
+                    .filter(|r| r.node.kind == NodeKind::Function)
+                    .map(|r| (r.node.name, r.depth, r.certain))
+                    .collect();
+            out.sort();
+            out
+        };
+        let named = |rows: &[(&str, u32, bool)]| -> Vec<(String, u32, bool)> {
+            rows.iter()
+                .map(|&(n, d, c)| (n.to_string(), d, c))
                 .collect()
         };
-        let mut any = labelled(false);
-        any.sort();
         assert_eq!(
-            any,
-            [
-                ("after_direct".to_string(), 2, true),
-                ("after_guess".to_string(), 2, false),
-                ("both".to_string(), 1, true),
-                ("direct".to_string(), 1, true),
-                ("guessed".to_string(), 1, false),
-            ]
+            labelled(false),
+            named(&[
+                ("after_direct", 2, true),
+                ("after_guess", 2, false),
+                ("both", 1, true),
+                ("direct", 1, true),
+                ("guessed", 1, false),
+            ])
         );
-        let mut certain = labelled(true);
-        certain.sort();
         assert_eq!(
-            certain,
-            [
-                ("after_direct".to_string(), 2, true),
-                ("both".to_string(), 2, true),
-                ("direct".to_string(), 1, true),
-            ]
+            labelled(true),
+            named(&[
+                ("after_direct", 2, true),
+                ("both", 2, true),
+                ("direct", 1, true)
+            ])
         );
     }
 
