@@ -224,6 +224,16 @@ pub fn extract(
         tree = second;
         rewritten = Some(repaired);
     }
+    if let Some((expanded, text)) = expand(
+        language,
+        rules,
+        &tree,
+        rewritten.as_deref().unwrap_or(source),
+        deadline,
+    ) {
+        tree = expanded;
+        rewritten = Some(text);
+    }
     let source = rewritten.as_deref().unwrap_or(source);
     let query = queries::query(language, options.references, options.docs);
     let mut file =
@@ -231,6 +241,103 @@ pub fn extract(
     file.has_errors = tree.root_node().has_error();
     file.content_hash = xxhash_rust::xxh3::xxh3_64(original);
     Ok(file)
+}
+
+/// Applies the language's [`Rules::expansions`] to a parsed file. Every rewrite is
+/// tried at once; those whose text then holds an error are undone together, and the
+/// result stands only when the file has no more errors than before. `None` leaves the
+/// tree as it was (nothing to expand, nothing survived, or out of time).
+fn expand(
+    language: Language,
+    rules: &dyn Rules,
+    tree: &Tree,
+    src: &[u8],
+    deadline: Instant,
+) -> Option<(Tree, Vec<u8>)> {
+    let sites = rules.expansions(tree.root_node(), src);
+    if sites.is_empty() {
+        return None;
+    }
+    let before = error_offsets(tree).len();
+    let edits: Vec<(usize, u8)> = sites.iter().flat_map(|s| s.edits.iter().copied()).collect();
+    let (first, text) = reparse_edited(language, tree, src, &edits, deadline)?;
+    let errors = error_offsets(&first);
+    let failed: Vec<(usize, u8)> = sites
+        .iter()
+        .filter(|site| {
+            let at = errors.partition_point(|&e| e < site.check.start);
+            errors.get(at).is_some_and(|&e| e <= site.check.end)
+        })
+        .flat_map(|site| site.edits.iter().map(|&(at, _)| (at, src[at])))
+        .collect();
+    if failed.is_empty() {
+        return (errors.len() <= before).then_some((first, text));
+    }
+    if failed.len() == edits.len() {
+        return None;
+    }
+    let (second, text) = reparse_edited(language, &first, &text, &failed, deadline)?;
+    (error_offsets(&second).len() <= before).then_some((second, text))
+}
+
+/// `src` with single bytes replaced, reparsed from `tree` told where they are.
+fn reparse_edited(
+    language: Language,
+    tree: &Tree,
+    src: &[u8],
+    edits: &[(usize, u8)],
+    deadline: Instant,
+) -> Option<(Tree, Vec<u8>)> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return None;
+    }
+    let mut text = src.to_vec();
+    let mut edited = tree.clone();
+    let lines = LineIndex::new(src);
+    for &(at, byte) in edits {
+        // Line breaks are never rewritten: rows must stay where they are.
+        if matches!(text[at], b'\n' | b'\r') || matches!(byte, b'\n' | b'\r') {
+            continue;
+        }
+        text[at] = byte;
+        let point = lines.point(at);
+        let end = tree_sitter::Point {
+            row: point.row,
+            column: point.column + 1,
+        };
+        edited.edit(&tree_sitter::InputEdit {
+            start_byte: at,
+            old_end_byte: at + 1,
+            new_end_byte: at + 1,
+            start_position: point,
+            old_end_position: end,
+            new_end_position: end,
+        });
+    }
+    let tree = reparse_tree(language, &text, left, Some(&edited)).ok()?;
+    Some((tree, text))
+}
+
+/// The start offsets of ERROR and MISSING nodes, sorted.
+fn error_offsets(tree: &Tree) -> Vec<usize> {
+    let mut offsets = Vec::new();
+    let mut stack = vec![tree.root_node()];
+    while let Some(node) = stack.pop() {
+        if !node.has_error() {
+            continue;
+        }
+        if node.is_error() || node.is_missing() {
+            offsets.push(node.start_byte());
+            if node.is_missing() {
+                continue;
+            }
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.children(&mut cursor));
+    }
+    offsets.sort_unstable();
+    offsets
 }
 
 /// `src` with the bytes in `ranges` replaced by spaces, line breaks kept.

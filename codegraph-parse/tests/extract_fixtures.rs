@@ -824,3 +824,64 @@ fn invalid_utf8_is_read_lossily() {
     let parsed = extract(Language::Rust, "u.rs", src, &ExtractOptions::default()).unwrap();
     assert!(parsed.definitions().any(|n| n.name == "ok"));
 }
+
+#[test]
+fn rust_macro_arguments_and_item_macros_are_read_as_code() {
+    let src = br#"macro_rules! tri { ($e:expr) => { $e? }; }
+fn helper(x: u32) -> u32 { x }
+fn caller() {
+    assert!(helper(1) == 1, "{}", helper(2));
+    let v = vec![helper(3), tri!(helper(4))];
+    assert_eq!(matches!(Some(1), Some(_)), helper(5) > 0);
+    println!("{}", format!("{x}", x = helper(6)));
+    let grid = vec![0; helper(8) as usize];
+}
+cfg_rt! {
+    pub fn spawned() { helper(7); }
+}
+bitflags! { pub struct F: u32 { const A = 1; } }
+impl_op!(Add, add);
+"#;
+    let file = extract(
+        Language::Rust,
+        "src/lib.rs",
+        src,
+        &ExtractOptions::default(),
+    )
+    .unwrap();
+    assert!(!file.has_errors);
+    let files = [file];
+    let calls = |from: &str, name: &str| {
+        refs(&files)
+            .iter()
+            .filter(|(k, f, _, n, _)| *k == ReferenceKind::Call && f == from && n == name)
+            .count()
+    };
+    // Arguments of `assert!`, `vec![]`, nested `tri!` and `format!` are calls.
+    assert_eq!(calls("caller", "helper"), 6, "{:?}", refs(&files));
+    // The macros themselves are still referenced.
+    for name in [
+        "assert",
+        "vec",
+        "tri",
+        "assert_eq",
+        "matches",
+        "println",
+        "format",
+    ] {
+        assert!(calls("caller", name) >= 1, "{name}");
+    }
+    // `vec![x; n]` is no call: its arguments stay unread rather than misread.
+    assert_eq!(calls("caller", "helper") + calls("spawned", "helper"), 7);
+    // The items an item macro wraps are definitions of the module.
+    let spawned = node(&files, "spawned", NodeKind::Function);
+    assert_eq!(spawned.span.start_line, 11);
+    assert_eq!(spawned.signature.as_deref(), Some("pub fn spawned()"));
+    assert!(
+        refs(&files)
+            .iter()
+            .any(|(k, _, _, n, _)| *k == ReferenceKind::Call && n == "cfg_rt")
+    );
+    // A macro with a language of its own is left as it was.
+    assert!(!has_node(&files, "F", NodeKind::Struct));
+}

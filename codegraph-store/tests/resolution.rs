@@ -767,3 +767,108 @@ fn an_anonymous_default_export_is_what_a_default_import_names() {
         ]
     );
 }
+
+#[test]
+fn a_value_declared_with_an_alias_has_the_aliased_types_members() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "rust",
+        &[(
+            "src/lib.rs",
+            "pub struct ParseBuffer<'a> {\n    rest: &'a str,\n}\n\nimpl<'a> ParseBuffer<'a> {\n    pub fn peek(&self) -> bool {\n        true\n    }\n}\n\npub type ParseStream<'a> = &'a ParseBuffer<'a>;\n\npub fn parse(input: ParseStream) -> bool {\n    input.peek()\n}\n",
+        )],
+    );
+    assert_eq!(
+        callees(&store, "rust", "parse"),
+        ["ParseBuffer::peek (inferred)"]
+    );
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "cpp",
+        &[(
+            "src/table.cpp",
+            "struct Table {\n  int size() const { return 0; }\n};\nusing Handle = Table;\ntypedef Table Legacy;\nint count(Handle h, Legacy l) {\n  return h.size() + l.size();\n}\n",
+        )],
+    );
+    assert_eq!(callees(&store, "cpp", "count"), ["Table::size (inferred)"]);
+    // Defined twice, for two builds: syntax cannot say which one is meant.
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "cpp",
+        &[(
+            "src/group.cpp",
+            "struct Sse { int Match() { return 1; } };
+struct Portable { int Match() { return 0; } };
+#ifdef SSE
+using Group = Sse;
+#else
+using Group = Portable;
+#endif
+int probe(Group g) {
+  return g.Match();
+}
+",
+        )],
+    );
+    assert!(
+        !callees(&store, "cpp", "probe")
+            .iter()
+            .any(|c| c.contains("(inferred)"))
+    );
+}
+
+#[test]
+fn a_named_default_export_is_found_under_the_importers_name() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "ts",
+        &[
+            (
+                "src/be.ts",
+                "export default function belarusian(): string {\n  return 'be';\n}\n",
+            ),
+            (
+                "src/de.js",
+                "function german() {\n  return 'de';\n}\nexport default german;\n",
+            ),
+            (
+                "src/nl.ts",
+                "function dutch() {\n  return 'nl';\n}\nexport { dutch as default };\n",
+            ),
+            (
+                "src/pick.ts",
+                "import be from './be';\nimport de from './de';\nimport nl from './nl';\n\nexport function pick() {\n  return [be(), de(), nl()];\n}\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        callees(&store, "ts", "pick"),
+        ["belarusian (import)", "dutch (import)", "german (import)"]
+    );
+}
+
+#[test]
+fn export_star_chains_are_followed_to_the_definition() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "ts",
+        &[
+            (
+                "src/core/parse.ts",
+                "export function parse(s: string) {\n  return s;\n}\n",
+            ),
+            ("src/core/index.ts", "export * from './parse';\n"),
+            ("src/index.ts", "export * from './core';\n"),
+            (
+                "src/app.ts",
+                "import { parse } from './index';\n\nexport function run() {\n  return parse('x');\n}\n",
+            ),
+        ],
+    );
+    assert_eq!(callees(&store, "ts", "run"), ["parse (import)"]);
+}

@@ -10,7 +10,7 @@
 below them (quality floors, not timings).
 
 Packages come from scripts/fetch-corpus.sh (the tuned corpus) or, with --heldout, from
-scripts/fetch-heldout.sh (packages never looked at while working on the resolver). An
+scripts/fetch-corpus.sh --heldout (packages never looked at while working on the resolver). An
 oracle's pairs are cached per package and per version of the oracle's own files, so a
 second run only re-indexes and re-scores. Without --codegraph the release binary is
 built first.
@@ -209,7 +209,7 @@ def main():
                 continue
             directory = root_dir(pkg, root, lang)
             if not directory.is_dir():
-                fetch = "fetch-heldout.sh" if args.heldout else "fetch-corpus.sh"
+                fetch = "fetch-corpus.sh --heldout" if args.heldout else "fetch-corpus.sh"
                 print(f"{lang}/{pkg}: {directory} is missing; run scripts/{fetch} --lang {lang}", file=sys.stderr)
                 continue
             pairs = pairs_for(lang, pkg, root)

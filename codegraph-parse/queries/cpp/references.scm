@@ -51,3 +51,9 @@
     declarator: (identifier) @subject
     value: (call_expression function: [(identifier) (qualified_identifier)] @name)
     @reference.assign))
+
+; What an alias stands for (`using Map = std::map<K, V>`, `typedef Impl Handle`), so that
+; a value declared with the alias has the aliased type's members.
+(alias_declaration type: (type_descriptor) @name @reference.type)
+(type_definition
+  type: [(type_identifier) (qualified_identifier) (template_type)] @name @reference.type)

@@ -62,3 +62,9 @@
 (assignment_expression
   left: [(identifier) (member_expression object: (this) property: (property_identifier))] @subject
   right: [(identifier) (member_expression)] @name @reference.value)
+
+; `export default named`, `export default function named() {}` and
+; `export { named as default }`: the file's definition that default importers mean.
+(export_statement "default" value: (identifier)) @reference.import
+(export_statement "default" declaration: (_ name: (_))) @reference.import
+(export_statement !source (export_clause)) @reference.import

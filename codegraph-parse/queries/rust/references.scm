@@ -51,3 +51,7 @@
   !type
   value: (struct_expression name: [(type_identifier) (scoped_type_identifier)] @name)
     @reference.type)
+
+; What an alias stands for (`type ParseStream<'a> = &'a ParseBuffer<'a>`), so that a
+; value declared with the alias has the aliased type's methods.
+(type_item type: (_) @name @reference.type)

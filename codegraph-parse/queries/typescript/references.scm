@@ -73,3 +73,14 @@
 (assignment_expression
   left: [(identifier) (member_expression object: (this) property: (property_identifier))] @subject
   right: [(identifier) (member_expression)] @name @reference.value)
+
+; What an alias stands for (`type Store = Map<string, Entry>`), so that a value declared
+; with the alias has the aliased type's members.
+(type_alias_declaration
+  value: [(type_identifier) (generic_type) (nested_type_identifier)] @name @reference.type)
+
+; `export default named`, `export default function named() {}` and
+; `export { named as default }`: the file's definition that default importers mean.
+(export_statement "default" value: (identifier)) @reference.import
+(export_statement "default" declaration: (_ name: (_))) @reference.import
+(export_statement !source (export_clause)) @reference.import

@@ -164,9 +164,27 @@ impl Rules for JavaScriptRules {
                         });
                     }
                 }
-                "export_clause" => {
-                    if let Some(source) = &source {
-                        specifiers(*child, "export_specifier", source, src, self, out);
+                "export_clause" => match &source {
+                    Some(source) => specifiers(*child, "export_specifier", source, src, self, out),
+                    None => local_default_export(*child, src, out),
+                },
+                // `export default named;`, `export default function named() {}`: the
+                // file's own definition under the name `default`, as importers ask for
+                // it (an anonymous default export is itself a definition so named).
+                "default" if source.is_none() => {
+                    let exported = node
+                        .child_by_field_name("value")
+                        .filter(|v| v.kind() == "identifier")
+                        .or_else(|| {
+                            node.child_by_field_name("declaration")
+                                .and_then(|d| d.child_by_field_name("name"))
+                        });
+                    if let Some(name) = exported {
+                        out.push(ImportBinding {
+                            qualifier: None,
+                            name: node_text(name, src),
+                            alias: Some("default".to_string()),
+                        });
                     }
                 }
                 "namespace_export" => {
@@ -204,6 +222,23 @@ impl Rules for JavaScriptRules {
                     alias: None,
                 });
             }
+        }
+    }
+}
+
+/// `export { named as default }` with no source: the one local export clause importers
+/// cannot find by name, since they ask for `default`.
+fn local_default_export(clause: tree_sitter::Node<'_>, src: &[u8], out: &mut Vec<ImportBinding>) {
+    let mut cursor = clause.walk();
+    for spec in clause.named_children(&mut cursor) {
+        let name = spec.child_by_field_name("name").map(|n| node_text(n, src));
+        let alias = spec.child_by_field_name("alias").map(|n| node_text(n, src));
+        if let (Some(name), Some("default")) = (name, alias.as_deref()) {
+            out.push(ImportBinding {
+                qualifier: None,
+                name,
+                alias,
+            });
         }
     }
 }

@@ -19,6 +19,14 @@ pub struct ImportBinding {
     pub alias: Option<String>,
 }
 
+/// One rewrite asked for by [`Rules::expansions`]: bytes to replace, each by one byte,
+/// and the byte range that must parse cleanly afterwards for the rewrite to stand.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expansion {
+    pub edits: Vec<(usize, u8)>,
+    pub check: std::ops::Range<usize>,
+}
+
 /// The facts a visibility rule may look at.
 pub struct VisibilityInput<'a, 't> {
     pub node: tree_sitter::Node<'t>,
@@ -73,6 +81,13 @@ pub trait Rules: Sync {
     /// rows of its ERROR and MISSING nodes; the engine reparses and keeps whichever
     /// parse has fewer errors.
     fn repair(&self, _src: &[u8], _error_rows: &[usize]) -> Vec<std::ops::Range<usize>> {
+        Vec::new()
+    }
+
+    /// Same-length rewrites to try once the file has parsed, each standing alone (Rust
+    /// macro arguments read as the expressions they nearly always are). A rewrite is
+    /// kept only when the text it covers then parses without errors.
+    fn expansions(&self, _root: tree_sitter::Node<'_>, _src: &[u8]) -> Vec<Expansion> {
         Vec::new()
     }
 

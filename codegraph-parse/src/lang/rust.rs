@@ -2,8 +2,8 @@
 
 use codegraph_core::{NodeKind, Visibility};
 
-use super::ImportBinding;
 use super::{CommentSpan, CommentStyle, Rules, VisibilityInput, clean_comment, node_text};
+use super::{Expansion, ImportBinding};
 use crate::text::collapse_whitespace;
 
 pub struct RustRules;
@@ -119,6 +119,105 @@ impl Rules for RustRules {
 
     fn reference_separators(&self) -> &'static [&'static str] {
         &["::"]
+    }
+
+    /// Macro arguments are expressions far more often than not (`assert!(f(x))`,
+    /// `format!("{}", y.g())`, `tri!(h())`), and item macros often just wrap items
+    /// (`cfg_rt! { pub fn spawn() {} }`); tree-sitter keeps both as opaque token trees,
+    /// hiding their calls and definitions. Reading `m!(..)` as the call `m (..)` keeps
+    /// the macro's own reference and exposes its arguments; an item macro's braces are
+    /// moved aside so its items stand in the module. Macros whose input is a language
+    /// of its own fail to parse and are left alone by the engine.
+    fn expansions(&self, root: tree_sitter::Node<'_>, src: &[u8]) -> Vec<Expansion> {
+        let mut out = Vec::new();
+        let mut stack = vec![root];
+        while let Some(node) = stack.pop() {
+            match node.kind() {
+                // Metavariables (`$x`) are not code until the macro is used.
+                "macro_definition" => continue,
+                "macro_invocation" => {
+                    out.extend(macro_expansion(node, src));
+                    continue;
+                }
+                _ => {}
+            }
+            let mut cursor = node.walk();
+            stack.extend(node.children(&mut cursor));
+        }
+        out
+    }
+}
+
+/// The rewrite that reads one macro invocation as code, if its shape allows one.
+fn macro_expansion(node: tree_sitter::Node<'_>, src: &[u8]) -> Option<Expansion> {
+    let path = node.child_by_field_name("macro")?;
+    let mut cursor = node.walk();
+    let children: Vec<_> = node.children(&mut cursor).collect();
+    let bang = children.iter().find(|c| c.kind() == "!")?;
+    let tree = children.iter().rev().find(|c| c.kind() == "token_tree")?;
+    let (open, close) = (tree.start_byte(), tree.end_byte().checked_sub(1)?);
+    if src.get(open..=close).is_none() || path.end_byte() > bang.start_byte() {
+        return None;
+    }
+    let at_item_level = {
+        let mut parent = node.parent();
+        if parent.is_some_and(|p| p.kind() == "expression_statement") {
+            parent = parent.and_then(|p| p.parent());
+        }
+        parent.is_some_and(|p| matches!(p.kind(), "source_file" | "declaration_list"))
+    };
+    let mut edits = Vec::new();
+    match src[open] {
+        // An item macro with arguments in parentheses is most often a generator with
+        // its own little language (`impl_op!(Add, add)`), and a call is not an item.
+        b'(' | b'[' if at_item_level => return None,
+        b'(' => edits.push((bang.start_byte(), b' ')),
+        b'[' => edits.extend([(bang.start_byte(), b' '), (open, b'('), (close, b')')]),
+        b'{' if at_item_level => {
+            // `m! {` becomes `m!{}` followed by the items, when there is a blank to
+            // borrow; otherwise the invocation gives way to its items entirely.
+            let gap = bang.end_byte()..open;
+            if !gap.is_empty() && src[gap.clone()].iter().all(|b| matches!(b, b' ' | b'\t')) {
+                edits.extend([(gap.start, b'{'), (open, b'}')]);
+            } else {
+                edits.extend((node.start_byte()..=open).map(|at| (at, b' ')));
+            }
+            edits.push((close, b' '));
+        }
+        _ => return None,
+    }
+    nested_macro_calls(*tree, src, &mut edits);
+    Some(Expansion {
+        edits,
+        check: node.start_byte()..node.end_byte(),
+    })
+}
+
+/// Macro invocations inside a token tree are plain tokens (`name`, `!`, a group):
+/// rewrites each one with parentheses or brackets as a call, as [`macro_expansion`]
+/// does, so that one reparse exposes nested arguments too.
+fn nested_macro_calls(tree: tree_sitter::Node<'_>, src: &[u8], edits: &mut Vec<(usize, u8)>) {
+    let mut cursor = tree.walk();
+    let tokens: Vec<_> = tree.children(&mut cursor).collect();
+    for (i, token) in tokens.iter().enumerate() {
+        if token.kind() != "token_tree" {
+            continue;
+        }
+        nested_macro_calls(*token, src, edits);
+        let invoked = i >= 2 && tokens[i - 1].kind() == "!" && tokens[i - 2].kind() == "identifier";
+        if !invoked {
+            continue;
+        }
+        let (open, close) = (token.start_byte(), token.end_byte() - 1);
+        match src.get(open) {
+            Some(b'(') => edits.push((tokens[i - 1].start_byte(), b' ')),
+            Some(b'[') => edits.extend([
+                (tokens[i - 1].start_byte(), b' '),
+                (open, b'('),
+                (close, b')'),
+            ]),
+            _ => {}
+        }
     }
 }
 

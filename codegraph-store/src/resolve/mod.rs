@@ -44,7 +44,7 @@ use lang::rules;
 pub const MAX_AMBIGUOUS: usize = 8;
 
 /// How deep import chains (re-exports) and base-class walks are followed.
-const MAX_DEPTH: usize = 12;
+pub(crate) const MAX_DEPTH: usize = 12;
 
 /// Languages that import each other's modules.
 fn ecosystem(lang: Language) -> u8 {
@@ -903,20 +903,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     }
 
     fn resolve_type_ref(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Option<Found>> {
-        let found = match r.qualifier.as_deref() {
-            None => self.lookup_name(ctx, r.source, &r.name)?,
-            Some(q) => match self.lookup_qualifier(ctx, r.source, q)? {
-                Some(f) => {
-                    let mut out = Vec::new();
-                    for t in &f.targets {
-                        out.extend(self.members(t, &r.name, 0)?);
-                    }
-                    Found::new(out, weaker(f.how, Resolution::Scope))
-                }
-                None => None,
-            },
-        };
-        let found = found.and_then(|f| {
+        let found = self.lookup_type_name(ctx, r)?.and_then(|f| {
             let targets: Vec<Target> = f
                 .targets
                 .into_iter()
@@ -929,6 +916,48 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             None if r.qualifier.is_none() => self.unique_name(ctx, &r.name, CallKind::Type),
             None => Ok(None),
         }
+    }
+
+    /// The types a declared type names through aliases (`type ParseStream<'a> =
+    /// &'a ParseBuffer<'a>`, `using Map = std::map<..>`), for a type reference that
+    /// names no type itself. An alias defined twice to stand for different types
+    /// (`using Group = GroupSse2Impl;` under one `#if`, `GroupPortableImpl` under
+    /// another) stands for none: the build picks one, and syntax cannot tell which.
+    fn aliased_types(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Vec<Def>> {
+        let Some(found) = self.lookup_type_name(ctx, r)? else {
+            return Ok(Vec::new());
+        };
+        let mut agreed: Option<Vec<Def>> = None;
+        for t in found.targets {
+            if let Target::Def(d) = t
+                && d.kind == NodeKind::TypeAlias
+                && !names_type(&d)
+            {
+                let types = self.value_types(&d)?;
+                match &agreed {
+                    Some(earlier) if *earlier != types => return Ok(Vec::new()),
+                    _ => agreed = Some(types),
+                }
+            }
+        }
+        Ok(agreed.unwrap_or_default())
+    }
+
+    /// What a type reference's name finds in scope, of any kind.
+    fn lookup_type_name(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Option<Found>> {
+        Ok(match r.qualifier.as_deref() {
+            None => self.lookup_name(ctx, r.source, &r.name)?,
+            Some(q) => match self.lookup_qualifier(ctx, r.source, q)? {
+                Some(f) => {
+                    let mut out = Vec::new();
+                    for t in &f.targets {
+                        out.extend(self.members(t, &r.name, 0)?);
+                    }
+                    Found::new(out, weaker(f.how, Resolution::Scope))
+                }
+                None => None,
+            },
+        })
     }
 
     /// The last stage: the definitions of that name in the project's language family.
@@ -1151,7 +1180,11 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             {
                 return Ok(ctx.enclosing_type(r.source).cloned().into_iter().collect());
             }
-            ReferenceKind::Type => self.resolve_type_ref(ctx, r)?,
+            ReferenceKind::Type => match self.resolve_type_ref(ctx, r)? {
+                Some(found) => Some(found),
+                None if self.type_depth < MAX_TYPE_DEPTH => return self.aliased_types(ctx, r),
+                None => None,
+            },
             ReferenceKind::Value => {
                 let written = match &r.qualifier {
                     Some(q) => format!("{q}.{}", r.name),
@@ -1203,11 +1236,12 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         let Some(c) = self.file_ctx(&d.path)? else {
             return Ok(Vec::new());
         };
-        // A function's (or a property getter's) type is its return type, bound under the
-        // empty name; a variable's, field's or declared property's is bound under its own.
+        // A function's (or a property getter's) type is its return type, and an alias's
+        // the type it stands for, bound under the empty name; a variable's, field's or
+        // declared property's is bound under its own.
         self.type_depth += 1;
         let mut result = Ok(Vec::new());
-        if d.kind.is_callable() || d.kind == NodeKind::Property {
+        if d.kind.is_callable() || matches!(d.kind, NodeKind::Property | NodeKind::TypeAlias) {
             result = self.bound_types(&c, d.id, "");
         }
         if !d.kind.is_callable() && matches!(&result, Ok(t) if t.is_empty()) {

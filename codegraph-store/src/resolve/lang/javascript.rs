@@ -1,11 +1,13 @@
 //! JavaScript and TypeScript: relative specifiers with their extensions and index
 //! files, default exports, `export *` re-exports; `this`; the builtin types.
 
+use std::collections::HashSet;
+
 use codegraph_core::{NodeKind, Reference, Result};
 
 use super::ResolveRules;
 use crate::resolve::context::{FileCtx, Target};
-use crate::resolve::{Resolver, join_dir, normalize_path};
+use crate::resolve::{MAX_DEPTH, Resolver, join_dir, normalize_path};
 use crate::view::{Def, View, dir_of};
 
 pub(super) struct JavaScriptRules;
@@ -90,6 +92,13 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     }
 
     pub(super) fn js_import(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Vec<Target>> {
+        if r.qualifier.is_none() && r.alias.as_deref() == Some("default") {
+            // `export default named`: the file's own definition, exported as `default`.
+            return Ok(self
+                .lookup_name(ctx, r.source, &r.name)?
+                .map(|f| f.targets)
+                .unwrap_or_default());
+        }
         let Some(spec) = r.qualifier.as_deref() else {
             // `import './x'`, `x = require('./x')`
             let module = self.js_module(ctx, &r.name)?;
@@ -126,15 +135,37 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 out.extend(self.members(m, "default", 0)?);
             }
             if out.is_empty() {
-                // `export * from './y'` re-exports: follow the module's wildcard imports.
-                if let Target::Def(file) = m {
-                    for star in self.named_wildcards(file)? {
-                        out.extend(self.members(&star, name, 1)?);
-                    }
-                }
+                out.extend(self.star_exported(m, name)?);
             }
         }
         Ok(out)
+    }
+
+    /// `name` as re-exported by `export * from './y'` in `module`, through chains of
+    /// such index files (`index.ts` re-exporting `core/index.ts` re-exporting
+    /// `core/parse.ts`), nearest first.
+    fn star_exported(&mut self, module: &Target, name: &str) -> Result<Vec<Target>> {
+        let mut level = vec![module.clone()];
+        let mut seen = HashSet::new();
+        for depth in 1..=MAX_DEPTH {
+            let mut next = Vec::new();
+            for m in &level {
+                let Target::Def(file) = m else { continue };
+                if !seen.insert(file.id) {
+                    continue;
+                }
+                next.extend(self.named_wildcards(file)?);
+            }
+            let mut out = Vec::new();
+            for star in &next {
+                out.extend(self.members(star, name, depth)?);
+            }
+            if !out.is_empty() || next.is_empty() {
+                return Ok(out);
+            }
+            level = next;
+        }
+        Ok(Vec::new())
     }
 
     /// Modules a file imports wholesale (`export * from`, `from x import *`).
