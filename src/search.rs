@@ -263,6 +263,12 @@ pub struct Hit {
     pub path: String,
     /// Its first line (1-based).
     pub line: u32,
+    /// Its last line.
+    #[serde(default)]
+    pub end_line: u32,
+    /// Its signature as written, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
     /// Its simple name.
     pub name: String,
     /// Its qualified name.
@@ -281,6 +287,8 @@ impl Hit {
             id: node.id,
             path: node.path,
             line: node.span.start_line,
+            end_line: node.span.end_line,
+            signature: node.signature,
             name: node.name,
             qualified_name: node.qualified_name,
             kind: node.kind,

@@ -91,6 +91,11 @@ pub struct ProjectMeta {
     /// process. Absent in stores written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub main_language: Option<Language>,
+    /// When a run last changed the index (milliseconds since the Unix epoch), for a
+    /// reader to judge how fresh it is. A run that finds nothing changed leaves it.
+    /// Absent in stores written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indexed_ms: Option<u64>,
 }
 
 /// Which way to follow edges from a node.

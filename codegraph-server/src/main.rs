@@ -8,6 +8,7 @@ mod cli;
 #[cfg(feature = "mcp")]
 mod mcp;
 mod options;
+mod project_file;
 #[cfg(feature = "serve")]
 mod serve;
 
@@ -46,6 +47,10 @@ enum Command {
     /// Run the HTTP server: analysis jobs, search and graph APIs, metrics.
     #[cfg(feature = "serve")]
     Serve(Box<serve::config::ServeArgs>),
+    /// Browse a local store in the web browser: search, definitions with their
+    /// callers and callees, the call graph (loopback, no token).
+    #[cfg(feature = "serve")]
+    Ui(Box<serve::config::UiArgs>),
 }
 
 // Parsing allocates and frees millions of small syntax-tree nodes on every worker;
@@ -138,6 +143,8 @@ fn main() -> ExitCode {
         Command::Mcp(args) => mcp::mcp(args),
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::serve(*args),
+        #[cfg(feature = "serve")]
+        Command::Ui(args) => serve::ui(*args),
     };
     match result {
         Ok(code) => code,

@@ -506,6 +506,7 @@ impl<S: GraphStore + ?Sized> Run<'_, S> {
         match meta {
             None => store.set_project(&ProjectMeta {
                 main_language,
+                indexed_ms: Some(now_ms()),
                 ..project_meta(project, self.options, false)
             })?,
             // A store written before the field existed gets it on its first run.
@@ -713,6 +714,7 @@ impl<S: GraphStore + ?Sized> Run<'_, S> {
         let committing = Instant::now();
         meta.dirty = false;
         meta.main_language = main_language;
+        meta.indexed_ms = Some(now_ms());
         store.set_project(&meta)?;
         // The graph's writes are in its log already, so the flush (memtables to table
         // files, only so that the next process replays no log) and the companions'
@@ -853,7 +855,14 @@ fn project_meta(project: &str, options: &IndexOptions, dirty: bool) -> ProjectMe
         source: options.source_label.clone(),
         dirty,
         main_language: None,
+        indexed_ms: None,
     }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// The language most of the project's files are in once this run's changes count (ties

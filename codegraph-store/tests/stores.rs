@@ -106,6 +106,7 @@ fn contract(store: &dyn GraphStore) {
             source: Some("test".into()),
             dirty: false,
             main_language: Some(codegraph_core::Language::Python),
+            indexed_ms: Some(1),
         })
         .unwrap();
     assert_eq!(store.projects().unwrap(), ["p"]);

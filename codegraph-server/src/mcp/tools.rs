@@ -23,8 +23,6 @@ use super::page::{self, Page};
 const VISITS: u64 = 5_000_000;
 /// Results a search ranks, over all its pages.
 const SEARCH_DEPTH: usize = 200;
-/// The largest file whose source a tool reads.
-const MAX_SOURCE_BYTES: u64 = 16 * 1024 * 1024;
 /// The longest source line shown whole; longer ones (minified code) are cut.
 const MAX_LINE_BYTES: usize = 1000;
 
@@ -372,34 +370,12 @@ impl Call {
                 self.project
             )));
         };
-        if path.split('/').any(|c| c == "..") || path.starts_with('/') {
-            return Err(bad(format!("{path:?}: not a path inside the project")));
-        }
-        let file = self
-            .db()
-            .graph()
-            .file(&self.project, path)
-            .map_err(engine)?;
-        if file.is_none() {
-            return Err(bad(format!("no file {path:?} in project {}", self.project)));
-        }
-        // Beneath the root without following a link, a regular file, and no larger than
-        // the indexer reads: a file swapped since the run for a link, a FIFO or a device
-        // gets an error, not what it points at.
-        let read =
-            codegraph::parse::source::read_beneath(Some(&root), &root.join(path), MAX_SOURCE_BYTES)
-                .map_err(|e| bad(format!("cannot read {path}: {e}")))?;
-        let bytes = match read {
-            codegraph::parse::source::DiskRead::Read { bytes, .. } => bytes,
-            codegraph::parse::source::DiskRead::TooLarge { size } => {
-                return Err(bad(format!(
-                    "{path} is {size} bytes now, more than this server reads"
-                )));
-            }
-            codegraph::parse::source::DiskRead::NotRegular(what) => {
-                return Err(bad(format!("{path} is {what} now, not a file")));
-            }
-        };
+        let bytes = crate::project_file::read(self.db(), &self.project, &root, path).map_err(
+            |e| match e {
+                crate::project_file::FileError::Store(e) => engine(e),
+                other => bad(other.to_string()),
+            },
+        )?;
         let text = String::from_utf8_lossy(&bytes);
         for (n, line) in text.lines().enumerate() {
             let n = n as u32 + 1;

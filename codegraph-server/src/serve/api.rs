@@ -45,7 +45,11 @@ pub const MAX_QUERY_CHARS: usize = 1024;
 /// The largest JSON or GraphQL body: what a person writes, never a document.
 pub const MAX_JSON_BODY: usize = 64 * 1024;
 
-fn json_response(status: StatusCode, body: Bytes, cache: Option<&'static str>) -> Response {
+pub(super) fn json_response(
+    status: StatusCode,
+    body: Bytes,
+    cache: Option<&'static str>,
+) -> Response {
     let mut r = (status, body).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -58,7 +62,7 @@ fn json_response(status: StatusCode, body: Bytes, cache: Option<&'static str>) -
     r
 }
 
-fn to_bytes(value: &impl Serialize) -> Bytes {
+pub(super) fn to_bytes(value: &impl Serialize) -> Bytes {
     Bytes::from(serde_json::to_vec(value).expect("answers serialise"))
 }
 
@@ -110,6 +114,21 @@ pub struct ProjectInfo {
     pub files: usize,
     /// A job is indexing it now, or one was interrupted.
     pub dirty: bool,
+    /// Files and lines per language, most files first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub languages: Vec<LanguageCount>,
+    /// Files tree-sitter had to recover from syntax errors in.
+    pub files_with_errors: usize,
+    /// When a run last changed the index, in milliseconds since the Unix epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub indexed_ms: Option<u64>,
+}
+
+#[derive(Serialize)]
+pub struct LanguageCount {
+    pub language: Language,
+    pub files: usize,
+    pub lines: u64,
 }
 
 pub fn project_info(store: &TenantStore, project: &str) -> ApiResult<ProjectInfo> {
@@ -117,11 +136,30 @@ pub fn project_info(store: &TenantStore, project: &str) -> ApiResult<ProjectInfo
         .db
         .project(project)?
         .ok_or_else(|| not_found(project))?;
+    let files = store.db.files(project)?;
+    let mut by_language: BTreeMap<Language, (usize, u64)> = BTreeMap::new();
+    for f in &files {
+        let entry = by_language.entry(f.language).or_default();
+        entry.0 += 1;
+        entry.1 += u64::from(f.lines);
+    }
+    let mut languages: Vec<LanguageCount> = by_language
+        .into_iter()
+        .map(|(language, (files, lines))| LanguageCount {
+            language,
+            files,
+            lines,
+        })
+        .collect();
+    languages.sort_by(|a, b| b.files.cmp(&a.files).then(b.lines.cmp(&a.lines)));
     Ok(ProjectInfo {
         name: meta.name,
         source: meta.source,
-        files: store.db.files(project)?.len(),
+        files: files.len(),
         dirty: meta.dirty,
+        languages,
+        files_with_errors: files.iter().filter(|f| f.has_errors).count(),
+        indexed_ms: meta.indexed_ms,
     })
 }
 
@@ -143,6 +181,9 @@ pub fn list_projects(app: &App, tenant: &str) -> ApiResult<Vec<ProjectInfo>> {
                     source: object.source,
                     files: object.files,
                     dirty: false,
+                    languages: Vec::new(),
+                    files_with_errors: 0,
+                    indexed_ms: None,
                 }
             })
             .collect());
@@ -1020,6 +1061,9 @@ pub struct SearchQuery {
     pub fusion: Option<Fusion>,
     /// Hybrid weights `TEXT,SEMANTIC,GRAPH[,K]`, over the fusion's defaults.
     pub weights: Option<String>,
+    /// Add to each hit the lines of its definition that hold the query's words (when
+    /// the project's source is at hand on this server).
+    pub matches: Option<bool>,
 }
 
 pub fn run_search(
@@ -1303,6 +1347,7 @@ pub enum Read {
     Path,
     Outline,
     Neighbours,
+    RepoMap,
 }
 
 impl Read {
@@ -1316,6 +1361,7 @@ impl Read {
             Read::Path => "path",
             Read::Outline => "outline",
             Read::Neighbours => "neighbours",
+            Read::RepoMap => "repo_map",
         }
     }
 }
@@ -1336,7 +1382,17 @@ fn answer(
 ) -> ApiResult<Bytes> {
     let truncated = || budget.truncated();
     Ok(match read {
-        Read::Search => to_bytes(&run_search(app, tenant, project, &parse(raw)?, budget)?),
+        Read::Search => {
+            let q: SearchQuery = parse(raw)?;
+            let results = run_search(app, tenant, project, &q, budget)?;
+            if q.matches.unwrap_or(false) {
+                to_bytes(&super::browse::with_matches(
+                    app, tenant, project, &q.q, results,
+                )?)
+            } else {
+                to_bytes(&results)
+            }
+        }
         Read::Symbols => {
             let results = run_symbols(app, tenant, project, &parse(raw)?, budget)?;
             to_bytes(&serde_json::json!({ "results": results, "truncated": truncated() }))
@@ -1365,6 +1421,10 @@ fn answer(
         }
         Read::Outline => {
             let results = run_outline(app, tenant, project, &parse(raw)?, budget)?;
+            to_bytes(&serde_json::json!({ "results": results, "truncated": truncated() }))
+        }
+        Read::RepoMap => {
+            let results = super::browse::run_repo_map(app, tenant, project, &parse(raw)?, budget)?;
             to_bytes(&serde_json::json!({ "results": results, "truncated": truncated() }))
         }
         Read::Neighbours => {
@@ -1470,6 +1530,7 @@ read_handler!(impact, Read::Impact);
 read_handler!(path, Read::Path);
 read_handler!(outline, Read::Outline);
 read_handler!(neighbours, Read::Neighbours);
+read_handler!(repo_map, Read::RepoMap);
 
 /// The deployment as this node sees it: in cluster mode the live nodes (from the
 /// registry, so every node answers the same, within a heartbeat) and, with

@@ -362,6 +362,38 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Hybrid search's fusion when a request names none.
     pub fusion: Fusion,
+    /// `codegraph ui`: one reader on loopback, no token, one store.
+    pub local: Option<LocalStore>,
+}
+
+/// The single store `codegraph ui` serves: every request is the one tenant's, with no
+/// token asked, and its store is an existing `codegraph index` store opened for reading.
+#[derive(Clone, Debug)]
+pub struct LocalStore {
+    pub tenant: String,
+    pub db: PathBuf,
+    /// Open the page in the desktop's browser once listening.
+    pub open: bool,
+}
+
+/// `codegraph ui`: the web view of a local store, for one reader.
+#[derive(Debug, clap::Args)]
+pub struct UiArgs {
+    /// The store `codegraph index` wrote (read, never written).
+    #[arg(long, env = "CODEGRAPH_DB", default_value = ".codegraph")]
+    pub db: PathBuf,
+
+    /// Address to listen on: loopback only, since no token is asked. Port 0 picks a
+    /// free one.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:7879")]
+    pub addr: SocketAddr,
+
+    /// Open the page in the desktop's browser.
+    #[arg(long)]
+    pub open: bool,
+
+    #[command(flatten)]
+    pub model: crate::options::ModelArgs,
 }
 
 /// How a node takes part in a cluster.
@@ -676,6 +708,7 @@ impl Settings {
                 .or(file.log_format)
                 .unwrap_or(LogFormat::Text),
             fusion: args.fusion.or(file.fusion).unwrap_or(Fusion::Scores),
+            local: None,
         })
     }
 }

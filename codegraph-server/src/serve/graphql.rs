@@ -328,6 +328,7 @@ impl QueryRoot {
             kind: None,
             path: None,
             strategy: None,
+            matches: None,
             near: None,
             fusion,
             weights,

@@ -523,6 +523,26 @@ impl Jobs {
             .map(|e| (e.job.clone(), e.live.clone()))
     }
 
+    /// The tenant's jobs (of one project, if named), newest first, at most `limit`,
+    /// each with its live progress while it runs.
+    pub fn recent(
+        &self,
+        tenant: &str,
+        project: Option<&str>,
+        limit: usize,
+    ) -> Vec<(Job, Option<Arc<Live>>)> {
+        let inner = self.lock();
+        let mut jobs: Vec<(Job, Option<Arc<Live>>)> = inner
+            .entries
+            .values()
+            .filter(|e| e.job.tenant == tenant && project.is_none_or(|p| e.job.project == p))
+            .map(|e| (e.job.clone(), e.live.clone()))
+            .collect();
+        jobs.sort_by(|a, b| (b.0.created_ms, &b.0.id).cmp(&(a.0.created_ms, &a.0.id)));
+        jobs.truncate(limit);
+        jobs
+    }
+
     /// The job whose analysis the project holds now: the last one that ran, if it
     /// succeeded and nothing else for the project is queued or running. A failed or
     /// stopped run after a success may have re-indexed part of the project, so the

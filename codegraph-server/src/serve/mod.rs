@@ -9,6 +9,7 @@
 
 mod api;
 mod auth;
+mod browse;
 mod cache;
 #[cfg(feature = "cluster")]
 mod cluster;
@@ -25,6 +26,7 @@ mod paths;
 mod share;
 mod state;
 mod store;
+mod ui;
 mod work;
 mod worker;
 
@@ -78,6 +80,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/projects/{project}/path"),
     ("GET", "/api/v1/projects/{project}/outline"),
     ("GET", "/api/v1/projects/{project}/neighbours"),
+    ("GET", "/api/v1/projects/{project}/repo_map"),
+    ("GET", "/api/v1/projects/{project}/source"),
+    ("GET", "/api/v1/jobs"),
+    ("GET", "/"),
+    ("GET", "/ui/{file}"),
     ("POST", "/api/v1/graphql"),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/api/v1/cluster"),
@@ -120,8 +127,94 @@ impl Gate {
     }
 }
 
+/// `codegraph ui`: the server's routes and web view over one existing store, on
+/// loopback, for one reader and with no token. Jobs go to a scratch directory removed
+/// at exit; the store is opened read-only.
+pub fn ui(args: config::UiArgs) -> anyhow::Result<std::process::ExitCode> {
+    if !args.addr.ip().is_loopback() {
+        anyhow::bail!(
+            "--addr {}: `codegraph ui` asks for no token, so it listens on loopback only \
+             (serve others with `codegraph serve`)",
+            args.addr
+        );
+    }
+    if !args.db.join("CURRENT").is_file() {
+        anyhow::bail!(
+            "no store at {} (run `codegraph index PATH --db {}` first)",
+            args.db.display(),
+            args.db.display()
+        );
+    }
+    let scratch = std::env::temp_dir().join(format!("codegraph-ui-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)
+        .with_context(|| format!("cannot create {}", scratch.display()))?;
+    struct Scratch(std::path::PathBuf);
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _scratch = Scratch(scratch.clone());
+    let addr = args.addr.to_string();
+    let scratch_arg = scratch.display().to_string();
+    #[derive(clap::Parser)]
+    struct Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+    let mut serve_args = <Serve as clap::Parser>::try_parse_from([
+        "serve",
+        "--addr",
+        addr.as_str(),
+        "--data-dir",
+        scratch_arg.as_str(),
+    ])?
+    .args;
+    serve_args.model = args.model;
+    // Never checked (no token is asked), but the settings want a key.
+    let unused_key = format!(
+        "{:064x}",
+        std::hash::BuildHasher::hash_one(
+            &std::collections::hash_map::RandomState::new(),
+            std::process::id(),
+        )
+    );
+    let mut settings = Settings::load(&mut serve_args, Some(unused_key))?;
+    settings.local = Some(config::LocalStore {
+        tenant: "local".to_string(),
+        db: args.db.canonicalize()?,
+        open: args.open,
+    });
+    start(settings, &serve_args.model)
+}
+
+/// Asks the desktop to open `url` in its browser; says so when it cannot.
+fn open_in_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    if let Err(e) = std::process::Command::new(opener)
+        .arg(url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    {
+        eprintln!("codegraph: cannot start {opener} ({e}); open {url} yourself");
+    }
+}
+
 pub fn serve(mut args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
     let settings = Settings::load(&mut args, std::env::var("CODEGRAPH_JWT_SECRET").ok())?;
+    start(settings, &args.model)
+}
+
+/// Logging, the runtime and the model, then the server until it is stopped.
+fn start(
+    settings: Settings,
+    model: &crate::options::ModelArgs,
+) -> anyhow::Result<std::process::ExitCode> {
     let telemetry = init_tracing(settings.log_format);
     for root in settings.allow_roots.iter().filter(|r| r.bare) {
         tracing::warn!(
@@ -136,7 +229,7 @@ pub fn serve(mut args: ServeArgs) -> anyhow::Result<std::process::ExitCode> {
         .thread_name("codegraph-http")
         .build()
         .context("cannot start the async runtime")?;
-    let embedder = args.model.load(true)?;
+    let embedder = model.load(true)?;
     let result = runtime.block_on(run(settings, embedder));
     #[cfg(feature = "otlp")]
     if let Some(provider) = telemetry
@@ -287,7 +380,11 @@ fn build_app(
         }
     };
     let app = Arc::new(App {
-        tenants: state::Tenants::new(data.join("tenants"), embedder.clone()),
+        tenants: match &settings.local {
+            Some(local) => state::Tenants::new(data.join("tenants"), embedder.clone())
+                .local(&local.tenant, local.db.clone()),
+            None => state::Tenants::new(data.join("tenants"), embedder.clone()),
+        },
         jobs,
         objects: MokaTier::new("objects", 256, ttl, |_, _| 1, metrics.tier("objects")),
         results: MokaTier::new(
@@ -448,6 +545,9 @@ async fn run(
         .map(|c| c.spawn_forwarded(router.clone()));
     // Tests and scripts read this line to find an ephemeral port.
     println!("codegraph: listening on http://{local}");
+    if app.settings.local.as_ref().is_some_and(|l| l.open) {
+        open_in_browser(&format!("http://{local}/"));
+    }
     tracing::info!(%local, workers = workers.len(), "listening");
     // Per-token limiter state grows with distinct tokens; forget idle ones.
     let housekeeping = {
@@ -564,6 +664,9 @@ fn router(gate: Arc<Gate>) -> Router {
         .route("/projects/{project}/path", get(api::path))
         .route("/projects/{project}/outline", get(api::outline))
         .route("/projects/{project}/neighbours", get(api::neighbours))
+        .route("/projects/{project}/repo_map", get(api::repo_map))
+        .route("/projects/{project}/source", get(browse::source))
+        .route("/jobs", get(browse::jobs))
         .route(
             "/graphql",
             post(graphql::handler).layer(axum::Extension(graphql::schema(Arc::clone(&app)))),
@@ -602,6 +705,8 @@ fn router(gate: Arc<Gate>) -> Router {
             }),
         )
         .route("/metrics", get(metrics_handler))
+        .route("/", get(ui::index))
+        .route("/ui/{file}", get(ui::asset))
         .nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -944,7 +1049,16 @@ async fn authenticate(State(gate): State<Arc<Gate>>, mut req: Request, next: Nex
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let identity = match gate.app.verifier.verify_header(header) {
+    let verified = match &gate.app.settings.local {
+        // `codegraph ui`: one reader on loopback, who has the store's files anyway.
+        Some(local) => Ok(auth::Identity {
+            tenant: local.tenant.clone(),
+            subject: None,
+            token_key: 0,
+        }),
+        None => gate.app.verifier.verify_header(header),
+    };
+    let identity = match verified {
         Ok(id) => id,
         Err(e) => {
             gate.app

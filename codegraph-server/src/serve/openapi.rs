@@ -186,7 +186,9 @@ pub fn document(semantic: bool) -> Value {
                 "Impact": {"operationId": "impact", "parameters": {"project": "$response.body#/projects/0/name"}},
                 "Path": {"operationId": "path", "parameters": {"project": "$response.body#/projects/0/name"}},
                 "Outline": {"operationId": "outline", "parameters": {"project": "$response.body#/projects/0/name"}},
-                "Neighbours": {"operationId": "neighbours", "parameters": {"project": "$response.body#/projects/0/name"}}}}),
+                "Neighbours": {"operationId": "neighbours", "parameters": {"project": "$response.body#/projects/0/name"}},
+                "RepoMap": {"operationId": "repoMap", "parameters": {"project": "$response.body#/projects/0/name"}},
+                "Source": {"operationId": "source", "parameters": {"project": "$response.body#/projects/0/name"}}}}),
     );
     let node = json!({"type": "object", "properties": {
         "id": {"type": "string"}, "kind": {"type": "string"}, "name": {"type": "string"},
@@ -249,7 +251,48 @@ pub fn document(semantic: bool) -> Value {
             json!({"type": "string", "pattern": WEIGHTS_PATTERN}),
             "Hybrid weights TEXT,SEMANTIC,GRAPH[,K] over the fusion's defaults",
         ),
+        param(
+            "matches",
+            "query",
+            false,
+            json!({"type": "boolean"}),
+            "Add each hit's lines that hold the query's words (`matches`: line, text), when the source is at hand",
+        ),
     ];
+    let mut source_responses = error_responses(&[400, 401, 404, 429, 503]);
+    source_responses.insert("410".into(), json!({"description": "The file changed on disk so that it cannot be read as indexed (code: file_unreadable)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}));
+    source_responses.insert("200".into(), json!({"description": "Lines of the file as it is on disk now", "content": {"application/json": {"schema": {"type": "object", "properties": {
+        "path": {"type": "string"}, "language": {"type": "string"}, "start_line": {"type": "integer"},
+        "total_lines": {"type": "integer"}, "lines": {"type": "array", "items": {"type": "string"}},
+        "truncated": {"type": "boolean"}}}}}}));
+    let source_op = json!({"get": {"operationId": "source", "summary": "Lines of one of the project's files (when it was indexed from a directory on this server; otherwise 404 source_unavailable)", "parameters": [
+        project_param(),
+        param("path", "query", true, json!({"type": "string", "minLength": 1}), "Repository-relative path of an indexed file"),
+        param("start", "query", false, json!({"type": "integer", "minimum": 0, "maximum": 4294967295u64}), "First line, 1-based (default 1)"),
+        param("end", "query", false, json!({"type": "integer", "minimum": 0, "maximum": 4294967295u64}), "Last line, inclusive (default: at most 5000 lines from start; before start: no lines)")],
+        "responses": source_responses}});
+    let mut jobs_responses = error_responses(&[400, 401, 429]);
+    jobs_responses.insert("501".into(), json!({"description": "Cluster mode: jobs are read one by one (code: not_in_cluster_mode)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}));
+    jobs_responses.insert("200".into(), json!({"description": "The caller's jobs, newest first", "content": {"application/json": {"schema": {"type": "object", "properties": {"jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}}}}}}}));
+    let jobs_op = json!({"get": {"operationId": "listJobs", "summary": "The caller's jobs, newest first, running ones with their progress", "parameters": [
+        param("project", "query", false, json!({"type": "string"}), "Only this project's"),
+        param("limit", "query", false, json!({"type": "integer", "minimum": 1, "maximum": 200}), "Default 20")],
+        "responses": jobs_responses}});
+    let hit = json!({"type": "object", "properties": {"id": {"type": "string"}, "path": {"type": "string"}, "line": {"type": "integer"}, "end_line": {"type": "integer"}, "name": {"type": "string"}, "qualified_name": {"type": "string"}, "kind": {"type": "string"}, "language": {"type": "string"}, "signature": {"type": "string"}, "score": {"type": "number"}, "matches": {"type": "array", "items": {"type": "object", "properties": {"line": {"type": "integer"}, "text": {"type": "string"}}}}}});
+    let repo_map_op = read_op(
+        "repoMap",
+        "The project's most central definitions, best first (PageRank over its graph)",
+        vec![param(
+            "limit",
+            "query",
+            false,
+            json!({"type": "integer", "minimum": 1, "maximum": 500}),
+            "Default 30",
+        )],
+        json!({"type": "object", "properties": {"results": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/Node"}, {"type": "object", "properties": {"rank": {"type": "number"}}}]}}, "truncated": {"type": "boolean"}}}),
+    );
+    let index_op = json!({"get": {"summary": "The web view (no token: the page asks for one and reads /api/v1 with it)", "security": [], "responses": {"200": {"description": "HTML"}}}});
+    let asset_op = json!({"get": {"summary": "The web view's scripts and styles (no token)", "security": [], "parameters": [param("file", "path", true, json!({"type": "string"}), "File name")], "responses": {"200": {"description": "JavaScript or CSS"}, "404": {"description": "No such file (code: asset_not_found)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}});
     let search_schema = json!({"type": "object", "properties": {"mode": {"type": "string"}, "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}}, "notes": {"type": "array", "items": {"type": "string"}}, "truncated": {"type": "boolean"}}});
     let mut fanout_params = search_params.clone();
     fanout_params.push(param(
@@ -261,7 +304,7 @@ pub fn document(semantic: bool) -> Value {
     ));
     let mut fanout_responses = error_responses(&[400, 401, 429, 503]);
     fanout_responses.insert("200".into(), json!({"description": "Hits of every project that answered, each with its project; `partial` and `missing` name those that did not", "content": {"application/json": {"schema": {"type": "object", "properties": {"results": {"type": "array"}, "projects": {"type": "array", "items": {"type": "string"}}, "partial": {"type": "boolean"}, "missing": {"type": "array"}}}}}}));
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "CodeGraph",
@@ -274,7 +317,7 @@ pub fn document(semantic: bool) -> Value {
             "schemas": {
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
                 "Node": node,
-                "Hit": {"type": "object", "properties": {"path": {"type": "string"}, "line": {"type": "integer"}, "name": {"type": "string"}, "qualified_name": {"type": "string"}, "kind": {"type": "string"}, "score": {"type": "number"}}},
+                "Hit": hit,
                 "SymbolHit": {"type": "object", "properties": {"node": {"$ref": "#/components/schemas/Node"}, "score": {"type": "number"}}},
                 "Related": {"type": "object", "properties": {"node": {"$ref": "#/components/schemas/Node"}, "edge": {"type": "string"}, "resolution": {"type": "string"}, "site_path": {"type": ["string", "null"]}, "site_line": {"type": ["integer", "null"]}}},
                 "Reached": {"type": "object", "properties": {"node": {"$ref": "#/components/schemas/Node"}, "depth": {"type": "integer"}}},
@@ -336,7 +379,15 @@ pub fn document(semantic: bool) -> Value {
             "/api/v1/cluster": cluster_op,
             "/api/v1/openapi.json": {"get": {"operationId": "openapi", "summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}, "401": {"description": "Missing or invalid token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}, "429": {"description": "Rate limited or overloaded", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}}
         }
-    })
+    });
+    // Apart: one more entry in the literal above passes json!'s recursion limit.
+    let paths = doc["paths"].as_object_mut().expect("paths is an object");
+    paths.insert("/api/v1/projects/{project}/repo_map".into(), repo_map_op);
+    paths.insert("/api/v1/projects/{project}/source".into(), source_op);
+    paths.insert("/api/v1/jobs".into(), jobs_op);
+    paths.insert("/".into(), index_op);
+    paths.insert("/ui/{file}".into(), asset_op);
+    doc
 }
 
 #[cfg(test)]

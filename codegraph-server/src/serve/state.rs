@@ -34,6 +34,9 @@ pub struct Tenants {
     base: PathBuf,
     embedder: Option<Arc<CachedEmbedder>>,
     open: Mutex<HashMap<String, Arc<TenantStore>>>,
+    /// `codegraph ui`: the one tenant, whose store is this existing directory, opened
+    /// for reading.
+    local: Option<(String, PathBuf)>,
 }
 
 /// The directory name of a tenant: its name with each upper-case letter `X` written
@@ -73,7 +76,15 @@ impl Tenants {
             base,
             embedder,
             open: Mutex::new(HashMap::new()),
+            local: None,
         }
+    }
+
+    /// Only `tenant`, whose store is the existing store at `db`, read-only (so that a
+    /// `codegraph index --watch` may keep writing it).
+    pub fn local(mut self, tenant: &str, db: PathBuf) -> Tenants {
+        self.local = Some((tenant.to_string(), db));
+        self
     }
 
     /// The tenant's store; `None` when it has none and `create` is false (read
@@ -86,6 +97,18 @@ impl Tenants {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(t) = open.get(tenant) {
             return Ok(Some(Arc::clone(t)));
+        }
+        if let Some((only, db)) = &self.local {
+            if only != tenant {
+                return Ok(None);
+            }
+            let t = Arc::new(TenantStore {
+                name: tenant.to_string(),
+                db: Db::open_read_only(db, self.options(tenant))?,
+                _remove_on_drop: None,
+            });
+            open.insert(tenant.to_string(), Arc::clone(&t));
+            return Ok(Some(t));
         }
         let root = self.base.join(tenant_dir(tenant));
         self.move_legacy_dir(tenant, &root);
