@@ -10,10 +10,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use common::server::{Server, token};
 use common::write;
@@ -173,28 +171,16 @@ fn ui_serves_a_local_store_on_loopback_without_a_token() {
         .unwrap();
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("loopback"));
-    let mut child = common::codegraph()
-        .args(["ui", "--addr", "127.0.0.1:0", "--db"])
-        .arg(&db)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("codegraph: listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    let agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .new_agent();
-    let get = |path: &str| common::server::answer(agent.get(format!("{base}{path}")).call());
+    let server = Server::attach(
+        common::codegraph()
+            .args(["ui", "--addr", "127.0.0.1:0", "--db"])
+            .arg(&db)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let get = |path: &str| server.get(path, None);
     let projects = get("/api/v1/projects");
     assert_eq!(projects.status, 200, "{}", projects.text);
     assert_eq!(
@@ -215,8 +201,6 @@ fn ui_serves_a_local_store_on_loopback_without_a_token() {
         source.text
     );
     assert_eq!(get("/").status, 200);
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 fn playwright_dir() -> Option<PathBuf> {

@@ -77,7 +77,12 @@ impl Server {
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        let mut child = cmd.spawn().expect("the server starts");
+        Server::attach(cmd.spawn().expect("the server starts"))
+    }
+
+    /// A server process just spawned with its standard output piped: waits for the line
+    /// that says where it listens.
+    pub fn attach(mut child: Child) -> Server {
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();
