@@ -1082,6 +1082,44 @@ impl<'a, 't> Extraction<'a, 't> {
             }
         }
 
+        // Types and imports that comments declare (JSDoc in JavaScript).
+        for (i, d) in defs.iter().enumerate() {
+            let Some(doc) = &d.doc else { continue };
+            for (subject, written) in self.rules.doc_types(doc) {
+                let Some(full) = declared_type(&written, sep) else {
+                    continue;
+                };
+                let (qualifier, name) = match split_last(&full, self.rules.reference_separators()) {
+                    Some((q, n)) => (Some(q.to_string()), n.to_string()),
+                    None => (None, full),
+                };
+                refs.push(PendingRef {
+                    kind: ReferenceKind::Type,
+                    container: Some(i),
+                    subject,
+                    qualifier,
+                    name,
+                    span: d.name_span,
+                });
+            }
+        }
+        for c in comments {
+            let text = lossy(&self.src[c.start..c.end]);
+            if !text.contains("@typedef") {
+                continue;
+            }
+            for binding in self.rules.comment_imports(&text) {
+                imports.push(PendingImport {
+                    binding,
+                    span: span(
+                        root.descendant_for_byte_range(c.start, c.end)
+                            .unwrap_or(root),
+                    ),
+                    container: None,
+                });
+            }
+        }
+
         // Nodes: file, then definitions and import bindings in source order.
         let mut nodes: Vec<Node> = Vec::with_capacity(1 + defs.len() + imports.len());
         let file_span = span(root);

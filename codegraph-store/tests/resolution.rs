@@ -872,3 +872,33 @@ fn export_star_chains_are_followed_to_the_definition() {
     );
     assert_eq!(callees(&store, "ts", "run"), ["parse (import)"]);
 }
+
+#[test]
+fn javascript_receivers_typed_by_jsdoc() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "js",
+        &[
+            (
+                "lib/Compilation.js",
+                "class Compilation {\n  getPath(name) {\n    return name;\n  }\n}\n\nmodule.exports = Compilation;\n",
+            ),
+            (
+                "lib/Chunk.js",
+                "class Chunk {\n  hasRuntime() {\n    return true;\n  }\n}\n\nmodule.exports = Chunk;\n",
+            ),
+            (
+                "lib/Compiler.js",
+                "/** @typedef {import(\"./Compilation\")} Compilation */\n/** @typedef {import(\"./Chunk\")} Chunk */\n\nclass Compiler {\n  /**\n   * @param {Compilation} compilation the compilation\n   * @param {Chunk=} [chunk] a chunk, if any\n   * @param {string | Chunk[]} names not one type\n   * @returns {void}\n   */\n  emitAssets(compilation, chunk, names) {\n    compilation.getPath(\"x\");\n    chunk.hasRuntime();\n    names.hasRuntime();\n  }\n}\n\nmodule.exports = Compiler;\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        callees(&store, "js", "Compiler.emitAssets"),
+        [
+            "Chunk.hasRuntime (inferred)",
+            "Compilation.getPath (inferred)"
+        ]
+    );
+}

@@ -6,7 +6,11 @@ use codegraph_core::{NodeKind, Visibility};
 use super::ImportBinding;
 use super::{CommentStyle, Rules, VisibilityInput, node_text};
 
-pub struct JavaScriptRules;
+pub struct JavaScriptRules {
+    /// Read types from JSDoc: in JavaScript they are the only ones written; in
+    /// TypeScript the annotations are, and the checker ignores JSDoc types.
+    pub jsdoc: bool,
+}
 
 const COMMENTS: CommentStyle = CommentStyle {
     attribute_marker: Some(b'@'),
@@ -105,6 +109,99 @@ impl Rules for JavaScriptRules {
 
     fn comment_style(&self) -> Option<&'static CommentStyle> {
         Some(&COMMENTS)
+    }
+
+    fn doc_types(&self, doc: &str) -> Vec<(Option<String>, String)> {
+        if !self.jsdoc || !doc.contains('@') {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for line in doc.lines() {
+            let line = line.trim();
+            let (tag, rest) = match line.split_once(char::is_whitespace) {
+                Some((tag, rest)) => (tag, rest.trim_start()),
+                None => continue,
+            };
+            let subject_wanted = match tag {
+                "@param" | "@arg" | "@argument" => true,
+                "@returns" | "@return" => false,
+                _ => continue,
+            };
+            let Some((written, after)) = jsdoc_type(rest) else {
+                continue;
+            };
+            let Some(ty) = one_named_type(written) else {
+                continue;
+            };
+            if subject_wanted {
+                // `name`, `[name]`, `[name=default]`; a dotted `options.x` is a member of
+                // an options object, not a parameter.
+                let name = after
+                    .trim_start()
+                    .trim_start_matches('[')
+                    .split(|c: char| c == ']' || c == '=' || c.is_whitespace())
+                    .next()
+                    .unwrap_or("");
+                if name.is_empty()
+                    || !name
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+                {
+                    continue;
+                }
+                out.push((Some(name.to_string()), ty));
+            } else {
+                out.push((None, ty));
+            }
+        }
+        out
+    }
+
+    fn comment_imports(&self, comment: &str) -> Vec<ImportBinding> {
+        let mut out = Vec::new();
+        if !self.jsdoc {
+            return out;
+        }
+        for (at, _) in comment.match_indices("@typedef") {
+            let rest = comment[at + "@typedef".len()..].trim_start();
+            let Some((written, after)) = jsdoc_type(rest) else {
+                continue;
+            };
+            let alias: String = after
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '$')
+                .collect();
+            // `import("./Compilation")` is the module's value; `import("./Chunk").ChunkId`
+            // a name it exports. Type arguments (`import("x").Map<K>`) are dropped.
+            let Some(inner) = written.trim().strip_prefix("import(") else {
+                continue;
+            };
+            let Some((module, member)) = inner.split_once(')') else {
+                continue;
+            };
+            let module = module
+                .trim()
+                .trim_matches(|c| c == '"' || c == '\'' || c == '`');
+            let member = member.split('<').next().unwrap_or("").trim();
+            if alias.is_empty() || module.is_empty() {
+                continue;
+            }
+            match member.strip_prefix('.') {
+                None if member.is_empty() => out.push(ImportBinding {
+                    qualifier: None,
+                    name: module.to_string(),
+                    alias: Some(alias),
+                }),
+                Some(name) if !name.is_empty() && !name.contains('.') => out.push(ImportBinding {
+                    qualifier: Some(module.to_string()),
+                    name: name.to_string(),
+                    alias: (name != alias).then_some(alias),
+                }),
+                _ => {}
+            }
+        }
+        out
     }
 
     fn expand_import(&self, node: tree_sitter::Node<'_>, src: &[u8], out: &mut Vec<ImportBinding>) {
@@ -418,9 +515,89 @@ fn template_escapes(src: &[u8], error_rows: &[usize]) -> Vec<std::ops::Range<usi
     out
 }
 
+/// The braced type at the start of a JSDoc tag's text (`{Map<string, Chunk>} rest`),
+/// braces balanced, and what follows it.
+fn jsdoc_type(text: &str) -> Option<(&str, &str)> {
+    let body = text.strip_prefix('{')?;
+    let mut depth = 1usize;
+    for (i, c) in body.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some((&body[..i], &body[i + 1..]));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The one named type a JSDoc type expression stands for: `Compilation`,
+/// `?Compilation`, `Compilation=`, `Compilation | undefined`; `None` for unions of
+/// several types, arrays, functions, records and inline imports.
+fn one_named_type(written: &str) -> Option<String> {
+    let mut named = written
+        .split('|')
+        .map(|part| {
+            part.trim()
+                .trim_start_matches(['?', '!'])
+                .trim_end_matches('=')
+        })
+        .filter(|part| !matches!(*part, "undefined" | "null" | "void"));
+    let ty = named.next()?;
+    if named.next().is_some() || ty.ends_with("[]") || ty.contains(['(', '{', ':', '"', '\'']) {
+        return None;
+    }
+    let name = ty.split('<').next().unwrap_or("").trim();
+    let valid = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '$' || c == '.');
+    valid.then(|| name.to_string())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{generic_members_on_new_lines, template_escapes, type_parameter_modifiers};
+    #[test]
+    fn jsdoc_types_and_typedef_imports() {
+        let rules = JavaScriptRules { jsdoc: true };
+        let doc = "Emits.\n@param {Compilation} compilation the compilation\n@param {?Chunk=} [chunk=null] maybe\n\
+                   @param {string | Chunk[]} names no\n@param {Object} options.x a member\n@returns {Promise<Asset>} later";
+        assert_eq!(
+            rules.doc_types(doc),
+            [
+                (Some("compilation".to_string()), "Compilation".to_string()),
+                (Some("chunk".to_string()), "Chunk".to_string()),
+                (None, "Promise".to_string()),
+            ]
+        );
+        assert!(JavaScriptRules { jsdoc: false }.doc_types(doc).is_empty());
+        let comment = "/** @typedef {import(\"./Compilation\")} Compilation */\n\
+                       /** @typedef {import('../Chunk').ChunkId<T>} Id */\n/** @typedef {Object} Options */";
+        assert_eq!(
+            rules.comment_imports(comment),
+            [
+                ImportBinding {
+                    qualifier: None,
+                    name: "./Compilation".into(),
+                    alias: Some("Compilation".into()),
+                },
+                ImportBinding {
+                    qualifier: Some("../Chunk".into()),
+                    name: "ChunkId".into(),
+                    alias: Some("Id".into()),
+                },
+            ]
+        );
+    }
+
+    use super::{
+        ImportBinding, JavaScriptRules, Rules, generic_members_on_new_lines, template_escapes,
+        type_parameter_modifiers,
+    };
 
     #[test]
     fn escapes_in_template_rows_below_errors() {

@@ -84,6 +84,18 @@ pub trait Rules: Sync {
         Vec::new()
     }
 
+    /// Types a definition's doc comment declares, as `(subject, type)`: a parameter's
+    /// (`@param {Compilation} compilation`), or with no subject the return type
+    /// (`@returns {Chunk}`). JavaScript reads JSDoc, as the TypeScript checker does.
+    fn doc_types(&self, _doc: &str) -> Vec<(Option<String>, String)> {
+        Vec::new()
+    }
+
+    /// Import bindings a comment makes (JSDoc `@typedef {import("./Module")} Module`).
+    fn comment_imports(&self, _comment: &str) -> Vec<ImportBinding> {
+        Vec::new()
+    }
+
     /// Same-length rewrites to try once the file has parsed, each standing alone (Rust
     /// macro arguments read as the expressions they nearly always are). A rewrite is
     /// kept only when the text it covers then parses without errors.
@@ -170,7 +182,8 @@ pub fn rules(language: Language) -> &'static dyn Rules {
     match language {
         Language::Rust => &rust::RustRules,
         Language::Python => &python::PythonRules,
-        Language::JavaScript | Language::TypeScript | Language::Tsx => &javascript::JavaScriptRules,
+        Language::JavaScript => &javascript::JavaScriptRules { jsdoc: true },
+        Language::TypeScript | Language::Tsx => &javascript::JavaScriptRules { jsdoc: false },
         Language::Go => &go::GoRules,
         Language::Java => &java::JavaRules,
         Language::Cpp => &cpp::CppRules,

@@ -1386,9 +1386,7 @@ fn answer(
             let q: SearchQuery = parse(raw)?;
             let results = run_search(app, tenant, project, &q, budget)?;
             if q.matches.unwrap_or(false) {
-                to_bytes(&super::browse::with_matches(
-                    app, tenant, project, &q.q, results,
-                )?)
+                to_bytes(&with_matches(app, tenant, project, &q.q, results)?)
             } else {
                 to_bytes(&results)
             }
@@ -1424,7 +1422,7 @@ fn answer(
             to_bytes(&serde_json::json!({ "results": results, "truncated": truncated() }))
         }
         Read::RepoMap => {
-            let results = super::browse::run_repo_map(app, tenant, project, &parse(raw)?, budget)?;
+            let results = run_repo_map(app, tenant, project, &parse(raw)?, budget)?;
             to_bytes(&serde_json::json!({ "results": results, "truncated": truncated() }))
         }
         Read::Neighbours => {
@@ -1608,4 +1606,121 @@ pub async fn cluster(
 #[derive(Deserialize)]
 pub struct ClusterQuery {
     project: Option<String>,
+}
+
+/// Most definitions one `repo_map` answer carries.
+pub const MAX_REPO_MAP: usize = 500;
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct RepoMapQuery {
+    /// At most this many definitions (default 30).
+    pub limit: Option<usize>,
+}
+
+/// The project's most central definitions, best first (`GET .../repo_map`).
+pub fn run_repo_map(
+    app: &App,
+    tenant: &str,
+    project: &str,
+    q: &RepoMapQuery,
+    budget: &Budget,
+) -> ApiResult<Vec<codegraph::Ranked>> {
+    let limit = q.limit.unwrap_or(30);
+    if limit == 0 || limit > MAX_REPO_MAP {
+        return Err(ApiError::bad_request(format!(
+            "limit must be between 1 and {MAX_REPO_MAP}"
+        )));
+    }
+    let store = project_store(app, tenant, project)?;
+    let request = codegraph::RepoMapRequest {
+        limit,
+        ..codegraph::RepoMapRequest::default()
+    };
+    Ok(store.db.repo_map(project, &request, budget)?)
+}
+
+/// Longest matched line carried whole.
+const MAX_MATCH_CHARS: usize = 2000;
+/// Lines of a definition shown with a search hit.
+const MAX_MATCHED_LINES: usize = 3;
+/// Lines of a definition looked through for them.
+const MAX_SCANNED_LINES: u32 = 400;
+
+/// A line of a hit's definition that holds one of the query's words.
+#[derive(Serialize)]
+pub struct MatchedLine {
+    pub line: u32,
+    pub text: String,
+}
+
+#[derive(Serialize)]
+struct HitWithMatches {
+    #[serde(flatten)]
+    hit: codegraph::Hit,
+    matches: Vec<MatchedLine>,
+}
+
+/// `results` with each hit's matched lines: up to three lines of its definition that
+/// hold a word of `query` (any case). Hits of a project without its source at hand
+/// get none; each file is read once.
+pub fn with_matches(
+    app: &App,
+    tenant: &str,
+    project: &str,
+    query: &str,
+    results: codegraph::SearchResults,
+) -> ApiResult<serde_json::Value> {
+    let store = project_store(app, tenant, project)?;
+    let root = store.db.source_dir(project)?.filter(|d| d.is_dir());
+    let words: Vec<String> = query
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| w.chars().count() >= 2)
+        .map(str::to_lowercase)
+        .collect();
+    let mut files: std::collections::HashMap<String, Option<Vec<String>>> = Default::default();
+    let mut hits = Vec::with_capacity(results.results.len());
+    for hit in results.results {
+        let mut matches = Vec::new();
+        if let Some(root) = &root
+            && !words.is_empty()
+        {
+            let lines = files.entry(hit.path.clone()).or_insert_with(|| {
+                crate::project_file::read(&store.db, project, root, &hit.path)
+                    .ok()
+                    .map(|b| {
+                        String::from_utf8_lossy(&b)
+                            .lines()
+                            .map(str::to_string)
+                            .collect()
+                    })
+            });
+            if let Some(lines) = lines {
+                let last = hit.end_line.max(hit.line).min(hit.line + MAX_SCANNED_LINES);
+                for n in hit.line..=last {
+                    let Some(text) = (n as usize).checked_sub(1).and_then(|i| lines.get(i)) else {
+                        break;
+                    };
+                    let lower = text.to_lowercase();
+                    if words.iter().any(|w| lower.contains(w.as_str())) {
+                        let text: String = text.trim_end().chars().take(MAX_MATCH_CHARS).collect();
+                        matches.push(MatchedLine { line: n, text });
+                        if matches.len() == MAX_MATCHED_LINES {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        hits.push(HitWithMatches { hit, matches });
+    }
+    let mut value = serde_json::to_value(serde_json::json!({
+        "mode": results.mode,
+        "results": hits,
+        "truncated": results.truncated,
+    }))
+    .expect("answers serialise");
+    if !results.notes.is_empty() {
+        value["notes"] = serde_json::json!(results.notes);
+    }
+    Ok(value)
 }

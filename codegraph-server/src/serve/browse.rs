@@ -1,6 +1,5 @@
 //! The routes a reader browsing a project needs beyond the graph queries: a file's
-//! source lines, the project's most central definitions, and the tenant's jobs. The
-//! web view uses these like any other client.
+//! source lines and the tenant's jobs. The web view uses these like any other client.
 
 use std::collections::BTreeMap;
 
@@ -9,8 +8,6 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use codegraph::RepoMapRequest;
-use codegraph_core::Budget;
 use serde::{Deserialize, Serialize};
 
 use super::api::{AppState, job_json, json_response, project_store, to_bytes};
@@ -24,8 +21,6 @@ use crate::project_file::{self, FileError};
 pub const MAX_SOURCE_LINES: u32 = 5000;
 /// Longest line carried whole; longer ones (minified code) are cut.
 const MAX_LINE_CHARS: usize = 2000;
-/// Most definitions one `repo_map` answer carries.
-pub const MAX_REPO_MAP: usize = 500;
 /// Most jobs one listing carries.
 pub const MAX_JOBS: usize = 200;
 
@@ -127,34 +122,6 @@ fn read_lines(
 }
 
 #[derive(Clone, Debug, Deserialize)]
-pub struct RepoMapQuery {
-    /// At most this many definitions (default 30).
-    pub limit: Option<usize>,
-}
-
-/// The project's most central definitions, best first (`GET .../repo_map`).
-pub fn run_repo_map(
-    app: &App,
-    tenant: &str,
-    project: &str,
-    q: &RepoMapQuery,
-    budget: &Budget,
-) -> ApiResult<Vec<codegraph::Ranked>> {
-    let limit = q.limit.unwrap_or(30);
-    if limit == 0 || limit > MAX_REPO_MAP {
-        return Err(ApiError::bad_request(format!(
-            "limit must be between 1 and {MAX_REPO_MAP}"
-        )));
-    }
-    let store = project_store(app, tenant, project)?;
-    let request = RepoMapRequest {
-        limit,
-        ..RepoMapRequest::default()
-    };
-    Ok(store.db.repo_map(project, &request, budget)?)
-}
-
-#[derive(Clone, Debug, Deserialize)]
 pub struct JobsQuery {
     pub project: Option<String>,
     pub limit: Option<usize>,
@@ -191,88 +158,4 @@ pub async fn jobs(
         .collect();
     let body: BTreeMap<&str, _> = [("jobs", list)].into_iter().collect();
     Ok(json_response(StatusCode::OK, to_bytes(&body), None))
-}
-
-/// Lines of a definition shown with a search hit.
-const MAX_MATCHED_LINES: usize = 3;
-/// Lines of a definition looked through for them.
-const MAX_SCANNED_LINES: u32 = 400;
-
-/// A line of a hit's definition that holds one of the query's words.
-#[derive(Serialize)]
-pub struct MatchedLine {
-    pub line: u32,
-    pub text: String,
-}
-
-#[derive(Serialize)]
-struct HitWithMatches {
-    #[serde(flatten)]
-    hit: codegraph::Hit,
-    matches: Vec<MatchedLine>,
-}
-
-/// `results` with each hit's matched lines: up to three lines of its definition that
-/// hold a word of `query` (any case). Hits of a project without its source at hand
-/// get none; each file is read once.
-pub fn with_matches(
-    app: &App,
-    tenant: &str,
-    project: &str,
-    query: &str,
-    results: codegraph::SearchResults,
-) -> ApiResult<serde_json::Value> {
-    let store = project_store(app, tenant, project)?;
-    let root = store.db.source_dir(project)?.filter(|d| d.is_dir());
-    let words: Vec<String> = query
-        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| w.chars().count() >= 2)
-        .map(str::to_lowercase)
-        .collect();
-    let mut files: std::collections::HashMap<String, Option<Vec<String>>> = Default::default();
-    let mut hits = Vec::with_capacity(results.results.len());
-    for hit in results.results {
-        let mut matches = Vec::new();
-        if let Some(root) = &root
-            && !words.is_empty()
-        {
-            let lines = files.entry(hit.path.clone()).or_insert_with(|| {
-                project_file::read(&store.db, project, root, &hit.path)
-                    .ok()
-                    .map(|b| {
-                        String::from_utf8_lossy(&b)
-                            .lines()
-                            .map(str::to_string)
-                            .collect()
-                    })
-            });
-            if let Some(lines) = lines {
-                let last = hit.end_line.max(hit.line).min(hit.line + MAX_SCANNED_LINES);
-                for n in hit.line..=last {
-                    let Some(text) = (n as usize).checked_sub(1).and_then(|i| lines.get(i)) else {
-                        break;
-                    };
-                    let lower = text.to_lowercase();
-                    if words.iter().any(|w| lower.contains(w.as_str())) {
-                        let text: String = text.trim_end().chars().take(MAX_LINE_CHARS).collect();
-                        matches.push(MatchedLine { line: n, text });
-                        if matches.len() == MAX_MATCHED_LINES {
-                            break;
-                        }
-                    }
-                }
-            }
-        }
-        hits.push(HitWithMatches { hit, matches });
-    }
-    let mut value = serde_json::to_value(serde_json::json!({
-        "mode": results.mode,
-        "results": hits,
-        "truncated": results.truncated,
-    }))
-    .expect("answers serialise");
-    if !results.notes.is_empty() {
-        value["notes"] = serde_json::json!(results.notes);
-    }
-    Ok(value)
 }
