@@ -65,8 +65,11 @@ export function layout(nodes, edges, center) {
   }
   const n = nodes.length;
   const iterations = n > 300 ? 120 : n > 100 ? 200 : 300;
-  const spring = 90;
-  const repulse = 9000;
+  // Larger graphs are packed tighter, so that a few hundred definitions still fit a
+  // screen at a size where labels read (they keep their size on screen, see draw).
+  const f = Math.min(1, Math.max(0.35, Math.sqrt(80 / Math.max(n, 1))));
+  const spring = 90 * f;
+  const repulse = 9000 * f * f;
   let temperature = 40;
   const dx = new Float64Array(n);
   const dy = new Float64Array(n);
@@ -113,7 +116,7 @@ export function layout(nodes, edges, center) {
     temperature = Math.max(1, temperature * 0.985);
   }
   const out = new Map();
-  nodes.forEach((node, i) => out.set(node.id, { x: x[i], y: y[i] }));
+  nodes.forEach((node, i) => out.set(node.id, { x: x[i], y: y[i], depth: depth[i] }));
   return out;
 }
 
@@ -168,8 +171,10 @@ export function drawGraph(container, nodes, edges, center, onOpen) {
   const nodeLayer = el('g', { class: 'nodes' }, svg);
   for (const node of nodes) {
     const p = positions.get(node.id);
+    // Beyond the centre's own neighbours, labels show once zoomed in.
+    const far = p.depth < 0 || p.depth >= 2 ? ' far' : '';
     const g = el('g', {
-      class: `node kind-${node.kind}${node.id === center ? ' center' : ''}`,
+      class: `node kind-${node.kind}${node.id === center ? ' center' : ''}${far}`,
       transform: `translate(${p.x.toFixed(1)},${p.y.toFixed(1)})`,
       tabindex: 0,
       role: 'link',
@@ -177,7 +182,7 @@ export function drawGraph(container, nodes, edges, center, onOpen) {
       'aria-label': `${node.kind} ${node.qualified_name}, ${node.path}:${node.line}`,
     }, nodeLayer);
     el('circle', { r: node.id === center ? 11 : 7 }, g);
-    const label = el('text', { x: 12, y: 4 }, g);
+    const label = el('text', { dx: '1em', dy: '0.35em' }, g);
     label.textContent = node.name;
     el('title', {}, g).textContent = `${node.qualified_name}\n${node.path}:${node.line}`;
     g.addEventListener('click', () => onOpen(node));
@@ -195,7 +200,18 @@ export function drawGraph(container, nodes, edges, center, onOpen) {
 
 function enablePanZoom(svg, box) {
   const view = { ...box };
-  const apply = () => svg.setAttribute('viewBox', `${view.x} ${view.y} ${view.w} ${view.h}`);
+  // Node sizes, labels and strokes are kept at one size on screen: `--u` is the SVG
+  // units one screen pixel spans now (style.css scales by it).
+  const apply = () => {
+    svg.setAttribute('viewBox', `${view.x} ${view.y} ${view.w} ${view.h}`);
+    const rect = svg.getBoundingClientRect();
+    if (rect.width > 0 && rect.height > 0) {
+      const u = Math.max(view.w / rect.width, view.h / rect.height);
+      svg.style.setProperty('--u', u.toFixed(4));
+      svg.classList.toggle('zoomed-out', u > 1.4);
+    }
+  };
+  requestAnimationFrame(apply);
   svg.addEventListener('wheel', (ev) => {
     ev.preventDefault();
     const rect = svg.getBoundingClientRect();
@@ -233,12 +249,14 @@ export function exportSvg(svg, name) {
   const copy = svg.cloneNode(true);
   const style = document.createElementNS(SVG_NS, 'style');
   style.textContent = `
-    .edge { stroke: #8a94a6; stroke-width: 1.4; }
+    .edge { stroke: #8a94a6; stroke-width: 1.4; vector-effect: non-scaling-stroke; }
     .edge.guess { stroke-dasharray: 5 4; stroke: #c08a3e; }
     .arrow-certain { fill: #8a94a6; } .arrow-guess { fill: #c08a3e; }
-    .node circle { fill: #4f7cff; stroke: #fff; stroke-width: 1.5; }
-    .node.center circle { fill: #e2574c; }
-    .node text { font: 12px sans-serif; fill: #1d2330; }`;
+    .node circle { fill: #4f7cff; stroke: #fff; stroke-width: 1.5; vector-effect: non-scaling-stroke;
+      r: calc(6px * var(--u, 1)); }
+    .node.far circle { r: calc(4px * var(--u, 1)); fill: #7b9bff; }
+    .node.center circle { fill: #e2574c; r: calc(10px * var(--u, 1)); }
+    .node text { font-family: sans-serif; font-size: calc(12px * var(--u, 1)); fill: #1d2330; }`;
   copy.insertBefore(style, copy.firstChild);
   const blob = new Blob([new XMLSerializer().serializeToString(copy)], { type: 'image/svg+xml' });
   const a = document.createElement('a');
