@@ -267,3 +267,33 @@ fn truncated_fixtures_keep_invariants() {
     }
     assert!(checked > 500, "checked {checked} prefixes");
 }
+
+/// Nesting thousands deep (macro token trees, `use` trees) is walked without recursing
+/// once per level, so a crafted file cannot exhaust a worker's stack.
+#[test]
+fn deep_nesting_in_rust_macros_and_use_trees_is_survived() {
+    let depth = 20_000;
+    let mut src = String::from("fn f() {\n    m!(");
+    src.push_str(&"(".repeat(depth));
+    src.push_str(&")".repeat(depth));
+    src.push_str(");\n}\nuse a::");
+    src.push_str(&"{a::".repeat(depth));
+    src.push('b');
+    src.push_str(&"}".repeat(depth));
+    src.push_str(";\n");
+    // On a thread with a small stack, as the pipeline's workers have.
+    let handle = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let file = extract(
+                Language::Rust,
+                "src/lib.rs",
+                src.as_bytes(),
+                &ExtractOptions::default(),
+            )
+            .unwrap();
+            check_invariants(&file, src.len());
+        })
+        .unwrap();
+    handle.join().expect("extraction survives deep nesting");
+}

@@ -60,12 +60,14 @@ async function loadProjects(signal) {
 }
 
 async function render() {
+  // Only `#/...` is a route; `#main` (the skip link) and the like stay on the page.
+  if (location.hash && !location.hash.startsWith('#/')) return;
   if (current) current.abort();
   current = new AbortController();
   const { signal } = current;
-  const { parts, params } = parseHash();
   showNotice('');
   try {
+    const { parts, params } = parseHash();
     if (!projects.length) await loadProjects(signal);
     if (parts[0] !== 'p' || !parts[1]) {
       document.title = 'CodeGraph';
@@ -195,6 +197,12 @@ $('token-clear').addEventListener('click', () => {
   render();
 });
 $('token-button').addEventListener('click', () => askToken('Enter the token to use in this tab.'));
+
+// The skip link moves focus without leaving the view (or the route in the URL).
+$('skip').addEventListener('click', (ev) => {
+  ev.preventDefault();
+  main.focus();
+});
 
 window.addEventListener('hashchange', render);
 render();

@@ -179,7 +179,7 @@ export async function searchView(main, project, params, signal) {
           h('div.match', {}, h('span.ln', {}, String(m.line)), m.text)))
         : null)));
   main.replaceChildren(h('section', {},
-    h('p.muted.small', { id: 'search-summary', 'aria-live': 'polite' },
+    h('p.muted.small', { id: 'search-summary', 'aria-live': 'polite', 'data-q': params.q },
       `${answer.results.length} results (${answer.mode}) in ${Math.round(took)} ms` +
       (answer.notes && answer.notes.length ? ` — ${answer.notes.join('; ')}` : '')),
     answer.results.length ? list : h('p', {}, 'Nothing found.')));

@@ -902,3 +902,60 @@ fn javascript_receivers_typed_by_jsdoc() {
         ]
     );
 }
+
+#[test]
+fn rust_self_constructs_the_impls_tuple_struct() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "rust",
+        &[(
+            "src/lib.rs",
+            "pub struct Interest(u8);\n\nimpl Interest {\n    pub const fn add(self, other: Interest) -> Interest {\n        Self(self.0 | other.0)\n    }\n}\n\nfn free() -> u8 {\n    Self(1)\n}\n",
+        )],
+    );
+    assert_eq!(
+        callees(&store, "rust", "Interest::add"),
+        ["Interest (scope)"]
+    );
+    // Outside an impl, `Self` names nothing.
+    assert!(callees(&store, "rust", "free").is_empty());
+}
+
+#[test]
+fn rust_values_of_a_type_parameter_have_its_bounds_methods() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "rust",
+        &[(
+            "src/lib.rs",
+            "pub trait Read {\n    fn peek(&mut self) -> u8;\n}\n\npub trait Sink {\n    fn push(&mut self, b: u8);\n}\n\n\
+             pub struct Deserializer<R> {\n    read: R,\n}\n\nimpl<R: Read> Deserializer<R> {\n    pub fn next(&mut self) -> u8 {\n        self.read.peek()\n    }\n}\n\n\
+             pub fn copy<S>(sink: &mut S, mut from: impl Read)\nwhere\n    S: Sink,\n{\n    sink.push(1);\n}\n",
+        )],
+    );
+    assert_eq!(
+        callees(&store, "rust", "Deserializer::next"),
+        ["Read::peek (inferred)"]
+    );
+    assert_eq!(callees(&store, "rust", "copy"), ["Sink::push (inferred)"]);
+    // Two impls bounding one name by different traits: which one a field's value is
+    // used in is not the field's to say, so neither.
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "rust",
+        &[(
+            "src/lib.rs",
+            "pub trait Consumer {\n    fn full(&self) -> bool;\n}\n\npub trait Folder {\n    fn full(&self) -> bool;\n}\n\n\
+             pub struct Filter<C> {\n    base: C,\n}\n\nimpl<C: Consumer> Filter<C> {\n    pub fn done(&self) -> bool {\n        self.base.full()\n    }\n}\n\n\
+             impl<C: Folder> Filter<C> {\n    pub fn folded(&self) -> bool {\n        self.base.full()\n    }\n}\n",
+        )],
+    );
+    assert!(
+        !callees(&store, "rust", "Filter::done")
+            .iter()
+            .any(|c| c.contains("Folder"))
+    );
+}

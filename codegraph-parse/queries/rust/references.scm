@@ -55,3 +55,14 @@
 ; What an alias stands for (`type ParseStream<'a> = &'a ParseBuffer<'a>`), so that a
 ; value declared with the alias has the aliased type's methods.
 (type_item type: (_) @name @reference.type)
+
+; Type parameters' trait bounds (`<R: Read<'de>>`, `where R: Read<'de>`), bound under the
+; parameter's name, so that a value of type `R` has `Read`'s methods.
+(type_parameter
+  name: (type_identifier) @subject
+  bounds: (trait_bounds
+    [(type_identifier) (scoped_type_identifier) (generic_type)] @name @reference.type))
+(where_predicate
+  left: (type_identifier) @subject
+  bounds: (trait_bounds
+    [(type_identifier) (scoped_type_identifier) (generic_type)] @name @reference.type))

@@ -193,17 +193,34 @@ fn macro_expansion(node: tree_sitter::Node<'_>, src: &[u8]) -> Option<Expansion>
     })
 }
 
+/// Token trees nested deeper than this are left as they are: the walk below recurses
+/// once per level, and a crafted file nesting thousands deep must not exhaust the
+/// stack (tree-sitter itself parses such nesting without recursion).
+const MAX_TOKEN_TREE_DEPTH: usize = 64;
+
 /// Macro invocations inside a token tree are plain tokens (`name`, `!`, a group):
 /// rewrites each one with parentheses or brackets as a call, as [`macro_expansion`]
 /// does, so that one reparse exposes nested arguments too.
 fn nested_macro_calls(tree: tree_sitter::Node<'_>, src: &[u8], edits: &mut Vec<(usize, u8)>) {
+    nested_macro_calls_within(tree, src, edits, 0);
+}
+
+fn nested_macro_calls_within(
+    tree: tree_sitter::Node<'_>,
+    src: &[u8],
+    edits: &mut Vec<(usize, u8)>,
+    depth: usize,
+) {
+    if depth >= MAX_TOKEN_TREE_DEPTH {
+        return;
+    }
     let mut cursor = tree.walk();
     let tokens: Vec<_> = tree.children(&mut cursor).collect();
     for (i, token) in tokens.iter().enumerate() {
         if token.kind() != "token_tree" {
             continue;
         }
-        nested_macro_calls(*token, src, edits);
+        nested_macro_calls_within(*token, src, edits, depth + 1);
         let invoked = i >= 2 && tokens[i - 1].kind() == "!" && tokens[i - 2].kind() == "identifier";
         if !invoked {
             continue;
@@ -231,6 +248,21 @@ fn join_path(prefix: &str, rest: &str) -> String {
 
 /// Unfolds one use tree under `prefix` into bindings.
 fn expand_use(node: tree_sitter::Node<'_>, prefix: &str, src: &[u8], out: &mut Vec<ImportBinding>) {
+    expand_use_within(node, prefix, src, out, 0);
+}
+
+/// [`expand_use`] at a nesting depth: a crafted `use a::{a::{a::{..}}}` thousands deep
+/// stops at [`MAX_TOKEN_TREE_DEPTH`] rather than exhausting the stack.
+fn expand_use_within(
+    node: tree_sitter::Node<'_>,
+    prefix: &str,
+    src: &[u8],
+    out: &mut Vec<ImportBinding>,
+    depth: usize,
+) {
+    if depth >= MAX_TOKEN_TREE_DEPTH {
+        return;
+    }
     match node.kind() {
         "scoped_identifier" => {
             let path = node
@@ -247,7 +279,7 @@ fn expand_use(node: tree_sitter::Node<'_>, prefix: &str, src: &[u8], out: &mut V
             let alias = node.child_by_field_name("alias").map(|a| node_text(a, src));
             if let Some(path) = node.child_by_field_name("path") {
                 let before = out.len();
-                expand_use(path, prefix, src, out);
+                expand_use_within(path, prefix, src, out, depth + 1);
                 for binding in &mut out[before..] {
                     binding.alias = alias.clone();
                 }
@@ -273,13 +305,13 @@ fn expand_use(node: tree_sitter::Node<'_>, prefix: &str, src: &[u8], out: &mut V
                 .unwrap_or_default();
             let inner = join_path(prefix, &path);
             if let Some(list) = node.child_by_field_name("list") {
-                expand_use(list, &inner, src, out);
+                expand_use_within(list, &inner, src, out, depth + 1);
             }
         }
         "use_list" => {
             let mut cursor = node.walk();
             for child in node.named_children(&mut cursor) {
-                expand_use(child, prefix, src, out);
+                expand_use_within(child, prefix, src, out, depth + 1);
             }
         }
         "identifier" | "crate" | "self" | "super" | "metavariable" => {

@@ -240,6 +240,7 @@ pub async fn delete_project(
     Extension(work): Extension<Work>,
     path: Result<UrlPath<String>, axum::extract::rejection::PathRejection>,
 ) -> ApiResult<Response> {
+    refuse_if_read_only(&app)?;
     let UrlPath(project) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
     check_project_name(&project)?;
     let busy = || {
@@ -444,6 +445,7 @@ pub async fn analyze(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> ApiResult<Response> {
+    refuse_if_read_only(&app)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -977,6 +979,7 @@ pub async fn cancel_job(
     Extension(work): Extension<Work>,
     path: Result<UrlPath<String>, axum::extract::rejection::PathRejection>,
 ) -> ApiResult<Response> {
+    refuse_if_read_only(&app)?;
     let UrlPath(job_id) = path.map_err(|e| ApiError::bad_request(e.body_text()))?;
     #[cfg(feature = "cluster")]
     if let Some(c) = &app.cluster {
@@ -1386,7 +1389,7 @@ fn answer(
             let q: SearchQuery = parse(raw)?;
             let results = run_search(app, tenant, project, &q, budget)?;
             if q.matches.unwrap_or(false) {
-                to_bytes(&with_matches(app, tenant, project, &q.q, results)?)
+                to_bytes(&with_matches(app, tenant, project, &q.q, results, budget)?)
             } else {
                 to_bytes(&results)
             }
@@ -1645,6 +1648,12 @@ const MAX_MATCH_CHARS: usize = 2000;
 const MAX_MATCHED_LINES: usize = 3;
 /// Lines of a definition looked through for them.
 const MAX_SCANNED_LINES: u32 = 400;
+/// Hits given matched lines (the first of an answer; the rest get none).
+const MAX_MATCHED_HITS: usize = 50;
+/// Bytes of source one answer reads for its matched lines, over all its files.
+const MAX_MATCH_BYTES: u64 = 32 * 1024 * 1024;
+/// Query words looked for.
+const MAX_MATCH_WORDS: usize = 16;
 
 /// A line of a hit's definition that holds one of the query's words.
 #[derive(Serialize)]
@@ -1660,15 +1669,17 @@ struct HitWithMatches {
     matches: Vec<MatchedLine>,
 }
 
-/// `results` with each hit's matched lines: up to three lines of its definition that
-/// hold a word of `query` (any case). Hits of a project without its source at hand
-/// get none; each file is read once.
+/// `results` with matched lines: for each of the first hits, up to three lines of its
+/// definition that hold a word of `query` (any case). The work is bounded: so many
+/// hits, words, lines and bytes read in all, each line cut before it is compared, and
+/// the request's stop flag checked between files. Without the source at hand, none.
 pub fn with_matches(
     app: &App,
     tenant: &str,
     project: &str,
     query: &str,
     results: codegraph::SearchResults,
+    budget: &Budget,
 ) -> ApiResult<serde_json::Value> {
     let store = project_store(app, tenant, project)?;
     let root = store.db.source_dir(project)?.filter(|d| d.is_dir());
@@ -1676,51 +1687,77 @@ pub fn with_matches(
         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .filter(|w| w.chars().count() >= 2)
         .map(str::to_lowercase)
+        .take(MAX_MATCH_WORDS)
         .collect();
-    let mut files: std::collections::HashMap<String, Option<Vec<String>>> = Default::default();
-    let mut hits = Vec::with_capacity(results.results.len());
-    for hit in results.results {
-        let mut matches = Vec::new();
-        if let Some(root) = &root
-            && !words.is_empty()
-        {
-            let lines = files.entry(hit.path.clone()).or_insert_with(|| {
-                crate::project_file::read(&store.db, project, root, &hit.path)
-                    .ok()
-                    .map(|b| {
-                        String::from_utf8_lossy(&b)
-                            .lines()
-                            .map(str::to_string)
-                            .collect()
-                    })
-            });
-            if let Some(lines) = lines {
-                let last = hit.end_line.max(hit.line).min(hit.line + MAX_SCANNED_LINES);
+    let mut read_bytes = 0u64;
+    // One file at a time: hits of a file are found together, the file then dropped.
+    let mut matches: Vec<Vec<MatchedLine>> = results.results.iter().map(|_| Vec::new()).collect();
+    if let Some(root) = &root
+        && !words.is_empty()
+    {
+        let mut by_file: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, hit) in results.results.iter().enumerate().take(MAX_MATCHED_HITS) {
+            by_file.entry(hit.path.as_str()).or_default().push(i);
+        }
+        for (path, hits) in by_file {
+            budget.cancel().check()?;
+            let Ok(bytes) = crate::project_file::read(&store.db, project, root, path) else {
+                continue;
+            };
+            read_bytes += bytes.len() as u64;
+            if read_bytes > MAX_MATCH_BYTES {
+                break;
+            }
+            let text = String::from_utf8_lossy(&bytes);
+            let lines: Vec<&str> = text.lines().collect();
+            for i in hits {
+                let hit = &results.results[i];
+                let last = hit
+                    .end_line
+                    .max(hit.line)
+                    .min(hit.line.saturating_add(MAX_SCANNED_LINES));
                 for n in hit.line..=last {
-                    let Some(text) = (n as usize).checked_sub(1).and_then(|i| lines.get(i)) else {
+                    let Some(line) = (n as usize).checked_sub(1).and_then(|at| lines.get(at))
+                    else {
                         break;
                     };
-                    let lower = text.to_lowercase();
+                    let cut: String = line.trim_end().chars().take(MAX_MATCH_CHARS).collect();
+                    let lower = cut.to_lowercase();
                     if words.iter().any(|w| lower.contains(w.as_str())) {
-                        let text: String = text.trim_end().chars().take(MAX_MATCH_CHARS).collect();
-                        matches.push(MatchedLine { line: n, text });
-                        if matches.len() == MAX_MATCHED_LINES {
+                        matches[i].push(MatchedLine { line: n, text: cut });
+                        if matches[i].len() == MAX_MATCHED_LINES {
                             break;
                         }
                     }
                 }
             }
         }
-        hits.push(HitWithMatches { hit, matches });
     }
-    let mut value = serde_json::to_value(serde_json::json!({
+    let hits: Vec<HitWithMatches> = results
+        .results
+        .into_iter()
+        .zip(matches)
+        .map(|(hit, matches)| HitWithMatches { hit, matches })
+        .collect();
+    let mut value = serde_json::json!({
         "mode": results.mode,
         "results": hits,
         "truncated": results.truncated,
-    }))
-    .expect("answers serialise");
+    });
     if !results.notes.is_empty() {
         value["notes"] = serde_json::json!(results.notes);
     }
     Ok(value)
+}
+
+/// `codegraph ui` serves one store read-only: nothing is analysed, removed or cancelled.
+fn refuse_if_read_only(app: &App) -> ApiResult<()> {
+    match app.settings.local {
+        Some(_) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "read_only",
+            "`codegraph ui` serves its store read-only: index with `codegraph index`",
+        )),
+        None => Ok(()),
+    }
 }

@@ -145,8 +145,14 @@ pub fn ui(args: config::UiArgs) -> anyhow::Result<std::process::ExitCode> {
             args.db.display()
         );
     }
-    let scratch = std::env::temp_dir().join(format!("codegraph-ui-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch)
+    // `create_dir`, not `create_dir_all`: a directory (or link) someone made there
+    // first is refused, not used.
+    let scratch = std::env::temp_dir().join(format!(
+        "codegraph-ui-{}-{:x}",
+        std::process::id(),
+        std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0u8)
+    ));
+    std::fs::create_dir(&scratch)
         .with_context(|| format!("cannot create {}", scratch.display()))?;
     struct Scratch(std::path::PathBuf);
     impl Drop for Scratch {
@@ -171,6 +177,17 @@ pub fn ui(args: config::UiArgs) -> anyhow::Result<std::process::ExitCode> {
     ])?
     .args;
     serve_args.model = args.model;
+    // clap read `codegraph serve`'s CODEGRAPH_* variables too: none of the server's
+    // deployment settings applies to one reader's loopback view.
+    serve_args.allow_roots.clear();
+    serve_args.config = None;
+    serve_args.jwt_secret_file = None;
+    serve_args.jwt_public_keys.clear();
+    serve_args.jwt_issuer = None;
+    serve_args.jwt_audience = None;
+    serve_args.jwt_max_age = None;
+    serve_args.cluster = None;
+    serve_args.redis = None;
     // Never checked (no token is asked), but the settings want a key.
     let unused_key = format!(
         "{:064x}",
@@ -186,6 +203,29 @@ pub fn ui(args: config::UiArgs) -> anyhow::Result<std::process::ExitCode> {
         open: args.open,
     });
     start(settings, &serve_args.model)
+}
+
+/// Whether a request's `Host` (and `Origin`, when sent) name this machine's loopback:
+/// `127.0.0.1`, `localhost` or `[::1]`, any port.
+fn loopback_request(headers: &axum::http::HeaderMap) -> bool {
+    fn loopback_host(authority: &str) -> bool {
+        let host = match authority.strip_prefix('[') {
+            Some(rest) => rest.split(']').next().unwrap_or(""),
+            None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+        };
+        matches!(host, "127.0.0.1" | "localhost" | "::1")
+    }
+    let host_ok = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(loopback_host);
+    let origin_ok = match headers.get(header::ORIGIN).and_then(|h| h.to_str().ok()) {
+        None => true,
+        Some(origin) => origin.split_once("://").is_some_and(|(scheme, rest)| {
+            matches!(scheme, "http" | "https") && loopback_host(rest)
+        }),
+    };
+    host_ok && origin_ok
 }
 
 /// Asks the desktop to open `url` in its browser; says so when it cannot.
@@ -1050,12 +1090,19 @@ async fn authenticate(State(gate): State<Arc<Gate>>, mut req: Request, next: Nex
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     let verified = match &gate.app.settings.local {
-        // `codegraph ui`: one reader on loopback, who has the store's files anyway.
-        Some(local) => Ok(auth::Identity {
+        // `codegraph ui`: one reader on loopback, who has the store's files anyway. With
+        // no token to ask for, the Host and Origin must be loopback too: a page elsewhere
+        // whose name was rebound to 127.0.0.1 gets nothing.
+        Some(local) if loopback_request(req.headers()) => Ok(auth::Identity {
             tenant: local.tenant.clone(),
             subject: None,
             token_key: 0,
         }),
+        Some(_) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "`codegraph ui` answers pages on this machine only (Host and Origin must be loopback)",
+        )),
         None => gate.app.verifier.verify_header(header),
     };
     let identity = match verified {

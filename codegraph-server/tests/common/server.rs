@@ -107,6 +107,15 @@ impl Server {
         answer(req.call())
     }
 
+    /// A GET with the given headers and no token.
+    pub fn get_headers(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut req = self.agent.get(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        answer(req.call())
+    }
+
     pub fn get_with(&self, path: &str, authorization: &str) -> Answer {
         answer(
             self.agent

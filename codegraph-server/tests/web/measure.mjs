@@ -62,10 +62,9 @@ for (const q of queries) {
   const first = await page.evaluate(() => performance.now());
   await page.keyboard.type(q, { delay: 40 });
   // Done when the results on screen are this query's.
-  const done = await page.waitForFunction((q) => {
-    const s = new URLSearchParams(location.hash.split('?')[1] || '');
-    return s.get('q') === q && document.querySelector('#search-summary') && performance.now();
-  }, q);
+  // Done when the results on screen are this query's (the summary names its query).
+  const done = await page.waitForFunction((q) =>
+    document.querySelector('#search-summary')?.dataset.q === q && performance.now(), q);
   const shown = await done.jsonValue();
   const last = await page.evaluate(() => window.__lastInput);
   fromFirstKey.push(Math.round(shown - first));

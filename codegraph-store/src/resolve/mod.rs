@@ -737,6 +737,16 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 if lang.super_is_proxy() && r.name == "super" {
                     return Ok(None);
                 }
+                // `Self(x)` in Rust: the impl's own tuple struct.
+                if lang.is_self_type(&r.name) {
+                    let Some(ty) = ctx.enclosing_type(r.source).cloned() else {
+                        return Ok(None);
+                    };
+                    return match Found::new(vec![Target::Def(ty)], Resolution::Scope) {
+                        Some(found) => Ok(Some(self.constructors(found)?)),
+                        None => Ok(None),
+                    };
+                }
                 if matches!(r.name.as_str(), "super" | "this") {
                     // `super(...)` / `this(...)` in a constructor.
                     let Some(ty) = ctx.enclosing_type(r.source).cloned() else {
@@ -941,6 +951,57 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             }
         }
         Ok(agreed.unwrap_or_default())
+    }
+
+    /// The traits a type parameter named like `r` is bounded by, in the nearest scope
+    /// that bounds one of that name: the function, the type, or (for an `impl`'s
+    /// parameters, the impl being no definition) the file. A value of type `R` then
+    /// has the methods of `R: Read<'de>`'s `Read`; several bounds are several
+    /// candidates.
+    fn parameter_bounds(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Vec<Def>> {
+        if !rules(ctx.language).type_parameters_have_bounds() {
+            return Ok(Vec::new());
+        }
+        let mut cur = ctx.node(r.source);
+        while let Some(scope) = cur {
+            let bounds: Vec<usize> = ctx
+                .bindings_of(scope.id, &r.name)
+                .iter()
+                .copied()
+                .filter(|&i| ctx.data.references[i].kind == ReferenceKind::Type)
+                .collect();
+            // At the file level the bounds come from every `impl` header of the file
+            // (an impl is no definition to bind in): `impl<C: Consumer<T>>` in one and
+            // `impl<C: Folder<T>>` in the next name different traits for one `C`, and
+            // syntax does not say which impl a field's value is used in; then none.
+            if scope.kind == NodeKind::File {
+                let mut names = bounds.iter().map(|&i| &ctx.data.references[i].name);
+                let first = names.next();
+                if names.any(|n| Some(n) != first) {
+                    return Ok(Vec::new());
+                }
+            }
+            if !bounds.is_empty() {
+                let mut out = Vec::new();
+                self.type_depth += 1;
+                for i in bounds {
+                    let bound = ctx.data.references[i].clone();
+                    match self.type_of_ref(ctx, &bound) {
+                        Ok(types) => out.extend(types),
+                        Err(e) => {
+                            self.type_depth -= 1;
+                            return Err(e);
+                        }
+                    }
+                }
+                self.type_depth -= 1;
+                out.sort();
+                out.dedup();
+                return Ok(out);
+            }
+            cur = scope.parent.and_then(|p| ctx.node(p));
+        }
+        Ok(Vec::new())
     }
 
     /// What a type reference's name finds in scope, of any kind.
@@ -1182,7 +1243,13 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             }
             ReferenceKind::Type => match self.resolve_type_ref(ctx, r)? {
                 Some(found) => Some(found),
-                None if self.type_depth < MAX_TYPE_DEPTH => return self.aliased_types(ctx, r),
+                None if self.type_depth < MAX_TYPE_DEPTH => {
+                    let aliased = self.aliased_types(ctx, r)?;
+                    if !aliased.is_empty() || r.qualifier.is_some() {
+                        return Ok(aliased);
+                    }
+                    return self.parameter_bounds(ctx, r);
+                }
                 None => None,
             },
             ReferenceKind::Value => {

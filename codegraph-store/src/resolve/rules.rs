@@ -99,6 +99,13 @@ pub(super) trait ResolveRules: Sync {
         false
     }
 
+    /// Whether a type parameter's trait bounds (`<R: Read>`, `where R: Read`) are
+    /// recorded as type references bound under the parameter's name, so that a value of
+    /// type `R` has the bounds' methods.
+    fn type_parameters_have_bounds(&self) -> bool {
+        false
+    }
+
     /// Whether a function's parameters and local variables hide functions and types of
     /// the same name outside it (one namespace for values and functions). Not in Java,
     /// where `registry()` calls the method even beside a variable `registry`.

@@ -156,6 +156,9 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 }
                 next.extend(self.named_wildcards(file)?);
             }
+            // Two barrels re-exporting one module name it twice: look it up once.
+            next.sort();
+            next.dedup();
             let mut out = Vec::new();
             for star in &next {
                 out.extend(self.members(star, name, depth)?);

@@ -23,6 +23,10 @@ impl ResolveRules for RustRules {
         qualifier == "Self"
     }
 
+    fn type_parameters_have_bounds(&self) -> bool {
+        true
+    }
+
     fn bare_names_find_methods(&self) -> bool {
         false
     }
