@@ -1103,21 +1103,51 @@ impl<'a, 't> Extraction<'a, 't> {
                 });
             }
         }
-        for c in comments {
+        let typed: Vec<&CommentSpan> = comments
+            .iter()
+            .filter(|c| memchr::memmem::find(&self.src[c.start..c.end], b"@type").is_some())
+            .collect();
+        let typed_containers = innermost_containers(
+            &defs,
+            &typed.iter().map(|c| (c.start, c.end)).collect::<Vec<_>>(),
+        );
+        for (c, container) in typed.into_iter().zip(typed_containers) {
             let text = lossy(&self.src[c.start..c.end]);
-            if !text.contains("@typedef") {
+            let node = root
+                .descendant_for_byte_range(c.start, c.end)
+                .unwrap_or(root);
+            if text.contains("@typedef") {
+                for binding in self.rules.comment_imports(&text) {
+                    imports.push(PendingImport {
+                        binding,
+                        span: span(node),
+                        container: None,
+                    });
+                }
                 continue;
             }
-            for binding in self.rules.comment_imports(&text) {
-                imports.push(PendingImport {
-                    binding,
-                    span: span(
-                        root.descendant_for_byte_range(c.start, c.end)
-                            .unwrap_or(root),
-                    ),
-                    container: None,
-                });
-            }
+            let Some(next) = node.next_named_sibling() else {
+                continue;
+            };
+            let Some((subject, written)) = self.rules.comment_declared(&text, next, self.src)
+            else {
+                continue;
+            };
+            let Some(full) = declared_type(&written, sep) else {
+                continue;
+            };
+            let (qualifier, name) = match split_last(&full, self.rules.reference_separators()) {
+                Some((q, n)) => (Some(q.to_string()), n.to_string()),
+                None => (None, full),
+            };
+            refs.push(PendingRef {
+                kind: ReferenceKind::Type,
+                container,
+                subject: Some(subject),
+                qualifier,
+                name,
+                span: span(node),
+            });
         }
 
         // Nodes: file, then definitions and import bindings in source order.

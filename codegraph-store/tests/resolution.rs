@@ -959,3 +959,30 @@ fn rust_values_of_a_type_parameter_have_its_bounds_methods() {
             .any(|c| c.contains("Folder"))
     );
 }
+
+#[test]
+fn javascript_names_typed_by_a_jsdoc_type_comment() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "js",
+        &[
+            (
+                "lib/ModuleGraph.js",
+                "class ModuleGraph {\n  getModule(d) {\n    return d;\n  }\n}\n\nmodule.exports = ModuleGraph;\n",
+            ),
+            (
+                "lib/Compilation.js",
+                "const ModuleGraph = require(\"./ModuleGraph\");\n\nclass Compilation {\n  constructor() {\n    /** @type {ModuleGraph} */\n    this.moduleGraph = undefined;\n  }\n\n  seal() {\n    this.moduleGraph.getModule(1);\n  }\n\n  check(other) {\n    /** @type {ModuleGraph} */\n    const graph = other.graph;\n    graph.getModule(2);\n  }\n}\n\nmodule.exports = Compilation;\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        callees(&store, "js", "Compilation.seal"),
+        ["ModuleGraph.getModule (inferred)"]
+    );
+    assert_eq!(
+        callees(&store, "js", "Compilation.check"),
+        ["ModuleGraph.getModule (inferred)"]
+    );
+}

@@ -157,6 +157,53 @@ impl Rules for JavaScriptRules {
         out
     }
 
+    fn comment_declared(
+        &self,
+        comment: &str,
+        next: tree_sitter::Node<'_>,
+        src: &[u8],
+    ) -> Option<(String, String)> {
+        if !self.jsdoc {
+            return None;
+        }
+        let at = comment.find("@type")?;
+        let rest = comment[at + "@type".len()..].trim_start();
+        let (written, _) = jsdoc_type(rest)?;
+        let ty = one_named_type(written)?;
+        // `this.graph = ...`, `graph = ...`, `const graph = ...`.
+        let subject = match next.kind() {
+            "expression_statement" => {
+                let assignment = next
+                    .named_child(0)
+                    .filter(|n| n.kind() == "assignment_expression")?;
+                let left = assignment.child_by_field_name("left")?;
+                match left.kind() {
+                    "identifier" => node_text(left, src),
+                    "member_expression" => {
+                        let object = left.child_by_field_name("object")?;
+                        let property = left.child_by_field_name("property")?;
+                        if object.kind() != "this" {
+                            return None;
+                        }
+                        format!("this.{}", node_text(property, src))
+                    }
+                    _ => return None,
+                }
+            }
+            "lexical_declaration" | "variable_declaration" => {
+                let declarator = next
+                    .named_child(0)
+                    .filter(|n| n.kind() == "variable_declarator")?;
+                let name = declarator
+                    .child_by_field_name("name")
+                    .filter(|n| n.kind() == "identifier")?;
+                node_text(name, src)
+            }
+            _ => return None,
+        };
+        Some((subject, ty))
+    }
+
     fn comment_imports(&self, comment: &str) -> Vec<ImportBinding> {
         let mut out = Vec::new();
         if !self.jsdoc {

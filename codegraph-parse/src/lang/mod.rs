@@ -91,6 +91,18 @@ pub trait Rules: Sync {
         Vec::new()
     }
 
+    /// The name a comment types and the type, for a comment standing before the
+    /// statement `next` that binds the name (JSDoc `/** @type {ModuleGraph} */` before
+    /// `this.moduleGraph = ...` or `const graph = ...`).
+    fn comment_declared(
+        &self,
+        _comment: &str,
+        _next: tree_sitter::Node<'_>,
+        _src: &[u8],
+    ) -> Option<(String, String)> {
+        None
+    }
+
     /// Import bindings a comment makes (JSDoc `@typedef {import("./Module")} Module`).
     fn comment_imports(&self, _comment: &str) -> Vec<ImportBinding> {
         Vec::new()
