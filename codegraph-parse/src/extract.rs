@@ -765,6 +765,16 @@ impl<'a, 't> Extraction<'a, 't> {
     }
 
     /// The declaration text up to its body, whitespace collapsed.
+    /// A written type as a reference's qualifier and name, when it names one type
+    /// (nullable wrappers looked through); `None` for unions, functions and the like.
+    fn declared(&self, written: &str) -> Option<(Option<String>, String)> {
+        let full = declared_type(written, self.language.path_separator())?;
+        Some(match split_last(&full, self.rules.reference_separators()) {
+            Some((q, n)) => (Some(q.to_string()), n.to_string()),
+            None => (None, full),
+        })
+    }
+
     fn signature(&self, node: tree_sitter::Node<'_>) -> Option<String> {
         let body = node.child_by_field_name("body").or_else(|| {
             node.child_by_field_name("value")
@@ -1014,13 +1024,10 @@ impl<'a, 't> Extraction<'a, 't> {
                         ReferenceKind::Type => {
                             // Only annotations that name one type (nullable wrappers looked
                             // through) can type a receiver.
-                            let Some(full) = declared_type(&text, sep) else {
+                            let Some(named) = self.declared(&text) else {
                                 continue;
                             };
-                            match split_last(&full, self.rules.reference_separators()) {
-                                Some((q, n)) => (Some(q.to_string()), n.to_string()),
-                                None => (None, full),
-                            }
+                            named
                         }
                         ReferenceKind::Assign | ReferenceKind::Value => {
                             // `x = a.b()` / `x = a.b` only: a callee that is itself a call or an index
@@ -1086,12 +1093,8 @@ impl<'a, 't> Extraction<'a, 't> {
         for (i, d) in defs.iter().enumerate() {
             let Some(doc) = &d.doc else { continue };
             for (subject, written) in self.rules.doc_types(doc) {
-                let Some(full) = declared_type(&written, sep) else {
+                let Some((qualifier, name)) = self.declared(&written) else {
                     continue;
-                };
-                let (qualifier, name) = match split_last(&full, self.rules.reference_separators()) {
-                    Some((q, n)) => (Some(q.to_string()), n.to_string()),
-                    None => (None, full),
                 };
                 refs.push(PendingRef {
                     kind: ReferenceKind::Type,
@@ -1133,12 +1136,8 @@ impl<'a, 't> Extraction<'a, 't> {
             else {
                 continue;
             };
-            let Some(full) = declared_type(&written, sep) else {
+            let Some((qualifier, name)) = self.declared(&written) else {
                 continue;
-            };
-            let (qualifier, name) = match split_last(&full, self.rules.reference_separators()) {
-                Some((q, n)) => (Some(q.to_string()), n.to_string()),
-                None => (None, full),
             };
             refs.push(PendingRef {
                 kind: ReferenceKind::Type,
