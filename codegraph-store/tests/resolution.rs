@@ -986,3 +986,43 @@ fn javascript_names_typed_by_a_jsdoc_type_comment() {
         ["ModuleGraph.getModule (inferred)"]
     );
 }
+
+#[test]
+fn rust_locals_bound_to_method_calls_and_fields_have_their_types() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "rust",
+        &[(
+            "src/lib.rs",
+            "pub struct Lookahead;\n\nimpl Lookahead {\n    pub fn peek(&self) -> bool { true }\n}\n\n\
+             pub struct Buffer {\n    ahead: Lookahead,\n}\n\n\
+             impl Buffer {\n    pub fn new() -> Buffer { Buffer { ahead: Lookahead } }\n\
+             \x20   pub fn lookahead(&self) -> Lookahead { Lookahead }\n\
+             \x20   pub fn open(&self) -> Result<Buffer, ()> { Ok(Buffer::new()) }\n}\n\n\
+             pub fn by_method(input: &Buffer) -> bool {\n    let l = input.lookahead();\n    l.peek()\n}\n\n\
+             pub fn by_field(input: &Buffer) -> bool {\n    let l = &input.ahead;\n    l.peek()\n}\n\n\
+             pub fn by_chain() -> bool {\n    Buffer::new().lookahead().peek()\n}\n\n\
+             pub fn by_try(input: &Buffer) -> Result<bool, ()> {\n    let b = input.open()?;\n    Ok(b.lookahead().peek())\n}\n",
+        )],
+    );
+    assert_eq!(
+        callees(&store, "rust", "by_method"),
+        ["Buffer::lookahead (inferred)", "Lookahead::peek (inferred)"]
+    );
+    assert_eq!(
+        callees(&store, "rust", "by_field"),
+        ["Lookahead::peek (inferred)"]
+    );
+    assert_eq!(
+        callees(&store, "rust", "by_chain"),
+        [
+            "Buffer::lookahead (inferred)",
+            "Buffer::new (scope)",
+            "Lookahead::peek (inferred)"
+        ]
+    );
+    // `-> Result<Buffer, ()>` names `Result`, whose methods are not the project's: the
+    // value behind `?` is not known, and nothing is guessed.
+    assert_eq!(callees(&store, "rust", "by_try"), ["Buffer::open (inferred)"]);
+}

@@ -51,6 +51,25 @@
   !type
   value: (struct_expression name: [(type_identifier) (scoped_type_identifier)] @name)
     @reference.type)
+; `let x = a.f()`, `let x = a.f()?`, `let x = a.f().await`: the method's return type.
+(let_declaration
+  pattern: (identifier) @subject
+  !type
+  value: [(call_expression
+            function: (field_expression value: (_) @qualifier field: (field_identifier) @name))
+          (try_expression (call_expression
+            function: (field_expression value: (_) @qualifier field: (field_identifier) @name)))
+          (await_expression (call_expression
+            function: (field_expression value: (_) @qualifier field: (field_identifier) @name)))]
+    @reference.assign)
+; `let x = self.field`, `let x = &mut a.b`: the field's type.
+(let_declaration
+  pattern: (identifier) @subject
+  !type
+  value: [(field_expression value: (_) @qualifier field: (field_identifier) @name)
+          (reference_expression
+            value: (field_expression value: (_) @qualifier field: (field_identifier) @name))]
+    @reference.value)
 
 ; What an alias stands for (`type ParseStream<'a> = &'a ParseBuffer<'a>`), so that a
 ; value declared with the alias has the aliased type's methods.

@@ -1159,12 +1159,17 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         };
         let (head, head_called) = segments[0];
         let mut types = if head_called {
+            // `T::new(x).f()`: a path call heads the chain (Rust, C++).
+            let (qualifier, name) = match head.rsplit_once("::") {
+                Some((q, n)) => (Some(q.to_string()), n),
+                None => (None, head),
+            };
             let call = Reference {
                 kind: ReferenceKind::Assign,
                 source: from,
                 subject: None,
-                qualifier: None,
-                name: head.to_string(),
+                qualifier,
+                name: name.to_string(),
                 alias: None,
                 span: Default::default(),
             };
@@ -1443,15 +1448,27 @@ fn is_value(kind: NodeKind) -> bool {
 }
 
 /// A receiver expression split into names, each with whether it is called:
-/// `a.b(x, y).c` is `[(a, false), (b, true), (c, false)]`. `None` for anything else
-/// (indexing, literals, operators).
+/// `a.b(x, y).c` is `[(a, false), (b, true), (c, false)]`. The first may be a called
+/// path (`T::new(x).c`, `T::<U>::new()`); Rust's `?` and `.await` pass the value on.
+/// `None` for anything else (indexing, literals, operators).
 fn receiver_segments(q: &str) -> Option<Vec<(&str, bool)>> {
-    fn segment(seg: &str) -> Option<(&str, bool)> {
+    fn segment(seg: &str, first: bool) -> Option<(&str, bool)> {
         let seg = seg.trim();
+        let seg = seg.trim_end_matches('?').trim_end();
         match seg.find('(') {
             Some(open) if seg.ends_with(')') => {
                 let name = seg[..open].trim();
-                is_identifier(name).then_some((name, true))
+                // The turbofish says nothing about which function is called.
+                let name = match name.find("::<") {
+                    Some(t) if name.ends_with('>') => &name[..t],
+                    _ => name,
+                };
+                let named = if first {
+                    is_path(name)
+                } else {
+                    is_identifier(name)
+                };
+                named.then_some((name, true))
             }
             Some(_) => None,
             None => is_identifier(seg).then_some((seg, false)),
@@ -1462,10 +1479,13 @@ fn receiver_segments(q: &str) -> Option<Vec<(&str, bool)>> {
     let mut start = 0;
     for (i, b) in q.bytes().enumerate() {
         match b {
-            b'(' => depth += 1,
-            b')' => depth -= 1,
+            b'(' | b'<' => depth += 1,
+            b')' | b'>' => depth -= 1,
             b'.' if depth == 0 => {
-                out.push(segment(&q[start..i])?);
+                let seg = &q[start..i];
+                if !(seg.trim() == "await" && !out.is_empty()) {
+                    out.push(segment(seg, out.is_empty())?);
+                }
                 start = i + 1;
             }
             _ => {}
@@ -1474,8 +1494,16 @@ fn receiver_segments(q: &str) -> Option<Vec<(&str, bool)>> {
             return None;
         }
     }
-    out.push(segment(&q[start..])?);
+    let last = &q[start..];
+    if !(last.trim() == "await" && !out.is_empty()) {
+        out.push(segment(last, out.is_empty())?);
+    }
     (depth == 0).then_some(out)
+}
+
+/// `a`, `a::b`, `crate::a::B`: identifiers joined by `::`.
+fn is_path(s: &str) -> bool {
+    s.split("::").all(is_identifier)
 }
 
 fn is_identifier(s: &str) -> bool {
