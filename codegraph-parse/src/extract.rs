@@ -426,6 +426,8 @@ struct RawRef<'t> {
     qualifier: Option<tree_sitter::Node<'t>>,
     subject: Option<tree_sitter::Node<'t>>,
     alias: Option<tree_sitter::Node<'t>>,
+    /// An `@unwrap` capture was present.
+    unwrap: bool,
     pattern: usize,
 }
 
@@ -830,6 +832,7 @@ impl<'a, 't> Extraction<'a, 't> {
                 let mut subject = None;
                 let mut alias = None;
                 let mut scope_name = None;
+                let mut unwrap = false;
                 for capture in m.captures() {
                     let role = roles[capture.index as usize];
                     match role {
@@ -848,6 +851,7 @@ impl<'a, 't> Extraction<'a, 't> {
                         Role::Qualifier => qualifier = Some(capture.node),
                         Role::Subject => subject = Some(capture.node),
                         Role::Alias => alias = Some(capture.node),
+                        Role::Unwrap => unwrap = true,
                         Role::ScopeName => scope_name = Some(capture.node),
                         Role::Comment => comments.push(CommentSpan {
                             start: capture.node.start_byte(),
@@ -928,6 +932,7 @@ impl<'a, 't> Extraction<'a, 't> {
                             qualifier,
                             subject,
                             alias,
+                            unwrap,
                             pattern,
                         };
                         match ref_by_node.get(&(node.id(), kind)) {
@@ -1020,14 +1025,35 @@ impl<'a, 't> Extraction<'a, 't> {
                 kind => {
                     let Some(name_node) = raw.name else { continue };
                     let text = self.text(name_node);
+                    // What a declared type's wrapper or collection holds (Rust
+                    // `Option<T>`, `Vec<T>`), bound beside the name as `name?`.
+                    let mut content = None;
+                    let mut content_only = false;
                     let (mut qualifier, name) = match kind {
                         ReferenceKind::Type => {
                             // Only annotations that name one type (nullable wrappers looked
                             // through) can type a receiver.
-                            let Some(named) = self.declared(&text) else {
+                            let (plain, held) = self.rules.see_through(&text);
+                            content = held.and_then(|h| self.declared(&h));
+                            match plain.and_then(|p| self.declared(&p)) {
+                                Some(named) => named,
+                                None => match content.take() {
+                                    Some(named) => {
+                                        content_only = true;
+                                        named
+                                    }
+                                    None => continue,
+                                },
+                            }
+                        }
+                        ReferenceKind::Value if raw.unwrap => {
+                            // A receiver chain (`self.queue.pop()`, `x.get(i)`), read by the
+                            // resolver segment by segment; `?` marks what it holds.
+                            let chain = collapse_whitespace(&text);
+                            if chain.contains('{') || chain.len() > 200 {
                                 continue;
-                            };
-                            named
+                            }
+                            (None, format!("{chain}?"))
                         }
                         ReferenceKind::Assign | ReferenceKind::Value => {
                             // `x = a.b()` / `x = a.b` only: a callee that is itself a call or an index
@@ -1067,20 +1093,58 @@ impl<'a, 't> Extraction<'a, 't> {
                         }
                     };
                     if let Some(q) = raw.qualifier {
-                        qualifier = Some(truncate_chars(&collapse_whitespace(&self.text(q)), 200));
+                        let mut q = collapse_whitespace(&self.text(q));
+                        // `Harness::<T, S>::from_raw`: a path's type arguments say
+                        // nothing about what it names. (Not `<T as Trait>::f`, nor a
+                        // receiver expression such as `a.collect::<Vec<_>>()`.)
+                        if q.contains('<') && !q.starts_with('<') && !q.contains(['(', '.']) {
+                            q = normalize_type_name(&q, sep);
+                        }
+                        qualifier = Some(truncate_chars(&q, 200));
                     }
                     if name.is_empty() {
                         continue;
                     }
+                    let mut subject_text = raw.subject.map(|s| match kind {
+                        ReferenceKind::Type | ReferenceKind::Assign | ReferenceKind::Value => {
+                            truncate_chars(&collapse_whitespace(&self.text(s)), 200)
+                        }
+                        _ => normalize_type_name(&self.text(s), sep),
+                    });
+                    // Elements known by position: a tuple field's type is bound under
+                    // its position, a name a tuple pattern binds is that position of
+                    // the pattern's type.
+                    let mut name = name;
+                    if kind == ReferenceKind::Type && subject_text.is_none() {
+                        subject_text = self.rules.tuple_position(name_node).map(|k| k.to_string());
+                    } else if kind == ReferenceKind::Value
+                        && raw.subject.is_some_and(|s| s.id() == name_node.id())
+                    {
+                        match self.rules.tuple_position(name_node) {
+                            Some(k) => name = k.to_string(),
+                            None => continue,
+                        }
+                    }
+                    let held = |subject: &Option<String>| {
+                        Some(format!("{}?", subject.as_deref().unwrap_or_default()))
+                    };
+                    if let Some((q, n)) = content {
+                        refs.push(PendingRef {
+                            kind,
+                            container,
+                            subject: held(&subject_text),
+                            qualifier: q,
+                            name: n,
+                            span: node_span,
+                        });
+                    }
+                    if content_only {
+                        subject_text = held(&subject_text);
+                    }
                     refs.push(PendingRef {
                         kind,
                         container,
-                        subject: raw.subject.map(|s| match kind {
-                            ReferenceKind::Type | ReferenceKind::Assign | ReferenceKind::Value => {
-                                truncate_chars(&collapse_whitespace(&self.text(s)), 200)
-                            }
-                            _ => normalize_type_name(&self.text(s), sep),
-                        }),
+                        subject: subject_text,
                         qualifier,
                         name,
                         span: node_span,

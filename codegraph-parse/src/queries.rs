@@ -51,6 +51,10 @@ pub enum Role {
     Access,
     /// `@scope.private`: everything inside is private (C++ anonymous namespaces).
     PrivateScope,
+    /// `@unwrap`: on a value reference, the variable holds what the `@name`
+    /// expression's wrapper or collection holds (Rust `let y = e?`, `Some(y) = e`,
+    /// `for y in e`).
+    Unwrap,
     /// Captures starting with `_`, used only by predicates.
     Ignored,
 }
@@ -240,6 +244,7 @@ fn role(capture: &str) -> Option<Role> {
         "comment" => Role::Comment,
         "access" => Role::Access,
         "scope.private" => Role::PrivateScope,
+        "unwrap" => Role::Unwrap,
         _ => return None,
     })
 }

@@ -99,7 +99,21 @@ pub fn normalize_type_name(text: &str, sep: &str) -> String {
     if s.contains(&spaced) {
         s = s.replace(&spaced, sep);
     }
-    s.replace(&format!("{sep} "), sep)
+    let mut s = s.replace(&format!("{sep} "), sep);
+    // A Rust turbofish (`Harness::<T, S>::from_raw`, `Vec::<u8>`) leaves an empty
+    // segment once its arguments are gone.
+    let doubled = format!("{sep}{sep}");
+    if sep.len() > 1 && s.contains(&doubled) {
+        while s.contains(&doubled) {
+            s = s.replace(&doubled, sep);
+        }
+    }
+    if sep.len() > 1
+        && let Some(rest) = s.strip_suffix(sep)
+    {
+        s = rest.to_string();
+    }
+    s
 }
 
 /// The one named type a declared type stands for, or `None` when it is not one: the
@@ -228,6 +242,11 @@ mod tests {
             "std::vector"
         );
         assert_eq!(normalize_type_name("Foo.prototype", "."), "Foo");
+        assert_eq!(
+            normalize_type_name("task::Harness::<T, S>::from_raw", "::"),
+            "task::Harness::from_raw"
+        );
+        assert_eq!(normalize_type_name("Vec::<u8>", "::"), "Vec");
         assert_eq!(
             normalize_type_name("dyn Fn(u8) -> u8", "::"),
             "Fn(u8) -> u8"

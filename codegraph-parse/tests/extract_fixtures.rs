@@ -841,6 +841,11 @@ cfg_rt! {
 }
 bitflags! { pub struct F: u32 { const A = 1; } }
 impl_op!(Add, add);
+ast_struct! {
+    pub struct ItemConst #full {
+        pub vis: u8,
+    }
+}
 "#;
     let file = extract(
         Language::Rust,
@@ -884,4 +889,7 @@ impl_op!(Add, add);
     );
     // A macro with a language of its own is left as it was.
     assert!(!has_node(&files, "F", NodeKind::Struct));
+    // The macro's own `#full` marker is set aside; the struct and its field stand.
+    assert!(has_node(&files, "ItemConst", NodeKind::Struct));
+    assert!(has_node(&files, "ItemConst::vis", NodeKind::Field));
 }

@@ -941,7 +941,8 @@ fn rust_values_of_a_type_parameter_have_its_bounds_methods() {
     );
     assert_eq!(callees(&store, "rust", "copy"), ["Sink::push (inferred)"]);
     // Two impls bounding one name by different traits: which one a field's value is
-    // used in is not the field's to say, so neither.
+    // used in is not the field's to say, but the call's: each call is inside the impl
+    // whose header is the nearest before it.
     let store = MemoryStore::new();
     index_files(
         &store,
@@ -953,10 +954,13 @@ fn rust_values_of_a_type_parameter_have_its_bounds_methods() {
              impl<C: Folder> Filter<C> {\n    pub fn folded(&self) -> bool {\n        self.base.full()\n    }\n}\n",
         )],
     );
-    assert!(
-        !callees(&store, "rust", "Filter::done")
-            .iter()
-            .any(|c| c.contains("Folder"))
+    assert_eq!(
+        callees(&store, "rust", "Filter::done"),
+        ["Consumer::full (inferred)"]
+    );
+    assert_eq!(
+        callees(&store, "rust", "Filter::folded"),
+        ["Folder::full (inferred)"]
     );
 }
 
@@ -1022,7 +1026,158 @@ fn rust_locals_bound_to_method_calls_and_fields_have_their_types() {
             "Lookahead::peek (inferred)"
         ]
     );
-    // `-> Result<Buffer, ()>` names `Result`, whose methods are not the project's: the
-    // value behind `?` is not known, and nothing is guessed.
-    assert_eq!(callees(&store, "rust", "by_try"), ["Buffer::open (inferred)"]);
+    // `-> Result<Buffer, ()>` holds a `Buffer`, which `?` takes out.
+    assert_eq!(
+        callees(&store, "rust", "by_try"),
+        [
+            "Buffer::lookahead (inferred)",
+            "Buffer::open (inferred)",
+            "Lookahead::peek (inferred)"
+        ]
+    );
+}
+
+#[test]
+fn rust_tuple_fields_and_tuple_patterns_have_their_positions_types() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "rust",
+        &[(
+            "src/lib.rs",
+            "pub struct Park;\nimpl Park {\n    pub fn shutdown(&self) {}\n}\n\
+             pub struct Io;\nimpl Io {\n    pub fn shutdown(&self) {}\n}\n\
+             pub enum Stack {\n    Enabled(u8, Io),\n    Disabled(Park),\n}\n\
+             pub struct Half<'a>(&'a Io);\n\n\
+             impl Stack {\n    pub fn stop(&self) {\n        match self {\n            Stack::Enabled(_, v) => v.shutdown(),\n\
+             \x20           Self::Disabled(ref v) => v.shutdown(),\n        }\n    }\n}\n\n\
+             impl<'a> Half<'a> {\n    pub fn close(&self) {\n        self.0.shutdown()\n    }\n}\n\n\
+             pub struct Cell<T>(T);\nimpl<T> Cell<T> {\n    pub fn make() {}\n}\n\
+             pub fn turbofish() {\n    Cell::<u8>::make();\n}\n",
+        )],
+    );
+    // Each arm's `v` is its own variant's field: one certain edge each (both arms'
+    // types for each `v` would make both calls ambiguous between the two).
+    assert_eq!(
+        callees(&store, "rust", "Stack::stop"),
+        ["Io::shutdown (inferred)", "Park::shutdown (inferred)"]
+    );
+    assert_eq!(
+        callees(&store, "rust", "Half::close"),
+        ["Io::shutdown (inferred)"]
+    );
+    assert_eq!(callees(&store, "rust", "turbofish"), ["Cell::make (scope)"]);
+}
+
+#[test]
+fn rust_paths_through_glob_reexports_and_inline_modules() {
+    // tokio's `loom`: `crate::loom::sync::atomic::AtomicUsize` goes through `pub(crate)
+    // use self::std::*;` and two inline modules of `loom/std/mod.rs`.
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "rust",
+        &[
+            ("src/lib.rs", "mod loom;\nmod sync;\n"),
+            (
+                "src/loom/mod.rs",
+                "#[cfg(not(loom))]\nmod std;\n#[cfg(not(loom))]\npub(crate) use self::std::*;\n",
+            ),
+            (
+                "src/loom/std/mod.rs",
+                "mod atomic_usize;\npub(crate) mod sync {\n    pub(crate) mod atomic {\n        pub(crate) use crate::loom::std::atomic_usize::AtomicUsize;\n    }\n}\n",
+            ),
+            (
+                "src/loom/std/atomic_usize.rs",
+                "pub(crate) struct AtomicUsize {\n    inner: u8,\n}\n\nimpl AtomicUsize {\n    pub(crate) const fn new(v: usize) -> AtomicUsize {\n        AtomicUsize { inner: 0 }\n    }\n    pub(crate) fn load(&self) -> usize {\n        0\n    }\n}\n",
+            ),
+            (
+                "src/sync/mod.rs",
+                "use crate::loom::sync::atomic::AtomicUsize;\n\npub fn count() -> usize {\n    let a = AtomicUsize::new(1);\n    a.load()\n}\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        callees(&store, "rust", "sync::count"),
+        [
+            "loom::std::atomic_usize::AtomicUsize::load (inferred)",
+            "loom::std::atomic_usize::AtomicUsize::new (import)"
+        ]
+    );
+}
+
+#[test]
+fn rust_what_options_results_and_collections_hold() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "rust",
+        &[(
+            "src/lib.rs",
+            "use std::sync::Arc;\n\n\
+             pub struct Node;\nimpl Node {\n    pub fn visit(&self) {}\n}\n\n\
+             pub struct Tree {\n    root: Option<Box<Node>>,\n    nodes: Vec<Node>,\n    shared: Arc<Node>,\n}\n\n\
+             impl Tree {\n    pub fn find(&self) -> Option<&Node> { None }\n\n\
+             \x20   pub fn walk(&self) {\n        if let Some(root) = &self.root {\n            root.visit();\n        }\n\
+             \x20       for n in self.nodes.iter() {\n            n.visit();\n        }\n\
+             \x20       self.nodes[0].visit();\n        self.find().unwrap().visit();\n        self.shared.visit();\n\
+             \x20       match self.find() {\n            Some(n) => n.visit(),\n            None => {}\n        }\n\
+             \x20       while let Some(n) = self.nodes.last() {\n            n.visit();\n        }\n    }\n\n\
+             \x20   pub fn options(&self) {\n        // Option's own methods are not the project's.\n        self.root.map(|r| r);\n        self.find().is_some();\n    }\n}\n",
+        )],
+    );
+    let edges = callees(&store, "rust", "Tree::walk");
+    assert_eq!(edges, ["Node::visit (inferred)", "Tree::find (scope)"]);
+    // Each of the seven `visit` calls has its edge.
+    let walk = node(&store, "rust", "Tree::walk");
+    let visits = store
+        .edges("rust", walk.id, Direction::Outgoing, Some(EdgeKind::Calls))
+        .unwrap()
+        .into_iter()
+        .filter(|e| {
+            store
+                .node("rust", e.dst)
+                .unwrap()
+                .is_some_and(|n| n.name == "visit")
+        })
+        .count();
+    assert_eq!(visits, 7);
+    assert!(
+        callees(&store, "rust", "Tree::options")
+            .iter()
+            .all(|c| c == "Tree::find (scope)")
+    );
+}
+
+#[test]
+fn rust_a_glob_compiled_only_into_tests_is_no_candidate() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "rust",
+        &[
+            ("src/lib.rs", "mod loom;\nmod user;\n"),
+            (
+                "src/loom/mod.rs",
+                "#[cfg(not(all(test, loom)))]\nmod std;\n#[cfg(not(all(test, loom)))]\npub(crate) use self::std::*;\n\n\
+                 #[cfg(all(test, loom))]\nmod mocked;\n#[cfg(all(test, loom))]\npub(crate) use self::mocked::*;\n",
+            ),
+            (
+                "src/loom/std.rs",
+                "pub(crate) struct Mutex;\nimpl Mutex {\n    pub(crate) fn new() -> Mutex {\n        Mutex\n    }\n}\n",
+            ),
+            (
+                "src/loom/mocked.rs",
+                "pub(crate) struct Mutex;\nimpl Mutex {\n    pub(crate) fn new() -> Mutex {\n        Mutex\n    }\n}\n",
+            ),
+            (
+                "src/user.rs",
+                "use crate::loom::Mutex;\n\npub fn make() {\n    Mutex::new();\n}\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        callees(&store, "rust", "user::make"),
+        ["loom::std::Mutex::new (import)"]
+    );
 }

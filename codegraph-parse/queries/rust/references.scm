@@ -43,25 +43,74 @@
 (let_declaration
   pattern: (identifier) @subject
   !type
-  value: [(call_expression function: [(identifier) (scoped_identifier)] @name)
-          (try_expression (call_expression function: [(identifier) (scoped_identifier)] @name))]
+  value: (call_expression function: [(identifier) (scoped_identifier)] @name)
     @reference.assign)
 (let_declaration
   pattern: (identifier) @subject
   !type
   value: (struct_expression name: [(type_identifier) (scoped_type_identifier)] @name)
     @reference.type)
-; `let x = a.f()`, `let x = a.f()?`, `let x = a.f().await`: the method's return type.
+; `let x = a.f()`, `let x = a.f().await`: the method's return type.
 (let_declaration
   pattern: (identifier) @subject
   !type
   value: [(call_expression
             function: (field_expression value: (_) @qualifier field: (field_identifier) @name))
-          (try_expression (call_expression
-            function: (field_expression value: (_) @qualifier field: (field_identifier) @name)))
           (await_expression (call_expression
             function: (field_expression value: (_) @qualifier field: (field_identifier) @name)))]
     @reference.assign)
+; What a wrapper or a collection holds (`Option<T>`, `Result<T, E>`, `Vec<T>`), the
+; expression read by the resolver: `let x = e?;`, `if let Some(x) = e`, `while let
+; Ok(x) = e`, `let Some(x) = e else`, `match e { Some(x) => .. }`, `for x in e`.
+(let_declaration
+  pattern: (identifier) @subject
+  !type
+  value: (try_expression (_) @name @unwrap) @reference.value)
+(let_condition
+  pattern: (tuple_struct_pattern
+    type: (identifier) @_wrapper
+    [(identifier) @subject @reference.value
+     (ref_pattern (identifier) @subject @reference.value)
+     (mut_pattern (identifier) @subject @reference.value)])
+  value: (_) @name @unwrap
+  (#any-of? @_wrapper "Some" "Ok"))
+(let_declaration
+  pattern: (tuple_struct_pattern
+    type: (identifier) @_wrapper
+    [(identifier) @subject @reference.value
+     (ref_pattern (identifier) @subject @reference.value)
+     (mut_pattern (identifier) @subject @reference.value)])
+  value: (_) @name @unwrap
+  (#any-of? @_wrapper "Some" "Ok"))
+(match_expression
+  value: (_) @name @unwrap
+  body: (match_block
+    (match_arm
+      pattern: (match_pattern
+        (tuple_struct_pattern
+          type: (identifier) @_wrapper
+          [(identifier) @subject @reference.value
+           (ref_pattern (identifier) @subject @reference.value)
+           (mut_pattern (identifier) @subject @reference.value)]))))
+  (#any-of? @_wrapper "Some" "Ok"))
+(for_expression
+  pattern: (identifier) @subject @reference.value
+  value: (_) @name @unwrap)
+; A closure given to an iterator adaptor or an `Option` combinator takes what the
+; receiver holds: `v.iter().map(|x| x.f())`, `opt.is_some_and(|x| x.g())`.
+(call_expression
+  function: (field_expression value: (_) @name @unwrap field: (field_identifier) @_adaptor)
+  arguments: (arguments
+    .
+    (closure_expression
+      parameters: (closure_parameters
+        .
+        [(identifier) @subject @reference.value
+         (reference_pattern (identifier) @subject @reference.value)])))
+  (#any-of? @_adaptor
+    "map" "filter" "for_each" "any" "all" "find" "filter_map" "flat_map" "find_map"
+    "position" "take_while" "skip_while" "map_while" "inspect" "and_then" "is_some_and"
+    "is_ok_and" "is_none_or" "max_by_key" "min_by_key" "retain" "partition" "try_for_each"))
 ; `let x = self.field`, `let x = &mut a.b`: the field's type.
 (let_declaration
   pattern: (identifier) @subject
@@ -70,6 +119,18 @@
           (reference_expression
             value: (field_expression value: (_) @qualifier field: (field_identifier) @name))]
     @reference.value)
+
+; A tuple struct's or tuple variant's field types, bound under their positions
+; (`struct W(A, B)`: `self.0` is an `A`).
+(ordered_field_declaration_list type: (_) @name @reference.type)
+; A name a tuple-struct pattern binds (`IoStack::Disabled(v) =>`, `Wrapper(inner)`):
+; that position of the pattern's type.
+(tuple_struct_pattern
+  type: (_) @qualifier
+  [(identifier) @subject @name
+   (ref_pattern (identifier) @subject @name)
+   (mut_pattern (identifier) @subject @name)] @reference.value
+  (#not-any-of? @qualifier "Some" "Ok" "Err"))
 
 ; What an alias stands for (`type ParseStream<'a> = &'a ParseBuffer<'a>`), so that a
 ; value declared with the alias has the aliased type's methods.

@@ -91,6 +91,24 @@ pub trait Rules: Sync {
         Vec::new()
     }
 
+    /// A written type seen through what the language looks through: the type whose
+    /// members a value of it has, and the type it holds, if it is a wrapper or a
+    /// collection whose content a pattern, a loop or an unwrapping reaches. Rust:
+    /// `Arc<Mutex<T>>` has `Mutex`'s methods (auto-deref); `Option<T>`, `Result<T, E>`
+    /// and `Vec<T>` hold a `T`. By default a type is itself and holds nothing.
+    fn see_through(&self, written: &str) -> (Option<String>, Option<String>) {
+        (Some(written.to_string()), None)
+    }
+
+    /// The position of `node` among the elements of the tuple it is written in, when
+    /// that tuple's elements are known by position: a tuple struct's or tuple
+    /// variant's field type (Rust `struct W(A, B)`), or a name a tuple-struct pattern
+    /// binds (`Op::Add(lhs, rhs)`). Such a field type is bound under its position, and
+    /// such a name to that position of the pattern's type.
+    fn tuple_position(&self, _node: tree_sitter::Node<'_>) -> Option<usize> {
+        None
+    }
+
     /// The name a comment types and the type, for a comment standing before the
     /// statement `next` that binds the name (JSDoc `/** @type {ModuleGraph} */` before
     /// `this.moduleGraph = ...` or `const graph = ...`).

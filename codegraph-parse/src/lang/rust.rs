@@ -18,6 +18,51 @@ const COMMENTS: CommentStyle = CommentStyle {
 };
 
 impl Rules for RustRules {
+    fn see_through(&self, written: &str) -> (Option<String>, Option<String>) {
+        see_through(written)
+    }
+
+    fn tuple_position(&self, node: tree_sitter::Node<'_>) -> Option<usize> {
+        let mut child = node;
+        let mut parent = node.parent()?;
+        while matches!(
+            parent.kind(),
+            "ref_pattern" | "mut_pattern" | "reference_pattern"
+        ) {
+            child = parent;
+            parent = parent.parent()?;
+        }
+        let mut cursor = parent.walk();
+        match parent.kind() {
+            "ordered_field_declaration_list" => parent
+                .children_by_field_name("type", &mut cursor)
+                .position(|t| t.id() == child.id()),
+            "tuple_struct_pattern" => {
+                let ty = parent.child_by_field_name("type")?;
+                let mut k = 0;
+                // `_` is an anonymous token, and a position all the same.
+                for c in parent.children(&mut cursor) {
+                    if c.id() == ty.id()
+                        || matches!(c.kind(), "(" | ")" | ",")
+                        || c.kind().ends_with("comment")
+                    {
+                        continue;
+                    }
+                    if c.id() == child.id() {
+                        return Some(k);
+                    }
+                    // After `..` positions count from the end.
+                    if c.kind() == "remaining_field_pattern" {
+                        return None;
+                    }
+                    k += 1;
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
     /// `src/a/b.rs` and `src/a/b/mod.rs` are module `a::b`; `src/lib.rs`, `src/main.rs`,
     /// `src/bin/*.rs`, and files outside `src/` (tests, examples, build scripts) are
     /// crate roots.
@@ -101,6 +146,12 @@ impl Rules for RustRules {
         match node.kind() {
             "use_declaration" => {
                 if let Some(argument) = node.child_by_field_name("argument") {
+                    // A glob compiled only into tests (`#[cfg(all(test, loom))] use
+                    // self::mocked::*;` beside `use self::std::*;` in tokio) would make
+                    // a test double's every name a candidate for all code.
+                    if argument.kind() == "use_wildcard" && test_only(node, src) {
+                        return;
+                    }
                     expand_use(argument, "", src, out);
                 }
             }
@@ -148,6 +199,126 @@ impl Rules for RustRules {
     }
 }
 
+/// Whether an item's attributes compile it only into tests: `#[cfg(test)]`,
+/// `#[cfg(all(test, ..))]`.
+fn test_only(item: tree_sitter::Node<'_>, src: &[u8]) -> bool {
+    let mut prev = item.prev_named_sibling();
+    while let Some(p) = prev {
+        match p.kind() {
+            "attribute_item" => {
+                let text: String = node_text(p, src).split_whitespace().collect();
+                if text.starts_with("#[cfg(test") || text.starts_with("#[cfg(all(test") {
+                    return true;
+                }
+            }
+            "line_comment" | "block_comment" => {}
+            _ => return false,
+        }
+        prev = p.prev_named_sibling();
+    }
+    false
+}
+
+/// Smart pointers whose methods calls reach through `Deref`: a value of one has its
+/// content's methods.
+const DEREF_WRAPPERS: &[&str] = &["Box", "Arc", "Rc", "Pin", "ManuallyDrop", "Cow"];
+
+/// Types that hold values a pattern (`Some(x)`, `Ok(x)`), a `?`, an `.unwrap()` or a
+/// `for` loop reaches: the first type argument, or the last of maps.
+const HOLDERS: &[&str] = &[
+    "Option",
+    "Result",
+    "Vec",
+    "VecDeque",
+    "LinkedList",
+    "BinaryHeap",
+    "HashSet",
+    "BTreeSet",
+    "IndexSet",
+    "SmallVec",
+];
+const MAPS: &[&str] = &["HashMap", "BTreeMap", "IndexMap"];
+
+/// [`Rules::see_through`] for Rust: references, smart pointers and type arguments
+/// of the holders above. `&'a [T]`, `[T; N]` and `Box<[T]>` hold a `T`.
+fn see_through(written: &str) -> (Option<String>, Option<String>) {
+    let mut t = written.trim();
+    for _ in 0..6 {
+        t = t.trim_start_matches(':').trim();
+        t = t.strip_prefix("->").unwrap_or(t).trim();
+        // `&'a mut T`, `&T`, `*const T`
+        loop {
+            let before = t.len();
+            t = t.trim_start_matches('&').trim_start();
+            if t.starts_with('\'') {
+                t = t.split_once(' ').map_or("", |(_, rest)| rest).trim_start();
+            }
+            for prefix in ["mut ", "dyn ", "impl ", "*const ", "*mut "] {
+                t = t.strip_prefix(prefix).unwrap_or(t).trim_start();
+            }
+            if t.len() == before {
+                break;
+            }
+        }
+        if let Some(inner) = t.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
+            let element = inner.split(';').next().unwrap_or(inner).trim();
+            return (None, Some(see_through(element).0.unwrap_or_default()));
+        }
+        let Some(open) = t.find('<') else {
+            return (Some(t.to_string()), None);
+        };
+        let Some(args) = t[open + 1..].strip_suffix('>') else {
+            return (Some(t.to_string()), None);
+        };
+        let head = t[..open].trim().trim_end_matches("::");
+        let last = head.rsplit("::").next().unwrap_or(head);
+        let args: Vec<&str> = split_type_arguments(args)
+            .into_iter()
+            .map(str::trim)
+            .filter(|a| !a.starts_with('\'') && !a.is_empty())
+            .collect();
+        if DEREF_WRAPPERS.contains(&last) {
+            let Some(inner) = args.last() else {
+                return (None, None);
+            };
+            t = inner;
+            continue;
+        }
+        let held = if HOLDERS.contains(&last) {
+            args.first()
+        } else if MAPS.contains(&last) {
+            args.get(1)
+        } else {
+            return (Some(t.to_string()), None);
+        };
+        // What is held is seen through smart pointers too (`Option<Box<Node>>`). The
+        // holder itself stays: a project may define its own (hashbrown's `HashMap`).
+        let held = held.map(|h| see_through(h).0.unwrap_or_else(|| h.to_string()));
+        return (Some(t.to_string()), held);
+    }
+    (None, None)
+}
+
+/// A type argument list split at its top-level commas.
+fn split_type_arguments(args: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (i, c) in args.char_indices() {
+        match c {
+            '<' | '(' | '[' => depth += 1,
+            '>' | ')' | ']' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&args[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&args[start..]);
+    out
+}
+
 /// The rewrite that reads one macro invocation as code, if its shape allows one.
 fn macro_expansion(node: tree_sitter::Node<'_>, src: &[u8]) -> Option<Expansion> {
     let path = node.child_by_field_name("macro")?;
@@ -183,6 +354,16 @@ fn macro_expansion(node: tree_sitter::Node<'_>, src: &[u8]) -> Option<Expansion>
                 edits.extend((node.start_byte()..=open).map(|at| (at, b' ')));
             }
             edits.push((close, b' '));
+            // A bare `#name` between items is the macro's own marker (syn's
+            // `ast_struct! { pub struct ItemConst #full { .. } }`), not Rust: blanked,
+            // so the item around it parses. `#[attr]` stays.
+            let mut cursor = tree.walk();
+            let tokens: Vec<_> = tree.children(&mut cursor).collect();
+            for pair in tokens.windows(2) {
+                if pair[0].kind() == "#" && pair[1].kind() == "identifier" {
+                    edits.extend((pair[0].start_byte()..pair[1].end_byte()).map(|at| (at, b' ')));
+                }
+            }
         }
         _ => return None,
     }
@@ -349,6 +530,37 @@ fn push_binding(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn types_seen_through() {
+        let s = |t: &str| see_through(t);
+        assert_eq!(s("Foo"), (Some("Foo".into()), None));
+        assert_eq!(s("&'a mut Foo<T>"), (Some("Foo<T>".into()), None));
+        assert_eq!(s("Arc<Mutex<T>>"), (Some("Mutex<T>".into()), None));
+        assert_eq!(s("Pin<&mut Sleep>"), (Some("Sleep".into()), None));
+        let held = |t: &str, h: &str| (Some(t.to_string()), Some(h.to_string()));
+        assert_eq!(s("Option<Box<Node>>"), held("Option<Box<Node>>", "Node"));
+        assert_eq!(
+            s("io::Result<Vec<u8>>"),
+            held("io::Result<Vec<u8>>", "Vec<u8>")
+        );
+        assert_eq!(
+            s("Result<Self, Error>"),
+            held("Result<Self, Error>", "Self")
+        );
+        assert_eq!(s("&[Entry]"), (None, Some("Entry".into())));
+        assert_eq!(s("[Slot<T>; 32]"), (None, Some("Slot<T>".into())));
+        assert_eq!(s("Box<[Entry]>"), (None, Some("Entry".into())));
+        assert_eq!(
+            s("HashMap<Id, MatchedArg>"),
+            held("HashMap<Id, MatchedArg>", "MatchedArg")
+        );
+        assert_eq!(s("Cow<'a, Str>"), (Some("Str".into()), None));
+        assert_eq!(
+            s("Box<dyn Fn(u8) -> u8>"),
+            (Some("Fn(u8) -> u8".into()), None)
+        );
+    }
 
     #[test]
     fn module_paths() {

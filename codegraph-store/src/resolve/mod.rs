@@ -75,6 +75,9 @@ pub struct Resolver<'v, V: View + ?Sized> {
     /// they hold across files; a hit notes the name it read, as the lookup would.
     /// Keyed owner then name, so a hit is looked up by `&str` without allocating.
     direct: HashMap<NodeId, HashMap<String, Vec<Def>>>,
+    /// The file and byte of the call whose receiver is being typed, while it is: a
+    /// type parameter's bounds can depend on which `impl` the call is written in.
+    use_site: Option<(String, u32)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -97,6 +100,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             type_depth: 0,
             contexts: HashMap::new(),
             direct: HashMap::new(),
+            use_site: None,
         }
     }
 
@@ -471,9 +475,29 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                             || d.kind == NodeKind::Constructor))
                         || (owner.kind != NodeKind::File && d.qualified_name == qualified))
             })
-            .filter(|d| !matches!(d.kind, NodeKind::Import) || owner.kind == NodeKind::File)
+            // A module's imports are its members (`pub use` re-exports, in a file or an
+            // inline `mod sync { .. }`); a function's or a type's are not.
+            .filter(|d| {
+                !matches!(d.kind, NodeKind::Import)
+                    || matches!(owner.kind, NodeKind::File | NodeKind::Module)
+            })
             .cloned()
             .collect();
+        // A Rust module that both defines and imports a name does so under different
+        // `cfg`s (tokio's `cfg_taskdump! { use ..::trace_leaf }` beside
+        // `cfg_not_taskdump! { fn trace_leaf }`): the definition is taken, as before
+        // inline modules' imports were members.
+        let mut found = found;
+        // (A module is in another namespace: `mod block_on; use block_on::block_on;`
+        // imports the function.)
+        if owner.language == Language::Rust
+            && found.iter().any(|d| d.kind == NodeKind::Import)
+            && found
+                .iter()
+                .any(|d| !matches!(d.kind, NodeKind::Import | NodeKind::Module))
+        {
+            found.retain(|d| d.kind != NodeKind::Import);
+        }
         if !found.is_empty()
             || !owner.kind.is_type()
             || !rules(owner.language).impls_in_other_modules()
@@ -519,11 +543,50 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 if out.is_empty() && d.kind == NodeKind::File {
                     out.extend(self.submodule(d, name)?);
                 }
+                if out.is_empty() && d.language == Language::Rust && depth < MAX_DEPTH {
+                    out.extend(self.glob_members(d, name, depth)?);
+                }
+                // `core.f()` after `import * as core from './index'`, where the index
+                // file re-exports `export * from './api'`. (From the top only: the
+                // walk itself goes level by level.)
+                if out.is_empty()
+                    && depth == 0
+                    && d.kind == NodeKind::File
+                    && ecosystem(d.language) == ecosystem(Language::JavaScript)
+                {
+                    out.extend(self.star_exported(target, name)?);
+                }
             }
             Target::Package(files) => {
                 for m in self.package_members(files, name)? {
                     out.extend(self.follow(m, depth)?);
                 }
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Members named `name` that a Rust module re-exports with a glob (`pub(crate) use
+    /// self::std::*;` in tokio's `loom`, which makes `crate::loom::sync` the `sync`
+    /// module of `loom/std`).
+    fn glob_members(&mut self, module: &Def, name: &str, depth: usize) -> Result<Vec<Target>> {
+        let globs: Vec<Def> = self
+            .rec
+            .named("*")?
+            .iter()
+            .filter(|g| g.kind == NodeKind::Import && g.parent == Some(module.id))
+            .cloned()
+            .collect();
+        // Two globs bringing one name are an error in Rust unless `cfg` keeps one of
+        // them out (`use self::std::*` beside a test-only `use self::mocked::*` in
+        // tokio): syntax cannot tell which, so both, and the caller's edges say
+        // `ambiguous`.
+        let mut out = Vec::new();
+        for g in globs {
+            for t in self.import_node_targets(&g)? {
+                out.extend(self.members(&t, name, depth + 1)?);
             }
         }
         out.sort();
@@ -974,11 +1037,27 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             // (an impl is no definition to bind in): `impl<C: Consumer<T>>` in one and
             // `impl<C: Folder<T>>` in the next name different traits for one `C`, and
             // syntax does not say which impl a field's value is used in; then none.
+            let mut bounds = bounds;
             if scope.kind == NodeKind::File {
                 let mut names = bounds.iter().map(|&i| &ctx.data.references[i].name);
                 let first = names.next();
                 if names.any(|n| Some(n) != first) {
-                    return Ok(Vec::new());
+                    // Except that a call written in this file is inside the impl whose
+                    // header is the nearest before it: `self.base.full()` in `impl<C:
+                    // Consumer<T>> .. { .. }` calls `Consumer::full`.
+                    let at = match &self.use_site {
+                        Some((path, at)) if *path == ctx.data.path => *at,
+                        _ => return Ok(Vec::new()),
+                    };
+                    let nearest = bounds
+                        .iter()
+                        .copied()
+                        .filter(|&i| ctx.data.references[i].span.end_byte <= at)
+                        .max_by_key(|&i| ctx.data.references[i].span.start_byte);
+                    match nearest {
+                        Some(i) => bounds = vec![i],
+                        None => return Ok(Vec::new()),
+                    }
                 }
             }
             if !bounds.is_empty() {
@@ -1122,7 +1201,11 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
 
     /// `q.name()` through the types `q` may hold.
     fn inferred_call(&mut self, ctx: &FileCtx, r: &Reference, q: &str) -> Result<Option<Found>> {
-        let types = self.receiver_types(ctx, r.source, q)?;
+        let site = (ctx.data.path.clone(), r.span.start_byte);
+        let outer = self.use_site.replace(site);
+        let types = self.receiver_types(ctx, r.source, q, Some(r.span.start_byte));
+        self.use_site = outer;
+        let types = types?;
         let mut out = Vec::new();
         for ty in &types {
             for m in self.type_members(ty, &r.name)? {
@@ -1140,25 +1223,56 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     }
 
     /// The types a receiver expression (`x`, `self.app`, `ctx.app.config`) may hold,
-    /// as far as declarations and bindings tell; empty when unknown.
-    fn receiver_types(&mut self, ctx: &FileCtx, from: NodeId, q: &str) -> Result<Vec<Def>> {
+    /// as far as declarations and bindings tell; empty when unknown. `at` is where the
+    /// expression is written, for languages where a later binding hides an earlier one.
+    fn receiver_types(
+        &mut self,
+        ctx: &FileCtx,
+        from: NodeId,
+        q: &str,
+        at: Option<u32>,
+    ) -> Result<Vec<Def>> {
+        Ok(self.receiver_pair(ctx, from, q, at)?.of)
+    }
+
+    /// [`Self::receiver_types`], with the types the value holds when it is a wrapper
+    /// or a collection (Rust `Option<T>`, `Vec<T>`), which `?`, `.unwrap()`, a
+    /// pattern or a loop reach.
+    fn receiver_pair(
+        &mut self,
+        ctx: &FileCtx,
+        from: NodeId,
+        q: &str,
+        at: Option<u32>,
+    ) -> Result<Types> {
         if self.type_depth >= MAX_TYPE_DEPTH {
-            return Ok(Vec::new());
+            return Ok(Types::default());
         }
         self.type_depth += 1;
-        let result = self.receiver_types_inner(ctx, from, q);
+        let result = self.receiver_pair_inner(ctx, from, q, at);
         self.type_depth -= 1;
         result
     }
 
-    fn receiver_types_inner(&mut self, ctx: &FileCtx, from: NodeId, q: &str) -> Result<Vec<Def>> {
+    fn receiver_pair_inner(
+        &mut self,
+        ctx: &FileCtx,
+        from: NodeId,
+        q: &str,
+        at: Option<u32>,
+    ) -> Result<Types> {
         let q = q.replace("->", ".");
+        // `&mut self.x`, `*guard`: a borrow or a dereference has the same methods.
+        let q = q.trim_start_matches(['&', '*']).trim_start();
+        let q = q.strip_prefix("mut ").unwrap_or(q);
         // `a.b().c`: each segment a name, called or not.
-        let Some(segments) = receiver_segments(&q) else {
-            return Ok(Vec::new());
+        let Some(segments) = receiver_segments(q) else {
+            return Ok(Types::default());
         };
-        let (head, head_called) = segments[0];
-        let mut types = if head_called {
+        let holders = rules(ctx.language).has_holders();
+        let first = segments[0];
+        let head = first.name;
+        let mut types = if first.called {
             // `T::new(x).f()`: a path call heads the chain (Rust, C++).
             let (qualifier, name) = match head.rsplit_once("::") {
                 Some((q, n)) => (Some(q.to_string()), n),
@@ -1171,63 +1285,247 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 qualifier,
                 name: name.to_string(),
                 alias: None,
-                span: Default::default(),
+                span: codegraph_core::Span {
+                    start_byte: at.unwrap_or(0),
+                    end_byte: at.unwrap_or(0),
+                    ..Default::default()
+                },
             };
-            self.type_of_ref(ctx, &call)?
+            self.call_types(ctx, &call)?
         } else if let Some(scope) = self.local_binding_scope(ctx, from, head) {
             // An annotated `self` (a method assembled outside its class) counts too.
-            self.bound_types(ctx, scope, head)?
+            self.bound_pair_at(ctx, scope, head, at)?
         } else if rules(ctx.language).is_self_like(head) {
-            ctx.enclosing_type(from).cloned().into_iter().collect()
+            Types {
+                of: ctx.enclosing_type(from).cloned().into_iter().collect(),
+                held: Vec::new(),
+            }
+        } else if head.contains("::") || segments.get(1).is_some_and(|s| is_position(s.name)) {
+            // `Op::Add.0`, `Wrapper.0` (what a tuple pattern binds), `Self::MAX.f()`,
+            // `crate::CONFIG.f()`: a path's values have their types; a tuple struct or
+            // variant stands for itself before a position.
+            let positional = segments.get(1).is_some_and(|s| is_position(s.name));
+            let found = match head.strip_prefix("Self::") {
+                Some(rest) if rules(ctx.language).is_self_type("Self") && is_identifier(rest) => {
+                    match ctx.enclosing_type(from).cloned() {
+                        Some(ty) => {
+                            let members = self.type_members(&ty, rest)?;
+                            Found::new(
+                                members.into_iter().map(Target::Def).collect(),
+                                Resolution::Scope,
+                            )
+                        }
+                        None => None,
+                    }
+                }
+                _ if head.contains("::") => self.lookup_qualifier(ctx, from, head)?,
+                _ => self.lookup_name(ctx, from, head)?,
+            };
+            let mut out = Types::default();
+            for t in found.map(|f| f.targets).unwrap_or_default() {
+                let Target::Def(d) = t else { continue };
+                if is_value(d.kind) {
+                    out.of.extend(self.value_types(&d)?);
+                    if holders {
+                        out.held.extend(self.value_held(&d)?);
+                    }
+                } else if positional && (d.kind == NodeKind::EnumMember || d.kind.is_type()) {
+                    out.of.push(d);
+                }
+            }
+            out
         } else {
             // A module-level variable, here or imported.
-            let mut out = Vec::new();
+            let mut out = Types::default();
             if let Some(found) = self.lookup_name(ctx, from, head)? {
                 for t in found.targets {
                     if let Target::Def(d) = t
                         && is_value(d.kind)
                     {
-                        out.extend(self.value_types(&d)?);
+                        out.of.extend(self.value_types(&d)?);
+                        if holders {
+                            out.held.extend(self.value_held(&d)?);
+                        }
                     }
                 }
             }
             out
         };
-        for &(attr, called) in &segments[1..] {
+        if first.unwrap {
+            types = types.unwrapped();
+        }
+        for seg in &segments[1..] {
             if types.is_empty() {
                 break;
             }
-            let mut next = Vec::new();
-            for ty in &types {
-                if called {
-                    for m in self.type_members(ty, attr)? {
+            let mut next = Types::default();
+            for ty in &types.of {
+                if seg.called {
+                    for m in self.type_members(ty, seg.name)? {
                         if m.kind.is_callable() {
-                            next.extend(self.value_types(&m)?);
+                            next.of.extend(self.value_types(&m)?);
+                            if holders {
+                                next.held.extend(self.value_held(&m)?);
+                            }
                         }
                     }
                 } else {
-                    next.extend(self.attribute_types(ty, attr)?);
+                    next.of.extend(self.attribute_types(ty, seg.name)?);
+                    if holders {
+                        next.held.extend(self.attribute_held(ty, seg.name)?);
+                    }
                 }
             }
-            next.sort();
-            next.dedup();
+            // `opt.as_ref()`, `v.iter()`, `v.get(i)`, `q.pop()`: still (or now as an
+            // `Option`) what was held.
+            if seg.called && KEEPS_CONTENT.contains(&seg.name) {
+                next.held.extend(types.held.iter().cloned());
+            }
+            next.normalise();
             types = next;
+            if seg.unwrap {
+                types = types.unwrapped();
+            }
         }
-        if types.len() > MAX_AMBIGUOUS {
-            types.clear();
+        types.normalise();
+        if types.of.len() > MAX_AMBIGUOUS {
+            types.of.clear();
+        }
+        if types.held.len() > MAX_AMBIGUOUS {
+            types.held.clear();
         }
         Ok(types)
     }
 
     /// What the type and assign references binding `name` in `scope` make of it.
     fn bound_types(&mut self, ctx: &FileCtx, scope: NodeId, name: &str) -> Result<Vec<Def>> {
-        let mut out = Vec::new();
-        for i in ctx.declared_first(ctx.bindings_of(scope, name)) {
-            let r = ctx.data.references[i].clone();
-            out.extend(self.type_of_ref(ctx, &r)?);
+        Ok(self.bound_pair_at(ctx, scope, name, None)?.of)
+    }
+
+    /// What the references binding `name` in `scope` make of it, as seen at byte `at`,
+    /// with what it holds (bound as `name?`: see `Rules::see_through`). Where a later
+    /// binding hides an earlier one (Rust's `let` shadowing, a match arm's pattern),
+    /// only the nearest binding completed before `at` counts, so `v` in each arm of
+    /// `A(v) => v.f(), B(v) => v.f()` has its own arm's type. With none before `at`, or
+    /// no `at`, all count.
+    fn bound_pair_at(
+        &mut self,
+        ctx: &FileCtx,
+        scope: NodeId,
+        name: &str,
+        at: Option<u32>,
+    ) -> Result<Types> {
+        let all = ctx.bindings_of(scope, name);
+        let held_refs = if rules(ctx.language).has_holders() {
+            ctx.bindings_of(scope, &format!("{name}?"))
+        } else {
+            &[]
+        };
+        // The nearest binding's start; a declaration binds the name and what it holds
+        // (`x: Option<T>`) from one place.
+        let nearest = match at {
+            Some(at) if rules(ctx.language).later_bindings_hide() => all
+                .iter()
+                .chain(held_refs)
+                .map(|&i| &ctx.data.references[i].span)
+                .filter(|span| span.end_byte <= at)
+                .map(|span| span.start_byte)
+                .max(),
+            _ => None,
+        };
+        let mut out = Types::default();
+        match nearest {
+            Some(start) => {
+                let at_start = |refs: &[usize]| -> Vec<Reference> {
+                    refs.iter()
+                        .map(|&i| &ctx.data.references[i])
+                        .filter(|r| r.span.start_byte == start)
+                        .cloned()
+                        .collect()
+                };
+                for r in at_start(all) {
+                    let t = self.ref_types(ctx, &r)?;
+                    out.of.extend(t.of);
+                    out.held.extend(t.held);
+                }
+                for r in at_start(held_refs) {
+                    out.held.extend(self.type_of_ref(ctx, &r)?);
+                }
+            }
+            None => {
+                for i in ctx.declared_first(all) {
+                    let r = ctx.data.references[i].clone();
+                    let t = self.ref_types(ctx, &r)?;
+                    out.of.extend(t.of);
+                    out.held.extend(t.held);
+                }
+                for &i in held_refs {
+                    let r = ctx.data.references[i].clone();
+                    out.held.extend(self.type_of_ref(ctx, &r)?);
+                }
+            }
         }
-        out.sort();
-        out.dedup();
+        out.normalise();
+        Ok(out)
+    }
+
+    /// What one binding reference makes of its name, with what that holds.
+    fn ref_types(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Types> {
+        match r.kind {
+            ReferenceKind::Value => {
+                let written = match &r.qualifier {
+                    Some(q) => format!("{q}.{}", r.name),
+                    None => r.name.clone(),
+                };
+                self.receiver_pair(ctx, r.source, &written, Some(r.span.start_byte))
+            }
+            ReferenceKind::Type => Ok(Types {
+                of: self.type_of_ref(ctx, r)?,
+                held: Vec::new(),
+            }),
+            _ => self.call_types(ctx, r),
+        }
+    }
+
+    /// What a call returns, with what that holds. `q.unwrap()` and its kin return
+    /// what `q` holds.
+    fn call_types(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Types> {
+        if let Some(q) = &r.qualifier
+            && rules(ctx.language).has_holders()
+            && UNWRAPS.contains(&r.name.as_str())
+        {
+            let written = format!("{q}.{}()", r.name);
+            return self.receiver_pair(ctx, r.source, &written, Some(r.span.start_byte));
+        }
+        let Some(found) = self.resolve_call(ctx, r)? else {
+            return Ok(Types::default());
+        };
+        self.found_types(found, rules(ctx.language).has_holders())
+    }
+
+    /// The types resolved targets give a value: a class itself, the class a
+    /// constructor makes, what a function returns or a variable holds.
+    fn found_types(&mut self, found: Found, holders: bool) -> Result<Types> {
+        let mut out = Types::default();
+        for t in found.targets {
+            let Target::Def(d) = t else { continue };
+            if names_type(&d) {
+                out.of.push(d);
+            } else if d.kind == NodeKind::Constructor
+                || (d.kind == NodeKind::Method && matches!(d.name.as_str(), "__init__"))
+            {
+                if let Some(parent) = self.parent_def(&d)?
+                    && parent.kind.is_type()
+                {
+                    out.of.push(parent);
+                }
+            } else if d.kind.is_callable() || is_value(d.kind) {
+                out.of.extend(self.value_types(&d)?);
+                if holders {
+                    out.held.extend(self.value_held(&d)?);
+                }
+            }
+        }
         Ok(out)
     }
 
@@ -1257,36 +1555,13 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 }
                 None => None,
             },
-            ReferenceKind::Value => {
-                let written = match &r.qualifier {
-                    Some(q) => format!("{q}.{}", r.name),
-                    None => r.name.clone(),
-                };
-                return self.receiver_types(ctx, r.source, &written);
-            }
-            _ => self.resolve_call(ctx, r)?,
+            ReferenceKind::Value => return Ok(self.ref_types(ctx, r)?.of),
+            _ => return Ok(self.call_types(ctx, r)?.of),
         };
-        let mut out = Vec::new();
         let Some(found) = found else {
-            return Ok(out);
+            return Ok(Vec::new());
         };
-        for t in found.targets {
-            let Target::Def(d) = t else { continue };
-            if names_type(&d) {
-                out.push(d);
-            } else if d.kind == NodeKind::Constructor
-                || (d.kind == NodeKind::Method && matches!(d.name.as_str(), "__init__"))
-            {
-                if let Some(parent) = self.parent_def(&d)?
-                    && parent.kind.is_type()
-                {
-                    out.push(parent);
-                }
-            } else if d.kind.is_callable() || is_value(d.kind) {
-                out.extend(self.value_types(&d)?);
-            }
-        }
-        Ok(out)
+        Ok(self.found_types(found, false)?.of)
     }
 
     fn parent_def(&mut self, d: &Def) -> Result<Option<Def>> {
@@ -1323,10 +1598,60 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         result
     }
 
+    /// What a definition's value holds (bound as `name?`, or `?` for a function's
+    /// return type): `T` of a field `Option<T>` or of `fn f() -> Vec<T>`.
+    fn value_held(&mut self, d: &Def) -> Result<Vec<Def>> {
+        if self.type_depth >= MAX_TYPE_DEPTH {
+            return Ok(Vec::new());
+        }
+        let Some(c) = self.file_ctx(&d.path)? else {
+            return Ok(Vec::new());
+        };
+        let name = if d.kind.is_callable() || matches!(d.kind, NodeKind::TypeAlias) {
+            "?".to_string()
+        } else {
+            format!("{}?", d.name)
+        };
+        self.type_depth += 1;
+        let result = self.bound_types(&c, d.id, &name);
+        self.type_depth -= 1;
+        result
+    }
+
+    /// What attribute `attr` of an instance of `ty` holds.
+    fn attribute_held(&mut self, ty: &Def, attr: &str) -> Result<Vec<Def>> {
+        if is_position(attr) {
+            let Some(c) = self.file_ctx(&ty.path)? else {
+                return Ok(Vec::new());
+            };
+            self.type_depth += 1;
+            let result = self.bound_types(&c, ty.id, &format!("{attr}?"));
+            self.type_depth -= 1;
+            return result;
+        }
+        let mut out = Vec::new();
+        for m in self.type_members(ty, attr)? {
+            if is_value(m.kind) {
+                out.extend(self.value_held(&m)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// The types of attribute `attr` of an instance of `ty`: a field's or property's
     /// type, or what the type's methods (or its bases') assign to `self.attr`.
     fn attribute_types(&mut self, ty: &Def, attr: &str) -> Result<Vec<Def>> {
         let mut out = Vec::new();
+        // A tuple struct's or variant's field, bound under its position.
+        if is_position(attr) {
+            if let Some(c) = self.file_ctx(&ty.path)? {
+                self.type_depth += 1;
+                let types = self.bound_types(&c, ty.id, attr);
+                self.type_depth -= 1;
+                out = types?;
+            }
+            return Ok(out);
+        }
         for m in self.type_members(ty, attr)? {
             if is_value(m.kind) {
                 out.extend(self.value_types(&m)?);
@@ -1447,15 +1772,120 @@ fn is_value(kind: NodeKind) -> bool {
     )
 }
 
+/// What a receiver value's chain (`types.of`) and what it holds (`types.held`) may be.
+#[derive(Default)]
+struct Types {
+    of: Vec<Def>,
+    held: Vec<Def>,
+}
+
+impl Types {
+    fn is_empty(&self) -> bool {
+        self.of.is_empty() && self.held.is_empty()
+    }
+
+    /// The value taken out of its wrapper (`?`, `.unwrap()`).
+    fn unwrapped(self) -> Types {
+        Types {
+            of: self.held,
+            held: Vec::new(),
+        }
+    }
+
+    fn normalise(&mut self) {
+        self.of.sort();
+        self.of.dedup();
+        self.held.sort();
+        self.held.dedup();
+    }
+}
+
+/// Methods whose result is what the receiver holds (Rust `Option`, `Result`).
+const UNWRAPS: &[&str] = &[
+    "unwrap",
+    "expect",
+    "unwrap_unchecked",
+    "unwrap_or_default",
+    "unwrap_or",
+    "unwrap_or_else",
+];
+
+/// Methods of Rust's holders whose result holds what the receiver holds: `Option`'s
+/// and `Result`'s views and conversions, and collections' iterators and accessors
+/// (which give an `Option` of an element).
+const KEEPS_CONTENT: &[&str] = &[
+    "as_ref",
+    "as_mut",
+    "as_deref",
+    "as_deref_mut",
+    "as_pin_mut",
+    "as_pin_ref",
+    "take",
+    "clone",
+    "cloned",
+    "copied",
+    "ok",
+    "iter",
+    "iter_mut",
+    "into_iter",
+    "drain",
+    "get",
+    "get_mut",
+    "get_unchecked",
+    "get_unchecked_mut",
+    "first",
+    "first_mut",
+    "last",
+    "last_mut",
+    "pop",
+    "pop_front",
+    "pop_back",
+    "front",
+    "front_mut",
+    "back",
+    "back_mut",
+    "values",
+    "values_mut",
+    "into_values",
+    "next",
+    "next_back",
+    "peek",
+    "rev",
+    "by_ref",
+    "remove",
+    "swap_remove",
+];
+
+/// One name of a receiver chain: whether it is called, and whether what it gives is
+/// taken out of its wrapper (`x?`, `x.unwrap()`, `x[i]`).
+#[derive(Clone, Copy)]
+struct Segment<'q> {
+    name: &'q str,
+    called: bool,
+    unwrap: bool,
+}
+
 /// A receiver expression split into names, each with whether it is called:
-/// `a.b(x, y).c` is `[(a, false), (b, true), (c, false)]`. The first may be a called
-/// path (`T::new(x).c`, `T::<U>::new()`); Rust's `?` and `.await` pass the value on.
-/// `None` for anything else (indexing, literals, operators).
-fn receiver_segments(q: &str) -> Option<Vec<(&str, bool)>> {
-    fn segment(seg: &str, first: bool) -> Option<(&str, bool)> {
-        let seg = seg.trim();
-        let seg = seg.trim_end_matches('?').trim_end();
-        match seg.find('(') {
+/// `a.b(x, y).c` is `a`, `b()`, `c`. The first may be a called path (`T::new(x).c`,
+/// `T::<U>::new()`); Rust's `.await` passes the value on, and `?`, `.unwrap()` and
+/// indexing take it out of its wrapper. `None` for anything else (literals,
+/// operators).
+fn receiver_segments(q: &str) -> Option<Vec<Segment<'_>>> {
+    fn segment(seg: &str, first: bool) -> Option<Segment<'_>> {
+        let mut seg = seg.trim();
+        let mut unwrap = false;
+        if let Some(rest) = seg.strip_suffix('?') {
+            seg = rest.trim_end();
+            unwrap = true;
+        }
+        // `items[i]`: an element of what `items` holds.
+        if seg.ends_with(']')
+            && let Some(open) = seg.find('[')
+        {
+            seg = seg[..open].trim_end();
+            unwrap = true;
+        }
+        let (name, called) = match seg.find('(') {
             Some(open) if seg.ends_with(')') => {
                 let name = seg[..open].trim();
                 // The turbofish says nothing about which function is called.
@@ -1463,29 +1893,51 @@ fn receiver_segments(q: &str) -> Option<Vec<(&str, bool)>> {
                     Some(t) if name.ends_with('>') => &name[..t],
                     _ => name,
                 };
-                let named = if first {
-                    is_path(name)
-                } else {
-                    is_identifier(name)
-                };
-                named.then_some((name, true))
+                (name, true)
             }
-            Some(_) => None,
-            None => is_identifier(seg).then_some((seg, false)),
+            Some(_) => return None,
+            None => (seg, false),
+        };
+        let named = if first {
+            is_path(name)
+        } else {
+            is_identifier(name) || (!called && is_position(name))
+        };
+        named.then_some(Segment {
+            name,
+            called,
+            unwrap,
+        })
+    }
+    fn push<'q>(out: &mut Vec<Segment<'q>>, seg: &'q str) -> Option<()> {
+        let trimmed = seg.trim();
+        if let Some(prev) = out.last_mut() {
+            // `.await` passes the value on; `.await?` unwraps it.
+            if trimmed.trim_end_matches('?').trim_end() == "await" {
+                prev.unwrap |= trimmed.ends_with('?');
+                return Some(());
+            }
+            let s = segment(seg, false)?;
+            if s.called && !prev.unwrap && UNWRAPS.contains(&s.name) {
+                prev.unwrap = true;
+                prev.unwrap |= s.unwrap;
+                return Some(());
+            }
+            out.push(s);
+        } else {
+            out.push(segment(seg, true)?);
         }
+        Some(())
     }
     let mut out = Vec::new();
     let mut depth = 0i32;
     let mut start = 0;
     for (i, b) in q.bytes().enumerate() {
         match b {
-            b'(' | b'<' => depth += 1,
-            b')' | b'>' => depth -= 1,
+            b'(' | b'<' | b'[' => depth += 1,
+            b')' | b'>' | b']' => depth -= 1,
             b'.' if depth == 0 => {
-                let seg = &q[start..i];
-                if !(seg.trim() == "await" && !out.is_empty()) {
-                    out.push(segment(seg, out.is_empty())?);
-                }
+                push(&mut out, &q[start..i])?;
                 start = i + 1;
             }
             _ => {}
@@ -1494,16 +1946,18 @@ fn receiver_segments(q: &str) -> Option<Vec<(&str, bool)>> {
             return None;
         }
     }
-    let last = &q[start..];
-    if !(last.trim() == "await" && !out.is_empty()) {
-        out.push(segment(last, out.is_empty())?);
-    }
-    (depth == 0).then_some(out)
+    push(&mut out, &q[start..])?;
+    (depth == 0 && !out.is_empty()).then_some(out)
 }
 
 /// `a`, `a::b`, `crate::a::B`: identifiers joined by `::`.
 fn is_path(s: &str) -> bool {
     s.split("::").all(is_identifier)
+}
+
+/// `0`, `1`: a tuple field.
+fn is_position(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn is_identifier(s: &str) -> bool {

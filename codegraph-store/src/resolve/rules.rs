@@ -112,4 +112,17 @@ pub(super) trait ResolveRules: Sync {
     fn locals_hide_functions(&self) -> bool {
         true
     }
+
+    /// Whether a binding hides an earlier one of the same name for the code after it,
+    /// within one function (Rust's `let x = x.f();` and match arms), rather than the
+    /// bindings of a name adding up (a Python variable assigned in two branches).
+    fn later_bindings_hide(&self) -> bool {
+        false
+    }
+
+    /// Whether declared types may hold other types that patterns, loops and unwrapping
+    /// reach, bound as `name?` (Rust's `Option<T>`, `Vec<T>`).
+    fn has_holders(&self) -> bool {
+        false
+    }
 }

@@ -144,7 +144,11 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     /// `name` as re-exported by `export * from './y'` in `module`, through chains of
     /// such index files (`index.ts` re-exporting `core/index.ts` re-exporting
     /// `core/parse.ts`), nearest first.
-    fn star_exported(&mut self, module: &Target, name: &str) -> Result<Vec<Target>> {
+    pub(in crate::resolve) fn star_exported(
+        &mut self,
+        module: &Target,
+        name: &str,
+    ) -> Result<Vec<Target>> {
         let mut level = vec![module.clone()];
         let mut seen = HashSet::new();
         for depth in 1..=MAX_DEPTH {

@@ -55,6 +55,14 @@ impl ResolveRules for RustRules {
     fn calls_enum_members(&self) -> bool {
         true
     }
+
+    fn later_bindings_hide(&self) -> bool {
+        true
+    }
+
+    fn has_holders(&self) -> bool {
+        true
+    }
 }
 
 impl<'v, V: View + ?Sized> Resolver<'v, V> {
