@@ -456,6 +456,11 @@ pub struct Reference {
     pub alias: Option<String>,
     /// The call site, import statement or base-type expression.
     pub span: Span,
+    /// For a call, how many arguments it passes, when the syntax says (a spread such as
+    /// `f(...xs)` or `f(*args)` leaves it unknown); `None` for other references.
+    /// Overloads are told apart by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<u16>,
 }
 
 /// A resolved relation between two nodes.
@@ -788,6 +793,7 @@ mod tests {
                 name: "new".into(),
                 alias: None,
                 span,
+                arguments: Some(0),
             }],
         };
         let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&parsed).unwrap();

@@ -1136,11 +1136,16 @@ impl<'a, 't> Extraction<'a, 't> {
                             qualifier: q,
                             name: n,
                             span: node_span,
+                            arguments: None,
                         });
                     }
                     if content_only {
                         subject_text = held(&subject_text);
                     }
+                    let arguments = match kind {
+                        ReferenceKind::Call => argument_count(raw.node),
+                        _ => None,
+                    };
                     refs.push(PendingRef {
                         kind,
                         container,
@@ -1148,6 +1153,7 @@ impl<'a, 't> Extraction<'a, 't> {
                         qualifier,
                         name,
                         span: node_span,
+                        arguments,
                     });
                 }
             }
@@ -1167,6 +1173,7 @@ impl<'a, 't> Extraction<'a, 't> {
                     qualifier,
                     name,
                     span: d.name_span,
+                    arguments: None,
                 });
             }
         }
@@ -1210,6 +1217,7 @@ impl<'a, 't> Extraction<'a, 't> {
                 qualifier,
                 name,
                 span: span(node),
+                arguments: None,
             });
         }
 
@@ -1341,6 +1349,7 @@ impl<'a, 't> Extraction<'a, 't> {
                 name: p.binding.name,
                 alias: p.binding.alias,
                 span: p.span,
+                arguments: None,
             });
         }
         for r in refs {
@@ -1352,6 +1361,7 @@ impl<'a, 't> Extraction<'a, 't> {
                 name: r.name,
                 alias: None,
                 span: r.span,
+                arguments: r.arguments,
             });
         }
         references.sort_by_key(|r| (r.span.start_byte, r.span.end_byte, r.kind));
@@ -1383,6 +1393,28 @@ struct PendingRef {
     qualifier: Option<String>,
     name: String,
     span: Span,
+    arguments: Option<u16>,
+}
+
+/// How many arguments a call passes: the named children of its `arguments`, comments
+/// aside; `None` when it has no argument list or spreads one (`f(...xs)`, `f(*a)`,
+/// `f(args...)`), whose length the syntax does not tell.
+fn argument_count(call: tree_sitter::Node<'_>) -> Option<u16> {
+    let args = call.child_by_field_name("arguments")?;
+    let mut cursor = args.walk();
+    let mut n = 0u16;
+    for a in args.named_children(&mut cursor) {
+        match a.kind() {
+            "comment" | "line_comment" | "block_comment" => {}
+            "spread_element"
+            | "list_splat"
+            | "dictionary_splat"
+            | "parameter_pack_expansion"
+            | "variadic_argument" => return None,
+            _ => n = n.saturating_add(1),
+        }
+    }
+    Some(n)
 }
 
 /// The innermost definition lexically containing each range, by one sweep over

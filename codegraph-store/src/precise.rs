@@ -141,6 +141,7 @@ mod tests {
                 end_line: 1,
                 end_column: 1,
             },
+            arguments: None,
         }
     }
 

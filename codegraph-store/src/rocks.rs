@@ -65,7 +65,8 @@ type Entries = Vec<(Vec<u8>, AlignedVec)>;
 const FORMAT_KEY: &[u8] = b"format";
 // 2: type and assign references, the `inferred` resolution.
 // 3: file stamps in file records.
-const FORMAT_VALUE: &[u8] = b"codegraph-store/3";
+// 4: call references carry their argument count.
+const FORMAT_VALUE: &[u8] = b"codegraph-store/4";
 const PROJECT_PREFIX: u8 = b'p';
 
 /// A [`GraphStore`] in a RocksDB database directory.

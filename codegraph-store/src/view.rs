@@ -29,10 +29,16 @@ pub struct Def {
     pub qualified_name: String,
     pub path: String,
     pub parent: Option<NodeId>,
+    /// For a callable, the fewest and most arguments its signature accepts.
+    pub arity: Option<(u16, u16)>,
 }
 
 impl Def {
     pub fn of(node: &Node) -> Def {
+        let arity = match (&node.signature, node.kind.is_callable()) {
+            (Some(sig), true) => crate::resolve::arity::parameter_range(sig, &node.name),
+            _ => None,
+        };
         Def {
             id: node.id,
             kind: node.kind,
@@ -41,7 +47,15 @@ impl Def {
             qualified_name: node.qualified_name.clone(),
             path: node.path.clone(),
             parent: node.parent,
+            arity,
         }
+    }
+
+    /// Whether a call passing `n` arguments fits this definition (anything does when
+    /// its parameters are unknown).
+    pub fn accepts(&self, n: u16) -> bool {
+        self.arity
+            .is_none_or(|(fewest, most)| fewest <= n && n <= most)
     }
 }
 

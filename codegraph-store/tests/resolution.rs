@@ -1181,3 +1181,73 @@ fn rust_a_glob_compiled_only_into_tests_is_no_candidate() {
         ["loom::std::Mutex::new (import)"]
     );
 }
+
+#[test]
+fn overloads_are_told_apart_by_the_number_of_arguments() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "cpp",
+        &[
+            (
+                "include/matchers.h",
+                "namespace testing {\ntemplate <typename T>\nint Eq(T x) { return 0; }\nint Lt(int a, int b = 0) { return 0; }\n}\n",
+            ),
+            (
+                "include/tuple_matchers.h",
+                "namespace testing {\ninline int Eq() { return 1; }\ninline int Lt() { return 1; }\n}\n",
+            ),
+            (
+                "test/matchers_test.cc",
+                "#include \"matchers.h\"\n#include \"tuple_matchers.h\"\nnamespace testing {\nvoid one() { Eq(1); }\nvoid none() { Eq(); }\nvoid two() { Lt(1, 2); }\nvoid odd() { Eq(1, 2, 3); }\n}\n",
+            ),
+        ],
+    );
+    // The files the calls out of a function land in.
+    let files = |store: &MemoryStore, project: &str, from: &str| -> Vec<String> {
+        let mut out: Vec<String> = store
+            .edges(
+                project,
+                node(store, project, from).id,
+                Direction::Outgoing,
+                Some(EdgeKind::Calls),
+            )
+            .unwrap()
+            .into_iter()
+            .map(|e| store.node(project, e.dst).unwrap().unwrap().path)
+            .collect();
+        out.sort();
+        out
+    };
+    assert_eq!(files(&store, "cpp", "testing::one"), ["include/matchers.h"]);
+    assert_eq!(
+        files(&store, "cpp", "testing::none"),
+        ["include/tuple_matchers.h"]
+    );
+    assert_eq!(files(&store, "cpp", "testing::two"), ["include/matchers.h"]);
+    // No overload takes three: all stay candidates rather than none.
+    assert_eq!(
+        files(&store, "cpp", "testing::odd"),
+        ["include/matchers.h", "include/tuple_matchers.h"]
+    );
+
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "java",
+        &[(
+            "src/p/Lists.java",
+            "package p;\n\npublic class Lists {\n    static int of() { return 0; }\n    static int of(int a) { return 1; }\n    static int of(int a, int... rest) { return 2; }\n\n\
+             \x20   void use() {\n        of();\n    }\n}\n",
+        )],
+    );
+    let calls = store
+        .edges(
+            "java",
+            node(&store, "java", "p.Lists.use").id,
+            Direction::Outgoing,
+            Some(EdgeKind::Calls),
+        )
+        .unwrap();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+}

@@ -63,6 +63,7 @@ fn file(path: &str, names: &[&str]) -> (FileUpdate, FileResolution) {
             name: w[1].name.clone(),
             alias: None,
             span: w[0].span,
+            arguments: None,
         })
         .collect();
     let edges: Vec<Edge> = nodes[1..]

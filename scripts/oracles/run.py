@@ -191,6 +191,12 @@ def main():
     parser.add_argument("--heldout", action="store_true", help="the held-out packages")
     parser.add_argument("--codegraph", help="a built codegraph binary")
     parser.add_argument("--details", type=int, default=0)
+    parser.add_argument(
+        "--strict-overloads",
+        action="store_true",
+        help="an edge to another overload of the same name in the same file counts as wrong "
+        "(by default the choice among one file's overloads is not judged)",
+    )
     parser.add_argument("--json", help="append one JSON row per package and language total")
     parser.add_argument("--smoke", action="store_true", help="only the first package of each language")
     parser.add_argument("--min-precision", type=float, help="fail below this call-edge precision")
@@ -213,7 +219,7 @@ def main():
                 print(f"{lang}/{pkg}: {directory} is missing; run scripts/{fetch} --lang {lang}", file=sys.stderr)
                 continue
             pairs = pairs_for(lang, pkg, root)
-            row, wrong, missed = score.score(binary, directory, pairs, args.details)
+            row, wrong, missed = score.score(binary, directory, pairs, args.details, args.strict_overloads)
             rows.append(row)
             label = pkg if root in (".", "src") else f"{pkg}:{root.rsplit('/', 1)[-1]}"
             score.print_row(f"{lang}/{label}", row)

@@ -124,15 +124,17 @@ class Spots:
     """Where a node may be named by an oracle: its own name line, its overloads' (same
     qualified name in the same file), and for a constructor its class's."""
 
-    def __init__(self, nodes):
+    def __init__(self, nodes, strict_overloads=False):
         self.nodes = nodes
+        self.strict_overloads = strict_overloads
         self.by_qname = collections.defaultdict(set)
         for n in nodes.values():
             self.by_qname[(n["path"], n["qualified_name"])].add((n["path"], n["name_line"]))
 
     def of(self, node):
         spots = {(node["path"], node["name_line"])}
-        spots |= self.by_qname.get((node["path"], node["qualified_name"]), set())
+        if not self.strict_overloads:
+            spots |= self.by_qname.get((node["path"], node["qualified_name"]), set())
         parent = self.nodes.get(node.get("parent"))
         if parent is not None and (
             node["name"] in CONSTRUCTOR_NAMES or node["name"] == parent["name"]
@@ -141,12 +143,12 @@ class Spots:
         return spots
 
 
-def score(binary, root, pairs_path, details=0):
+def score(binary, root, pairs_path, details=0, strict_overloads=False):
     root = Path(root)
     oracle = read_pairs(pairs_path)
     with tempfile.TemporaryDirectory() as work:
         nodes, edges = export_graph(binary, root, work)
-    spots = Spots(nodes)
+    spots = Spots(nodes, strict_overloads)
 
     sources = Sources(root)
     ours = collections.defaultdict(list)  # key -> [(dst node or None, resolution)]

@@ -23,6 +23,7 @@
 //! Resolution is a pure function of the file and the [`View`] it reads, and it notes
 //! every read, so the indexer can tell which files a change can affect.
 
+pub(crate) mod arity;
 mod context;
 mod lang;
 mod rules;
@@ -169,6 +170,20 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                     (!f.targets.is_empty()).then_some(f)
                 }
                 (_, other) => other,
+            };
+            // Overloads by the number of arguments (`Eq(x)` beside `Eq()`): of several
+            // candidates, those that accept the call's, when any does.
+            let found = match (found, r.arguments) {
+                (Some(mut f), Some(n))
+                    if f.targets.len() > 1 && rules(ctx.language).overloads_by_arity() =>
+                {
+                    let fits = |t: &Target| !matches!(t, Target::Def(d) if !d.accepts(n));
+                    if f.targets.iter().any(fits) {
+                        f.targets.retain(fits);
+                    }
+                    Some(f)
+                }
+                (other, _) => other,
             };
             let mut dsts: Vec<(NodeId, Resolution)> = Vec::new();
             if let Some(found) = found {
@@ -1290,6 +1305,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                     end_byte: at.unwrap_or(0),
                     ..Default::default()
                 },
+                arguments: None,
             };
             self.call_types(ctx, &call)?
         } else if let Some(scope) = self.local_binding_scope(ctx, from, head) {

@@ -125,4 +125,10 @@ pub(super) trait ResolveRules: Sync {
     fn has_holders(&self) -> bool {
         false
     }
+
+    /// Whether a call chooses among overloads of one name by the number of arguments it
+    /// passes (Java, C++), where the syntax alone cannot weigh the argument types.
+    fn overloads_by_arity(&self) -> bool {
+        false
+    }
 }

@@ -12,6 +12,10 @@ use crate::view::{View, dir_of};
 pub(super) struct CppRules;
 
 impl ResolveRules for CppRules {
+    fn overloads_by_arity(&self) -> bool {
+        true
+    }
+
     fn ecosystem(&self) -> u8 {
         5
     }

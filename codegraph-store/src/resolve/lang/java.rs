@@ -14,6 +14,10 @@ use crate::view::{Def, View};
 pub(super) struct JavaRules;
 
 impl ResolveRules for JavaRules {
+    fn overloads_by_arity(&self) -> bool {
+        true
+    }
+
     fn locals_hide_functions(&self) -> bool {
         false
     }
