@@ -1251,3 +1251,27 @@ fn overloads_are_told_apart_by_the_number_of_arguments() {
         .unwrap();
     assert_eq!(calls.len(), 1, "{calls:?}");
 }
+
+#[test]
+fn a_method_called_on_a_new_instance_is_the_class_method() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "js",
+        &[
+            (
+                "lib/DataUriPlugin.js",
+                "class DataUriPlugin {\n  constructor(options) {\n    this.options = options;\n  }\n  apply(compiler) {\n    return compiler;\n  }\n}\n\nmodule.exports = DataUriPlugin;\n",
+            ),
+            (
+                "lib/WebpackOptionsApply.js",
+                "const DataUriPlugin = require('./DataUriPlugin');\n\nfunction process(compiler) {\n  new DataUriPlugin().apply(compiler);\n}\n\nmodule.exports = process;\n",
+            ),
+        ],
+    );
+    assert!(
+        callees(&store, "js", "process").contains(&"DataUriPlugin.apply (inferred)".to_string()),
+        "{:?}",
+        callees(&store, "js", "process")
+    );
+}

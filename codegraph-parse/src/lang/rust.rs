@@ -531,6 +531,15 @@ fn push_binding(
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Written types come from the files being indexed: any text is seen through
+        /// without a panic.
+        #[test]
+        fn any_written_type_is_seen_through(t in r"[A-Za-z&'<>\[\];:, é]{0,40}") {
+            let _ = see_through(&t);
+        }
+    }
+
     #[test]
     fn types_seen_through() {
         let s = |t: &str| see_through(t);

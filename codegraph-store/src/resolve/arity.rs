@@ -133,6 +133,21 @@ fn has_default(param: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Signatures come from the files being indexed: any text gives an answer or
+        /// none, never a panic, and an answer's bounds are ordered.
+        #[test]
+        fn any_signature_gives_an_ordered_range_or_none(
+            sig in r"[a-z(),<>=. é\[\]]{0,40}",
+            name in "[a-zé]{1,3}",
+        ) {
+            if let Some((fewest, most)) = parameter_range(&sig, &name) {
+                prop_assert!(fewest <= most);
+            }
+        }
+    }
 
     #[test]
     fn ranges() {

@@ -1904,6 +1904,11 @@ fn receiver_segments(q: &str) -> Option<Vec<Segment<'_>>> {
         let (name, called) = match seg.find('(') {
             Some(open) if seg.ends_with(')') => {
                 let name = seg[..open].trim();
+                // `new Plugin().apply(c)`: the constructor call makes the class's value.
+                let name = match name.strip_prefix("new ") {
+                    Some(rest) if first => rest.trim_start(),
+                    _ => name,
+                };
                 // The turbofish says nothing about which function is called.
                 let name = match name.find("::<") {
                     Some(t) if name.ends_with('>') => &name[..t],
