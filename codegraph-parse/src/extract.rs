@@ -1093,7 +1093,20 @@ impl<'a, 't> Extraction<'a, 't> {
                         }
                     };
                     if let Some(q) = raw.qualifier {
-                        let mut q = collapse_whitespace(&self.text(q));
+                        let cast = match kind {
+                            ReferenceKind::Call => self.rules.receiver_cast(q, self.src),
+                            _ => None,
+                        };
+                        let mut q = match cast {
+                            // A type cast names the receiver's type, which stands as the
+                            // qualifier (as a class named before `.f()` does).
+                            Some(c) => match self.declared(&c) {
+                                Some((Some(q), n)) => format!("{q}{sep}{n}"),
+                                Some((None, n)) => n,
+                                None => collapse_whitespace(&self.text(q)),
+                            },
+                            None => collapse_whitespace(&self.text(q)),
+                        };
                         // `Harness::<T, S>::from_raw`: a path's type arguments say
                         // nothing about what it names. (Not `<T as Trait>::f`, nor a
                         // receiver expression such as `a.collect::<Vec<_>>()`.)

@@ -1275,3 +1275,65 @@ fn a_method_called_on_a_new_instance_is_the_class_method() {
         callees(&store, "js", "process")
     );
 }
+
+#[test]
+fn a_cast_receiver_has_the_type_it_is_cast_to() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "js",
+        &[
+            (
+                "lib/Module.js",
+                "class Module {\n  addDependency(dep) {\n    return dep;\n  }\n}\n\nmodule.exports = Module;\n",
+            ),
+            (
+                "lib/Parser.js",
+                "/** @typedef {import(\"./Module\")} Module */\n\nfunction walk(parser, dep) {\n  /** @type {Module} */ (parser.state.module).addDependency(dep);\n  return /** @type {Module} */ (parser.current).addDependency(dep);\n}\n\nmodule.exports = walk;\n",
+            ),
+        ],
+    );
+    let edges = node(&store, "js", "walk");
+    let calls = store
+        .edges("js", edges.id, Direction::Outgoing, Some(EdgeKind::Calls))
+        .unwrap();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(
+        callees(&store, "js", "walk"),
+        ["Module.addDependency (import)"]
+    );
+
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "ts",
+        &[(
+            "src/a.ts",
+            "export class Store {\n  get(k: string) {\n    return k;\n  }\n}\n\nexport function read(x: unknown) {\n  return (x as Store).get(\"k\");\n}\n",
+        )],
+    );
+    assert_eq!(callees(&store, "ts", "read"), ["Store.get (scope)"]);
+}
+
+#[test]
+fn a_commonjs_module_exports_object_holds_its_members() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "js",
+        &[
+            (
+                "lib/utils/ast-utils.js",
+                "function isFunction(node) {\n  return !!node;\n}\n\nmodule.exports = {\n  isFunction,\n  isStringLiteral(node) {\n    return isFunction(node);\n  }\n};\n",
+            ),
+            (
+                "lib/rules/prefer-template.js",
+                "const astUtils = require(\"../utils/ast-utils\");\n\nfunction check(node) {\n  return astUtils.isStringLiteral(node);\n}\n\nmodule.exports = check;\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        callees(&store, "js", "check"),
+        ["exports.isStringLiteral (import)"]
+    );
+}

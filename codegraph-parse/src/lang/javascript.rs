@@ -157,6 +157,37 @@ impl Rules for JavaScriptRules {
         out
     }
 
+    fn receiver_cast(&self, receiver: tree_sitter::Node<'_>, src: &[u8]) -> Option<String> {
+        if receiver.kind() != "parenthesized_expression" {
+            return None;
+        }
+        let inner = receiver.named_child(0)?;
+        if matches!(inner.kind(), "as_expression" | "satisfies_expression") {
+            let last = u32::try_from(inner.named_child_count().checked_sub(1)?).ok()?;
+            let ty = inner.named_child(last)?;
+            return Some(node_text(ty, src));
+        }
+        if self.jsdoc {
+            // `/** @type {Module} */ (x)`: the comment right before the parentheses
+            // (looked for in a bounded window: this runs for every such receiver).
+            let start = receiver.start_byte();
+            let window = String::from_utf8_lossy(&src[start.saturating_sub(400)..start]);
+            let before = window.trim_end();
+            if before.ends_with("*/")
+                && let Some(open) = before.rfind("/**")
+                && let Some(at) = before[open..].find("@type")
+            {
+                let rest = before[open + at + "@type".len()..].trim_start();
+                if let Some((written, _)) = jsdoc_type(rest) {
+                    return one_named_type(written);
+                }
+            }
+        }
+        // `(x.y).f()`: the parentheses say nothing.
+        matches!(inner.kind(), "identifier" | "member_expression" | "this")
+            .then(|| node_text(inner, src))
+    }
+
     fn comment_declared(
         &self,
         comment: &str,

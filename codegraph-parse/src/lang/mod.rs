@@ -100,6 +100,13 @@ pub trait Rules: Sync {
         (Some(written.to_string()), None)
     }
 
+    /// The type a parenthesised receiver is cast to, or the expression it wraps:
+    /// `/** @type {Module} */ (x).f()` in JavaScript, `(x as Module).f()` in
+    /// TypeScript, `(x.y).f()`. `None` leaves the receiver as written.
+    fn receiver_cast(&self, _receiver: tree_sitter::Node<'_>, _src: &[u8]) -> Option<String> {
+        None
+    }
+
     /// The position of `node` among the elements of the tuple it is written in, when
     /// that tuple's elements are known by position: a tuple struct's or tuple
     /// variant's field type (Rust `struct W(A, B)`), or a name a tuple-struct pattern

@@ -570,6 +570,17 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                     && ecosystem(d.language) == ecosystem(Language::JavaScript)
                 {
                     out.extend(self.star_exported(target, name)?);
+                    // A CommonJS module's value is its `module.exports = { f() {..}, g }`
+                    // object: `utils.f()` after `const utils = require('./utils')`.
+                    if out.is_empty() {
+                        for exports in self.direct_members(d, "exports")? {
+                            if exports.kind == NodeKind::Variable {
+                                for m in self.direct_members(&exports, name)? {
+                                    out.extend(self.follow(m, depth)?);
+                                }
+                            }
+                        }
+                    }
                 }
             }
             Target::Package(files) => {
