@@ -19,7 +19,9 @@ use codegraph_core::{Language, Node, NodeId, NodeKind, Reference, Result};
 
 /// The part of a node resolution may look at through a name lookup. Spans, docs and
 /// signatures are left out on purpose: a change to them alone never changes an edge, so
-/// it never forces other files to be resolved again.
+/// it never forces other files to be resolved again. (Of a Java or C++ callable's
+/// signature, only the number of parameters it takes is kept: overloads are told
+/// apart by it.)
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Def {
     pub id: NodeId,
@@ -35,7 +37,10 @@ pub struct Def {
 
 impl Def {
     pub fn of(node: &Node) -> Def {
-        let arity = match (&node.signature, node.kind.is_callable()) {
+        // Only where calls choose overloads by it (Java, C++): elsewhere a parameter
+        // edit would change the definition for nothing.
+        let counted = matches!(node.language, Language::Java | Language::Cpp);
+        let arity = match (&node.signature, node.kind.is_callable() && counted) {
             (Some(sig), true) => crate::resolve::arity::parameter_range(sig, &node.name),
             _ => None,
         };

@@ -1337,3 +1337,31 @@ fn a_commonjs_module_exports_object_holds_its_members() {
         ["exports.isStringLiteral (import)"]
     );
 }
+
+#[test]
+fn rust_modules_re_exporting_each_other_by_glob_end() {
+    // `pub use a::*;` at the root and `use super::*;` in each of many children: a name
+    // no module defines is looked for through the cycle once per module, not once per
+    // path through it.
+    let mut files = vec![(
+        "src/lib.rs".to_string(),
+        (0..12)
+            .map(|i| format!("mod m{i};\npub use m{i}::*;\n"))
+            .collect::<String>(),
+    )];
+    for i in 0..12 {
+        files.push((
+            format!("src/m{i}.rs"),
+            format!(
+                "use super::*;\n\npub fn f{i}() {{\n    missing();\n    crate::missing();\n}}\n"
+            ),
+        ));
+    }
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, s)| (p.as_str(), s.as_str()))
+        .collect();
+    let store = MemoryStore::new();
+    index_files(&store, "rust", &files);
+    assert!(callees(&store, "rust", "m0::f0").is_empty());
+}

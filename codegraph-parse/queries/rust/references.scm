@@ -66,21 +66,23 @@
   pattern: (identifier) @subject
   !type
   value: (try_expression (_) @name @unwrap) @reference.value)
+; (The binding's span is the expression bound: `if let Some(x) = x.next()` still reads
+; the outer `x` inside it, the new one after it.)
 (let_condition
   pattern: (tuple_struct_pattern
     type: (identifier) @_wrapper
-    [(identifier) @subject @reference.value
-     (ref_pattern (identifier) @subject @reference.value)
-     (mut_pattern (identifier) @subject @reference.value)])
-  value: (_) @name @unwrap
+    [(identifier) @subject
+     (ref_pattern (identifier) @subject)
+     (mut_pattern (identifier) @subject)])
+  value: (_) @name @unwrap @reference.value
   (#any-of? @_wrapper "Some" "Ok"))
 (let_declaration
   pattern: (tuple_struct_pattern
     type: (identifier) @_wrapper
-    [(identifier) @subject @reference.value
-     (ref_pattern (identifier) @subject @reference.value)
-     (mut_pattern (identifier) @subject @reference.value)])
-  value: (_) @name @unwrap
+    [(identifier) @subject
+     (ref_pattern (identifier) @subject)
+     (mut_pattern (identifier) @subject)])
+  value: (_) @name @unwrap @reference.value
   (#any-of? @_wrapper "Some" "Ok"))
 (match_expression
   value: (_) @name @unwrap
@@ -94,8 +96,8 @@
            (mut_pattern (identifier) @subject @reference.value)]))))
   (#any-of? @_wrapper "Some" "Ok"))
 (for_expression
-  pattern: (identifier) @subject @reference.value
-  value: (_) @name @unwrap)
+  pattern: (identifier) @subject
+  value: (_) @name @unwrap @reference.value)
 ; A closure given to an iterator adaptor or an `Option` combinator takes what the
 ; receiver holds: `v.iter().map(|x| x.f())`, `opt.is_some_and(|x| x.g())`.
 (call_expression

@@ -175,6 +175,7 @@ impl Rules for JavaScriptRules {
             let before = window.trim_end();
             if before.ends_with("*/")
                 && let Some(open) = before.rfind("/**")
+                && !before[open..before.len() - 2].contains("*/")
                 && let Some(at) = before[open..].find("@type")
             {
                 let rest = before[open + at + "@type".len()..].trim_start();

@@ -207,7 +207,10 @@ fn test_only(item: tree_sitter::Node<'_>, src: &[u8]) -> bool {
         match p.kind() {
             "attribute_item" => {
                 let text: String = node_text(p, src).split_whitespace().collect();
-                if text.starts_with("#[cfg(test") || text.starts_with("#[cfg(all(test") {
+                if ["#[cfg(test)]", "#[cfg(all(test,", "#[cfg(all(test)"]
+                    .iter()
+                    .any(|p| text.starts_with(p))
+                {
                     return true;
                 }
             }
@@ -242,6 +245,15 @@ const MAPS: &[&str] = &["HashMap", "BTreeMap", "IndexMap"];
 /// [`Rules::see_through`] for Rust: references, smart pointers and type arguments
 /// of the holders above. `&'a [T]`, `[T; N]` and `Box<[T]>` hold a `T`.
 fn see_through(written: &str) -> (Option<String>, Option<String>) {
+    see_through_at(written, 0)
+}
+
+/// [`see_through`] at a nesting depth: written types come from the files being
+/// indexed, and one nested thousands deep must cost neither the stack nor time.
+fn see_through_at(written: &str, depth: usize) -> (Option<String>, Option<String>) {
+    if written.len() > 300 || depth > 4 {
+        return (None, None);
+    }
     let mut t = written.trim();
     for _ in 0..6 {
         t = t.trim_start_matches(':').trim();
@@ -262,7 +274,10 @@ fn see_through(written: &str) -> (Option<String>, Option<String>) {
         }
         if let Some(inner) = t.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
             let element = inner.split(';').next().unwrap_or(inner).trim();
-            return (None, Some(see_through(element).0.unwrap_or_default()));
+            return (
+                None,
+                Some(see_through_at(element, depth + 1).0.unwrap_or_default()),
+            );
         }
         let Some(open) = t.find('<') else {
             return (Some(t.to_string()), None);
@@ -278,7 +293,9 @@ fn see_through(written: &str) -> (Option<String>, Option<String>) {
             .filter(|a| !a.starts_with('\'') && !a.is_empty())
             .collect();
         if DEREF_WRAPPERS.contains(&last) {
-            let Some(inner) = args.last() else {
+            // The pointee is the first type argument (`Box<T, A>` has an allocator
+            // after it); lifetimes are already out (`Cow<'a, B>`).
+            let Some(inner) = args.first() else {
                 return (None, None);
             };
             t = inner;
@@ -293,7 +310,11 @@ fn see_through(written: &str) -> (Option<String>, Option<String>) {
         };
         // What is held is seen through smart pointers too (`Option<Box<Node>>`). The
         // holder itself stays: a project may define its own (hashbrown's `HashMap`).
-        let held = held.map(|h| see_through(h).0.unwrap_or_else(|| h.to_string()));
+        let held = held.map(|h| {
+            see_through_at(h, depth + 1)
+                .0
+                .unwrap_or_else(|| h.to_string())
+        });
         return (Some(t.to_string()), held);
     }
     (None, None)

@@ -88,6 +88,10 @@ enum MemoKey {
     /// The files of a Java package: asked for by every unqualified name in every file
     /// of the package, and hundreds of files long in large projects.
     JavaPackage(String),
+    /// What a Rust module's globs re-export under a name: memoised so that modules
+    /// re-exporting each other (`pub use a::*;` beside `use super::*;` in `a`) are
+    /// walked once and cycles end.
+    Glob(NodeId, String),
 }
 
 impl<'v, V: View + ?Sized> Resolver<'v, V> {
@@ -598,6 +602,20 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     /// self::std::*;` in tokio's `loom`, which makes `crate::loom::sync` the `sync`
     /// module of `loom/std`).
     fn glob_members(&mut self, module: &Def, name: &str, depth: usize) -> Result<Vec<Target>> {
+        let key = MemoKey::Glob(module.id, name.to_string());
+        let module = module.clone();
+        let name = name.to_string();
+        self.memoised(key, move |this| {
+            this.glob_members_uncached(&module, &name, depth)
+        })
+    }
+
+    fn glob_members_uncached(
+        &mut self,
+        module: &Def,
+        name: &str,
+        depth: usize,
+    ) -> Result<Vec<Target>> {
         let globs: Vec<Def> = self
             .rec
             .named("*")?
@@ -1071,7 +1089,11 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                     // Except that a call written in this file is inside the impl whose
                     // header is the nearest before it: `self.base.full()` in `impl<C:
                     // Consumer<T>> .. { .. }` calls `Consumer::full`.
+                    // A parameter's or return type's impl is the one around it; only a
+                    // field's type (a struct is outside every impl) takes the call's.
+                    let in_callable = ctx.node(r.source).is_some_and(|d| d.kind.is_callable());
                     let at = match &self.use_site {
+                        _ if in_callable => r.span.start_byte,
                         Some((path, at)) if *path == ctx.data.path => *at,
                         _ => return Ok(Vec::new()),
                     };
@@ -1292,10 +1314,10 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         let q = q.trim_start_matches(['&', '*']).trim_start();
         let q = q.strip_prefix("mut ").unwrap_or(q);
         // `a.b().c`: each segment a name, called or not.
-        let Some(segments) = receiver_segments(q) else {
+        let holders = rules(ctx.language).has_holders();
+        let Some(segments) = receiver_segments(q, holders) else {
             return Ok(Types::default());
         };
-        let holders = rules(ctx.language).has_holders();
         let first = segments[0];
         let head = first.name;
         let mut types = if first.called {
@@ -1897,7 +1919,7 @@ struct Segment<'q> {
 /// `T::<U>::new()`); Rust's `.await` passes the value on, and `?`, `.unwrap()` and
 /// indexing take it out of its wrapper. `None` for anything else (literals,
 /// operators).
-fn receiver_segments(q: &str) -> Option<Vec<Segment<'_>>> {
+fn receiver_segments(q: &str, holders: bool) -> Option<Vec<Segment<'_>>> {
     fn segment(seg: &str, first: bool) -> Option<Segment<'_>> {
         let mut seg = seg.trim();
         let mut unwrap = false;
@@ -1941,7 +1963,7 @@ fn receiver_segments(q: &str) -> Option<Vec<Segment<'_>>> {
             unwrap,
         })
     }
-    fn push<'q>(out: &mut Vec<Segment<'q>>, seg: &'q str) -> Option<()> {
+    fn push<'q>(out: &mut Vec<Segment<'q>>, seg: &'q str, holders: bool) -> Option<()> {
         let trimmed = seg.trim();
         if let Some(prev) = out.last_mut() {
             // `.await` passes the value on; `.await?` unwraps it.
@@ -1950,9 +1972,8 @@ fn receiver_segments(q: &str) -> Option<Vec<Segment<'_>>> {
                 return Some(());
             }
             let s = segment(seg, false)?;
-            if s.called && !prev.unwrap && UNWRAPS.contains(&s.name) {
+            if holders && s.called && !prev.unwrap && UNWRAPS.contains(&s.name) {
                 prev.unwrap = true;
-                prev.unwrap |= s.unwrap;
                 return Some(());
             }
             out.push(s);
@@ -1963,13 +1984,19 @@ fn receiver_segments(q: &str) -> Option<Vec<Segment<'_>>> {
     }
     let mut out = Vec::new();
     let mut depth = 0i32;
+    // Angle brackets count only as a turbofish opens them (`::<`): elsewhere `<` and
+    // `>` are comparisons and arrows (`a.f(x => x.y).g()`).
+    let mut angles = 0i32;
     let mut start = 0;
-    for (i, b) in q.bytes().enumerate() {
+    let bytes = q.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
         match b {
-            b'(' | b'<' | b'[' => depth += 1,
-            b')' | b'>' | b']' => depth -= 1,
-            b'.' if depth == 0 => {
-                push(&mut out, &q[start..i])?;
+            b'(' | b'[' => depth += 1,
+            b')' | b']' => depth -= 1,
+            b'<' if i >= 2 && &bytes[i - 2..i] == b"::" => angles += 1,
+            b'>' if angles > 0 => angles -= 1,
+            b'.' if depth == 0 && angles == 0 => {
+                push(&mut out, &q[start..i], holders)?;
                 start = i + 1;
             }
             _ => {}
@@ -1978,8 +2005,8 @@ fn receiver_segments(q: &str) -> Option<Vec<Segment<'_>>> {
             return None;
         }
     }
-    push(&mut out, &q[start..])?;
-    (depth == 0 && !out.is_empty()).then_some(out)
+    push(&mut out, &q[start..], holders)?;
+    (depth == 0 && angles == 0 && !out.is_empty()).then_some(out)
 }
 
 /// `a`, `a::b`, `crate::a::B`: identifiers joined by `::`.
