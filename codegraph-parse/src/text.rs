@@ -189,7 +189,7 @@ fn is_nothing(t: &str) -> bool {
 }
 
 /// `text` split at `sep` where no bracket is open.
-fn split_top_level(text: &str, sep: char) -> Vec<&str> {
+pub(crate) fn split_top_level(text: &str, sep: char) -> Vec<&str> {
     let mut parts = Vec::new();
     let mut depth = 0i32;
     let mut start = 0;

@@ -4,7 +4,7 @@ use codegraph_core::{NodeKind, Visibility};
 
 use super::{CommentSpan, CommentStyle, Rules, VisibilityInput, clean_comment, node_text};
 use super::{Expansion, ImportBinding};
-use crate::text::collapse_whitespace;
+use crate::text::{collapse_whitespace, split_top_level};
 
 pub struct RustRules;
 
@@ -287,7 +287,7 @@ fn see_through_at(written: &str, depth: usize) -> (Option<String>, Option<String
         };
         let head = t[..open].trim().trim_end_matches("::");
         let last = head.rsplit("::").next().unwrap_or(head);
-        let args: Vec<&str> = split_type_arguments(args)
+        let args: Vec<&str> = split_top_level(args, ',')
             .into_iter()
             .map(str::trim)
             .filter(|a| !a.starts_with('\'') && !a.is_empty())
@@ -318,26 +318,6 @@ fn see_through_at(written: &str, depth: usize) -> (Option<String>, Option<String
         return (Some(t.to_string()), held);
     }
     (None, None)
-}
-
-/// A type argument list split at its top-level commas.
-fn split_type_arguments(args: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut depth = 0i32;
-    let mut start = 0;
-    for (i, c) in args.char_indices() {
-        match c {
-            '<' | '(' | '[' => depth += 1,
-            '>' | ')' | ']' => depth -= 1,
-            ',' if depth == 0 => {
-                out.push(&args[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    out.push(&args[start..]);
-    out
 }
 
 /// The rewrite that reads one macro invocation as code, if its shape allows one.

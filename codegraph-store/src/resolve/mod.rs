@@ -1374,10 +1374,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             for t in found.map(|f| f.targets).unwrap_or_default() {
                 let Target::Def(d) = t else { continue };
                 if is_value(d.kind) {
-                    out.of.extend(self.value_types(&d)?);
-                    if holders {
-                        out.held.extend(self.value_held(&d)?);
-                    }
+                    out.add(self.value_pair(&d, holders)?);
                 } else if positional && (d.kind == NodeKind::EnumMember || d.kind.is_type()) {
                     out.of.push(d);
                 }
@@ -1391,10 +1388,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                     if let Target::Def(d) = t
                         && is_value(d.kind)
                     {
-                        out.of.extend(self.value_types(&d)?);
-                        if holders {
-                            out.held.extend(self.value_held(&d)?);
-                        }
+                        out.add(self.value_pair(&d, holders)?);
                     }
                 }
             }
@@ -1412,10 +1406,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 if seg.called {
                     for m in self.type_members(ty, seg.name)? {
                         if m.kind.is_callable() {
-                            next.of.extend(self.value_types(&m)?);
-                            if holders {
-                                next.held.extend(self.value_held(&m)?);
-                            }
+                            next.add(self.value_pair(&m, holders)?);
                         }
                     }
                 } else {
@@ -1493,9 +1484,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                         .collect()
                 };
                 for r in at_start(all) {
-                    let t = self.ref_types(ctx, &r)?;
-                    out.of.extend(t.of);
-                    out.held.extend(t.held);
+                    out.add(self.ref_types(ctx, &r)?);
                 }
                 for r in at_start(held_refs) {
                     out.held.extend(self.type_of_ref(ctx, &r)?);
@@ -1504,9 +1493,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             None => {
                 for i in ctx.declared_first(all) {
                     let r = ctx.data.references[i].clone();
-                    let t = self.ref_types(ctx, &r)?;
-                    out.of.extend(t.of);
-                    out.held.extend(t.held);
+                    out.add(self.ref_types(ctx, &r)?);
                 }
                 for &i in held_refs {
                     let r = ctx.data.references[i].clone();
@@ -1569,10 +1556,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                     out.of.push(parent);
                 }
             } else if d.kind.is_callable() || is_value(d.kind) {
-                out.of.extend(self.value_types(&d)?);
-                if holders {
-                    out.held.extend(self.value_held(&d)?);
-                }
+                out.add(self.value_pair(&d, holders)?);
             }
         }
         Ok(out)
@@ -1645,6 +1629,18 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         }
         self.type_depth -= 1;
         result
+    }
+
+    /// A definition's value's types, with what it holds where the language has holders.
+    fn value_pair(&mut self, d: &Def, holders: bool) -> Result<Types> {
+        Ok(Types {
+            of: self.value_types(d)?,
+            held: if holders {
+                self.value_held(d)?
+            } else {
+                Vec::new()
+            },
+        })
     }
 
     /// What a definition's value holds (bound as `name?`, or `?` for a function's
@@ -1831,6 +1827,11 @@ struct Types {
 impl Types {
     fn is_empty(&self) -> bool {
         self.of.is_empty() && self.held.is_empty()
+    }
+
+    fn add(&mut self, other: Types) {
+        self.of.extend(other.of);
+        self.held.extend(other.held);
     }
 
     /// The value taken out of its wrapper (`?`, `.unwrap()`).
