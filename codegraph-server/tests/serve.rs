@@ -649,6 +649,76 @@ fn bad_requests_get_clear_json_errors() {
     assert!(server.get("/health", None).header("x-request-id").is_some());
 }
 
+/// Reads one response off a kept-alive connection: its head, lowercased, and its body
+/// (by `Content-Length`).
+fn read_response(conn: &mut std::net::TcpStream) -> (String, String) {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    let mut byte = [0u8; 1];
+    while !raw.ends_with(b"\r\n\r\n") {
+        let n = conn.read(&mut byte).expect("the server answers");
+        assert_eq!(n, 1, "the connection closed mid-head: {raw:?}");
+        raw.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&raw).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    conn.read_exact(&mut body).unwrap();
+    (head, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[test]
+fn a_request_body_left_unread_closes_the_connection_and_says_so() {
+    let root = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), root.path(), &[]);
+    let t = token("acme");
+    let addr = server.base.trim_start_matches("http://");
+    let connect = || {
+        let conn = std::net::TcpStream::connect(addr).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        conn
+    };
+    // Refused from its head, before the body is sent: the server cannot reuse the
+    // connection, and a client must be told so or its next request is lost.
+    for path in ["/api/v1/analyze", "/mcp"] {
+        let mut conn = connect();
+        write!(
+            conn,
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+             Content-Length: 2\r\n\r\n"
+        )
+        .unwrap();
+        let (head, body) = read_response(&mut conn);
+        assert!(head.starts_with("http/1.1 401"), "{path}: {head}{body}");
+        assert!(head.contains("\r\nconnection: close\r\n"), "{path}: {head}");
+    }
+    // A body the handler read keeps the connection: the next request is answered on it.
+    let mut conn = connect();
+    for _ in 0..3 {
+        write!(
+            conn,
+            "POST /api/v1/analyze HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {t}\r\n\
+             Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{{x"
+        )
+        .unwrap();
+        let (head, body) = read_response(&mut conn);
+        assert!(head.starts_with("http/1.1 400"), "{head}{body}");
+        assert!(body.contains("invalid_json"), "{body}");
+        assert!(!head.contains("connection: close"), "{head}");
+    }
+    // So does a request with no body.
+    write!(conn, "GET /health HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let (head, _) = read_response(&mut conn);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(!head.contains("connection: close"), "{head}");
+}
+
 fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     let mut z = zip::ZipWriter::new(&mut out);

@@ -1,10 +1,10 @@
 //! `codegraph serve`: the reference server. It composes the libraries and adds only
 //! what serving needs: authentication, tenants, a job queue, caches, metrics.
 //!
-//! A request passes, in order: request id and tracing span, metrics, the in-flight
-//! limit (429 when full), the timeout, the query-size check, then for `/api/v1` the
-//! JWT check, the per-token rate limit and the tenant's share of the in-flight limit,
-//! and finally its handler. Its blocking work holds its slots until it really ends
+//! A request passes, in order: the unread-body check (`unread.rs`), request id and
+//! tracing span, metrics, the in-flight limit (429 when full), the timeout, the
+//! query-size check, then for `/api/v1` the JWT check, the per-token rate limit and the
+//! tenant's share of the in-flight limit, and finally its handler. Its blocking work holds its slots until it really ends
 //! and stops when the request does (`work.rs`). See ARCHITECTURE.md for the map.
 
 mod api;
@@ -27,6 +27,7 @@ mod share;
 mod state;
 mod store;
 mod ui;
+mod unread;
 mod work;
 mod worker;
 
@@ -756,7 +757,8 @@ fn router(gate: Arc<Gate>) -> Router {
         .layer(DefaultBodyLimit::max(api::MAX_JSON_BODY))
         .layer(middleware::from_fn_with_state(Arc::clone(&gate), admit))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
-        .layer(middleware::from_fn_with_state(gate, observe));
+        .layer(middleware::from_fn_with_state(gate, observe))
+        .layer(middleware::from_fn(unread::close_if_unread));
     let _ = inner.set(router.clone());
     router
 }

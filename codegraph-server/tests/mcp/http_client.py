@@ -78,7 +78,12 @@ async def run(args):
             headers = {"Accept": "application/json, text/event-stream"}
             if token:
                 headers["Authorization"] = f"Bearer {token}"
-            answer = await client.post(args.url, json=initialize, headers=headers)
+            try:
+                answer = await client.post(args.url, json=initialize, headers=headers)
+            except httpx.HTTPError as e:
+                # Which of the three failed: each follows the one before on the same
+                # connection when the server keeps it alive.
+                raise AssertionError(f"token {token!r}: {type(e).__name__}: {e}") from e
             if token == args.token:
                 check(answer.status_code == 200, f"a good token: {answer.status_code} {answer.text}")
             else:
