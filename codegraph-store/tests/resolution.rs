@@ -5,7 +5,7 @@ mod common;
 
 use codegraph_core::{Direction, EdgeKind, GraphStore};
 use codegraph_store::MemoryStore;
-use common::{callees, index_files, node, targets};
+use common::{callee_lines, callees, index_files, node, targets};
 
 #[test]
 fn python_scopes_imports_packages_and_constructors() {
@@ -439,6 +439,94 @@ fn cpp_includes_namespaces_and_out_of_line_definitions() {
         .collect();
     includers.sort();
     assert_eq!(includers, ["src/main.cpp", "src/shape.cpp"]);
+}
+
+#[test]
+fn cpp_a_using_declaration_binds_its_name_where_the_include_is_not_found() {
+    // The header is found through an include directory the resolver does not know:
+    // the using-declarations still name what they bind, overloads chosen by arity.
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "cpp",
+        &[
+            (
+                "include/gtest/param.h",
+                "#pragma once\nnamespace testing {\nnamespace internal {\n\
+                 int Helper(int x) { return x; }\n}\n\
+                 int Range(int a, int b, int step) { return a; }\n\
+                 int Range(int a, int b) { return b; }\n}\n",
+            ),
+            (
+                "src/other.cc",
+                "namespace other {\nint Helper(int x) { return 0; }\n}\n",
+            ),
+            (
+                "test/param_test.cc",
+                "#include \"param.h\"\nusing ::testing::Range;\nusing std::sort;\n\
+                 int run() {\n  Range(0, 1);\n  sort(0, 1);\n  return 0;\n}\n\
+                 namespace testing {\nusing internal::Helper;\n\
+                 int other() { return Helper(3); }\n}\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        callee_lines(&store, "cpp", "run"),
+        ["testing::Range:7 (import)"],
+        "the two-argument overload, and nothing for std::sort"
+    );
+    assert_eq!(
+        callees(&store, "cpp", "testing::other"),
+        ["testing::internal::Helper (import)"],
+        "named relative to the enclosing namespace"
+    );
+}
+
+#[test]
+fn cpp_smart_pointers_and_range_for_over_standard_containers() {
+    // `App`'s methods are only defined out of line, so each has one node.
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "cpp",
+        &[
+            (
+                "include/geo/shapes.h",
+                "#pragma once\n#include <memory>\n#include <vector>\nnamespace geo {\n\
+                 class Shape {\n public:\n  double area() const { return 0; }\n};\n\
+                 class Option {\n public:\n  int count() const { return 0; }\n};\n\
+                 using Option_p = std::unique_ptr<Option>;\n\
+                 class App {\n private:\n\
+                 std::vector<std::unique_ptr<Shape>> shapes_;\n\
+                 std::vector<Option_p> options_;\n};\n}\n",
+            ),
+            // The same method names elsewhere: no name alone decides.
+            (
+                "src/decoy.h",
+                "class Circle {\n public:\n  double area() const { return 1; }\n\
+                 int count() const { return 1; }\n};\n",
+            ),
+            (
+                "src/app.cc",
+                "#include \"geo/shapes.h\"\nnamespace geo {\ndouble App::total() {\n\
+                 double t = 0;\n  for (auto& s : shapes_) t += s->area();\n  return t;\n}\n\
+                 int App::counts() {\n  int n = 0;\n\
+                 for (const Option_p& opt : options_) n += opt->count();\n\
+                 std::shared_ptr<const Shape> one = nullptr;\n  one->area();\n  return n;\n}\n}\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        callees(&store, "cpp", "geo::App::total"),
+        ["geo::Shape::area (inferred)"]
+    );
+    assert_eq!(
+        callees(&store, "cpp", "geo::App::counts"),
+        [
+            "geo::Option::count (inferred)",
+            "geo::Shape::area (inferred)"
+        ]
+    );
 }
 
 #[test]

@@ -52,6 +52,21 @@
     value: (call_expression function: [(identifier) (qualified_identifier)] @name)
     @reference.assign))
 
+; A range-for's variable: with `auto`, what the range holds (`for (auto& s : shapes_)`,
+; the element of `shapes_`'s declared container); otherwise its written type. The
+; binding spans the range expression, so a name the loop hides is still read there.
+(for_range_loop
+  type: (placeholder_type_specifier)
+  declarator: [(identifier) @subject
+               (reference_declarator (identifier) @subject)
+               (pointer_declarator declarator: (identifier) @subject)]
+  right: (_) @name @unwrap @reference.value)
+(for_range_loop
+  type: [(type_identifier) (qualified_identifier) (template_type)] @name @reference.type
+  declarator: [(identifier) @subject
+               (reference_declarator (identifier) @subject)
+               (pointer_declarator declarator: (identifier) @subject)])
+
 ; What an alias stands for (`using Map = std::map<K, V>`, `typedef Impl Handle`), so that
 ; a value declared with the alias has the aliased type's members.
 (alias_declaration type: (type_descriptor) @name @reference.type)

@@ -4,7 +4,7 @@ use codegraph_core::{NodeKind, Visibility};
 
 use super::ImportBinding;
 use super::{CommentStyle, Rules, VisibilityInput, node_text};
-use crate::text::collapse_whitespace;
+use crate::text::{collapse_whitespace, split_top_level};
 
 pub struct CppRules;
 
@@ -182,11 +182,140 @@ impl Rules for CppRules {
     fn reference_separators(&self) -> &'static [&'static str] {
         &["::"]
     }
+
+    fn see_through(&self, written: &str) -> (Option<String>, Option<String>) {
+        see_through(written, 0)
+    }
+}
+
+/// Standard smart pointers and `optional`: `p->f()` calls the pointee's `f`.
+const POINTERS: &[&str] = &["unique_ptr", "shared_ptr", "optional", "auto_ptr"];
+/// Standard containers whose elements a range-for or an index reaches.
+const HOLDERS: &[&str] = &[
+    "vector",
+    "deque",
+    "list",
+    "forward_list",
+    "set",
+    "multiset",
+    "unordered_set",
+    "unordered_multiset",
+    "array",
+    "span",
+    "initializer_list",
+    "valarray",
+];
+/// Standard maps, whose index reaches the mapped type.
+const MAPS: &[&str] = &["map", "multimap", "unordered_map", "unordered_multimap"];
+
+/// A written C++ type seen through the standard library's smart pointers (to their
+/// pointee) and containers (holding their element): `std::unique_ptr<Option>` has
+/// `Option`'s members, `const std::vector<Shape*>&` holds `Shape`. Only `std::` names
+/// or unqualified ones (after `using std::vector;`): a project's own `Vector<T>` is
+/// its own type. Bounded in length and depth, as the text comes from indexed files.
+fn see_through(written: &str, depth: usize) -> (Option<String>, Option<String>) {
+    if written.len() > 300 || depth > 4 {
+        return (None, None);
+    }
+    let mut t = bare(written);
+    for _ in 0..6 {
+        let Some(open) = t.find('<') else {
+            return (Some(t.to_string()), None);
+        };
+        let Some(args) = t[open + 1..].strip_suffix('>') else {
+            return (Some(t.to_string()), None);
+        };
+        let head = t[..open].trim().trim_start_matches("::");
+        let (scope, last) = match head.rsplit_once("::") {
+            Some((scope, last)) => (scope, last),
+            None => ("", head),
+        };
+        if !matches!(scope, "" | "std") {
+            return (Some(t.to_string()), None);
+        }
+        let args: Vec<&str> = split_top_level(args, ',')
+            .into_iter()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .collect();
+        if POINTERS.contains(&last) {
+            let Some(inner) = args.first() else {
+                return (None, None);
+            };
+            t = bare(inner);
+            continue;
+        }
+        let held = if HOLDERS.contains(&last) {
+            args.first()
+        } else if MAPS.contains(&last) {
+            args.get(1)
+        } else {
+            return (Some(t.to_string()), None);
+        };
+        let held = held.and_then(|h| see_through(h, depth + 1).0);
+        return (Some(t.to_string()), held);
+    }
+    (None, None)
+}
+
+/// A written type without its qualifiers, elaborations and declarator marks:
+/// `const struct Foo *const &` is `Foo`.
+fn bare(written: &str) -> &str {
+    let mut t = written.trim();
+    loop {
+        let before = t.len();
+        for prefix in [
+            "const ",
+            "volatile ",
+            "typename ",
+            "struct ",
+            "class ",
+            "enum ",
+        ] {
+            t = t.strip_prefix(prefix).unwrap_or(t).trim_start();
+        }
+        t = t.trim_end_matches(['*', '&', ' ']);
+        for suffix in ["const", "volatile"] {
+            if let Some(rest) = t.strip_suffix(suffix)
+                && rest.ends_with([' ', '*', '&'])
+            {
+                t = rest.trim_end();
+            }
+        }
+        if t.len() == before {
+            return t;
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn standard_pointers_and_containers_are_seen_through() {
+        let s = |t: &str| see_through(t, 0);
+        let some = |t: &str| Some(t.to_string());
+        assert_eq!(s("std::unique_ptr<Option>"), (some("Option"), None));
+        assert_eq!(
+            s("const std::shared_ptr<ns::Node<int>>&"),
+            (some("ns::Node<int>"), None)
+        );
+        assert_eq!(
+            s("std::vector<std::unique_ptr<Shape>>"),
+            (some("std::vector<std::unique_ptr<Shape>>"), some("Shape"))
+        );
+        assert_eq!(
+            s("std::map<std::string, const Rule*>"),
+            (some("std::map<std::string, const Rule*>"), some("Rule"))
+        );
+        assert_eq!(s("const struct Foo *const"), (some("Foo"), None));
+        // A project's own template is its own type.
+        assert_eq!(s("my::vector<Foo>"), (some("my::vector<Foo>"), None));
+        assert_eq!(s("std::unique_ptr<>"), (None, None));
+        let deep = format!("{}T{}", "std::unique_ptr<".repeat(50), ">".repeat(50));
+        assert_eq!(s(&deep), (None, None));
+    }
 
     #[test]
     fn qualified_names() {

@@ -91,6 +91,34 @@ pub fn callees<S: GraphStore + ?Sized>(store: &S, project: &str, qualified: &str
     out
 }
 
+/// What a node calls, as `qualified:line (resolution)`: tells overloads apart.
+pub fn callee_lines<S: GraphStore + ?Sized>(
+    store: &S,
+    project: &str,
+    qualified: &str,
+) -> Vec<String> {
+    let n = node(store, project, qualified);
+    let mut out: Vec<String> = query::calls(
+        store,
+        project,
+        n.id,
+        codegraph_core::Direction::Outgoing,
+        &Budget::unlimited(),
+    )
+    .unwrap()
+    .into_iter()
+    .map(|r| {
+        format!(
+            "{}:{} ({})",
+            r.node.qualified_name, r.node.line, r.resolution
+        )
+    })
+    .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// `(target, resolution)` of edges of one kind out of a node.
 pub fn targets<S: GraphStore + ?Sized>(
     store: &S,

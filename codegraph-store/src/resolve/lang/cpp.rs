@@ -1,13 +1,14 @@
 //! C++: includes relative to the includer or anywhere their path ends, an include
-//! bringing the whole file and its namespaces into scope; members in scope inside a
-//! class; constructors named after their class.
+//! bringing the whole file and its namespaces into scope; using-declarations by
+//! qualified name; members in scope inside a class; constructors named after their
+//! class.
 
-use codegraph_core::{NodeKind, Reference, Result};
+use codegraph_core::{Language, NodeKind, Reference, Result};
 
 use super::ResolveRules;
 use crate::resolve::context::{FileCtx, Target};
 use crate::resolve::{Resolver, join_dir, normalize_path};
-use crate::view::{View, dir_of};
+use crate::view::{Def, View, dir_of};
 
 pub(super) struct CppRules;
 
@@ -39,10 +40,59 @@ impl ResolveRules for CppRules {
     fn constructor_names<'a>(&self, type_name: &'a str) -> Vec<&'a str> {
         vec![type_name]
     }
+
+    /// Standard containers hold their elements, reached by a range-for or an index
+    /// (`codegraph_parse`'s C++ `see_through`).
+    fn has_holders(&self) -> bool {
+        true
+    }
 }
 
 impl<'v, V: View + ?Sized> Resolver<'v, V> {
-    pub(super) fn cpp_include(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Vec<Target>> {
+    /// An include, or a using-declaration (`using ::testing::Range;`), which binds the
+    /// name to what the qualified name declares, whether or not the file that declares
+    /// it is among the includes found: include directories are not known.
+    pub(super) fn cpp_import(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Vec<Target>> {
+        let Some(scope) = r.qualifier.as_deref() else {
+            return self.cpp_include(ctx, r);
+        };
+        if r.name == "*" {
+            // `using namespace`: the includes bring the namespaces' members.
+            return Ok(Vec::new());
+        }
+        let scope = without_template_arguments(scope.trim().trim_start_matches("::"));
+        let qualified = if scope.is_empty() {
+            r.name.clone()
+        } else {
+            format!("{scope}::{}", r.name)
+        };
+        let nested = format!("::{qualified}");
+        let named = self.rec.named(&r.name)?;
+        let declared = |d: &&Def| {
+            d.language == Language::Cpp && !matches!(d.kind, NodeKind::Import | NodeKind::File)
+        };
+        let exact: Vec<Target> = named
+            .iter()
+            .filter(declared)
+            .filter(|d| d.qualified_name == qualified)
+            .cloned()
+            .map(Target::Def)
+            .collect();
+        if !exact.is_empty() || scope.is_empty() {
+            return Ok(exact);
+        }
+        // Named relative to an enclosing namespace (`using internal::F;` inside
+        // `namespace testing`).
+        Ok(named
+            .iter()
+            .filter(declared)
+            .filter(|d| d.qualified_name.ends_with(&nested))
+            .cloned()
+            .map(Target::Def)
+            .collect())
+    }
+
+    fn cpp_include(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Vec<Target>> {
         let raw = r.name.as_str();
         let (system, inner) = if let Some(s) = raw.strip_prefix('<') {
             (true, s.trim_end_matches('>'))
@@ -96,4 +146,20 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             .map(Target::Def)
             .collect())
     }
+}
+
+/// `Base<T>::Inner<U>` as `Base::Inner`: definitions are named without their template
+/// arguments.
+fn without_template_arguments(scope: &str) -> String {
+    let mut out = String::with_capacity(scope.len());
+    let mut depth = 0usize;
+    for c in scope.chars() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out.trim().to_string()
 }

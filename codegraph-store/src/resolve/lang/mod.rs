@@ -44,7 +44,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             }
             Language::Go => self.go_package(ctx, &r.name)?.into_iter().collect(),
             Language::Java => self.java_import(r)?,
-            Language::Cpp => self.cpp_include(ctx, r)?,
+            Language::Cpp => self.cpp_import(ctx, r)?,
         })
     }
 
