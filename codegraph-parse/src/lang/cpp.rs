@@ -245,11 +245,7 @@ fn see_through(written: &str, depth: usize) -> (Option<String>, Option<String>) 
             t = bare(inner);
             continue;
         }
-        let held = if HOLDERS.contains(&last) {
-            args.first()
-        } else if MAPS.contains(&last) {
-            args.get(1)
-        } else {
+        let Some(held) = super::held_argument(last, &args, HOLDERS, MAPS) else {
             return (Some(t.to_string()), None);
         };
         let held = held.and_then(|h| see_through(h, depth + 1).0);

@@ -389,6 +389,23 @@ pub fn node_text(node: tree_sitter::Node<'_>, src: &[u8]) -> String {
     String::from_utf8_lossy(&src[node.byte_range()]).into_owned()
 }
 
+/// The type argument a holder holds: a collection's first, a map's second (its
+/// value); `None` when `last`, the holder's name, is neither.
+pub(super) fn held_argument<'a>(
+    last: &str,
+    args: &[&'a str],
+    holders: &[&str],
+    maps: &[&str],
+) -> Option<Option<&'a str>> {
+    if holders.contains(&last) {
+        Some(args.first().copied())
+    } else if maps.contains(&last) {
+        Some(args.get(1).copied())
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -301,11 +301,7 @@ fn see_through_at(written: &str, depth: usize) -> (Option<String>, Option<String
             t = inner;
             continue;
         }
-        let held = if HOLDERS.contains(&last) {
-            args.first()
-        } else if MAPS.contains(&last) {
-            args.get(1)
-        } else {
+        let Some(held) = super::held_argument(last, &args, HOLDERS, MAPS) else {
             return (Some(t.to_string()), None);
         };
         // What is held is seen through smart pointers too (`Option<Box<Node>>`). The

@@ -74,21 +74,7 @@ pub fn node<S: GraphStore + ?Sized>(store: &S, project: &str, qualified: &str) -
 
 /// `(callee qualified name, resolution)` of every call out of a node, sorted.
 pub fn callees<S: GraphStore + ?Sized>(store: &S, project: &str, qualified: &str) -> Vec<String> {
-    let n = node(store, project, qualified);
-    let mut out: Vec<String> = query::calls(
-        store,
-        project,
-        n.id,
-        codegraph_core::Direction::Outgoing,
-        &Budget::unlimited(),
-    )
-    .unwrap()
-    .into_iter()
-    .map(|r| format!("{} ({})", r.node.qualified_name, r.resolution))
-    .collect();
-    out.sort();
-    out.dedup();
-    out
+    calls_shown(store, project, qualified, |n| n.qualified_name.clone())
 }
 
 /// What a node calls, as `qualified:line (resolution)`: tells overloads apart.
@@ -96,6 +82,17 @@ pub fn callee_lines<S: GraphStore + ?Sized>(
     store: &S,
     project: &str,
     qualified: &str,
+) -> Vec<String> {
+    calls_shown(store, project, qualified, |n| {
+        format!("{}:{}", n.qualified_name, n.line)
+    })
+}
+
+fn calls_shown<S: GraphStore + ?Sized>(
+    store: &S,
+    project: &str,
+    qualified: &str,
+    show: impl Fn(&query::NodeSummary) -> String,
 ) -> Vec<String> {
     let n = node(store, project, qualified);
     let mut out: Vec<String> = query::calls(
@@ -107,12 +104,7 @@ pub fn callee_lines<S: GraphStore + ?Sized>(
     )
     .unwrap()
     .into_iter()
-    .map(|r| {
-        format!(
-            "{}:{} ({})",
-            r.node.qualified_name, r.node.line, r.resolution
-        )
-    })
+    .map(|r| format!("{} ({})", show(&r.node), r.resolution))
     .collect();
     out.sort();
     out.dedup();
