@@ -459,7 +459,8 @@ fn cpp_a_using_declaration_binds_its_name_where_the_include_is_not_found() {
             ),
             (
                 "src/other.cc",
-                "namespace other {\nint Helper(int x) { return 0; }\n}\n",
+                // `other::internal::Helper` ends as `internal::Helper` does too.
+                "namespace other {\nnamespace internal {\nint Helper(int x) { return 0; }\n}\n}\n",
             ),
             (
                 "test/param_test.cc",

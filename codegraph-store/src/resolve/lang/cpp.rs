@@ -82,7 +82,24 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             return Ok(exact);
         }
         // Named relative to an enclosing namespace (`using internal::F;` inside
-        // `namespace testing`).
+        // `namespace testing`): the innermost that declares it, else any.
+        let mut around = ctx.node(r.source).and_then(|d| d.parent);
+        while let Some(s) = around.and_then(|p| ctx.node(p)) {
+            if s.kind == NodeKind::Namespace {
+                let full = format!("{}::{qualified}", s.qualified_name);
+                let found: Vec<Target> = named
+                    .iter()
+                    .filter(declared)
+                    .filter(|d| d.qualified_name == full)
+                    .cloned()
+                    .map(Target::Def)
+                    .collect();
+                if !found.is_empty() {
+                    return Ok(found);
+                }
+            }
+            around = s.parent;
+        }
         Ok(named
             .iter()
             .filter(declared)
