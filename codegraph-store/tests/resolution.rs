@@ -484,6 +484,47 @@ fn cpp_a_using_declaration_binds_its_name_where_the_include_is_not_found() {
 }
 
 #[test]
+fn cpp_a_qualifier_is_looked_up_from_the_namespaces_around_the_call() {
+    // The header comes through an include directory the resolver does not know; the
+    // call names the namespace relative to its own (`fmt_helper` inside
+    // `spdlog::details`), or from the global namespace.
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "cpp",
+        &[
+            (
+                "include/spdlog/details/fmt_helper.h",
+                "#pragma once\nnamespace spdlog {\nnamespace details {\nnamespace fmt_helper {\n\
+                 inline void pad2(int n) {}\n}\n}\n}\n",
+            ),
+            (
+                "include/other/fmt_helper.h",
+                "#pragma once\nnamespace other {\nnamespace fmt_helper {\n\
+                 inline void pad2(int n) {}\n}\n}\n",
+            ),
+            (
+                "src/pattern.cc",
+                "#include \"fmt_helper.h\"\nnamespace spdlog {\nnamespace details {\n\
+                 void format() { fmt_helper::pad2(1); }\n}\n}\n\
+                 void top() { ::spdlog::details::fmt_helper::pad2(2); ::other::fmt_helper::pad2(3); }\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        callees(&store, "cpp", "spdlog::details::format"),
+        ["spdlog::details::fmt_helper::pad2 (import)"]
+    );
+    assert_eq!(
+        callees(&store, "cpp", "top"),
+        [
+            "other::fmt_helper::pad2 (import)",
+            "spdlog::details::fmt_helper::pad2 (import)"
+        ]
+    );
+}
+
+#[test]
 fn cpp_smart_pointers_and_range_for_over_standard_containers() {
     // `App`'s methods are only defined out of line, so each has one node.
     let store = MemoryStore::new();

@@ -768,7 +768,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         qualifier: &str,
     ) -> Result<Option<Found>> {
         let sep = ctx.language.path_separator();
-        if let Some(t) = self.rooted_qualifier(ctx, qualifier)? {
+        if let Some(t) = self.rooted_qualifier(ctx, from, qualifier)? {
             return Ok(Found::new(t, Resolution::Import));
         }
         let segments: Vec<&str> = qualifier.split(sep).collect();
@@ -776,7 +776,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             return Ok(None);
         }
         let Some(mut found) = self.lookup_name(ctx, from, segments[0])? else {
-            if let Some(t) = self.unbound_qualifier(ctx, qualifier, &segments)? {
+            if let Some(t) = self.unbound_qualifier(ctx, from, qualifier, &segments)? {
                 return Ok(Found::new(t, Resolution::Import));
             }
             return Ok(None);

@@ -3,11 +3,11 @@
 //! qualified name; members in scope inside a class; constructors named after their
 //! class.
 
-use codegraph_core::{Language, NodeKind, Reference, Result};
+use codegraph_core::{Language, NodeId, NodeKind, Reference, Result};
 
 use super::ResolveRules;
 use crate::resolve::context::{FileCtx, Target};
-use crate::resolve::{Resolver, join_dir, normalize_path};
+use crate::resolve::{Resolver, is_identifier, join_dir, normalize_path};
 use crate::view::{Def, View, dir_of};
 
 pub(super) struct CppRules;
@@ -60,52 +60,87 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             // `using namespace`: the includes bring the namespaces' members.
             return Ok(Vec::new());
         }
+        let rooted = scope.trim().starts_with("::");
         let scope = without_template_arguments(scope.trim().trim_start_matches("::"));
         let qualified = if scope.is_empty() {
             r.name.clone()
         } else {
             format!("{scope}::{}", r.name)
         };
-        let nested = format!("::{qualified}");
-        let named = self.rec.named(&r.name)?;
-        let declared = |d: &&Def| {
-            d.language == Language::Cpp && !matches!(d.kind, NodeKind::Import | NodeKind::File)
-        };
-        let exact: Vec<Target> = named
+        self.cpp_declared(ctx, r.source, &qualified, rooted, |_| true)
+    }
+
+    /// A qualifier no scope in the file names (`fmt_helper::pad2(..)` inside `namespace
+    /// spdlog::details`, whose header came through an include directory), or one
+    /// written from the global namespace (`::testing::UnitTest::GetInstance()`): the
+    /// namespaces or types of that qualified name, relative to the namespaces around
+    /// `from` as C++ looks names up.
+    pub(super) fn cpp_qualifier(
+        &mut self,
+        ctx: &FileCtx,
+        from: NodeId,
+        qualifier: &str,
+    ) -> Result<Option<Vec<Target>>> {
+        let rooted = qualifier.starts_with("::");
+        let qualified = without_template_arguments(qualifier.trim_start_matches("::"));
+        if qualified.is_empty() || !qualified.split("::").all(is_identifier) {
+            return Ok(None);
+        }
+        let found = self.cpp_declared(ctx, from, &qualified, rooted, |d| {
+            d.kind == NodeKind::Namespace || d.kind.is_type()
+        })?;
+        Ok((!found.is_empty()).then_some(found))
+    }
+
+    /// The definitions of `qualified` (which `wanted` admits) as seen from node `from`:
+    /// nested in the innermost namespace around `from` that declares it, else at the
+    /// top, else (unless `rooted`) in any namespace whose name ends with it.
+    fn cpp_declared(
+        &mut self,
+        ctx: &FileCtx,
+        from: NodeId,
+        qualified: &str,
+        rooted: bool,
+        wanted: impl Fn(&Def) -> bool,
+    ) -> Result<Vec<Target>> {
+        let last = qualified.rsplit("::").next().unwrap_or(qualified);
+        let named = self.rec.named(last)?;
+        let candidates: Vec<&Def> = named
             .iter()
-            .filter(declared)
-            .filter(|d| d.qualified_name == qualified)
-            .cloned()
-            .map(Target::Def)
+            .filter(|d| {
+                d.language == Language::Cpp
+                    && !matches!(d.kind, NodeKind::Import | NodeKind::File)
+                    && wanted(d)
+            })
             .collect();
-        if !exact.is_empty() || scope.is_empty() {
-            return Ok(exact);
-        }
-        // Named relative to an enclosing namespace (`using internal::F;` inside
-        // `namespace testing`): the innermost that declares it, else any.
-        let mut around = ctx.node(r.source).and_then(|d| d.parent);
-        while let Some(s) = around.and_then(|p| ctx.node(p)) {
-            if s.kind == NodeKind::Namespace {
-                let full = format!("{}::{qualified}", s.qualified_name);
-                let found: Vec<Target> = named
-                    .iter()
-                    .filter(declared)
-                    .filter(|d| d.qualified_name == full)
-                    .cloned()
-                    .map(Target::Def)
-                    .collect();
-                if !found.is_empty() {
-                    return Ok(found);
+        let exactly = |full: &str| -> Vec<Target> {
+            candidates
+                .iter()
+                .filter(|d| d.qualified_name == full)
+                .map(|&d| Target::Def(d.clone()))
+                .collect()
+        };
+        if !rooted {
+            let mut around = ctx.node(from).and_then(|d| d.parent);
+            while let Some(s) = around.and_then(|p| ctx.node(p)) {
+                if s.kind == NodeKind::Namespace {
+                    let found = exactly(&format!("{}::{qualified}", s.qualified_name));
+                    if !found.is_empty() {
+                        return Ok(found);
+                    }
                 }
+                around = s.parent;
             }
-            around = s.parent;
         }
-        Ok(named
+        let found = exactly(qualified);
+        if !found.is_empty() || rooted || !qualified.contains("::") {
+            return Ok(found);
+        }
+        let nested = format!("::{qualified}");
+        Ok(candidates
             .iter()
-            .filter(declared)
             .filter(|d| d.qualified_name.ends_with(&nested))
-            .cloned()
-            .map(Target::Def)
+            .map(|&d| Target::Def(d.clone()))
             .collect())
     }
 

@@ -7,7 +7,7 @@
 //! trait methods of a `&'static dyn ResolveRules`: the dispatch methods at the end of
 //! this file match on the language instead, and they are the only matches on it.
 
-use codegraph_core::{Language, Reference, Result};
+use codegraph_core::{Language, NodeId, Reference, Result};
 
 use super::Resolver;
 use super::context::{FileCtx, Found, Target};
@@ -77,10 +77,16 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     pub(super) fn rooted_qualifier(
         &mut self,
         ctx: &FileCtx,
+        from: NodeId,
         qualifier: &str,
     ) -> Result<Option<Vec<Target>>> {
         match ctx.language {
             Language::Rust => self.rust_rooted_path(ctx, qualifier),
+            // `::testing::UnitTest`: from the global namespace.
+            Language::Cpp if qualifier.len() > 2 && qualifier.starts_with("::") => Ok(Some(
+                self.cpp_qualifier(ctx, from, qualifier)?
+                    .unwrap_or_default(),
+            )),
             _ => Ok(None),
         }
     }
@@ -90,11 +96,13 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     pub(super) fn unbound_qualifier(
         &mut self,
         ctx: &FileCtx,
+        from: NodeId,
         qualifier: &str,
         segments: &[&str],
     ) -> Result<Option<Vec<Target>>> {
         match ctx.language {
             Language::Python => self.python_dotted_import(ctx, qualifier, segments),
+            Language::Cpp => self.cpp_qualifier(ctx, from, qualifier),
             _ => Ok(None),
         }
     }
