@@ -525,6 +525,45 @@ fn cpp_a_qualifier_is_looked_up_from_the_namespaces_around_the_call() {
 }
 
 #[test]
+fn cpp_gmock_methods_are_the_methods_a_mocks_callers_call() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "cpp",
+        &[
+            (
+                "test/mock_foo.h",
+                "#pragma once\nclass MockFoo : public Foo {\n public:\n\
+                 MOCK_METHOD(int, Bar, (int x, int y), (override));\n\
+                 MOCK_METHOD(void, Baz,\n              ());\n\
+                 MOCK_METHOD1(Old, bool(int n));\n\
+                 MOCK_CONST_METHOD0(Peek, int());\n};\n",
+            ),
+            // The same names on another class: no name alone decides.
+            (
+                "src/foo.h",
+                "#pragma once\nclass Real {\n public:\n  int Bar(int x, int y) { return 0; }\n\
+                 void Baz() {}\n  bool Old(int n) { return true; }\n  int Peek() const { return 0; }\n};\n",
+            ),
+            (
+                "test/foo_test.cc",
+                "#include \"mock_foo.h\"\nvoid run() {\n  MockFoo foo;\n  foo.Bar(1, 2);\n\
+                 foo.Baz();\n  foo.Old(3);\n  foo.Peek();\n}\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        callee_lines(&store, "cpp", "run"),
+        [
+            "MockFoo::Bar:4 (inferred)",
+            "MockFoo::Baz:5 (inferred)",
+            "MockFoo::Old:7 (inferred)",
+            "MockFoo::Peek:8 (inferred)"
+        ]
+    );
+}
+
+#[test]
 fn cpp_smart_pointers_and_range_for_over_standard_containers() {
     // `App`'s methods are only defined out of line, so each has one node.
     let store = MemoryStore::new();

@@ -3,7 +3,7 @@
 use codegraph_core::{NodeKind, Visibility};
 
 use super::ImportBinding;
-use super::{CommentStyle, Rules, VisibilityInput, node_text};
+use super::{CommentStyle, Expansion, Rules, VisibilityInput, node_text};
 use crate::text::{collapse_whitespace, split_top_level};
 
 pub struct CppRules;
@@ -186,6 +186,130 @@ impl Rules for CppRules {
     fn see_through(&self, written: &str) -> (Option<String>, Option<String>) {
         see_through(written, 0)
     }
+
+    /// gmock's `MOCK_METHOD` family declares the method a mock's callers call: read as
+    /// the declaration it stands for, so that `mock.Bar(1)` finds `Bar`.
+    fn expansions(&self, root: tree_sitter::Node<'_>, src: &[u8]) -> Vec<Expansion> {
+        if memchr::memmem::find(src, b"MOCK_").is_none() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        let mut stack = vec![root];
+        while let Some(node) = stack.pop() {
+            let mut cursor = node.walk();
+            if node.kind() == "field_declaration_list" {
+                out.extend(
+                    node.named_children(&mut cursor)
+                        .filter_map(|member| mock_method(member, src)),
+                );
+                continue;
+            }
+            stack.extend(node.named_children(&mut cursor));
+        }
+        out
+    }
+}
+
+/// The rewrite of one gmock method declaration into the declaration it stands for,
+/// keeping every offset: `MOCK_METHOD(int, Bar, (int x), (override));` reads as `int Bar
+/// (int x);`, and the older `MOCK_METHOD1(Bar, int(int x));` as `Bar (int x);` (a
+/// declaration without a return type, still a method named `Bar`).
+fn mock_method(member: tree_sitter::Node<'_>, src: &[u8]) -> Option<Expansion> {
+    if !matches!(member.kind(), "declaration" | "field_declaration") {
+        return None;
+    }
+    let call = member.child_by_field_name("declarator")?;
+    if call.kind() != "function_declarator" {
+        return None;
+    }
+    let macro_name = call.child_by_field_name("declarator")?;
+    let open = call.child_by_field_name("parameters")?.start_byte();
+    if src.get(open) != Some(&b'(') {
+        return None;
+    }
+    // The grammar's recovery may end the parameter list early (`(const, override)`):
+    // the macro's own closing parenthesis is the one that matches.
+    let mut depth = 0usize;
+    let close = open
+        + src.get(open..member.end_byte())?.iter().position(|&c| {
+            match c {
+                b'(' => depth += 1,
+                b')' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            depth == 0
+        })?;
+    let name = std::str::from_utf8(src.get(macro_name.byte_range())?).ok()?;
+    let new_style = name == "MOCK_METHOD";
+    let old_style = name
+        .strip_prefix("MOCK_")
+        .map(|r| r.strip_prefix("CONST_").unwrap_or(r))
+        .and_then(|r| r.strip_prefix("METHOD"))
+        .is_some_and(|n| {
+            let n = n.strip_suffix("_T").unwrap_or(n);
+            !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+        });
+    if !new_style && !old_style {
+        return None;
+    }
+    let commas = top_level_commas(src, open + 1, close);
+    let piece = |i: usize| -> (usize, usize) {
+        let start = if i == 0 { open + 1 } else { commas[i - 1] + 1 };
+        let end = commas.get(i).copied().unwrap_or(close);
+        (start, end)
+    };
+    let is_name = |(a, b): (usize, usize)| {
+        let t = src[a..b].trim_ascii();
+        !t.is_empty()
+            && !t[0].is_ascii_digit()
+            && t.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+    };
+    let mut blank: Vec<usize> = (macro_name.start_byte()..=open).collect();
+    if new_style {
+        // (return type, name, (parameters)[, (qualifiers)])
+        if !matches!(commas.len(), 2 | 3) || !is_name(piece(1)) {
+            return None;
+        }
+        let (a, b) = piece(2);
+        let params = src[a..b].trim_ascii();
+        if !(params.starts_with(b"(") && params.ends_with(b")")) {
+            return None;
+        }
+        let params_end = a + src[a..b].iter().rposition(|&c| c == b')')?;
+        blank.extend([commas[0], commas[1]]);
+        blank.extend(params_end + 1..=close);
+    } else {
+        // (name, return type(parameters))
+        if commas.len() != 1 || !is_name(piece(0)) {
+            return None;
+        }
+        let (a, b) = piece(1);
+        let params_start = a + src[a..b].iter().position(|&c| c == b'(')?;
+        if src[a..b].trim_ascii_end().last() != Some(&b')') {
+            return None;
+        }
+        blank.extend(commas[0]..params_start);
+        blank.push(close);
+    }
+    Some(Expansion {
+        edits: blank.into_iter().map(|at| (at, b' ')).collect(),
+        check: member.start_byte()..member.end_byte(),
+    })
+}
+
+/// Offsets of the commas in `src[from..to]` outside brackets.
+fn top_level_commas(src: &[u8], from: usize, to: usize) -> Vec<usize> {
+    let mut depth = 0i32;
+    let mut out = Vec::new();
+    for (i, &c) in src[from..to].iter().enumerate() {
+        match c {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth -= 1,
+            b',' if depth == 0 => out.push(from + i),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Standard smart pointers and `optional`: `p->f()` calls the pointee's `f`.
@@ -287,6 +411,65 @@ fn bare(written: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn mock_rewrite(member: &str) -> Option<String> {
+        let src = format!("class M {{\n{member}\n}};\n");
+        let mut parser = tree_sitter::Parser::new();
+        parser
+            .set_language(&tree_sitter_cpp::LANGUAGE.into())
+            .unwrap();
+        let tree = parser.parse(&src, None).unwrap();
+        let mut bytes = src.into_bytes();
+        let expansions = CppRules.expansions(tree.root_node(), &bytes);
+        let e = expansions.first()?;
+        for &(at, b) in &e.edits {
+            if bytes[at] != b'\n' {
+                bytes[at] = b;
+            }
+        }
+        let text = String::from_utf8(bytes).unwrap();
+        Some(
+            text.lines()
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
+    }
+
+    #[test]
+    fn gmock_methods_read_as_the_declarations_they_stand_for() {
+        assert_eq!(
+            mock_rewrite("MOCK_METHOD(int, Bar, (int x, int y), (const, override));").as_deref(),
+            Some("int Bar (int x, int y) ;")
+        );
+        assert_eq!(
+            mock_rewrite("MOCK_METHOD(void, Baz, ());").as_deref(),
+            Some("void Baz () ;")
+        );
+        assert_eq!(
+            mock_rewrite("MOCK_CONST_METHOD2_T(Old, bool(int a, T b));").as_deref(),
+            Some("Old (int a, T b) ;")
+        );
+        // Not gmock's, or not its shape: left alone.
+        assert_eq!(mock_rewrite("MOCK_THING(int, Bar, (int));"), None);
+        assert_eq!(mock_rewrite("MOCK_METHOD(int, 3, (int));"), None);
+        assert_eq!(mock_rewrite("MOCK_METHOD1(Bar);"), None);
+    }
+
+    proptest::proptest! {
+        /// Members and written types come from the files being indexed: any text is
+        /// read without a panic.
+        #[test]
+        fn any_mock_member_or_written_type_is_read(
+            member in r"MOCK_(CONST_)?METHOD[0-9]?\([A-Za-z(), <>:\n]{0,40}\)?;?",
+            written in r"[A-Za-z&*<>:, ]{0,40}",
+        ) {
+            let _ = mock_rewrite(&member);
+            let _ = see_through(&written, 0);
+        }
+    }
 
     #[test]
     fn standard_pointers_and_containers_are_seen_through() {
