@@ -679,6 +679,13 @@ impl<'a, 't> Extraction<'a, 't> {
             Some(rq) => join(rq, &name, sep),
             None => join(parent_qname, &name, sep),
         };
+        // A specialisation is found under its template's name; its qualified name keeps
+        // the arguments that tell it from the primary template.
+        if raw.kind.is_type()
+            && let Some(template) = self.rules.specialised_type_name(&name)
+        {
+            name = template;
+        }
 
         // The type a member belongs to, when it is in this file.
         let owner_type = receiver_qname

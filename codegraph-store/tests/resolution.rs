@@ -564,6 +564,64 @@ fn cpp_gmock_methods_are_the_methods_a_mocks_callers_call() {
 }
 
 #[test]
+fn cpp_a_specialisation_has_its_members_and_a_base_is_the_primary_template() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "cpp",
+        &[
+            (
+                "action.h",
+                "#pragma once\ntemplate <typename F>\nclass Action;\n\
+                 template <typename R, typename... Args>\nclass Action<R(Args...)> {\n public:\n\
+                 R Perform(int args) const { return R(); }\n};\n\
+                 class Other {\n public:\n  int Perform(int) { return 0; }\n};\n\
+                 template <typename T, typename C = char>\nstruct formatter {};\n\
+                 template <typename C>\nstruct formatter<const char*, C> : formatter<int, C> {};\n\
+                 template <>\nstruct formatter<long> : formatter<int> {};\n",
+            ),
+            (
+                "test.cc",
+                "#include \"action.h\"\nvoid run() {\n  Action<int(bool)> a = Make();\n  a.Perform(1);\n}\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        callees(&store, "cpp", "run"),
+        ["Action<R(Args...)>::Perform (inferred)"]
+    );
+    // Each specialisation's base is the primary template, not another specialisation
+    // (nor itself).
+    let graph = common::export(&store, "cpp");
+    let lines: Vec<serde_json::Value> = graph
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let qualified = |id: &serde_json::Value| {
+        lines
+            .iter()
+            .find(|n| n["type"] == "node" && &n["id"] == id)
+            .map(|n| n["qualified_name"].as_str().unwrap().to_string())
+    };
+    let mut bases: Vec<(String, String)> = lines
+        .iter()
+        .filter(|e| e["type"] == "edge" && e["kind"] == "inherits")
+        .map(|e| (qualified(&e["src"]).unwrap(), qualified(&e["dst"]).unwrap()))
+        .collect();
+    bases.sort();
+    assert_eq!(
+        bases,
+        [
+            (
+                "formatter<const char*, C>".to_string(),
+                "formatter".to_string()
+            ),
+            ("formatter<long>".to_string(), "formatter".to_string())
+        ]
+    );
+}
+
+#[test]
 fn cpp_smart_pointers_and_range_for_over_standard_containers() {
     // `App`'s methods are only defined out of line, so each has one node.
     let store = MemoryStore::new();

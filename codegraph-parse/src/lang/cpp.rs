@@ -47,6 +47,29 @@ impl Rules for CppRules {
         name
     }
 
+    fn specialised_type_name(&self, name: &str) -> Option<String> {
+        if !name.ends_with('>') || name.contains("operator") {
+            return None;
+        }
+        let open = name.find('<')?;
+        // The arguments run to the end: `A<T>::B<U>` names a member, not a type.
+        let mut depth = 0usize;
+        for (i, c) in name.char_indices().skip_while(|&(i, _)| i < open) {
+            match c {
+                '<' => depth += 1,
+                '>' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            if depth == 0 && i + 1 < name.len() {
+                return None;
+            }
+        }
+        let template = name[..open].trim();
+        let valid =
+            !template.is_empty() && template.chars().all(|c| c.is_alphanumeric() || c == '_');
+        valid.then(|| template.to_string())
+    }
+
     fn split_qualified_name(&self, name: &str) -> Option<(String, String)> {
         // The last `::` outside template arguments, so `A<B::C>::f` splits at the end.
         let bytes = name.as_bytes();
@@ -494,6 +517,20 @@ mod tests {
         assert_eq!(s("std::unique_ptr<>"), (None, None));
         let deep = format!("{}T{}", "std::unique_ptr<".repeat(50), ">".repeat(50));
         assert_eq!(s(&deep), (None, None));
+    }
+
+    #[test]
+    fn a_specialisation_is_named_as_its_template() {
+        let r = CppRules;
+        let n = |t: &str| r.specialised_type_name(t);
+        assert_eq!(n("Action<R(Args...)>").as_deref(), Some("Action"));
+        assert_eq!(
+            n("formatter<std::string_view, Char>").as_deref(),
+            Some("formatter")
+        );
+        assert_eq!(n("Action"), None);
+        assert_eq!(n("A<T>::B<U>"), None);
+        assert_eq!(n("operator<"), None);
     }
 
     #[test]

@@ -61,6 +61,14 @@ pub trait Rules: Sync {
     }
 
     /// Splits a name written with its scope (C++ `ns::A::f`) into scope and name.
+    /// A type definition's name when it specialises a template (C++ `class
+    /// Action<R(Args...)>`): the template's own name, under which values of the type
+    /// look it up. Its qualified name keeps the arguments, which tell it from the
+    /// primary template. `None` when the name is no specialisation.
+    fn specialised_type_name(&self, _name: &str) -> Option<String> {
+        None
+    }
+
     fn split_qualified_name(&self, _name: &str) -> Option<(String, String)> {
         None
     }

@@ -1020,17 +1020,26 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     }
 
     fn resolve_type_ref(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Option<Found>> {
-        let found = self.lookup_type_name(ctx, r)?.and_then(|f| {
-            let targets: Vec<Target> = f
+        // A base named by a template's name is the primary template, never one of its
+        // specialisations (C++ `struct formatter<X> : formatter<Y>`): which one the
+        // arguments pick is the compiler's to say. A value of the type may be any.
+        let base = matches!(r.kind, ReferenceKind::Inherit | ReferenceKind::Implement);
+        let keep = |f: Found| {
+            let targets = f
                 .targets
                 .into_iter()
                 .filter(|t| matches!(t, Target::Def(d) if names_type(d)))
+                .filter(|t| !base || is_primary(t))
                 .collect();
             Found::new(targets, f.how)
-        });
+        };
+        let found = self.lookup_type_name(ctx, r)?.and_then(keep);
         match found {
             Some(f) => Ok(Some(f)),
-            None if r.qualifier.is_none() => self.unique_name(ctx, &r.name, CallKind::Type),
+            None if r.qualifier.is_none() => {
+                let kind = if base { CallKind::Base } else { CallKind::Type };
+                self.unique_name(ctx, &r.name, kind)
+            }
             None => Ok(None),
         }
     }
@@ -1165,6 +1174,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                             || !matches!(d.kind, NodeKind::Method | NodeKind::Constructor))
                 }
                 CallKind::Type => d.kind.is_type(),
+                CallKind::Base => d.kind.is_type() && !is_specialisation(d),
             })
             .cloned()
             .map(Target::Def)
@@ -1787,8 +1797,10 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
 enum CallKind {
     /// A bare call: a function, or a class being constructed.
     Call,
-    /// A base type.
+    /// A type.
     Type,
+    /// A base type: never a template's specialisation.
+    Base,
 }
 
 /// A file's context under its language's rules; `None` for a file without nodes.
@@ -2018,6 +2030,20 @@ fn is_path(s: &str) -> bool {
 /// `0`, `1`: a tuple field.
 fn is_position(s: &str) -> bool {
     !s.is_empty() && s.len() <= 3 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Whether a target is no template specialisation.
+fn is_primary(t: &Target) -> bool {
+    match t {
+        Target::Def(d) => !is_specialisation(d),
+        Target::Package(_) => true,
+    }
+}
+
+/// A template specialisation's qualified name ends with its arguments, which its name
+/// leaves out (C++ `formatter<long>` is named `formatter`).
+fn is_specialisation(d: &Def) -> bool {
+    d.qualified_name.ends_with('>') && !d.name.ends_with('>')
 }
 
 fn is_identifier(s: &str) -> bool {
