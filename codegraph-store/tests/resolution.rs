@@ -1334,6 +1334,36 @@ fn rust_paths_through_glob_reexports_and_inline_modules() {
 }
 
 #[test]
+fn rust_an_iterator_returned_as_impl_iterator_holds_its_item() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "rust",
+        &[(
+            "src/lib.rs",
+            "pub struct Arg;\nimpl Arg {\n    pub fn get_id(&self) -> u32 { 0 }\n}\n\n\
+             pub struct Other;\nimpl Other {\n    pub fn get_id(&self) -> u32 { 1 }\n}\n\n\
+             pub struct Command {\n    args: Vec<Arg>,\n}\n\n\
+             impl Command {\n\
+             \x20   pub fn get_arguments(&self) -> impl Iterator<Item = &Arg> + '_ {\n        self.args.iter()\n    }\n\n\
+             \x20   pub fn ids(&self) -> Vec<u32> {\n        self.get_arguments().map(|a| a.get_id()).collect()\n    }\n\n\
+             \x20   pub fn each(&self) {\n        for a in self.get_arguments() {\n            a.get_id();\n        }\n    }\n}\n",
+        )],
+    );
+    for caller in ["Command::ids", "Command::each"] {
+        let callees = callees(&store, "rust", caller);
+        assert!(
+            callees.contains(&"Arg::get_id (inferred)".to_string()),
+            "{caller}: {callees:?}"
+        );
+        assert!(
+            !callees.iter().any(|c| c.starts_with("Other::")),
+            "{caller}: {callees:?}"
+        );
+    }
+}
+
+#[test]
 fn rust_what_options_results_and_collections_hold() {
     let store = MemoryStore::new();
     index_files(

@@ -242,6 +242,16 @@ const HOLDERS: &[&str] = &[
 ];
 const MAPS: &[&str] = &["HashMap", "BTreeMap", "IndexMap"];
 
+/// Iterator traits, whose `Item` a loop or an adaptor's closure reaches: `fn args(&self)
+/// -> impl Iterator<Item = &Arg>`.
+const ITERATORS: &[&str] = &[
+    "Iterator",
+    "DoubleEndedIterator",
+    "ExactSizeIterator",
+    "FusedIterator",
+    "IntoIterator",
+];
+
 /// [`Rules::see_through`] for Rust: references, smart pointers and type arguments
 /// of the holders above. `&'a [T]`, `[T; N]` and `Box<[T]>` hold a `T`.
 fn see_through(written: &str) -> (Option<String>, Option<String>) {
@@ -279,6 +289,9 @@ fn see_through_at(written: &str, depth: usize) -> (Option<String>, Option<String
                 Some(see_through_at(element, depth + 1).0.unwrap_or_default()),
             );
         }
+        // `impl Iterator<Item = T> + Send + '_`: the bounds after the first say nothing
+        // of its members.
+        t = split_top_level(t, '+').first().map_or(t, |b| b.trim());
         let Some(open) = t.find('<') else {
             return (Some(t.to_string()), None);
         };
@@ -300,6 +313,18 @@ fn see_through_at(written: &str, depth: usize) -> (Option<String>, Option<String
             };
             t = inner;
             continue;
+        }
+        if ITERATORS.contains(&last) {
+            let item = args.iter().find_map(|a| {
+                let (key, value) = a.split_once('=')?;
+                (key.trim() == "Item").then_some(value.trim())
+            });
+            let held = item.map(|h| {
+                see_through_at(h, depth + 1)
+                    .0
+                    .unwrap_or_else(|| h.to_string())
+            });
+            return (Some(t.to_string()), held);
         }
         let Some(held) = super::held_argument(last, &args, HOLDERS, MAPS) else {
             return (Some(t.to_string()), None);
@@ -555,6 +580,14 @@ mod tests {
             held("Result<Self, Error>", "Self")
         );
         assert_eq!(s("&[Entry]"), (None, Some("Entry".into())));
+        assert_eq!(
+            s("impl Iterator<Item = &mut Command> + '_"),
+            held("Iterator<Item = &mut Command>", "Command")
+        );
+        assert_eq!(
+            s("Box<dyn DoubleEndedIterator<Item = Arc<Node>>>"),
+            held("DoubleEndedIterator<Item = Arc<Node>>", "Node")
+        );
         assert_eq!(s("[Slot<T>; 32]"), (None, Some("Slot<T>".into())));
         assert_eq!(s("Box<[Entry]>"), (None, Some("Entry".into())));
         assert_eq!(
