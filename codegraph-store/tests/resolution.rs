@@ -1364,6 +1364,29 @@ fn rust_an_iterator_returned_as_impl_iterator_holds_its_item() {
 }
 
 #[test]
+fn rust_standard_views_of_a_value_keep_its_type() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "rust",
+        &[(
+            "src/lib.rs",
+            "use std::pin::Pin;\n\n\
+             pub struct Sleep;\nimpl Sleep {\n    pub fn reset(&mut self) {}\n}\n\n\
+             pub struct Other;\nimpl Other {\n    pub fn reset(&mut self) {}\n}\n\n\
+             #[derive(Clone)]\npub struct Config;\nimpl Config {\n    pub fn check(&self) {}\n}\n\n\
+             pub struct Timer {\n    delay: Pin<Box<Sleep>>,\n    config: Config,\n}\n\n\
+             impl Timer {\n    pub fn tick(&mut self) {\n        self.delay.as_mut().reset();\n\
+             \x20       self.config.clone().check();\n    }\n}\n",
+        )],
+    );
+    assert_eq!(
+        callees(&store, "rust", "Timer::tick"),
+        ["Config::check (inferred)", "Sleep::reset (inferred)"]
+    );
+}
+
+#[test]
 fn rust_what_options_results_and_collections_hold() {
     let store = MemoryStore::new();
     index_files(

@@ -1414,10 +1414,17 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             let mut next = Types::default();
             for ty in &types.of {
                 if seg.called {
+                    let mut defined = false;
                     for m in self.type_members(ty, seg.name)? {
                         if m.kind.is_callable() {
+                            defined = true;
                             next.add(self.value_pair(&m, holders)?);
                         }
+                    }
+                    // `self.delay.as_mut().reset(..)` on a `Pin<Box<Sleep>>`: the
+                    // standard library's view is still a `Sleep`.
+                    if !defined && rules(ctx.language).passes_through(seg.name) {
+                        next.of.push(ty.clone());
                     }
                 } else {
                     next.of.extend(self.attribute_types(ty, seg.name)?);

@@ -126,6 +126,13 @@ pub(super) trait ResolveRules: Sync {
         false
     }
 
+    /// Whether a method of the language's standard library gives back the receiver's
+    /// own type when the receiver's type does not define it (Rust `x.as_mut()`,
+    /// `x.clone()` on a `Pin` or a `#[derive(Clone)]` type).
+    fn passes_through(&self, _method: &str) -> bool {
+        false
+    }
+
     /// Whether a call chooses among overloads of one name by the number of arguments it
     /// passes (Java, C++), where the syntax alone cannot weigh the argument types.
     fn overloads_by_arity(&self) -> bool {

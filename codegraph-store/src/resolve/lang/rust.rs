@@ -63,6 +63,25 @@ impl ResolveRules for RustRules {
     fn has_holders(&self) -> bool {
         true
     }
+
+    fn passes_through(&self, method: &str) -> bool {
+        matches!(
+            method,
+            "as_ref"
+                | "as_mut"
+                | "as_deref"
+                | "as_deref_mut"
+                | "borrow"
+                | "borrow_mut"
+                | "by_ref"
+                | "clone"
+                | "to_owned"
+                | "deref"
+                | "deref_mut"
+                | "get_mut"
+                | "get_ref"
+        )
+    }
 }
 
 impl<'v, V: View + ?Sized> Resolver<'v, V> {
