@@ -213,7 +213,13 @@ impl Rules for CppRules {
     /// gmock's `MOCK_METHOD` family declares the method a mock's callers call: read as
     /// the declaration it stands for, so that `mock.Bar(1)` finds `Bar`.
     fn expansions(&self, root: tree_sitter::Node<'_>, src: &[u8]) -> Vec<Expansion> {
-        if memchr::memmem::find(src, b"MOCK_").is_none() {
+        // Only files that use the family are walked (gmock's own headers say `GMOCK_`
+        // everywhere and define none).
+        let uses = |word: &[u8]| {
+            memchr::memmem::find_iter(src, word)
+                .any(|at| at == 0 || !(src[at - 1].is_ascii_alphanumeric() || src[at - 1] == b'_'))
+        };
+        if !uses(b"MOCK_METHOD") && !uses(b"MOCK_CONST_METHOD") {
             return Vec::new();
         }
         let mut out = Vec::new();
