@@ -428,6 +428,8 @@ struct RawRef<'t> {
     alias: Option<tree_sitter::Node<'t>>,
     /// An `@unwrap` capture was present.
     unwrap: bool,
+    /// A `@closure` capture was present.
+    closure: bool,
     pattern: usize,
 }
 
@@ -840,6 +842,7 @@ impl<'a, 't> Extraction<'a, 't> {
                 let mut alias = None;
                 let mut scope_name = None;
                 let mut unwrap = false;
+                let mut closure = false;
                 for capture in m.captures() {
                     let role = roles[capture.index as usize];
                     match role {
@@ -859,6 +862,7 @@ impl<'a, 't> Extraction<'a, 't> {
                         Role::Subject => subject = Some(capture.node),
                         Role::Alias => alias = Some(capture.node),
                         Role::Unwrap => unwrap = true,
+                        Role::Closure => closure = true,
                         Role::ScopeName => scope_name = Some(capture.node),
                         Role::Comment => comments.push(CommentSpan {
                             start: capture.node.start_byte(),
@@ -940,6 +944,7 @@ impl<'a, 't> Extraction<'a, 't> {
                             subject,
                             alias,
                             unwrap,
+                            closure,
                             pattern,
                         };
                         match ref_by_node.get(&(node.id(), kind)) {
@@ -1053,6 +1058,22 @@ impl<'a, 't> Extraction<'a, 't> {
                                 },
                             }
                         }
+                        ReferenceKind::Value if raw.closure => {
+                            // `f(a, |x| ..)`: `x` is what `f` passes to the closure it
+                            // takes as its second argument, written `f(#1.0)` for the
+                            // resolver (see `Rules::closure_position`).
+                            let Some((i, j)) = raw
+                                .subject
+                                .and_then(|s| self.rules.closure_position(s, self.src))
+                            else {
+                                continue;
+                            };
+                            let callee = collapse_whitespace(&text);
+                            if callee.contains('{') || callee.len() > 200 {
+                                continue;
+                            }
+                            (None, format!("{callee}(#{i}.{j})"))
+                        }
                         ReferenceKind::Value if raw.unwrap => {
                             // A receiver chain (`self.queue.pop()`, `x.get(i)`), read by the
                             // resolver segment by segment; `?` marks what it holds.
@@ -1135,7 +1156,14 @@ impl<'a, 't> Extraction<'a, 't> {
                     // its position, a name a tuple pattern binds is that position of
                     // the pattern's type.
                     let mut name = name;
-                    if kind == ReferenceKind::Type && subject_text.is_none() {
+                    if kind == ReferenceKind::Type && raw.closure {
+                        // What a function's closure parameter receives, bound in the
+                        // function under the closure's position (`#1.0`).
+                        match self.rules.closure_position(name_node, self.src) {
+                            Some((i, j)) => subject_text = Some(format!("#{i}.{j}")),
+                            None => continue,
+                        }
+                    } else if kind == ReferenceKind::Type && subject_text.is_none() {
                         subject_text = self.rules.tuple_position(name_node).map(|k| k.to_string());
                     } else if kind == ReferenceKind::Value
                         && raw.subject.is_some_and(|s| s.id() == name_node.id())

@@ -55,6 +55,12 @@ pub enum Role {
     /// expression's wrapper or collection holds (Rust `let y = e?`, `Some(y) = e`,
     /// `for y in e`).
     Unwrap,
+    /// `@closure`: the reference is about a closure's parameter and where the closure
+    /// is given ([`crate::lang::Rules::closure_position`]). On a type reference, the
+    /// type a function passes to a closure it takes; on a value reference (whose
+    /// `@subject` is the parameter), the `@name` is the function the closure is given
+    /// to.
+    Closure,
     /// Captures starting with `_`, used only by predicates.
     Ignored,
 }
@@ -245,6 +251,7 @@ fn role(capture: &str) -> Option<Role> {
         "access" => Role::Access,
         "scope.private" => Role::PrivateScope,
         "unwrap" => Role::Unwrap,
+        "closure" => Role::Closure,
         _ => return None,
     })
 }

@@ -1363,6 +1363,97 @@ fn rust_an_iterator_returned_as_impl_iterator_holds_its_item() {
     }
 }
 
+/// The lines of `caller`'s calls to `callee`, one per call edge.
+fn call_site_lines(store: &MemoryStore, caller: &str, callee: &str) -> Vec<u32> {
+    let from = node(store, "rust", caller);
+    let mut lines: Vec<u32> = store
+        .edges("rust", from.id, Direction::Outgoing, Some(EdgeKind::Calls))
+        .unwrap()
+        .into_iter()
+        .filter(|e| {
+            store
+                .node("rust", e.dst)
+                .unwrap()
+                .is_some_and(|n| n.qualified_name == callee)
+        })
+        .filter_map(|e| e.span.map(|s| s.start_line))
+        .collect();
+    lines.sort_unstable();
+    lines
+}
+
+#[test]
+fn rust_a_closures_parameters_have_the_types_its_callee_passes() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "rust",
+        &[
+            (
+                "src/arg.rs",
+                "pub struct Arg;\nimpl Arg {\n    pub fn is_positional(&self) -> bool { true }\n}\n\n\
+                 pub struct Handle;\nimpl Handle {\n    pub fn abort(&self) {}\n}\n\n\
+                 pub struct Snapshot;\nimpl Snapshot {\n    pub fn ref_inc(&mut self) {}\n}\n\n\
+                 pub struct Other;\nimpl Other {\n    pub fn is_positional(&self) -> bool { false }\n    \
+                 pub fn abort(&self) {}\n    pub fn ref_inc(&mut self) {}\n}\n",
+            ),
+            (
+                "src/lib.rs",
+                "mod arg;\nuse crate::arg::{Arg, Handle, Snapshot};\n\n\
+                 pub struct Command {\n    args: Vec<Arg>,\n}\n\n\
+                 impl Command {\n\
+                 \x20   fn args_of<F>(&self, n: usize, condition: F) -> usize\n    where\n        F: Fn(&Arg) -> bool,\n    { n }\n\n\
+                 \x20   fn each(&self, mut f: impl FnMut(usize, &mut Handle)) {}\n\n\
+                 \x20   fn update<F: for<'a> FnMut(Snapshot) -> Option<Snapshot>>(&self, f: F) {}\n\n\
+                 \x20   fn boxed(&self, f: Box<dyn Fn(&Handle)>) {}\n\n\
+                 \x20   pub fn run(&self) {\n\
+                 \x20       self.args_of(0, |x| x.is_positional());\n\
+                 \x20       self.each(|i, h| h.abort());\n\
+                 \x20       self.update(|mut s| { s.ref_inc(); None });\n\
+                 \x20       self.boxed(Box::new(|h| h.abort()));\n\
+                 \x20       visit(|a| a.is_positional());\n\
+                 \x20   }\n\n\
+                 \x20   pub fn adapt(&self) -> usize {\n\
+                 \x20       self.args.iter().fold(0, |n, a| if a.is_positional() { n + 1 } else { n });\n\
+                 \x20       self.args.first().map_or(false, |a| a.is_positional());\n\
+                 \x20       self.args.iter().max_by(|a, b| a.is_positional().cmp(&b.is_positional()));\n\
+                 \x20       self.args.iter().for_each(|a| { a.is_positional(); });\n\
+                 \x20       0\n\
+                 \x20   }\n}\n\n\
+                 fn visit(f: &dyn Fn(&Arg) -> bool) {}\n",
+            ),
+        ],
+    );
+    // Each closure parameter takes the type its callee's declaration passes: a `where`
+    // bound, `impl FnMut`, an inline bound under `for<'a>`, and `&dyn Fn`. A closure
+    // inside `Box::new(..)` is given to `Box::new`, which says nothing.
+    assert_eq!(
+        call_site_lines(&store, "Command::run", "arg::Arg::is_positional"),
+        [21, 25]
+    );
+    assert_eq!(
+        call_site_lines(&store, "Command::run", "arg::Handle::abort"),
+        [22]
+    );
+    assert_eq!(
+        call_site_lines(&store, "Command::run", "arg::Snapshot::ref_inc"),
+        [23]
+    );
+    // The standard library's adaptors pass what the receiver holds, at the position
+    // each one passes it.
+    assert_eq!(
+        call_site_lines(&store, "Command::adapt", "arg::Arg::is_positional"),
+        [29, 30, 31, 31, 32]
+    );
+    for caller in ["Command::run", "Command::adapt"] {
+        let callees = callees(&store, "rust", caller);
+        assert!(
+            !callees.iter().any(|c| c.contains("Other::")),
+            "{caller}: {callees:?}"
+        );
+    }
+}
+
 #[test]
 fn rust_standard_views_of_a_value_keep_its_type() {
     let store = MemoryStore::new();

@@ -98,21 +98,23 @@
 (for_expression
   pattern: (identifier) @subject
   value: (_) @name @unwrap @reference.value)
-; A closure given to an iterator adaptor or an `Option` combinator takes what the
-; receiver holds: `v.iter().map(|x| x.f())`, `opt.is_some_and(|x| x.g())`.
+; A closure's parameters receive what the function it is given to passes them, which
+; the resolver reads from the function's declaration (below) or, for the standard
+; library's adaptors and combinators, from what the receiver holds:
+; `cmd.args_of(|a| a.f())`, `v.iter().map(|x| x.f())`, `opt.map_or(0, |x| x.g())`.
 (call_expression
-  function: (field_expression value: (_) @name @unwrap field: (field_identifier) @_adaptor)
+  function: (_) @name
   arguments: (arguments
-    .
     (closure_expression
       parameters: (closure_parameters
-        .
         [(identifier) @subject @reference.value
+         (mut_pattern (identifier) @subject @reference.value)
          (reference_pattern (identifier) @subject @reference.value)])))
-  (#any-of? @_adaptor
-    "map" "filter" "for_each" "any" "all" "find" "filter_map" "flat_map" "find_map"
-    "position" "take_while" "skip_while" "map_while" "inspect" "and_then" "is_some_and"
-    "is_ok_and" "is_none_or" "max_by_key" "min_by_key" "retain" "partition" "try_for_each"))
+  @closure)
+; What a function passes to a closure it takes (`where F: Fn(&Arg) -> bool`, `f: impl
+; FnMut(T)`), bound under the closure's position in the function.
+(function_type
+  parameters: (parameters (_) @name @reference.type @closure))
 ; `let x = self.field`, `let x = &mut a.b`: the field's type.
 (let_declaration
   pattern: (identifier) @subject

@@ -124,6 +124,20 @@ pub trait Rules: Sync {
         None
     }
 
+    /// Where a closure parameter stands, as (argument, parameter): `node` is either a
+    /// name a closure's parameter binds, in a closure given to a call (`f(a, |x, y| ..)`:
+    /// `y` is (1, 1)), or a type a function passes to a closure it takes (`fn f<F>(a: A,
+    /// g: F) where F: Fn(&B, C)`: `C` is (1, 1)). Arguments count without the receiver.
+    /// The resolver meets the two halves: the call's callee says what its closure's
+    /// parameters receive.
+    fn closure_position(
+        &self,
+        _node: tree_sitter::Node<'_>,
+        _src: &[u8],
+    ) -> Option<(usize, usize)> {
+        None
+    }
+
     /// The name a comment types and the type, for a comment standing before the
     /// statement `next` that binds the name (JSDoc `/** @type {ModuleGraph} */` before
     /// `this.moduleGraph = ...` or `const graph = ...`).

@@ -63,6 +63,13 @@ impl Rules for RustRules {
         }
     }
 
+    fn closure_position(&self, node: tree_sitter::Node<'_>, src: &[u8]) -> Option<(usize, usize)> {
+        match node.parent()?.kind() {
+            "parameters" => closure_slot(node, src),
+            _ => closure_argument(node),
+        }
+    }
+
     /// `src/a/b.rs` and `src/a/b/mod.rs` are module `a::b`; `src/lib.rs`, `src/main.rs`,
     /// `src/bin/*.rs`, and files outside `src/` (tests, examples, build scripts) are
     /// crate roots.
@@ -549,9 +556,178 @@ fn push_binding(
     });
 }
 
+/// The position of `child` among `parent`'s named children, comments and attributes
+/// not counted.
+fn named_position(parent: tree_sitter::Node<'_>, child: tree_sitter::Node<'_>) -> Option<usize> {
+    let mut cursor = parent.walk();
+    parent
+        .named_children(&mut cursor)
+        .filter(|c| !c.kind().ends_with("comment") && c.kind() != "attribute_item")
+        .position(|c| c.id() == child.id())
+}
+
+/// A closure parameter's name (`f(a, |x| ..)`, `|mut x|`, `|&x|`): (the closure's
+/// argument position, the parameter's position).
+fn closure_argument(node: tree_sitter::Node<'_>) -> Option<(usize, usize)> {
+    let mut child = node;
+    let mut parent = node.parent()?;
+    while matches!(
+        parent.kind(),
+        "ref_pattern" | "mut_pattern" | "reference_pattern"
+    ) {
+        child = parent;
+        parent = parent.parent()?;
+    }
+    if parent.kind() != "closure_parameters" {
+        return None;
+    }
+    let j = named_position(parent, child)?;
+    let closure = parent
+        .parent()
+        .filter(|c| c.kind() == "closure_expression")?;
+    let arguments = closure.parent().filter(|a| a.kind() == "arguments")?;
+    arguments
+        .parent()
+        .filter(|c| c.kind() == "call_expression")?;
+    Some((named_position(arguments, closure)?, j))
+}
+
+/// A type in a closure type's parameter list (`Fn(&B, C)`), when the closure type is
+/// what a function's parameter takes: the parameter's type (`g: impl Fn(C)`, `g: &dyn
+/// Fn(C)`, `g: Box<dyn FnMut(C)>`, `g: fn(C)`), or the bound of the type parameter
+/// that is the parameter's type (`<F: Fn(C)>`, `where F: Fn(C)`). Closure types
+/// elsewhere (fields, return types, an `impl`'s parameters) have no position.
+fn closure_slot(node: tree_sitter::Node<'_>, src: &[u8]) -> Option<(usize, usize)> {
+    let list = node.parent()?;
+    let function_type = list.parent().filter(|f| f.kind() == "function_type")?;
+    let j = named_position(list, node)?;
+    let mut inner = function_type;
+    loop {
+        let outer = inner.parent()?;
+        match outer.kind() {
+            "higher_ranked_trait_bound"
+            | "trait_bounds"
+            | "abstract_type"
+            | "dynamic_type"
+            | "reference_type"
+            | "bounded_type" => inner = outer,
+            // `Box<dyn FnMut(C)>`: the box calls as what it holds.
+            "type_arguments" => {
+                let generic = outer.parent().filter(|g| g.kind() == "generic_type")?;
+                let holder = generic.child_by_field_name("type")?;
+                if !matches!(node_text(holder, src).as_ref(), "Box" | "Arc" | "Rc") {
+                    return None;
+                }
+                inner = generic;
+            }
+            "parameter" => {
+                let function = outer.parent()?.parent()?;
+                if outer.child_by_field_name("type")?.id() != inner.id() || !is_function(function) {
+                    return None;
+                }
+                return Some((parameter_position(outer)?, j));
+            }
+            "type_parameter" | "where_predicate" => {
+                let named = match outer.kind() {
+                    "type_parameter" => outer.child_by_field_name("name")?,
+                    _ => outer.child_by_field_name("left")?,
+                };
+                let function = outer.parent()?.parent()?;
+                if !is_function(function) {
+                    return None;
+                }
+                let parameters = function.child_by_field_name("parameters")?;
+                let mut cursor = parameters.walk();
+                let parameter = parameters
+                    .named_children(&mut cursor)
+                    .filter(|p| p.kind() == "parameter")
+                    .find(|p| {
+                        let mut ty = p.child_by_field_name("type");
+                        while let Some(t) = ty.filter(|t| t.kind() == "reference_type") {
+                            ty = t.child_by_field_name("type");
+                        }
+                        ty.is_some_and(|t| {
+                            t.kind() == "type_identifier"
+                                && node_text(t, src) == node_text(named, src)
+                        })
+                    })?;
+                return Some((parameter_position(parameter)?, j));
+            }
+            _ => return None,
+        }
+    }
+}
+
+fn is_function(node: tree_sitter::Node<'_>) -> bool {
+    matches!(node.kind(), "function_item" | "function_signature_item")
+}
+
+/// A parameter's position among its function's parameters, `self` not counted.
+fn parameter_position(parameter: tree_sitter::Node<'_>) -> Option<usize> {
+    let list = parameter.parent()?;
+    let mut cursor = list.walk();
+    list.named_children(&mut cursor)
+        .filter(|p| p.kind() == "parameter")
+        .position(|p| p.id() == parameter.id())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The `#i.j` slots a file binds and the closure parameters it reads from them,
+    /// as (subject, written name).
+    fn closure_refs(src: &str) -> Vec<(String, String)> {
+        let parsed = crate::extract::extract(
+            codegraph_core::Language::Rust,
+            "src/lib.rs",
+            src.as_bytes(),
+            &crate::extract::ExtractOptions::default(),
+        )
+        .unwrap();
+        parsed
+            .references
+            .into_iter()
+            .filter(|r| {
+                r.subject.as_deref().is_some_and(|s| s.starts_with('#')) || r.name.contains("(#")
+            })
+            .map(|r| (r.subject.unwrap_or_default(), r.name))
+            .collect()
+    }
+
+    #[test]
+    fn closure_slots_are_bound_only_for_what_a_function_takes() {
+        let slots = closure_refs(
+            "fn f<F>(a: u8, g: F, h: &mut dyn FnMut(Out)) where F: Fn(&In, u8) {}\n\
+             fn k(b: Box<dyn Fn(Boxed)>, p: fn(Ptr)) {}\n\
+             trait T { fn visit<V: for<'a> FnOnce(Visited<'a>)>(&self, v: V); }\n\
+             fn ret() -> impl Fn(Returned) { |_| {} }\n\
+             struct S { field: Box<dyn Fn(Field)> }\n\
+             impl<F: Fn(Imp)> S { fn new(f: F) {} }\n\
+             fn opt(o: Option<Box<dyn Fn(Held)>>) {}\n",
+        );
+        assert_eq!(
+            slots,
+            [
+                ("#2.0".to_string(), "Out".to_string()),
+                ("#1.0".to_string(), "In".to_string()),
+                ("#1.1".to_string(), "u8".to_string()),
+                ("#0.0".to_string(), "Boxed".to_string()),
+                ("#1.0".to_string(), "Ptr".to_string()),
+                ("#0.0".to_string(), "Visited".to_string()),
+            ]
+        );
+        let params =
+            closure_refs("fn g() { x.f(1, |a, mut b, &c| a); h(|(d, e)| d); T::k(|z: Z| z); }\n");
+        assert_eq!(
+            params,
+            [
+                ("a".to_string(), "x.f(#1.0)".to_string()),
+                ("b".to_string(), "x.f(#1.1)".to_string()),
+                ("c".to_string(), "x.f(#1.2)".to_string()),
+            ]
+        );
+    }
 
     proptest::proptest! {
         /// Written types come from the files being indexed: any text is seen through

@@ -1330,7 +1330,38 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         };
         let first = segments[0];
         let head = first.name;
-        let mut types = if first.called {
+        let mut types = if first.called && first.closure.is_some() {
+            // `f(|x| ..)`, `T::f(|x| ..)`: what the function passes its closure.
+            let (qualifier, name) = match head.rsplit_once("::") {
+                Some((q, n)) => (Some(q.to_string()), n),
+                None => (None, head),
+            };
+            let call = Reference {
+                kind: ReferenceKind::Call,
+                source: from,
+                subject: None,
+                qualifier,
+                name: name.to_string(),
+                alias: None,
+                span: codegraph_core::Span {
+                    start_byte: at.unwrap_or(0),
+                    end_byte: at.unwrap_or(0),
+                    ..Default::default()
+                },
+                arguments: None,
+            };
+            let mut out = Types::default();
+            if let Some(found) = self.resolve_call(ctx, &call)? {
+                for t in found.targets {
+                    if let Target::Def(d) = t
+                        && d.kind.is_callable()
+                    {
+                        out.add(self.closure_pair(&d, first.closure)?);
+                    }
+                }
+            }
+            out
+        } else if first.called {
             // `T::new(x).f()`: a path call heads the chain (Rust, C++).
             let (qualifier, name) = match head.rsplit_once("::") {
                 Some((q, n)) => (Some(q.to_string()), n),
@@ -1412,15 +1443,20 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 break;
             }
             let mut next = Types::default();
+            let mut defined_anywhere = false;
             for ty in &types.of {
                 if seg.called {
                     let mut defined = false;
                     for m in self.type_members(ty, seg.name)? {
                         if m.kind.is_callable() {
                             defined = true;
-                            next.add(self.value_pair(&m, holders)?);
+                            next.add(match seg.closure {
+                                Some(_) => self.closure_pair(&m, seg.closure)?,
+                                None => self.value_pair(&m, holders)?,
+                            });
                         }
                     }
+                    defined_anywhere |= defined;
                     // `self.delay.as_mut().reset(..)` on a `Pin<Box<Sleep>>`: the
                     // standard library's view is still a `Sleep`.
                     if !defined && rules(ctx.language).passes_through(seg.name) {
@@ -1433,9 +1469,15 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                     }
                 }
             }
-            // `opt.as_ref()`, `v.iter()`, `v.get(i)`, `q.pop()`: still (or now as an
-            // `Option`) what was held.
-            if seg.called && KEEPS_CONTENT.contains(&seg.name) {
+            // `v.iter().map(|x| ..)`, `opt.map_or(0, |x| ..)`: the standard library's
+            // adaptors and combinators pass their closures what the receiver holds.
+            if let Some((argument, parameter)) = seg.closure {
+                if !defined_anywhere
+                    && rules(ctx.language).closure_gets_item(seg.name, argument, parameter)
+                {
+                    next.of.extend(types.held.iter().cloned());
+                }
+            } else if seg.called && KEEPS_CONTENT.contains(&seg.name) {
                 next.held.extend(types.held.iter().cloned());
             }
             next.normalise();
@@ -1644,6 +1686,25 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         if !d.kind.is_callable() && matches!(&result, Ok(t) if t.is_empty()) {
             result = self.bound_types(&c, d.id, &d.name);
         }
+        self.type_depth -= 1;
+        result
+    }
+
+    /// What function `d` passes as parameter `j` of the closure it takes as argument
+    /// `i` (bound in it as `#i.j` by its closure type's declaration), with what that
+    /// holds.
+    fn closure_pair(&mut self, d: &Def, closure: Option<(usize, usize)>) -> Result<Types> {
+        let Some((i, j)) = closure else {
+            return Ok(Types::default());
+        };
+        if self.type_depth >= MAX_TYPE_DEPTH {
+            return Ok(Types::default());
+        }
+        let Some(c) = self.file_ctx(&d.path)? else {
+            return Ok(Types::default());
+        };
+        self.type_depth += 1;
+        let result = self.bound_pair_at(&c, d.id, &format!("#{i}.{j}"), None);
         self.type_depth -= 1;
         result
     }
@@ -1932,6 +1993,9 @@ struct Segment<'q> {
     name: &'q str,
     called: bool,
     unwrap: bool,
+    /// `f(#1.0)`, last in a chain: not what `f` returns but what it passes to the
+    /// closure given as its argument 1, as that closure's parameter 0.
+    closure: Option<(usize, usize)>,
 }
 
 /// A receiver expression split into names, each with whether it is called:
@@ -1954,9 +2018,14 @@ fn receiver_segments(q: &str, holders: bool) -> Option<Vec<Segment<'_>>> {
             seg = seg[..open].trim_end();
             unwrap = true;
         }
+        let mut closure = None;
         let (name, called) = match seg.find('(') {
             Some(open) if seg.ends_with(')') => {
                 let name = seg[..open].trim();
+                closure = seg[open + 1..seg.len() - 1]
+                    .strip_prefix('#')
+                    .and_then(|p| p.split_once('.'))
+                    .and_then(|(i, j)| Some((i.parse().ok()?, j.parse().ok()?)));
                 // `new Plugin().apply(c)`: the constructor call makes the class's value.
                 let name = match name.strip_prefix("new ") {
                     Some(rest) if first => rest.trim_start(),
@@ -1981,6 +2050,7 @@ fn receiver_segments(q: &str, holders: bool) -> Option<Vec<Segment<'_>>> {
             name,
             called,
             unwrap,
+            closure,
         })
     }
     fn push<'q>(out: &mut Vec<Segment<'q>>, seg: &'q str, holders: bool) -> Option<()> {
@@ -1992,7 +2062,12 @@ fn receiver_segments(q: &str, holders: bool) -> Option<Vec<Segment<'_>>> {
                 return Some(());
             }
             let s = segment(seg, false)?;
-            if holders && s.called && !prev.unwrap && UNWRAPS.contains(&s.name) {
+            if holders
+                && s.called
+                && s.closure.is_none()
+                && !prev.unwrap
+                && UNWRAPS.contains(&s.name)
+            {
                 prev.unwrap = true;
                 return Some(());
             }
@@ -2026,7 +2101,8 @@ fn receiver_segments(q: &str, holders: bool) -> Option<Vec<Segment<'_>>> {
         }
     }
     push(&mut out, &q[start..], holders)?;
-    (depth == 0 && angles == 0 && !out.is_empty()).then_some(out)
+    let closure_last = out.iter().rev().skip(1).all(|s| s.closure.is_none());
+    (depth == 0 && angles == 0 && !out.is_empty() && closure_last).then_some(out)
 }
 
 /// `a`, `a::b`, `crate::a::B`: identifiers joined by `::`.

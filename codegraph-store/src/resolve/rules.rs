@@ -133,6 +133,15 @@ pub(super) trait ResolveRules: Sync {
         false
     }
 
+    /// Whether the standard library's method `method`, when the receiver's type does
+    /// not define it, passes what the receiver holds to the closure given as its
+    /// argument `argument`, as that closure's parameter `parameter`: Rust's iterator
+    /// adaptors and `Option`'s combinators (`v.iter().map(|x| ..)`, `fold(0, |acc, x|
+    /// ..)`: (0, 0) and (1, 1)).
+    fn closure_gets_item(&self, _method: &str, _argument: usize, _parameter: usize) -> bool {
+        false
+    }
+
     /// Whether a call chooses among overloads of one name by the number of arguments it
     /// passes (Java, C++), where the syntax alone cannot weigh the argument types.
     fn overloads_by_arity(&self) -> bool {

@@ -82,6 +82,70 @@ impl ResolveRules for RustRules {
                 | "get_ref"
         )
     }
+
+    fn closure_gets_item(&self, method: &str, argument: usize, parameter: usize) -> bool {
+        match (argument, parameter) {
+            (0, 0) => matches!(
+                method,
+                "map"
+                    | "filter"
+                    | "for_each"
+                    | "try_for_each"
+                    | "any"
+                    | "all"
+                    | "find"
+                    | "rfind"
+                    | "filter_map"
+                    | "flat_map"
+                    | "find_map"
+                    | "position"
+                    | "rposition"
+                    | "take_while"
+                    | "skip_while"
+                    | "map_while"
+                    | "inspect"
+                    | "and_then"
+                    | "is_some_and"
+                    | "is_ok_and"
+                    | "is_none_or"
+                    | "take_if"
+                    | "max_by_key"
+                    | "min_by_key"
+                    | "max_by"
+                    | "min_by"
+                    | "reduce"
+                    | "retain"
+                    | "retain_mut"
+                    | "partition"
+                    | "partition_point"
+                    | "sort_by"
+                    | "sort_unstable_by"
+                    | "sort_by_key"
+                    | "sort_unstable_by_key"
+                    | "sort_by_cached_key"
+                    | "binary_search_by"
+                    | "dedup_by"
+                    | "dedup_by_key"
+                    | "is_sorted_by"
+                    | "is_sorted_by_key"
+            ),
+            // The second of two compared items.
+            (0, 1) => matches!(
+                method,
+                "max_by"
+                    | "min_by"
+                    | "reduce"
+                    | "sort_by"
+                    | "sort_unstable_by"
+                    | "dedup_by"
+                    | "is_sorted_by"
+            ),
+            (1, 0) => matches!(method, "map_or" | "map_or_else" | "binary_search_by_key"),
+            // `fold(init, |acc, x| ..)`: the item after the accumulator.
+            (1, 1) => matches!(method, "fold" | "try_fold" | "rfold" | "scan"),
+            _ => false,
+        }
+    }
 }
 
 impl<'v, V: View + ?Sized> Resolver<'v, V> {
