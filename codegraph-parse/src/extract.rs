@@ -430,6 +430,8 @@ struct RawRef<'t> {
     unwrap: bool,
     /// A `@closure` capture was present.
     closure: bool,
+    /// A `@narrow` capture was present.
+    narrow: bool,
     pattern: usize,
 }
 
@@ -843,6 +845,7 @@ impl<'a, 't> Extraction<'a, 't> {
                 let mut scope_name = None;
                 let mut unwrap = false;
                 let mut closure = false;
+                let mut narrow = false;
                 for capture in m.captures() {
                     let role = roles[capture.index as usize];
                     match role {
@@ -863,6 +866,7 @@ impl<'a, 't> Extraction<'a, 't> {
                         Role::Alias => alias = Some(capture.node),
                         Role::Unwrap => unwrap = true,
                         Role::Closure => closure = true,
+                        Role::Narrow => narrow = true,
                         Role::ScopeName => scope_name = Some(capture.node),
                         Role::Comment => comments.push(CommentSpan {
                             start: capture.node.start_byte(),
@@ -945,6 +949,7 @@ impl<'a, 't> Extraction<'a, 't> {
                             alias,
                             unwrap,
                             closure,
+                            narrow,
                             pattern,
                         };
                         match ref_by_node.get(&(node.id(), kind)) {
@@ -1171,6 +1176,17 @@ impl<'a, 't> Extraction<'a, 't> {
                         match self.rules.tuple_position(name_node) {
                             Some(k) => name = k.to_string(),
                             None => continue,
+                        }
+                    }
+                    if raw.narrow {
+                        match subject_text {
+                            Some(s)
+                                if !s.is_empty()
+                                    && s.chars().all(|c| c.is_alphanumeric() || c == '_') =>
+                            {
+                                subject_text = Some(format!("{s}!"))
+                            }
+                            _ => continue,
                         }
                     }
                     let held = |subject: &Option<String>| {

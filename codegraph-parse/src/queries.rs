@@ -61,6 +61,10 @@ pub enum Role {
     /// `@subject` is the parameter), the `@name` is the function the closure is given
     /// to.
     Closure,
+    /// `@narrow`: on a type or value reference, the `@subject` holds what the
+    /// reference says only inside the reference's node, a block the binding guards
+    /// (Python's `if isinstance(x, T):` and `for x in xs:` bodies), bound as `x!`.
+    Narrow,
     /// Captures starting with `_`, used only by predicates.
     Ignored,
 }
@@ -252,6 +256,7 @@ fn role(capture: &str) -> Option<Role> {
         "scope.private" => Role::PrivateScope,
         "unwrap" => Role::Unwrap,
         "closure" => Role::Closure,
+        "narrow" => Role::Narrow,
         _ => return None,
     })
 }

@@ -99,6 +99,111 @@ def main():
 }
 
 #[test]
+fn python_isinstance_loops_over_collections_and_bound_methods() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "py",
+        &[
+            ("pkg/__init__.py", ""),
+            (
+                "pkg/text.py",
+                r#"from typing import Iterator, List, Optional
+
+
+class Text:
+    def append(self, x):
+        pass
+
+    def render(self):
+        pass
+
+
+class Group:
+    def __init__(self, items: list[Text]):
+        self.items = items
+        self._texts: List[Text] = []
+
+    def render(self):
+        pass
+
+    def each(self):
+        for t in self._texts:
+            t.render()
+
+
+class Lines:
+    def __init__(self):
+        self._lines: list[Text] = []
+
+    def __iter__(self) -> Iterator[Text]:
+        return iter(self._lines)
+
+
+def narrow(obj, other: Group):
+    if isinstance(obj, Text):
+        obj.render()
+    elif isinstance(obj, Group) and obj:
+        obj.render()
+    if isinstance(other, Text):
+        other.render()
+    other.render()
+
+
+def bound(text: Text):
+    append = text.append
+    append(1)
+    values = []
+    push = values.append
+    push(2)
+
+
+def loops(items: list[Text], group: Group, lines: Lines, maybe: Optional[List[Group]]):
+    for t in items:
+        t.render()
+    for t in group.items:
+        t.render()
+    for t in lines:
+        t.render()
+    for g in maybe:
+        g.render()
+    return [t.render() for t in items]
+"#,
+            ),
+        ],
+    );
+    let text_render = "Text.render";
+    let group_render = "Group.render";
+    let lines = |caller: &str, callee: &str| {
+        let from = node(&store, "py", caller);
+        let mut lines: Vec<u32> = store
+            .edges("py", from.id, Direction::Outgoing, Some(EdgeKind::Calls))
+            .unwrap()
+            .into_iter()
+            .filter(|e| {
+                store
+                    .node("py", e.dst)
+                    .unwrap()
+                    .is_some_and(|n| n.qualified_name.ends_with(callee))
+            })
+            .filter_map(|e| e.span.map(|s| s.start_line))
+            .collect();
+        lines.sort_unstable();
+        lines
+    };
+    // isinstance narrows inside the block it guards, and only there.
+    assert_eq!(lines("pkg.text.narrow", text_render), [35, 39]);
+    assert_eq!(lines("pkg.text.narrow", group_render), [37, 40]);
+    // A method saved to a local is called through it; a list's is not the project's.
+    assert_eq!(lines("pkg.text.bound", "Text.append"), [45]);
+    assert_eq!(lines("pkg.text.bound", "append").len(), 1);
+    // Loops reach what annotated collections, attributes and `__iter__` hold.
+    assert_eq!(lines("pkg.text.loops", text_render), [53, 55, 57, 60]);
+    assert_eq!(lines("pkg.text.loops", group_render), [59]);
+    assert_eq!(lines("pkg.text.Group.each", text_render), [22]);
+}
+
+#[test]
 fn python_receivers_typed_by_declarations_and_bindings() {
     let store = MemoryStore::new();
     index_files(

@@ -30,3 +30,39 @@
 (assignment
   left: [(identifier) (attribute object: (identifier) attribute: (identifier))] @subject
   right: [(identifier) (attribute)] @name @reference.value)
+
+; Inside a block an `isinstance` test guards, the name has the tested type; inside a
+; loop's body or a comprehension's, the loop variable has what the iterable holds
+; (`list[Text]`). Bound as `x!` over the block, where it hides the name's other
+; bindings.
+(if_statement
+  condition: [(call
+                function: (identifier) @_isinstance
+                arguments: (argument_list . (identifier) @subject . [(identifier) (attribute)] @name .))
+              (boolean_operator
+                left: (call
+                  function: (identifier) @_isinstance
+                  arguments: (argument_list . (identifier) @subject . [(identifier) (attribute)] @name .))
+                operator: "and")]
+  consequence: (block) @reference.type @narrow
+  (#eq? @_isinstance "isinstance"))
+(elif_clause
+  condition: [(call
+                function: (identifier) @_isinstance
+                arguments: (argument_list . (identifier) @subject . [(identifier) (attribute)] @name .))
+              (boolean_operator
+                left: (call
+                  function: (identifier) @_isinstance
+                  arguments: (argument_list . (identifier) @subject . [(identifier) (attribute)] @name .))
+                operator: "and")]
+  consequence: (block) @reference.type @narrow
+  (#eq? @_isinstance "isinstance"))
+(for_statement
+  left: (identifier) @subject
+  right: (_) @name @unwrap
+  body: (block) @reference.value @narrow)
+(_
+  body: (_) @reference.value @narrow
+  (for_in_clause
+    left: (identifier) @subject
+    right: (_) @name @unwrap))

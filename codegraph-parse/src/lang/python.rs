@@ -4,11 +4,15 @@ use codegraph_core::Visibility;
 
 use super::ImportBinding;
 use super::{CommentSpan, Rules, VisibilityInput, node_text};
-use crate::text::collapse_whitespace;
+use crate::text::{collapse_whitespace, split_top_level};
 
 pub struct PythonRules;
 
 impl Rules for PythonRules {
+    fn see_through(&self, written: &str) -> (Option<String>, Option<String>) {
+        see_through(written, 0)
+    }
+
     /// `pkg/mod.py` is `pkg.mod`, `pkg/__init__.py` is `pkg`. A leading `src/` (the
     /// common "src layout") and anything up to `site-packages/` are not part of the
     /// import path.
@@ -160,9 +164,120 @@ fn clean_docstring(text: &str) -> Option<String> {
     }
 }
 
+/// Collections whose iteration and indexing give their one type argument
+/// (`list[Text]`, `typing.Sequence[Text]`, `Iterator[Text]`). Mappings are not among
+/// them: a loop over a `dict[K, V]` gives its keys and an index its values.
+const COLLECTIONS: &[&str] = &[
+    "list",
+    "List",
+    "set",
+    "Set",
+    "frozenset",
+    "FrozenSet",
+    "AbstractSet",
+    "MutableSet",
+    "deque",
+    "Deque",
+    "Sequence",
+    "MutableSequence",
+    "Collection",
+    "Iterable",
+    "Iterator",
+    "Reversible",
+    "Generator",
+    "AsyncIterable",
+    "AsyncIterator",
+    "AsyncGenerator",
+];
+
+/// A Python annotation and what it holds: `list[Text]` and its kin hold `Text`, which
+/// a `for` loop or an index reaches; `tuple[Text, ...]` too. Anything else holds
+/// nothing (`Optional[T]` is read by the declared-type reader).
+fn see_through(written: &str, depth: usize) -> (Option<String>, Option<String>) {
+    if written.len() > 300 || depth > 4 {
+        return (None, None);
+    }
+    let t = written.trim();
+    let t = t.strip_prefix(':').unwrap_or(t).trim();
+    let t = t.strip_prefix("->").unwrap_or(t).trim();
+    let unquoted = ['"', '\'']
+        .iter()
+        .find_map(|q| t.strip_prefix(*q).and_then(|x| x.strip_suffix(*q)));
+    if let Some(inner) = unquoted {
+        return see_through(inner, depth + 1);
+    }
+    // `list[Text] | None`
+    let parts: Vec<&str> = split_top_level(t, '|')
+        .into_iter()
+        .map(str::trim)
+        .filter(|p| *p != "None")
+        .collect();
+    if let [one] = parts.as_slice()
+        && *one != t
+    {
+        return see_through(one, depth + 1);
+    }
+    let Some(open) = t.find('[') else {
+        return (Some(t.to_string()), None);
+    };
+    let Some(args) = t[open + 1..].strip_suffix(']') else {
+        return (Some(t.to_string()), None);
+    };
+    let head = t[..open].trim();
+    let last = head.rsplit('.').next().unwrap_or(head);
+    let args: Vec<&str> = split_top_level(args, ',')
+        .into_iter()
+        .map(str::trim)
+        .collect();
+    let held = match (last, args.as_slice()) {
+        ("Optional", [inner]) => return see_through(inner, depth + 1),
+        ("tuple" | "Tuple", [element, "..."]) => Some(*element),
+        (_, [element, ..]) if COLLECTIONS.contains(&last) => Some(*element),
+        _ => None,
+    };
+    // The collection itself stays the declared type, so that the name is bound.
+    (
+        Some(t.to_string()),
+        held.and_then(|element| see_through(element, depth + 1).0),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn collections_hold_their_element() {
+        let held = |t: &str| see_through(t, 0);
+        let holds = |t: &str, h: &str| (Some(t.to_string()), Some(h.to_string()));
+        assert_eq!(held("list[Text]"), holds("list[Text]", "Text"));
+        assert_eq!(held("t.List['Text']"), holds("t.List['Text']", "Text"));
+        assert_eq!(held("list[Text] | None"), holds("list[Text]", "Text"));
+        assert_eq!(
+            held("Optional[Sequence[rich.Text]]"),
+            holds("Sequence[rich.Text]", "rich.Text")
+        );
+        assert_eq!(held("Iterator[Text]"), holds("Iterator[Text]", "Text"));
+        assert_eq!(held("tuple[Text, ...]"), holds("tuple[Text, ...]", "Text"));
+        assert_eq!(
+            held("tuple[Text, int]"),
+            (Some("tuple[Text, int]".to_string()), None)
+        );
+        assert_eq!(
+            held("dict[str, Text]"),
+            (Some("dict[str, Text]".to_string()), None)
+        );
+        assert_eq!(held("Text"), (Some("Text".to_string()), None));
+    }
+
+    proptest::proptest! {
+        /// Annotations come from the files being indexed: any text is seen through
+        /// without a panic.
+        #[test]
+        fn any_annotation_is_seen_through(t in r"[A-Za-z\[\]'., |]{0,40}") {
+            let _ = see_through(&t, 0);
+        }
+    }
 
     #[test]
     fn module_paths() {

@@ -119,9 +119,10 @@ impl FileCtx {
                 continue;
             }
             let subject = r.subject.clone().unwrap_or_default();
+            // `self.items?`: what the attribute holds.
             if let Some((head, attr)) = subject.split_once('.')
                 && rules.is_self_like(head)
-                && is_identifier(attr)
+                && is_identifier(attr.strip_suffix('?').unwrap_or(attr))
             {
                 if let Some(ty) = ctx.enclosing_type(r.source) {
                     attribute_bindings

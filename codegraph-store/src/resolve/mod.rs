@@ -39,6 +39,7 @@ use crate::precise::PreciseFile;
 use crate::view::{Def, FileData, Reads, Recorder, View};
 use context::{FileCtx, Found, Target, weaker};
 use lang::rules;
+use rules::ResolveRules;
 
 /// More candidates than this for one name make a reference unresolved rather than an
 /// ambiguous fan of edges: a call to `get` with forty candidates says nothing.
@@ -890,6 +891,13 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                         }),
                     false => None,
                 };
+                // `append = text.append; append(x)`: the local holds a bound method.
+                if let Some(scope) = local
+                    && lang.binds_methods()
+                    && let Some(found) = self.bound_method_call(ctx, scope, r)?
+                {
+                    return Ok(Some(found));
+                }
                 if let Some(found) = self.lookup_name(ctx, r.source, &r.name)? {
                     let hidden = local.is_some_and(|scope| {
                         !found
@@ -965,6 +973,45 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 Ok(None)
             }
         }
+    }
+
+    /// A bare call of a local variable whose nearest binding before the call reads a
+    /// method off a value (`append = text.append`): the call of that method.
+    fn bound_method_call(
+        &mut self,
+        ctx: &FileCtx,
+        scope: NodeId,
+        r: &Reference,
+    ) -> Result<Option<Found>> {
+        let nearest = ctx
+            .bindings_of(scope, &r.name)
+            .iter()
+            .map(|&i| &ctx.data.references[i])
+            .filter(|b| b.span.start_byte < r.span.start_byte)
+            .max_by_key(|b| b.span.start_byte);
+        let Some(b) = nearest else {
+            return Ok(None);
+        };
+        if b.kind != ReferenceKind::Value || b.qualifier.is_none() {
+            return Ok(None);
+        }
+        let call = Reference {
+            kind: ReferenceKind::Call,
+            source: r.source,
+            subject: None,
+            qualifier: b.qualifier.clone(),
+            name: b.name.clone(),
+            alias: None,
+            span: r.span,
+            arguments: r.arguments,
+        };
+        let Some(mut found) = self.resolve_call(ctx, &call)? else {
+            return Ok(None);
+        };
+        found
+            .targets
+            .retain(|t| matches!(t, Target::Def(d) if d.kind.is_callable() || d.kind.is_type()));
+        Ok((!found.targets.is_empty()).then_some(found))
     }
 
     /// `Foo()` / `new Foo()` name the class: the call goes to its constructor when it
@@ -1230,7 +1277,10 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                     && ctx.children_named(scope.id, name).next().is_none();
                 return bound.then_some(scope.id);
             }
-            if !ctx.bindings_of(scope.id, name).is_empty() {
+            if !ctx.bindings_of(scope.id, name).is_empty()
+                || (rules(ctx.language).narrows()
+                    && !ctx.bindings_of(scope.id, &format!("{name}!")).is_empty())
+            {
                 return Some(scope.id);
             }
             cur = scope.parent.and_then(|p| ctx.node(p));
@@ -1325,7 +1375,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         let q = q.strip_prefix("mut ").unwrap_or(q);
         // `a.b().c`: each segment a name, called or not.
         let holders = rules(ctx.language).has_holders();
-        let Some(segments) = receiver_segments(q, holders) else {
+        let Some(segments) = receiver_segments(q, rules(ctx.language)) else {
             return Ok(Types::default());
         };
         let first = segments[0];
@@ -1436,7 +1486,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             out
         };
         if first.unwrap {
-            types = types.unwrapped();
+            types = self.unwrapped(ctx, types)?;
         }
         for seg in &segments[1..] {
             if types.is_empty() {
@@ -1463,10 +1513,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                         next.of.push(ty.clone());
                     }
                 } else {
-                    next.of.extend(self.attribute_types(ty, seg.name)?);
-                    if holders {
-                        next.held.extend(self.attribute_held(ty, seg.name)?);
-                    }
+                    next.add(self.attribute_pair(ty, seg.name, holders)?);
                 }
             }
             // `v.iter().map(|x| ..)`, `opt.map_or(0, |x| ..)`: the standard library's
@@ -1483,7 +1530,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             next.normalise();
             types = next;
             if seg.unwrap {
-                types = types.unwrapped();
+                types = self.unwrapped(ctx, types)?;
             }
         }
         types.normalise();
@@ -1494,6 +1541,22 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             types.held.clear();
         }
         Ok(types)
+    }
+
+    /// What a value holds, taken out (`x?`, `for t in x`, `x[i]`): what its declaration
+    /// says it holds, and for a project type that can be iterated, what its iteration
+    /// method's declared result holds (Python's `__iter__` returning `Iterator[Text]`).
+    fn unwrapped(&mut self, ctx: &FileCtx, mut types: Types) -> Result<Types> {
+        if let Some(method) = rules(ctx.language).iteration_method() {
+            for ty in types.of.clone() {
+                for m in self.type_members(&ty, method)? {
+                    if m.kind.is_callable() {
+                        types.held.extend(self.value_held(&m)?);
+                    }
+                }
+            }
+        }
+        Ok(types.unwrapped())
     }
 
     /// What the type and assign references binding `name` in `scope` make of it.
@@ -1514,6 +1577,24 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         name: &str,
         at: Option<u32>,
     ) -> Result<Types> {
+        // Inside a block that narrows the name (`if isinstance(x, T):`, `for x in xs:`),
+        // the innermost such binding alone counts.
+        if let Some(at) = at
+            && rules(ctx.language).narrows()
+        {
+            let narrowed = ctx
+                .bindings_of(scope, &format!("{name}!"))
+                .iter()
+                .map(|&i| &ctx.data.references[i])
+                .filter(|r| r.span.start_byte <= at && at < r.span.end_byte)
+                .max_by_key(|r| r.span.start_byte)
+                .cloned();
+            if let Some(r) = narrowed {
+                let mut out = self.ref_types(ctx, &r)?;
+                out.normalise();
+                return Ok(out);
+            }
+        }
         let all = ctx.bindings_of(scope, name);
         let held_refs = if rules(ctx.language).has_holders() {
             ctx.bindings_of(scope, &format!("{name}?"))
@@ -1586,8 +1667,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     /// what `q` holds.
     fn call_types(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Types> {
         if let Some(q) = &r.qualifier
-            && rules(ctx.language).has_holders()
-            && UNWRAPS.contains(&r.name.as_str())
+            && rules(ctx.language).unwraps(&r.name)
         {
             let written = format!("{q}.{}()", r.name);
             return self.receiver_pair(ctx, r.source, &written, Some(r.span.start_byte));
@@ -1741,48 +1821,36 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         result
     }
 
-    /// What attribute `attr` of an instance of `ty` holds.
-    fn attribute_held(&mut self, ty: &Def, attr: &str) -> Result<Vec<Def>> {
-        if is_position(attr) {
-            let Some(c) = self.file_ctx(&ty.path)? else {
-                return Ok(Vec::new());
-            };
-            self.type_depth += 1;
-            let result = self.bound_types(&c, ty.id, &format!("{attr}?"));
-            self.type_depth -= 1;
-            return result;
-        }
-        let mut out = Vec::new();
-        for m in self.type_members(ty, attr)? {
-            if is_value(m.kind) {
-                out.extend(self.value_held(&m)?);
-            }
-        }
-        Ok(out)
-    }
-
-    /// The types of attribute `attr` of an instance of `ty`: a field's or property's
-    /// type, or what the type's methods (or its bases') assign to `self.attr`.
-    fn attribute_types(&mut self, ty: &Def, attr: &str) -> Result<Vec<Def>> {
-        let mut out = Vec::new();
+    /// The types of attribute `attr` of an instance of `ty`, with what it holds when
+    /// `holders`: a field's or property's type, or what the type's methods (or its
+    /// bases') assign to `self.attr` (`self.items = items`, `self._lines: list[Text] =
+    /// []`).
+    fn attribute_pair(&mut self, ty: &Def, attr: &str, holders: bool) -> Result<Types> {
+        let mut out = Types::default();
         // A tuple struct's or variant's field, bound under its position.
         if is_position(attr) {
             if let Some(c) = self.file_ctx(&ty.path)? {
                 self.type_depth += 1;
                 let types = self.bound_types(&c, ty.id, attr);
+                let held = match holders {
+                    true => self.bound_types(&c, ty.id, &format!("{attr}?")),
+                    false => Ok(Vec::new()),
+                };
                 self.type_depth -= 1;
-                out = types?;
+                out.of = types?;
+                out.held = held?;
             }
             return Ok(out);
         }
         for m in self.type_members(ty, attr)? {
             if is_value(m.kind) {
-                out.extend(self.value_types(&m)?);
+                out.add(self.value_pair(&m, holders)?);
             }
         }
-        if !out.is_empty() {
+        if !out.of.is_empty() {
             return Ok(out);
         }
+        let held_attr = format!("{attr}?");
         let mut level = vec![ty.clone()];
         let mut seen = HashSet::new();
         for _ in 0..MAX_DEPTH {
@@ -1799,9 +1867,28 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                     for i in c.declared_first(refs) {
                         let r = c.data.references[i].clone();
                         self.type_depth += 1;
-                        let types = self.type_of_ref(&c, &r);
+                        let types = match holders {
+                            true => self.ref_types(&c, &r),
+                            false => self.type_of_ref(&c, &r).map(|of| Types {
+                                of,
+                                held: Vec::new(),
+                            }),
+                        };
                         self.type_depth -= 1;
-                        out.extend(types?);
+                        out.add(types?);
+                    }
+                    if holders {
+                        let refs = c
+                            .attribute_bindings
+                            .get(&(t.id, held_attr.clone()))
+                            .map_or(&[][..], |v| v.as_slice());
+                        for &i in refs {
+                            let r = c.data.references[i].clone();
+                            self.type_depth += 1;
+                            let types = self.type_of_ref(&c, &r);
+                            self.type_depth -= 1;
+                            out.held.extend(types?);
+                        }
                     }
                 }
                 next.extend(self.bases(t)?);
@@ -1811,8 +1898,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             }
             level = next;
         }
-        out.sort();
-        out.dedup();
+        out.normalise();
         Ok(out)
     }
 
@@ -1930,16 +2016,6 @@ impl Types {
     }
 }
 
-/// Methods whose result is what the receiver holds (Rust `Option`, `Result`).
-const UNWRAPS: &[&str] = &[
-    "unwrap",
-    "expect",
-    "unwrap_unchecked",
-    "unwrap_or_default",
-    "unwrap_or",
-    "unwrap_or_else",
-];
-
 /// Methods of Rust's holders whose result holds what the receiver holds: `Option`'s
 /// and `Result`'s views and conversions, and collections' iterators and accessors
 /// (which give an `Option` of an element).
@@ -2003,7 +2079,7 @@ struct Segment<'q> {
 /// `T::<U>::new()`); Rust's `.await` passes the value on, and `?`, `.unwrap()` and
 /// indexing take it out of its wrapper. `None` for anything else (literals,
 /// operators).
-fn receiver_segments(q: &str, holders: bool) -> Option<Vec<Segment<'_>>> {
+fn receiver_segments<'q>(q: &'q str, lang: &dyn ResolveRules) -> Option<Vec<Segment<'q>>> {
     fn segment(seg: &str, first: bool) -> Option<Segment<'_>> {
         let mut seg = seg.trim();
         let mut unwrap = false;
@@ -2053,7 +2129,7 @@ fn receiver_segments(q: &str, holders: bool) -> Option<Vec<Segment<'_>>> {
             closure,
         })
     }
-    fn push<'q>(out: &mut Vec<Segment<'q>>, seg: &'q str, holders: bool) -> Option<()> {
+    fn push<'q>(out: &mut Vec<Segment<'q>>, seg: &'q str, lang: &dyn ResolveRules) -> Option<()> {
         let trimmed = seg.trim();
         if let Some(prev) = out.last_mut() {
             // `.await` passes the value on; `.await?` unwraps it.
@@ -2062,12 +2138,7 @@ fn receiver_segments(q: &str, holders: bool) -> Option<Vec<Segment<'_>>> {
                 return Some(());
             }
             let s = segment(seg, false)?;
-            if holders
-                && s.called
-                && s.closure.is_none()
-                && !prev.unwrap
-                && UNWRAPS.contains(&s.name)
-            {
+            if s.called && s.closure.is_none() && !prev.unwrap && lang.unwraps(s.name) {
                 prev.unwrap = true;
                 return Some(());
             }
@@ -2091,7 +2162,7 @@ fn receiver_segments(q: &str, holders: bool) -> Option<Vec<Segment<'_>>> {
             b'<' if i >= 2 && &bytes[i - 2..i] == b"::" => angles += 1,
             b'>' if angles > 0 => angles -= 1,
             b'.' if depth == 0 && angles == 0 => {
-                push(&mut out, &q[start..i], holders)?;
+                push(&mut out, &q[start..i], lang)?;
                 start = i + 1;
             }
             _ => {}
@@ -2100,7 +2171,7 @@ fn receiver_segments(q: &str, holders: bool) -> Option<Vec<Segment<'_>>> {
             return None;
         }
     }
-    push(&mut out, &q[start..], holders)?;
+    push(&mut out, &q[start..], lang)?;
     let closure_last = out.iter().rev().skip(1).all(|s| s.closure.is_none());
     (depth == 0 && angles == 0 && !out.is_empty() && closure_last).then_some(out)
 }

@@ -126,6 +126,31 @@ pub(super) trait ResolveRules: Sync {
         false
     }
 
+    /// Whether a method of the language's standard library gives back what its receiver
+    /// holds (Rust's `x.unwrap()`, `x.expect(..)` on an `Option` or a `Result`).
+    fn unwraps(&self, _method: &str) -> bool {
+        false
+    }
+
+    /// The method that makes a value iterable, whose declared result holds what a loop
+    /// over a value of a project type gets (Python `__iter__`).
+    fn iteration_method(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Whether a method read off a value stays bound to it (`append = text.append`),
+    /// so that calling the variable calls the method (Python).
+    fn binds_methods(&self) -> bool {
+        false
+    }
+
+    /// Whether a binding may hold only inside a block it guards, where it hides the
+    /// name's other bindings, bound as `name!` over the block: Python's `if
+    /// isinstance(x, T):` and `for x in xs:` bodies.
+    fn narrows(&self) -> bool {
+        false
+    }
+
     /// Whether a method of the language's standard library gives back the receiver's
     /// own type when the receiver's type does not define it (Rust `x.as_mut()`,
     /// `x.clone()` on a `Pin` or a `#[derive(Clone)]` type).

@@ -15,6 +15,24 @@ impl ResolveRules for PythonRules {
         2
     }
 
+    /// Annotated collections hold their elements (`list[Text]`: `codegraph_parse`'s
+    /// Python `see_through`), which a `for` loop or an index reaches.
+    fn has_holders(&self) -> bool {
+        true
+    }
+
+    fn narrows(&self) -> bool {
+        true
+    }
+
+    fn binds_methods(&self) -> bool {
+        true
+    }
+
+    fn iteration_method(&self) -> Option<&'static str> {
+        Some("__iter__")
+    }
+
     fn is_self_like(&self, head: &str) -> bool {
         matches!(head, "self" | "cls")
     }

@@ -83,6 +83,18 @@ impl ResolveRules for RustRules {
         )
     }
 
+    fn unwraps(&self, method: &str) -> bool {
+        matches!(
+            method,
+            "unwrap"
+                | "expect"
+                | "unwrap_unchecked"
+                | "unwrap_or_default"
+                | "unwrap_or"
+                | "unwrap_or_else"
+        )
+    }
+
     fn closure_gets_item(&self, method: &str, argument: usize, parameter: usize) -> bool {
         match (argument, parameter) {
             (0, 0) => matches!(
