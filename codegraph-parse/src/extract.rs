@@ -154,6 +154,9 @@ pub fn extract(
     source: &[u8],
     options: &ExtractOptions,
 ) -> Result<ParsedFile, ExtractError> {
+    if language == Language::Rust && crate::manifest::is_manifest(path) {
+        return Ok(crate::manifest::cargo(path, source));
+    }
     let rules = lang::rules(language);
     // Rewrites only blank bytes, keeping every offset, so spans and names read from
     // the rewritten text are those of the original; only the hash must come from the

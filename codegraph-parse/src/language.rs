@@ -64,6 +64,10 @@ const INTERPRETERS: &[(&str, Language)] = &[
 /// extension are then not source code.
 pub fn detect(path: &str, first_line: &[u8]) -> Option<Language> {
     let file_name = path.rsplit('/').next().unwrap_or(path);
+    // A package manifest names a crate (see `manifest`).
+    if file_name == "Cargo.toml" {
+        return Some(Language::Rust);
+    }
     if let Some((stem, ext)) = file_name.rsplit_once('.')
         && !stem.is_empty()
         && let Some((_, lang)) = EXTENSIONS
@@ -122,6 +126,8 @@ mod tests {
         assert_eq!(detect("x.d.ts", b""), Some(Language::TypeScript));
         assert_eq!(detect("include/a.hpp", b""), Some(Language::Cpp));
         assert_eq!(detect("README.md", b""), None);
+        assert_eq!(detect("crates/a/Cargo.toml", b""), Some(Language::Rust));
+        assert_eq!(detect("pyproject.toml", b""), None);
         assert_eq!(detect(".rs", b""), None);
     }
 

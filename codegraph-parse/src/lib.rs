@@ -34,6 +34,7 @@ pub mod extract;
 pub mod filter;
 mod lang;
 pub mod language;
+pub mod manifest;
 pub mod pipeline;
 mod queries;
 pub mod source;

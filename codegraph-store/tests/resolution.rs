@@ -3,7 +3,7 @@
 
 mod common;
 
-use codegraph_core::{Direction, EdgeKind, GraphStore};
+use codegraph_core::{Direction, EdgeKind, GraphStore, NodeKind};
 use codegraph_store::MemoryStore;
 use common::{callee_lines, callees, index_files, node, targets};
 
@@ -1485,6 +1485,66 @@ fn call_site_lines(store: &MemoryStore, caller: &str, callee: &str) -> Vec<u32> 
         .collect();
     lines.sort_unstable();
     lines
+}
+
+#[test]
+fn rust_paths_through_another_crate_of_the_workspace_by_its_manifests_name() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "rust",
+        &[
+            (
+                "Cargo.toml",
+                "[workspace]\nmembers = [\"store\", \"app\"]\n",
+            ),
+            (
+                "store/Cargo.toml",
+                "[package]\nname = \"graph-store\"\nversion = \"0.1.0\"\n",
+            ),
+            (
+                "store/src/lib.rs",
+                "mod index;\npub use index::{index, index_with};\n\n\
+                 pub struct Store;\nimpl Store {\n    pub fn open() -> Store { Store }\n    pub fn flush(&self) {}\n}\n",
+            ),
+            (
+                "store/src/index.rs",
+                "pub fn index() {}\npub fn index_with() {}\n",
+            ),
+            (
+                "store/tests/it.rs",
+                "#[test]\nfn indexes() {\n    graph_store::index_with();\n}\n",
+            ),
+            (
+                "app/Cargo.toml",
+                "[package]\nname = \"app\"\n\n[dependencies]\ngraph-store = { path = \"../store\" }\n",
+            ),
+            (
+                "app/src/main.rs",
+                "use graph_store::{index, Store};\n\n\
+                 fn main() {\n    index();\n    let s = Store::open();\n    s.flush();\n    graph_store::index_with();\n    serde::de::from_str();\n}\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        callees(&store, "rust", "main"),
+        [
+            "Store::flush (inferred)",
+            "Store::open (import)",
+            "index::index (import)",
+            "index::index_with (import)"
+        ]
+    );
+    assert_eq!(
+        callees(&store, "rust", "indexes"),
+        ["index::index_with (import)"]
+    );
+    // A call lands on the function `use` brings in, not on the module of its name.
+    // The manifest is the crate's node.
+    let krate = node(&store, "rust", "graph_store");
+    assert_eq!(krate.kind, NodeKind::Module);
+    assert_eq!(krate.path, "store/Cargo.toml");
+    assert_eq!(krate.signature.as_deref(), Some("store/src/lib.rs"));
 }
 
 #[test]

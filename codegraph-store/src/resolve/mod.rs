@@ -166,12 +166,17 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 other => other,
             };
             // A call never lands on a type alias or an interface (`type OK<T>` beside
-            // `const OK = ...`).
+            // `const OK = ...`), nor on a module beside a callable of its name (Rust's
+            // `use codegraph_store::index;` imports the module and the function).
             let found = match (r.kind, found) {
                 (ReferenceKind::Call, Some(mut f)) => {
                     f.targets.retain(|t| {
                         !matches!(t, Target::Def(d) if matches!(d.kind, NodeKind::TypeAlias | NodeKind::Interface))
                     });
+                    let scope_like = |t: &Target| matches!(t, Target::Def(d) if matches!(d.kind, NodeKind::Module | NodeKind::Namespace | NodeKind::File));
+                    if f.targets.iter().any(|t| !scope_like(t)) {
+                        f.targets.retain(|t| !scope_like(t));
+                    }
                     (!f.targets.is_empty()).then_some(f)
                 }
                 (_, other) => other,

@@ -103,6 +103,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         match ctx.language {
             Language::Python => self.python_dotted_import(ctx, qualifier, segments),
             Language::Cpp => self.cpp_qualifier(ctx, from, qualifier),
+            Language::Rust => self.rust_crate_path(ctx, qualifier, segments),
             _ => Ok(None),
         }
     }

@@ -197,6 +197,47 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             .collect())
     }
 
+    /// The root files of the crates named `name` by a `Cargo.toml` in the project
+    /// (`codegraph_parse::manifest`: a module node in the manifest). The root is the
+    /// package's `src/lib.rs`: the resolver's view of a node has no signature, where
+    /// the manifest's node records a `[lib] path` other than that.
+    fn rust_crate(&mut self, name: &str) -> Result<Vec<Target>> {
+        let roots: Vec<String> = self
+            .rec
+            .named(name)?
+            .iter()
+            .filter(|d| {
+                d.kind == NodeKind::Module
+                    && d.language == Language::Rust
+                    && codegraph_parse::manifest::is_manifest(&d.path)
+            })
+            .map(|d| match dir_of(&d.path) {
+                "" => "src/lib.rs".to_string(),
+                dir => format!("{dir}/src/lib.rs"),
+            })
+            .collect();
+        let mut out = Vec::new();
+        for root in roots {
+            if let Some(file) = self.file_node(&root)? {
+                out.push(Target::Def(file));
+            }
+        }
+        Ok(out)
+    }
+
+    /// `codegraph_store::index_with`: a path through another crate of the workspace.
+    pub(super) fn rust_crate_path(
+        &mut self,
+        ctx: &FileCtx,
+        qualifier: &str,
+        segments: &[&str],
+    ) -> Result<Option<Vec<Target>>> {
+        if self.rust_crate(segments[0])?.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(self.rust_path(ctx, qualifier)?))
+    }
+
     pub(super) fn rust_import(&mut self, ctx: &FileCtx, r: &Reference) -> Result<Vec<Target>> {
         let Some(q) = r.qualifier.as_deref() else {
             // `use foo;` / `mod foo;`
@@ -253,6 +294,10 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                     for r in self.rust_crate_root_file(&root)? {
                         found.extend(self.members(&r, name, 0)?);
                     }
+                }
+                // Another crate of the workspace, by its manifest's name.
+                if found.is_empty() {
+                    found = self.rust_crate(name)?;
                 }
                 found
             }
