@@ -1,4 +1,5 @@
-//! Extraction of arbitrary bytes: the first byte picks the language.
+//! Extraction of arbitrary bytes: the first byte picks the language, and its high bit
+//! a package manifest's path (`Cargo.toml`, read without tree-sitter for Rust).
 #![no_main]
 
 use codegraph_core::{Language, NodeKind};
@@ -10,7 +11,12 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let language = Language::ALL[selector as usize % Language::ALL.len()];
-    let parsed = extract(language, "src/fuzz.x", source, &ExtractOptions::default())
+    let path = if selector & 0x80 != 0 {
+        "pkg/Cargo.toml"
+    } else {
+        "src/fuzz.x"
+    };
+    let parsed = extract(language, path, source, &ExtractOptions::default())
         .expect("extraction only fails on timeouts");
     assert_eq!(parsed.nodes[0].kind, NodeKind::File);
     for node in &parsed.nodes {
