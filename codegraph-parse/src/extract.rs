@@ -154,8 +154,8 @@ pub fn extract(
     source: &[u8],
     options: &ExtractOptions,
 ) -> Result<ParsedFile, ExtractError> {
-    if language == Language::Rust && crate::manifest::is_manifest(path) {
-        return Ok(crate::manifest::cargo(path, source));
+    if let Some(parsed) = crate::manifest::read(language, path, source) {
+        return Ok(parsed);
     }
     let rules = lang::rules(language);
     // Rewrites only blank bytes, keeping every offset, so spans and names read from

@@ -64,9 +64,15 @@ const INTERPRETERS: &[(&str, Language)] = &[
 /// extension are then not source code.
 pub fn detect(path: &str, first_line: &[u8]) -> Option<Language> {
     let file_name = path.rsplit('/').next().unwrap_or(path);
-    // A package manifest names a crate (see `manifest`).
+    // Manifests name crates and path aliases (see `manifest`).
     if file_name == "Cargo.toml" {
         return Some(Language::Rust);
+    }
+    if crate::manifest::is_ts_config(file_name) {
+        return Some(match file_name.starts_with("jsconfig") {
+            true => Language::JavaScript,
+            false => Language::TypeScript,
+        });
     }
     if let Some((stem, ext)) = file_name.rsplit_once('.')
         && !stem.is_empty()
@@ -128,6 +134,12 @@ mod tests {
         assert_eq!(detect("README.md", b""), None);
         assert_eq!(detect("crates/a/Cargo.toml", b""), Some(Language::Rust));
         assert_eq!(detect("pyproject.toml", b""), None);
+        assert_eq!(
+            detect("tsconfig.base.json", b""),
+            Some(Language::TypeScript)
+        );
+        assert_eq!(detect("web/jsconfig.json", b""), Some(Language::JavaScript));
+        assert_eq!(detect("package.json", b""), None);
         assert_eq!(detect(".rs", b""), None);
     }
 

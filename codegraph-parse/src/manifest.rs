@@ -2,7 +2,10 @@
 //! which the other crates of a workspace (and the package's own tests) reach by that
 //! name: `codegraph_store::index_with` is a path into the crate whose manifest says
 //! `name = "codegraph-store"`. The manifest becomes a file node with one module node,
-//! the crate, whose signature is the crate's root file.
+//! the crate, whose signature is the crate's root file. A `tsconfig.json` (or
+//! `jsconfig.json`, or a `tsconfig.base.json` that others extend) names its path
+//! aliases the same way: one module node per `compilerOptions.paths` pattern (`@/*`),
+//! and `*` for `baseUrl`, each standing for the path its first target names.
 
 use codegraph_core::{Language, Node, NodeId, NodeKind, ParsedFile, Span, Visibility};
 use serde::Deserialize;
@@ -11,7 +14,241 @@ use crate::extract::count_lines;
 
 /// Whether a path is a manifest this module reads.
 pub fn is_manifest(path: &str) -> bool {
-    path.rsplit('/').next() == Some("Cargo.toml")
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name == "Cargo.toml" || is_ts_config(name)
+}
+
+/// `tsconfig.json`, `tsconfig.base.json`, `jsconfig.json`: a TypeScript or JavaScript
+/// project's configuration.
+pub fn is_ts_config(file_name: &str) -> bool {
+    (file_name.starts_with("tsconfig") || file_name.starts_with("jsconfig"))
+        && file_name.ends_with(".json")
+}
+
+/// A manifest's file node and its nodes; `None` for a path that is no manifest of
+/// `language`.
+pub fn read(language: Language, path: &str, source: &[u8]) -> Option<ParsedFile> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    match language {
+        Language::Rust if name == "Cargo.toml" => Some(cargo(path, source)),
+        Language::TypeScript | Language::JavaScript if is_ts_config(name) => {
+            Some(ts_config(language, path, source))
+        }
+        _ => None,
+    }
+}
+
+fn file_node(language: Language, path: &str, source: &[u8]) -> Node {
+    Node {
+        id: NodeId::for_file(path),
+        kind: NodeKind::File,
+        language,
+        name: path.rsplit('/').next().unwrap_or(path).to_string(),
+        qualified_name: path.to_string(),
+        path: path.to_string(),
+        span: span_of(source, 0, source.len()),
+        name_span: span_of(source, 0, 0),
+        signature: None,
+        doc: None,
+        visibility: Visibility::Public,
+        parent: None,
+    }
+}
+
+fn parsed(
+    language: Language,
+    path: &str,
+    source: &[u8],
+    nodes: Vec<Node>,
+    has_errors: bool,
+) -> ParsedFile {
+    ParsedFile {
+        path: path.to_string(),
+        language,
+        content_hash: xxhash_rust::xxh3::xxh3_64(source),
+        size: source.len() as u64,
+        stamp: None,
+        lines: count_lines(source),
+        has_errors,
+        nodes,
+        references: Vec::new(),
+    }
+}
+
+/// A module node of a manifest: a crate or a path alias, standing for `target`.
+fn module_node(
+    language: Language,
+    path: &str,
+    name: &str,
+    target: String,
+    whole: Span,
+    at: Span,
+) -> Node {
+    Node {
+        id: NodeId::new(path, name, NodeKind::Module, ""),
+        kind: NodeKind::Module,
+        language,
+        name: name.to_string(),
+        qualified_name: name.to_string(),
+        path: path.to_string(),
+        span: whole,
+        name_span: at,
+        signature: Some(target),
+        doc: None,
+        visibility: Visibility::Public,
+        parent: Some(NodeId::for_file(path)),
+    }
+}
+
+/// `a/b` joined with `./c/../d`: `a/b/d`; `None` when it climbs out of the project.
+fn join(dir: &str, relative: &str) -> Option<String> {
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for part in relative.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// A `tsconfig.json`'s path aliases: `compilerOptions.paths` patterns, each standing
+/// for its first target (relative to `baseUrl`, else to the file's directory), and
+/// `*` for `baseUrl` itself. The file may have comments and trailing commas, as
+/// TypeScript allows.
+fn ts_config(language: Language, path: &str, source: &[u8]) -> ParsedFile {
+    let mut nodes = vec![file_node(language, path, source)];
+    let text = String::from_utf8_lossy(source);
+    let Ok(config) = serde_json::from_str::<serde_json::Value>(&strip_jsonc(&text)) else {
+        return parsed(language, path, source, nodes, true);
+    };
+    let whole = span_of(source, 0, source.len());
+    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+    let options = &config["compilerOptions"];
+    let base_url = options["baseUrl"].as_str();
+    let Some(base) = join(dir, base_url.unwrap_or(".")) else {
+        return parsed(language, path, source, nodes, false);
+    };
+    let at = |needle: &str| {
+        let quoted = format!("\"{needle}\"");
+        match memchr::memmem::find(source, quoted.as_bytes()) {
+            Some(i) => span_of(source, i + 1, i + 1 + needle.len()),
+            None => span_of(source, 0, 0),
+        }
+    };
+    let mut names = std::collections::HashSet::new();
+    if let Some(paths) = options["paths"].as_object() {
+        for (pattern, targets) in paths.iter().take(1000) {
+            let target = targets
+                .as_array()
+                .and_then(|t| t.first())
+                .and_then(|t| t.as_str());
+            let Some(target) = target.and_then(|t| join(&base, t)) else {
+                continue;
+            };
+            if pattern.len() > 200
+                || pattern.matches('*').count() > 1
+                || !names.insert(pattern.as_str())
+            {
+                continue;
+            }
+            nodes.push(module_node(
+                language,
+                path,
+                pattern,
+                target,
+                whole,
+                at(pattern),
+            ));
+        }
+    }
+    if base_url.is_some() && !names.contains("*") {
+        let target = if base.is_empty() {
+            "*".to_string()
+        } else {
+            format!("{base}/*")
+        };
+        nodes.push(module_node(
+            language,
+            path,
+            "*",
+            target,
+            whole,
+            at("baseUrl"),
+        ));
+    }
+    parsed(language, path, source, nodes, false)
+}
+
+/// JSON with comments and trailing commas (`tsconfig.json`), made plain JSON: comments
+/// blanked, a comma before a closing bracket dropped. Strings are kept as written.
+fn strip_jsonc(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut pending_comma: Option<usize> = None;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'"' => {
+                if let Some(at) = pending_comma.take() {
+                    out.insert(at, ',');
+                }
+                let start = i;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i = (i + 1).min(bytes.len());
+                out.push_str(&text[start..i]);
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < bytes.len() && !(bytes[i] == b'*' && bytes.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i = (i + 2).min(bytes.len());
+                continue;
+            }
+            // A comma is written only once something other than a closing bracket
+            // follows it.
+            b',' => {
+                if let Some(at) = pending_comma.take() {
+                    out.insert(at, ',');
+                }
+                pending_comma = Some(out.len());
+            }
+            b'}' | b']' => {
+                pending_comma = None;
+                out.push(b as char);
+            }
+            b if b.is_ascii_whitespace() => out.push(b as char),
+            _ => {
+                if let Some(at) = pending_comma.take() {
+                    out.insert(at, ',');
+                }
+                let ch = text[i..].chars().next().unwrap_or(' ');
+                out.push(ch);
+                i += ch.len_utf8();
+                continue;
+            }
+        }
+        i += 1;
+    }
+    if let Some(at) = pending_comma {
+        out.insert(at, ',');
+    }
+    out
 }
 
 #[derive(Deserialize)]
@@ -35,27 +272,13 @@ struct Lib {
 /// library crate: named as Rust code names it (`-` read as `_`), rooted at `[lib]
 /// path` or `src/lib.rs`. A manifest that does not parse keeps its file node and is
 /// marked as having errors.
-pub fn cargo(path: &str, source: &[u8]) -> ParsedFile {
-    let file_id = NodeId::for_file(path);
+fn cargo(path: &str, source: &[u8]) -> ParsedFile {
     let text = String::from_utf8_lossy(source);
     let whole = span_of(source, 0, source.len());
-    let mut nodes = vec![Node {
-        id: file_id,
-        kind: NodeKind::File,
-        language: Language::Rust,
-        name: path.rsplit('/').next().unwrap_or(path).to_string(),
-        qualified_name: path.to_string(),
-        path: path.to_string(),
-        span: whole,
-        name_span: span_of(source, 0, 0),
-        signature: None,
-        doc: None,
-        visibility: Visibility::Public,
-        parent: None,
-    }];
-    let parsed: Option<Cargo> = toml::from_str(&text).ok();
-    let has_errors = parsed.is_none();
-    if let Some(manifest) = parsed {
+    let mut nodes = vec![file_node(Language::Rust, path, source)];
+    let manifest: Option<Cargo> = toml::from_str(&text).ok();
+    let has_errors = manifest.is_none();
+    if let Some(manifest) = manifest {
         let lib_name = manifest.lib.as_ref().and_then(|l| l.name.clone());
         let name = lib_name.or_else(|| manifest.package.and_then(|p| p.name));
         if let Some(name) = name {
@@ -65,44 +288,24 @@ pub fn cargo(path: &str, source: &[u8]) -> ParsedFile {
                 .lib
                 .and_then(|l| l.path)
                 .unwrap_or_else(|| "src/lib.rs".to_string());
-            let relative = relative.trim_start_matches("./");
-            let root = match dir {
-                "" => relative.to_string(),
-                d => format!("{d}/{relative}"),
-            };
+            let root = join(dir, &relative);
             let range = name.span();
             let at = span_of(source, range.start, range.end);
             let valid = !crate_name.is_empty()
                 && crate_name.chars().all(|c| c.is_alphanumeric() || c == '_');
-            if valid {
-                nodes.push(Node {
-                    id: NodeId::new(path, &crate_name, NodeKind::Module, ""),
-                    kind: NodeKind::Module,
-                    language: Language::Rust,
-                    name: crate_name.clone(),
-                    qualified_name: crate_name,
-                    path: path.to_string(),
-                    span: whole,
-                    name_span: at,
-                    signature: Some(root),
-                    doc: None,
-                    visibility: Visibility::Public,
-                    parent: Some(file_id),
-                });
+            if valid && let Some(root) = root {
+                nodes.push(module_node(
+                    Language::Rust,
+                    path,
+                    &crate_name,
+                    root,
+                    whole,
+                    at,
+                ));
             }
         }
     }
-    ParsedFile {
-        path: path.to_string(),
-        language: Language::Rust,
-        content_hash: xxhash_rust::xxh3::xxh3_64(source),
-        size: source.len() as u64,
-        stamp: None,
-        lines: count_lines(source),
-        has_errors,
-        nodes,
-        references: Vec::new(),
-    }
+    parsed(Language::Rust, path, source, nodes, has_errors)
 }
 
 /// The span of bytes `start..end`, with 1-based lines and columns.
@@ -178,6 +381,46 @@ mod tests {
         assert_eq!(broken.nodes.len(), 1);
     }
 
+    #[test]
+    fn a_ts_config_names_its_path_aliases() {
+        let config = "{\n  // comments and trailing commas, as TypeScript allows\n  \"compilerOptions\": {\n    \"baseUrl\": \"./src\",\n    /* aliases */\n    \"paths\": {\n      \"@/*\": [\"app/*\", \"shared/*\"],\n      \"@lib\": [\"../lib/index.ts\"],\n      \"escape/*\": [\"../../../out/*\"],\n    },\n  },\n}\n";
+        let parsed = ts_config(Language::TypeScript, "web/tsconfig.json", config.as_bytes());
+        assert!(!parsed.has_errors);
+        let aliases: Vec<(&str, &str, u32)> = parsed.nodes[1..]
+            .iter()
+            .map(|n| {
+                (
+                    n.name.as_str(),
+                    n.signature.as_deref().unwrap_or_default(),
+                    n.name_span.start_line,
+                )
+            })
+            .collect();
+        assert_eq!(
+            aliases,
+            [
+                ("@/*", "web/src/app/*", 7),
+                ("@lib", "web/lib/index.ts", 8),
+                ("*", "web/src/*", 4),
+            ]
+        );
+        let plain = ts_config(
+            Language::TypeScript,
+            "tsconfig.json",
+            b"{\"compilerOptions\": {\"strict\": true}}",
+        );
+        assert_eq!(plain.nodes.len(), 1);
+        assert!(ts_config(Language::TypeScript, "tsconfig.json", b"{\"a\": ").has_errors);
+    }
+
+    #[test]
+    fn jsonc_becomes_json() {
+        let plain = strip_jsonc("{\"a\": \"//not a comment\", /* c */ \"b\": [1, 2,], // end\n}");
+        let value: serde_json::Value = serde_json::from_str(&plain).unwrap();
+        assert_eq!(value["a"], "//not a comment");
+        assert_eq!(value["b"], serde_json::json!([1, 2]));
+    }
+
     proptest::proptest! {
         /// Manifests come from the files being indexed: any bytes give a file node
         /// and no panic.
@@ -185,6 +428,14 @@ mod tests {
         fn any_manifest_is_read(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
             let parsed = cargo("x/Cargo.toml", &bytes);
             proptest::prop_assert_eq!(parsed.nodes[0].kind, NodeKind::File);
+            let parsed = ts_config(Language::TypeScript, "x/tsconfig.json", &bytes);
+            proptest::prop_assert_eq!(parsed.nodes[0].kind, NodeKind::File);
+        }
+
+        /// Any text, comments and strings cut anywhere, is stripped without a panic.
+        #[test]
+        fn any_jsonc_is_stripped(text in r#"[{}\[\],:"/*\\a-z \n]{0,60}"#) {
+            let _ = strip_jsonc(&text);
         }
     }
 }

@@ -33,6 +33,10 @@ pub struct Def {
     pub parent: Option<NodeId>,
     /// For a callable, the fewest and most arguments its signature accepts.
     pub arity: Option<(u16, u16)>,
+    /// For a manifest's node, the path it stands for, which its signature holds: a
+    /// crate's root file, the files a TypeScript path alias maps to
+    /// (`codegraph_parse::manifest`).
+    pub stands_for: Option<String>,
 }
 
 impl Def {
@@ -53,6 +57,12 @@ impl Def {
             path: node.path.clone(),
             parent: node.parent,
             arity,
+            stands_for: match node.kind {
+                NodeKind::Module if codegraph_parse::manifest::is_manifest(&node.path) => {
+                    node.signature.clone()
+                }
+                _ => None,
+            },
         }
     }
 

@@ -1548,6 +1548,57 @@ fn rust_paths_through_another_crate_of_the_workspace_by_its_manifests_name() {
 }
 
 #[test]
+fn typescript_path_aliases_and_base_url_of_the_nearest_tsconfig() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "ts",
+        &[
+            (
+                "tsconfig.json",
+                "{\n  // TypeScript allows comments\n  \"compilerOptions\": {\n    \"baseUrl\": \".\",\n    \"paths\": { \"@/*\": [\"src/*\"], },\n  },\n}\n",
+            ),
+            (
+                "src/util/format.ts",
+                "export function format(): string { return ''; }\n",
+            ),
+            ("src/lib/index.ts", "export function helper(): void {}\n"),
+            (
+                "src/app.ts",
+                "import { format } from '@/util/format';\nimport { helper } from 'src/lib';\nimport { x } from 'react';\n\n\
+                 export function run(): void {\n  format();\n  helper();\n  x();\n}\n",
+            ),
+            (
+                "web/tsconfig.json",
+                "{\"compilerOptions\": {\"paths\": {\"@/*\": [\"./lib/*\"]}}}\n",
+            ),
+            (
+                "web/lib/format.ts",
+                "export function format(): string { return ''; }\n",
+            ),
+            (
+                "web/main.ts",
+                "import { format } from '@/format';\n\nexport function main(): void {\n  format();\n}\n",
+            ),
+        ],
+    );
+    let calls = |caller: &str| -> Vec<String> {
+        let from = node(&store, "ts", caller);
+        let mut out: Vec<String> = store
+            .edges("ts", from.id, Direction::Outgoing, Some(EdgeKind::Calls))
+            .unwrap()
+            .into_iter()
+            .map(|e| store.node("ts", e.dst).unwrap().unwrap().path)
+            .collect();
+        out.sort();
+        out
+    };
+    assert_eq!(calls("run"), ["src/lib/index.ts", "src/util/format.ts"]);
+    // The nearest configuration's alias wins over the root's.
+    assert_eq!(calls("main"), ["web/lib/format.ts"]);
+}
+
+#[test]
 fn rust_a_closures_parameters_have_the_types_its_callee_passes() {
     let store = MemoryStore::new();
     index_files(

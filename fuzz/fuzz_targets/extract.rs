@@ -1,5 +1,6 @@
 //! Extraction of arbitrary bytes: the first byte picks the language, and its high bit
-//! a package manifest's path (`Cargo.toml`, read without tree-sitter for Rust).
+//! a manifest's path for it (`Cargo.toml`, `tsconfig.json`, `jsconfig.json`: read
+//! without tree-sitter).
 #![no_main]
 
 use codegraph_core::{Language, NodeKind};
@@ -11,10 +12,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let language = Language::ALL[selector as usize % Language::ALL.len()];
-    let path = if selector & 0x80 != 0 {
-        "pkg/Cargo.toml"
-    } else {
-        "src/fuzz.x"
+    let path = match (selector & 0x80 != 0, language) {
+        (true, Language::Rust) => "pkg/Cargo.toml",
+        (true, Language::TypeScript) => "pkg/tsconfig.json",
+        (true, Language::JavaScript) => "pkg/jsconfig.json",
+        _ => "src/fuzz.x",
     };
     let parsed = extract(language, path, source, &ExtractOptions::default())
         .expect("extraction only fails on timeouts");

@@ -1,5 +1,6 @@
 //! JavaScript and TypeScript: relative specifiers with their extensions and index
-//! files, default exports, `export *` re-exports; `this`; the builtin types.
+//! files, `tsconfig.json` path aliases, default exports, `export *` re-exports;
+//! `this`; the builtin types.
 
 use std::collections::HashSet;
 
@@ -64,12 +65,70 @@ impl ResolveRules for JavaScriptRules {
 impl<'v, V: View + ?Sized> Resolver<'v, V> {
     fn js_module(&mut self, ctx: &FileCtx, spec: &str) -> Result<Vec<Target>> {
         if !(spec.starts_with("./") || spec.starts_with("../") || spec == "." || spec == "..") {
-            // A package from node_modules: outside the project.
+            // A path alias of a `tsconfig.json` around the file, else a package from
+            // node_modules: outside the project.
+            for base in self.js_aliased(ctx, spec)? {
+                let found = self.js_file(base)?;
+                if !found.is_empty() {
+                    return Ok(found);
+                }
+            }
             return Ok(Vec::new());
         }
         let Some(base) = normalize_path(dir_of(&ctx.data.path), spec) else {
             return Ok(Vec::new());
         };
+        self.js_file(base)
+    }
+
+    /// Where a bare specifier points through the path aliases of the `tsconfig.json`s
+    /// (or `jsconfig.json`s) whose directory holds the importing file
+    /// (`codegraph_parse::manifest`): `@/components/x` through `"@/*": ["src/*"]` is
+    /// `src/components/x`, and `utils/x` through `baseUrl` (the alias `*`) is under
+    /// it. As TypeScript does, the pattern with the longest prefix wins; of several
+    /// configurations, the nearest the file is tried first.
+    fn js_aliased(&mut self, ctx: &FileCtx, spec: &str) -> Result<Vec<String>> {
+        let mut patterns: Vec<(String, &str)> = vec![(spec.to_string(), "")];
+        for (i, _) in spec
+            .match_indices('/')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
+            patterns.push((format!("{}*", &spec[..=i]), &spec[i + 1..]));
+        }
+        patterns.push(("*".to_string(), spec));
+        let file_dir = dir_of(&ctx.data.path);
+        let mut out: Vec<(usize, String)> = Vec::new();
+        for (pattern, rest) in patterns {
+            for d in self.rec.named(&pattern)?.iter() {
+                let config_dir = dir_of(&d.path);
+                let covers = config_dir.is_empty()
+                    || file_dir == config_dir
+                    || file_dir
+                        .strip_prefix(config_dir)
+                        .is_some_and(|r| r.starts_with('/'));
+                let config = d.path.rsplit('/').next().unwrap_or(&d.path);
+                if d.kind != NodeKind::Module
+                    || !codegraph_parse::manifest::is_ts_config(config)
+                    || !covers
+                {
+                    continue;
+                }
+                if let Some(target) = &d.stands_for {
+                    out.push((config_dir.len(), target.replacen('*', rest, 1)));
+                }
+            }
+            if !out.is_empty() {
+                break;
+            }
+        }
+        out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        Ok(out.into_iter().map(|(_, target)| target).collect())
+    }
+
+    /// The file a module path names: itself, with a script extension, or its index.
+    fn js_file(&mut self, base: String) -> Result<Vec<Target>> {
         let stripped = ["js", "mjs", "cjs", "jsx"]
             .iter()
             .find_map(|e| base.strip_suffix(&format!(".{e}")))

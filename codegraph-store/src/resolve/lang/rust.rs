@@ -198,9 +198,8 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     }
 
     /// The root files of the crates named `name` by a `Cargo.toml` in the project
-    /// (`codegraph_parse::manifest`: a module node in the manifest). The root is the
-    /// package's `src/lib.rs`: the resolver's view of a node has no signature, where
-    /// the manifest's node records a `[lib] path` other than that.
+    /// (`codegraph_parse::manifest`: a module node in the manifest standing for the
+    /// crate's root file).
     fn rust_crate(&mut self, name: &str) -> Result<Vec<Target>> {
         let roots: Vec<String> = self
             .rec
@@ -211,10 +210,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                     && d.language == Language::Rust
                     && codegraph_parse::manifest::is_manifest(&d.path)
             })
-            .map(|d| match dir_of(&d.path) {
-                "" => "src/lib.rs".to_string(),
-                dir => format!("{dir}/src/lib.rs"),
-            })
+            .filter_map(|d| d.stands_for.clone())
             .collect();
         let mut out = Vec::new();
         for root in roots {
