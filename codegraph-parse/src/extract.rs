@@ -19,6 +19,7 @@ use tree_sitter::{Parser, QueryCursor, StreamingIterator, Tree};
 
 use crate::lang::{self, CommentSpan, ImportBinding, Rules};
 use crate::queries::{self, CompiledQuery, Role};
+pub use crate::text::count_lines;
 use crate::text::{collapse_whitespace, declared_type, lossy, normalize_type_name, truncate_chars};
 
 /// Limits applied while extracting one file.
@@ -1604,13 +1605,6 @@ pub fn span(node: tree_sitter::Node<'_>) -> Span {
         end_line: end.row as u32 + 1,
         end_column: end.column as u32 + 1,
     }
-}
-
-/// Lines in a file: newline count, plus one for a last line without a newline.
-pub fn count_lines(src: &[u8]) -> u32 {
-    let newlines = memchr::memchr_iter(b'\n', src).count();
-    let last = usize::from(!src.is_empty() && !src.ends_with(b"\n"));
-    (newlines + last) as u32
 }
 
 #[cfg(test)]

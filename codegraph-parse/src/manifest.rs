@@ -10,7 +10,7 @@
 use codegraph_core::{Language, Node, NodeId, NodeKind, ParsedFile, Span, Visibility};
 use serde::Deserialize;
 
-use crate::extract::count_lines;
+use crate::text::count_lines;
 
 /// Whether a path is a manifest this module reads.
 pub fn is_manifest(path: &str) -> bool {

@@ -208,6 +208,13 @@ pub(crate) fn split_top_level(text: &str, sep: char) -> Vec<&str> {
     parts
 }
 
+/// Lines in a file: newline count, plus one for a last line without a newline.
+pub fn count_lines(src: &[u8]) -> u32 {
+    let newlines = memchr::memchr_iter(b'\n', src).count();
+    let last = usize::from(!src.is_empty() && !src.ends_with(b"\n"));
+    (newlines + last) as u32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

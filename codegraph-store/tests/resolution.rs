@@ -174,23 +174,7 @@ def loops(items: list[Text], group: Group, lines: Lines, maybe: Optional[List[Gr
     );
     let text_render = "Text.render";
     let group_render = "Group.render";
-    let lines = |caller: &str, callee: &str| {
-        let from = node(&store, "py", caller);
-        let mut lines: Vec<u32> = store
-            .edges("py", from.id, Direction::Outgoing, Some(EdgeKind::Calls))
-            .unwrap()
-            .into_iter()
-            .filter(|e| {
-                store
-                    .node("py", e.dst)
-                    .unwrap()
-                    .is_some_and(|n| n.qualified_name.ends_with(callee))
-            })
-            .filter_map(|e| e.span.map(|s| s.start_line))
-            .collect();
-        lines.sort_unstable();
-        lines
-    };
+    let lines = |caller: &str, callee: &str| call_site_lines(&store, "py", caller, callee);
     // isinstance narrows inside the block it guards, and only there.
     assert_eq!(lines("pkg.text.narrow", text_render), [35, 39]);
     assert_eq!(lines("pkg.text.narrow", group_render), [37, 40]);
@@ -1468,18 +1452,19 @@ fn rust_an_iterator_returned_as_impl_iterator_holds_its_item() {
     }
 }
 
-/// The lines of `caller`'s calls to `callee`, one per call edge.
-fn call_site_lines(store: &MemoryStore, caller: &str, callee: &str) -> Vec<u32> {
-    let from = node(store, "rust", caller);
+/// The lines of `caller`'s calls to a definition whose qualified name ends with
+/// `callee`, one per call edge.
+fn call_site_lines(store: &MemoryStore, project: &str, caller: &str, callee: &str) -> Vec<u32> {
+    let from = node(store, project, caller);
     let mut lines: Vec<u32> = store
-        .edges("rust", from.id, Direction::Outgoing, Some(EdgeKind::Calls))
+        .edges(project, from.id, Direction::Outgoing, Some(EdgeKind::Calls))
         .unwrap()
         .into_iter()
         .filter(|e| {
             store
-                .node("rust", e.dst)
+                .node(project, e.dst)
                 .unwrap()
-                .is_some_and(|n| n.qualified_name == callee)
+                .is_some_and(|n| n.qualified_name.ends_with(callee))
         })
         .filter_map(|e| e.span.map(|s| s.start_line))
         .collect();
@@ -1644,21 +1629,21 @@ fn rust_a_closures_parameters_have_the_types_its_callee_passes() {
     // bound, `impl FnMut`, an inline bound under `for<'a>`, and `&dyn Fn`. A closure
     // inside `Box::new(..)` is given to `Box::new`, which says nothing.
     assert_eq!(
-        call_site_lines(&store, "Command::run", "arg::Arg::is_positional"),
+        call_site_lines(&store, "rust", "Command::run", "arg::Arg::is_positional"),
         [21, 25]
     );
     assert_eq!(
-        call_site_lines(&store, "Command::run", "arg::Handle::abort"),
+        call_site_lines(&store, "rust", "Command::run", "arg::Handle::abort"),
         [22]
     );
     assert_eq!(
-        call_site_lines(&store, "Command::run", "arg::Snapshot::ref_inc"),
+        call_site_lines(&store, "rust", "Command::run", "arg::Snapshot::ref_inc"),
         [23]
     );
     // The standard library's adaptors pass what the receiver holds, at the position
     // each one passes it.
     assert_eq!(
-        call_site_lines(&store, "Command::adapt", "arg::Arg::is_positional"),
+        call_site_lines(&store, "rust", "Command::adapt", "arg::Arg::is_positional"),
         [29, 30, 31, 31, 32]
     );
     for caller in ["Command::run", "Command::adapt"] {

@@ -23,15 +23,7 @@ impl Rules for RustRules {
     }
 
     fn tuple_position(&self, node: tree_sitter::Node<'_>) -> Option<usize> {
-        let mut child = node;
-        let mut parent = node.parent()?;
-        while matches!(
-            parent.kind(),
-            "ref_pattern" | "mut_pattern" | "reference_pattern"
-        ) {
-            child = parent;
-            parent = parent.parent()?;
-        }
+        let (child, parent) = pattern_parent(node)?;
         let mut cursor = parent.walk();
         match parent.kind() {
             "ordered_field_declaration_list" => parent
@@ -566,9 +558,11 @@ fn named_position(parent: tree_sitter::Node<'_>, child: tree_sitter::Node<'_>) -
         .position(|c| c.id() == child.id())
 }
 
-/// A closure parameter's name (`f(a, |x| ..)`, `|mut x|`, `|&x|`): (the closure's
-/// argument position, the parameter's position).
-fn closure_argument(node: tree_sitter::Node<'_>) -> Option<(usize, usize)> {
+/// A name a pattern binds, seen through `ref`, `mut` and `&`: the outermost of those
+/// around it, and what holds that.
+fn pattern_parent(
+    node: tree_sitter::Node<'_>,
+) -> Option<(tree_sitter::Node<'_>, tree_sitter::Node<'_>)> {
     let mut child = node;
     let mut parent = node.parent()?;
     while matches!(
@@ -578,6 +572,13 @@ fn closure_argument(node: tree_sitter::Node<'_>) -> Option<(usize, usize)> {
         child = parent;
         parent = parent.parent()?;
     }
+    Some((child, parent))
+}
+
+/// A closure parameter's name (`f(a, |x| ..)`, `|mut x|`, `|&x|`): (the closure's
+/// argument position, the parameter's position).
+fn closure_argument(node: tree_sitter::Node<'_>) -> Option<(usize, usize)> {
+    let (child, parent) = pattern_parent(node)?;
     if parent.kind() != "closure_parameters" {
         return None;
     }

@@ -1385,14 +1385,18 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         };
         let first = segments[0];
         let head = first.name;
-        let mut types = if first.called && first.closure.is_some() {
-            // `f(|x| ..)`, `T::f(|x| ..)`: what the function passes its closure.
+        let mut types = if first.called {
+            // `T::new(x).f()`: a path call heads the chain (Rust, C++); `f(|x| ..)`,
+            // `T::f(|x| ..)`: what the function passes its closure.
             let (qualifier, name) = match head.rsplit_once("::") {
                 Some((q, n)) => (Some(q.to_string()), n),
                 None => (None, head),
             };
             let call = Reference {
-                kind: ReferenceKind::Call,
+                kind: match first.closure {
+                    Some(_) => ReferenceKind::Call,
+                    None => ReferenceKind::Assign,
+                },
                 source: from,
                 subject: None,
                 qualifier,
@@ -1405,38 +1409,22 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 },
                 arguments: None,
             };
-            let mut out = Types::default();
-            if let Some(found) = self.resolve_call(ctx, &call)? {
-                for t in found.targets {
-                    if let Target::Def(d) = t
-                        && d.kind.is_callable()
-                    {
-                        out.add(self.closure_pair(&d, first.closure)?);
+            match first.closure {
+                Some(_) => {
+                    let mut out = Types::default();
+                    if let Some(found) = self.resolve_call(ctx, &call)? {
+                        for t in found.targets {
+                            if let Target::Def(d) = t
+                                && d.kind.is_callable()
+                            {
+                                out.add(self.closure_pair(&d, first.closure)?);
+                            }
+                        }
                     }
+                    out
                 }
+                None => self.call_types(ctx, &call)?,
             }
-            out
-        } else if first.called {
-            // `T::new(x).f()`: a path call heads the chain (Rust, C++).
-            let (qualifier, name) = match head.rsplit_once("::") {
-                Some((q, n)) => (Some(q.to_string()), n),
-                None => (None, head),
-            };
-            let call = Reference {
-                kind: ReferenceKind::Assign,
-                source: from,
-                subject: None,
-                qualifier,
-                name: name.to_string(),
-                alias: None,
-                span: codegraph_core::Span {
-                    start_byte: at.unwrap_or(0),
-                    end_byte: at.unwrap_or(0),
-                    ..Default::default()
-                },
-                arguments: None,
-            };
-            self.call_types(ctx, &call)?
         } else if let Some(scope) = self.local_binding_scope(ctx, from, head) {
             // An annotated `self` (a method assembled outside its class) counts too.
             self.bound_pair_at(ctx, scope, head, at)?
