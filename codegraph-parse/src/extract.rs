@@ -432,8 +432,10 @@ struct RawRef<'t> {
     alias: Option<tree_sitter::Node<'t>>,
     /// An `@unwrap` capture was present.
     unwrap: bool,
-    /// A `@closure` capture was present.
-    closure: bool,
+    /// The `@closure` capture: the closure whose parameter a value reference binds
+    /// (which is then bound over the closure alone, as `x!`), or on a type reference
+    /// the type itself.
+    closure: Option<tree_sitter::Node<'t>>,
     /// A `@narrow` capture was present.
     narrow: bool,
     pattern: usize,
@@ -848,7 +850,7 @@ impl<'a, 't> Extraction<'a, 't> {
                 let mut alias = None;
                 let mut scope_name = None;
                 let mut unwrap = false;
-                let mut closure = false;
+                let mut closure = None;
                 let mut narrow = false;
                 for capture in m.captures() {
                     let role = roles[capture.index as usize];
@@ -869,7 +871,7 @@ impl<'a, 't> Extraction<'a, 't> {
                         Role::Subject => subject = Some(capture.node),
                         Role::Alias => alias = Some(capture.node),
                         Role::Unwrap => unwrap = true,
-                        Role::Closure => closure = true,
+                        Role::Closure => closure = Some(capture.node),
                         Role::Narrow => narrow = true,
                         Role::ScopeName => scope_name = Some(capture.node),
                         Role::Comment => comments.push(CommentSpan {
@@ -1018,7 +1020,10 @@ impl<'a, 't> Extraction<'a, 't> {
         let mut imports: Vec<PendingImport> = Vec::new();
         let mut refs: Vec<PendingRef> = Vec::new();
         for (raw, container) in raw_refs.iter().zip(containers) {
-            let node_span = span(raw.node);
+            let node_span = match (raw.kind, raw.closure) {
+                (ReferenceKind::Value, Some(closure)) => span(closure),
+                _ => span(raw.node),
+            };
             match raw.kind {
                 ReferenceKind::Import => {
                     let mut bindings = Vec::new();
@@ -1045,6 +1050,11 @@ impl<'a, 't> Extraction<'a, 't> {
                 }
                 kind => {
                     let Some(name_node) = raw.name else { continue };
+                    // A closure's callee longer than the resolver reads is not copied
+                    // (a long builder chain would copy itself once per closure).
+                    if raw.closure.is_some() && name_node.byte_range().len() > 400 {
+                        continue;
+                    }
                     let text = self.text(name_node);
                     // What a declared type's wrapper or collection holds (Rust
                     // `Option<T>`, `Vec<T>`), bound beside the name as `name?`.
@@ -1067,7 +1077,7 @@ impl<'a, 't> Extraction<'a, 't> {
                                 },
                             }
                         }
-                        ReferenceKind::Value if raw.closure => {
+                        ReferenceKind::Value if raw.closure.is_some() => {
                             // `f(a, |x| ..)`: `x` is what `f` passes to the closure it
                             // takes as its second argument, written `f(#1.0)` for the
                             // resolver (see `Rules::closure_position`).
@@ -1165,7 +1175,7 @@ impl<'a, 't> Extraction<'a, 't> {
                     // its position, a name a tuple pattern binds is that position of
                     // the pattern's type.
                     let mut name = name;
-                    if kind == ReferenceKind::Type && raw.closure {
+                    if kind == ReferenceKind::Type && raw.closure.is_some() {
                         // What a function's closure parameter receives, bound in the
                         // function under the closure's position (`#1.0`).
                         match self.rules.closure_position(name_node, self.src) {
@@ -1182,7 +1192,8 @@ impl<'a, 't> Extraction<'a, 't> {
                             None => continue,
                         }
                     }
-                    if raw.narrow {
+                    // A closure's parameter holds inside the closure alone.
+                    if raw.narrow || (kind == ReferenceKind::Value && raw.closure.is_some()) {
                         match subject_text {
                             Some(s)
                                 if !s.is_empty()

@@ -5,12 +5,17 @@
 //! the crate, whose signature is the crate's root file. A `tsconfig.json` (or
 //! `jsconfig.json`, or a `tsconfig.base.json` that others extend) names its path
 //! aliases the same way: one module node per `compilerOptions.paths` pattern (`@/*`),
-//! and `*` for `baseUrl`, each standing for the path its first target names.
+//! and one named [`BASE_URL`] for `baseUrl`, each standing for the path its first
+//! target names (`src/*`).
 
 use codegraph_core::{Language, Node, NodeId, NodeKind, ParsedFile, Span, Visibility};
 use serde::Deserialize;
 
 use crate::text::count_lines;
+
+/// The name of a `tsconfig.json`'s `baseUrl` node, which stands for `<baseUrl>/*`
+/// (named apart from the pattern `*`, a name wildcard imports have too).
+pub const BASE_URL: &str = "baseUrl";
 
 /// Whether a path is a manifest this module reads.
 pub fn is_manifest(path: &str) -> bool {
@@ -122,7 +127,8 @@ fn join(dir: &str, relative: &str) -> Option<String> {
 fn ts_config(language: Language, path: &str, source: &[u8]) -> ParsedFile {
     let mut nodes = vec![file_node(language, path, source)];
     let text = String::from_utf8_lossy(source);
-    let Ok(config) = serde_json::from_str::<serde_json::Value>(&strip_jsonc(&text)) else {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let Ok(config) = serde_json::from_str::<serde_json::Value>(&strip_jsonc(text)) else {
         return parsed(language, path, source, nodes, true);
     };
     let whole = span_of(source, 0, source.len());
@@ -132,16 +138,19 @@ fn ts_config(language: Language, path: &str, source: &[u8]) -> ParsedFile {
     let Some(base) = join(dir, base_url.unwrap_or(".")) else {
         return parsed(language, path, source, nodes, false);
     };
+    // Where each name is written, looked up in the first 64 KiB (a configuration is
+    // small; a huge one is not searched once per alias).
+    let head = &source[..source.len().min(64 * 1024)];
     let at = |needle: &str| {
         let quoted = format!("\"{needle}\"");
-        match memchr::memmem::find(source, quoted.as_bytes()) {
+        match memchr::memmem::find(head, quoted.as_bytes()) {
             Some(i) => span_of(source, i + 1, i + 1 + needle.len()),
             None => span_of(source, 0, 0),
         }
     };
     let mut names = std::collections::HashSet::new();
     if let Some(paths) = options["paths"].as_object() {
-        for (pattern, targets) in paths.iter().take(1000) {
+        for (pattern, targets) in paths.iter().take(256) {
             let target = targets
                 .as_array()
                 .and_then(|t| t.first())
@@ -165,7 +174,7 @@ fn ts_config(language: Language, path: &str, source: &[u8]) -> ParsedFile {
             ));
         }
     }
-    if base_url.is_some() && !names.contains("*") {
+    if base_url.is_some() {
         let target = if base.is_empty() {
             "*".to_string()
         } else {
@@ -174,7 +183,7 @@ fn ts_config(language: Language, path: &str, source: &[u8]) -> ParsedFile {
         nodes.push(module_node(
             language,
             path,
-            "*",
+            BASE_URL,
             target,
             whole,
             at("baseUrl"),
@@ -401,7 +410,7 @@ mod tests {
             [
                 ("@/*", "web/src/app/*", 7),
                 ("@lib", "web/lib/index.ts", 8),
-                ("*", "web/src/*", 4),
+                ("baseUrl", "web/src/*", 4),
             ]
         );
         let plain = ts_config(

@@ -21,7 +21,7 @@ use codegraph_core::{Language, Node, NodeId, NodeKind, Reference, Result};
 /// signatures are left out on purpose: a change to them alone never changes an edge, so
 /// it never forces other files to be resolved again. (Of a Java or C++ callable's
 /// signature, only the number of parameters it takes is kept: overloads are told
-/// apart by it.)
+/// apart by it; a manifest's node keeps its whole signature, the path it stands for.)
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Def {
     pub id: NodeId,

@@ -1561,6 +1561,11 @@ fn typescript_path_aliases_and_base_url_of_the_nearest_tsconfig() {
                 "web/lib/format.ts",
                 "export function format(): string { return ''; }\n",
             ),
+            // What the root's alias would find for `@/format`.
+            (
+                "src/format.ts",
+                "export function format(): string { return ''; }\n",
+            ),
             (
                 "web/main.ts",
                 "import { format } from '@/format';\n\nexport function main(): void {\n  format();\n}\n",
@@ -1581,6 +1586,42 @@ fn typescript_path_aliases_and_base_url_of_the_nearest_tsconfig() {
     assert_eq!(calls("run"), ["src/lib/index.ts", "src/util/format.ts"]);
     // The nearest configuration's alias wins over the root's.
     assert_eq!(calls("main"), ["web/lib/format.ts"]);
+}
+
+#[test]
+fn a_closures_parameter_and_a_narrowed_name_hold_inside_their_block_alone() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "rust",
+        &[(
+            "src/lib.rs",
+            "pub struct Config;\nimpl Config {\n    pub fn apply(&self) {}\n}\n\n\
+             pub struct Item;\nimpl Item {\n    pub fn touch(&self) {}\n    pub fn apply(&self) {}\n}\n\n\
+             pub fn f(cfg: Config, v: Vec<Item>) {\n    v.iter().for_each(|cfg| cfg.touch());\n    cfg.apply();\n}\n",
+        )],
+    );
+    assert_eq!(
+        callees(&store, "rust", "f"),
+        ["Config::apply (inferred)", "Item::touch (inferred)"]
+    );
+    index_files(
+        &store,
+        "py",
+        &[(
+            "m.py",
+            "class Node:\n    children: list[\"Node\"]\n    def visit(self):\n        pass\n\n\
+             class Mixin:\n    pass\n\n\
+             class Tree:\n    root: Node\n    def walk(self, node: Node):\n        if isinstance(self, Mixin):\n            pass\n\
+             \x20       self.root.visit()\n        for node in node.children:\n            node.visit()\n",
+        )],
+    );
+    // Outside the narrowed block `self` is itself again; a loop over `node.children`
+    // reads the parameter `node`.
+    assert_eq!(
+        call_site_lines(&store, "py", "m.Tree.walk", "Node.visit"),
+        [14, 16]
+    );
 }
 
 #[test]

@@ -102,6 +102,7 @@
 ; the resolver reads from the function's declaration (below) or, for the standard
 ; library's adaptors and combinators, from what the receiver holds:
 ; `cmd.args_of(|a| a.f())`, `v.iter().map(|x| x.f())`, `opt.map_or(0, |x| x.g())`.
+; The parameter holds inside the closure alone (bound as `a!` over it).
 (call_expression
   function: (_) @name
   arguments: (arguments
@@ -109,8 +110,7 @@
       parameters: (closure_parameters
         [(identifier) @subject @reference.value
          (mut_pattern (identifier) @subject @reference.value)
-         (reference_pattern (identifier) @subject @reference.value)])))
-  @closure)
+         (reference_pattern (identifier) @subject @reference.value)])) @closure))
 ; What a function passes to a closure it takes (`where F: Fn(&Arg) -> bool`, `f: impl
 ; FnMut(T)`), bound under the closure's position in the function.
 (function_type

@@ -1282,10 +1282,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                     && ctx.children_named(scope.id, name).next().is_none();
                 return bound.then_some(scope.id);
             }
-            if !ctx.bindings_of(scope.id, name).is_empty()
-                || (rules(ctx.language).narrows()
-                    && !ctx.bindings_of(scope.id, &format!("{name}!")).is_empty())
-            {
+            if !ctx.bindings_of(scope.id, name).is_empty() {
                 return Some(scope.id);
             }
             cur = scope.parent.and_then(|p| ctx.node(p));
@@ -1425,6 +1422,8 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 }
                 None => self.call_types(ctx, &call)?,
             }
+        } else if let Some(types) = self.narrowed_types(ctx, from, head, at)? {
+            types
         } else if let Some(scope) = self.local_binding_scope(ctx, from, head) {
             // An annotated `self` (a method assembled outside its class) counts too.
             self.bound_pair_at(ctx, scope, head, at)?
@@ -1552,6 +1551,54 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         Ok(types.unwrapped())
     }
 
+    /// What `name` holds at byte `at` inside a block that narrows it (`if isinstance(x,
+    /// T):`, `for x in xs:`, a Rust closure's body), bound as `name!` over the block in
+    /// a scope around `from`: the innermost such binding, unless the name is bound
+    /// again inside it before `at` (then its ordinary bindings count). `None` outside
+    /// every such block.
+    fn narrowed_types(
+        &mut self,
+        ctx: &FileCtx,
+        from: NodeId,
+        name: &str,
+        at: Option<u32>,
+    ) -> Result<Option<Types>> {
+        let Some(at) = at else {
+            return Ok(None);
+        };
+        if !rules(ctx.language).narrows() {
+            return Ok(None);
+        }
+        let key = format!("{name}!");
+        let mut cur = ctx.node(from);
+        while let Some(scope) = cur {
+            let narrowed = ctx
+                .bindings_of(scope.id, &key)
+                .iter()
+                .map(|&i| &ctx.data.references[i])
+                .filter(|r| r.span.start_byte <= at && at < r.span.end_byte)
+                .max_by_key(|r| r.span.start_byte)
+                .cloned();
+            if let Some(mut r) = narrowed {
+                // What the block's binding reads is read just before the block:
+                // `for node in node.children:` reads the outer `node`.
+                r.span.start_byte = r.span.start_byte.saturating_sub(1);
+                let rebound = ctx.bindings_of(scope.id, name).iter().any(|&i| {
+                    let b = &ctx.data.references[i].span;
+                    r.span.start_byte < b.start_byte && b.end_byte <= at
+                });
+                if rebound {
+                    return Ok(None);
+                }
+                let mut out = self.ref_types(ctx, &r)?;
+                out.normalise();
+                return Ok(Some(out));
+            }
+            cur = scope.parent.and_then(|p| ctx.node(p));
+        }
+        Ok(None)
+    }
+
     /// What the type and assign references binding `name` in `scope` make of it.
     fn bound_types(&mut self, ctx: &FileCtx, scope: NodeId, name: &str) -> Result<Vec<Def>> {
         Ok(self.bound_pair_at(ctx, scope, name, None)?.of)
@@ -1570,24 +1617,6 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         name: &str,
         at: Option<u32>,
     ) -> Result<Types> {
-        // Inside a block that narrows the name (`if isinstance(x, T):`, `for x in xs:`),
-        // the innermost such binding alone counts.
-        if let Some(at) = at
-            && rules(ctx.language).narrows()
-        {
-            let narrowed = ctx
-                .bindings_of(scope, &format!("{name}!"))
-                .iter()
-                .map(|&i| &ctx.data.references[i])
-                .filter(|r| r.span.start_byte <= at && at < r.span.end_byte)
-                .max_by_key(|r| r.span.start_byte)
-                .cloned();
-            if let Some(r) = narrowed {
-                let mut out = self.ref_types(ctx, &r)?;
-                out.normalise();
-                return Ok(out);
-            }
-        }
         let all = ctx.bindings_of(scope, name);
         let held_refs = if rules(ctx.language).has_holders() {
             ctx.bindings_of(scope, &format!("{name}?"))
@@ -2051,6 +2080,26 @@ const KEEPS_CONTENT: &[&str] = &[
     "peek",
     "rev",
     "by_ref",
+    // Iterator adaptors that pass the items on (`for a in args.filter(|a| ..)`), and
+    // the searches that give one of them.
+    "filter",
+    "skip",
+    "skip_while",
+    "take_while",
+    "step_by",
+    "peekable",
+    "fuse",
+    "inspect",
+    "cycle",
+    "find",
+    "rfind",
+    "nth",
+    "min",
+    "max",
+    "min_by",
+    "max_by",
+    "min_by_key",
+    "max_by_key",
     "remove",
     "swap_remove",
 ];

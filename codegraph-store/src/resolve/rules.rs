@@ -146,7 +146,7 @@ pub(super) trait ResolveRules: Sync {
 
     /// Whether a binding may hold only inside a block it guards, where it hides the
     /// name's other bindings, bound as `name!` over the block: Python's `if
-    /// isinstance(x, T):` and `for x in xs:` bodies.
+    /// isinstance(x, T):` and `for x in xs:` bodies, a Rust closure's parameters.
     fn narrows(&self) -> bool {
         false
     }

@@ -84,10 +84,14 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     /// Where a bare specifier points through the path aliases of the `tsconfig.json`s
     /// (or `jsconfig.json`s) whose directory holds the importing file
     /// (`codegraph_parse::manifest`): `@/components/x` through `"@/*": ["src/*"]` is
-    /// `src/components/x`, and `utils/x` through `baseUrl` (the alias `*`) is under
+    /// `src/components/x`, and `utils/x` through `baseUrl` (the alias `baseUrl`) is under
     /// it. As TypeScript does, the pattern with the longest prefix wins; of several
     /// configurations, the nearest the file is tried first.
     fn js_aliased(&mut self, ctx: &FileCtx, spec: &str) -> Result<Vec<String>> {
+        // A specifier comes from the file: one this long or this deep is no alias.
+        if spec.len() > 256 || spec.matches('/').count() > 16 {
+            return Ok(Vec::new());
+        }
         let mut patterns: Vec<(String, &str)> = vec![(spec.to_string(), "")];
         for (i, _) in spec
             .match_indices('/')
@@ -97,7 +101,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         {
             patterns.push((format!("{}*", &spec[..=i]), &spec[i + 1..]));
         }
-        patterns.push(("*".to_string(), spec));
+        patterns.push((codegraph_parse::manifest::BASE_URL.to_string(), spec));
         let file_dir = dir_of(&ctx.data.path);
         let mut out: Vec<(usize, String)> = Vec::new();
         for (pattern, rest) in patterns {

@@ -64,6 +64,11 @@ impl ResolveRules for RustRules {
         true
     }
 
+    /// A closure's parameter holds inside the closure alone.
+    fn narrows(&self) -> bool {
+        true
+    }
+
     fn passes_through(&self, method: &str) -> bool {
         matches!(
             method,
@@ -228,7 +233,9 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         qualifier: &str,
         segments: &[&str],
     ) -> Result<Option<Vec<Target>>> {
-        if self.rust_crate(segments[0])?.is_empty() {
+        if matches!(segments[0], "std" | "core" | "alloc")
+            || self.rust_crate(segments[0])?.is_empty()
+        {
             return Ok(None);
         }
         Ok(Some(self.rust_path(ctx, qualifier)?))
