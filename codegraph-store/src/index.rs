@@ -919,8 +919,10 @@ fn file_data(file: &ParsedFile) -> FileData {
 /// Whether two versions of a file's references look the same to *other* files'
 /// resolutions: those read a file's imports, bases and bindings (type, assign and value
 /// references) through [`View::file`], never its calls (resolved only for the file they
-/// occur in), and never positions (an edge's call site comes from the file being
-/// resolved). Order counts: the first binding of a name can win.
+/// occur in), and positions only as far as which narrowing block (a binding `x!` over
+/// a block: Python's `isinstance` and loop bodies, a Rust closure) a binding is inside
+/// (an edge's call site comes from the file being resolved). Order counts: the first
+/// binding of a name can win.
 fn same_outside_view(old: &[Reference], new: &[Reference]) -> bool {
     type Seen<'a> = (
         ReferenceKind,
@@ -929,11 +931,43 @@ fn same_outside_view(old: &[Reference], new: &[Reference]) -> bool {
         Option<&'a str>,
         &'a str,
         Option<&'a str>,
+        Option<usize>,
     );
-    fn seen(refs: &[Reference]) -> impl Iterator<Item = Seen<'_>> {
-        refs.iter()
+    fn seen(refs: &[Reference]) -> Vec<Seen<'_>> {
+        let refs: Vec<&Reference> = refs
+            .iter()
             .filter(|r| r.kind != ReferenceKind::Call)
-            .map(|r| {
+            .collect();
+        let narrowing = |r: &Reference| r.subject.as_deref().is_some_and(|s| s.ends_with('!'));
+        // Blocks nest: swept by start (a block before what starts where it starts),
+        // the innermost block around a reference is the top of the blocks still open.
+        let mut order: Vec<usize> = (0..refs.len()).collect();
+        order.sort_by_key(|&i| {
+            let r = refs[i];
+            (
+                r.span.start_byte,
+                !narrowing(r),
+                std::cmp::Reverse(r.span.end_byte),
+            )
+        });
+        let mut inside = vec![None; refs.len()];
+        let mut open: Vec<(u32, usize)> = Vec::new();
+        for i in order {
+            let r = refs[i];
+            while open
+                .last()
+                .is_some_and(|&(end, _)| end <= r.span.start_byte)
+            {
+                open.pop();
+            }
+            inside[i] = open.last().map(|&(_, block)| block);
+            if narrowing(r) {
+                open.push((r.span.end_byte, i));
+            }
+        }
+        refs.iter()
+            .zip(inside)
+            .map(|(r, inside)| {
                 (
                     r.kind,
                     r.source,
@@ -941,10 +975,12 @@ fn same_outside_view(old: &[Reference], new: &[Reference]) -> bool {
                     r.qualifier.as_deref(),
                     r.name.as_str(),
                     r.alias.as_deref(),
+                    inside,
                 )
             })
+            .collect()
     }
-    seen(old).eq(seen(new))
+    seen(old) == seen(new)
 }
 
 fn stored_defs<S: GraphStore + ?Sized>(

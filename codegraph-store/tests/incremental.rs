@@ -679,3 +679,29 @@ fn companions_catch_up_together_and_all_lose_vanished_files() {
     assert!(!vectors.held.lock().unwrap().contains_key("b.py"));
     assert_eq!(text.held.lock().unwrap().len(), 1);
 }
+
+/// A binding moved out of the block that narrows its name (here out of a loop's body)
+/// changes what other files read through it, though no definition or reference text
+/// changed: they are resolved again, as a rebuild would.
+#[test]
+fn a_binding_moved_out_of_a_narrowing_block_reaches_its_readers() {
+    let store = MemoryStore::new();
+    let a = |body: &str| {
+        format!(
+            "class Text:\n    def render(self):\n        pass\n\n\
+             class Holder:\n    def fill(self, items: list[Text]):\n        for t in items:\n{body}"
+        )
+    };
+    let b = (
+        "b.py",
+        "from a import Holder\n\ndef use(h: Holder):\n    h.cur.render()\n",
+    );
+    let inside = a("            self.cur = t\n");
+    index_files(&store, "p", &[("a.py", &inside), b]);
+    assert!(export(&store, "p").contains("render"));
+    let outside = a("            pass\n        self.cur = t\n");
+    index_files(&store, "p", &[("a.py", &outside), b]);
+    let clean = MemoryStore::new();
+    index_files(&clean, "p", &[("a.py", &outside), b]);
+    assert_eq!(export(&store, "p"), export(&clean, "p"));
+}
