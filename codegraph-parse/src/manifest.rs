@@ -106,7 +106,9 @@ fn module_node(
 }
 
 /// `a/b` joined with `./c/../d`: `a/b/d`; `None` when it climbs out of the project.
-fn join(dir: &str, relative: &str) -> Option<String> {
+/// The paths a manifest names are joined this way, and so are the resolver's relative
+/// module specifiers.
+pub fn join_path(dir: &str, relative: &str) -> Option<String> {
     let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
     for part in relative.split('/') {
         match part {
@@ -135,7 +137,7 @@ fn ts_config(language: Language, path: &str, source: &[u8]) -> ParsedFile {
     let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
     let options = &config["compilerOptions"];
     let base_url = options["baseUrl"].as_str();
-    let Some(base) = join(dir, base_url.unwrap_or(".")) else {
+    let Some(base) = join_path(dir, base_url.unwrap_or(".")) else {
         return parsed(language, path, source, nodes, false);
     };
     // Where each name is written, looked up in the first 64 KiB (a configuration is
@@ -155,7 +157,7 @@ fn ts_config(language: Language, path: &str, source: &[u8]) -> ParsedFile {
                 .as_array()
                 .and_then(|t| t.first())
                 .and_then(|t| t.as_str());
-            let Some(target) = target.and_then(|t| join(&base, t)) else {
+            let Some(target) = target.and_then(|t| join_path(&base, t)) else {
                 continue;
             };
             if pattern.len() > 200
@@ -297,7 +299,7 @@ fn cargo(path: &str, source: &[u8]) -> ParsedFile {
                 .lib
                 .and_then(|l| l.path)
                 .unwrap_or_else(|| "src/lib.rs".to_string());
-            let root = join(dir, &relative);
+            let root = join_path(dir, &relative);
             let range = name.span();
             let at = span_of(source, range.start, range.end);
             let valid = !crate_name.is_empty()

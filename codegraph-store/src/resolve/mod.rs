@@ -37,6 +37,7 @@ use codegraph_core::{
 
 use crate::precise::PreciseFile;
 use crate::view::{Def, FileData, Reads, Recorder, View};
+use codegraph_parse::manifest::join_path as normalize_path;
 use context::{FileCtx, Found, Target, weaker};
 use lang::rules;
 use rules::ResolveRules;
@@ -2256,22 +2257,6 @@ fn join_dir(dir: &str, sep: &str) -> String {
     } else {
         format!("{dir}{sep}")
     }
-}
-
-/// Joins a relative specifier to a directory, resolving `.` and `..`; `None` when it
-/// climbs out of the repository.
-fn normalize_path(dir: &str, spec: &str) -> Option<String> {
-    let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
-    for seg in spec.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            other => parts.push(other),
-        }
-    }
-    Some(parts.join("/"))
 }
 
 #[cfg(test)]
