@@ -250,6 +250,7 @@ class Server:
             ids.append(self.next_id)
             self._send({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params})
         results = {}
+        wanted = set(ids)
         deadline = time.monotonic() + timeout
         while len(results) < len(ids):
             left = deadline - time.monotonic()
@@ -261,7 +262,9 @@ class Server:
                 continue
             if message is None:
                 raise TimeoutError("the server exited")
-            results[message["id"]] = message.get("result")
+            # A late answer to an earlier batch is not one of these.
+            if message.get("id") in wanted:
+                results[message["id"]] = message.get("result")
         return [results.get(i) for i in ids]
 
     def close(self):
