@@ -244,6 +244,11 @@ string_enum! {
         /// content has not changed since. Last in the list only so that stores written
         /// before it read the same.
         Precise => "precise",
+        /// A method a call through an interface may run: the call's receiver is of an
+        /// interface type, whose method the call's own edge (`inferred`) names, and this
+        /// is that method in a type that has all of the interface's methods (Go's
+        /// interfaces are met by method sets, without a declaration).
+        Dispatch => "dispatch",
     }
 }
 

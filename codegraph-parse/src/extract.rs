@@ -832,7 +832,9 @@ impl<'a, 't> Extraction<'a, 't> {
         let mut def_by_node: HashMap<(usize, usize), usize> = HashMap::new();
         let mut scopes = Vec::new();
         let mut refs: Vec<RawRef<'t>> = Vec::new();
-        let mut ref_by_node: HashMap<(usize, ReferenceKind), usize> = HashMap::new();
+        // Keyed by reference node, kind and subject node: one Go `a, b *T` parameter
+        // declaration binds two names to one type.
+        let mut ref_by_node: HashMap<(usize, ReferenceKind, usize), usize> = HashMap::new();
         let mut comments: Vec<CommentSpan> = Vec::new();
         let mut access: Vec<(usize, String)> = Vec::new();
         let mut private_scopes: Vec<(usize, usize)> = Vec::new();
@@ -889,19 +891,14 @@ impl<'a, 't> Extraction<'a, 't> {
                 }
                 let Some((role, node)) = main else { continue };
                 let pattern = m.pattern_index;
-                if let Some((capture, kinds)) = &compiled.parent_exclusions[pattern] {
-                    let excluded = m
-                        .captures()
+                let failed = compiled.checks[pattern].iter().any(|check| {
+                    m.captures()
                         .iter()
-                        .filter(|c| c.index == *capture)
-                        .any(|c| {
-                            c.node
-                                .parent()
-                                .is_some_and(|p| kinds.iter().any(|k| k == p.kind()))
-                        });
-                    if excluded {
-                        continue;
-                    }
+                        .filter(|c| c.index == check.capture())
+                        .any(|c| !check.passes(c.node))
+                });
+                if failed {
+                    continue;
                 }
                 match role {
                     Role::Definition(kind) => {
@@ -958,11 +955,12 @@ impl<'a, 't> Extraction<'a, 't> {
                             narrow,
                             pattern,
                         };
-                        match ref_by_node.get(&(node.id(), kind)) {
+                        let key = (node.id(), kind, subject.map_or(0, |s| s.id()));
+                        match ref_by_node.get(&key) {
                             Some(&i) if refs[i].pattern <= pattern => {}
                             Some(&i) => refs[i] = raw,
                             None => {
-                                ref_by_node.insert((node.id(), kind), refs.len());
+                                ref_by_node.insert(key, refs.len());
                                 refs.push(raw);
                             }
                         }

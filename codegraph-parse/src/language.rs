@@ -68,6 +68,10 @@ pub fn detect(path: &str, first_line: &[u8]) -> Option<Language> {
     if file_name == "Cargo.toml" {
         return Some(Language::Rust);
     }
+    // A package's name is for JavaScript and TypeScript alike (one ecosystem).
+    if file_name == crate::manifest::PACKAGE_JSON {
+        return Some(Language::JavaScript);
+    }
     if crate::manifest::is_ts_config(file_name) {
         return Some(match file_name.starts_with("jsconfig") {
             true => Language::JavaScript,
@@ -139,7 +143,11 @@ mod tests {
             Some(Language::TypeScript)
         );
         assert_eq!(detect("web/jsconfig.json", b""), Some(Language::JavaScript));
-        assert_eq!(detect("package.json", b""), None);
+        assert_eq!(
+            detect("packages/ui/package.json", b""),
+            Some(Language::JavaScript)
+        );
+        assert_eq!(detect("package-lock.json", b""), None);
         assert_eq!(detect(".rs", b""), None);
     }
 

@@ -6,7 +6,11 @@
 //! `jsconfig.json`, or a `tsconfig.base.json` that others extend) names its path
 //! aliases the same way: one module node per `compilerOptions.paths` pattern (`@/*`),
 //! and one named [`BASE_URL`] for `baseUrl`, each standing for the path its first
-//! target names (`src/*`).
+//! target names (`src/*`). A `package.json` names its package, which the other
+//! packages of a monorepo import by that name: one module node named by its `name`
+//! (`@acme/ui`) standing for the entry its `exports` (or `main`, `module`, `types`)
+//! gives for `.`, one per subpath export (`@acme/ui/button`, `@acme/ui/*`), and, when
+//! `exports` lists no subpaths, `@acme/ui/*` standing for the package's directory.
 
 use codegraph_core::{Language, Node, NodeId, NodeKind, ParsedFile, Span, Visibility};
 use serde::Deserialize;
@@ -20,8 +24,11 @@ pub const BASE_URL: &str = "baseUrl";
 /// Whether a path is a manifest this module reads.
 pub fn is_manifest(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
-    name == "Cargo.toml" || is_ts_config(name)
+    name == "Cargo.toml" || name == PACKAGE_JSON || is_ts_config(name)
 }
+
+/// An npm package's manifest.
+pub const PACKAGE_JSON: &str = "package.json";
 
 /// `tsconfig.json`, `tsconfig.base.json`, `jsconfig.json`: a TypeScript or JavaScript
 /// project's configuration.
@@ -38,6 +45,9 @@ pub fn read(language: Language, path: &str, source: &[u8]) -> Option<ParsedFile>
         Language::Rust if name == "Cargo.toml" => Some(cargo(path, source)),
         Language::TypeScript | Language::JavaScript if is_ts_config(name) => {
             Some(ts_config(language, path, source))
+        }
+        Language::TypeScript | Language::JavaScript if name == PACKAGE_JSON => {
+            Some(package_json(language, path, source))
         }
         _ => None,
     }
@@ -190,6 +200,119 @@ fn ts_config(language: Language, path: &str, source: &[u8]) -> ParsedFile {
             whole,
             at("baseUrl"),
         ));
+    }
+    parsed(language, path, source, nodes, false)
+}
+
+/// The conditions of a conditional export, in the order they are taken: the source
+/// first where a package names it, then what TypeScript and bundlers read.
+const CONDITIONS: &[&str] = &[
+    "source", "types", "typings", "import", "module", "default", "require", "node", "browser",
+];
+
+/// What an `exports` value gives: a path, the first of an array's, or a conditional
+/// object's by [`CONDITIONS`] (nested ones included).
+fn export_target(value: &serde_json::Value, depth: usize) -> Option<&str> {
+    if depth > 8 {
+        return None;
+    }
+    match value {
+        serde_json::Value::String(s) => Some(s),
+        serde_json::Value::Array(items) => items.iter().find_map(|v| export_target(v, depth + 1)),
+        serde_json::Value::Object(map) => CONDITIONS
+            .iter()
+            .filter_map(|c| map.get(*c))
+            .chain(map.values())
+            .find_map(|v| export_target(v, depth + 1)),
+        _ => None,
+    }
+}
+
+/// Whether `name` can be an npm package's name: `pkg` or `@scope/pkg`, of URL-safe
+/// characters, at most 214 bytes as npm requires.
+fn is_package_name(name: &str) -> bool {
+    let plain = |s: &str| {
+        !s.is_empty()
+            && !s.starts_with('.')
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~'))
+    };
+    name.len() <= 214
+        && match name.strip_prefix('@') {
+            Some(scoped) => scoped
+                .split_once('/')
+                .is_some_and(|(scope, pkg)| plain(scope) && plain(pkg)),
+            None => plain(name),
+        }
+}
+
+/// A `package.json`'s package (see the module's doc). A manifest without a usable name
+/// keeps its file node alone; one that does not parse is marked as having errors.
+fn package_json(language: Language, path: &str, source: &[u8]) -> ParsedFile {
+    let mut nodes = vec![file_node(language, path, source)];
+    let text = String::from_utf8_lossy(source);
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let Ok(manifest) = serde_json::from_str::<serde_json::Value>(text) else {
+        return parsed(language, path, source, nodes, true);
+    };
+    let Some(name) = manifest["name"].as_str().filter(|n| is_package_name(n)) else {
+        return parsed(language, path, source, nodes, false);
+    };
+    let whole = span_of(source, 0, source.len());
+    let head = &source[..source.len().min(64 * 1024)];
+    let at = |needle: &str| {
+        let quoted = format!("\"{needle}\"");
+        match memchr::memmem::find(head, quoted.as_bytes()) {
+            Some(i) => span_of(source, i + 1, i + 1 + needle.len()),
+            None => span_of(source, 0, 0),
+        }
+    };
+    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+    let mut entries: Vec<(String, String)> = Vec::new();
+    let exports = &manifest["exports"];
+    let subpaths = exports
+        .as_object()
+        .filter(|m| m.keys().any(|k| k.starts_with('.')));
+    match subpaths {
+        Some(map) => {
+            for (key, value) in map.iter().take(256) {
+                let Some(target) = export_target(value, 0) else {
+                    continue;
+                };
+                let sub = key.trim_start_matches('.');
+                if key.len() > 200
+                    || sub.matches('*').count() > 1
+                    || !(sub.is_empty() || sub.starts_with('/'))
+                {
+                    continue;
+                }
+                entries.push((format!("{name}{sub}"), target.to_string()));
+            }
+        }
+        None => {
+            let main = export_target(exports, 0)
+                .or_else(|| {
+                    ["source", "module", "main", "types", "typings"]
+                        .iter()
+                        .find_map(|f| manifest[*f].as_str())
+                })
+                .unwrap_or("index.js");
+            entries.push((name.to_string(), main.to_string()));
+            // Without `exports`, any file of the package is reachable by its path.
+            if exports.is_null() {
+                entries.push((format!("{name}/*"), "./*".to_string()));
+            }
+        }
+    }
+    let mut names = std::collections::HashSet::new();
+    for (alias, target) in entries {
+        let Some(target) = join_path(dir, &target) else {
+            continue;
+        };
+        if !names.insert(alias.clone()) {
+            continue;
+        }
+        nodes.push(module_node(language, path, &alias, target, whole, at(name)));
     }
     parsed(language, path, source, nodes, false)
 }
@@ -424,6 +547,60 @@ mod tests {
         assert!(ts_config(Language::TypeScript, "tsconfig.json", b"{\"a\": ").has_errors);
     }
 
+    fn packages_of(manifest: &str) -> Vec<(String, String)> {
+        let parsed = package_json(
+            Language::JavaScript,
+            "packages/ui/package.json",
+            manifest.as_bytes(),
+        );
+        parsed.nodes[1..]
+            .iter()
+            .map(|n| (n.name.clone(), n.signature.clone().unwrap_or_default()))
+            .collect()
+    }
+
+    #[test]
+    fn a_package_json_names_its_package_and_its_exports() {
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            packages_of(r#"{"name": "@acme/ui", "main": "./dist/index.js"}"#),
+            pairs(&[
+                ("@acme/ui", "packages/ui/dist/index.js"),
+                ("@acme/ui/*", "packages/ui/*"),
+            ])
+        );
+        assert_eq!(
+            packages_of(
+                r#"{"name": "@acme/ui", "exports": {".": {"types": "./src/index.ts", "import": "./dist/index.mjs"}, "./button": ["./src/button.ts"], "./icons/*": {"default": "./src/icons/*.ts"}, "./package.json": "./package.json"}}"#
+            ),
+            pairs(&[
+                ("@acme/ui", "packages/ui/src/index.ts"),
+                ("@acme/ui/button", "packages/ui/src/button.ts"),
+                ("@acme/ui/icons/*", "packages/ui/src/icons/*.ts"),
+                ("@acme/ui/package.json", "packages/ui/package.json"),
+            ])
+        );
+        // A string or a conditional object alone is the `.` entry, and closes subpaths.
+        assert_eq!(
+            packages_of(
+                r#"{"name": "tool", "exports": {"require": "./lib/x.cjs", "import": "./lib/x.mjs"}}"#
+            ),
+            pairs(&[("tool", "packages/ui/lib/x.mjs")])
+        );
+        // No name, a name npm refuses, a path climbing out: nothing.
+        assert!(packages_of(r#"{"private": true}"#).is_empty());
+        assert!(packages_of(r#"{"name": "../evil"}"#).is_empty());
+        assert_eq!(
+            packages_of(r#"{"name": "x", "main": "../../../../etc/passwd", "exports": null}"#),
+            pairs(&[("x/*", "packages/ui/*")])
+        );
+        assert!(package_json(Language::JavaScript, "package.json", b"{\"name\": ").has_errors);
+    }
+
     #[test]
     fn jsonc_becomes_json() {
         let plain = strip_jsonc("{\"a\": \"//not a comment\", /* c */ \"b\": [1, 2,], // end\n}");
@@ -440,6 +617,8 @@ mod tests {
             let parsed = cargo("x/Cargo.toml", &bytes);
             proptest::prop_assert_eq!(parsed.nodes[0].kind, NodeKind::File);
             let parsed = ts_config(Language::TypeScript, "x/tsconfig.json", &bytes);
+            proptest::prop_assert_eq!(parsed.nodes[0].kind, NodeKind::File);
+            let parsed = package_json(Language::JavaScript, "x/package.json", &bytes);
             proptest::prop_assert_eq!(parsed.nodes[0].kind, NodeKind::File);
         }
 

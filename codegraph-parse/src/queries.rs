@@ -76,9 +76,63 @@ pub struct CompiledQuery {
     pub query: Query,
     /// The role of each capture, indexed by capture index.
     pub roles: Vec<Role>,
-    /// Per pattern, from `#not-parent-type? @capture "kind"...`: a match is dropped
-    /// when the captured node's parent has one of the kinds.
-    pub parent_exclusions: Vec<Option<(u32, Vec<String>)>>,
+    /// Per pattern, the engine's own predicates on its captures (`#not-parent-type?`,
+    /// `#alone-in-field?`): a match that fails one is dropped.
+    pub checks: Vec<Vec<NodeCheck>>,
+}
+
+/// A predicate the engine evaluates on a captured node (tree-sitter evaluates only the
+/// text predicates).
+#[derive(Debug, Clone)]
+pub enum NodeCheck {
+    /// `(#not-parent-type? @capture "kind" ...)`: the node's parent has none of the kinds.
+    NotParentType(u32, Vec<String>),
+    /// `(#alone-in-field? @capture)`: no sibling shares the node's field (Go's `case T:`
+    /// against `case A, B:`, which a query cannot tell apart: it has no negated child).
+    AloneInField(u32),
+}
+
+impl NodeCheck {
+    /// The capture the check reads.
+    pub fn capture(&self) -> u32 {
+        match self {
+            NodeCheck::NotParentType(c, _) | NodeCheck::AloneInField(c) => *c,
+        }
+    }
+
+    /// Whether `node`, captured by [`NodeCheck::capture`], passes.
+    pub fn passes(&self, node: tree_sitter::Node<'_>) -> bool {
+        match self {
+            NodeCheck::NotParentType(_, kinds) => node
+                .parent()
+                .is_none_or(|p| !kinds.iter().any(|k| k == p.kind())),
+            NodeCheck::AloneInField(_) => {
+                let Some(parent) = node.parent() else {
+                    return true;
+                };
+                let mut cursor = parent.walk();
+                if !cursor.goto_first_child() {
+                    return true;
+                }
+                let mut field = None;
+                let mut fields = Vec::new();
+                loop {
+                    let name = cursor.field_name();
+                    if cursor.node().id() == node.id() {
+                        field = name;
+                    }
+                    fields.push(name);
+                    if !cursor.goto_next_sibling() {
+                        break;
+                    }
+                }
+                match field {
+                    Some(f) => fields.iter().filter(|n| **n == Some(f)).count() == 1,
+                    None => true,
+                }
+            }
+        }
+    }
 }
 
 /// Why a query file did not compile. Only reachable when a query file is edited; the
@@ -105,7 +159,7 @@ pub enum QueryCompileError {
         capture: String,
     },
     /// A predicate that neither tree-sitter nor the engine evaluates; the engine only
-    /// adds `#not-parent-type?`.
+    /// adds `#not-parent-type?` and `#alone-in-field?`.
     #[error("{language} query: unsupported predicate #{predicate}")]
     UnknownPredicate {
         /// The language whose query files use the predicate.
@@ -183,9 +237,9 @@ pub fn compile(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let mut parent_exclusions = Vec::with_capacity(query.pattern_count());
+    let mut checks = Vec::with_capacity(query.pattern_count());
     for pattern in 0..query.pattern_count() {
-        let mut exclusion = None;
+        let mut found = Vec::new();
         for predicate in query.general_predicates(pattern) {
             match (&*predicate.operator, predicate.args.split_first()) {
                 ("not-parent-type?", Some((tree_sitter::QueryPredicateArg::Capture(c), kinds))) => {
@@ -196,7 +250,10 @@ pub fn compile(
                             tree_sitter::QueryPredicateArg::Capture(_) => None,
                         })
                         .collect();
-                    exclusion = Some((*c, kinds));
+                    found.push(NodeCheck::NotParentType(*c, kinds));
+                }
+                ("alone-in-field?", Some((tree_sitter::QueryPredicateArg::Capture(c), []))) => {
+                    found.push(NodeCheck::AloneInField(*c));
                 }
                 (operator, _) => {
                     return Err(QueryCompileError::UnknownPredicate {
@@ -206,7 +263,7 @@ pub fn compile(
                 }
             }
         }
-        parent_exclusions.push(exclusion);
+        checks.push(found);
     }
     if !comments {
         for pattern in 0..query.pattern_count() {
@@ -224,7 +281,7 @@ pub fn compile(
     Ok(CompiledQuery {
         query,
         roles,
-        parent_exclusions,
+        checks,
     })
 }
 

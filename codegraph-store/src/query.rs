@@ -705,6 +705,7 @@ pub fn write_dot(out: &mut dyn Write, graph: &Subgraph) -> std::io::Result<()> {
     for e in &graph.edges {
         let style = match e.resolution {
             Resolution::Ambiguous | Resolution::UniqueName => ", style=dashed",
+            Resolution::Dispatch => ", style=dotted",
             _ => "",
         };
         writeln!(

@@ -35,6 +35,8 @@ fn weight(kind: EdgeKind, resolution: Resolution) -> f32 {
         EdgeKind::Contains => 0.0,
     };
     let by_resolution = match resolution {
+        // One of the methods an interface call may run, not the one it names.
+        Resolution::Dispatch => 0.5,
         Resolution::UniqueName => 0.4,
         Resolution::Ambiguous => 0.1,
         Resolution::Unresolved => 0.0,

@@ -33,6 +33,9 @@ pub struct Def {
     pub parent: Option<NodeId>,
     /// For a callable, the fewest and most arguments its signature accepts.
     pub arity: Option<(u16, u16)>,
+    /// For a Go callable, how many results its signature returns (with its parameters,
+    /// what decides whether a method implements an interface's).
+    pub results: Option<u16>,
     /// For a manifest's node, the path it stands for, which its signature holds: a
     /// crate's root file, the files a TypeScript path alias maps to
     /// (`codegraph_parse::manifest`).
@@ -41,11 +44,18 @@ pub struct Def {
 
 impl Def {
     pub fn of(node: &Node) -> Def {
-        // Only where calls choose overloads by it (Java, C++): elsewhere a parameter
+        // Only where calls choose overloads by it (Java, C++) or a method's parameters
+        // decide whether its type implements an interface (Go): elsewhere a parameter
         // edit would change the definition for nothing.
-        let counted = matches!(node.language, Language::Java | Language::Cpp);
+        let counted = matches!(node.language, Language::Java | Language::Cpp | Language::Go);
         let arity = match (&node.signature, node.kind.is_callable() && counted) {
             (Some(sig), true) => crate::resolve::arity::parameter_range(sig, &node.name),
+            _ => None,
+        };
+        let results = match &node.signature {
+            Some(sig) if node.language == Language::Go && node.kind.is_callable() => {
+                crate::resolve::arity::result_count(sig, &node.name)
+            }
             _ => None,
         };
         Def {
@@ -57,6 +67,7 @@ impl Def {
             path: node.path.clone(),
             parent: node.parent,
             arity,
+            results,
             stands_for: match node.kind {
                 NodeKind::Module if codegraph_parse::manifest::is_manifest(&node.path) => {
                     node.signature.clone()

@@ -861,6 +861,173 @@ fn go_receivers_typed_by_declarations() {
 }
 
 #[test]
+fn go_assertions_named_results_type_switches_and_interface_dispatch() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "go",
+        &[
+            (
+                "shape/shape.go",
+                r#"package shape
+
+type Sized interface {
+	Size() int
+}
+
+type Shape interface {
+	Sized
+	Area() int
+}
+
+// Only `Area`: no Shape, so no candidate for `Shape.Area`.
+type Flat struct{}
+
+func (f Flat) Area() int { return 0 }
+
+// Size through its embedded base.
+type Square struct {
+	base
+	n int
+}
+
+type base struct{}
+
+func (b base) Size() int { return 1 }
+
+func (s *Square) Area() int { return s.n * s.n }
+func (s *Square) Side() int { return s.n }
+
+type Circle struct{ r int }
+
+func (c Circle) Area() int   { return 3 * c.r * c.r }
+func (c Circle) Radius() int { return c.r }
+func (c Circle) Size() int   { return c.r }
+
+type Labeled struct{}
+
+func (l Labeled) Radius() int { return 0 }
+
+func open(n int) (sq *Square, err error) {
+	sq = &Square{n: n}
+	return
+}
+
+// Both of Shape's names, but its Area takes a parameter: no Shape (a Sized, though).
+type Loud struct{}
+
+func (l Loud) Area(scale int) int { return scale }
+func (l Loud) Size() int          { return 0 }
+
+// Size returns two values: no Sized either.
+type Pair struct{}
+
+func (p Pair) Size() (int, error) { return 0, nil }
+"#,
+            ),
+            (
+                "shape/use.go",
+                r#"package shape
+
+func use(v any, s Shape) int {
+	sq, err := open(1)
+	_ = err
+	total := sq.Side()
+	if c, ok := v.(Circle); ok {
+		total += c.Radius()
+	}
+	p := v.(*Square)
+	total += p.Side()
+	total += v.(Circle).Radius()
+	switch x := v.(type) {
+	case *Square:
+		total += x.Side()
+	case Circle, *Square:
+		total += x.Area()
+	}
+	return total + s.Area()
+}
+
+func pair(a, b *Square) int {
+	return a.Side() +
+		b.Side()
+}
+
+type bag struct {
+	shapes []Shape
+	byName map[string]*Square
+}
+
+func (b *bag) each() {
+	for _, s := range b.shapes {
+		s.Size()
+	}
+	for k, sq := range b.byName {
+		_ = k
+		sq.Side()
+	}
+	b.shapes[0].Area()
+}
+"#,
+            ),
+        ],
+    );
+    assert_eq!(
+        callee_lines(&store, "go", "shape.use"),
+        [
+            // The call names `Shape.Area`; the types with all of Shape's methods
+            // (embedded interfaces' included, and methods promoted from an embedded
+            // field) may run theirs. In `case Circle, *Square:` `x` is not narrowed.
+            "shape.Circle.Area:32 (dispatch)",
+            // `c, ok := v.(Circle)`; `v.(Circle).Radius()` names the type, as
+            // `Circle.Radius` would.
+            "shape.Circle.Radius:33 (import)",
+            "shape.Circle.Radius:33 (inferred)",
+            "shape.Shape.Area:9 (inferred)",
+            "shape.Square.Area:27 (dispatch)",
+            // `sq` is the named result of `open`; `p := v.(*Square)`; `case *Square:`.
+            "shape.Square.Side:28 (inferred)",
+            "shape.open:40 (import)",
+        ],
+        "{}",
+        common::export(&store, "go")
+    );
+    // Each way of typing has its own line: the named result (6), the assertions (8,
+    // 11, 12), the narrowed case (15), and not the case of two types (17).
+    assert_eq!(
+        call_site_lines(&store, "go", "shape.use", "Square.Side"),
+        [6, 11, 15]
+    );
+    assert_eq!(
+        call_site_lines(&store, "go", "shape.use", "Circle.Radius"),
+        [8, 12]
+    );
+    assert_eq!(
+        call_site_lines(&store, "go", "shape.use", "Circle.Area"),
+        [19]
+    );
+    // A range loop's value and an index are the element of a slice or a map.
+    assert_eq!(
+        callee_lines(&store, "go", "shape.bag.each"),
+        [
+            "shape.Circle.Area:32 (dispatch)",
+            "shape.Circle.Size:34 (dispatch)",
+            "shape.Loud.Size:49 (dispatch)",
+            "shape.Shape.Area:9 (inferred)",
+            "shape.Sized.Size:4 (inferred)",
+            "shape.Square.Area:27 (dispatch)",
+            "shape.Square.Side:28 (inferred)",
+            "shape.base.Size:25 (dispatch)",
+        ]
+    );
+    // One declaration of two names binds both.
+    assert_eq!(
+        call_site_lines(&store, "go", "shape.pair", "Square.Side"),
+        [23, 24]
+    );
+}
+
+#[test]
 fn java_receivers_typed_by_declarations() {
     let store = MemoryStore::new();
     index_files(
@@ -1586,6 +1753,78 @@ fn typescript_path_aliases_and_base_url_of_the_nearest_tsconfig() {
     assert_eq!(calls("run"), ["src/lib/index.ts", "src/util/format.ts"]);
     // The nearest configuration's alias wins over the root's.
     assert_eq!(calls("main"), ["web/lib/format.ts"]);
+}
+
+#[test]
+fn monorepo_packages_import_each_other_by_their_package_json_names() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "mono",
+        &[
+            // Exports into built output, which is not in the tree: its source is.
+            (
+                "packages/core/package.json",
+                r#"{"name": "@acme/core", "exports": {".": {"types": "./dist/index.d.ts", "import": "./dist/index.js"}, "./format": "./src/format.ts"}}"#,
+            ),
+            (
+                "packages/core/src/index.ts",
+                "export function boot(): void {}\n",
+            ),
+            (
+                "packages/core/src/format.ts",
+                "export function format(): string { return ''; }\n",
+            ),
+            (
+                "packages/core/src/hidden.ts",
+                "export function hidden(): void {}\n",
+            ),
+            // No `exports`: `main`, and any file by its path.
+            (
+                "packages/util/package.json",
+                r#"{"name": "util-lib", "main": "lib/main.js"}"#,
+            ),
+            (
+                "packages/util/lib/main.js",
+                "function pad() {}\nmodule.exports = { pad };\n",
+            ),
+            (
+                "packages/util/lib/deep/more.js",
+                "export function more() {}\n",
+            ),
+            (
+                "apps/web/src/app.ts",
+                "import { boot } from '@acme/core';\nimport { format } from '@acme/core/format';\n\
+                 import { hidden } from '@acme/core/src/hidden';\nimport { pad } from 'util-lib';\n\
+                 import { more } from 'util-lib/lib/deep/more';\nimport { useState } from 'react';\n\n\
+                 export function run(): void {\n  boot();\n  format();\n  hidden();\n  pad();\n  more();\n  useState();\n}\n",
+            ),
+        ],
+    );
+    let from = node(&store, "mono", "run");
+    let mut calls: Vec<String> = store
+        .edges("mono", from.id, Direction::Outgoing, Some(EdgeKind::Calls))
+        .unwrap()
+        .into_iter()
+        .map(|e| {
+            let n = store.node("mono", e.dst).unwrap().unwrap();
+            format!("{}:{}", n.path, n.name)
+        })
+        .collect();
+    calls.sort();
+    // `exports` closes the package's other files (`@acme/core/src/hidden`); `react` is
+    // not the project's.
+    assert_eq!(
+        calls,
+        [
+            "packages/core/src/format.ts:format",
+            "packages/core/src/index.ts:boot",
+            "packages/util/lib/deep/more.js:more",
+            "packages/util/lib/main.js:pad",
+        ],
+        "{}",
+        common::export(&store, "mono")
+    );
 }
 
 #[test]

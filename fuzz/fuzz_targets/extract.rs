@@ -1,6 +1,6 @@
 //! Extraction of arbitrary bytes: the first byte picks the language, and its high bit
-//! a manifest's path for it (`Cargo.toml`, `tsconfig.json`, `jsconfig.json`: read
-//! without tree-sitter).
+//! a manifest's path for it (`Cargo.toml`, `tsconfig.json`, `jsconfig.json`,
+//! `package.json`: read without tree-sitter).
 #![no_main]
 
 use codegraph_core::{Language, NodeKind};
@@ -15,6 +15,7 @@ fuzz_target!(|data: &[u8]| {
     let path = match (selector & 0x80 != 0, language) {
         (true, Language::Rust) => "pkg/Cargo.toml",
         (true, Language::TypeScript) => "pkg/tsconfig.json",
+        (true, Language::JavaScript) if selector & 0x40 != 0 => "pkg/package.json",
         (true, Language::JavaScript) => "pkg/jsconfig.json",
         _ => "src/fuzz.x",
     };

@@ -31,9 +31,13 @@
   result: [(type_identifier) (pointer_type) (qualified_type) (generic_type)] @name @reference.type)
 (method_elem
   result: [(type_identifier) (pointer_type) (qualified_type) (generic_type)] @name @reference.type)
-(function_declaration result: (parameter_list . (parameter_declaration type: (_) @name @reference.type)))
-(method_declaration result: (parameter_list . (parameter_declaration type: (_) @name @reference.type)))
-(method_elem result: (parameter_list . (parameter_declaration type: (_) @name @reference.type)))
+; The first of several results is the function's type. A named result (`(s *ss, err
+; error)`) is also a variable of the function, bound by the parameter pattern above on
+; the same type node; the declaration is what stands for the function's type, so the two
+; are two references.
+(function_declaration result: (parameter_list . (parameter_declaration type: (_) @name) @reference.type))
+(method_declaration result: (parameter_list . (parameter_declaration type: (_) @name) @reference.type))
+(method_elem result: (parameter_list . (parameter_declaration type: (_) @name) @reference.type))
 (short_var_declaration
   left: (expression_list . (identifier) @subject)
   right: (expression_list .
@@ -60,3 +64,26 @@
       arguments: (argument_list .
         [(identifier) (type_identifier) (qualified_type) (selector_expression)] @name)) @reference.type)
   (#eq? @_new "new"))
+; A type assertion names the type of what it binds, with or without `ok`: `p := v.(*T)`,
+; `c, ok := v.(T)`.
+(short_var_declaration
+  left: (expression_list . (identifier) @subject)
+  right: (expression_list . (type_assertion_expression type: (_) @name) @reference.type))
+(var_spec
+  name: (identifier) @subject
+  value: (expression_list . (type_assertion_expression type: (_) @name) @reference.type))
+; `switch x := v.(type) { case *T: ... }`: in a case of one type, `x` is of that type
+; (bound as `x!` over the case's statements). In `case A, B:` it stays the switched value.
+(type_switch_statement
+  alias: (expression_list . (identifier) @subject .)
+  (type_case
+    type: (_) @name
+    (statement_list) @reference.type @narrow)
+  (#alone-in-field? @name))
+; `for _, x := range xs { .. }`: `x` is what `xs` holds (a slice's, array's or map's
+; element), over the loop's body. (`for i := range xs` gives an index or a key.)
+(for_statement
+  (range_clause
+    left: (expression_list . (_) . (identifier) @subject .)
+    right: (_) @name @unwrap)
+  body: (block) @reference.value @narrow)

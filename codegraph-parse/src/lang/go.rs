@@ -2,7 +2,9 @@
 
 use codegraph_core::Visibility;
 
-use super::{CommentSpan, CommentStyle, ImportBinding, Rules, VisibilityInput, preceding_comments};
+use super::{
+    CommentSpan, CommentStyle, ImportBinding, Rules, VisibilityInput, node_text, preceding_comments,
+};
 
 pub struct GoRules;
 
@@ -36,6 +38,25 @@ impl Rules for GoRules {
         }
     }
 
+    /// A slice's, array's, map's or channel's element is what it holds (`[]*T`, `[4]T`,
+    /// `map[K]T`, `chan T`): a `range` loop's value and an index reach it.
+    fn see_through(&self, written: &str) -> (Option<String>, Option<String>) {
+        let t = written.trim();
+        match element_type(t) {
+            Some(element) => (None, Some(element.to_string())),
+            None => (Some(t.to_string()), None),
+        }
+    }
+
+    /// `v.(*T).f()`: the asserted type is the receiver's.
+    fn receiver_cast(&self, receiver: tree_sitter::Node<'_>, src: &[u8]) -> Option<String> {
+        if receiver.kind() != "type_assertion_expression" {
+            return None;
+        }
+        let ty = receiver.child_by_field_name("type")?;
+        Some(node_text(ty, src))
+    }
+
     fn comment_style(&self) -> Option<&'static CommentStyle> {
         Some(&COMMENTS)
     }
@@ -52,6 +73,36 @@ impl Rules for GoRules {
             .find(|c| c.kind() == "package_clause")?;
         preceding_comments(package, src, comments, &COMMENTS)
     }
+}
+
+/// The element type of a slice, array, map (its values) or channel type as written.
+fn element_type(t: &str) -> Option<&str> {
+    if let Some(rest) = t.strip_prefix("map[") {
+        let mut depth = 1;
+        for (i, c) in rest.char_indices() {
+            match c {
+                '[' => depth += 1,
+                ']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(rest[i + 1..].trim());
+                    }
+                }
+                _ => {}
+            }
+        }
+        return None;
+    }
+    if t.starts_with('[') {
+        // `[]T`, `[N]T`, `[...]T`
+        let close = t.find(']')?;
+        return Some(t[close + 1..].trim());
+    }
+    ["chan<-", "<-chan", "chan"]
+        .iter()
+        .find_map(|k| t.strip_prefix(k))
+        .filter(|rest| rest.starts_with(char::is_whitespace))
+        .map(str::trim)
 }
 
 fn package_name(path: &str) -> Option<String> {
@@ -85,7 +136,20 @@ fn package_name(path: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::package_name;
+    use super::{element_type, package_name};
+
+    #[test]
+    fn element_types() {
+        assert_eq!(element_type("[]*Route"), Some("*Route"));
+        assert_eq!(element_type("[4]T"), Some("T"));
+        assert_eq!(element_type("map[string][]T"), Some("[]T"));
+        assert_eq!(element_type("map[K]V"), Some("V"));
+        assert_eq!(element_type("chan T"), Some("T"));
+        assert_eq!(element_type("<-chan *T"), Some("*T"));
+        assert_eq!(element_type("chanT"), None);
+        assert_eq!(element_type("*T"), None);
+        assert_eq!(element_type("map[K"), None);
+    }
 
     #[test]
     fn package_names_of_import_paths() {

@@ -32,6 +32,31 @@ pub(crate) fn parameter_range(signature: &str, name: &str) -> Option<(u16, u16)>
     Some((fewest, most))
 }
 
+/// How many results a Go function declared by `signature` returns: none, one, or as
+/// many as a parenthesised list names (`(n int, err error)`, `(a, b int)`).
+pub(crate) fn result_count(signature: &str, name: &str) -> Option<u16> {
+    let list = parameter_list(signature, name)?;
+    // `list` is a slice of `signature`: what follows its closing parenthesis.
+    let after = list.as_ptr() as usize - signature.as_ptr() as usize + list.len() + 1;
+    let rest = signature
+        .get(after..)?
+        .trim()
+        .trim_end_matches('{')
+        .trim_end();
+    if rest.is_empty() {
+        return Some(0);
+    }
+    if rest.starts_with('(') {
+        let close = matching(rest.as_bytes(), 0, b'(', b')')?;
+        let results = split_top_level(&rest[1..close])
+            .into_iter()
+            .filter(|r| !r.trim().is_empty())
+            .count();
+        return u16::try_from(results).ok();
+    }
+    Some(1)
+}
+
 /// The text between the parentheses that follow `name` in `signature`: the first
 /// occurrence of the name as a whole word followed, after optional template arguments,
 /// by `(`.
@@ -146,7 +171,26 @@ mod tests {
             if let Some((fewest, most)) = parameter_range(&sig, &name) {
                 prop_assert!(fewest <= most);
             }
+            let _ = result_count(&sig, &name);
         }
+    }
+
+    #[test]
+    fn go_results() {
+        let r = result_count;
+        assert_eq!(r("func (s *S) Close()", "Close"), Some(0));
+        assert_eq!(r("func (s *S) Flush() error", "Flush"), Some(1));
+        assert_eq!(
+            r("func (s *S) Hijack() (net.Conn, *bufio.Reader)", "Hijack"),
+            Some(2)
+        );
+        assert_eq!(r("func f(a int) (n, m int, err error)", "f"), Some(3));
+        assert_eq!(r("Read(p []byte) (n int, err error)", "Read"), Some(2));
+        assert_eq!(
+            r("func g(f func() error) func() (int, error)", "g"),
+            Some(1)
+        );
+        assert_eq!(r("func F[T any](x T) T", "F"), None);
     }
 
     #[test]

@@ -43,9 +43,10 @@ pub(super) fn weaker(a: Resolution, b: Resolution) -> Resolution {
             Resolution::Scope => 1,
             Resolution::Import => 2,
             Resolution::Inferred => 3,
-            Resolution::UniqueName => 4,
-            Resolution::Ambiguous => 5,
-            Resolution::Unresolved => 6,
+            Resolution::Dispatch => 4,
+            Resolution::UniqueName => 5,
+            Resolution::Ambiguous => 6,
+            Resolution::Unresolved => 7,
         }
     }
     if rank(a) >= rank(b) { a } else { b }

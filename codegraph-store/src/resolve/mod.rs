@@ -94,6 +94,8 @@ enum MemoKey {
     /// re-exporting each other (`pub use a::*;` beside `use super::*;` in `a`) are
     /// walked once and cycles end.
     Glob(NodeId, String),
+    /// The implementations of an interface's method, read from every method of its name.
+    Implementations(NodeId),
 }
 
 impl<'v, V: View + ?Sized> Resolver<'v, V> {
@@ -222,6 +224,19 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                         Target::Def(d) => dsts.push((d.id, how)),
                         Target::Package(files) => {
                             dsts.extend(files.iter().map(|f| (f.id, how)));
+                        }
+                    }
+                }
+                // A call known to name an interface's method may run any of its
+                // implementations: each is a `dispatch` edge beside it.
+                if r.kind == ReferenceKind::Call && !how.is_guess() {
+                    for t in &found.targets {
+                        if let Target::Def(d) = t
+                            && d.kind == NodeKind::Method
+                        {
+                            for m in self.dispatch_targets(d)? {
+                                dsts.push((m.id, Resolution::Dispatch));
+                            }
                         }
                     }
                 }

@@ -16,7 +16,7 @@
 // answered). Its line is the call's first line (where codegraph puts it too); targets are
 // the function's name, plus for an interface method (when the interface or the method is
 // declared in ROOT) the methods of every named type in ROOT that implements it, plus the
-// same function in sibling files left out by build constraints. A callee outside ROOT is
+// same function (or implementing method) in sibling files left out by build constraints. A callee outside ROOT is
 // `external`. Embedded fields and embedded interfaces give `inherits` pairs.
 //
 // Standard library only; build with GO111MODULE=off.
@@ -850,6 +850,9 @@ func (o *oracle) implementations(iface *types.Interface, fn *types.Func) []targe
 			if mf, ok := m.(*types.Func); ok {
 				if t, ok := o.spot(mf.Origin()); ok {
 					ts = append(ts, t)
+					// The same method in a sibling file for another platform or build
+					// tag (Transport.RoundTrip in roundtrip_js.go), as for direct calls.
+					ts = append(ts, o.variantsOf(mf.Origin())...)
 				}
 			}
 		}

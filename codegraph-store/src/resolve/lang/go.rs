@@ -5,8 +5,13 @@ use codegraph_core::{NodeKind, Reference, ReferenceKind, Resolution, Result};
 
 use super::ResolveRules;
 use crate::resolve::context::{FileCtx, Found, Target};
-use crate::resolve::{Resolver, is_identifier};
+use crate::resolve::{MAX_DEPTH, MemoKey, Resolver, is_identifier};
 use crate::view::{Def, View, dir_of};
+
+/// More implementations than this make an interface too general for its calls to say
+/// anything about them (`String()` of `fmt.Stringer` in a large tree): the call keeps its
+/// edge to the interface's method alone.
+pub(crate) const MAX_DISPATCH: usize = 32;
 
 pub(super) struct GoRules;
 
@@ -25,6 +30,17 @@ impl ResolveRules for GoRules {
 
     fn bare_names_find_methods(&self) -> bool {
         false
+    }
+
+    /// Slices, arrays, maps and channels hold their element (`see_through` in
+    /// codegraph-parse's `lang/go.rs`).
+    fn has_holders(&self) -> bool {
+        true
+    }
+
+    /// `switch x := v.(type) { case *T: .. }`: `x` is a `*T` in that case alone.
+    fn narrows(&self) -> bool {
+        true
     }
 }
 
@@ -144,4 +160,148 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         }
         Ok(targets)
     }
+
+    /// The methods named like `method`, a method of an interface, of every type in the
+    /// project that has all of the interface's methods (by name: Go's method sets,
+    /// embedded fields and interfaces included), where the method takes and returns as
+    /// many values as the interface's. None when the interface's method set is
+    /// not all known (it embeds a type from outside the project, or a constraint's
+    /// union), or when more types than [`MAX_DISPATCH`] have it.
+    pub(super) fn go_implementations(&mut self, method: &Def) -> Result<Vec<Def>> {
+        let method = method.clone();
+        let found = self.memoised(MemoKey::Implementations(method.id), |this| {
+            let Some(iface) = this.interface_of(&method)? else {
+                return Ok(Vec::new());
+            };
+            let Some(names) = this.go_method_set(&iface, 0)? else {
+                return Ok(Vec::new());
+            };
+            let candidates: Vec<Def> = this
+                .rec
+                .named(&method.name)?
+                .iter()
+                .filter(|d| {
+                    d.kind == NodeKind::Method && d.language == method.language && d.id != method.id
+                })
+                .cloned()
+                .collect();
+            let mut out = Vec::new();
+            for candidate in candidates {
+                // A method elem of another interface is no implementation, nor a method
+                // taking or returning other counts (`FailNow(msg string)` for
+                // `FailNow()`, `Flush() error` for `Flush()`).
+                if differ(candidate.arity, method.arity)
+                    || differ(candidate.results, method.results)
+                    || this.interface_of(&candidate)?.is_some()
+                {
+                    continue;
+                }
+                let Some(receiver) = this.go_receiver_type(&candidate)? else {
+                    continue;
+                };
+                let mut has_all = true;
+                for name in names.iter().filter(|n| **n != method.name) {
+                    let members = this.type_members(&receiver, name)?;
+                    if !members.iter().any(|m| m.kind == NodeKind::Method) {
+                        has_all = false;
+                        break;
+                    }
+                }
+                if has_all {
+                    out.push(Target::Def(candidate));
+                    if out.len() > MAX_DISPATCH {
+                        return Ok(Vec::new());
+                    }
+                }
+            }
+            Ok(out)
+        })?;
+        Ok(found
+            .into_iter()
+            .filter_map(|t| match t {
+                Target::Def(d) => Some(d),
+                Target::Package(_) => None,
+            })
+            .collect())
+    }
+
+    /// The interface that declares `method`, when one does.
+    fn interface_of(&mut self, method: &Def) -> Result<Option<Def>> {
+        let Some(parent) = method.parent else {
+            return Ok(None);
+        };
+        let Some(ctx) = self.file_ctx(&method.path)? else {
+            return Ok(None);
+        };
+        Ok(ctx
+            .node(parent)
+            .filter(|p| p.kind == NodeKind::Interface)
+            .cloned())
+    }
+
+    /// The names of an interface's methods, its embedded interfaces' included; None when
+    /// an embedded element is not an interface of the project.
+    fn go_method_set(&mut self, iface: &Def, depth: usize) -> Result<Option<Vec<String>>> {
+        if depth > MAX_DEPTH {
+            return Ok(None);
+        }
+        let Some(ctx) = self.file_ctx(&iface.path)? else {
+            return Ok(None);
+        };
+        let mut names: Vec<String> = ctx
+            .data
+            .nodes
+            .iter()
+            .filter(|d| d.parent == Some(iface.id) && d.kind == NodeKind::Method)
+            .map(|d| d.name.clone())
+            .collect();
+        let embedded: Vec<Reference> = ctx
+            .data
+            .references
+            .iter()
+            .filter(|r| r.kind == ReferenceKind::Inherit && r.source == iface.id)
+            .cloned()
+            .collect();
+        for r in embedded {
+            let bases: Vec<Def> = self
+                .resolve_type_ref(&ctx, &r)?
+                .into_iter()
+                .flat_map(|f| f.targets)
+                .filter_map(|t| match t {
+                    Target::Def(d) if d.kind == NodeKind::Interface => Some(d),
+                    _ => None,
+                })
+                .collect();
+            let [base] = bases.as_slice() else {
+                return Ok(None);
+            };
+            match self.go_method_set(base, depth + 1)? {
+                Some(more) => names.extend(more),
+                None => return Ok(None),
+            }
+        }
+        names.sort();
+        names.dedup();
+        Ok(Some(names))
+    }
+
+    /// The type a Go method is declared on: `T` of `func (t *T) m()`, in its package.
+    fn go_receiver_type(&mut self, method: &Def) -> Result<Option<Def>> {
+        let Some((ty_qname, _)) = method.qualified_name.rsplit_once('.') else {
+            return Ok(None);
+        };
+        let ty_name = ty_qname.rsplit('.').next().unwrap_or(ty_qname);
+        let dir = dir_of(&method.path);
+        Ok(self
+            .rec
+            .named(ty_name)?
+            .iter()
+            .find(|d| d.kind.is_type() && d.qualified_name == ty_qname && dir_of(&d.path) == dir)
+            .cloned())
+    }
+}
+
+/// Whether two counts read from signatures are both known and not equal.
+fn differ<T: PartialEq>(a: Option<T>, b: Option<T>) -> bool {
+    matches!((a, b), (Some(a), Some(b)) if a != b)
 }

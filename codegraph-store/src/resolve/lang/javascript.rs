@@ -73,6 +73,13 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                     return Ok(found);
                 }
             }
+            // Another package of the project, by the name its `package.json` gives.
+            for base in self.js_package(spec)? {
+                let found = self.js_file(base)?;
+                if !found.is_empty() {
+                    return Ok(found);
+                }
+            }
             return Ok(Vec::new());
         }
         let Some(base) = normalize_path(dir_of(&ctx.data.path), spec) else {
@@ -129,6 +136,67 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         }
         out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         Ok(out.into_iter().map(|(_, target)| target).collect())
+    }
+
+    /// Where a bare specifier points in a package of the project (a monorepo's
+    /// packages import each other by name): the entry its `package.json` gives for the
+    /// specifier's subpath (`codegraph_parse::manifest`), the most specific pattern
+    /// first. An entry into built output that is not indexed (`dist/index.js`,
+    /// `lib/x.d.ts`) is looked for under `src/` too, and a package's `.` under its
+    /// `src/index` and `index`.
+    fn js_package(&mut self, spec: &str) -> Result<Vec<String>> {
+        if spec.len() > 256 || spec.matches('/').count() > 16 || spec.starts_with('/') {
+            return Ok(Vec::new());
+        }
+        let mut patterns: Vec<(String, &str)> = vec![(spec.to_string(), "")];
+        for (i, _) in spec
+            .match_indices('/')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
+            patterns.push((format!("{}*", &spec[..=i]), &spec[i + 1..]));
+        }
+        let mut out = Vec::new();
+        for (pattern, rest) in patterns {
+            let exact = rest.is_empty();
+            for d in self.rec.named(&pattern)?.iter() {
+                let manifest = d.path.rsplit('/').next().unwrap_or(&d.path);
+                if d.kind != NodeKind::Module || manifest != codegraph_parse::manifest::PACKAGE_JSON
+                {
+                    continue;
+                }
+                let Some(target) = &d.stands_for else {
+                    continue;
+                };
+                let target = target.replacen('*', rest, 1);
+                let package_dir = dir_of(&d.path);
+                out.push(target.clone());
+                // `dist/x.js`, `lib/x.d.ts`: built from `src/x.ts` by convention.
+                let inside = target
+                    .strip_prefix(package_dir)
+                    .map(|t| t.trim_start_matches('/'))
+                    .unwrap_or(&target);
+                if let Some((top, below)) = inside.split_once('/')
+                    && matches!(top, "dist" | "lib" | "build" | "out" | "esm" | "cjs")
+                {
+                    let below = below.strip_suffix(".d.ts").unwrap_or(below);
+                    out.push(format!("{}src/{below}", join_dir(package_dir, "/")));
+                }
+                let root = match pattern.strip_prefix('@') {
+                    Some(scoped) => scoped.matches('/').count() == 1,
+                    None => !pattern.contains('/'),
+                };
+                if exact && root {
+                    out.push(format!("{}src/index", join_dir(package_dir, "/")));
+                    out.push(format!("{}index", join_dir(package_dir, "/")));
+                }
+            }
+            if !out.is_empty() {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     /// The file a module path names: itself, with a script extension, or its index.

@@ -48,6 +48,15 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         })
     }
 
+    /// The methods a call resolved to `method` may run besides it: where `method` is
+    /// declared by an interface, its implementations (Go's found by method sets).
+    pub(super) fn dispatch_targets(&mut self, method: &Def) -> Result<Vec<Def>> {
+        match method.language {
+            Language::Go => self.go_implementations(method),
+            _ => Ok(Vec::new()),
+        }
+    }
+
     /// Definitions named `name` in the module a file is part of without importing it
     /// (its Go or Java package).
     pub(super) fn implicit_scope(&mut self, ctx: &FileCtx, name: &str) -> Result<Vec<Target>> {
