@@ -150,16 +150,7 @@ fn ts_config(language: Language, path: &str, source: &[u8]) -> ParsedFile {
     let Some(base) = join_path(dir, base_url.unwrap_or(".")) else {
         return parsed(language, path, source, nodes, false);
     };
-    // Where each name is written, looked up in the first 64 KiB (a configuration is
-    // small; a huge one is not searched once per alias).
-    let head = &source[..source.len().min(64 * 1024)];
-    let at = |needle: &str| {
-        let quoted = format!("\"{needle}\"");
-        match memchr::memmem::find(head, quoted.as_bytes()) {
-            Some(i) => span_of(source, i + 1, i + 1 + needle.len()),
-            None => span_of(source, 0, 0),
-        }
-    };
+    let at = |needle: &str| written_at(source, needle);
     let mut names = std::collections::HashSet::new();
     if let Some(paths) = options["paths"].as_object() {
         for (pattern, targets) in paths.iter().take(256) {
@@ -202,6 +193,18 @@ fn ts_config(language: Language, path: &str, source: &[u8]) -> ParsedFile {
         ));
     }
     parsed(language, path, source, nodes, false)
+}
+
+/// Where a JSON manifest writes `needle` as a string, looked up in its first 64 KiB (a
+/// manifest is small; a huge one is not searched once per name); the file's start when
+/// it does not.
+fn written_at(source: &[u8], needle: &str) -> Span {
+    let head = &source[..source.len().min(64 * 1024)];
+    let quoted = format!("\"{needle}\"");
+    match memchr::memmem::find(head, quoted.as_bytes()) {
+        Some(i) => span_of(source, i + 1, i + 1 + needle.len()),
+        None => span_of(source, 0, 0),
+    }
 }
 
 /// The conditions of a conditional export, in the order they are taken: the source
@@ -259,14 +262,7 @@ fn package_json(language: Language, path: &str, source: &[u8]) -> ParsedFile {
         return parsed(language, path, source, nodes, false);
     };
     let whole = span_of(source, 0, source.len());
-    let head = &source[..source.len().min(64 * 1024)];
-    let at = |needle: &str| {
-        let quoted = format!("\"{needle}\"");
-        match memchr::memmem::find(head, quoted.as_bytes()) {
-            Some(i) => span_of(source, i + 1, i + 1 + needle.len()),
-            None => span_of(source, 0, 0),
-        }
-    };
+    let at = |needle: &str| written_at(source, needle);
     let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
     let mut entries: Vec<(String, String)> = Vec::new();
     let exports = &manifest["exports"];

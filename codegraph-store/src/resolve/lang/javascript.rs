@@ -99,15 +99,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         if spec.len() > 256 || spec.matches('/').count() > 16 {
             return Ok(Vec::new());
         }
-        let mut patterns: Vec<(String, &str)> = vec![(spec.to_string(), "")];
-        for (i, _) in spec
-            .match_indices('/')
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-        {
-            patterns.push((format!("{}*", &spec[..=i]), &spec[i + 1..]));
-        }
+        let mut patterns = specifier_patterns(spec);
         patterns.push((codegraph_parse::manifest::BASE_URL.to_string(), spec));
         let file_dir = dir_of(&ctx.data.path);
         let mut out: Vec<(usize, String)> = Vec::new();
@@ -148,15 +140,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         if spec.len() > 256 || spec.matches('/').count() > 16 || spec.starts_with('/') {
             return Ok(Vec::new());
         }
-        let mut patterns: Vec<(String, &str)> = vec![(spec.to_string(), "")];
-        for (i, _) in spec
-            .match_indices('/')
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-        {
-            patterns.push((format!("{}*", &spec[..=i]), &spec[i + 1..]));
-        }
+        let patterns = specifier_patterns(spec);
         let mut out = Vec::new();
         for (pattern, rest) in patterns {
             let exact = rest.is_empty();
@@ -316,4 +300,19 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         }
         Ok(out)
     }
+}
+
+/// The patterns a bare specifier may match, most specific first, each with what its `*`
+/// stands for: `a/b/c` itself, then `a/b/*` (`c`), then `a/*` (`b/c`).
+fn specifier_patterns(spec: &str) -> Vec<(String, &str)> {
+    let mut patterns: Vec<(String, &str)> = vec![(spec.to_string(), "")];
+    for (i, _) in spec
+        .match_indices('/')
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+    {
+        patterns.push((format!("{}*", &spec[..=i]), &spec[i + 1..]));
+    }
+    patterns
 }
