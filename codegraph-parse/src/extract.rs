@@ -20,7 +20,9 @@ use tree_sitter::{Parser, QueryCursor, StreamingIterator, Tree};
 use crate::lang::{self, CommentSpan, ImportBinding, Rules};
 use crate::queries::{self, CompiledQuery, Role};
 pub use crate::text::count_lines;
-use crate::text::{collapse_whitespace, declared_type, lossy, normalize_type_name, truncate_chars};
+use crate::text::{
+    collapse_whitespace, declared_type, elide_arguments, lossy, normalize_type_name, truncate_chars,
+};
 
 /// Limits applied while extracting one file.
 #[derive(Clone, Debug)]
@@ -1094,7 +1096,7 @@ impl<'a, 't> Extraction<'a, 't> {
                         ReferenceKind::Value if raw.unwrap => {
                             // A receiver chain (`self.queue.pop()`, `x.get(i)`), read by the
                             // resolver segment by segment; `?` marks what it holds.
-                            let chain = collapse_whitespace(&text);
+                            let chain = collapse_whitespace(&elide_arguments(&text));
                             if chain.contains('{') || chain.len() > 200 {
                                 continue;
                             }
@@ -1148,9 +1150,9 @@ impl<'a, 't> Extraction<'a, 't> {
                             Some(c) => match self.declared(&c) {
                                 Some((Some(q), n)) => format!("{q}{sep}{n}"),
                                 Some((None, n)) => n,
-                                None => collapse_whitespace(&self.text(q)),
+                                None => collapse_whitespace(&elide_arguments(&self.text(q))),
                             },
-                            None => collapse_whitespace(&self.text(q)),
+                            None => collapse_whitespace(&elide_arguments(&self.text(q))),
                         };
                         // `Harness::<T, S>::from_raw`: a path's type arguments say
                         // nothing about what it names. (Not `<T as Trait>::f`, nor a

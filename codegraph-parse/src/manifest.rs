@@ -21,6 +21,10 @@ use crate::text::count_lines;
 /// (named apart from the pattern `*`, a name wildcard imports have too).
 pub const BASE_URL: &str = "baseUrl";
 
+/// The name of a `tsconfig.json`'s node for `extends`, which stands for the
+/// configuration it extends (whose aliases then hold for this one's files too).
+pub const EXTENDS: &str = "extends";
+
 /// Whether a path is a manifest this module reads.
 pub fn is_manifest(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
@@ -176,6 +180,30 @@ fn ts_config(language: Language, path: &str, source: &[u8]) -> ParsedFile {
                 at(pattern),
             ));
         }
+    }
+    // `"extends": "./tsconfig.base.json"` (or a list of them, TypeScript 5): the
+    // project's own configurations only; a package's (`@tsconfig/node20`) is outside it.
+    let extends: Vec<&str> = match &config["extends"] {
+        serde_json::Value::String(s) => vec![s.as_str()],
+        serde_json::Value::Array(items) => items.iter().filter_map(|v| v.as_str()).collect(),
+        _ => Vec::new(),
+    };
+    for base_config in extends.into_iter().take(16) {
+        if !(base_config.starts_with("./") || base_config.starts_with("../")) {
+            continue;
+        }
+        let Some(mut target) = join_path(dir, base_config) else {
+            continue;
+        };
+        if !target.ends_with(".json") {
+            target.push_str(".json");
+        }
+        // One node per configuration extended, each with its own id.
+        let node = module_node(language, path, EXTENDS, target.clone(), whole, at(EXTENDS));
+        nodes.push(Node {
+            id: NodeId::new(path, EXTENDS, NodeKind::Module, &target),
+            ..node
+        });
     }
     if base_url.is_some() {
         let target = if base.is_empty() {
@@ -385,6 +413,11 @@ fn strip_jsonc(text: &str) -> String {
 struct Cargo {
     package: Option<Package>,
     lib: Option<Lib>,
+    dependencies: Option<std::collections::BTreeMap<String, toml::Value>>,
+    #[serde(rename = "dev-dependencies")]
+    dev_dependencies: Option<std::collections::BTreeMap<String, toml::Value>>,
+    #[serde(rename = "build-dependencies")]
+    build_dependencies: Option<std::collections::BTreeMap<String, toml::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -409,6 +442,35 @@ fn cargo(path: &str, source: &[u8]) -> ParsedFile {
     let manifest: Option<Cargo> = toml::from_str(&text).ok();
     let has_errors = manifest.is_none();
     if let Some(manifest) = manifest {
+        // `foo = { package = "bar" }`: this crate calls the crate `bar` `foo`. An import
+        // node named `foo` standing for `bar`, which the resolver takes for this
+        // manifest's crate alone.
+        let renamed = [
+            &manifest.dependencies,
+            &manifest.dev_dependencies,
+            &manifest.build_dependencies,
+        ]
+        .into_iter()
+        .flatten()
+        .flat_map(|deps| deps.iter().take(1024));
+        for (local, spec) in renamed {
+            let Some(package) = spec.get("package").and_then(|p| p.as_str()) else {
+                continue;
+            };
+            let local = local.replace('-', "_");
+            let real = package.replace('-', "_");
+            let is_name =
+                |n: &str| !n.is_empty() && n.chars().all(|c| c.is_alphanumeric() || c == '_');
+            if !is_name(&local) || !is_name(&real) || local == real {
+                continue;
+            }
+            let at = written_toml_key(source, &local);
+            nodes.push(Node {
+                id: NodeId::new(path, &local, NodeKind::Import, ""),
+                kind: NodeKind::Import,
+                ..module_node(Language::Rust, path, &local, real, whole, at)
+            });
+        }
         let lib_name = manifest.lib.as_ref().and_then(|l| l.name.clone());
         let name = lib_name.or_else(|| manifest.package.and_then(|p| p.name));
         if let Some(name) = name {
@@ -436,6 +498,23 @@ fn cargo(path: &str, source: &[u8]) -> ParsedFile {
         }
     }
     parsed(Language::Rust, path, source, nodes, has_errors)
+}
+
+/// Where a TOML manifest writes `key` at the start of a line (`foo = ...`), in its
+/// first 64 KiB; the file's start when it does not.
+fn written_toml_key(source: &[u8], key: &str) -> Span {
+    let head = &source[..source.len().min(64 * 1024)];
+    let found = memchr::memmem::find_iter(head, key.as_bytes()).find(|&i| {
+        (i == 0 || head[i - 1] == b'\n')
+            && head[i + key.len()..]
+                .iter()
+                .find(|b| !b.is_ascii_whitespace())
+                .is_some_and(|&b| b == b'=')
+    });
+    match found {
+        Some(i) => span_of(source, i, i + key.len()),
+        None => span_of(source, 0, 0),
+    }
 }
 
 /// The span of bytes `start..end`, with 1-based lines and columns.
@@ -509,6 +588,27 @@ mod tests {
         let broken = cargo("a/Cargo.toml", b"[package\nname = ");
         assert!(broken.has_errors);
         assert_eq!(broken.nodes.len(), 1);
+    }
+
+    #[test]
+    fn a_renamed_dependency_is_an_import_of_its_package() {
+        let parsed = cargo(
+            "crates/app/Cargo.toml",
+            b"[package]\nname = \"app\"\n\n[dependencies]\nstore = { package = \"graph-store\", path = \"../store\" }\nserde = \"1\"\n\n[dev-dependencies]\nsame = { package = \"same\" }\n",
+        );
+        let imports: Vec<(&str, &str, u32)> = parsed
+            .nodes
+            .iter()
+            .filter(|n| n.kind == NodeKind::Import)
+            .map(|n| {
+                (
+                    n.name.as_str(),
+                    n.signature.as_deref().unwrap_or_default(),
+                    n.name_span.start_line,
+                )
+            })
+            .collect();
+        assert_eq!(imports, [("store", "graph_store", 5)]);
     }
 
     #[test]
@@ -595,6 +695,25 @@ mod tests {
             pairs(&[("x/*", "packages/ui/*")])
         );
         assert!(package_json(Language::JavaScript, "package.json", b"{\"name\": ").has_errors);
+    }
+
+    #[test]
+    fn a_ts_config_names_what_it_extends() {
+        let parsed = ts_config(
+            Language::TypeScript,
+            "apps/web/tsconfig.json",
+            br#"{"extends": ["../../config/tsconfig.base", "@tsconfig/node20/tsconfig.json", "./strict.json"]}"#,
+        );
+        let extended: Vec<&str> = parsed.nodes[1..]
+            .iter()
+            .filter(|n| n.name == EXTENDS)
+            .map(|n| n.signature.as_deref().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            extended,
+            ["config/tsconfig.base.json", "apps/web/strict.json"]
+        );
+        assert_ne!(parsed.nodes[1].id, parsed.nodes[2].id);
     }
 
     #[test]

@@ -19,6 +19,47 @@ pub fn collapse_whitespace(text: &str) -> String {
     out
 }
 
+/// A receiver expression with what its calls and indexes are given left out: `a.f(x,
+/// func() { .. }).g` is `a.f().g`, `xs[i + 1]` is `xs[]`. The resolver reads a chain's
+/// names; a closure's body in an argument would otherwise run the qualifier past its
+/// length limit. Quoted strings are skipped whole; unbalanced text keeps its unclosed
+/// bracket, which the resolver refuses.
+pub fn elide_arguments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if depth == 0 {
+            if matches!(c, '(' | '[') {
+                depth = 1;
+            }
+            out.push(c);
+            continue;
+        }
+        if let Some(q) = quote {
+            if c == '\\' {
+                chars.next();
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    out.push(c);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// At most `max` characters, with an ellipsis when something was cut.
 pub fn truncate_chars(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
@@ -218,6 +259,21 @@ pub fn count_lines(src: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arguments_are_elided() {
+        assert_eq!(
+            elide_arguments("check.later(func() { x.f(1) }).describef"),
+            "check.later().describef"
+        );
+        assert_eq!(
+            elide_arguments("a.b(x, \")(\").c[i + (1)].d"),
+            "a.b().c[].d"
+        );
+        assert_eq!(elide_arguments("v.iter().map(|x| x.f())"), "v.iter().map()");
+        assert_eq!(elide_arguments("self.items"), "self.items");
+        assert_eq!(elide_arguments("f(a"), "f(");
+    }
 
     #[test]
     fn declared_types() {

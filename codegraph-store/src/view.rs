@@ -69,7 +69,9 @@ impl Def {
             arity,
             results,
             stands_for: match node.kind {
-                NodeKind::Module if codegraph_parse::manifest::is_manifest(&node.path) => {
+                NodeKind::Module | NodeKind::Import
+                    if codegraph_parse::manifest::is_manifest(&node.path) =>
+                {
                     node.signature.clone()
                 }
                 _ => None,

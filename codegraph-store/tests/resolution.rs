@@ -968,6 +968,22 @@ func (b *bag) each() {
 	}
 	b.shapes[0].Area()
 }
+
+type action struct{}
+
+func (a *action) describef(format string) {}
+
+func later(f func()) *action { return &action{} }
+
+// A function literal among a call's arguments says nothing of what the call returns,
+// however long it is.
+func chained() {
+	later(func() {
+		first, second, third := "a function literal", "long enough", "to run a receiver"
+		fourth, fifth, sixth := "past the two hundred characters", "a qualifier keeps", "."
+		_, _, _, _, _, _ = first, second, third, fourth, fifth, sixth
+	}).describef("x")
+}
 "#,
             ),
         ],
@@ -1019,6 +1035,10 @@ func (b *bag) each() {
             "shape.Square.Side:28 (inferred)",
             "shape.base.Size:25 (dispatch)",
         ]
+    );
+    assert_eq!(
+        callees(&store, "go", "shape.chained"),
+        ["shape.action.describef (inferred)", "shape.later (scope)"]
     );
     // One declaration of two names binds both.
     assert_eq!(
@@ -1697,6 +1717,25 @@ fn rust_paths_through_another_crate_of_the_workspace_by_its_manifests_name() {
     assert_eq!(krate.kind, NodeKind::Module);
     assert_eq!(krate.path, "store/Cargo.toml");
     assert_eq!(krate.signature.as_deref(), Some("store/src/lib.rs"));
+
+    // A dependency renamed in a manifest is the crate it names, for that crate alone.
+    index_files(
+        &store,
+        "renamed",
+        &[
+            ("store/Cargo.toml", "[package]\nname = \"graph-store\"\n"),
+            ("store/src/lib.rs", "pub fn open() {}\n"),
+            (
+                "app/Cargo.toml",
+                "[package]\nname = \"app\"\n\n[dependencies]\ngs = { package = \"graph-store\", path = \"../store\" }\n",
+            ),
+            ("app/src/main.rs", "fn main() {\n    gs::open();\n}\n"),
+            ("tool/Cargo.toml", "[package]\nname = \"tool\"\n"),
+            ("tool/src/main.rs", "fn run() {\n    gs::open();\n}\n"),
+        ],
+    );
+    assert_eq!(callees(&store, "renamed", "main"), ["open (import)"]);
+    assert!(callees(&store, "renamed", "run").is_empty());
 }
 
 #[test]
@@ -1753,6 +1792,43 @@ fn typescript_path_aliases_and_base_url_of_the_nearest_tsconfig() {
     assert_eq!(calls("run"), ["src/lib/index.ts", "src/util/format.ts"]);
     // The nearest configuration's alias wins over the root's.
     assert_eq!(calls("main"), ["web/lib/format.ts"]);
+
+    // A configuration's aliases hold for the files of one that extends it, from
+    // wherever it is (here a sibling directory, not above them).
+    index_files(
+        &store,
+        "ext",
+        &[
+            (
+                "config/tsconfig.base.json",
+                "{\"compilerOptions\": {\"paths\": {\"#ui/*\": [\"../packages/ui/*\"]}}}\n",
+            ),
+            (
+                "apps/site/tsconfig.json",
+                "{\"extends\": \"../../config/tsconfig.base\"}\n",
+            ),
+            (
+                "packages/ui/button.ts",
+                "export function button(): void {}\n",
+            ),
+            (
+                "apps/site/page.ts",
+                "import { button } from '#ui/button';\n\nexport function page(): void {\n  button();\n}\n",
+            ),
+            (
+                "apps/other/page.ts",
+                "import { button } from '#ui/button';\n\nexport function other(): void {\n  button();\n}\n",
+            ),
+        ],
+    );
+    assert_eq!(
+        callees(&store, "ext", "page"),
+        ["button (import)"],
+        "{}",
+        common::export(&store, "ext")
+    );
+    // A file no configuration extending it covers does not see the alias.
+    assert!(callees(&store, "ext", "other").is_empty());
 }
 
 #[test]
@@ -1824,6 +1900,57 @@ fn monorepo_packages_import_each_other_by_their_package_json_names() {
         ],
         "{}",
         common::export(&store, "mono")
+    );
+}
+
+#[test]
+fn python_comprehensions_with_several_for_clauses_and_indexes_type_each_name() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "py",
+        &[(
+            "m.py",
+            "class Cell:\n    def text(self):\n        return ''\n\n\
+             class Row:\n    cells: list[Cell]\n    def size(self):\n        return 0\n\n\
+             def f(rows: list[Row]):\n    return [(r.size(), c.text()) for r in rows for c in r.cells]\n\n\
+             class Table:\n    def __getitem__(self, i) -> Row:\n        return Row()\n\
+             \x20   def __iter__(self) -> Iterator[Cell]:\n        return iter([])\n\n\
+             def g(t: Table):\n    t[0].size()\n",
+        )],
+    );
+    assert_eq!(
+        callees(&store, "py", "m.f"),
+        ["m.Cell.text (inferred)", "m.Row.size (inferred)"]
+    );
+    // An index is what the type's `__getitem__` returns (its loops get `__iter__`'s).
+    assert_eq!(callees(&store, "py", "m.g"), ["m.Row.size (inferred)"]);
+}
+
+#[test]
+fn rust_the_second_name_of_a_pair_pattern_is_the_item() {
+    let store = MemoryStore::new();
+    index_files(
+        &store,
+        "rust",
+        &[(
+            "src/lib.rs",
+            "use std::collections::HashMap;\n\
+             pub struct Item;\n\
+             impl Item {\n    pub fn touch(&self) {}\n}\n\
+             pub fn f(m: HashMap<String, Item>, v: Vec<Item>, w: Vec<Item>) {\n\
+             \x20   for (_k, item) in &m {\n        item.touch();\n    }\n\
+             \x20   m.iter().for_each(|(_, it)| it.touch());\n\
+             \x20   for (_i, x) in v.iter().enumerate() {\n        x.touch();\n    }\n\
+             \x20   v.iter().enumerate().for_each(|&(_i, ref y)| y.touch());\n\
+             \x20   w.iter().zip(v.iter()).for_each(|(_a, b)| b.touch());\n\
+             }\n",
+        )],
+    );
+    // A map's value, an enumerated item; not a zipped one (the other iterator's).
+    assert_eq!(
+        call_site_lines(&store, "rust", "f", "Item::touch"),
+        [8, 10, 12, 14]
     );
 }
 

@@ -98,6 +98,15 @@
 (for_expression
   pattern: (identifier) @subject
   value: (_) @name @unwrap @reference.value)
+; `for (k, v) in &map`, `for (_, x) in v.iter().enumerate()`: the last of a pair is
+; what the loop's item holds (a map's value, an enumerated item). (`_` is no named node,
+; so the pattern asks for the last name alone: a longer tuple is a tuple's item, which
+; holds nothing that types a name.)
+(for_expression
+  pattern: (tuple_pattern [(identifier) @subject
+                           (ref_pattern (identifier) @subject)
+                           (mut_pattern (identifier) @subject)] .)
+  value: (_) @name @unwrap @reference.value)
 ; A closure's parameters receive what the function it is given to passes them, which
 ; the resolver reads from the function's declaration (below) or, for the standard
 ; library's adaptors and combinators, from what the receiver holds:
@@ -110,7 +119,16 @@
       parameters: (closure_parameters
         [(identifier) @subject @reference.value
          (mut_pattern (identifier) @subject @reference.value)
-         (reference_pattern (identifier) @subject @reference.value)])) @closure))
+         (reference_pattern (identifier) @subject @reference.value)
+         ; `|(k, v)|`, `|&(_, ref v)|`: the last of a pair, as in a `for` loop above
+         ; (`Rules::closure_position` checks that it is a pair).
+         (tuple_pattern [(identifier) @subject @reference.value
+                         (ref_pattern (identifier) @subject @reference.value)
+                         (mut_pattern (identifier) @subject @reference.value)] .)
+         (reference_pattern
+           (tuple_pattern [(identifier) @subject @reference.value
+                           (ref_pattern (identifier) @subject @reference.value)
+                           (mut_pattern (identifier) @subject @reference.value)] .))])) @closure))
 ; What a function passes to a closure it takes (`where F: Fn(&Arg) -> bool`, `f: impl
 ; FnMut(T)`), bound under the closure's position in the function.
 (function_type

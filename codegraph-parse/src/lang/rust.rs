@@ -582,7 +582,22 @@ fn pattern_parent(
 /// A closure parameter's name (`f(a, |x| ..)`, `|mut x|`, `|&x|`): (the closure's
 /// argument position, the parameter's position).
 fn closure_argument(node: tree_sitter::Node<'_>) -> Option<(usize, usize)> {
-    let (child, parent) = pattern_parent(node)?;
+    let (mut child, mut parent) = pattern_parent(node)?;
+    // `|(k, v)|`, `|&(_, x)|`: the second of a pair stands where the pair does (it gets
+    // what the pair's item holds).
+    if parent.kind() == "tuple_pattern" {
+        // Its elements: named patterns and `_`, which is no named node.
+        let mut cursor = parent.walk();
+        let elements: Vec<usize> = parent
+            .children(&mut cursor)
+            .filter(|c| c.is_named() || c.kind() == "_")
+            .map(|c| c.id())
+            .collect();
+        if elements.len() != 2 || elements[1] != child.id() {
+            return None;
+        }
+        (child, parent) = pattern_parent(parent)?;
+    }
     if parent.kind() != "closure_parameters" {
         return None;
     }
@@ -733,6 +748,9 @@ mod tests {
                 ("a!".to_string(), "x.f(#1.0)".to_string()),
                 ("b!".to_string(), "x.f(#1.1)".to_string()),
                 ("c!".to_string(), "x.f(#1.2)".to_string()),
+                // The second of a pair gets what the pair's item holds; the first, and
+                // a typed parameter, nothing.
+                ("e!".to_string(), "h(#0.0)".to_string()),
             ]
         );
     }

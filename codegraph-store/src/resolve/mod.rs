@@ -1494,7 +1494,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             out
         };
         if first.unwrap {
-            types = self.unwrapped(ctx, types)?;
+            types = self.unwrapped(ctx, types, first.index)?;
         }
         for seg in &segments[1..] {
             if types.is_empty() {
@@ -1538,7 +1538,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             next.normalise();
             types = next;
             if seg.unwrap {
-                types = self.unwrapped(ctx, types)?;
+                types = self.unwrapped(ctx, types, seg.index)?;
             }
         }
         types.normalise();
@@ -1552,14 +1552,21 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     }
 
     /// What a value holds, taken out (`x?`, `for t in x`, `x[i]`): what its declaration
-    /// says it holds, and for a project type that can be iterated, what its iteration
-    /// method's declared result holds (Python's `__iter__` returning `Iterator[Text]`).
-    fn unwrapped(&mut self, ctx: &FileCtx, mut types: Types) -> Result<Types> {
-        if let Some(method) = rules(ctx.language).iteration_method() {
+    /// says it holds, and for a project type, what its index method declares it returns
+    /// when `index` (Python's `__getitem__`), else what its iteration method's declared
+    /// result holds (`__iter__` returning `Iterator[Text]`).
+    fn unwrapped(&mut self, ctx: &FileCtx, mut types: Types, index: bool) -> Result<Types> {
+        let lang = rules(ctx.language);
+        let by_index = lang.index_method().filter(|_| index);
+        if let Some(method) = by_index.or(lang.iteration_method()) {
             for ty in types.of.clone() {
                 for m in self.type_members(&ty, method)? {
                     if m.kind.is_callable() {
-                        types.held.extend(self.value_held(&m)?);
+                        let held = match by_index {
+                            Some(_) => self.value_types(&m)?,
+                            None => self.value_held(&m)?,
+                        };
+                        types.held.extend(held);
                     }
                 }
             }
@@ -1596,9 +1603,18 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 .max_by_key(|r| r.span.start_byte)
                 .cloned();
             if let Some(mut r) = narrowed {
-                // What the block's binding reads is read just before the block:
-                // `for node in node.children:` reads the outer `node`.
-                r.span.start_byte = r.span.start_byte.saturating_sub(1);
+                // What the block's binding reads of the name itself is read just before
+                // the block: `for node in node.children:` reads the outer `node`. Other
+                // names are read inside it, where the names of the clauses before are
+                // narrowed too: `[c for r in rows for c in r.cells]`.
+                let head = r
+                    .name
+                    .split(['.', '(', '[', '?'])
+                    .next()
+                    .unwrap_or_default();
+                if head == name {
+                    r.span.start_byte = r.span.start_byte.saturating_sub(1);
+                }
                 let rebound = ctx.bindings_of(scope.id, name).iter().any(|&i| {
                     let b = &ctx.data.references[i].span;
                     r.span.start_byte < b.start_byte && b.end_byte <= at
@@ -2096,6 +2112,8 @@ const KEEPS_CONTENT: &[&str] = &[
     "peek",
     "rev",
     "by_ref",
+    // Pairs each item with its index: a pair pattern's second name gets the item.
+    "enumerate",
     // Iterator adaptors that pass the items on (`for a in args.filter(|a| ..)`), and
     // the searches that give one of them.
     "filter",
@@ -2127,6 +2145,8 @@ struct Segment<'q> {
     name: &'q str,
     called: bool,
     unwrap: bool,
+    /// Taken out by indexing (`x[i]`), which a type's index method answers.
+    index: bool,
     /// `f(#1.0)`, last in a chain: not what `f` returns but what it passes to the
     /// closure given as its argument 1, as that closure's parameter 0.
     closure: Option<(usize, usize)>,
@@ -2141,6 +2161,7 @@ fn receiver_segments<'q>(q: &'q str, lang: &dyn ResolveRules) -> Option<Vec<Segm
     fn segment(seg: &str, first: bool) -> Option<Segment<'_>> {
         let mut seg = seg.trim();
         let mut unwrap = false;
+        let mut index = false;
         if let Some(rest) = seg.strip_suffix('?') {
             seg = rest.trim_end();
             unwrap = true;
@@ -2151,6 +2172,7 @@ fn receiver_segments<'q>(q: &'q str, lang: &dyn ResolveRules) -> Option<Vec<Segm
         {
             seg = seg[..open].trim_end();
             unwrap = true;
+            index = true;
         }
         let mut closure = None;
         let (name, called) = match seg.find('(') {
@@ -2184,6 +2206,7 @@ fn receiver_segments<'q>(q: &'q str, lang: &dyn ResolveRules) -> Option<Vec<Segm
             name,
             called,
             unwrap,
+            index,
             closure,
         })
     }

@@ -138,6 +138,12 @@ pub(super) trait ResolveRules: Sync {
         None
     }
 
+    /// The method that indexes a value, whose declared result is what `x[i]` on a value
+    /// of a project type gets (Python `__getitem__`).
+    fn index_method(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Whether a method read off a value stays bound to it (`append = text.append`),
     /// so that calling the variable calls the method (Python).
     fn binds_methods(&self) -> bool {

@@ -2,7 +2,7 @@
 //! files, `tsconfig.json` path aliases, default exports, `export *` re-exports;
 //! `this`; the builtin types.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use codegraph_core::{NodeKind, Reference, Result};
 
@@ -101,25 +101,23 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         }
         let mut patterns = specifier_patterns(spec);
         patterns.push((codegraph_parse::manifest::BASE_URL.to_string(), spec));
-        let file_dir = dir_of(&ctx.data.path);
+        let file_dir = dir_of(&ctx.data.path).to_string();
+        let extended = self.extended_configs(&file_dir)?;
         let mut out: Vec<(usize, String)> = Vec::new();
         for (pattern, rest) in patterns {
             for d in self.rec.named(&pattern)?.iter() {
-                let config_dir = dir_of(&d.path);
-                let covers = config_dir.is_empty()
-                    || file_dir == config_dir
-                    || file_dir
-                        .strip_prefix(config_dir)
-                        .is_some_and(|r| r.starts_with('/'));
                 let config = d.path.rsplit('/').next().unwrap_or(&d.path);
-                if d.kind != NodeKind::Module
-                    || !codegraph_parse::manifest::is_ts_config(config)
-                    || !covers
-                {
+                if d.kind != NodeKind::Module || !codegraph_parse::manifest::is_ts_config(config) {
                     continue;
                 }
-                if let Some(target) = &d.stands_for {
-                    out.push((config_dir.len(), target.replacen('*', rest, 1)));
+                // A configuration above the file, or one such a configuration extends
+                // (as near as the one extending it).
+                let nearness = match covers(dir_of(&d.path), &file_dir) {
+                    true => Some(dir_of(&d.path).len()),
+                    false => extended.get(d.path.as_str()).copied(),
+                };
+                if let (Some(nearness), Some(target)) = (nearness, &d.stands_for) {
+                    out.push((nearness, target.replacen('*', rest, 1)));
                 }
             }
             if !out.is_empty() {
@@ -128,6 +126,46 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         }
         out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         Ok(out.into_iter().map(|(_, target)| target).collect())
+    }
+
+    /// The configurations that those above a file in `file_dir` extend (`"extends":
+    /// "../../tsconfig.base.json"`), through chains of them, each with the directory
+    /// length of the configuration above the file that leads to it.
+    fn extended_configs(&mut self, file_dir: &str) -> Result<HashMap<String, usize>> {
+        let links: Vec<(String, String)> = self
+            .rec
+            .named(codegraph_parse::manifest::EXTENDS)?
+            .iter()
+            .filter(|d| {
+                d.kind == NodeKind::Module
+                    && codegraph_parse::manifest::is_ts_config(
+                        d.path.rsplit('/').next().unwrap_or(&d.path),
+                    )
+            })
+            .filter_map(|d| Some((d.path.clone(), d.stands_for.clone()?)))
+            .collect();
+        let mut out: HashMap<String, usize> = HashMap::new();
+        let mut frontier: Vec<(String, usize)> = links
+            .iter()
+            .filter(|(config, _)| covers(dir_of(config), file_dir))
+            .map(|(config, _)| (config.clone(), dir_of(config).len()))
+            .collect();
+        for _ in 0..MAX_DEPTH {
+            let mut next = Vec::new();
+            for (config, nearness) in &frontier {
+                for (from, to) in &links {
+                    if from == config && !out.contains_key(to) {
+                        out.insert(to.clone(), *nearness);
+                        next.push((to.clone(), *nearness));
+                    }
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            frontier = next;
+        }
+        Ok(out)
     }
 
     /// Where a bare specifier points in a package of the project (a monorepo's
@@ -315,4 +353,14 @@ fn specifier_patterns(spec: &str) -> Vec<(String, &str)> {
         patterns.push((format!("{}*", &spec[..=i]), &spec[i + 1..]));
     }
     patterns
+}
+
+/// Whether a configuration in `config_dir` applies to a file in `file_dir`: it is
+/// that directory or above it.
+fn covers(config_dir: &str, file_dir: &str) -> bool {
+    config_dir.is_empty()
+        || file_dir == config_dir
+        || file_dir
+            .strip_prefix(config_dir)
+            .is_some_and(|r| r.starts_with('/'))
 }

@@ -33,6 +33,10 @@ impl ResolveRules for PythonRules {
         Some("__iter__")
     }
 
+    fn index_method(&self) -> Option<&'static str> {
+        Some("__getitem__")
+    }
+
     fn is_self_like(&self, head: &str) -> bool {
         matches!(head, "self" | "cls")
     }

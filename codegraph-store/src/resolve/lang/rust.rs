@@ -205,18 +205,37 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     /// The root files of the crates named `name` by a `Cargo.toml` in the project
     /// (`codegraph_parse::manifest`: a module node in the manifest standing for the
     /// crate's root file).
-    fn rust_crate(&mut self, name: &str) -> Result<Vec<Target>> {
-        let roots: Vec<String> = self
-            .rec
-            .named(name)?
-            .iter()
-            .filter(|d| {
-                d.kind == NodeKind::Module
-                    && d.language == Language::Rust
-                    && codegraph_parse::manifest::is_manifest(&d.path)
-            })
-            .filter_map(|d| d.stands_for.clone())
-            .collect();
+    /// A dependency renamed in the manifest of the crate a file in `from` belongs to
+    /// (`store = { package = "graph-store" }`) is that crate.
+    fn rust_crate(&mut self, name: &str, from: &str) -> Result<Vec<Target>> {
+        let crate_dir = self::crate_dir(from);
+        let mut names = vec![name.to_string()];
+        names.extend(
+            self.rec
+                .named(name)?
+                .iter()
+                .filter(|d| {
+                    d.kind == NodeKind::Import
+                        && d.language == Language::Rust
+                        && codegraph_parse::manifest::is_manifest(&d.path)
+                        && join_dir(dir_of(&d.path), "/") == crate_dir
+                })
+                .filter_map(|d| d.stands_for.clone()),
+        );
+        let mut roots: Vec<String> = Vec::new();
+        for name in names {
+            roots.extend(
+                self.rec
+                    .named(&name)?
+                    .iter()
+                    .filter(|d| {
+                        d.kind == NodeKind::Module
+                            && d.language == Language::Rust
+                            && codegraph_parse::manifest::is_manifest(&d.path)
+                    })
+                    .filter_map(|d| d.stands_for.clone()),
+            );
+        }
         let mut out = Vec::new();
         for root in roots {
             if let Some(file) = self.file_node(&root)? {
@@ -234,7 +253,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         segments: &[&str],
     ) -> Result<Option<Vec<Target>>> {
         if matches!(segments[0], "std" | "core" | "alloc")
-            || self.rust_crate(segments[0])?.is_empty()
+            || self.rust_crate(segments[0], &ctx.data.path)?.is_empty()
         {
             return Ok(None);
         }
@@ -300,7 +319,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 }
                 // Another crate of the workspace, by its manifest's name.
                 if found.is_empty() {
-                    found = self.rust_crate(name)?;
+                    found = self.rust_crate(name, &ctx.data.path)?;
                 }
                 found
             }
