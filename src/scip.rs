@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use codegraph_core::{
     EdgeKind, Error, FileRecord, GraphStore, Node, NodeId, NodeKind, Reference, ReferenceKind,
-    Result,
+    Resolution, Result,
 };
 use codegraph_store::precise::{Precise, PreciseFile, PreciseSite};
 use protobuf::{Enum, EnumOrUnknown, Message, MessageField};
@@ -360,6 +360,11 @@ fn export<S: GraphStore + ?Sized>(
         let mut written = HashSet::new();
         for edge in &resolution.edges {
             if !options.include_guesses && edge.resolution.is_guess() {
+                continue;
+            }
+            // A call through an interface names the interface's method, which its own
+            // edge writes; what it may run at run time is no occurrence in the text.
+            if edge.resolution == Resolution::Dispatch {
                 continue;
             }
             let Some(symbol) = symbols.get(&edge.dst) else {

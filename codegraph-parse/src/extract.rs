@@ -1093,6 +1093,12 @@ impl<'a, 't> Extraction<'a, 't> {
                             }
                             (None, format!("{callee}(#{i}.{j})"))
                         }
+                        ReferenceKind::Value
+                            if raw.unwrap
+                                && raw.subject.is_some_and(|s| !self.rules.binds_in_pattern(s)) =>
+                        {
+                            continue;
+                        }
                         ReferenceKind::Value if raw.unwrap => {
                             // A receiver chain (`self.queue.pop()`, `x.get(i)`), read by the
                             // resolver segment by segment; `?` marks what it holds.

@@ -8,7 +8,7 @@
 //! and one named [`BASE_URL`] for `baseUrl`, each standing for the path its first
 //! target names (`src/*`). A `package.json` names its package, which the other
 //! packages of a monorepo import by that name: one module node named by its `name`
-//! (`@acme/ui`) standing for the entry its `exports` (or `main`, `module`, `types`)
+//! (`@acme/ui`) standing for the entry its `exports` (or `source`, `module`, `main`, `types`)
 //! gives for `.`, one per subpath export (`@acme/ui/button`, `@acme/ui/*`), and, when
 //! `exports` lists no subpaths, `@acme/ui/*` standing for the package's directory.
 
@@ -188,6 +188,7 @@ fn ts_config(language: Language, path: &str, source: &[u8]) -> ParsedFile {
         serde_json::Value::Array(items) => items.iter().filter_map(|v| v.as_str()).collect(),
         _ => Vec::new(),
     };
+    let mut extended = std::collections::HashSet::new();
     for base_config in extends.into_iter().take(16) {
         if !(base_config.starts_with("./") || base_config.starts_with("../")) {
             continue;
@@ -197,6 +198,9 @@ fn ts_config(language: Language, path: &str, source: &[u8]) -> ParsedFile {
         };
         if !target.ends_with(".json") {
             target.push_str(".json");
+        }
+        if !extended.insert(target.clone()) {
+            continue;
         }
         // One node per configuration extended, each with its own id.
         let node = module_node(language, path, EXTENDS, target.clone(), whole, at(EXTENDS));
@@ -453,6 +457,8 @@ fn cargo(path: &str, source: &[u8]) -> ParsedFile {
         .into_iter()
         .flatten()
         .flat_map(|deps| deps.iter().take(1024));
+        // One node per local name: a rename may be written in several tables.
+        let mut locals = std::collections::HashSet::new();
         for (local, spec) in renamed {
             let Some(package) = spec.get("package").and_then(|p| p.as_str()) else {
                 continue;
@@ -461,7 +467,8 @@ fn cargo(path: &str, source: &[u8]) -> ParsedFile {
             let real = package.replace('-', "_");
             let is_name =
                 |n: &str| !n.is_empty() && n.chars().all(|c| c.is_alphanumeric() || c == '_');
-            if !is_name(&local) || !is_name(&real) || local == real {
+            if !is_name(&local) || !is_name(&real) || local == real || !locals.insert(local.clone())
+            {
                 continue;
             }
             let at = written_toml_key(source, &local);
@@ -594,7 +601,7 @@ mod tests {
     fn a_renamed_dependency_is_an_import_of_its_package() {
         let parsed = cargo(
             "crates/app/Cargo.toml",
-            b"[package]\nname = \"app\"\n\n[dependencies]\nstore = { package = \"graph-store\", path = \"../store\" }\nserde = \"1\"\n\n[dev-dependencies]\nsame = { package = \"same\" }\n",
+            b"[package]\nname = \"app\"\n\n[dependencies]\nstore = { package = \"graph-store\", path = \"../store\" }\nserde = \"1\"\n\n[dev-dependencies]\nsame = { package = \"same\" }\nstore = { package = \"graph-store\" }\n",
         );
         let imports: Vec<(&str, &str, u32)> = parsed
             .nodes
@@ -702,7 +709,7 @@ mod tests {
         let parsed = ts_config(
             Language::TypeScript,
             "apps/web/tsconfig.json",
-            br#"{"extends": ["../../config/tsconfig.base", "@tsconfig/node20/tsconfig.json", "./strict.json"]}"#,
+            br#"{"extends": ["../../config/tsconfig.base", "@tsconfig/node20/tsconfig.json", "./strict.json", "./strict"]}"#,
         );
         let extended: Vec<&str> = parsed.nodes[1..]
             .iter()
@@ -735,6 +742,31 @@ mod tests {
             proptest::prop_assert_eq!(parsed.nodes[0].kind, NodeKind::File);
             let parsed = package_json(Language::JavaScript, "x/package.json", &bytes);
             proptest::prop_assert_eq!(parsed.nodes[0].kind, NodeKind::File);
+        }
+
+        /// Whatever a manifest names, once or twice, its nodes' ids are distinct.
+        #[test]
+        fn manifest_ids_are_unique(
+            names in proptest::collection::vec("[a-c][-_]?[a-c]?", 0..6),
+            targets in proptest::collection::vec("(\\./)?[a-c](\\.json)?", 0..6),
+        ) {
+            let deps: String = names
+                .iter()
+                .map(|n| format!("{n} = {{ package = \"p-{n}\" }}\n"))
+                .collect();
+            let toml = format!("[package]\nname = \"x\"\n[dependencies]\n{deps}[dev-dependencies]\n{deps}");
+            let extends: Vec<String> = targets.iter().map(|t| format!("\"./{t}\"")).collect();
+            let json = format!("{{\"extends\": [{}]}}", extends.join(","));
+            for parsed in [
+                cargo("x/Cargo.toml", toml.as_bytes()),
+                ts_config(Language::TypeScript, "x/tsconfig.json", json.as_bytes()),
+            ] {
+                let mut ids: Vec<_> = parsed.nodes.iter().map(|n| n.id).collect();
+                let all = ids.len();
+                ids.sort_unstable_by_key(|id| format!("{id:?}"));
+                ids.dedup();
+                proptest::prop_assert_eq!(ids.len(), all);
+            }
         }
 
         /// Any text, comments and strings cut anywhere, is stripped without a panic.

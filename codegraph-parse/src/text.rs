@@ -28,7 +28,7 @@ pub fn elide_arguments(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut depth = 0usize;
     let mut quote: Option<char> = None;
-    let mut chars = text.chars();
+    let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         if depth == 0 {
             if matches!(c, '(' | '[') {
@@ -47,6 +47,24 @@ pub fn elide_arguments(text: &str) -> String {
         }
         match c {
             '"' | '\'' | '`' => quote = Some(c),
+            // Comments among the arguments (`f(a, // don't\n b)`).
+            '/' if chars.peek() == Some(&'/') => {
+                for next in chars.by_ref() {
+                    if next == '\n' {
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut last = ' ';
+                for next in chars.by_ref() {
+                    if last == '*' && next == '/' {
+                        break;
+                    }
+                    last = next;
+                }
+            }
             '(' | '[' | '{' => depth += 1,
             ')' | ']' | '}' => {
                 depth -= 1;
@@ -57,7 +75,9 @@ pub fn elide_arguments(text: &str) -> String {
             _ => {}
         }
     }
-    out
+    // Unbalanced (a lifetime or an apostrophe taken for a quote, or text cut short):
+    // the chain as written, for the resolver to read or refuse as before.
+    if depth == 0 { out } else { text.to_string() }
 }
 
 /// At most `max` characters, with an ellipsis when something was cut.
@@ -272,7 +292,15 @@ mod tests {
         );
         assert_eq!(elide_arguments("v.iter().map(|x| x.f())"), "v.iter().map()");
         assert_eq!(elide_arguments("self.items"), "self.items");
-        assert_eq!(elide_arguments("f(a"), "f(");
+        assert_eq!(elide_arguments("f(a"), "f(a");
+        assert_eq!(
+            elide_arguments("f(a, // don't\n b).g(/* ) */ x)"),
+            "f().g()"
+        );
+        assert_eq!(
+            elide_arguments("f(|s: &'static str| s).g"),
+            "f(|s: &'static str| s).g"
+        );
     }
 
     #[test]

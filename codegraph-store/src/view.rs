@@ -19,9 +19,11 @@ use codegraph_core::{Language, Node, NodeId, NodeKind, Reference, Result};
 
 /// The part of a node resolution may look at through a name lookup. Spans, docs and
 /// signatures are left out on purpose: a change to them alone never changes an edge, so
-/// it never forces other files to be resolved again. (Of a Java or C++ callable's
-/// signature, only the number of parameters it takes is kept: overloads are told
-/// apart by it; a manifest's node keeps its whole signature, the path it stands for.)
+/// it never forces other files to be resolved again. (Of a Java, C++ or Go callable's
+/// signature, only the number of parameters it takes is kept, and of a Go one the
+/// number of results: overloads are told apart by the first, and Go's implementations
+/// of an interface's method by both; a manifest's node keeps its whole signature, the
+/// path it stands for.)
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Def {
     pub id: NodeId,

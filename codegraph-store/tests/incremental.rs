@@ -1,5 +1,6 @@
 //! Incremental re-indexing equals a clean rebuild: random edit sequences over a small
-//! multi-language project, compared through full graph dumps after every step.
+//! multi-language project, compared through full graph dumps after every step. (Go
+//! files declare interfaces and call through them, so dispatch edges are compared too.)
 
 mod common;
 
@@ -213,9 +214,19 @@ fn go(path: &str, items: &[Item]) -> String {
                 s += "import \"example.com/proj/svc\"\n\n";
                 imported = true;
             }
-            Item::Import { .. } => {}
+            // An interface (`I0`, `I1`, declared in any file of the package), whose
+            // callers get dispatch edges to every type with its methods: adding or
+            // removing a method anywhere moves them.
+            Item::Import { module, name } => {
+                let methods: Vec<&str> = match name {
+                    Some(n) => vec![METHODS[n % METHODS.len()]],
+                    None => METHODS.to_vec(),
+                };
+                let elems: String = methods.iter().map(|m| format!("\t{m}()\n")).collect();
+                s += &format!("type I{} interface {{\n{elems}}}\n", module % 2);
+            }
             Item::Func { name, calls, .. } => {
-                s += &format!("func {}() {{\n", NAMES[*name]);
+                s += &format!("func {}() {{\n\tvar obj I0\n", NAMES[*name]);
                 for c in calls {
                     let line = match c {
                         Call::Bare(n) => format!("{}()", NAMES[*n]),

@@ -1047,6 +1047,39 @@ func chained() {
     );
 }
 
+/// Interfaces in 12 layers of 8, each embedding all eight of the next layer: a walk of
+/// the embeddings by path would make 8^11 steps (hours: the test would not end); each
+/// interface is read once.
+#[test]
+fn go_interfaces_embedding_in_layers_are_walked_once_each() {
+    let mut src = String::from("package deep\n\n");
+    for layer in 0..12 {
+        for i in 0..8 {
+            src += &format!("type L{layer}I{i} interface {{\n\tTop()\n");
+            if layer < 11 {
+                for j in 0..8 {
+                    src += &format!("\tL{}I{j}\n", layer + 1);
+                }
+            } else {
+                src += &format!("\tM{i}()\n");
+            }
+            src += "}\n\n";
+        }
+    }
+    src += "type T struct{}\n\nfunc (t T) Top() {}\n";
+    for i in 0..8 {
+        src += &format!("func (t T) M{i}() {{}}\n");
+    }
+    // `Top` is declared by the outermost interface, whose method set is the walk's.
+    src += "\nfunc use(x L0I0) {\n\tx.Top()\n}\n";
+    let store = MemoryStore::new();
+    index_files(&store, "go", &[("deep/deep.go", &src)]);
+    assert_eq!(
+        callees(&store, "go", "deep.use"),
+        ["deep.L0I0.Top (inferred)", "deep.T.Top (dispatch)"]
+    );
+}
+
 #[test]
 fn java_receivers_typed_by_declarations() {
     let store = MemoryStore::new();
@@ -1944,10 +1977,12 @@ fn rust_the_second_name_of_a_pair_pattern_is_the_item() {
              \x20   for (_i, x) in v.iter().enumerate() {\n        x.touch();\n    }\n\
              \x20   v.iter().enumerate().for_each(|&(_i, ref y)| y.touch());\n\
              \x20   w.iter().zip(v.iter()).for_each(|(_a, b)| b.touch());\n\
+             \x20   for (k, _) in &m {\n        k.touch();\n    }\n\
              }\n",
         )],
     );
-    // A map's value, an enumerated item; not a zipped one (the other iterator's).
+    // A map's value, an enumerated item; not a zipped one (the other iterator's), nor
+    // the first of a pair.
     assert_eq!(
         call_site_lines(&store, "rust", "f", "Item::touch"),
         [8, 10, 12, 14]

@@ -44,7 +44,7 @@
     [(composite_literal type: (_) @name)
      (unary_expression operator: "&" operand: (composite_literal type: (_) @name))] @reference.type))
 (var_spec
-  name: (identifier) @subject
+  . name: (identifier) @subject
   value: (expression_list .
     [(composite_literal type: (_) @name)
      (unary_expression operator: "&" operand: (composite_literal type: (_) @name))] @reference.type))
@@ -53,7 +53,7 @@
   right: (expression_list .
     (call_expression function: [(identifier) (selector_expression)] @name) @reference.assign))
 (var_spec
-  name: (identifier) @subject
+  . name: (identifier) @subject
   value: (expression_list .
     (call_expression function: [(identifier) (selector_expression)] @name) @reference.assign))
 (short_var_declaration
@@ -70,14 +70,16 @@
   left: (expression_list . (identifier) @subject)
   right: (expression_list . (type_assertion_expression type: (_) @name) @reference.type))
 (var_spec
-  name: (identifier) @subject
+  . name: (identifier) @subject
   value: (expression_list . (type_assertion_expression type: (_) @name) @reference.type))
 ; `switch x := v.(type) { case *T: ... }`: in a case of one type, `x` is of that type
-; (bound as `x!` over the case's statements). In `case A, B:` it stays the switched value.
+; (bound as `x!` over the case's statements). In `case A, B:` it is left untyped. The
+; type is anchored to the statements, so a long list of types starts no match per
+; type; the predicate then tells one type from the last of several.
 (type_switch_statement
   alias: (expression_list . (identifier) @subject .)
   (type_case
-    type: (_) @name
+    type: (_) @name .
     (statement_list) @reference.type @narrow)
   (#alone-in-field? @name))
 ; `for _, x := range xs { .. }`: `x` is what `xs` holds (a slice's, array's or map's

@@ -124,6 +124,13 @@ pub trait Rules: Sync {
         None
     }
 
+    /// Whether a name a loop's pattern binds takes what the loop's item holds: all do,
+    /// except in Rust's tuple patterns, where only the second of a pair does (a map's
+    /// value, an enumerated item).
+    fn binds_in_pattern(&self, _name: tree_sitter::Node<'_>) -> bool {
+        true
+    }
+
     /// Where a closure parameter stands, as (argument, parameter): `node` is either a
     /// name a closure's parameter binds, in a closure given to a call (`f(a, |x, y| ..)`:
     /// `y` is (1, 1)), or a type a function passes to a closure it takes (`fn f<F>(a: A,

@@ -62,6 +62,16 @@ impl Rules for RustRules {
         }
     }
 
+    /// In a tuple pattern (`for (k, v) in &map`), only the second of a pair is bound.
+    fn binds_in_pattern(&self, name: tree_sitter::Node<'_>) -> bool {
+        match pattern_parent(name) {
+            Some((child, parent)) if parent.kind() == "tuple_pattern" => {
+                is_second_of_pair(child, parent)
+            }
+            _ => true,
+        }
+    }
+
     /// `src/a/b.rs` and `src/a/b/mod.rs` are module `a::b`; `src/lib.rs`, `src/main.rs`,
     /// `src/bin/*.rs`, and files outside `src/` (tests, examples, build scripts) are
     /// crate roots.
@@ -579,6 +589,19 @@ fn pattern_parent(
     Some((child, parent))
 }
 
+/// Whether `child` is the second element of `tuple`, a pair: `v` in `(k, v)` or `(_,
+/// ref v)`, not `k` in `(k, _)` (`_` is no named node, so elements are counted with it).
+fn is_second_of_pair(child: tree_sitter::Node<'_>, tuple: tree_sitter::Node<'_>) -> bool {
+    let mut cursor = tuple.walk();
+    let mut elements = tuple
+        .children(&mut cursor)
+        .filter(|c| c.is_named() || c.kind() == "_");
+    let (Some(_), Some(second), None) = (elements.next(), elements.next(), elements.next()) else {
+        return false;
+    };
+    second.id() == child.id()
+}
+
 /// A closure parameter's name (`f(a, |x| ..)`, `|mut x|`, `|&x|`): (the closure's
 /// argument position, the parameter's position).
 fn closure_argument(node: tree_sitter::Node<'_>) -> Option<(usize, usize)> {
@@ -586,14 +609,7 @@ fn closure_argument(node: tree_sitter::Node<'_>) -> Option<(usize, usize)> {
     // `|(k, v)|`, `|&(_, x)|`: the second of a pair stands where the pair does (it gets
     // what the pair's item holds).
     if parent.kind() == "tuple_pattern" {
-        // Its elements: named patterns and `_`, which is no named node.
-        let mut cursor = parent.walk();
-        let elements: Vec<usize> = parent
-            .children(&mut cursor)
-            .filter(|c| c.is_named() || c.kind() == "_")
-            .map(|c| c.id())
-            .collect();
-        if elements.len() != 2 || elements[1] != child.id() {
+        if !is_second_of_pair(child, parent) {
             return None;
         }
         (child, parent) = pattern_parent(parent)?;

@@ -43,6 +43,10 @@ pub(crate) fn result_count(signature: &str, name: &str) -> Option<u16> {
         .trim()
         .trim_end_matches('{')
         .trim_end();
+    // A signature cut short (`…`) does not say.
+    if rest.contains('…') {
+        return None;
+    }
     if rest.is_empty() {
         return Some(0);
     }
@@ -191,6 +195,10 @@ mod tests {
             Some(1)
         );
         assert_eq!(r("func F[T any](x T) T", "F"), None);
+        assert_eq!(
+            r("func (s *S) Open(name string) (f *File, err e…", "Open"),
+            None
+        );
     }
 
     #[test]

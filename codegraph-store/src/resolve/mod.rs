@@ -1557,19 +1557,24 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     /// result holds (`__iter__` returning `Iterator[Text]`).
     fn unwrapped(&mut self, ctx: &FileCtx, mut types: Types, index: bool) -> Result<Types> {
         let lang = rules(ctx.language);
-        let by_index = lang.index_method().filter(|_| index);
-        if let Some(method) = by_index.or(lang.iteration_method()) {
-            for ty in types.of.clone() {
+        for ty in types.of.clone() {
+            // An index asks the index method, then (where it says nothing) iteration.
+            let mut held = Vec::new();
+            if let Some(method) = lang.index_method().filter(|_| index) {
                 for m in self.type_members(&ty, method)? {
                     if m.kind.is_callable() {
-                        let held = match by_index {
-                            Some(_) => self.value_types(&m)?,
-                            None => self.value_held(&m)?,
-                        };
-                        types.held.extend(held);
+                        held.extend(self.value_types(&m)?);
                     }
                 }
             }
+            if let Some(method) = lang.iteration_method().filter(|_| held.is_empty()) {
+                for m in self.type_members(&ty, method)? {
+                    if m.kind.is_callable() {
+                        held.extend(self.value_held(&m)?);
+                    }
+                }
+            }
+            types.held.extend(held);
         }
         Ok(types.unwrapped())
     }

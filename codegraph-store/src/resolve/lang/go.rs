@@ -1,7 +1,9 @@
 //! Go: packages by directory, the file's own package in scope, methods through their
 //! receiver's type.
 
-use codegraph_core::{NodeKind, Reference, ReferenceKind, Resolution, Result};
+use std::collections::HashSet;
+
+use codegraph_core::{NodeId, NodeKind, Reference, ReferenceKind, Resolution, Result};
 
 use super::ResolveRules;
 use crate::resolve::context::{FileCtx, Found, Target};
@@ -164,16 +166,18 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
     /// The methods named like `method`, a method of an interface, of every type in the
     /// project that has all of the interface's methods (by name: Go's method sets,
     /// embedded fields and interfaces included), where the method takes and returns as
-    /// many values as the interface's. None when the interface's method set is
-    /// not all known (it embeds a type from outside the project, or a constraint's
-    /// union), or when more types than [`MAX_DISPATCH`] have it.
+    /// many values as the interface's. A type that gets the method itself only by
+    /// promotion from an embedded field is not found. None when the interface's method
+    /// set is not all known (it embeds a type that is no project interface), or when
+    /// more types than [`MAX_DISPATCH`] have it.
     pub(super) fn go_implementations(&mut self, method: &Def) -> Result<Vec<Def>> {
         let method = method.clone();
         let found = self.memoised(MemoKey::Implementations(method.id), |this| {
             let Some(iface) = this.interface_of(&method)? else {
                 return Ok(Vec::new());
             };
-            let Some(names) = this.go_method_set(&iface, 0)? else {
+            let mut seen = HashSet::new();
+            let Some(names) = this.go_method_set(&iface, 0, &mut seen)? else {
                 return Ok(Vec::new());
             };
             let candidates: Vec<Def> = this
@@ -192,13 +196,17 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 // `FailNow()`, `Flush() error` for `Flush()`).
                 if differ(candidate.arity, method.arity)
                     || differ(candidate.results, method.results)
-                    || this.interface_of(&candidate)?.is_some()
                 {
                     continue;
                 }
+                // Found by name, as the call's other lookups are: reading each
+                // candidate's file would tie every such call to all of those files.
                 let Some(receiver) = this.go_receiver_type(&candidate)? else {
                     continue;
                 };
+                if receiver.kind == NodeKind::Interface {
+                    continue;
+                }
                 let mut has_all = true;
                 for name in names.iter().filter(|n| **n != method.name) {
                     let members = this.type_members(&receiver, name)?;
@@ -241,9 +249,20 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
 
     /// The names of an interface's methods, its embedded interfaces' included; None when
     /// an embedded element is not an interface of the project.
-    fn go_method_set(&mut self, iface: &Def, depth: usize) -> Result<Option<Vec<String>>> {
+    fn go_method_set(
+        &mut self,
+        iface: &Def,
+        depth: usize,
+        seen: &mut HashSet<NodeId>,
+    ) -> Result<Option<Vec<String>>> {
         if depth > MAX_DEPTH {
             return Ok(None);
+        }
+        // An interface reached again (embedded along two paths) adds nothing: without
+        // this, layers of interfaces each embedding the next layer's would be walked
+        // once per path.
+        if !seen.insert(iface.id) {
+            return Ok(Some(Vec::new()));
         }
         let Some(ctx) = self.file_ctx(&iface.path)? else {
             return Ok(None);
@@ -275,7 +294,7 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             let [base] = bases.as_slice() else {
                 return Ok(None);
             };
-            match self.go_method_set(base, depth + 1)? {
+            match self.go_method_set(base, depth + 1, seen)? {
                 Some(more) => names.extend(more),
                 None => return Ok(None),
             }

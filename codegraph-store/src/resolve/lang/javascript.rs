@@ -103,7 +103,9 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         patterns.push((codegraph_parse::manifest::BASE_URL.to_string(), spec));
         let file_dir = dir_of(&ctx.data.path).to_string();
         let extended = self.extended_configs(&file_dir)?;
-        let mut out: Vec<(usize, String)> = Vec::new();
+        // Nearness: the directory length of the configuration above the file, and
+        // whether the alias is its own (before one it extends).
+        let mut out: Vec<((usize, bool), String)> = Vec::new();
         for (pattern, rest) in patterns {
             for d in self.rec.named(&pattern)?.iter() {
                 let config = d.path.rsplit('/').next().unwrap_or(&d.path);
@@ -113,8 +115,8 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 // A configuration above the file, or one such a configuration extends
                 // (as near as the one extending it).
                 let nearness = match covers(dir_of(&d.path), &file_dir) {
-                    true => Some(dir_of(&d.path).len()),
-                    false => extended.get(d.path.as_str()).copied(),
+                    true => Some((dir_of(&d.path).len(), true)),
+                    false => extended.get(d.path.as_str()).map(|&n| (n, false)),
                 };
                 if let (Some(nearness), Some(target)) = (nearness, &d.stands_for) {
                     out.push((nearness, target.replacen('*', rest, 1)));
@@ -154,7 +156,8 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             let mut next = Vec::new();
             for (config, nearness) in &frontier {
                 for (from, to) in &links {
-                    if from == config && !out.contains_key(to) {
+                    // The nearest configuration that leads to it counts.
+                    if from == config && out.get(to).is_none_or(|n| n < nearness) {
                         out.insert(to.clone(), *nearness);
                         next.push((to.clone(), *nearness));
                     }
@@ -184,7 +187,9 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
             let exact = rest.is_empty();
             for d in self.rec.named(&pattern)?.iter() {
                 let manifest = d.path.rsplit('/').next().unwrap_or(&d.path);
-                if d.kind != NodeKind::Module || manifest != codegraph_parse::manifest::PACKAGE_JSON
+                if d.kind != NodeKind::Module
+                    || manifest != codegraph_parse::manifest::PACKAGE_JSON
+                    || is_test_data(&d.path)
                 {
                     continue;
                 }
@@ -363,4 +368,16 @@ fn covers(config_dir: &str, file_dir: &str) -> bool {
         || file_dir
             .strip_prefix(config_dir)
             .is_some_and(|r| r.starts_with('/'))
+}
+
+/// Whether a path is in a directory of test data (`test/fixtures/react/package.json`),
+/// whose packages are named like the real ones they stand in for and are no package a
+/// bare import of the project means.
+fn is_test_data(path: &str) -> bool {
+    path.split('/').any(|part| {
+        matches!(
+            part,
+            "fixtures" | "__fixtures__" | "__mocks__" | "test" | "tests" | "__tests__" | "testdata"
+        )
+    })
 }
