@@ -2063,9 +2063,16 @@ fn rust_a_closures_parameters_have_the_types_its_callee_passes() {
                  \x20       self.args.iter().for_each(|a| { a.is_positional(); });\n\
                  \x20       0\n\
                  \x20   }\n}\n\n\
-                 fn visit(f: &dyn Fn(&Arg) -> bool) {}\n",
+                 fn visit(f: &dyn Fn(&Arg) -> bool) {}\n\n\
+                 fn ufcs(c: &Command) {\n    Command::each(c, |i, h| h.abort());\n}\n",
             ),
         ],
+    );
+    // A method called by its path takes its receiver as the first argument: the
+    // closure is the method's parameter one before.
+    assert_eq!(
+        callees(&store, "rust", "ufcs"),
+        ["Command::each (scope)", "arg::Handle::abort (inferred)"]
     );
     // Each closure parameter takes the type its callee's declaration passes: a `where`
     // bound, `impl FnMut`, an inline bound under `for<'a>`, and `&dyn Fn`. A closure

@@ -1430,7 +1430,19 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                             if let Target::Def(d) = t
                                 && d.kind.is_callable()
                             {
-                                out.add(self.closure_pair(&d, first.closure)?);
+                                let mut pair = self.closure_pair(&d, first.closure)?;
+                                // `T::f(&x, |a| ..)` calls the method `f(&self, g: G)`
+                                // with its receiver as the first argument: the closure
+                                // is its parameter one before.
+                                if let Some((i, j)) = first.closure
+                                    && pair.is_empty()
+                                    && i > 0
+                                    && d.kind == NodeKind::Method
+                                    && call.qualifier.is_some()
+                                {
+                                    pair = self.closure_pair(&d, Some((i - 1, j)))?;
+                                }
+                                out.add(pair);
                             }
                         }
                     }
