@@ -417,12 +417,48 @@ fn strip_jsonc(text: &str) -> String {
 struct Cargo {
     package: Option<Package>,
     lib: Option<Lib>,
-    dependencies: Option<std::collections::BTreeMap<String, toml::Value>>,
+    dependencies: DependencyTable,
     #[serde(rename = "dev-dependencies")]
-    dev_dependencies: Option<std::collections::BTreeMap<String, toml::Value>>,
+    dev_dependencies: DependencyTable,
     #[serde(rename = "build-dependencies")]
-    build_dependencies: Option<std::collections::BTreeMap<String, toml::Value>>,
+    build_dependencies: DependencyTable,
+    /// `[target.'cfg(unix)'.dependencies]` and the like.
+    target: Option<std::collections::BTreeMap<String, Dependencies>>,
+    workspace: Option<Workspace>,
 }
+
+type DependencyTable = Option<std::collections::BTreeMap<String, toml::Value>>;
+
+#[derive(Deserialize)]
+struct Dependencies {
+    dependencies: DependencyTable,
+    #[serde(rename = "dev-dependencies")]
+    dev_dependencies: DependencyTable,
+    #[serde(rename = "build-dependencies")]
+    build_dependencies: DependencyTable,
+}
+
+impl Dependencies {
+    fn tables(&self) -> impl Iterator<Item = &std::collections::BTreeMap<String, toml::Value>> {
+        [
+            self.dependencies.as_ref(),
+            self.dev_dependencies.as_ref(),
+            self.build_dependencies.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+#[derive(Deserialize)]
+struct Workspace {
+    dependencies: DependencyTable,
+}
+
+/// The qualified-name prefix of a rename in `[workspace.dependencies]`, which holds for
+/// every crate of the workspace that inherits the dependency (`gs = { workspace = true
+/// }`), where a package's own rename holds for that crate alone.
+pub const WORKSPACE_RENAME: &str = "workspace::";
 
 #[derive(Deserialize)]
 struct Package {
@@ -448,18 +484,31 @@ fn cargo(path: &str, source: &[u8]) -> ParsedFile {
     if let Some(manifest) = manifest {
         // `foo = { package = "bar" }`: this crate calls the crate `bar` `foo`. An import
         // node named `foo` standing for `bar`, which the resolver takes for this
-        // manifest's crate alone.
-        let renamed = [
-            &manifest.dependencies,
-            &manifest.dev_dependencies,
-            &manifest.build_dependencies,
+        // manifest's crate alone, or, written in `[workspace.dependencies]`, for the
+        // crates below the workspace's manifest.
+        let mut own: Vec<&std::collections::BTreeMap<String, toml::Value>> = [
+            manifest.dependencies.as_ref(),
+            manifest.dev_dependencies.as_ref(),
+            manifest.build_dependencies.as_ref(),
         ]
         .into_iter()
         .flatten()
-        .flat_map(|deps| deps.iter().take(1024));
-        // One node per local name: a rename may be written in several tables.
+        .collect();
+        for platform in manifest.target.iter().flat_map(|t| t.values()).take(64) {
+            own.extend(platform.tables());
+        }
+        let inherited = manifest
+            .workspace
+            .as_ref()
+            .and_then(|w| w.dependencies.as_ref());
+        // One node per local name and scope: a rename may be written in several tables.
         let mut locals = std::collections::HashSet::new();
-        for (local, spec) in renamed {
+        let entries = own
+            .into_iter()
+            .map(|t| ("", t))
+            .chain(inherited.map(|t| (WORKSPACE_RENAME, t)))
+            .flat_map(|(scope, t)| t.iter().take(1024).map(move |e| (scope, e)));
+        for (scope, (local, spec)) in entries {
             let Some(package) = spec.get("package").and_then(|p| p.as_str()) else {
                 continue;
             };
@@ -467,14 +516,19 @@ fn cargo(path: &str, source: &[u8]) -> ParsedFile {
             let real = package.replace('-', "_");
             let is_name =
                 |n: &str| !n.is_empty() && n.chars().all(|c| c.is_alphanumeric() || c == '_');
-            if !is_name(&local) || !is_name(&real) || local == real || !locals.insert(local.clone())
+            let qualified = format!("{scope}{local}");
+            if !is_name(&local)
+                || !is_name(&real)
+                || local == real
+                || !locals.insert(qualified.clone())
             {
                 continue;
             }
             let at = written_toml_key(source, &local);
             nodes.push(Node {
-                id: NodeId::new(path, &local, NodeKind::Import, ""),
+                id: NodeId::new(path, &qualified, NodeKind::Import, ""),
                 kind: NodeKind::Import,
+                qualified_name: qualified,
                 ..module_node(Language::Rust, path, &local, real, whole, at)
             });
         }
@@ -616,6 +670,30 @@ mod tests {
             })
             .collect();
         assert_eq!(imports, [("store", "graph_store", 5)]);
+        // Renames for one platform, and the workspace's own, which its members inherit.
+        let parsed = cargo(
+            "Cargo.toml",
+            b"[workspace]\nmembers = [\"a\"]\n\n[workspace.dependencies]\nstore = { package = \"graph-store\", path = \"store\" }\n\n[target.'cfg(unix)'.dependencies]\nnix2 = { package = \"nix\" }\n",
+        );
+        let imports: Vec<(&str, &str, &str)> = parsed
+            .nodes
+            .iter()
+            .filter(|n| n.kind == NodeKind::Import)
+            .map(|n| {
+                (
+                    n.qualified_name.as_str(),
+                    n.name.as_str(),
+                    n.signature.as_deref().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            imports,
+            [
+                ("nix2", "nix2", "nix"),
+                ("workspace::store", "store", "graph_store")
+            ]
+        );
     }
 
     #[test]

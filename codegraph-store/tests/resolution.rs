@@ -1769,6 +1769,26 @@ fn rust_paths_through_another_crate_of_the_workspace_by_its_manifests_name() {
     );
     assert_eq!(callees(&store, "renamed", "main"), ["open (import)"]);
     assert!(callees(&store, "renamed", "run").is_empty());
+
+    // A rename in `[workspace.dependencies]` holds for the crates below the workspace.
+    index_files(
+        &store,
+        "inherited",
+        &[
+            (
+                "Cargo.toml",
+                "[workspace]\nmembers = [\"store\", \"app\"]\n\n[workspace.dependencies]\ngs = { package = \"graph-store\", path = \"store\" }\n",
+            ),
+            ("store/Cargo.toml", "[package]\nname = \"graph-store\"\n"),
+            ("store/src/lib.rs", "pub fn open() {}\n"),
+            (
+                "app/Cargo.toml",
+                "[package]\nname = \"app\"\n\n[dependencies]\ngs = { workspace = true }\n",
+            ),
+            ("app/src/main.rs", "fn main() {\n    gs::open();\n}\n"),
+        ],
+    );
+    assert_eq!(callees(&store, "inherited", "main"), ["open (import)"]);
 }
 
 #[test]

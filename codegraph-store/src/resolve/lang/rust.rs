@@ -215,10 +215,20 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
                 .named(name)?
                 .iter()
                 .filter(|d| {
+                    let manifest_dir = join_dir(dir_of(&d.path), "/");
+                    // A package's rename holds for its crate; a workspace's for the
+                    // crates below it.
+                    let holds = match d
+                        .qualified_name
+                        .strip_prefix(codegraph_parse::manifest::WORKSPACE_RENAME)
+                    {
+                        Some(_) => crate_dir.starts_with(&manifest_dir),
+                        None => manifest_dir == crate_dir,
+                    };
                     d.kind == NodeKind::Import
                         && d.language == Language::Rust
                         && codegraph_parse::manifest::is_manifest(&d.path)
-                        && join_dir(dir_of(&d.path), "/") == crate_dir
+                        && holds
                 })
                 .filter_map(|d| d.stands_for.clone()),
         );
