@@ -102,21 +102,36 @@ impl<'v, V: View + ?Sized> Resolver<'v, V> {
         let mut patterns = specifier_patterns(spec);
         patterns.push((codegraph_parse::manifest::BASE_URL.to_string(), spec));
         let file_dir = dir_of(&ctx.data.path).to_string();
-        let extended = self.extended_configs(&file_dir)?;
+        // What the configurations above the file extend, read only when an alias of a
+        // configuration not above it turns up (most bare imports, `react`, have none).
+        let mut extended: Option<HashMap<String, usize>> = None;
         // Nearness: the directory length of the configuration above the file, and
         // whether the alias is its own (before one it extends).
         let mut out: Vec<((usize, bool), String)> = Vec::new();
         for (pattern, rest) in patterns {
-            for d in self.rec.named(&pattern)?.iter() {
-                let config = d.path.rsplit('/').next().unwrap_or(&d.path);
-                if d.kind != NodeKind::Module || !codegraph_parse::manifest::is_ts_config(config) {
-                    continue;
-                }
+            let aliases: Vec<Def> = self
+                .rec
+                .named(&pattern)?
+                .iter()
+                .filter(|d| {
+                    let config = d.path.rsplit('/').next().unwrap_or(&d.path);
+                    d.kind == NodeKind::Module && codegraph_parse::manifest::is_ts_config(config)
+                })
+                .cloned()
+                .collect();
+            for d in aliases {
                 // A configuration above the file, or one such a configuration extends
                 // (as near as the one extending it).
-                let nearness = match covers(dir_of(&d.path), &file_dir) {
-                    true => Some((dir_of(&d.path).len(), true)),
-                    false => extended.get(d.path.as_str()).map(|&n| (n, false)),
+                let nearness = if covers(dir_of(&d.path), &file_dir) {
+                    Some((dir_of(&d.path).len(), true))
+                } else {
+                    if extended.is_none() {
+                        extended = Some(self.extended_configs(&file_dir)?);
+                    }
+                    extended
+                        .as_ref()
+                        .and_then(|e| e.get(d.path.as_str()))
+                        .map(|&n| (n, false))
                 };
                 if let (Some(nearness), Some(target)) = (nearness, &d.stands_for) {
                     out.push((nearness, target.replacen('*', rest, 1)));
