@@ -11,6 +11,7 @@ arguments and expects MCP errors. Exits non-zero with a message on the first fai
 import argparse
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import time
@@ -164,7 +165,11 @@ async def run(args):
             out = text_of(await session.call_tool("callers", {"name": "load_config"}))
             check("on_branch" not in out, f"the other branch's caller is still there: {out}")
             out = text_of(await session.call_tool("status", {}))
-            check(": 1 files parsed," in out, f"more than the changed file was parsed: {out}")
+            # The checkout's own update parsed the one file it changed; a later event for
+            # the same save (git touches the file twice) may be an update of 0.
+            parsed = re.search(r": (\d+) files parsed,", out)
+            check(parsed is not None and int(parsed.group(1)) <= 1,
+                  f"more than the changed file was parsed: {out}")
 
             # Errors are MCP errors with a message that helps.
             await expect_error(session, "symbol", {"name": "load_confg"}, ["load_config"])
